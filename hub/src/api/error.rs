@@ -1,0 +1,175 @@
+//! The one place domain errors become HTTP answers: `{"error": {"code", "message", ..}}`.
+
+use axum::{
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use sealpost_proto::{ApiError as Body, ErrorBody};
+
+use crate::clock::rfc3339;
+use crate::error::Error;
+
+/// An HTTP refusal or fault, ready to send.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    body: Body,
+    retry_after: Option<u64>,
+}
+
+impl ApiError {
+    /// A refusal with a status, a code and a sentence.
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            body: Body {
+                code: code.into(),
+                message: message.into(),
+                rules_failed: None,
+                locked_until: None,
+                refused: None,
+                max_files: None,
+                max_total_bytes: None,
+            },
+            retry_after: None,
+        }
+    }
+
+    /// 400 with a sentence saying what is wrong with the request.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        use StatusCode as S;
+        match e {
+            Error::NotFound(what) => Self::new(S::NOT_FOUND, "not_found", format!("The {what} was not found.")),
+            Error::UnknownUser(_) => Self::new(S::NOT_FOUND, "not_found", "There is no such user."),
+            Error::InvalidToken => Self::new(
+                S::NOT_FOUND,
+                "invalid_token",
+                "This link is not valid: it was already used, has expired, or was not copied whole. \
+                 Ask for a new one.",
+            ),
+            Error::WeakPassword(rules) => {
+                let mut err = Self::new(
+                    S::UNPROCESSABLE_ENTITY,
+                    "weak_password",
+                    "The password does not meet the rules listed in rules_failed; choose another.",
+                );
+                err.body.rules_failed = Some(rules);
+                err
+            }
+            Error::AlreadyRegistered => Self::new(
+                S::CONFLICT,
+                "already_registered",
+                "This address is already registered. Sign in, or reset the password if it is forgotten.",
+            ),
+            Error::InvalidCredentials => Self::new(
+                S::UNAUTHORIZED,
+                "invalid_credentials",
+                "The email address or password is not right. Check both and try again; \
+                 repeated failures lock the account for a while.",
+            ),
+            Error::AccountLocked(until) => {
+                let mut err = Self::new(
+                    S::LOCKED,
+                    "account_locked",
+                    format!(
+                        "This account is locked after too many failed sign-ins until {}. Wait until then, \
+                         or use the reset link emailed to the account to choose a new password now.",
+                        rfc3339(until)
+                    ),
+                );
+                err.body.locked_until = Some(rfc3339(until));
+                err
+            }
+            Error::AccountDisabled => Self::new(
+                S::FORBIDDEN,
+                "account_disabled",
+                "This account has been disabled. Contact the organisation that sent you messages.",
+            ),
+            Error::Unauthenticated => Self::new(
+                S::UNAUTHORIZED,
+                "not_signed_in",
+                "Sign in first: this request needs a valid access token.",
+            ),
+            Error::SessionExpired => Self::new(
+                S::UNAUTHORIZED,
+                "session_expired",
+                "The session has ended (it was idle too long or signed out). Sign in again.",
+            ),
+            Error::RateLimited(seconds) => {
+                let mut err = Self::new(
+                    S::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    format!("Too many attempts. Wait {seconds} seconds and try again."),
+                );
+                err.retry_after = Some(seconds);
+                err
+            }
+            Error::SenderNotAllowed(from) => Self::new(
+                S::UNPROCESSABLE_ENTITY,
+                "sender_not_allowed",
+                format!("{from} is not an address of the organisation; send from a staff address."),
+            ),
+            Error::RecipientNotAllowed(refused) => {
+                let mut err = Self::new(
+                    S::UNPROCESSABLE_ENTITY,
+                    "recipient_not_allowed",
+                    format!(
+                        "Messages can go only to the organisation's addresses. Remove: {}. Nothing was sent.",
+                        refused.join(", ")
+                    ),
+                );
+                err.body.refused = Some(refused);
+                err
+            }
+            Error::AttachmentLimit {
+                max_files,
+                max_total_bytes,
+            } => {
+                let mut err = Self::new(
+                    S::PAYLOAD_TOO_LARGE,
+                    "attachment_limit",
+                    format!(
+                        "A message may carry at most {max_files} attachments and {} MB in total. \
+                         Remove some and try again.",
+                        max_total_bytes / (1024 * 1024)
+                    ),
+                );
+                err.body.max_files = Some(max_files);
+                err.body.max_total_bytes = Some(max_total_bytes);
+                err
+            }
+            Error::BadRequest(message) => Self::bad_request(message),
+            Error::Conflict(message) => Self::new(S::CONFLICT, "conflict", message),
+            fault @ (Error::Store(_) | Error::Crypto(_) | Error::Io(_) | Error::Other(_)) => {
+                tracing::error!(error = %fault, "request failed");
+                Self::new(
+                    S::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "The hub could not complete the request. Try again later; if it goes on, tell the \
+                     hub's administrator.",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, Json(ErrorBody { error: self.body })).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_str(&seconds.to_string())
+                    .expect("BUG: digits are a valid header"),
+            );
+        }
+        response
+    }
+}

@@ -1,0 +1,114 @@
+//! Request extractors that answer in the API's error shape.
+
+use std::net::SocketAddr;
+
+use axum::{
+    extract::{rejection::JsonRejection, ConnectInfo, FromRequest, FromRequestParts, Request},
+    http::{header, request::Parts, StatusCode},
+};
+use serde::de::DeserializeOwned;
+
+use super::{error::ApiError, AppState};
+use crate::accounts::Authenticated;
+use crate::error::Error;
+use crate::hub::Caller;
+
+/// A JSON body; a malformed one is a 400 (or 415) in the API's error shape.
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Json(value)),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Send the body as JSON with Content-Type: application/json.",
+            )),
+            Err(JsonRejection::JsonDataError(e)) => Err(ApiError::bad_request(format!(
+                "The request body does not have the expected fields: {}",
+                e.body_text()
+            ))),
+            Err(JsonRejection::JsonSyntaxError(_)) => {
+                Err(ApiError::bad_request("The request body is not valid JSON."))
+            }
+            Err(e) => Err(ApiError::bad_request(format!(
+                "The request body could not be read: {}",
+                e.body_text()
+            ))),
+        }
+    }
+}
+
+/// The caller's IP address, for throttles and the audit log.
+pub struct ClientIp(pub Caller);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_default();
+        Ok(ClientIp(Caller { ip }))
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+/// A signed-in external user.
+pub struct SignedIn(pub Authenticated);
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        hub: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or(Error::Unauthenticated)?;
+        Ok(SignedIn(hub.authenticate(token).await?))
+    }
+}
+
+/// A caller holding a live organisation API token.
+pub struct OrgClient(pub String);
+
+impl FromRequestParts<AppState> for OrgClient {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        hub: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "not_signed_in",
+                "This request needs an organisation API token (sealpost-hub admin token create).",
+            )
+        })?;
+        hub.authenticate_org(token)
+            .await
+            .map(OrgClient)
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_token",
+                    "This organisation API token is not valid or was revoked.",
+                )
+            })
+    }
+}

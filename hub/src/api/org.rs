@@ -1,0 +1,44 @@
+//! Organisation-side sending, with an org API token.
+
+use axum::{extract::State, http::StatusCode, response::IntoResponse};
+use sealpost_proto::{OrgOutgoing, OrgSent};
+
+use super::extract::{ClientIp, Json, OrgClient};
+use super::{ApiError, AppState};
+use crate::error::Error;
+use crate::sending::OrgMessage;
+
+pub async fn send(
+    State(hub): State<AppState>,
+    ClientIp(mut caller): ClientIp,
+    OrgClient(token_id): OrgClient,
+    Json(body): Json<OrgOutgoing>,
+) -> Result<impl IntoResponse, ApiError> {
+    if let Some(id) = body.upload_ids.first() {
+        return Err(Error::BadRequest(format!(
+            "upload {id} is not known to this hub; upload files with POST /api/v1/org/uploads first"
+        ))
+        .into());
+    }
+    caller.ip = format!("{} ({token_id})", caller.ip);
+    let receipt = hub
+        .send_org_message(
+            OrgMessage {
+                from: body.from,
+                to: body.to,
+                cc: body.cc,
+                subject: body.subject,
+                body_text: body.body_text,
+                attachments: Vec::new(),
+            },
+            &caller,
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(OrgSent {
+            id: receipt.id,
+            delivered_to: receipt.delivered_to,
+        }),
+    ))
+}

@@ -1,0 +1,228 @@
+//! `hub.toml`: what an admin can set, with the defaults the design asks for.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Everything in `hub.toml`. Every field but the organisation's has a default.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HubConfig {
+    /// The organisation's name, as recipients see it.
+    pub org_name: String,
+    /// Addresses in these domains are the organisation's staff.
+    pub org_domains: Vec<String>,
+    /// The address people reach the hub at; links in emails start with it.
+    pub public_url: String,
+    /// Where `serve` listens unless `--listen` says otherwise.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// The sender of the hub's emails; defaults to `no-reply@` the first organisation domain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail_from: Option<String>,
+    /// Sign-in, password and session rules.
+    #[serde(default)]
+    pub security: SecurityConfig,
+    /// Message size, attachment and retention limits.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    /// The SMTP relay for outgoing email. Without one, emails are written to `outbox/`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp: Option<SmtpConfig>,
+}
+
+/// Sign-in, password and session rules.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecurityConfig {
+    /// Fewest characters in a password (NIST SP 800-63B: 15 for a single factor).
+    pub password_min_length: u32,
+    /// Most characters in a password (at least 64 must be allowed).
+    pub password_max_length: u32,
+    /// Consecutive failed sign-ins that lock an account.
+    pub lockout_threshold: u32,
+    /// How long a lock lasts.
+    pub lockout_minutes: i64,
+    /// A session unused this long ends.
+    pub idle_timeout_minutes: i64,
+    /// A session ends this long after sign-in even when in use.
+    pub session_max_hours: i64,
+    /// How long Remember me lasts without being used.
+    pub remember_me_days: i64,
+    /// How long a registration link works.
+    pub registration_link_days: i64,
+    /// How long a password-reset link works.
+    pub reset_link_minutes: i64,
+    /// Sign-in attempts per minute from one IP address before 429.
+    pub sign_in_per_ip_per_minute: u32,
+    /// Sign-in attempts per minute for one address before 429.
+    pub sign_in_per_address_per_minute: u32,
+    /// Reset requests per address per hour before 429.
+    pub resets_per_address_per_hour: u32,
+    /// Password hashes computed at once (0: one per CPU core).
+    pub hash_concurrency: u32,
+    /// Sign-ins allowed to wait for a hashing slot before the rest get 429.
+    pub hash_queue: u32,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        Self {
+            password_min_length: 15,
+            password_max_length: 128,
+            lockout_threshold: 3,
+            lockout_minutes: 30,
+            idle_timeout_minutes: 20,
+            session_max_hours: 12,
+            remember_me_days: 30,
+            registration_link_days: 30,
+            reset_link_minutes: 30,
+            sign_in_per_ip_per_minute: 30,
+            sign_in_per_address_per_minute: 10,
+            resets_per_address_per_hour: 3,
+            hash_concurrency: 0,
+            hash_queue: 32,
+        }
+    }
+}
+
+/// Message limits and retention.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Most attachments on one message.
+    pub max_attachments: u32,
+    /// Most bytes of attachments on one message.
+    pub max_attachment_bytes: u64,
+    /// Days a message is kept after it was sent.
+    pub retention_days: i64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_attachments: 10,
+            max_attachment_bytes: 75 * 1024 * 1024,
+            retention_days: 90,
+        }
+    }
+}
+
+/// How the hub reaches its SMTP relay.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// Relay host name.
+    pub host: String,
+    /// Relay port; defaults by `tls`: 587 starttls, 465 tls, 25 none.
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// `starttls` (default), `tls` or `none`.
+    #[serde(default)]
+    pub tls: SmtpTls,
+    /// User name, if the relay wants one.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// Password for `user`.
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+/// Transport security towards the relay.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS (required).
+    #[default]
+    Starttls,
+    /// TLS from the first byte.
+    Tls,
+    /// No encryption: only for a relay on the same host.
+    None,
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+
+impl HubConfig {
+    /// The address hub emails come from.
+    pub fn mail_from(&self) -> String {
+        self.mail_from.clone().unwrap_or_else(|| {
+            format!(
+                "no-reply@{}",
+                self.org_domains
+                    .first()
+                    .map(String::as_str)
+                    .unwrap_or("localhost")
+            )
+        })
+    }
+
+    /// Whether `email` (already lower-cased) is in an organisation domain.
+    pub fn is_org_address(&self, email: &str) -> bool {
+        email
+            .rsplit_once('@')
+            .is_some_and(|(_, domain)| self.org_domains.iter().any(|d| d == domain))
+    }
+
+    /// Checks values an admin may have mistyped.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.org_name.trim().is_empty() {
+            return Err("org_name is empty".into());
+        }
+        if self.org_domains.is_empty() {
+            return Err("org_domains lists no domain".into());
+        }
+        if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
+            return Err("public_url must start with http:// or https://".into());
+        }
+        if self.security.password_max_length < 64 {
+            return Err("security.password_max_length must be at least 64".into());
+        }
+        if self.security.password_min_length > self.security.password_max_length {
+            return Err("security.password_min_length is above password_max_length".into());
+        }
+        if self.security.lockout_threshold == 0 {
+            return Err("security.lockout_threshold must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+/// The files of a hub's data directory.
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    root: PathBuf,
+}
+
+impl DataDir {
+    /// The directory at `root` (not checked).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+    /// The directory itself.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+    /// `hub.toml`.
+    pub fn config(&self) -> PathBuf {
+        self.root.join("hub.toml")
+    }
+    /// `master.key`.
+    pub fn master_key(&self) -> PathBuf {
+        self.root.join("master.key")
+    }
+    /// The SQLite database.
+    pub fn database(&self) -> PathBuf {
+        self.root.join("hub.db")
+    }
+    /// Encrypted attachment files.
+    pub fn blobs(&self) -> PathBuf {
+        self.root.join("blobs")
+    }
+    /// Emails written when no SMTP relay is configured.
+    pub fn outbox(&self) -> PathBuf {
+        self.root.join("outbox")
+    }
+}

@@ -1,0 +1,285 @@
+//! Encryption at rest, tokens and password hashing.
+//!
+//! Content is stored only as age (X25519) ciphertext. Each mailbox has its own X25519
+//! identity; that identity is itself stored age-encrypted to the hub's master identity,
+//! which lives in `master.key` beside the database and never inside it.
+
+mod password;
+mod sensitive;
+mod tokens;
+
+use std::{
+    fs,
+    io::{self, BufReader, Read, Write},
+    iter,
+    path::Path,
+    str::FromStr,
+};
+
+use age::secrecy::ExposeSecret;
+use age::x25519;
+
+pub use password::{PasswordHasher, HASH_PARAMS};
+pub use sensitive::Sensitive;
+pub use tokens::{hash_token, new_id, new_token};
+
+/// A failure to encrypt, decrypt or read key material.
+#[derive(Debug, thiserror::Error)]
+pub enum CryptoError {
+    /// The key file could not be read or is not an age identity.
+    #[error("the master key file {path} cannot be used: {reason}")]
+    MasterKey {
+        /// Where the key file was looked for.
+        path: String,
+        /// Why it cannot be used.
+        reason: String,
+    },
+    /// Ciphertext did not decrypt with the key at hand.
+    #[error("stored data could not be decrypted with this hub's key")]
+    Decrypt,
+    /// Encryption failed (an I/O error underneath).
+    #[error("data could not be encrypted: {0}")]
+    Encrypt(String),
+    /// Reading or writing an encrypted file failed.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+/// The hub's master identity, which wraps every mailbox key.
+pub struct MasterKey {
+    identity: x25519::Identity,
+}
+
+impl MasterKey {
+    /// Makes a new master key and writes it to `path` with mode 0600; refuses to overwrite.
+    pub fn create(path: &Path) -> Result<Self, CryptoError> {
+        let identity = x25519::Identity::generate();
+        let text = format!(
+            "# Sealpost hub master key. Anyone with this file and the database can read all mail.\n\
+             # public key: {}\n{}\n",
+            identity.to_public(),
+            identity.to_string().expose_secret()
+        );
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(path)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        Ok(Self { identity })
+    }
+
+    /// Reads the master key; refuses a file other users can read.
+    pub fn load(path: &Path) -> Result<Self, CryptoError> {
+        let fail = |reason: String| CryptoError::MasterKey {
+            path: path.display().to_string(),
+            reason,
+        };
+        let text = Sensitive::new(fs::read_to_string(path).map_err(|e| fail(e.to_string()))?);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(path)
+                .map_err(|e| fail(e.to_string()))?
+                .permissions()
+                .mode();
+            if mode & 0o077 != 0 {
+                return Err(fail(format!(
+                    "other users can read it (mode {:o}); run `chmod 600` on it",
+                    mode & 0o777
+                )));
+            }
+        }
+        let line = text
+            .expose()
+            .lines()
+            .map(str::trim)
+            .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+            .ok_or_else(|| fail("it holds no age identity".into()))?;
+        let identity = x25519::Identity::from_str(line)
+            .map_err(|_| fail("the identity is malformed".into()))?;
+        Ok(Self { identity })
+    }
+
+    /// Encrypts a small payload to the master key (used for queued mail).
+    pub fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        seal(&self.identity.to_public(), plaintext)
+    }
+
+    /// Decrypts what [`MasterKey::seal`] made.
+    pub fn open(&self, ciphertext: &[u8]) -> Result<Sensitive<Vec<u8>>, CryptoError> {
+        open(&self.identity, ciphertext)
+    }
+
+    /// Makes a new mailbox key: its public half and its identity wrapped by this master key.
+    pub fn new_mailbox_key(&self) -> Result<(MailboxPublicKey, Vec<u8>), CryptoError> {
+        let identity = x25519::Identity::generate();
+        let secret = identity.to_string();
+        let wrapped = self.seal(secret.expose_secret().as_bytes())?;
+        Ok((MailboxPublicKey(identity.to_public()), wrapped))
+    }
+
+    /// Unwraps a mailbox key stored by [`MasterKey::new_mailbox_key`].
+    pub fn unwrap_mailbox_key(&self, wrapped: &[u8]) -> Result<MailboxKey, CryptoError> {
+        let secret = self.open(wrapped)?;
+        let text = std::str::from_utf8(secret.expose()).map_err(|_| CryptoError::Decrypt)?;
+        let identity = x25519::Identity::from_str(text).map_err(|_| CryptoError::Decrypt)?;
+        Ok(MailboxKey { identity })
+    }
+}
+
+/// The public half of a mailbox key: anyone may encrypt to it.
+#[derive(Clone)]
+pub struct MailboxPublicKey(x25519::Recipient);
+
+impl MailboxPublicKey {
+    /// Parses the `age1…` form stored in the database.
+    pub fn parse(s: &str) -> Result<Self, CryptoError> {
+        x25519::Recipient::from_str(s)
+            .map(Self)
+            .map_err(|_| CryptoError::Decrypt)
+    }
+
+    /// Encrypts a small payload to this mailbox.
+    pub fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        seal(&self.0, plaintext)
+    }
+
+    /// Streams `input` into a new file at `path`, encrypted to this mailbox. Returns the
+    /// number of plaintext bytes. The file is removed if anything fails.
+    pub fn seal_to_file(&self, mut input: impl Read, path: &Path) -> Result<u64, CryptoError> {
+        let result = (|| {
+            let file = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)?;
+            let encryptor = age::Encryptor::with_recipients(iter::once(&self.0 as _))
+                .map_err(|e| CryptoError::Encrypt(e.to_string()))?;
+            let mut writer = encryptor.wrap_output(io::BufWriter::new(file))?;
+            let copied = io::copy(&mut input, &mut writer)?;
+            // Without finish() the last chunk is never written.
+            let mut inner = writer.finish()?;
+            inner.flush()?;
+            inner.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+            Ok(copied)
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(path);
+        }
+        result
+    }
+}
+
+impl std::fmt::Display for MailboxPublicKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A mailbox's private key, unwrapped for the duration of one operation.
+pub struct MailboxKey {
+    identity: x25519::Identity,
+}
+
+impl MailboxKey {
+    /// Decrypts a small payload sealed to this mailbox.
+    pub fn open(&self, ciphertext: &[u8]) -> Result<Sensitive<Vec<u8>>, CryptoError> {
+        open(&self.identity, ciphertext)
+    }
+
+    /// A reader yielding the plaintext of an encrypted file.
+    pub fn open_file(&self, path: &Path) -> Result<impl Read, CryptoError> {
+        let file = BufReader::new(fs::File::open(path)?);
+        let decryptor = age::Decryptor::new_buffered(file).map_err(|_| CryptoError::Decrypt)?;
+        decryptor
+            .decrypt(iter::once(&self.identity as _))
+            .map_err(|_| CryptoError::Decrypt)
+    }
+
+    /// The identity in age's text form, for interoperability checks with other age tools.
+    pub fn to_age_identity(&self) -> Sensitive<String> {
+        Sensitive::new(self.identity.to_string().expose_secret().to_owned())
+    }
+}
+
+fn seal(recipient: &x25519::Recipient, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    age::encrypt(recipient, plaintext).map_err(|e| CryptoError::Encrypt(e.to_string()))
+}
+
+fn open(identity: &x25519::Identity, ciphertext: &[u8]) -> Result<Sensitive<Vec<u8>>, CryptoError> {
+    age::decrypt(identity, ciphertext)
+        .map(Sensitive::new)
+        .map_err(|_| CryptoError::Decrypt)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mailbox_key_round_trips_through_the_master_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let master = MasterKey::create(&dir.path().join("master.key")).unwrap();
+        let (public, wrapped) = master.new_mailbox_key().unwrap();
+        let sealed = public.seal(b"hello").unwrap();
+        assert!(
+            !sealed.windows(5).any(|w| w == b"hello"),
+            "sealed bytes must not contain the plaintext"
+        );
+        let reloaded = MasterKey::load(&dir.path().join("master.key")).unwrap();
+        let key = reloaded.unwrap_mailbox_key(&wrapped).unwrap();
+        assert_eq!(key.open(&sealed).unwrap().expose(), b"hello");
+    }
+
+    #[test]
+    fn master_key_is_refused_when_others_can_read_it() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        MasterKey::create(&path).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let err = MasterKey::load(&path)
+            .err()
+            .expect("a readable key is refused");
+        assert!(
+            err.to_string().contains("chmod 600"),
+            "the error says how to fix it: {err}"
+        );
+    }
+
+    #[test]
+    fn master_key_is_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        MasterKey::create(&path).unwrap();
+        let before = fs::read(&path).unwrap();
+        assert!(MasterKey::create(&path).is_err(), "a second create fails");
+        assert_eq!(
+            fs::read(&path).unwrap(),
+            before,
+            "the key file is untouched"
+        );
+    }
+
+    #[test]
+    fn streamed_file_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let master = MasterKey::create(&dir.path().join("master.key")).unwrap();
+        let (public, wrapped) = master.new_mailbox_key().unwrap();
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let path = dir.path().join("blob");
+        let n = public.seal_to_file(&data[..], &path).unwrap();
+        assert_eq!(n, data.len() as u64);
+        let key = master.unwrap_mailbox_key(&wrapped).unwrap();
+        let mut out = Vec::new();
+        key.open_file(&path).unwrap().read_to_end(&mut out).unwrap();
+        assert_eq!(
+            out, data,
+            "every byte, including the last chunk, comes back"
+        );
+    }
+}

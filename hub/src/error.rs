@@ -1,0 +1,83 @@
+//! What can go wrong in the hub, in the domain's words. `api::error` maps these to HTTP;
+//! the CLI prints their `Display`, which never contains secrets or content.
+
+use chrono::{DateTime, Utc};
+
+use crate::crypto::CryptoError;
+
+/// A refusal or a fault.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The thing asked for does not exist, or belongs to someone else.
+    #[error("{0} was not found")]
+    NotFound(&'static str),
+    /// No account has this address (admin commands).
+    #[error("there is no user with the address {0}")]
+    UnknownUser(String),
+    /// A registration or reset token is unknown, used or expired.
+    #[error("this link is not valid: it was already used, has expired or was mistyped")]
+    InvalidToken,
+    /// The password breaks one or more rules.
+    #[error("the password does not meet the rules")]
+    WeakPassword(Vec<String>),
+    /// The address has completed registration already.
+    #[error(
+        "this address is already registered; sign in, or reset the password if it is forgotten"
+    )]
+    AlreadyRegistered,
+    /// Wrong address or password (the two are never told apart).
+    #[error("the email address or password is not right")]
+    InvalidCredentials,
+    /// Too many failed sign-ins; sign-in opens again at the given time.
+    #[error("this account is locked after too many failed sign-ins")]
+    AccountLocked(DateTime<Utc>),
+    /// An admin disabled the account.
+    #[error("this account has been disabled by the hub's administrator")]
+    AccountDisabled,
+    /// No or unknown bearer token.
+    #[error("not signed in")]
+    Unauthenticated,
+    /// The session ended (idle or too old).
+    #[error("the session has ended")]
+    SessionExpired,
+    /// Too many requests; try again after this many seconds.
+    #[error("too many requests")]
+    RateLimited(u64),
+    /// The sender is not an organisation address.
+    #[error("the sender {0} is not an address of the organisation")]
+    SenderNotAllowed(String),
+    /// Recipients refused by policy.
+    #[error("these recipients are not allowed: {}", .0.join(", "))]
+    RecipientNotAllowed(Vec<String>),
+    /// Too many or too large attachments.
+    #[error(
+        "a message may carry at most {max_files} attachments and {max_total_bytes} bytes in total"
+    )]
+    AttachmentLimit {
+        /// Most files.
+        max_files: u32,
+        /// Most bytes.
+        max_total_bytes: u64,
+    },
+    /// The request itself is malformed; the text says how.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The request conflicts with the current state; the text says how.
+    #[error("{0}")]
+    Conflict(String),
+    /// A fault in the store.
+    #[error("database error: {0}")]
+    Store(#[from] rusqlite::Error),
+    /// A fault in encryption.
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    /// A fault reading or writing files.
+    #[error("file error: {0}")]
+    Io(#[from] std::io::Error),
+    /// Anything else that is a fault, not a refusal.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// The hub's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

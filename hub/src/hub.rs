@@ -1,0 +1,297 @@
+//! The hub itself: configuration, store, keys and mail, and the operations the HTTP API
+//! and the CLI share. Each operation lives in the module of its domain word
+//! (`accounts`, `sending`, `admin`); this file opens and initialises a hub and runs the
+//! mail queue.
+
+use std::{fs, path::Path, sync::Arc};
+
+use chrono::{DateTime, Duration, Utc};
+use tokio::sync::Notify;
+
+use crate::clock::{to_millis, Clock, Entropy, OsEntropy, SystemClock};
+use crate::config::{DataDir, HubConfig};
+use crate::crypto::{MasterKey, PasswordHasher};
+use crate::error::{Error, Result};
+use crate::mail::{templates::Email, Mailer};
+use crate::policy::{normalise_email, HashGate, PasswordPolicy, Throttle};
+use crate::store::Store;
+
+/// A running hub's state, shared by every request.
+pub struct Hub {
+    pub(crate) config: HubConfig,
+    pub(crate) dir: DataDir,
+    pub(crate) store: Store,
+    pub(crate) master: MasterKey,
+    pub(crate) mailer: Mailer,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) entropy: Arc<dyn Entropy>,
+    pub(crate) hasher: Arc<PasswordHasher>,
+    pub(crate) passwords: PasswordPolicy,
+    pub(crate) hash_gate: HashGate,
+    pub(crate) sign_in_by_ip: Throttle,
+    pub(crate) sign_in_by_address: Throttle,
+    pub(crate) resets_by_address: Throttle,
+    pub(crate) resets_by_ip: Throttle,
+    pub(crate) mail_wakeup: Notify,
+}
+
+/// Who is asking, for rate limits and the audit log.
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    /// Client IP address (empty for the CLI).
+    pub ip: String,
+}
+
+impl Caller {
+    /// The local admin CLI.
+    pub fn cli() -> Self {
+        Self { ip: "cli".into() }
+    }
+}
+
+/// What `init` needs to know.
+#[derive(Debug, Clone)]
+pub struct InitOptions {
+    /// The organisation's name.
+    pub org_name: String,
+    /// Its email domains.
+    pub org_domains: Vec<String>,
+    /// Where people reach the hub.
+    pub public_url: String,
+}
+
+impl Hub {
+    /// Creates a hub in `dir`: `hub.toml`, `master.key` (0600), the database and folders.
+    /// Refuses a directory that already holds a hub, and changes nothing in it.
+    pub fn init(dir: &Path, options: InitOptions) -> Result<HubConfig> {
+        let data = DataDir::new(dir);
+        for existing in [data.config(), data.master_key(), data.database()] {
+            if existing.exists() {
+                return Err(Error::Conflict(format!(
+                    "{} already holds a hub ({} exists); nothing was changed",
+                    dir.display(),
+                    existing.file_name().unwrap_or_default().to_string_lossy()
+                )));
+            }
+        }
+        let mut domains = Vec::new();
+        for d in &options.org_domains {
+            let d = d.trim().trim_start_matches('@').to_lowercase();
+            if !d.contains('.') || d.contains('@') || d.contains(char::is_whitespace) {
+                return Err(Error::BadRequest(format!("{d:?} is not a domain name")));
+            }
+            domains.push(d);
+        }
+        let config = HubConfig {
+            org_name: options.org_name.trim().to_owned(),
+            org_domains: domains,
+            public_url: options.public_url.trim_end_matches('/').to_owned(),
+            listen: "127.0.0.1:8080".into(),
+            mail_from: None,
+            security: Default::default(),
+            limits: Default::default(),
+            smtp: None,
+        };
+        config.validate().map_err(Error::BadRequest)?;
+        fs::create_dir_all(dir)?;
+        fs::create_dir_all(data.blobs())?;
+        fs::create_dir_all(data.outbox())?;
+        MasterKey::create(&data.master_key())?;
+        Store::open(&data.database())?;
+        let text = toml::to_string_pretty(&config)
+            .map_err(|e| Error::Other(format!("hub.toml could not be written: {e}")))?;
+        fs::write(
+            data.config(),
+            format!("# Sealpost hub configuration\n{text}"),
+        )?;
+        Ok(config)
+    }
+
+    /// Opens the hub in `dir` with the real clock and random source.
+    pub fn open(dir: &Path) -> Result<Self> {
+        Self::open_with(dir, Arc::new(SystemClock), Arc::new(OsEntropy))
+    }
+
+    /// Opens the hub in `dir` with the given clock and random source (tests move the clock).
+    pub fn open_with(dir: &Path, clock: Arc<dyn Clock>, entropy: Arc<dyn Entropy>) -> Result<Self> {
+        let data = DataDir::new(dir);
+        if !data.config().exists() {
+            return Err(Error::Other(format!(
+                "{} is not an initialised hub (no hub.toml); run `sealpost-hub init --data {}` first",
+                dir.display(),
+                dir.display()
+            )));
+        }
+        let text = fs::read_to_string(data.config())?;
+        let config: HubConfig = toml::from_str(&text)
+            .map_err(|e| Error::Other(format!("hub.toml is not valid: {}", e.message())))?;
+        config
+            .validate()
+            .map_err(|e| Error::Other(format!("hub.toml is not valid: {e}")))?;
+        let master = MasterKey::load(&data.master_key())?;
+        let store = Store::open(&data.database())?;
+        let mailer = Mailer::new(&config, &data)?;
+        let hasher = Arc::new(PasswordHasher::new(entropy.as_ref())?);
+        let security = &config.security;
+        let concurrency = match security.hash_concurrency {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n as usize,
+        };
+        Ok(Self {
+            passwords: PasswordPolicy {
+                min_length: security.password_min_length,
+                max_length: security.password_max_length,
+            },
+            hash_gate: HashGate::new(concurrency, security.hash_queue as usize),
+            sign_in_by_ip: Throttle::new(security.sign_in_per_ip_per_minute, Duration::minutes(1)),
+            sign_in_by_address: Throttle::new(
+                security.sign_in_per_address_per_minute,
+                Duration::minutes(1),
+            ),
+            resets_by_address: Throttle::new(
+                security.resets_per_address_per_hour,
+                Duration::hours(1),
+            ),
+            resets_by_ip: Throttle::new(
+                security.resets_per_address_per_hour * 10,
+                Duration::hours(1),
+            ),
+            mail_wakeup: Notify::new(),
+            config,
+            dir: data,
+            store,
+            master,
+            mailer,
+            clock,
+            entropy,
+            hasher,
+        })
+    }
+
+    /// The hub's configuration.
+    pub fn config(&self) -> &HubConfig {
+        &self.config
+    }
+
+    /// The hub's data directory.
+    pub fn data_dir(&self) -> &DataDir {
+        &self.dir
+    }
+
+    /// The store (for tests and tools that inspect it).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The master key (for interoperability tests).
+    pub fn master_key(&self) -> &MasterKey {
+        &self.master
+    }
+
+    /// The current time on the hub's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// A normalised address, or a clear refusal.
+    pub(crate) fn email(&self, raw: &str) -> Result<String> {
+        normalise_email(raw).ok_or_else(|| {
+            Error::BadRequest(format!("{:?} is not a valid email address", raw.trim()))
+        })
+    }
+
+    /// A link into the hub's web pages.
+    pub(crate) fn link(&self, path: &str, token: &str) -> String {
+        format!("{}{path}?token={token}", self.config.public_url)
+    }
+
+    /// An email composed and sealed to the master key, ready for the mail queue (it may
+    /// hold a one-time link, so it is never stored in the clear).
+    pub(crate) fn seal_email(&self, to: &str, email: Email) -> Result<Vec<u8>> {
+        let raw = self.mailer.compose(to, &email.subject, email.text)?;
+        Ok(self.master.seal(&raw)?)
+    }
+
+    /// Sends every email that is due. Returns how many went out.
+    pub async fn deliver_mail(&self) -> Result<usize> {
+        let now = self.now();
+        let due = self
+            .store
+            .write(move |tx| tx.claim_due_mail(now, Duration::minutes(2), 100))
+            .await?;
+        let mut sent = 0;
+        for mail in due {
+            let raw = self.master.open(&mail.sealed)?;
+            let name = format!("{:013}-{:06}", to_millis(now), mail.id);
+            let outcome = self
+                .mailer
+                .deliver(&mail.recipient, raw.expose(), &name)
+                .await;
+            let now = self.now();
+            match outcome {
+                Ok(()) => {
+                    sent += 1;
+                    self.store
+                        .write(move |tx| tx.mail_sent(mail.id, now))
+                        .await?;
+                }
+                Err(error) => {
+                    // 1, 2, 4 … minutes, at most an hour apart.
+                    let wait = Duration::minutes(1 << mail.attempts.min(6));
+                    tracing::warn!(queue_id = mail.id, attempts = mail.attempts + 1, %error, "email delivery failed; will retry");
+                    let recipient = mail.recipient.clone();
+                    self.store
+                        .write(move |tx| {
+                            tx.mail_failed(mail.id, &error, now + wait)?;
+                            tx.audit(now, "mail_failed", &recipient, "", &error)
+                        })
+                        .await?;
+                }
+            }
+        }
+        Ok(sent)
+    }
+
+    /// Wakes the mail worker after new email was queued.
+    pub(crate) fn mail_queued(&self) {
+        self.mail_wakeup.notify_one();
+    }
+
+    /// Runs until `shutdown` resolves: delivers queued email as it arrives, retries failures,
+    /// and sweeps expired tokens.
+    pub async fn run_background(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut last_sweep = None::<DateTime<Utc>>;
+        loop {
+            if let Err(e) = self.deliver_mail().await {
+                tracing::error!(error = %e, "mail queue");
+            }
+            let now = self.now();
+            if last_sweep.is_none_or(|t| now - t >= Duration::hours(1)) {
+                last_sweep = Some(now);
+                if let Err(e) = self.sweep().await {
+                    tracing::error!(error = %e, "sweep");
+                }
+            }
+            tokio::select! {
+                _ = &mut shutdown => return,
+                _ = self.mail_wakeup.notified() => {}
+                _ = tokio::time::sleep(std::time::Duration::from_secs(15)) => {}
+            }
+        }
+    }
+
+    /// Removes expired links, dead sessions and stale sign-in guards.
+    pub async fn sweep(&self) -> Result<()> {
+        let now = self.now();
+        let idle = Duration::minutes(self.config.security.idle_timeout_minutes);
+        self.store
+            .write(move |tx| {
+                tx.prune_links(now)?;
+                tx.prune_sessions(now, idle)?;
+                tx.prune_guards(now - Duration::days(1), now)?;
+                Ok(())
+            })
+            .await
+    }
+}

@@ -1,0 +1,52 @@
+//! The Sealpost hub: an organisation's secure message server.
+//!
+//! [`Hub`] holds the state and the operations; [`api::router`] exposes them over HTTP;
+//! [`serve`] runs the server until told to stop. The `sealpost-hub` binary is a thin CLI
+//! over this library.
+
+pub mod accounts;
+pub mod admin;
+pub mod api;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod error;
+mod hub;
+pub mod mail;
+pub mod policy;
+pub mod sending;
+pub mod store;
+
+use std::{future::Future, sync::Arc};
+
+pub use error::{Error, Result};
+pub use hub::{Caller, Hub, InitOptions};
+
+/// Serves `hub` on `listener` until `shutdown` resolves, with the mail worker beside it.
+pub async fn serve(
+    hub: Arc<Hub>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let background = {
+        let hub = hub.clone();
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            hub.run_background(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await
+        })
+    };
+    let app = api::router(hub).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        })
+        .await;
+    let _ = background.await;
+    result
+}

@@ -1,0 +1,104 @@
+//! The hub's emails. None of them carries a message's subject, body or attachment names:
+//! only that something is waiting, who runs the hub, and a link where one is needed.
+
+use chrono::{DateTime, Utc};
+
+/// Subject and plain-text body of an email.
+pub struct Email {
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text body; links stand alone on their own lines.
+    pub text: String,
+}
+
+fn human(t: DateTime<Utc>) -> String {
+    t.format("%-d %B %Y at %H:%M UTC").to_string()
+}
+
+/// First message to someone without an account: register to read it.
+pub fn invitation(org: &str, link: &str, expires: DateTime<Utc>) -> Email {
+    Email {
+        subject: format!("{org} has sent you a secure message"),
+        text: format!(
+            "{org} has sent you a secure message through Sealpost.\n\
+             \n\
+             To read it, register by choosing a password at this address:\n\
+             \n\
+             {link}\n\
+             \n\
+             The link works once and until {}. Then open the Sealpost app and sign in with\n\
+             this email address and your password.\n\
+             \n\
+             This email does not contain the message itself. If you were not expecting it,\n\
+             you can ignore it.\n",
+            human(expires)
+        ),
+    }
+}
+
+/// A new message for someone who has registered.
+pub fn new_message(org: &str) -> Email {
+    Email {
+        subject: format!("New secure message from {org}"),
+        text: format!(
+            "You have a new secure message from {org}.\n\
+             \n\
+             Open the Sealpost app and sign in to read it.\n\
+             \n\
+             This email does not contain the message itself.\n"
+        ),
+    }
+}
+
+/// The account was locked after failed sign-ins.
+pub fn locked(org: &str, until: DateTime<Utc>, reset_link: &str) -> Email {
+    Email {
+        subject: format!("Your {org} secure messages account is locked"),
+        text: format!(
+            "Someone tried to sign in to your {org} secure messages account with a wrong\n\
+             password several times, so sign-in is locked until {}.\n\
+             \n\
+             If it was you and you have forgotten your password, choose a new one here; doing\n\
+             so also unlocks the account:\n\
+             \n\
+             {reset_link}\n\
+             \n\
+             The link works once, for a limited time. If it was not you, your messages are\n\
+             safe: the password was not accepted. You may still want to choose a new password.\n",
+            human(until)
+        ),
+    }
+}
+
+/// A password-reset link.
+pub fn reset(org: &str, link: &str, minutes: i64) -> Email {
+    Email {
+        subject: format!("Choose a new password for your {org} secure messages"),
+        text: format!(
+            "A new password was requested for your {org} secure messages account.\n\
+             \n\
+             Choose it here (the link works once, for {minutes} minutes):\n\
+             \n\
+             {link}\n\
+             \n\
+             Choosing a new password signs out every device and unlocks the account.\n\
+             If you did not ask for this, ignore this email; your password stays as it is.\n"
+        ),
+    }
+}
+
+/// A reset was asked for an address that has mail waiting but never registered.
+pub fn register_instead(org: &str, link: &str, expires: DateTime<Utc>) -> Email {
+    Email {
+        subject: format!("Register to read your secure messages from {org}"),
+        text: format!(
+            "A password was requested for this address, but it has not been registered yet.\n\
+             {org} has secure messages waiting for you. Register by choosing a password here:\n\
+             \n\
+             {link}\n\
+             \n\
+             The link works once and until {}.\n",
+            human(expires)
+        ),
+    }
+}

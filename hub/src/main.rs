@@ -1,0 +1,465 @@
+//! `sealpost-hub`: initialise, serve and administer a Sealpost hub.
+
+use std::{path::PathBuf, process::ExitCode, sync::Arc};
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use sealpost_hub::{
+    cli::{parse_span, print_table, when},
+    sending::{AttachmentFile, OrgMessage},
+    Caller, Hub, InitOptions,
+};
+
+#[derive(Parser)]
+#[command(
+    name = "sealpost-hub",
+    version,
+    about = "Run and administer a Sealpost secure message hub"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a new hub in an empty data directory.
+    Init {
+        /// The hub's data directory (created if missing).
+        #[arg(long, env = "SEALPOST_DATA")]
+        data: PathBuf,
+        /// The organisation's name, as recipients see it.
+        #[arg(long)]
+        org_name: String,
+        /// An email domain of the organisation (repeat for several).
+        #[arg(long = "org-domain", required = true)]
+        org_domains: Vec<String>,
+        /// The address people reach the hub at, e.g. https://secure.example.gov.uk
+        #[arg(long)]
+        public_url: String,
+    },
+    /// Serve the hub's API and pages.
+    Serve {
+        /// The hub's data directory.
+        #[arg(long, env = "SEALPOST_DATA")]
+        data: PathBuf,
+        /// Address to listen on (default: `listen` in hub.toml); port 0 picks a free port.
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Send a secure message as organisation staff; prints the message id.
+    Send {
+        /// The hub's data directory.
+        #[arg(long, env = "SEALPOST_DATA")]
+        data: PathBuf,
+        /// Staff address in an organisation domain.
+        #[arg(long)]
+        from: String,
+        /// Recipient (repeat for several).
+        #[arg(long, required = true)]
+        to: Vec<String>,
+        /// Copy recipient (repeat for several).
+        #[arg(long)]
+        cc: Vec<String>,
+        /// Subject line.
+        #[arg(long)]
+        subject: String,
+        /// Body text.
+        #[arg(
+            long,
+            conflicts_with = "body_file",
+            required_unless_present = "body_file"
+        )]
+        body: Option<String>,
+        /// Read the body from this file.
+        #[arg(long)]
+        body_file: Option<PathBuf>,
+        /// Attach a file (repeat for several).
+        #[arg(long)]
+        attach: Vec<PathBuf>,
+    },
+    /// Administer users, tokens, the audit log.
+    Admin {
+        /// The hub's data directory.
+        #[arg(long, env = "SEALPOST_DATA")]
+        data: PathBuf,
+        #[command(subcommand)]
+        command: Admin,
+    },
+}
+
+#[derive(Subcommand)]
+enum Admin {
+    /// Users (external mailboxes).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Organisation API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Show the audit log.
+    Audit {
+        /// How far back, e.g. 30m, 24h, 7d.
+        #[arg(long, default_value = "24h")]
+        since: String,
+        /// Print JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show figures for the hub.
+    Stats {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// List every user.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one user.
+    Show {
+        /// The user's address.
+        email: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Clear a sign-in lock.
+    Unlock {
+        /// The user's address.
+        email: String,
+    },
+    /// Stop a user signing in, and sign them out everywhere.
+    Disable {
+        /// The user's address.
+        email: String,
+    },
+    /// Let a disabled user sign in again.
+    Enable {
+        /// The user's address.
+        email: String,
+    },
+    /// Delete a user, their mailbox and attachments.
+    Delete {
+        /// The user's address.
+        email: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token; it is shown once.
+    Create {
+        /// What the token is for, e.g. "case system".
+        #[arg(long)]
+        name: String,
+    },
+    /// List tokens.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token.
+    Revoke {
+        /// The token's id (from `token list`).
+        id: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SEALPOST_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: the runtime could not start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn open(data: &std::path::Path) -> anyhow::Result<Hub> {
+    Ok(Hub::open(data)?)
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Init {
+            data,
+            org_name,
+            org_domains,
+            public_url,
+        } => {
+            let config = Hub::init(
+                &data,
+                InitOptions {
+                    org_name,
+                    org_domains,
+                    public_url,
+                },
+            )?;
+            println!(
+                "initialised a hub for {} ({}) in {}",
+                config.org_name,
+                config.org_domains.join(", "),
+                data.display()
+            );
+            println!(
+                "keep {} safe and backed up apart from the database: without it no message can be read",
+                data.join("master.key").display()
+            );
+        }
+        Command::Serve { data, listen } => {
+            let hub = Arc::new(open(&data)?);
+            let address = listen.unwrap_or_else(|| hub.config().listen.clone());
+            let listener = tokio::net::TcpListener::bind(&address)
+                .await
+                .with_context(|| format!("Listening on {address}"))?;
+            let local = listener.local_addr()?;
+            println!("listening on http://{local}");
+            use std::io::Write;
+            std::io::stdout().flush()?;
+            sealpost_hub::serve(hub, listener, shutdown_signal()).await?;
+        }
+        Command::Send {
+            data,
+            from,
+            to,
+            cc,
+            subject,
+            body,
+            body_file,
+            attach,
+        } => {
+            let hub = open(&data)?;
+            let body_text = match (body, body_file) {
+                (Some(b), _) => b,
+                (None, Some(f)) => std::fs::read_to_string(&f)
+                    .with_context(|| format!("Reading the body from {}", f.display()))?,
+                (None, None) => bail!("give the body with --body or --body-file"),
+            };
+            for file in &attach {
+                if !file.is_file() {
+                    bail!("the attachment {} is not a readable file", file.display());
+                }
+            }
+            let receipt = hub
+                .send_org_message(
+                    OrgMessage {
+                        from,
+                        to,
+                        cc,
+                        subject,
+                        body_text,
+                        attachments: attach.into_iter().map(AttachmentFile::from_path).collect(),
+                    },
+                    &Caller::cli(),
+                )
+                .await?;
+            // Deliver the notifications now rather than waiting for a running server.
+            if let Err(e) = hub.deliver_mail().await {
+                eprintln!("warning: notification emails are queued but not yet sent: {e}");
+            }
+            println!("{}", receipt.id);
+        }
+        Command::Admin { data, command } => admin(open(&data)?, command).await?,
+    }
+    Ok(())
+}
+
+async fn admin(hub: Hub, command: Admin) -> anyhow::Result<()> {
+    let caller = Caller::cli();
+    match command {
+        Admin::User { command } => match command {
+            UserCommand::List { json } => {
+                let users = hub.users().await?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&users)?);
+                } else if users.is_empty() {
+                    println!("no users yet");
+                } else {
+                    let rows: Vec<Vec<String>> = users
+                        .iter()
+                        .map(|u| {
+                            vec![
+                                u.email.clone(),
+                                u.status.into(),
+                                if u.locked_until.is_some() {
+                                    "locked".into()
+                                } else {
+                                    "-".into()
+                                },
+                                u.inbox.to_string(),
+                                u.unread.to_string(),
+                                when(u.last_sign_in_at),
+                            ]
+                        })
+                        .collect();
+                    print_table(
+                        &["EMAIL", "STATUS", "LOCK", "INBOX", "UNREAD", "LAST SIGN-IN"],
+                        &rows,
+                    );
+                }
+            }
+            UserCommand::Show { email, json } => {
+                let u = hub.user(&email).await?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&u)?);
+                } else {
+                    println!("email:            {}", u.email);
+                    println!("status:           {}", u.status);
+                    println!("locked until:     {}", when(u.locked_until));
+                    println!("failed sign-ins:  {}", u.failed_sign_ins);
+                    println!("created:          {}", when(Some(u.created_at)));
+                    println!("registered:       {}", when(u.registered_at));
+                    println!("last sign-in:     {}", when(u.last_sign_in_at));
+                    println!("inbox:            {} ({} unread)", u.inbox, u.unread);
+                    println!("signed-in devices: {}", u.sessions);
+                }
+            }
+            UserCommand::Unlock { email } => {
+                hub.unlock_user(&email, &caller).await?;
+                println!("unlocked {email}");
+            }
+            UserCommand::Disable { email } => {
+                hub.disable_user(&email, &caller).await?;
+                println!("disabled {email} and signed them out everywhere");
+            }
+            UserCommand::Enable { email } => {
+                hub.enable_user(&email, &caller).await?;
+                println!("enabled {email}");
+            }
+            UserCommand::Delete { email } => {
+                hub.delete_user(&email, &caller).await?;
+                println!("deleted {email} and their mailbox");
+            }
+        },
+        Admin::Token { command } => match command {
+            TokenCommand::Create { name } => {
+                let created = hub.create_org_token(&name, &caller).await?;
+                println!("{}", created.token.expose());
+                eprintln!(
+                    "created org token {} ({name}); it is shown only this once, store it now",
+                    created.id
+                );
+            }
+            TokenCommand::List { json } => {
+                let tokens = hub.org_tokens().await?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&tokens)?);
+                } else if tokens.is_empty() {
+                    println!("no org tokens");
+                } else {
+                    let rows: Vec<Vec<String>> = tokens
+                        .iter()
+                        .map(|t| {
+                            vec![
+                                t.id.clone(),
+                                t.name.clone(),
+                                when(Some(t.created_at)),
+                                when(t.last_used_at),
+                                if t.revoked_at.is_some() {
+                                    "revoked".into()
+                                } else {
+                                    "live".into()
+                                },
+                            ]
+                        })
+                        .collect();
+                    print_table(&["ID", "NAME", "CREATED", "LAST USED", "STATE"], &rows);
+                }
+            }
+            TokenCommand::Revoke { id } => {
+                hub.revoke_org_token(&id, &caller).await?;
+                println!("revoked {id}");
+            }
+        },
+        Admin::Audit { since, json } => {
+            let span = parse_span(&since).map_err(anyhow::Error::msg)?;
+            let entries = hub.audit_log(hub.now() - span).await?;
+            if json {
+                for e in &entries {
+                    println!("{}", serde_json::to_string(e)?);
+                }
+            } else if entries.is_empty() {
+                println!("nothing in the audit log since {since} ago");
+            } else {
+                let rows: Vec<Vec<String>> = entries
+                    .iter()
+                    .map(|e| {
+                        vec![
+                            e.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                            e.event.clone(),
+                            e.email.clone(),
+                            e.ip.clone(),
+                            e.detail.clone(),
+                        ]
+                    })
+                    .collect();
+                print_table(&["TIME (UTC)", "EVENT", "EMAIL", "FROM", "DETAIL"], &rows);
+            }
+        }
+        Admin::Stats { json } => {
+            let s = hub.stats().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+            } else {
+                println!(
+                    "accounts:     {} active, {} pending, {} disabled, {} locked",
+                    s.accounts_active, s.accounts_pending, s.accounts_disabled, s.accounts_locked
+                );
+                println!("messages:     {}", s.messages);
+                println!(
+                    "attachments:  {} ({} bytes)",
+                    s.attachments, s.attachment_bytes
+                );
+                println!("sessions:     {}", s.sessions);
+                println!("org tokens:   {}", s.org_tokens);
+                println!("mail backlog: {}", s.mail_backlog);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

@@ -1,0 +1,375 @@
+//! Organisation staff sending secure messages to external people.
+
+use std::{
+    collections::BTreeSet,
+    fs,
+    io::Read,
+    path::{Path, PathBuf},
+};
+
+use chrono::Duration;
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::{new_id, MailboxPublicKey};
+use crate::error::{Error, Result};
+use crate::hub::{Caller, Hub};
+use crate::mail::templates;
+use crate::store::{AccountStatus, LinkPurpose, NewAttachment, NewMessage};
+
+/// A secure message from organisation staff.
+#[derive(Debug, Clone, Default)]
+pub struct OrgMessage {
+    /// Staff address, in an organisation domain.
+    pub from: String,
+    /// Recipients.
+    pub to: Vec<String>,
+    /// Copy recipients.
+    pub cc: Vec<String>,
+    /// Subject.
+    pub subject: String,
+    /// Plain-text body.
+    pub body_text: String,
+    /// Files to attach.
+    pub attachments: Vec<AttachmentFile>,
+}
+
+/// A file to attach, read from disk when the message is stored.
+#[derive(Debug, Clone)]
+pub struct AttachmentFile {
+    /// Where the bytes are.
+    pub path: PathBuf,
+    /// The name recipients see.
+    pub name: String,
+}
+
+impl AttachmentFile {
+    /// An attachment named after its file.
+    pub fn from_path(path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "attachment".into());
+        Self { path, name }
+    }
+}
+
+/// What a recipient's mailbox stores sealed: everything that is content.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SealedContent {
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text body.
+    pub body_text: String,
+    /// Attachment names and types, in order.
+    pub attachments: Vec<SealedAttachment>,
+}
+
+/// The content half of an attachment's description.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SealedAttachment {
+    /// Attachment id (matches the `attachments` row).
+    pub id: String,
+    /// File name for display.
+    pub name: String,
+    /// MIME type.
+    pub content_type: String,
+}
+
+/// The outcome of a send.
+#[derive(Debug, Clone)]
+pub struct SendReceipt {
+    /// The send's id, shared by every recipient's copy.
+    pub id: String,
+    /// External recipients whose mailbox got a copy.
+    pub delivered_to: Vec<String>,
+}
+
+/// Makes a file name safe to show and to offer as a download name: no folders, no control
+/// characters, not empty, at most 200 characters.
+pub fn clean_file_name(raw: &str) -> String {
+    let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = base
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect::<String>()
+        .trim()
+        .trim_start_matches('.')
+        .chars()
+        .take(200)
+        .collect();
+    if cleaned.is_empty() {
+        "attachment".into()
+    } else {
+        cleaned
+    }
+}
+
+impl Hub {
+    /// Stores a staff member's message in each external recipient's mailbox, creating
+    /// pending mailboxes as needed, and queues the notification emails.
+    pub async fn send_org_message(
+        &self,
+        message: OrgMessage,
+        caller: &Caller,
+    ) -> Result<SendReceipt> {
+        let from = self.email(&message.from)?;
+        if !self.config.is_org_address(&from) {
+            return Err(Error::SenderNotAllowed(from));
+        }
+        let mut invalid = Vec::new();
+        let mut normalise = |list: &[String]| -> Vec<String> {
+            let mut seen = BTreeSet::new();
+            list.iter()
+                .filter_map(|raw| match crate::policy::normalise_email(raw) {
+                    Some(e) => seen.insert(e.clone()).then_some(e),
+                    None => {
+                        invalid.push(raw.trim().to_owned());
+                        None
+                    }
+                })
+                .collect()
+        };
+        let to = normalise(&message.to);
+        let cc = normalise(&message.cc);
+        if !invalid.is_empty() {
+            return Err(Error::BadRequest(format!(
+                "these are not valid email addresses: {}",
+                invalid.join(", ")
+            )));
+        }
+        let mut external: Vec<String> = Vec::new();
+        for address in to.iter().chain(&cc) {
+            if !self.config.is_org_address(address) && !external.contains(address) {
+                external.push(address.clone());
+            }
+        }
+        if external.is_empty() {
+            return Err(Error::BadRequest(
+                "the message has no external recipient; organisation staff are reached by normal email"
+                    .into(),
+            ));
+        }
+        let limits = &self.config.limits;
+        let mut total = 0u64;
+        for file in &message.attachments {
+            let meta = fs::metadata(&file.path).map_err(|e| {
+                Error::BadRequest(format!(
+                    "the attachment {} cannot be read: {e}",
+                    file.path.display()
+                ))
+            })?;
+            total += meta.len();
+        }
+        if message.attachments.len() > limits.max_attachments as usize
+            || total > limits.max_attachment_bytes
+        {
+            return Err(Error::AttachmentLimit {
+                max_files: limits.max_attachments,
+                max_total_bytes: limits.max_attachment_bytes,
+            });
+        }
+
+        // 1. Every recipient has a mailbox (and so a key) before anything is encrypted.
+        let mut mailboxes = Vec::new();
+        for address in &external {
+            mailboxes.push(self.ensure_mailbox(address).await?);
+        }
+
+        // 2. Encrypt each copy to its mailbox. Files written here are removed on failure.
+        let now = self.now();
+        let origin_id = new_id(self.entropy.as_ref(), "snd_");
+        let recipients = serde_json::json!({ "to": to, "cc": cc }).to_string();
+        let expires_at = now + Duration::days(limits.retention_days);
+        let mut copies = Vec::new();
+        let mut written: Vec<PathBuf> = Vec::new();
+        let prepared = (|| -> Result<()> {
+            for (account_id, email, public, status) in &mailboxes {
+                let key = MailboxPublicKey::parse(public)?;
+                let mut sealed_attachments = Vec::new();
+                let mut stored = Vec::new();
+                for file in &message.attachments {
+                    let id = new_id(self.entropy.as_ref(), "att_");
+                    let (relative, absolute) = self.new_blob_path(&id)?;
+                    let input = fs::File::open(&file.path)?;
+                    written.push(absolute.clone());
+                    let size =
+                        key.seal_to_file(input.take(limits.max_attachment_bytes + 1), &absolute)?;
+                    let name = clean_file_name(&file.name);
+                    sealed_attachments.push(SealedAttachment {
+                        id: id.clone(),
+                        content_type: mime_guess::from_path(&name)
+                            .first_or_octet_stream()
+                            .essence_str()
+                            .to_owned(),
+                        name,
+                    });
+                    stored.push(NewAttachment {
+                        id,
+                        size,
+                        blob: relative,
+                    });
+                }
+                let content = SealedContent {
+                    subject: message.subject.clone(),
+                    body_text: message.body_text.clone(),
+                    attachments: sealed_attachments,
+                };
+                let plain = zeroize::Zeroizing::new(
+                    serde_json::to_vec(&content).map_err(|e| Error::Other(e.to_string()))?,
+                );
+                copies.push((
+                    NewMessage {
+                        id: new_id(self.entropy.as_ref(), "msg_"),
+                        account_id: account_id.clone(),
+                        origin_id: origin_id.clone(),
+                        folder: "inbox",
+                        sender: from.clone(),
+                        recipients: recipients.clone(),
+                        sent_at: now,
+                        expires_at,
+                        sealed: key.seal(&plain)?,
+                        attachments: stored,
+                    },
+                    email.clone(),
+                    *status,
+                ));
+            }
+            Ok(())
+        })();
+        if let Err(e) = prepared {
+            remove_files(&written);
+            return Err(e);
+        }
+
+        // 3. Notification emails: a fresh registration link for pending mailboxes.
+        let mut notices = Vec::new();
+        for (copy, email, status) in &copies {
+            let notice = match status {
+                AccountStatus::Pending => {
+                    let link = self.prepare_link(LinkPurpose::Register);
+                    let mail =
+                        templates::invitation(&self.config.org_name, &link.url, link.expires_at);
+                    Some((self.seal_email(email, mail)?, Some(link)))
+                }
+                AccountStatus::Active => Some((
+                    self.seal_email(email, templates::new_message(&self.config.org_name))?,
+                    None,
+                )),
+                AccountStatus::Disabled => None,
+            };
+            notices.push((copy.account_id.clone(), email.clone(), notice));
+        }
+
+        // 4. Store every copy and queue every email in one transaction.
+        let ip = caller.ip.clone();
+        let sender = from.clone();
+        let count = copies.len();
+        let attachments = message.attachments.len();
+        let stored = self
+            .store
+            .write(move |tx| {
+                for (copy, _, _) in &copies {
+                    tx.insert_message(copy)?;
+                }
+                for (account_id, email, notice) in notices {
+                    if let Some((sealed, link)) = notice {
+                        if let Some(link) = link {
+                            tx.insert_link(
+                                &link.hash,
+                                link.purpose,
+                                &account_id,
+                                now,
+                                link.expires_at,
+                            )?;
+                        }
+                        tx.enqueue_mail(&email, "notification", &sealed, now)?;
+                    }
+                }
+                tx.audit(
+                    now,
+                    "org_message_sent",
+                    &sender,
+                    &ip,
+                    &format!("{count} recipients, {attachments} attachments"),
+                )
+            })
+            .await;
+        if let Err(e) = stored {
+            remove_files(&written);
+            return Err(e);
+        }
+        self.mail_queued();
+        Ok(SendReceipt {
+            id: origin_id,
+            delivered_to: external,
+        })
+    }
+
+    /// The mailbox of `email`, created pending (with a new key) if there is none.
+    /// Returns id, address, public key and status.
+    async fn ensure_mailbox(&self, email: &str) -> Result<(String, String, String, AccountStatus)> {
+        let lookup = email.to_owned();
+        if let Some(a) = self
+            .store
+            .read(move |tx| tx.account_by_email(&lookup))
+            .await?
+        {
+            return Ok((a.id, a.email, a.mailbox_public, a.status));
+        }
+        let (public, wrapped) = self.master.new_mailbox_key()?;
+        let id = new_id(self.entropy.as_ref(), "acc_");
+        let now = self.now();
+        let email = email.to_owned();
+        let public = public.to_string();
+        self.store
+            .write(move |tx| {
+                // Another send may have created it meanwhile; keep the first.
+                if let Some(a) = tx.account_by_email(&email)? {
+                    return Ok((a.id, a.email, a.mailbox_public, a.status));
+                }
+                tx.insert_pending_account(&id, &email, &public, &wrapped, now)?;
+                tx.audit(now, "mailbox_created", &email, "", "")?;
+                Ok((id, email, public, AccountStatus::Pending))
+            })
+            .await
+    }
+
+    /// A new blob file location: `blobs/ab/<id>.age`, relative and absolute.
+    fn new_blob_path(&self, id: &str) -> Result<(String, PathBuf)> {
+        let shard: String = id.chars().rev().take(2).collect();
+        let folder = self.dir.blobs().join(&shard);
+        fs::create_dir_all(&folder)?;
+        let relative = format!("{shard}/{id}.age");
+        Ok((relative.clone(), self.dir.blobs().join(relative)))
+    }
+
+    /// The absolute path of a stored blob.
+    pub fn blob_path(&self, relative: &str) -> PathBuf {
+        self.dir.blobs().join(Path::new(relative))
+    }
+}
+
+fn remove_files(paths: &[PathBuf]) {
+    for p in paths {
+        let _ = fs::remove_file(p);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean_file_name;
+
+    #[test]
+    fn file_names_lose_paths_and_control_characters() {
+        assert_eq!(clean_file_name("../../etc/passwd"), "passwd");
+        assert_eq!(
+            clean_file_name("C:\\Users\\x\\care plan.pdf"),
+            "care plan.pdf"
+        );
+        assert_eq!(clean_file_name("bad\u{0007}\nname.txt"), "badname.txt");
+        assert_eq!(clean_file_name(".."), "attachment");
+        assert_eq!(clean_file_name(""), "attachment");
+        assert_eq!(clean_file_name(&"x".repeat(500)).len(), 200);
+    }
+}

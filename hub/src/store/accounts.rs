@@ -1,0 +1,321 @@
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension, Row};
+
+use super::Tx;
+use crate::clock::{from_millis, to_millis};
+use crate::error::Result;
+
+/// Where an account stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountStatus {
+    /// Mail has arrived; the person has not registered yet.
+    Pending,
+    /// Registered and allowed to sign in.
+    Active,
+    /// Switched off by an admin.
+    Disabled,
+}
+
+impl AccountStatus {
+    /// The stored and displayed name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Active => "active",
+            Self::Disabled => "disabled",
+        }
+    }
+    fn parse(s: &str) -> Self {
+        match s {
+            "active" => Self::Active,
+            "disabled" => Self::Disabled,
+            _ => Self::Pending,
+        }
+    }
+}
+
+/// An external user's account and mailbox.
+#[derive(Debug, Clone)]
+pub struct Account {
+    /// Opaque id.
+    pub id: String,
+    /// Lower-cased address.
+    pub email: String,
+    /// Where the account stands.
+    pub status: AccountStatus,
+    /// Argon2id PHC string; empty until registered.
+    pub password_hash: String,
+    /// The mailbox's age recipient.
+    pub mailbox_public: String,
+    /// The mailbox's identity, wrapped by the master key.
+    pub mailbox_key: Vec<u8>,
+    /// When the account was created (first message).
+    pub created_at: DateTime<Utc>,
+    /// When the person registered, if they have.
+    pub registered_at: Option<DateTime<Utc>>,
+    /// Last successful sign-in.
+    pub last_sign_in_at: Option<DateTime<Utc>>,
+}
+
+/// Failed sign-ins and the lock for one address.
+#[derive(Debug, Clone, Default)]
+pub struct GuardState {
+    /// Consecutive failures since the last success or lock.
+    pub failures: u32,
+    /// Locked until then, if in the future.
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+/// What a one-time link is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPurpose {
+    /// Choosing the first password.
+    Register,
+    /// Choosing a new password.
+    Reset,
+}
+
+impl LinkPurpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Register => "register",
+            Self::Reset => "reset",
+        }
+    }
+}
+
+const ACCOUNT_COLUMNS: &str = "id, email, status, password_hash, mailbox_public, mailbox_key, \
+     created_at, registered_at, last_sign_in_at";
+
+fn optional_time(ms: i64) -> Option<DateTime<Utc>> {
+    (ms != 0).then(|| from_millis(ms))
+}
+
+fn account_from_row(r: &Row) -> rusqlite::Result<Account> {
+    Ok(Account {
+        id: r.get(0)?,
+        email: r.get(1)?,
+        status: AccountStatus::parse(&r.get::<_, String>(2)?),
+        password_hash: r.get(3)?,
+        mailbox_public: r.get(4)?,
+        mailbox_key: r.get(5)?,
+        created_at: from_millis(r.get(6)?),
+        registered_at: optional_time(r.get(7)?),
+        last_sign_in_at: optional_time(r.get(8)?),
+    })
+}
+
+impl Tx<'_> {
+    /// The account with this (lower-cased) address.
+    pub fn account_by_email(&self, email: &str) -> Result<Option<Account>> {
+        Ok(self
+            .0
+            .query_row(
+                &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE email = ?1"),
+                [email],
+                account_from_row,
+            )
+            .optional()?)
+    }
+
+    /// The account with this id.
+    pub fn account_by_id(&self, id: &str) -> Result<Option<Account>> {
+        Ok(self
+            .0
+            .query_row(
+                &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?1"),
+                [id],
+                account_from_row,
+            )
+            .optional()?)
+    }
+
+    /// Every account, by address.
+    pub fn accounts(&self) -> Result<Vec<Account>> {
+        let mut stmt = self.0.prepare(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY email"
+        ))?;
+        let rows = stmt.query_map([], account_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Adds a pending account with its mailbox key.
+    pub fn insert_pending_account(
+        &self,
+        id: &str,
+        email: &str,
+        mailbox_public: &str,
+        mailbox_key: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO accounts (id, email, status, mailbox_public, mailbox_key, created_at) \
+             VALUES (?1, ?2, 'pending', ?3, ?4, ?5)",
+            params![id, email, mailbox_public, mailbox_key, to_millis(now)],
+        )?;
+        Ok(())
+    }
+
+    /// Sets the password and makes the account active.
+    pub fn complete_registration(&self, id: &str, hash: &str, now: DateTime<Utc>) -> Result<()> {
+        self.0.execute(
+            "UPDATE accounts SET status = 'active', password_hash = ?2, registered_at = ?3 \
+             WHERE id = ?1",
+            params![id, hash, to_millis(now)],
+        )?;
+        Ok(())
+    }
+
+    /// Replaces the password hash.
+    pub fn set_password_hash(&self, id: &str, hash: &str) -> Result<()> {
+        self.0.execute(
+            "UPDATE accounts SET password_hash = ?2 WHERE id = ?1",
+            params![id, hash],
+        )?;
+        Ok(())
+    }
+
+    /// Changes the status.
+    pub fn set_account_status(&self, id: &str, status: AccountStatus) -> Result<()> {
+        self.0.execute(
+            "UPDATE accounts SET status = ?2 WHERE id = ?1",
+            params![id, status.as_str()],
+        )?;
+        Ok(())
+    }
+
+    /// Records a successful sign-in.
+    pub fn touch_sign_in(&self, id: &str, now: DateTime<Utc>) -> Result<()> {
+        self.0.execute(
+            "UPDATE accounts SET last_sign_in_at = ?2 WHERE id = ?1",
+            params![id, to_millis(now)],
+        )?;
+        Ok(())
+    }
+
+    /// Deletes an account; its sessions, links and messages go with it. Returns the
+    /// attachment files (relative paths) the caller must remove.
+    pub fn delete_account(&self, id: &str) -> Result<Vec<String>> {
+        let mut stmt = self.0.prepare(
+            "SELECT a.blob FROM attachments a JOIN messages m ON m.id = a.message_id \
+             WHERE m.account_id = ?1",
+        )?;
+        let blobs = stmt
+            .query_map([id], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        self.0.execute("DELETE FROM accounts WHERE id = ?1", [id])?;
+        Ok(blobs)
+    }
+
+    /// The sign-in guard of an address, known or not.
+    pub fn guard(&self, email: &str) -> Result<GuardState> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT failures, locked_until FROM sign_in_guard WHERE email = ?1",
+                [email],
+                |r| {
+                    Ok(GuardState {
+                        failures: r.get(0)?,
+                        locked_until: optional_time(r.get(1)?),
+                    })
+                },
+            )
+            .optional()?
+            .unwrap_or_default())
+    }
+
+    /// Stores the sign-in guard of an address.
+    pub fn set_guard(&self, email: &str, state: &GuardState, now: DateTime<Utc>) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO sign_in_guard (email, failures, locked_until, updated_at) \
+             VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT(email) DO UPDATE SET failures = ?2, locked_until = ?3, updated_at = ?4",
+            params![
+                email,
+                state.failures,
+                state.locked_until.map(to_millis).unwrap_or(0),
+                to_millis(now)
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Forgets failures and any lock of an address.
+    pub fn clear_guard(&self, email: &str) -> Result<()> {
+        self.0
+            .execute("DELETE FROM sign_in_guard WHERE email = ?1", [email])?;
+        Ok(())
+    }
+
+    /// Drops guard rows with no lock in force that were last touched before `cutoff`:
+    /// attempts on made-up addresses must not grow the table forever.
+    pub fn prune_guards(&self, cutoff: DateTime<Utc>, now: DateTime<Utc>) -> Result<usize> {
+        Ok(self.0.execute(
+            "DELETE FROM sign_in_guard WHERE updated_at < ?1 AND locked_until < ?2",
+            params![to_millis(cutoff), to_millis(now)],
+        )?)
+    }
+
+    /// Stores a one-time link (by its hash).
+    pub fn insert_link(
+        &self,
+        token_hash: &str,
+        purpose: LinkPurpose,
+        account_id: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO one_time_links (token_hash, purpose, account_id, created_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                token_hash,
+                purpose.as_str(),
+                account_id,
+                to_millis(now),
+                to_millis(expires_at)
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The account a live one-time link belongs to.
+    pub fn link_account(
+        &self,
+        token_hash: &str,
+        purpose: LinkPurpose,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Account>> {
+        let id: Option<String> = self
+            .0
+            .query_row(
+                "SELECT account_id FROM one_time_links \
+                 WHERE token_hash = ?1 AND purpose = ?2 AND expires_at > ?3",
+                params![token_hash, purpose.as_str(), to_millis(now)],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match id {
+            Some(id) => self.account_by_id(&id),
+            None => Ok(None),
+        }
+    }
+
+    /// Removes every link of that purpose for an account (used, or superseded).
+    pub fn delete_links(&self, account_id: &str, purpose: LinkPurpose) -> Result<()> {
+        self.0.execute(
+            "DELETE FROM one_time_links WHERE account_id = ?1 AND purpose = ?2",
+            params![account_id, purpose.as_str()],
+        )?;
+        Ok(())
+    }
+
+    /// Removes expired links.
+    pub fn prune_links(&self, now: DateTime<Utc>) -> Result<usize> {
+        Ok(self.0.execute(
+            "DELETE FROM one_time_links WHERE expires_at <= ?1",
+            [to_millis(now)],
+        )?)
+    }
+}

@@ -1,0 +1,56 @@
+use chrono::{DateTime, Utc};
+use rusqlite::params;
+
+use super::Tx;
+use crate::clock::{from_millis, to_millis};
+use crate::error::Result;
+
+/// One line of the audit log: who, what, when, from where. Never secrets or content.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AuditEntry {
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// What happened, e.g. `sign_in_failed`.
+    pub event: String,
+    /// The account's address, if one is concerned.
+    pub email: String,
+    /// The client's IP address, if the event came over HTTP.
+    pub ip: String,
+    /// Extra non-secret facts, e.g. a count or a token id.
+    pub detail: String,
+}
+
+impl Tx<'_> {
+    /// Appends to the audit log.
+    pub fn audit(
+        &self,
+        now: DateTime<Utc>,
+        event: &str,
+        email: &str,
+        ip: &str,
+        detail: &str,
+    ) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO audit (at, event, email, ip, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![to_millis(now), event, email, ip, detail],
+        )?;
+        Ok(())
+    }
+
+    /// Audit entries at or after `since`, oldest first.
+    pub fn audit_since(&self, since: DateTime<Utc>) -> Result<Vec<AuditEntry>> {
+        let mut stmt = self.0.prepare(
+            "SELECT at, event, email, ip, detail FROM audit WHERE at >= ?1 ORDER BY at, id",
+        )?;
+        let rows = stmt.query_map([to_millis(since)], |r| {
+            Ok(AuditEntry {
+                at: from_millis(r.get(0)?),
+                event: r.get(1)?,
+                email: r.get(2)?,
+                ip: r.get(3)?,
+                detail: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}

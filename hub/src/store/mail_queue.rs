@@ -1,0 +1,98 @@
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::params;
+
+use super::Tx;
+use crate::clock::to_millis;
+use crate::error::Result;
+
+/// An email waiting to go out.
+#[derive(Debug, Clone)]
+pub struct QueuedMail {
+    /// Queue id.
+    pub id: i64,
+    /// Envelope recipient.
+    pub recipient: String,
+    /// The RFC 5322 text, sealed to the master key.
+    pub sealed: Vec<u8>,
+    /// Failed attempts so far.
+    pub attempts: u32,
+}
+
+impl Tx<'_> {
+    /// Queues an email for delivery now.
+    pub fn enqueue_mail(
+        &self,
+        recipient: &str,
+        kind: &str,
+        sealed: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO mail_queue (created_at, recipient, kind, sealed, next_attempt_at) \
+             VALUES (?1, ?2, ?3, ?4, ?1)",
+            params![to_millis(now), recipient, kind, sealed],
+        )?;
+        Ok(())
+    }
+
+    /// Claims due emails for `lease`, so that another process does not send them too.
+    pub fn claim_due_mail(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<QueuedMail>> {
+        let now_ms = to_millis(now);
+        let mut stmt = self.0.prepare(
+            "SELECT id, recipient, sealed, attempts FROM mail_queue \
+             WHERE sent_at = 0 AND next_attempt_at <= ?1 AND claimed_until <= ?1 \
+             ORDER BY id LIMIT ?2",
+        )?;
+        let due = stmt
+            .query_map(params![now_ms, limit], |r| {
+                Ok(QueuedMail {
+                    id: r.get(0)?,
+                    recipient: r.get(1)?,
+                    sealed: r.get(2)?,
+                    attempts: r.get(3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for mail in &due {
+            self.0.execute(
+                "UPDATE mail_queue SET claimed_until = ?2 WHERE id = ?1",
+                params![mail.id, to_millis(now + lease)],
+            )?;
+        }
+        Ok(due)
+    }
+
+    /// Marks an email delivered and drops its sealed text.
+    pub fn mail_sent(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
+        self.0.execute(
+            "UPDATE mail_queue SET sent_at = ?2, sealed = x'', claimed_until = 0 WHERE id = ?1",
+            params![id, to_millis(now)],
+        )?;
+        Ok(())
+    }
+
+    /// Records a failed attempt and when to try again.
+    pub fn mail_failed(&self, id: i64, error: &str, retry_at: DateTime<Utc>) -> Result<()> {
+        self.0.execute(
+            "UPDATE mail_queue SET attempts = attempts + 1, last_error = ?2, \
+             next_attempt_at = ?3, claimed_until = 0 WHERE id = ?1",
+            params![id, error, to_millis(retry_at)],
+        )?;
+        Ok(())
+    }
+
+    /// Emails not yet delivered.
+    pub fn mail_backlog(&self) -> Result<u64> {
+        let n: i64 = self.0.query_row(
+            "SELECT count(*) FROM mail_queue WHERE sent_at = 0",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+}

@@ -1,0 +1,157 @@
+//! The hub's store: SQLite through rusqlite, one file in the data directory.
+//!
+//! Everything above this module speaks to the store through [`Store::read`] /
+//! [`Store::write`] and the domain methods of [`Tx`]; no SQL lives outside `store/`. A
+//! PostgreSQL store would implement the same methods.
+
+mod accounts;
+mod audit;
+mod mail_queue;
+mod messages;
+mod org_tokens;
+mod schema;
+mod sessions;
+
+use std::{
+    path::Path,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use rusqlite::{Connection, TransactionBehavior};
+
+pub use accounts::{Account, AccountStatus, GuardState, LinkPurpose};
+pub use audit::AuditEntry;
+pub use mail_queue::QueuedMail;
+pub use messages::{NewAttachment, NewMessage, Stats};
+pub use org_tokens::OrgToken;
+pub use sessions::{AccessCheck, RefreshOutcome};
+
+use crate::error::{Error, Result};
+
+/// A handle on the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    conn: Arc<Mutex<Connection>>,
+}
+
+/// An open transaction, with the store's domain operations as methods.
+pub struct Tx<'a>(&'a rusqlite::Transaction<'a>);
+
+impl Store {
+    /// Opens (creating if need be) and migrates the database at `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        let mut conn = Connection::open(path)?;
+        // Another process (`sealpost-hub send`) may write while `serve` runs: wait for it.
+        conn.busy_timeout(Duration::from_secs(10))?;
+        // A read first proves the file is a database at all.
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })?;
+        // Referential integrity: deleting an account removes its sessions and messages.
+        conn.pragma_update(None, "foreign_keys", true)?;
+        // WAL lets readers go on while one writer writes, across processes.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // NORMAL is durable across application crashes in WAL mode, and much faster than FULL.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // Keep the working set in memory (negative = KiB): 32 MiB.
+        conn.pragma_update(None, "cache_size", -32_768)?;
+        migrate(&mut conn)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `f` in a read transaction, off the async runtime.
+    pub async fn read<R, F>(&self, f: F) -> Result<R>
+    where
+        F: FnOnce(&Tx) -> Result<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        self.run(TransactionBehavior::Deferred, f).await
+    }
+
+    /// Runs `f` in a write transaction, off the async runtime; commits if it returns `Ok`.
+    pub async fn write<R, F>(&self, f: F) -> Result<R>
+    where
+        F: FnOnce(&Tx) -> Result<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        self.run(TransactionBehavior::Immediate, f).await
+    }
+
+    async fn run<R, F>(&self, behavior: TransactionBehavior, f: F) -> Result<R>
+    where
+        F: FnOnce(&Tx) -> Result<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = conn
+                .lock()
+                .map_err(|_| Error::Other("store lock poisoned".into()))?;
+            let tx = conn.transaction_with_behavior(behavior)?;
+            let out = f(&Tx(&tx))?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+        .map_err(|e| Error::Other(format!("store task failed: {e}")))?
+    }
+
+    /// Runs `f` in a write transaction on the calling thread (for the CLI and tests).
+    pub fn write_blocking<R>(&self, f: impl FnOnce(&Tx) -> Result<R>) -> Result<R> {
+        let mut conn = self
+            .conn
+            .lock()
+            .map_err(|_| Error::Other("store lock poisoned".into()))?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&Tx(&tx))?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let version = version.max(0) as usize;
+    if version > schema::MIGRATIONS.len() {
+        return Err(Error::Other(format!(
+            "the database was written by a newer Sealpost hub (schema {version}, this one knows {}); \
+             upgrade sealpost-hub",
+            schema::MIGRATIONS.len()
+        )));
+    }
+    for (i, step) in schema::MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+        tx.execute_batch(step)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_from_a_newer_hub_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.db");
+        drop(Store::open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 999).unwrap();
+        drop(conn);
+        let err = Store::open(&path).err().expect("a newer schema is refused");
+        assert!(err.to_string().contains("newer"), "{err}");
+    }
+
+    #[test]
+    fn migrations_run_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.db");
+        drop(Store::open(&path).unwrap());
+        drop(Store::open(&path).expect("reopening an up-to-date database works"));
+    }
+}

@@ -1,0 +1,289 @@
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::{params, OptionalExtension};
+
+use super::Tx;
+use crate::clock::{from_millis, to_millis};
+use crate::error::Result;
+
+/// What an access token is worth right now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessCheck {
+    /// Usable; the session now ends at `expires_at` unless used again.
+    Valid {
+        /// The signed-in account.
+        account_id: String,
+        /// The session family (device).
+        family_id: String,
+        /// When it ends if left idle.
+        expires_at: DateTime<Utc>,
+    },
+    /// It was a real token, but idle too long, too old or revoked.
+    Expired,
+    /// Not a token this hub issued.
+    Unknown,
+}
+
+/// What presenting a refresh token did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshOutcome {
+    /// Consumed; the caller issues the next pair in this family.
+    Rotated {
+        /// The account.
+        account_id: String,
+        /// The family the new tokens join.
+        family_id: String,
+    },
+    /// It had been used before: the family has been revoked.
+    Reused {
+        /// The account whose device chain was cut.
+        account_id: String,
+    },
+    /// Unknown, expired or revoked.
+    Invalid,
+}
+
+/// Touch `last_used_at` at most this often, so that busy clients do not write on every call.
+const TOUCH_EVERY: Duration = Duration::seconds(30);
+
+impl Tx<'_> {
+    /// Starts a session family (one per sign-in).
+    pub fn insert_family(
+        &self,
+        id: &str,
+        account_id: &str,
+        device_name: &str,
+        remember: bool,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO session_families (id, account_id, device_name, remember, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id, account_id, device_name, remember, to_millis(now)],
+        )?;
+        Ok(())
+    }
+
+    /// Stores an access token (by hash).
+    pub fn insert_access_token(
+        &self,
+        token_hash: &str,
+        family_id: &str,
+        account_id: &str,
+        now: DateTime<Utc>,
+        max_expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO access_tokens \
+             (token_hash, family_id, account_id, created_at, last_used_at, max_expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
+            params![
+                token_hash,
+                family_id,
+                account_id,
+                to_millis(now),
+                to_millis(max_expires_at)
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Stores a refresh token (by hash).
+    pub fn insert_refresh_token(
+        &self,
+        token_hash: &str,
+        family_id: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO refresh_tokens (token_hash, family_id, created_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4)",
+            params![token_hash, family_id, to_millis(now), to_millis(expires_at)],
+        )?;
+        Ok(())
+    }
+
+    /// Checks an access token and slides its idle window.
+    pub fn check_access(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        idle: Duration,
+    ) -> Result<AccessCheck> {
+        let row = self
+            .0
+            .query_row(
+                "SELECT t.account_id, t.family_id, t.last_used_at, t.max_expires_at, \
+                        t.revoked_at, f.revoked_at, a.status \
+                 FROM access_tokens t \
+                 JOIN session_families f ON f.id = t.family_id \
+                 JOIN accounts a ON a.id = t.account_id \
+                 WHERE t.token_hash = ?1",
+                [token_hash],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        from_millis(r.get(2)?),
+                        from_millis(r.get(3)?),
+                        r.get::<_, i64>(4)?,
+                        r.get::<_, i64>(5)?,
+                        r.get::<_, String>(6)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((account_id, family_id, last_used, max_expires, revoked, family_revoked, status)) =
+            row
+        else {
+            return Ok(AccessCheck::Unknown);
+        };
+        let idle_end = last_used + idle;
+        if revoked != 0
+            || family_revoked != 0
+            || status != "active"
+            || now >= idle_end
+            || now >= max_expires
+        {
+            return Ok(AccessCheck::Expired);
+        }
+        if now - last_used >= TOUCH_EVERY {
+            self.0.execute(
+                "UPDATE access_tokens SET last_used_at = ?2 WHERE token_hash = ?1",
+                params![token_hash, to_millis(now)],
+            )?;
+        }
+        let last_used = if now - last_used >= TOUCH_EVERY {
+            now
+        } else {
+            last_used
+        };
+        Ok(AccessCheck::Valid {
+            account_id,
+            family_id,
+            expires_at: (last_used + idle).min(max_expires),
+        })
+    }
+
+    /// Consumes a refresh token; a second use revokes its whole family.
+    pub fn use_refresh_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<RefreshOutcome> {
+        let row = self
+            .0
+            .query_row(
+                "SELECT r.family_id, r.expires_at, r.used_at, f.revoked_at, f.account_id, a.status \
+                 FROM refresh_tokens r \
+                 JOIN session_families f ON f.id = r.family_id \
+                 JOIN accounts a ON a.id = f.account_id \
+                 WHERE r.token_hash = ?1",
+                [token_hash],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        from_millis(r.get(1)?),
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, String>(5)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((family_id, expires_at, used_at, family_revoked, account_id, status)) = row else {
+            return Ok(RefreshOutcome::Invalid);
+        };
+        if family_revoked != 0 || status != "active" || now >= expires_at {
+            return Ok(RefreshOutcome::Invalid);
+        }
+        if used_at != 0 {
+            // Someone holds a copy of an old token: cut the chain for both holders.
+            self.revoke_family(&family_id, now)?;
+            return Ok(RefreshOutcome::Reused { account_id });
+        }
+        self.0.execute(
+            "UPDATE refresh_tokens SET used_at = ?2 WHERE token_hash = ?1",
+            params![token_hash, to_millis(now)],
+        )?;
+        // The access tokens issued before this rotation are no longer needed.
+        self.0.execute(
+            "UPDATE access_tokens SET revoked_at = ?2 WHERE family_id = ?1 AND revoked_at = 0",
+            params![family_id, to_millis(now)],
+        )?;
+        Ok(RefreshOutcome::Rotated {
+            account_id,
+            family_id,
+        })
+    }
+
+    /// Ends one session family: its access and refresh tokens stop working.
+    pub fn revoke_family(&self, family_id: &str, now: DateTime<Utc>) -> Result<()> {
+        self.0.execute(
+            "UPDATE session_families SET revoked_at = ?2 WHERE id = ?1 AND revoked_at = 0",
+            params![family_id, to_millis(now)],
+        )?;
+        self.0.execute(
+            "UPDATE access_tokens SET revoked_at = ?2 WHERE family_id = ?1 AND revoked_at = 0",
+            params![family_id, to_millis(now)],
+        )?;
+        Ok(())
+    }
+
+    /// Ends every session of an account. Returns how many families were live.
+    pub fn revoke_account_sessions(&self, account_id: &str, now: DateTime<Utc>) -> Result<usize> {
+        let n = self.0.execute(
+            "UPDATE session_families SET revoked_at = ?2 WHERE account_id = ?1 AND revoked_at = 0",
+            params![account_id, to_millis(now)],
+        )?;
+        self.0.execute(
+            "UPDATE access_tokens SET revoked_at = ?2 WHERE account_id = ?1 AND revoked_at = 0",
+            params![account_id, to_millis(now)],
+        )?;
+        Ok(n)
+    }
+
+    /// Live sessions of an account (families not revoked and with a token still in date).
+    pub fn live_session_count(
+        &self,
+        account_id: &str,
+        now: DateTime<Utc>,
+        idle: Duration,
+    ) -> Result<u32> {
+        Ok(self.0.query_row(
+            "SELECT count(DISTINCT f.id) FROM session_families f \
+             LEFT JOIN access_tokens t ON t.family_id = f.id AND t.revoked_at = 0 \
+                 AND t.last_used_at > ?2 AND t.max_expires_at > ?3 \
+             LEFT JOIN refresh_tokens r ON r.family_id = f.id AND r.used_at = 0 \
+                 AND r.expires_at > ?3 \
+             WHERE f.account_id = ?1 AND f.revoked_at = 0 \
+               AND (t.token_hash IS NOT NULL OR r.token_hash IS NOT NULL)",
+            params![account_id, to_millis(now - idle), to_millis(now)],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Deletes tokens that can never work again.
+    pub fn prune_sessions(&self, now: DateTime<Utc>, idle: Duration) -> Result<usize> {
+        let now_ms = to_millis(now);
+        let mut n = self.0.execute(
+            "DELETE FROM access_tokens WHERE revoked_at != 0 OR max_expires_at <= ?1 \
+             OR last_used_at <= ?2",
+            params![now_ms, to_millis(now - idle)],
+        )?;
+        n += self.0.execute(
+            "DELETE FROM refresh_tokens WHERE expires_at <= ?1 \
+             OR family_id IN (SELECT id FROM session_families WHERE revoked_at != 0)",
+            [now_ms],
+        )?;
+        n += self.0.execute(
+            "DELETE FROM session_families WHERE \
+             NOT EXISTS (SELECT 1 FROM access_tokens t WHERE t.family_id = session_families.id) \
+             AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.family_id = session_families.id \
+                 AND r.used_at = 0)",
+            [],
+        )?;
+        Ok(n)
+    }
+}
