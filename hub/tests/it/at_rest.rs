@@ -1,0 +1,177 @@
+//! No content, password or token at rest in the clear; the ciphertext is real age.
+
+use std::{path::Path, process::Command};
+
+use crate::support::*;
+
+const MARKER: &str = "ZEBRA-CROSSING-4471";
+
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+fn find_in_files(dir: &Path, needle: &str) -> Vec<String> {
+    files_under(dir)
+        .into_iter()
+        .filter(|p| {
+            let bytes = std::fs::read(p).unwrap();
+            bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+        })
+        .map(|p| p.display().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn no_file_of_the_hub_holds_content_passwords_or_tokens_in_the_clear() {
+    let t = TestHub::start().await;
+    let attach_dir = tempfile::tempdir().unwrap();
+    let file = attach_dir.path().join(format!("{MARKER}-care-plan.txt"));
+    std::fs::write(&file, format!("attachment body {MARKER} end")).unwrap();
+    t.org_send_files(
+        alice(),
+        &format!("Subject {MARKER}"),
+        &format!("Body {MARKER}"),
+        &[file],
+    )
+    .await;
+    t.registered(alice()).await;
+    let (_, session) = t.sign_in(alice(), GOOD_PASSWORD, true).await;
+    let reg_email = &t.emails_to(alice()).await[0];
+    let reg_token = token_in(reg_email, "/register").unwrap();
+    // Checkpoint the WAL into the database file too, so both forms are searched.
+    t.hub.store().read(|_| Ok(())).await.unwrap();
+
+    let data = t.data();
+    assert_eq!(
+        find_in_files(&data, MARKER),
+        Vec::<String>::new(),
+        "no content in the clear"
+    );
+    assert_eq!(
+        find_in_files(&data, GOOD_PASSWORD),
+        Vec::<String>::new(),
+        "no password"
+    );
+    for secret in [
+        session["access_token"].as_str().unwrap(),
+        session["refresh_token"].as_str().unwrap(),
+    ] {
+        assert_eq!(
+            find_in_files(&data, secret),
+            Vec::<String>::new(),
+            "tokens only hashed"
+        );
+    }
+    // The registration link is in the emailed .eml (by design: that is the email) but not
+    // in the database or the queue.
+    let hits = find_in_files(&data, &reg_token);
+    assert!(
+        hits.iter().all(|h| h.contains("/outbox/")),
+        "the link token is only in the outgoing email: {hits:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_master_key_is_private_and_blobs_decrypt_with_the_go_age_cli() {
+    let t = TestHub::start().await;
+    let data = t.data();
+    let mode = {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(data.join("master.key"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode, 0o600, "master.key is readable by its owner only");
+
+    let attach_dir = tempfile::tempdir().unwrap();
+    let file = attach_dir.path().join("minutes.txt");
+    let content = format!("minutes of the meeting {MARKER}\n").repeat(5000);
+    std::fs::write(&file, &content).unwrap();
+    t.org_send_files(alice(), "Minutes", "See attached", &[file])
+        .await;
+
+    let (wrapped, blob, sealed): (Vec<u8>, String, Vec<u8>) = {
+        let db = rusqlite::Connection::open(data.join("hub.db")).unwrap();
+        db.query_row(
+            "SELECT a.mailbox_key, t.blob, m.sealed FROM accounts a \
+             JOIN messages m ON m.account_id = a.id JOIN attachments t ON t.message_id = m.id",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap()
+    };
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("wrapped.age"), &wrapped).unwrap();
+    std::fs::write(work.path().join("sealed.age"), &sealed).unwrap();
+
+    let age = |args: &[&str]| {
+        let out = Command::new("age")
+            .args(args)
+            .output()
+            .expect("the Go age CLI is installed (make test installs Debian's `age`)");
+        assert!(
+            out.status.success(),
+            "age {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let master = data.join("master.key");
+    let mailbox_identity = age(&[
+        "-d",
+        "-i",
+        master.to_str().unwrap(),
+        work.path().join("wrapped.age").to_str().unwrap(),
+    ]);
+    assert!(
+        mailbox_identity.starts_with(b"AGE-SECRET-KEY-1"),
+        "the master key unwraps a mailbox key"
+    );
+    std::fs::write(work.path().join("mailbox.key"), &mailbox_identity).unwrap();
+    let mailbox_key = work.path().join("mailbox.key");
+    let plain = age(&[
+        "-d",
+        "-i",
+        mailbox_key.to_str().unwrap(),
+        data.join("blobs").join(&blob).to_str().unwrap(),
+    ]);
+    assert_eq!(
+        plain,
+        content.as_bytes(),
+        "the attachment decrypts whole with Go age"
+    );
+    let envelope = age(&[
+        "-d",
+        "-i",
+        mailbox_key.to_str().unwrap(),
+        work.path().join("sealed.age").to_str().unwrap(),
+    ]);
+    let envelope: serde_json::Value = serde_json::from_slice(&envelope).unwrap();
+    assert_eq!(envelope["subject"], "Minutes");
+    assert_eq!(envelope["attachments"][0]["name"], "minutes.txt");
+
+    let wrong = Command::new("age")
+        .args([
+            "-d",
+            "-i",
+            master.to_str().unwrap(),
+            data.join("blobs").join(&blob).to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        !wrong.status.success(),
+        "the master key alone does not open a mailbox's blobs"
+    );
+}

@@ -1,0 +1,381 @@
+//! The `sealpost-hub` binary, run as an admin runs it.
+
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Child, Command, Stdio},
+};
+
+use assert_cmd::cargo::CommandCargoExt;
+use serde_json::Value;
+
+use crate::support::token_in;
+
+fn hub_cmd() -> Command {
+    Command::cargo_bin("sealpost-hub").unwrap()
+}
+
+fn run(args: &[&str]) -> (bool, String, String) {
+    let out = hub_cmd()
+        .args(args)
+        .env("SEALPOST_LOG", "warn")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn init(dir: &Path) {
+    let (ok, out, err) = run(&[
+        "init",
+        "--data",
+        dir.to_str().unwrap(),
+        "--org-name",
+        "Example Council",
+        "--org-domain",
+        "example.gov.uk",
+        "--public-url",
+        "http://127.0.0.1:9",
+    ]);
+    assert!(ok, "init works: {err}");
+    assert!(out.contains("initialised a hub for Example Council"));
+}
+
+fn data_arg(dir: &Path) -> String {
+    dir.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn init_creates_the_hub_and_never_overwrites_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("hub");
+    init(&dir);
+    for f in ["hub.toml", "master.key", "hub.db"] {
+        assert!(dir.join(f).exists(), "{f} created");
+    }
+    let key = std::fs::read(dir.join("master.key")).unwrap();
+    let (ok, _, err) = run(&[
+        "init",
+        "--data",
+        &data_arg(&dir),
+        "--org-name",
+        "Other",
+        "--org-domain",
+        "other.example",
+        "--public-url",
+        "http://x.example",
+    ]);
+    assert!(!ok, "a second init fails");
+    assert!(err.contains("already holds a hub"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one clear line: {err}");
+    assert_eq!(
+        std::fs::read(dir.join("master.key")).unwrap(),
+        key,
+        "the key is untouched"
+    );
+}
+
+#[test]
+fn commands_on_an_uninitialised_directory_fail_clearly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ok, _, err) = run(&["admin", "--data", &data_arg(tmp.path()), "user", "list"]);
+    assert!(!ok);
+    assert!(
+        err.contains("not an initialised hub") && err.contains("sealpost-hub init"),
+        "{err}"
+    );
+}
+
+#[test]
+fn send_then_admin_user_commands() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("hub");
+    init(&dir);
+    let attachment = tmp.path().join("plan.txt");
+    std::fs::write(&attachment, "care plan").unwrap();
+    let (ok, out, err) = run(&[
+        "send",
+        "--data",
+        &data_arg(&dir),
+        "--from",
+        "case.worker@example.gov.uk",
+        "--to",
+        "referrals@partner.example",
+        "--subject",
+        "Referral",
+        "--body",
+        "Hello",
+        "--attach",
+        attachment.to_str().unwrap(),
+    ]);
+    assert!(ok, "send works: {err}");
+    assert!(
+        out.trim().starts_with("snd_"),
+        "prints the message id: {out}"
+    );
+    let outbox: Vec<_> = std::fs::read_dir(dir.join("outbox")).unwrap().collect();
+    assert_eq!(
+        outbox.len(),
+        1,
+        "the notification is written at once, no server needed"
+    );
+
+    let (ok, out, _) = run(&["admin", "--data", &data_arg(&dir), "user", "list"]);
+    assert!(ok);
+    assert!(
+        out.lines().next().unwrap().starts_with("EMAIL"),
+        "a table with headers: {out}"
+    );
+    assert!(out.contains("referrals@partner.example") && out.contains("pending"));
+
+    let (ok, out, _) = run(&["admin", "--data", &data_arg(&dir), "user", "list", "--json"]);
+    assert!(ok);
+    let users: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(users[0]["email"], "referrals@partner.example");
+    assert_eq!(users[0]["inbox"], 1);
+
+    let (ok, out, _) = run(&[
+        "admin",
+        "--data",
+        &data_arg(&dir),
+        "user",
+        "show",
+        "referrals@partner.example",
+        "--json",
+    ]);
+    assert!(ok);
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap()["status"],
+        "pending"
+    );
+
+    for verb in ["unlock", "disable", "enable"] {
+        let (ok, out, err) = run(&[
+            "admin",
+            "--data",
+            &data_arg(&dir),
+            "user",
+            verb,
+            "referrals@partner.example",
+        ]);
+        assert!(ok, "{verb}: {err}");
+        assert!(out.contains("referrals@partner.example"));
+    }
+    let (ok, _, err) = run(&[
+        "admin",
+        "--data",
+        &data_arg(&dir),
+        "user",
+        "show",
+        "nobody@x.example",
+    ]);
+    assert!(!ok, "unknown user fails");
+    assert!(
+        err.contains("there is no user with the address nobody@x.example"),
+        "{err}"
+    );
+
+    let (ok, out, _) = run(&["admin", "--data", &data_arg(&dir), "audit", "--since", "1h"]);
+    assert!(ok);
+    for event in ["org_message_sent", "disabled", "enabled", "unlocked"] {
+        assert!(out.contains(event), "audit shows {event}: {out}");
+    }
+    let (ok, out, _) = run(&["admin", "--data", &data_arg(&dir), "audit", "--json"]);
+    assert!(ok);
+    for line in out.lines() {
+        let entry: Value = serde_json::from_str(line).expect("one JSON object per line");
+        assert!(entry["event"].is_string());
+    }
+    let (ok, out, _) = run(&["admin", "--data", &data_arg(&dir), "stats", "--json"]);
+    assert!(ok);
+    let stats: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(stats["messages"], 1);
+    assert_eq!(stats["attachments"], 1);
+    assert_eq!(stats["attachment_bytes"], 9);
+
+    let (ok, out, _) = run(&[
+        "admin",
+        "--data",
+        &data_arg(&dir),
+        "user",
+        "delete",
+        "referrals@partner.example",
+    ]);
+    assert!(ok, "{out}");
+    let blobs: usize = walk_count(&dir.join("blobs"));
+    assert_eq!(blobs, 0, "deleting a user removes their attachment files");
+}
+
+fn walk_count(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk_count(&p)
+            } else {
+                1
+            }
+        })
+        .sum()
+}
+
+#[test]
+fn send_refusals_are_one_clear_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("hub");
+    init(&dir);
+    let (ok, _, err) = run(&[
+        "send",
+        "--data",
+        &data_arg(&dir),
+        "--from",
+        "someone@gmail.example",
+        "--to",
+        "a@partner.example",
+        "--subject",
+        "s",
+        "--body",
+        "b",
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("someone@gmail.example is not an address of the organisation"),
+        "{err}"
+    );
+    let (ok, _, err) = run(&[
+        "send",
+        "--data",
+        &data_arg(&dir),
+        "--from",
+        "case.worker@example.gov.uk",
+        "--to",
+        "a@partner.example",
+        "--subject",
+        "s",
+        "--body",
+        "b",
+        "--attach",
+        "/no/such/file",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("/no/such/file"), "{err}");
+}
+
+#[test]
+fn token_create_list_revoke() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("hub");
+    init(&dir);
+    let (ok, out, err) = run(&[
+        "admin",
+        "--data",
+        &data_arg(&dir),
+        "token",
+        "create",
+        "--name",
+        "case system",
+    ]);
+    assert!(ok);
+    let token = out.trim();
+    assert!(
+        token.starts_with("spo_"),
+        "the secret is printed once on stdout"
+    );
+    assert!(err.contains("shown only this once"));
+    let (_, out, _) = run(&[
+        "admin",
+        "--data",
+        &data_arg(&dir),
+        "token",
+        "list",
+        "--json",
+    ]);
+    let list: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(list[0]["name"], "case system");
+    assert!(!out.contains(token), "listing never shows the secret");
+    let id = list[0]["id"].as_str().unwrap().to_owned();
+    let (ok, _, _) = run(&["admin", "--data", &data_arg(&dir), "token", "revoke", &id]);
+    assert!(ok);
+    let (ok, _, err) = run(&["admin", "--data", &data_arg(&dir), "token", "revoke", &id]);
+    assert!(!ok, "revoking twice fails");
+    assert!(err.contains("no live org token"), "{err}");
+}
+
+struct Server(Child);
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn serve_prints_its_address_and_answers_while_send_runs_beside_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("hub");
+    init(&dir);
+    let mut child = hub_cmd()
+        .args([
+            "serve",
+            "--data",
+            &data_arg(&dir),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env("SEALPOST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let server = Server(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first line names the address: {line:?}"))
+        .to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"));
+
+    let (ok, _, err) = run(&[
+        "send",
+        "--data",
+        &data_arg(&dir),
+        "--from",
+        "case.worker@example.gov.uk",
+        "--to",
+        "referrals@partner.example",
+        "--subject",
+        "s",
+        "--body",
+        "b",
+    ]);
+    assert!(ok, "send works while serve runs: {err}");
+    let eml = std::fs::read_dir(dir.join("outbox"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let token = token_in(&std::fs::read_to_string(eml).unwrap(), "/register").unwrap();
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let health = reqwest::get(format!("{url}/healthz")).await.unwrap();
+        assert_eq!(health.status(), 200);
+        let info = reqwest::get(format!("{url}/api/v1/registrations/{token}"))
+            .await
+            .unwrap();
+        assert_eq!(
+            info.status(),
+            200,
+            "the server sees what the other process stored"
+        );
+    });
+    drop(server);
+}

@@ -1,0 +1,11 @@
+//! Integration tests of the hub: a real server on 127.0.0.1, a temporary data directory,
+//! a clock the tests move, and real HTTP.
+
+mod at_rest;
+mod cli;
+mod org;
+mod registration;
+mod reset;
+mod sessions;
+mod smtp;
+mod support;

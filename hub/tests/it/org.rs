@@ -1,0 +1,171 @@
+//! Organisation-side sending over HTTP with an org API token.
+
+use reqwest::StatusCode;
+use sealpost_hub::Caller;
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+async fn org_post(t: &TestHub, token: Option<&str>, body: Value) -> (StatusCode, Value) {
+    let mut req = t
+        .http
+        .post(format!("{}/api/v1/org/messages", t.url))
+        .json(&body);
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    let r = req.send().await.unwrap();
+    (r.status(), r.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn an_org_token_sends_to_external_recipients() {
+    let t = TestHub::start().await;
+    let created = t
+        .hub
+        .create_org_token("case system", &Caller::cli())
+        .await
+        .unwrap();
+    let token = created.token.expose().clone();
+    assert!(token.starts_with("spo_"));
+    let (status, body) = org_post(
+        &t,
+        Some(&token),
+        json!({"from": staff(), "to": [alice()], "cc": [bob(), "manager@example.gov.uk"],
+               "subject": "Case review", "body_text": "See you Tuesday"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert!(body["id"].as_str().unwrap().starts_with("snd_"));
+    assert_eq!(
+        body["delivered_to"],
+        json!([alice(), bob()]),
+        "staff in Cc get no mailbox"
+    );
+    assert!(token_in(&t.emails_to(alice()).await[0], "/register").is_some());
+    assert!(token_in(&t.emails_to(bob()).await[0], "/register").is_some());
+    let users: Vec<String> = t
+        .hub
+        .users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.email)
+        .collect();
+    assert_eq!(users, vec![alice().to_owned(), bob().to_owned()]);
+    let listed = t.hub.org_tokens().await.unwrap();
+    assert!(listed[0].last_used_at.is_some(), "use is recorded");
+}
+
+#[tokio::test]
+async fn org_sending_refusals() {
+    let t = TestHub::start().await;
+    let token = t
+        .hub
+        .create_org_token("ci", &Caller::cli())
+        .await
+        .unwrap()
+        .token
+        .expose()
+        .clone();
+    let msg =
+        |from: &str, to: Value| json!({"from": from, "to": to, "subject": "s", "body_text": "b"});
+
+    let (status, body) = org_post(&t, None, msg(staff(), json!([alice()]))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "no token");
+    assert_eq!(code(&body), "not_signed_in");
+    let (status, _) = org_post(&t, Some("spo_forged"), msg(staff(), json!([alice()]))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "unknown token");
+
+    let (status, body) = org_post(
+        &t,
+        Some(&token),
+        msg("someone@gmail.example", json!([alice()])),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "from must be the organisation's"
+    );
+    assert_eq!(code(&body), "sender_not_allowed");
+
+    let (status, body) = org_post(&t, Some(&token), msg(staff(), json!(["not-an-address"]))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not-an-address"));
+
+    let (status, _) = org_post(
+        &t,
+        Some(&token),
+        msg(staff(), json!(["boss@example.gov.uk"])),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "no external recipient");
+    assert!(
+        t.hub.users().await.unwrap().is_empty(),
+        "nothing was created by refusals"
+    );
+
+    let id = t.hub.org_tokens().await.unwrap()[0].id.clone();
+    t.hub.revoke_org_token(&id, &Caller::cli()).await.unwrap();
+    let (status, body) = org_post(&t, Some(&token), msg(staff(), json!([alice()]))).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "a revoked token stops working"
+    );
+    assert_eq!(code(&body), "invalid_token");
+}
+
+#[tokio::test]
+async fn attachment_limits_are_enforced_for_org_sends() {
+    let t = TestHub::start_with(|c| {
+        c.limits.max_attachments = 2;
+        c.limits.max_attachment_bytes = 1000;
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<_> = (0..3)
+        .map(|i| {
+            let p = dir.path().join(format!("f{i}.txt"));
+            std::fs::write(&p, "x").unwrap();
+            p
+        })
+        .collect();
+    let cli = Caller::cli();
+    let send = |files: Vec<std::path::PathBuf>| {
+        t.hub.send_org_message(
+            sealpost_hub::sending::OrgMessage {
+                from: staff().into(),
+                to: vec![alice().into()],
+                attachments: files
+                    .into_iter()
+                    .map(sealpost_hub::sending::AttachmentFile::from_path)
+                    .collect(),
+                ..Default::default()
+            },
+            &cli,
+        )
+    };
+    let err = send(files.clone()).await.unwrap_err();
+    assert!(matches!(
+        err,
+        sealpost_hub::Error::AttachmentLimit {
+            max_files: 2,
+            max_total_bytes: 1000
+        }
+    ));
+    let big = dir.path().join("big.bin");
+    std::fs::write(&big, vec![0u8; 1001]).unwrap();
+    assert!(
+        send(vec![big]).await.is_err(),
+        "1001 bytes is over a 1000-byte limit"
+    );
+    assert!(
+        send(files[..2].to_vec()).await.is_ok(),
+        "two small files pass"
+    );
+}

@@ -1,0 +1,479 @@
+//! Sign-in, lockout, idle timeout, Remember me, sign-out, disable, and the limits that keep
+//! a sign-in flood from burning the CPU.
+
+use chrono::Duration;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+#[tokio::test]
+async fn sign_in_returns_a_short_session_and_the_account() {
+    let t = TestHub::start().await;
+    t.registered(alice()).await;
+    let (status, body) = t
+        .sign_in("  ALICE@Partner.Example ", GOOD_PASSWORD, false)
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "addresses are matched without case: {body}"
+    );
+    assert!(body["access_token"].as_str().unwrap().starts_with("spa_"));
+    assert_eq!(
+        body["expires_at"], "2026-03-02T09:20:00Z",
+        "20 minutes idle timeout"
+    );
+    assert!(
+        body.get("refresh_token").is_none(),
+        "no refresh token without Remember me"
+    );
+    assert_eq!(
+        body["account"],
+        json!({"email": alice(), "org_name": "Example Council", "org_domains": ["example.gov.uk"]})
+    );
+    let (_, remembered) = t.sign_in(alice(), GOOD_PASSWORD, true).await;
+    assert!(remembered["refresh_token"]
+        .as_str()
+        .unwrap()
+        .starts_with("spr_"));
+}
+
+#[tokio::test]
+async fn unknown_address_and_wrong_password_get_the_same_answer() {
+    let t = TestHub::start().await;
+    t.registered(alice()).await;
+    t.org_send(&[bob()], "s", "b").await; // bob is pending: has mail, never registered
+    let (s1, wrong) = t
+        .sign_in(alice(), "not the right password at all", false)
+        .await;
+    let (s2, unknown) = t
+        .sign_in("nobody@nowhere.example", GOOD_PASSWORD, false)
+        .await;
+    let (s3, pending) = t.sign_in(bob(), GOOD_PASSWORD, false).await;
+    assert_eq!(s1, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        (s1, &wrong),
+        (s2, &unknown),
+        "no hint whether an address is registered"
+    );
+    assert_eq!((s1, &wrong), (s3, &pending));
+    assert_eq!(code(&wrong), "invalid_credentials");
+}
+
+#[tokio::test]
+async fn three_failures_lock_for_30_minutes_and_email_a_reset_link() {
+    let t = TestHub::start().await;
+    t.registered(alice()).await;
+    for attempt in 1..=2 {
+        let (status, _) = t.sign_in(alice(), "wrong wrong wrong wrong", false).await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "attempt {attempt} is only refused"
+        );
+    }
+    let (status, body) = t.sign_in(alice(), "wrong wrong wrong wrong", false).await;
+    assert_eq!(status, StatusCode::LOCKED, "the third failure locks");
+    assert_eq!(code(&body), "account_locked");
+    assert_eq!(body["error"]["locked_until"], "2026-03-02T09:30:00Z");
+
+    let (status, body) = t.sign_in(alice(), GOOD_PASSWORD, false).await;
+    assert_eq!(
+        status,
+        StatusCode::LOCKED,
+        "while locked even the right password is refused"
+    );
+    assert_eq!(body["error"]["locked_until"], "2026-03-02T09:30:00Z");
+
+    let notice = t.emails_to(alice()).await.pop().unwrap();
+    assert!(
+        notice.contains("locked until 2 March 2026 at 09:30 UTC"),
+        "{notice}"
+    );
+    assert!(
+        token_in(&notice, "/reset").is_some(),
+        "the notice has a reset link"
+    );
+    let events = t.audit_events().await;
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| *e == &format!("sign_in_failed {}", alice()))
+            .count(),
+        3
+    );
+    assert!(events.contains(&format!("locked {}", alice())));
+
+    t.advance(Duration::minutes(29));
+    assert_eq!(
+        t.sign_in(alice(), GOOD_PASSWORD, false).await.0,
+        StatusCode::LOCKED
+    );
+    t.advance(Duration::minutes(1));
+    assert_eq!(
+        t.sign_in(alice(), GOOD_PASSWORD, false).await.0,
+        StatusCode::CREATED,
+        "the lock ends after 30 minutes"
+    );
+}
+
+#[tokio::test]
+async fn unknown_addresses_lock_the_same_way_but_get_no_email() {
+    let t = TestHub::start().await;
+    let ghost = "ghost@nowhere.example";
+    for _ in 0..2 {
+        assert_eq!(
+            t.sign_in(ghost, "whatever whatever", false).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let (status, body) = t.sign_in(ghost, "whatever whatever", false).await;
+    assert_eq!(
+        status,
+        StatusCode::LOCKED,
+        "same behaviour as a real account"
+    );
+    assert!(body["error"]["locked_until"].is_string());
+    assert!(t.emails_to(ghost).await.is_empty(), "nobody to email");
+}
+
+#[tokio::test]
+async fn failures_must_be_consecutive() {
+    let t = TestHub::start().await;
+    t.registered(alice()).await;
+    for _ in 0..2 {
+        t.sign_in(alice(), "wrong wrong wrong wrong", false).await;
+    }
+    assert_eq!(
+        t.sign_in(alice(), GOOD_PASSWORD, false).await.0,
+        StatusCode::CREATED
+    );
+    for _ in 0..2 {
+        let (status, _) = t.sign_in(alice(), "wrong wrong wrong wrong", false).await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "a success resets the count"
+        );
+    }
+}
+
+#[tokio::test]
+async fn lockout_threshold_and_duration_are_configurable() {
+    let t = TestHub::start_with(|c| {
+        c.security.lockout_threshold = 5;
+        c.security.lockout_minutes = 10;
+    })
+    .await;
+    t.registered(alice()).await;
+    for _ in 0..4 {
+        assert_eq!(
+            t.sign_in(alice(), "wrong wrong wrong wrong", false).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let (status, body) = t.sign_in(alice(), "wrong wrong wrong wrong", false).await;
+    assert_eq!(status, StatusCode::LOCKED);
+    assert_eq!(body["error"]["locked_until"], "2026-03-02T09:10:00Z");
+}
+
+#[tokio::test]
+async fn an_idle_session_ends_after_20_minutes() {
+    let t = TestHub::start().await;
+    t.registered(alice()).await;
+    let token = t.access_token(alice()).await;
+    t.advance(Duration::minutes(19));
+    assert!(
+        t.token_works(&token).await.is_ok(),
+        "used within the idle window"
+    );
+    t.advance(Duration::minutes(19));
+    assert!(
+        t.token_works(&token).await.is_ok(),
+        "each use slides the window"
+    );
+    t.advance(Duration::minutes(20));
+    let r = t
+        .http
+        .delete(format!("{}/api/v1/sessions/current", t.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(code(&r.json().await.unwrap()), "session_expired");
+}
+
+#[tokio::test]
+async fn a_session_in_constant_use_still_ends_after_12_hours() {
+    let t = TestHub::start().await;
+    t.registered(alice()).await;
+    let token = t.access_token(alice()).await;
+    for _ in 0..37 {
+        t.advance(Duration::minutes(19));
+        assert!(t.token_works(&token).await.is_ok());
+    }
+    t.advance(Duration::minutes(19)); // 12 h 2 min after sign-in
+    assert_eq!(
+        t.token_works(&token).await,
+        Err("the session has ended".into())
+    );
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_and_a_reused_one_ends_the_chain() {
+    let t = TestHub::start().await;
+    t.registered(alice()).await;
+    let (_, first) = t.sign_in(alice(), GOOD_PASSWORD, true).await;
+    let r1 = first["refresh_token"].as_str().unwrap().to_owned();
+
+    t.advance(Duration::hours(3)); // the access token is long dead; Remember me is not
+    let r = t
+        .post("/api/v1/sessions/refresh", json!({"refresh_token": r1}))
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let second: Value = r.json().await.unwrap();
+    let r2 = second["refresh_token"].as_str().unwrap().to_owned();
+    let access2 = second["access_token"].as_str().unwrap().to_owned();
+    assert_ne!(r1, r2, "a new refresh token each time");
+    assert!(t.token_works(&access2).await.is_ok());
+    assert!(
+        t.token_works(first["access_token"].as_str().unwrap())
+            .await
+            .is_err(),
+        "the previous access token stops"
+    );
+
+    let replay = t
+        .post("/api/v1/sessions/refresh", json!({"refresh_token": r1}))
+        .await;
+    assert_eq!(
+        replay.status(),
+        StatusCode::UNAUTHORIZED,
+        "an old refresh token is refused"
+    );
+    assert_eq!(code(&replay.json().await.unwrap()), "invalid_token");
+    let after = t
+        .post("/api/v1/sessions/refresh", json!({"refresh_token": r2}))
+        .await;
+    assert_eq!(
+        after.status(),
+        StatusCode::UNAUTHORIZED,
+        "reuse revoked the whole chain"
+    );
+    assert!(
+        t.token_works(&access2).await.is_err(),
+        "and its access token"
+    );
+    assert!(t
+        .audit_events()
+        .await
+        .contains(&format!("refresh_token_reused {}", alice())));
+}
+
+#[tokio::test]
+async fn remember_me_expires_after_30_days_unused() {
+    let t = TestHub::start().await;
+    t.registered(alice()).await;
+    let (_, s) = t.sign_in(alice(), GOOD_PASSWORD, true).await;
+    t.advance(Duration::days(30));
+    let r = t
+        .post(
+            "/api/v1/sessions/refresh",
+            json!({"refresh_token": s["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn sign_out_revokes_access_and_refresh_tokens() {
+    let t = TestHub::start().await;
+    t.registered(alice()).await;
+    let (_, s) = t.sign_in(alice(), GOOD_PASSWORD, true).await;
+    let access = s["access_token"].as_str().unwrap();
+    assert_eq!(t.sign_out(access).await, StatusCode::NO_CONTENT);
+    assert!(t.token_works(access).await.is_err());
+    let r = t
+        .post(
+            "/api/v1/sessions/refresh",
+            json!({"refresh_token": s["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "Remember me is gone with sign-out"
+    );
+    assert_eq!(t.sign_out("spa_made_up").await, StatusCode::UNAUTHORIZED);
+    let r = t
+        .http
+        .delete(format!("{}/api/v1/sessions/current", t.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(code(&r.json().await.unwrap()), "not_signed_in");
+}
+
+#[tokio::test]
+async fn a_locked_account_keeps_its_remembered_devices() {
+    // Someone guessing passwords must not be able to sign the real user out.
+    let t = TestHub::start().await;
+    t.registered(alice()).await;
+    let (_, s) = t.sign_in(alice(), GOOD_PASSWORD, true).await;
+    for _ in 0..3 {
+        t.sign_in(alice(), "attacker guesses here", false).await;
+    }
+    assert_eq!(
+        t.sign_in(alice(), GOOD_PASSWORD, false).await.0,
+        StatusCode::LOCKED
+    );
+    let r = t
+        .post(
+            "/api/v1/sessions/refresh",
+            json!({"refresh_token": s["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "the remembered device still gets in"
+    );
+}
+
+#[tokio::test]
+async fn disabling_signs_out_everywhere_and_enabling_lets_back_in() {
+    let t = TestHub::start().await;
+    t.registered(alice()).await;
+    let (_, s) = t.sign_in(alice(), GOOD_PASSWORD, true).await;
+    t.hub
+        .disable_user(alice(), &sealpost_hub::Caller::cli())
+        .await
+        .unwrap();
+    assert!(t
+        .token_works(s["access_token"].as_str().unwrap())
+        .await
+        .is_err());
+    let r = t
+        .post(
+            "/api/v1/sessions/refresh",
+            json!({"refresh_token": s["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let (status, body) = t.sign_in(alice(), GOOD_PASSWORD, false).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "told plainly, once the password is right"
+    );
+    assert_eq!(code(&body), "account_disabled");
+    let (status, _) = t.sign_in(alice(), "a wrong password here", false).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "a wrong password learns nothing"
+    );
+
+    t.hub
+        .enable_user(alice(), &sealpost_hub::Caller::cli())
+        .await
+        .unwrap();
+    assert_eq!(
+        t.sign_in(alice(), GOOD_PASSWORD, false).await.0,
+        StatusCode::CREATED
+    );
+}
+
+#[tokio::test]
+async fn per_address_and_per_ip_limits_answer_429_before_hashing() {
+    let t = TestHub::start_with(|c| {
+        c.security.lockout_threshold = 1000;
+        c.security.sign_in_per_address_per_minute = 4;
+        c.security.sign_in_per_ip_per_minute = 10;
+    })
+    .await;
+    for _ in 0..4 {
+        assert_eq!(
+            t.sign_in(alice(), "x x x x x x x x", false).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let r = t
+        .post(
+            "/api/v1/sessions",
+            json!({"email": alice(), "password": "x x x x x x x x"}),
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "per-address limit"
+    );
+    assert_eq!(r.headers()["retry-after"], "60");
+    assert_eq!(code(&r.json().await.unwrap()), "rate_limited");
+
+    for i in 0..5 {
+        let (status, _) = t
+            .sign_in(
+                &format!("user{i}@partner.example"),
+                "x x x x x x x x",
+                false,
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, _) = t
+        .sign_in("user9@partner.example", "x x x x x x x x", false)
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "per-IP limit across addresses"
+    );
+
+    t.advance(Duration::minutes(1));
+    let (status, _) = t.sign_in(alice(), "x x x x x x x x", false).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the window passes");
+}
+
+#[tokio::test]
+async fn a_flood_of_sign_ins_is_bounded_by_the_hashing_queue() {
+    let t = TestHub::start_with(|c| {
+        c.security.lockout_threshold = 10_000;
+        c.security.sign_in_per_address_per_minute = 10_000;
+        c.security.sign_in_per_ip_per_minute = 10_000;
+        c.security.hash_concurrency = 1;
+        c.security.hash_queue = 2;
+    })
+    .await;
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let http = t.http.clone();
+        let url = format!("{}/api/v1/sessions", t.url);
+        tasks.push(tokio::spawn(async move {
+            http.post(url)
+                .json(&json!({"email": format!("u{i}@partner.example"), "password": "wrong wrong wrong"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
+    }
+    let mut refused = 0;
+    let mut answered = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            StatusCode::TOO_MANY_REQUESTS => refused += 1,
+            StatusCode::UNAUTHORIZED => answered += 1,
+            other => panic!("only 401 or 429 expected, got {other}"),
+        }
+    }
+    assert!(answered >= 1, "some are served");
+    assert!(
+        refused >= 20,
+        "most of a 40-strong burst is turned away at once ({refused})"
+    );
+}

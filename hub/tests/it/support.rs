@@ -1,0 +1,295 @@
+//! `TestHub` and helpers shared by the integration tests.
+
+use std::{path::PathBuf, sync::Arc};
+
+use chrono::{DateTime, Duration, Utc};
+use reqwest::{Client, Response, StatusCode};
+use sealpost_hub::{
+    clock::{OsEntropy, TestClock},
+    config::HubConfig,
+    sending::{AttachmentFile, OrgMessage},
+    Caller, Hub, InitOptions,
+};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+
+/// A password that meets every rule.
+pub const GOOD_PASSWORD: &str = "plum kettle orbit sandstone";
+
+/// An external person with no account yet.
+pub fn alice() -> &'static str {
+    "alice@partner.example"
+}
+
+/// Another external person.
+pub fn bob() -> &'static str {
+    "bob@care.example"
+}
+
+/// A member of the organisation's staff.
+pub fn staff() -> &'static str {
+    "case.worker@example.gov.uk"
+}
+
+/// A hub running in this process on 127.0.0.1, stopped when dropped.
+pub struct TestHub {
+    pub dir: TempDir,
+    pub hub: Arc<Hub>,
+    pub clock: TestClock,
+    pub url: String,
+    pub http: Client,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestHub {
+    /// A hub with the default configuration.
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A hub whose `hub.toml` is adjusted by `configure` before it opens.
+    pub async fn start_with(configure: impl FnOnce(&mut HubConfig)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = dir.path().join("hub");
+        let mut config = Hub::init(
+            &data,
+            InitOptions {
+                org_name: "Example Council".into(),
+                org_domains: vec!["example.gov.uk".into()],
+                public_url: "http://hub.invalid".into(),
+            },
+        )
+        .expect("init");
+        configure(&mut config);
+        std::fs::write(data.join("hub.toml"), toml::to_string(&config).unwrap()).unwrap();
+        let start: DateTime<Utc> = "2026-03-02T09:00:00Z".parse().unwrap();
+        let clock = TestClock::at(start);
+        let hub = Arc::new(
+            Hub::open_with(&data, Arc::new(clock.clone()), Arc::new(OsEntropy)).expect("open"),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        // The API only: tests deliver queued mail themselves (`emails_to`), so that no
+        // background worker races them. `serve` with its worker is tested on its own.
+        let app = sealpost_hub::api::router(hub.clone())
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Self {
+            dir,
+            hub,
+            clock,
+            url,
+            http: Client::new(),
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// The hub's data directory.
+    pub fn data(&self) -> PathBuf {
+        self.dir.path().join("hub")
+    }
+
+    /// Moves the hub's clock forward.
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+
+    /// GET a path.
+    pub async fn get(&self, path: &str) -> Response {
+        self.http
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// POST JSON to a path.
+    pub async fn post(&self, path: &str, body: Value) -> Response {
+        self.http
+            .post(format!("{}{path}", self.url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Staff send a message to `to`; returns the send id.
+    pub async fn org_send(&self, to: &[&str], subject: &str, body: &str) -> String {
+        self.hub
+            .send_org_message(
+                OrgMessage {
+                    from: staff().into(),
+                    to: to.iter().map(|s| s.to_string()).collect(),
+                    subject: subject.into(),
+                    body_text: body.into(),
+                    ..Default::default()
+                },
+                &Caller::cli(),
+            )
+            .await
+            .expect("org send")
+            .id
+    }
+
+    /// Staff send a message with attachments.
+    pub async fn org_send_files(
+        &self,
+        to: &str,
+        subject: &str,
+        body: &str,
+        files: &[PathBuf],
+    ) -> String {
+        self.hub
+            .send_org_message(
+                OrgMessage {
+                    from: staff().into(),
+                    to: vec![to.into()],
+                    subject: subject.into(),
+                    body_text: body.into(),
+                    attachments: files
+                        .iter()
+                        .cloned()
+                        .map(AttachmentFile::from_path)
+                        .collect(),
+                    ..Default::default()
+                },
+                &Caller::cli(),
+            )
+            .await
+            .expect("org send")
+            .id
+    }
+
+    /// Every email the hub has written for `to`, oldest first (delivers the queue first).
+    pub async fn emails_to(&self, to: &str) -> Vec<String> {
+        self.hub.deliver_mail().await.expect("deliver mail");
+        let mut files: Vec<_> = std::fs::read_dir(self.data().join("outbox"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .collect();
+        files.sort();
+        files
+            .into_iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .filter(|text| text.lines().any(|l| l == format!("To: {to}")))
+            .collect()
+    }
+
+    /// The token of the newest link to `path` (`/register` or `/reset`) emailed to `to`.
+    pub async fn link_token(&self, to: &str, path: &str) -> String {
+        let emails = self.emails_to(to).await;
+        emails
+            .iter()
+            .rev()
+            .find_map(|e| token_in(e, path))
+            .unwrap_or_else(|| panic!("no {path} link emailed to {to}"))
+    }
+
+    /// Sends a message to `email` and registers them with `GOOD_PASSWORD`.
+    pub async fn registered(&self, email: &str) {
+        self.org_send(&[email], "Welcome", "First message").await;
+        let token = self.link_token(email, "/register").await;
+        let r = self
+            .post(
+                "/api/v1/registrations",
+                json!({"token": token, "password": GOOD_PASSWORD}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED, "registration works");
+    }
+
+    /// Signs in; returns the status and the JSON body.
+    pub async fn sign_in(
+        &self,
+        email: &str,
+        password: &str,
+        remember: bool,
+    ) -> (StatusCode, Value) {
+        let r = self
+            .post(
+                "/api/v1/sessions",
+                json!({"email": email, "password": password, "remember_me": remember}),
+            )
+            .await;
+        let status = r.status();
+        (status, r.json().await.unwrap())
+    }
+
+    /// An access token for a registered user.
+    pub async fn access_token(&self, email: &str) -> String {
+        let (status, body) = self.sign_in(email, GOOD_PASSWORD, false).await;
+        assert_eq!(status, StatusCode::CREATED, "sign-in works: {body}");
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// DELETE /sessions/current with a bearer token.
+    pub async fn sign_out(&self, token: &str) -> StatusCode {
+        self.http
+            .delete(format!("{}/api/v1/sessions/current", self.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    }
+
+    /// Whether a bearer token is accepted (sign-out is the cheapest authenticated call,
+    /// so this uses `hub.authenticate` directly and leaves the session alone).
+    pub async fn token_works(&self, token: &str) -> Result<(), String> {
+        self.hub
+            .authenticate(token)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    /// Audit events recorded so far, as `event email` strings.
+    pub async fn audit_events(&self) -> Vec<String> {
+        self.hub
+            .audit_log(DateTime::<Utc>::MIN_UTC)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| format!("{} {}", e.event, e.email))
+            .collect()
+    }
+}
+
+impl Drop for TestHub {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// The token of a `path?token=` link in an email's text.
+pub fn token_in(email: &str, path: &str) -> Option<String> {
+    let marker = format!("{path}?token=");
+    let start = email.find(&marker)? + marker.len();
+    Some(
+        email[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect(),
+    )
+}
+
+/// The `error.code` of an error body.
+pub fn code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or("<none>")
+}
