@@ -91,13 +91,13 @@ impl Hub {
     }
 
     async fn hash_password(&self, password: &str) -> Result<String> {
-        let _slot = self.hash_gate.enter().await.ok_or(Error::RateLimited(2))?;
         let hasher = self.hasher.clone();
         let entropy = self.entropy.clone();
         let secret = Sensitive::new(password.to_owned());
-        tokio::task::spawn_blocking(move || hasher.hash(secret.expose(), entropy.as_ref()))
+        self.hash_pool
+            .run(move || hasher.hash(secret.expose(), entropy.as_ref()))
             .await
-            .map_err(|e| Error::Other(format!("password hashing failed: {e}")))?
+            .ok_or(Error::RateLimited(2))?
             .map_err(Error::from)
     }
 
@@ -165,22 +165,23 @@ impl Hub {
             return Err(Error::AccountLocked(until));
         }
 
-        let slot = self.hash_gate.enter().await.ok_or(Error::RateLimited(2))?;
         let stored = account
             .as_ref()
             .filter(|a| a.status != AccountStatus::Pending && !a.password_hash.is_empty())
             .map(|a| a.password_hash.clone());
         let hasher = self.hasher.clone();
         let secret = Sensitive::new(password.to_owned());
-        // Argon2 is CPU-bound for tens of milliseconds: keep it off the async workers.
-        let verified = tokio::task::spawn_blocking(move || match stored {
-            Some(hash) => hasher.verify(&hash, secret.expose()),
-            // Unknown or unregistered: the same work, the same answer as a wrong password.
-            None => hasher.verify_decoy(secret.expose()),
-        })
-        .await
-        .map_err(|e| Error::Other(format!("password check failed: {e}")))?;
-        drop(slot);
+        // Argon2 is CPU- and memory-bound: it runs on the bounded hashing threads, and a
+        // full queue answers 429 at once.
+        let verified = self
+            .hash_pool
+            .run(move || match stored {
+                Some(hash) => hasher.verify(&hash, secret.expose()),
+                // Unknown or unregistered: the same work, the same answer as a wrong password.
+                None => hasher.verify_decoy(secret.expose()),
+            })
+            .await
+            .ok_or(Error::RateLimited(2))?;
 
         let now = self.now();
         let ip = caller.ip.clone();

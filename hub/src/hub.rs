@@ -13,7 +13,7 @@ use crate::config::{DataDir, HubConfig};
 use crate::crypto::{MasterKey, PasswordHasher};
 use crate::error::{Error, Result};
 use crate::mail::{templates::Email, Mailer};
-use crate::policy::{normalise_email, HashGate, PasswordPolicy, Throttle};
+use crate::policy::{normalise_email, HashPool, PasswordPolicy, Throttle};
 use crate::store::Store;
 
 /// A running hub's state, shared by every request.
@@ -27,7 +27,7 @@ pub struct Hub {
     pub(crate) entropy: Arc<dyn Entropy>,
     pub(crate) hasher: Arc<PasswordHasher>,
     pub(crate) passwords: PasswordPolicy,
-    pub(crate) hash_gate: HashGate,
+    pub(crate) hash_pool: HashPool,
     pub(crate) sign_in_by_ip: Throttle,
     pub(crate) sign_in_by_address: Throttle,
     pub(crate) resets_by_address: Throttle,
@@ -142,7 +142,7 @@ impl Hub {
                 min_length: security.password_min_length,
                 max_length: security.password_max_length,
             },
-            hash_gate: HashGate::new(concurrency, security.hash_queue as usize),
+            hash_pool: HashPool::new(concurrency, security.hash_queue as usize),
             sign_in_by_ip: Throttle::new(security.sign_in_per_ip_per_minute, Duration::minutes(1)),
             sign_in_by_address: Throttle::new(
                 security.sign_in_per_address_per_minute,

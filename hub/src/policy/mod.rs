@@ -4,7 +4,7 @@ mod password;
 mod throttle;
 
 pub use password::PasswordPolicy;
-pub use throttle::{HashGate, Throttle};
+pub use throttle::{HashPool, Throttle};
 
 /// Lower-cases and trims an address, and checks it is one (`local@domain.tld`).
 pub fn normalise_email(raw: &str) -> Option<String> {

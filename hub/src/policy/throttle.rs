@@ -4,7 +4,6 @@ use std::{
 };
 
 use chrono::{DateTime, Duration, Utc};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// A fixed-window rate limit per key (an IP address, an email address), on the hub's clock.
 pub struct Throttle {
@@ -43,38 +42,54 @@ impl Throttle {
     }
 }
 
-/// Bounds password hashing: a few hashes at once, a short queue, and 429 past it. Each
-/// Argon2id hash holds 19 MiB, so this is what keeps a sign-in flood from exhausting memory.
+/// Runs password hashing on a few dedicated threads with a short queue; past the queue,
+/// work is refused at once (the caller answers 429). Each Argon2id hash holds 19 MiB, and
+/// the C allocator keeps a freed block in the arena of the thread that used it: dedicated
+/// threads bound that memory to `threads` × 19 MiB, where the runtime's blocking pool (up
+/// to 512 threads) would let a sign-in flood grow the process by hundreds of MiB.
 #[derive(Clone)]
-pub struct HashGate {
-    slots: Arc<Semaphore>,
-    waiting: Arc<Semaphore>,
+pub struct HashPool {
+    jobs: std::sync::mpsc::SyncSender<Job>,
 }
 
-impl HashGate {
-    /// `concurrency` hashes at once, `queue` more waiting.
-    pub fn new(concurrency: usize, queue: usize) -> Self {
-        Self {
-            slots: Arc::new(Semaphore::new(concurrency.max(1))),
-            waiting: Arc::new(Semaphore::new(concurrency.max(1) + queue)),
+type Job = Box<dyn FnOnce() + Send>;
+
+impl HashPool {
+    /// `threads` hashing at once, `queue` more waiting.
+    pub fn new(threads: usize, queue: usize) -> Self {
+        let (jobs, receiver) = std::sync::mpsc::sync_channel::<Job>(queue);
+        let receiver = Arc::new(Mutex::new(receiver));
+        for i in 0..threads.max(1) {
+            let receiver = receiver.clone();
+            std::thread::Builder::new()
+                .name(format!("password-hash-{i}"))
+                .spawn(move || loop {
+                    let job = match receiver.lock() {
+                        Ok(r) => r.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return, // the pool was dropped
+                    }
+                })
+                .expect("BUG: a hashing thread can be started");
         }
+        Self { jobs }
     }
 
-    /// A slot to hash in, or `None` when the queue is full.
-    pub async fn enter(&self) -> Option<HashSlot> {
-        let place = self.waiting.clone().try_acquire_owned().ok()?;
-        let slot = self.slots.clone().acquire_owned().await.ok()?;
-        Some(HashSlot {
-            _slot: slot,
-            _place: place,
-        })
+    /// Runs `work` on a hashing thread; `None` when the queue is full.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = done.send(work());
+        });
+        self.jobs.try_send(job).ok()?;
+        result.await.ok()
     }
-}
-
-/// Held while hashing; dropping it frees the slot and the queue place.
-pub struct HashSlot {
-    _slot: OwnedSemaphorePermit,
-    _place: OwnedSemaphorePermit,
 }
 
 #[cfg(test)]
@@ -93,18 +108,22 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn gate_turns_away_callers_past_its_queue() {
-        let gate = HashGate::new(1, 1);
-        let first = gate.enter().await.expect("a free slot");
-        let g2 = gate.clone();
-        let second = tokio::spawn(async move { g2.enter().await.is_some() });
-        tokio::task::yield_now().await;
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        assert!(
-            gate.enter().await.is_none(),
-            "slot busy and queue full: refused at once"
+    async fn pool_turns_away_work_past_its_queue() {
+        let pool = HashPool::new(1, 1);
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        let busy = pool.clone();
+        let first = tokio::spawn(async move { busy.run(move || hold.recv().is_ok()).await });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let queued = pool.clone();
+        let second = tokio::spawn(async move { queued.run(|| 2).await });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert_eq!(
+            pool.run(|| 3).await,
+            None,
+            "thread busy and queue full: refused at once"
         );
-        drop(first);
-        assert!(second.await.unwrap(), "the queued caller gets the slot");
+        release.send(()).unwrap();
+        assert_eq!(first.await.unwrap(), Some(true));
+        assert_eq!(second.await.unwrap(), Some(2), "the queued work runs");
     }
 }

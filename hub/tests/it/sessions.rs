@@ -477,3 +477,35 @@ async fn a_flood_of_sign_ins_is_bounded_by_the_hashing_queue() {
         "most of a 40-strong burst is turned away at once ({refused})"
     );
 }
+
+fn own_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn repeated_sign_ins_do_not_grow_memory_by_a_hash_each() {
+    // Regression: each Argon2 hash allocated 19 MiB and the allocator stranded the freed
+    // blocks across arenas; 40 sign-ins grew the hub by ~150 MiB, a flood by ~370 MiB.
+    let t = TestHub::start_with(|c| {
+        c.security.lockout_threshold = 10_000;
+        c.security.sign_in_per_address_per_minute = 10_000;
+        c.security.sign_in_per_ip_per_minute = 10_000;
+    })
+    .await;
+    t.sign_in(alice(), "warm up the hashing threads", false)
+        .await;
+    t.sign_in(alice(), "warm up the hashing threads", false)
+        .await;
+    let before = own_rss_kib();
+    for _ in 0..40 {
+        t.sign_in(alice(), "wrong wrong wrong wrong", false).await;
+    }
+    let grown_mib = (own_rss_kib().saturating_sub(before)) / 1024;
+    assert!(grown_mib < 40, "40 sign-ins grew memory by {grown_mib} MiB");
+}

@@ -1,0 +1,265 @@
+//! Sign-in figures for docs/benchmarks.md, against the real `sealpost-hub serve` binary on
+//! loopback (release build):
+//!
+//! 1. median sign-in latency, against a baseline of one bare Argon2id verification with the
+//!    same parameters measured in this same run;
+//! 2. 200 concurrent wrong-password sign-ins with the default limits, then with the per-IP
+//!    and per-address limits lifted so that only the hashing queue bounds the work: answers
+//!    by status, and the server's peak RSS (VmHWM).
+
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use sealpost_hub::{clock::OsEntropy, config::HubConfig, crypto::PasswordHasher};
+use serde_json::json;
+
+const BIN: &str = env!("CARGO_BIN_EXE_sealpost-hub");
+const PASSWORD: &str = "plum kettle orbit sandstone";
+const EMAIL: &str = "referrals@partner.example";
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(data: &Path) -> Self {
+        let mut child = Command::new(BIN)
+            .args([
+                "serve",
+                "--data",
+                data.to_str().unwrap(),
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .env("SEALPOST_LOG", "error")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start sealpost-hub serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line.trim().trim_start_matches("listening on ").to_owned();
+        Self { child, url }
+    }
+
+    fn status_kib(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find(|l| l.starts_with(field))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn configure(data: &Path, change: impl FnOnce(&mut HubConfig)) {
+    let path = data.join("hub.toml");
+    let mut config: HubConfig = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    change(&mut config);
+    std::fs::write(&path, toml::to_string(&config).unwrap()).unwrap();
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+async fn flood(server: &Server, n: usize) -> (usize, usize, usize, Duration) {
+    let http = reqwest::Client::new();
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let http = http.clone();
+        let url = format!("{}/api/v1/sessions", server.url);
+        tasks.push(tokio::spawn(async move {
+            http.post(url)
+                .json(&json!({"email": format!("guess{}@partner.example", i % 50), "password": "wrong password guess"}))
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0)
+        }));
+    }
+    let (mut unauthorized, mut limited, mut other) = (0, 0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            401 | 423 => unauthorized += 1,
+            429 => limited += 1,
+            _ => other += 1,
+        }
+    }
+    (unauthorized, limited, other, start.elapsed())
+}
+
+#[tokio::main]
+async fn main() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("hub");
+    let ok = Command::new(BIN)
+        .args([
+            "init",
+            "--data",
+            data.to_str().unwrap(),
+            "--org-name",
+            "Bench Council",
+            "--org-domain",
+            "example.gov.uk",
+            "--public-url",
+            "http://127.0.0.1:9",
+        ])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "init");
+    let ok = Command::new(BIN)
+        .args([
+            "send",
+            "--data",
+            data.to_str().unwrap(),
+            "--from",
+            "staff@example.gov.uk",
+            "--to",
+            EMAIL,
+            "--subject",
+            "s",
+            "--body",
+            "b",
+        ])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "send");
+    let eml = std::fs::read_dir(data.join("outbox"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let text = std::fs::read_to_string(eml).unwrap();
+    let token: String = text[text.find("token=").unwrap() + 6..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+
+    // 1. Latency, with the limits lifted so that 60 sign-ins in a row are allowed.
+    configure(&data, |c| {
+        c.security.sign_in_per_address_per_minute = 1_000_000;
+        c.security.sign_in_per_ip_per_minute = 1_000_000;
+    });
+    let server = Server::start(&data);
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{}/api/v1/registrations", server.url))
+        .json(&json!({"token": token, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "register");
+    let mut times = Vec::new();
+    for i in 0..65 {
+        let start = Instant::now();
+        let r = http
+            .post(format!("{}/api/v1/sessions", server.url))
+            .json(&json!({"email": EMAIL, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        if i >= 5 {
+            times.push(start.elapsed());
+        }
+    }
+    drop(server);
+    let sign_in = median(times);
+
+    let hasher = PasswordHasher::new(&OsEntropy).unwrap();
+    let hash = hasher.hash(PASSWORD, &OsEntropy).unwrap();
+    let mut bare = Vec::new();
+    for _ in 0..60 {
+        let start = Instant::now();
+        assert!(hasher.verify(&hash, PASSWORD));
+        bare.push(start.elapsed());
+    }
+    let bare = median(bare);
+
+    println!("## Sign-in latency (60 sequential sign-ins, loopback, release build)");
+    println!();
+    println!("| measure | median |");
+    println!("|---|---|");
+    println!(
+        "| POST /api/v1/sessions, right password | {} |",
+        ms(sign_in)
+    );
+    println!(
+        "| baseline: one Argon2id verification (m=19 MiB, t=2, p=1), same run | {} |",
+        ms(bare)
+    );
+    println!(
+        "| ratio sign-in / bare hash | {:.2}x |",
+        sign_in.as_secs_f64() / bare.as_secs_f64()
+    );
+    println!();
+
+    // 2. Floods.
+    println!("## 200 concurrent wrong-password sign-ins");
+    println!();
+    println!(
+        "| limits | 401/423 | 429 | other | wall time | server peak RSS (VmHWM) | RSS before |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for (label, lifted) in [
+        ("defaults (30/min per IP)", false),
+        ("per-IP and per-address limits lifted", true),
+    ] {
+        configure(&data, |c| {
+            let d = sealpost_hub::config::SecurityConfig::default();
+            c.security.sign_in_per_address_per_minute = if lifted {
+                1_000_000
+            } else {
+                d.sign_in_per_address_per_minute
+            };
+            c.security.sign_in_per_ip_per_minute = if lifted {
+                1_000_000
+            } else {
+                d.sign_in_per_ip_per_minute
+            };
+            c.security.lockout_threshold = if lifted {
+                1_000_000
+            } else {
+                d.lockout_threshold
+            };
+        });
+        let server = Server::start(&data);
+        // One request first so that the runtime and the store are warm.
+        let _ = reqwest::get(format!("{}/healthz", server.url)).await;
+        let before = server.status_kib("VmRSS:");
+        let (unauthorized, limited, other, wall) = flood(&server, 200).await;
+        let peak = server.status_kib("VmHWM:");
+        println!(
+            "| {label} | {unauthorized} | {limited} | {other} | {} | {:.1} MiB | {:.1} MiB |",
+            ms(wall),
+            peak as f64 / 1024.0,
+            before as f64 / 1024.0
+        );
+    }
+}
