@@ -63,6 +63,9 @@ pub struct SecurityConfig {
     pub hash_concurrency: u32,
     /// Sign-ins allowed to wait for a hashing slot before the rest get 429.
     pub hash_queue: u32,
+    /// IP addresses of reverse proxies whose `X-Forwarded-For` names the real client.
+    /// Empty: the connecting address is the client (the header is ignored).
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for SecurityConfig {
@@ -82,6 +85,7 @@ impl Default for SecurityConfig {
             resets_per_address_per_hour: 3,
             hash_concurrency: 0,
             hash_queue: 32,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -182,6 +186,13 @@ impl HubConfig {
         }
         if self.security.password_min_length > self.security.password_max_length {
             return Err("security.password_min_length is above password_max_length".into());
+        }
+        for proxy in &self.security.trusted_proxies {
+            if proxy.parse::<std::net::IpAddr>().is_err() {
+                return Err(format!(
+                    "security.trusted_proxies: {proxy:?} is not an IP address"
+                ));
+            }
         }
         if self.security.lockout_threshold == 0 {
             return Err("security.lockout_threshold must be at least 1".into());

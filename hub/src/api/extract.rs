@@ -1,6 +1,6 @@
 //! Request extractors that answer in the API's error shape.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::{
     extract::{rejection::JsonRejection, ConnectInfo, FromRequest, FromRequestParts, Request},
@@ -42,19 +42,45 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     }
 }
 
-/// The caller's IP address, for throttles and the audit log.
+/// The caller's IP address, for throttles and the audit log. Behind a trusted reverse
+/// proxy, the nearest untrusted address in `X-Forwarded-For`.
 pub struct ClientIp(pub Caller);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
+    async fn from_request_parts(
+        parts: &mut Parts,
+        hub: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
-            .unwrap_or_default();
-        Ok(ClientIp(Caller { ip }))
+            .map(|c| c.0.ip());
+        let trusted = &hub.config().security.trusted_proxies;
+        let is_trusted = |ip: &IpAddr| {
+            trusted
+                .iter()
+                .any(|t| t.parse::<IpAddr>().ok() == Some(*ip))
+        };
+        let mut client = peer;
+        if peer.as_ref().is_some_and(is_trusted) {
+            let forwarded = parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+                .collect::<Vec<_>>();
+            // Walk back from the proxy: the first address it did not add itself is the client.
+            if let Some(ip) = forwarded.iter().rev().find(|ip| !is_trusted(ip)) {
+                client = Some(*ip);
+            }
+        }
+        Ok(ClientIp(Caller {
+            ip: client.map(|ip| ip.to_string()).unwrap_or_default(),
+        }))
     }
 }
 

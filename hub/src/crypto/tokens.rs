@@ -44,4 +44,20 @@ mod tests {
         );
         assert_eq!(a.expose().len(), 2 + 43, "256 bits in unpadded base64url");
     }
+
+    #[test]
+    fn tokens_come_from_the_injected_random_source() {
+        use crate::clock::SeededEntropy;
+        let one = new_token(&SeededEntropy::new(7), "t_");
+        let two = new_token(&SeededEntropy::new(7), "t_");
+        assert_eq!(
+            one.expose(),
+            two.expose(),
+            "same seed, same token: nothing else is used"
+        );
+        assert_ne!(
+            new_id(&SeededEntropy::new(7), "x_"),
+            new_id(&SeededEntropy::new(8), "x_")
+        );
+    }
 }

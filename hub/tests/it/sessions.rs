@@ -509,3 +509,70 @@ async fn repeated_sign_ins_do_not_grow_memory_by_a_hash_each() {
     let grown_mib = (own_rss_kib().saturating_sub(before)) / 1024;
     assert!(grown_mib < 40, "40 sign-ins grew memory by {grown_mib} MiB");
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_limits_apply_per_real_client() {
+    let sign_in_from = |t: &TestHub, forwarded: &str| {
+        t.http
+            .post(format!("{}/api/v1/sessions", t.url))
+            .header("x-forwarded-for", forwarded.to_owned())
+            .json(&json!({"email": format!("u-{forwarded}@partner.example"), "password": "x x x x x x x x"}))
+            .send()
+    };
+    let limits = |c: &mut sealpost_hub::config::HubConfig| {
+        c.security.sign_in_per_ip_per_minute = 2;
+    };
+    // Not trusted: the header is ignored and every request counts against 127.0.0.1.
+    let t = TestHub::start_with(limits).await;
+    let statuses: Vec<u16> = futures_statuses(
+        &t,
+        &sign_in_from,
+        &["203.0.113.1", "203.0.113.2", "203.0.113.3"],
+    )
+    .await;
+    assert_eq!(
+        statuses,
+        [401, 401, 429],
+        "a client cannot pick its own address"
+    );
+
+    let t = TestHub::start_with(|c| {
+        limits(c);
+        c.security.trusted_proxies = vec!["127.0.0.1".into()];
+    })
+    .await;
+    let statuses = futures_statuses(
+        &t,
+        &sign_in_from,
+        &["203.0.113.1", "203.0.113.2", "203.0.113.3"],
+    )
+    .await;
+    assert_eq!(
+        statuses,
+        [401, 401, 401],
+        "each real client has its own allowance"
+    );
+    let statuses = futures_statuses(&t, &sign_in_from, &["203.0.113.1", "203.0.113.1"]).await;
+    assert_eq!(statuses, [401, 429], "and its own limit");
+    let audit = t
+        .hub
+        .audit_log(chrono::DateTime::<chrono::Utc>::MIN_UTC)
+        .await
+        .unwrap();
+    assert!(
+        audit.iter().any(|e| e.ip == "203.0.113.2"),
+        "the audit log names the real client"
+    );
+}
+
+async fn futures_statuses<F, Fut>(t: &TestHub, send: &F, from: &[&str]) -> Vec<u16>
+where
+    F: Fn(&TestHub, &str) -> Fut,
+    Fut: std::future::Future<Output = reqwest::Result<reqwest::Response>>,
+{
+    let mut out = Vec::new();
+    for f in from {
+        out.push(send(t, f).await.unwrap().status().as_u16());
+    }
+    out
+}
