@@ -210,7 +210,9 @@ impl Hub {
                     Ok(locked)
                 })
                 .await?;
+            self.metrics.sign_in_failed();
             if let Some(until) = locked {
+                self.metrics.lockout();
                 if let Some(account) = account.filter(|a| a.status == AccountStatus::Active) {
                     self.send_lock_notice(&account, until).await?;
                 }
@@ -227,6 +229,7 @@ impl Hub {
             return Err(Error::AccountDisabled);
         }
         let device: String = device_name.unwrap_or("").chars().take(100).collect();
+        self.metrics.sign_in();
         self.issue_session(&account, remember_me, &device, None, caller)
             .await
     }

@@ -20,6 +20,10 @@ pub struct HubConfig {
     /// The sender of the hub's emails; defaults to `no-reply@` the first organisation domain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mail_from: Option<String>,
+    /// Where staff replies to external users' messages should go (`Reply-To`, with the
+    /// message id as a `+tag`); defaults to `secure-reply@` the first organisation domain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_address: Option<String>,
     /// Sign-in, password and session rules.
     #[serde(default)]
     pub security: SecurityConfig,
@@ -161,6 +165,23 @@ impl HubConfig {
                     .unwrap_or("localhost")
             )
         })
+    }
+
+    /// The `Reply-To` of a user's message emailed to staff: `local+id@domain`.
+    pub fn reply_address_for(&self, id: &str) -> String {
+        let base = self.reply_address.clone().unwrap_or_else(|| {
+            format!(
+                "secure-reply@{}",
+                self.org_domains
+                    .first()
+                    .map(String::as_str)
+                    .unwrap_or("localhost")
+            )
+        });
+        match base.split_once('@') {
+            Some((local, domain)) => format!("{local}+{id}@{domain}"),
+            None => base,
+        }
     }
 
     /// Whether `email` (already lower-cased) is in an organisation domain.

@@ -65,6 +65,9 @@ pub enum Error {
     /// The request conflicts with the current state; the text says how.
     #[error("{0}")]
     Conflict(String),
+    /// A sync state older than the history the hub keeps: start over without `since`.
+    #[error("this sync state is too old; sync again from the start")]
+    StateTooOld,
     /// A fault in the store.
     #[error("database error: {0}")]
     Store(#[from] rusqlite::Error),

@@ -33,7 +33,13 @@ pub struct Hub {
     pub(crate) resets_by_address: Throttle,
     pub(crate) resets_by_ip: Throttle,
     pub(crate) mail_wakeup: Notify,
+    pub(crate) notifier: crate::events::Notifier,
+    /// Counters for `/metrics`.
+    pub metrics: crate::metrics::Metrics,
 }
+
+/// Attempts before a queued email is given up (about 10 hours of retries).
+pub const MAX_MAIL_ATTEMPTS: u32 = 14;
 
 /// Who is asking, for rate limits and the audit log.
 #[derive(Debug, Clone, Default)]
@@ -88,6 +94,7 @@ impl Hub {
             public_url: options.public_url.trim_end_matches('/').to_owned(),
             listen: "127.0.0.1:8080".into(),
             mail_from: None,
+            reply_address: None,
             security: Default::default(),
             limits: Default::default(),
             smtp: None,
@@ -157,6 +164,8 @@ impl Hub {
                 Duration::hours(1),
             ),
             mail_wakeup: Notify::new(),
+            notifier: Default::default(),
+            metrics: Default::default(),
             config,
             dir: data,
             store,
@@ -221,29 +230,74 @@ impl Hub {
             .await?;
         let mut sent = 0;
         for mail in due {
-            let raw = self.master.open(&mail.sealed)?;
+            let raw = if mail.blob.is_empty() {
+                self.master.open(&mail.sealed)?
+            } else {
+                let path = self.blob_path(&mail.blob);
+                let mut bytes = Vec::new();
+                std::io::Read::read_to_end(&mut self.master.open_file(&path)?, &mut bytes)?;
+                crate::crypto::Sensitive::new(bytes)
+            };
             let name = format!("{:013}-{:06}", to_millis(now), mail.id);
-            let outcome = self
-                .mailer
-                .deliver(&mail.recipient, raw.expose(), &name)
-                .await;
+            let recipients: Vec<String> = mail.recipient.split(',').map(str::to_owned).collect();
+            let outcome = self.mailer.deliver(&recipients, raw.expose(), &name).await;
             let now = self.now();
+            let attempts = mail.attempts + 1;
             match outcome {
                 Ok(()) => {
                     sent += 1;
+                    let (id, message_id) = (mail.id, mail.message_id.clone());
                     self.store
-                        .write(move |tx| tx.mail_sent(mail.id, now))
+                        .write(move |tx| {
+                            tx.mail_sent(id, now)?;
+                            if !message_id.is_empty() {
+                                tx.set_delivery(&message_id, "delivered", "")?;
+                            }
+                            Ok(())
+                        })
                         .await?;
+                    self.remove_blobs(&[mail.blob]);
+                }
+                Err(error) if error.permanent || attempts >= MAX_MAIL_ATTEMPTS => {
+                    tracing::warn!(queue_id = mail.id, attempts, error = %error.message, "email delivery failed for good");
+                    let (id, message_id, recipient) =
+                        (mail.id, mail.message_id.clone(), mail.recipient.clone());
+                    self.store
+                        .write(move |tx| {
+                            tx.mail_abandoned(id, &error.message, now)?;
+                            if !message_id.is_empty() {
+                                tx.set_delivery(&message_id, "failed", &error.message)?;
+                            }
+                            tx.audit(
+                                now,
+                                "mail_failed",
+                                &recipient,
+                                "",
+                                &format!("gave up: {}", error.message),
+                            )
+                        })
+                        .await?;
+                    self.remove_blobs(&[mail.blob]);
                 }
                 Err(error) => {
                     // 1, 2, 4 … minutes, at most an hour apart.
                     let wait = Duration::minutes(1 << mail.attempts.min(6));
-                    tracing::warn!(queue_id = mail.id, attempts = mail.attempts + 1, %error, "email delivery failed; will retry");
-                    let recipient = mail.recipient.clone();
+                    tracing::warn!(queue_id = mail.id, attempts, error = %error.message, "email delivery failed; will retry");
+                    let (id, message_id, recipient) =
+                        (mail.id, mail.message_id.clone(), mail.recipient.clone());
+                    let retry_at = now + wait;
                     self.store
                         .write(move |tx| {
-                            tx.mail_failed(mail.id, &error, now + wait)?;
-                            tx.audit(now, "mail_failed", &recipient, "", &error)
+                            tx.mail_failed(id, &error.message, retry_at)?;
+                            if !message_id.is_empty() {
+                                let detail = format!(
+                                    "Not delivered yet; trying again at {} UTC. {}",
+                                    retry_at.format("%H:%M"),
+                                    error.message
+                                );
+                                tx.set_delivery(&message_id, "queued", &detail)?;
+                            }
+                            tx.audit(now, "mail_failed", &recipient, "", &error.message)
                         })
                         .await?;
                 }
@@ -281,8 +335,10 @@ impl Hub {
         }
     }
 
-    /// Removes expired links, dead sessions and stale sign-in guards.
+    /// Removes expired links, dead sessions, stale sign-in guards, and (retention)
+    /// expired messages and uploads.
     pub async fn sweep(&self) -> Result<()> {
+        self.purge(false, &Caller { ip: "sweep".into() }).await?;
         let now = self.now();
         let idle = Duration::minutes(self.config.security.idle_timeout_minutes);
         self.store

@@ -5,6 +5,7 @@
 //! over this library.
 
 pub mod accounts;
+pub mod address_book;
 pub mod admin;
 pub mod api;
 pub mod cli;
@@ -12,11 +13,17 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod error;
+pub mod events;
 mod hub;
 pub mod mail;
+pub mod mailbox;
+pub mod metrics;
+pub mod outgoing;
 pub mod policy;
+pub mod retention;
 pub mod sending;
 pub mod store;
+pub mod uploads;
 
 use std::{future::Future, sync::Arc};
 

@@ -109,6 +109,15 @@ enum Admin {
         #[arg(long)]
         json: bool,
     },
+    /// Delete messages past the retention period, with their files, and unused uploads.
+    Purge {
+        /// Only count what would go.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show figures for the hub.
     Stats {
         /// Print JSON instead of text.
@@ -420,6 +429,22 @@ async fn admin(hub: Hub, command: Admin) -> anyhow::Result<()> {
                     })
                     .collect();
                 print_table(&["TIME (UTC)", "EVENT", "EMAIL", "FROM", "DETAIL"], &rows);
+            }
+        }
+        Admin::Purge { dry_run, json } => {
+            let r = hub.purge(dry_run, &caller).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else if dry_run {
+                println!(
+                    "would delete {} expired messages with {} attachment files (nothing was changed)",
+                    r.messages, r.attachments
+                );
+            } else {
+                println!(
+                    "deleted {} expired messages, {} attachment files and {} unused uploads",
+                    r.messages, r.attachments, r.uploads
+                );
             }
         }
         Admin::Stats { json } => {

@@ -8,9 +8,10 @@ use std::{
 };
 
 use chrono::Duration;
+use sealpost_proto::{Folder, SendMode};
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::{new_id, MailboxPublicKey};
+use crate::crypto::{new_id, PublicKey};
 use crate::error::{Error, Result};
 use crate::hub::{Caller, Hub};
 use crate::mail::templates;
@@ -33,25 +34,30 @@ pub struct OrgMessage {
     pub attachments: Vec<AttachmentFile>,
 }
 
-/// A file to attach, read from disk when the message is stored.
+/// A file to attach: a file on the hub's disk (the CLI) or an organisation upload (the API).
 #[derive(Debug, Clone)]
-pub struct AttachmentFile {
-    /// Where the bytes are.
-    pub path: PathBuf,
-    /// The name recipients see.
-    pub name: String,
+pub enum AttachmentFile {
+    /// Read from this path when the message is stored; named after the file.
+    Path(PathBuf),
+    /// An upload made with `POST /api/v1/org/uploads`.
+    Upload(String),
 }
 
 impl AttachmentFile {
-    /// An attachment named after its file.
+    /// An attachment read from a file and named after it.
     pub fn from_path(path: impl Into<PathBuf>) -> Self {
-        let path = path.into();
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "attachment".into());
-        Self { path, name }
+        Self::Path(path.into())
     }
+}
+
+/// An attachment source resolved to something readable.
+struct Source {
+    name: String,
+    size: u64,
+    /// A plain file, or a file sealed to the master key (an org upload).
+    path: PathBuf,
+    sealed: bool,
+    upload_id: Option<String>,
 }
 
 /// What a recipient's mailbox stores sealed: everything that is content.
@@ -61,6 +67,9 @@ pub struct SealedContent {
     pub subject: String,
     /// Plain-text body.
     pub body_text: String,
+    /// HTML body, if the sender wrote one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_html: Option<String>,
     /// Attachment names and types, in order.
     pub attachments: Vec<SealedAttachment>,
 }
@@ -151,16 +160,11 @@ impl Hub {
             ));
         }
         let limits = &self.config.limits;
-        let mut total = 0u64;
+        let mut sources = Vec::new();
         for file in &message.attachments {
-            let meta = fs::metadata(&file.path).map_err(|e| {
-                Error::BadRequest(format!(
-                    "the attachment {} cannot be read: {e}",
-                    file.path.display()
-                ))
-            })?;
-            total += meta.len();
+            sources.push(self.resolve_source(file).await?);
         }
+        let total: u64 = sources.iter().map(|s| s.size).sum();
         if message.attachments.len() > limits.max_attachments as usize
             || total > limits.max_attachment_bytes
         {
@@ -179,23 +183,26 @@ impl Hub {
         // 2. Encrypt each copy to its mailbox. Files written here are removed on failure.
         let now = self.now();
         let origin_id = new_id(self.entropy.as_ref(), "snd_");
-        let recipients = serde_json::json!({ "to": to, "cc": cc }).to_string();
         let expires_at = now + Duration::days(limits.retention_days);
         let mut copies = Vec::new();
         let mut written: Vec<PathBuf> = Vec::new();
         let prepared = (|| -> Result<()> {
             for (account_id, email, public, status) in &mailboxes {
-                let key = MailboxPublicKey::parse(public)?;
+                let key = PublicKey::parse(public)?;
                 let mut sealed_attachments = Vec::new();
                 let mut stored = Vec::new();
-                for file in &message.attachments {
+                for source in &sources {
                     let id = new_id(self.entropy.as_ref(), "att_");
                     let (relative, absolute) = self.new_blob_path(&id)?;
-                    let input = fs::File::open(&file.path)?;
+                    let input: Box<dyn Read> = if source.sealed {
+                        Box::new(self.master.open_file(&source.path)?)
+                    } else {
+                        Box::new(fs::File::open(&source.path)?)
+                    };
                     written.push(absolute.clone());
                     let size =
                         key.seal_to_file(input.take(limits.max_attachment_bytes + 1), &absolute)?;
-                    let name = clean_file_name(&file.name);
+                    let name = clean_file_name(&source.name);
                     sealed_attachments.push(SealedAttachment {
                         id: id.clone(),
                         content_type: mime_guess::from_path(&name)
@@ -213,6 +220,7 @@ impl Hub {
                 let content = SealedContent {
                     subject: message.subject.clone(),
                     body_text: message.body_text.clone(),
+                    body_html: None,
                     attachments: sealed_attachments,
                 };
                 let plain = zeroize::Zeroizing::new(
@@ -223,11 +231,16 @@ impl Hub {
                         id: new_id(self.entropy.as_ref(), "msg_"),
                         account_id: account_id.clone(),
                         origin_id: origin_id.clone(),
-                        folder: "inbox",
+                        folder: Folder::Inbox,
+                        mode: SendMode::New,
                         sender: from.clone(),
-                        recipients: recipients.clone(),
+                        to: to.clone(),
+                        cc: cc.clone(),
                         sent_at: now,
                         expires_at,
+                        read: false,
+                        in_reply_to: String::new(),
+                        delivery: "",
                         sealed: key.seal(&plain)?,
                         attachments: stored,
                     },
@@ -266,11 +279,21 @@ impl Hub {
         let sender = from.clone();
         let count = copies.len();
         let attachments = message.attachments.len();
+        let used_uploads: Vec<String> =
+            sources.iter().filter_map(|s| s.upload_id.clone()).collect();
+        let upload_files: Vec<PathBuf> = sources
+            .iter()
+            .filter(|s| s.sealed)
+            .map(|s| s.path.clone())
+            .collect();
         let stored = self
             .store
             .write(move |tx| {
                 for (copy, _, _) in &copies {
                     tx.insert_message(copy)?;
+                }
+                for id in &used_uploads {
+                    tx.delete_upload(id)?;
                 }
                 for (account_id, email, notice) in notices {
                     if let Some((sealed, link)) = notice {
@@ -299,11 +322,58 @@ impl Hub {
             remove_files(&written);
             return Err(e);
         }
+        remove_files(&upload_files);
         self.mail_queued();
         Ok(SendReceipt {
             id: origin_id,
             delivered_to: external,
         })
+    }
+
+    async fn resolve_source(&self, file: &AttachmentFile) -> Result<Source> {
+        match file {
+            AttachmentFile::Path(path) => {
+                let meta = fs::metadata(path).map_err(|e| {
+                    Error::BadRequest(format!(
+                        "the attachment {} cannot be read: {e}",
+                        path.display()
+                    ))
+                })?;
+                Ok(Source {
+                    name: path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| "attachment".into()),
+                    size: meta.len(),
+                    path: path.clone(),
+                    sealed: false,
+                    upload_id: None,
+                })
+            }
+            AttachmentFile::Upload(id) => {
+                let (lookup, now) = (id.clone(), self.now());
+                let row = self
+                    .store
+                    .read(move |tx| tx.upload("", &lookup, now))
+                    .await?
+                    .ok_or_else(|| {
+                        Error::BadRequest(format!(
+                            "the upload {id} is unknown or expired (uploads are kept 24 hours); upload it again"
+                        ))
+                    })?;
+                let meta: crate::uploads::UploadMeta = serde_json::from_slice(
+                    self.master.open(&row.sealed)?.expose(),
+                )
+                .map_err(|e| Error::Other(format!("an upload's details are unreadable: {e}")))?;
+                Ok(Source {
+                    name: meta.name,
+                    size: row.size,
+                    path: self.blob_path(&row.blob),
+                    sealed: true,
+                    upload_id: Some(row.id),
+                })
+            }
+        }
     }
 
     /// The mailbox of `email`, created pending (with a new key) if there is none.
@@ -336,7 +406,7 @@ impl Hub {
     }
 
     /// A new blob file location: `blobs/ab/<id>.age`, relative and absolute.
-    fn new_blob_path(&self, id: &str) -> Result<(String, PathBuf)> {
+    pub(crate) fn new_blob_path(&self, id: &str) -> Result<(String, PathBuf)> {
         let shard: String = id.chars().rev().take(2).collect();
         let folder = self.dir.blobs().join(&shard);
         fs::create_dir_all(&folder)?;

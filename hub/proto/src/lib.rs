@@ -189,3 +189,268 @@ pub struct Upload {
     /// Size in bytes.
     pub size: u64,
 }
+
+/// The folders of a mailbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Folder {
+    /// Received messages.
+    Inbox,
+    /// Messages the user sent.
+    Sent,
+    /// Unfinished messages.
+    Drafts,
+}
+
+impl Folder {
+    /// The folder's name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Inbox => "inbox",
+            Self::Sent => "sent",
+            Self::Drafts => "drafts",
+        }
+    }
+}
+
+/// How an outgoing message relates to an earlier one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SendMode {
+    /// A new message.
+    #[default]
+    New,
+    /// To the sender of `in_reply_to` only.
+    Reply,
+    /// To the sender and the other organisation participants of `in_reply_to`.
+    ReplyAll,
+    /// `in_reply_to` passed on, optionally with its attachments.
+    Forward,
+}
+
+/// One attachment of a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentInfo {
+    /// Id for download.
+    pub id: String,
+    /// File name for display.
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// MIME type.
+    pub content_type: String,
+}
+
+/// Delivery of a Sent item to the organisation's staff by email.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// `queued`, `delivered` or `failed`.
+    pub status: String,
+    /// What went wrong or is being retried, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// A message as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageSummary {
+    /// Message id.
+    pub id: String,
+    /// Where it is.
+    pub folder: Folder,
+    /// Sender address.
+    pub from: String,
+    /// Recipients.
+    pub to: Vec<String>,
+    /// Copy recipients.
+    pub cc: Vec<String>,
+    /// Subject line.
+    pub subject: String,
+    /// When it was sent (for drafts: last saved).
+    pub sent_at: String,
+    /// When retention deletes it.
+    pub expires_at: String,
+    /// Whether the user has opened it.
+    pub read: bool,
+    /// Its attachments, in order.
+    pub attachments: Vec<AttachmentInfo>,
+    /// For Sent items: delivery to the organisation's staff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<Delivery>,
+}
+
+/// A whole message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    /// Everything a listing shows.
+    #[serde(flatten)]
+    pub summary: MessageSummary,
+    /// Plain-text body.
+    pub body_text: String,
+    /// HTML body, when the sender wrote one (never for messages written in Sealpost).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_html: Option<String>,
+    /// The message this one answers or forwards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_reply_to: Option<String>,
+    /// For drafts: how it will be sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<SendMode>,
+}
+
+/// A page of a folder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageList {
+    /// Newest first.
+    pub items: Vec<MessageSummary>,
+    /// Pass as `before` for the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<String>,
+}
+
+/// `PATCH /api/v1/messages/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessagePatch {
+    /// Mark read or unread.
+    pub read: bool,
+}
+
+/// A message to send or a draft to save (`POST /messages`, `POST/PUT /drafts`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outgoing {
+    /// How it relates to `in_reply_to`.
+    #[serde(default)]
+    pub mode: SendMode,
+    /// Recipients.
+    #[serde(default)]
+    pub to: Vec<String>,
+    /// Copy recipients.
+    #[serde(default)]
+    pub cc: Vec<String>,
+    /// Address-book groups whose members go in To.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub to_groups: Vec<String>,
+    /// Address-book groups whose members go in Cc.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cc_groups: Vec<String>,
+    /// Subject line.
+    #[serde(default)]
+    pub subject: String,
+    /// Plain-text body.
+    #[serde(default)]
+    pub body_text: String,
+    /// The message answered or forwarded (required for reply, reply_all, forward).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_reply_to: Option<String>,
+    /// Files uploaded with `POST /api/v1/uploads`.
+    #[serde(default)]
+    pub upload_ids: Vec<String>,
+    /// With `forward`: carry the original's attachments too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forward_attachments: Option<bool>,
+    /// The draft this comes from; sending removes it, and its attachments come along.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draft_id: Option<String>,
+    /// Of the draft's attachments, the ids to keep (absent: keep all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_attachment_ids: Option<Vec<String>>,
+}
+
+/// An address-book contact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    /// Contact id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Address.
+    pub email: String,
+}
+
+/// `POST/PUT /api/v1/contacts`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactInput {
+    /// Display name.
+    #[serde(default)]
+    pub name: String,
+    /// Address.
+    pub email: String,
+}
+
+/// An address-book group of contacts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    /// Group id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Its members.
+    pub contact_ids: Vec<String>,
+}
+
+/// `POST/PUT /api/v1/groups`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupInput {
+    /// Display name.
+    pub name: String,
+    /// Its members.
+    #[serde(default)]
+    pub contact_ids: Vec<String>,
+}
+
+/// A listing of contacts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactList {
+    /// By name.
+    pub items: Vec<Contact>,
+}
+
+/// A listing of groups.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupList {
+    /// By name.
+    pub items: Vec<Group>,
+}
+
+/// Something that changed in a mailbox, tagged with its `kind`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ChangedItem {
+    /// A message (any folder), whole. Boxed: it is much larger than the others.
+    Message(Box<Message>),
+    /// A contact.
+    Contact(Contact),
+    /// A group.
+    Group(Group),
+}
+
+/// Something that is gone (deleted or expired).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Destroyed {
+    /// `message`, `contact` or `group`.
+    pub kind: String,
+    /// Its id.
+    pub id: String,
+}
+
+/// `GET /api/v1/changes`: one page of what changed since a state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Changes {
+    /// The state this page brings the client to; ask again with it.
+    pub state: String,
+    /// More pages wait: ask again at once with `state`.
+    pub has_more: bool,
+    /// New since `since`.
+    pub created: Vec<ChangedItem>,
+    /// Changed since `since` (existed before).
+    pub updated: Vec<ChangedItem>,
+    /// Gone since `since`.
+    pub destroyed: Vec<Destroyed>,
+}
+
+/// The data of an `/events` `state` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateEvent {
+    /// The mailbox's new state.
+    pub state: String,
+}

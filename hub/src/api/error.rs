@@ -145,6 +145,12 @@ impl From<Error> for ApiError {
                 err.body.max_total_bytes = Some(max_total_bytes);
                 err
             }
+            Error::StateTooOld => Self::new(
+                S::GONE,
+                "state_too_old",
+                "This sync state is older than the history the hub keeps. Sync again from the start \
+                 (without `since`).",
+            ),
             Error::BadRequest(message) => Self::bad_request(message),
             Error::Conflict(message) => Self::new(S::CONFLICT, "conflict", message),
             fault @ (Error::Store(_) | Error::Crypto(_) | Error::Io(_) | Error::Other(_)) => {

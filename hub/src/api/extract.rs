@@ -42,6 +42,25 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     }
 }
 
+/// Query parameters; malformed ones are a 400 in the API's error shape.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Query(q.0))
+            .map_err(|e| {
+                ApiError::bad_request(format!(
+                    "The query parameters are not valid: {}",
+                    e.body_text()
+                ))
+            })
+    }
+}
+
 /// The caller's IP address, for throttles and the audit log. Behind a trusted reverse
 /// proxy, the nearest untrusted address in `X-Forwarded-For`.
 pub struct ClientIp(pub Caller);

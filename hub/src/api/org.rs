@@ -5,8 +5,7 @@ use sealpost_proto::{OrgOutgoing, OrgSent};
 
 use super::extract::{ClientIp, Json, OrgClient};
 use super::{ApiError, AppState};
-use crate::error::Error;
-use crate::sending::OrgMessage;
+use crate::sending::{AttachmentFile, OrgMessage};
 
 pub async fn send(
     State(hub): State<AppState>,
@@ -14,12 +13,6 @@ pub async fn send(
     OrgClient(token_id): OrgClient,
     Json(body): Json<OrgOutgoing>,
 ) -> Result<impl IntoResponse, ApiError> {
-    if let Some(id) = body.upload_ids.first() {
-        return Err(Error::BadRequest(format!(
-            "upload {id} is not known to this hub; upload files with POST /api/v1/org/uploads first"
-        ))
-        .into());
-    }
     caller.ip = format!("{} ({token_id})", caller.ip);
     let receipt = hub
         .send_org_message(
@@ -29,7 +22,11 @@ pub async fn send(
                 cc: body.cc,
                 subject: body.subject,
                 body_text: body.body_text,
-                attachments: Vec::new(),
+                attachments: body
+                    .upload_ids
+                    .into_iter()
+                    .map(AttachmentFile::Upload)
+                    .collect(),
             },
             &caller,
         )

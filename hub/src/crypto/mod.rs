@@ -115,12 +115,22 @@ impl MasterKey {
         open(&self.identity, ciphertext)
     }
 
+    /// The master key's public half, for staging files (organisation uploads, queued mail).
+    pub fn public(&self) -> PublicKey {
+        PublicKey(self.identity.to_public())
+    }
+
+    /// A reader yielding the plaintext of a file sealed to the master key.
+    pub fn open_file(&self, path: &Path) -> Result<impl Read, CryptoError> {
+        open_file(&self.identity, path)
+    }
+
     /// Makes a new mailbox key: its public half and its identity wrapped by this master key.
-    pub fn new_mailbox_key(&self) -> Result<(MailboxPublicKey, Vec<u8>), CryptoError> {
+    pub fn new_mailbox_key(&self) -> Result<(PublicKey, Vec<u8>), CryptoError> {
         let identity = x25519::Identity::generate();
         let secret = identity.to_string();
         let wrapped = self.seal(secret.expose_secret().as_bytes())?;
-        Ok((MailboxPublicKey(identity.to_public()), wrapped))
+        Ok((PublicKey(identity.to_public()), wrapped))
     }
 
     /// Unwraps a mailbox key stored by [`MasterKey::new_mailbox_key`].
@@ -132,11 +142,11 @@ impl MasterKey {
     }
 }
 
-/// The public half of a mailbox key: anyone may encrypt to it.
+/// The public half of a mailbox key or of the master key: anything may be sealed to it.
 #[derive(Clone)]
-pub struct MailboxPublicKey(x25519::Recipient);
+pub struct PublicKey(x25519::Recipient);
 
-impl MailboxPublicKey {
+impl PublicKey {
     /// Parses the `age1…` form stored in the database.
     pub fn parse(s: &str) -> Result<Self, CryptoError> {
         x25519::Recipient::from_str(s)
@@ -174,7 +184,7 @@ impl MailboxPublicKey {
     }
 }
 
-impl std::fmt::Display for MailboxPublicKey {
+impl std::fmt::Display for PublicKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.fmt(f)
     }
@@ -193,17 +203,21 @@ impl MailboxKey {
 
     /// A reader yielding the plaintext of an encrypted file.
     pub fn open_file(&self, path: &Path) -> Result<impl Read, CryptoError> {
-        let file = BufReader::new(fs::File::open(path)?);
-        let decryptor = age::Decryptor::new_buffered(file).map_err(|_| CryptoError::Decrypt)?;
-        decryptor
-            .decrypt(iter::once(&self.identity as _))
-            .map_err(|_| CryptoError::Decrypt)
+        open_file(&self.identity, path)
     }
 
     /// The identity in age's text form, for interoperability checks with other age tools.
     pub fn to_age_identity(&self) -> Sensitive<String> {
         Sensitive::new(self.identity.to_string().expose_secret().to_owned())
     }
+}
+
+fn open_file(identity: &x25519::Identity, path: &Path) -> Result<impl Read, CryptoError> {
+    let file = BufReader::new(fs::File::open(path)?);
+    let decryptor = age::Decryptor::new_buffered(file).map_err(|_| CryptoError::Decrypt)?;
+    decryptor
+        .decrypt(iter::once(identity as _))
+        .map_err(|_| CryptoError::Decrypt)
 }
 
 fn seal(recipient: &x25519::Recipient, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {

@@ -87,25 +87,53 @@ impl Mailer {
         Ok(message.formatted())
     }
 
-    /// Delivers one composed email. `name` names the file in outbox mode.
-    pub async fn deliver(&self, recipient: &str, raw: &[u8], name: &str) -> Result<(), String> {
+    /// Delivers one composed email to its envelope recipients. `name` names the file in
+    /// outbox mode.
+    pub async fn deliver(
+        &self,
+        recipients: &[String],
+        raw: &[u8],
+        name: &str,
+    ) -> Result<(), DeliveryError> {
         match &self.transport {
-            Transport::Outbox(dir) => write_outbox(dir, raw, name).map_err(|e| e.to_string()),
+            Transport::Outbox(dir) => write_outbox(dir, raw, name).map_err(|e| DeliveryError {
+                message: format!("the outbox folder could not be written: {e}"),
+                permanent: false,
+            }),
             Transport::Smtp(smtp) => {
-                let envelope = Envelope::new(
-                    Some(self.from.email.clone()),
-                    vec![recipient
-                        .parse()
-                        .map_err(|_| format!("{recipient} is not an address"))?],
-                )
-                .map_err(|e| e.to_string())?;
+                let to = recipients
+                    .iter()
+                    .map(|r| r.parse())
+                    .collect::<Result<Vec<lettre::Address>, _>>()
+                    .map_err(|_| DeliveryError {
+                        message: "a recipient is not a valid address".into(),
+                        permanent: true,
+                    })?;
+                let envelope = Envelope::new(Some(self.from.email.clone()), to).map_err(|e| {
+                    DeliveryError {
+                        message: e.to_string(),
+                        permanent: true,
+                    }
+                })?;
                 smtp.send_raw(&envelope, raw)
                     .await
                     .map(|_| ())
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| DeliveryError {
+                        permanent: e.is_permanent(),
+                        message: format!("the organisation's mail server answered: {e}"),
+                    })
             }
         }
     }
+}
+
+/// Why an email did not go out.
+#[derive(Debug, Clone)]
+pub struct DeliveryError {
+    /// What happened, in words (no content).
+    pub message: String,
+    /// The server refused for good (5xx): retrying will not help.
+    pub permanent: bool,
 }
 
 /// ASCII text with lines under RFC 5322's 998-octet limit goes as 7bit, so that each link

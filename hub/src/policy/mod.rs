@@ -1,9 +1,11 @@
 //! Rules the hub enforces whatever the client does: passwords, rates, addresses.
 
 mod password;
+mod recipients;
 mod throttle;
 
 pub use password::PasswordPolicy;
+pub use recipients::{resolve_recipients, Original};
 pub use throttle::{HashPool, Throttle};
 
 /// Lower-cases and trims an address, and checks it is one (`local@domain.tld`).

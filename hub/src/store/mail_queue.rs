@@ -12,13 +12,32 @@ pub struct QueuedMail {
     pub id: i64,
     /// Envelope recipient.
     pub recipient: String,
-    /// The RFC 5322 text, sealed to the master key.
+    /// The RFC 5322 text, sealed to the master key (empty when it is in `blob`).
     pub sealed: Vec<u8>,
+    /// For staff deliveries: the Sent copy to update.
+    pub message_id: String,
+    /// For staff deliveries: the sealed email's file, relative to the blob directory.
+    pub blob: String,
     /// Failed attempts so far.
     pub attempts: u32,
 }
 
 impl Tx<'_> {
+    /// Queues a staff delivery (a user's message as email) whose sealed text is in a file.
+    pub fn enqueue_delivery(
+        &self,
+        recipients: &[String],
+        message_id: &str,
+        blob: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO mail_queue (created_at, recipient, kind, sealed, message_id, blob,              next_attempt_at) VALUES (?1, ?2, 'staff_delivery', x'', ?3, ?4, ?1)",
+            params![to_millis(now), recipients.join(","), message_id, blob],
+        )?;
+        Ok(())
+    }
+
     /// Queues an email for delivery now.
     pub fn enqueue_mail(
         &self,
@@ -44,8 +63,9 @@ impl Tx<'_> {
     ) -> Result<Vec<QueuedMail>> {
         let now_ms = to_millis(now);
         let mut stmt = self.0.prepare(
-            "SELECT id, recipient, sealed, attempts FROM mail_queue \
-             WHERE sent_at = 0 AND next_attempt_at <= ?1 AND claimed_until <= ?1 \
+            "SELECT id, recipient, sealed, attempts, message_id, blob FROM mail_queue \
+             WHERE sent_at = 0 AND abandoned_at = 0 AND next_attempt_at <= ?1 \
+             AND claimed_until <= ?1 \
              ORDER BY id LIMIT ?2",
         )?;
         let due = stmt
@@ -55,6 +75,8 @@ impl Tx<'_> {
                     recipient: r.get(1)?,
                     sealed: r.get(2)?,
                     attempts: r.get(3)?,
+                    message_id: r.get(4)?,
+                    blob: r.get(5)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -67,11 +89,22 @@ impl Tx<'_> {
         Ok(due)
     }
 
-    /// Marks an email delivered and drops its sealed text.
+    /// Marks an email delivered and drops its sealed text (the caller removes any file).
     pub fn mail_sent(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
         self.0.execute(
-            "UPDATE mail_queue SET sent_at = ?2, sealed = x'', claimed_until = 0 WHERE id = ?1",
+            "UPDATE mail_queue SET sent_at = ?2, sealed = x'', blob = '', claimed_until = 0 \
+             WHERE id = ?1",
             params![id, to_millis(now)],
+        )?;
+        Ok(())
+    }
+
+    /// Gives up on an email after too many attempts (the caller removes any file).
+    pub fn mail_abandoned(&self, id: i64, error: &str, now: DateTime<Utc>) -> Result<()> {
+        self.0.execute(
+            "UPDATE mail_queue SET attempts = attempts + 1, last_error = ?2, abandoned_at = ?3, \
+             sealed = x'', blob = '', claimed_until = 0 WHERE id = ?1",
+            params![id, error, to_millis(now)],
         )?;
         Ok(())
     }
@@ -89,7 +122,7 @@ impl Tx<'_> {
     /// Emails not yet delivered.
     pub fn mail_backlog(&self) -> Result<u64> {
         let n: i64 = self.0.query_row(
-            "SELECT count(*) FROM mail_queue WHERE sent_at = 0",
+            "SELECT count(*) FROM mail_queue WHERE sent_at = 0 AND abandoned_at = 0",
             [],
             |r| r.get(0),
         )?;

@@ -1,8 +1,9 @@
 use chrono::{DateTime, Utc};
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension, Row};
+use sealpost_proto::{Folder, SendMode};
 
 use super::Tx;
-use crate::clock::to_millis;
+use crate::clock::{from_millis, to_millis};
 use crate::error::Result;
 
 /// A copy of a message for one mailbox, ready to store. Content is already sealed.
@@ -14,16 +15,26 @@ pub struct NewMessage {
     pub account_id: String,
     /// The send it came from, shared by every recipient's copy.
     pub origin_id: String,
-    /// `inbox`, `sent` or `drafts`.
-    pub folder: &'static str,
+    /// Where it goes.
+    pub folder: Folder,
+    /// How it relates to `in_reply_to`.
+    pub mode: SendMode,
     /// Sender address.
     pub sender: String,
-    /// `{"to": [..], "cc": [..]}` as JSON.
-    pub recipients: String,
-    /// When it was sent.
+    /// Recipients.
+    pub to: Vec<String>,
+    /// Copy recipients.
+    pub cc: Vec<String>,
+    /// When it was sent (drafts: saved).
     pub sent_at: DateTime<Utc>,
     /// When retention deletes it.
     pub expires_at: DateTime<Utc>,
+    /// Whether it starts read (Sent and Drafts do).
+    pub read: bool,
+    /// The message answered or forwarded, if any.
+    pub in_reply_to: String,
+    /// Delivery status for Sent items ("" otherwise).
+    pub delivery: &'static str,
     /// Subject, body and attachment names, age-encrypted to the mailbox.
     pub sealed: Vec<u8>,
     /// Its attachments.
@@ -38,6 +49,56 @@ pub struct NewAttachment {
     /// Plaintext size.
     pub size: u64,
     /// Path of the encrypted file, relative to the blob directory.
+    pub blob: String,
+}
+
+/// A stored message copy.
+#[derive(Debug, Clone)]
+pub struct MessageRow {
+    /// Id.
+    pub id: String,
+    /// Owner.
+    pub account_id: String,
+    /// Folder.
+    pub folder: Folder,
+    /// Mode.
+    pub mode: SendMode,
+    /// Sender.
+    pub sender: String,
+    /// Recipients.
+    pub to: Vec<String>,
+    /// Copy recipients.
+    pub cc: Vec<String>,
+    /// Sent (or saved) at.
+    pub sent_at: DateTime<Utc>,
+    /// Expires at.
+    pub expires_at: DateTime<Utc>,
+    /// Read flag.
+    pub read: bool,
+    /// Answered or forwarded message.
+    pub in_reply_to: String,
+    /// Delivery status ("" when not applicable).
+    pub delivery: String,
+    /// Delivery detail.
+    pub delivery_detail: String,
+    /// Sealed content.
+    pub sealed: Vec<u8>,
+    /// Mailbox state at creation.
+    pub created_modseq: i64,
+    /// Mailbox state at the last change.
+    pub modseq: i64,
+    /// Attachments, in order.
+    pub attachments: Vec<AttachmentRow>,
+}
+
+/// A stored attachment.
+#[derive(Debug, Clone)]
+pub struct AttachmentRow {
+    /// Id.
+    pub id: String,
+    /// Plaintext size.
+    pub size: u64,
+    /// Encrypted file, relative to the blob directory.
     pub blob: String,
 }
 
@@ -66,43 +127,338 @@ pub struct Stats {
     pub mail_backlog: u64,
 }
 
-impl Tx<'_> {
-    /// Stores a message copy and its attachments, and advances the mailbox's state.
-    pub fn insert_message(&self, m: &NewMessage) -> Result<()> {
-        let modseq = self.bump_mailbox_state(&m.account_id)?;
-        self.0.execute(
-            "INSERT INTO messages (id, account_id, origin_id, folder, sender, recipients, \
-             sent_at, expires_at, sealed, modseq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
-                m.id,
-                m.account_id,
-                m.origin_id,
-                m.folder,
-                m.sender,
-                m.recipients,
-                to_millis(m.sent_at),
-                to_millis(m.expires_at),
-                m.sealed,
-                modseq
-            ],
-        )?;
-        for (position, a) in m.attachments.iter().enumerate() {
-            self.0.execute(
-                "INSERT INTO attachments (id, message_id, position, size, blob) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![a.id, m.id, position as i64, a.size as i64, a.blob],
-            )?;
-        }
-        Ok(())
+fn folder(s: &str) -> Folder {
+    match s {
+        "sent" => Folder::Sent,
+        "drafts" => Folder::Drafts,
+        _ => Folder::Inbox,
     }
+}
 
-    fn bump_mailbox_state(&self, account_id: &str) -> Result<i64> {
+fn mode(s: &str) -> SendMode {
+    match s {
+        "reply" => SendMode::Reply,
+        "reply_all" => SendMode::ReplyAll,
+        "forward" => SendMode::Forward,
+        _ => SendMode::New,
+    }
+}
+
+/// The stored name of a mode.
+pub fn mode_str(m: SendMode) -> &'static str {
+    match m {
+        SendMode::New => "new",
+        SendMode::Reply => "reply",
+        SendMode::ReplyAll => "reply_all",
+        SendMode::Forward => "forward",
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+struct Recipients {
+    #[serde(default)]
+    to: Vec<String>,
+    #[serde(default)]
+    cc: Vec<String>,
+}
+
+const COLUMNS: &str =
+    "id, account_id, folder, mode, sender, recipients, sent_at, expires_at, read, \
+     in_reply_to, delivery, delivery_detail, sealed, created_modseq, modseq";
+
+fn row(r: &Row) -> rusqlite::Result<MessageRow> {
+    let recipients: Recipients = serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or_default();
+    Ok(MessageRow {
+        id: r.get(0)?,
+        account_id: r.get(1)?,
+        folder: folder(&r.get::<_, String>(2)?),
+        mode: mode(&r.get::<_, String>(3)?),
+        sender: r.get(4)?,
+        to: recipients.to,
+        cc: recipients.cc,
+        sent_at: from_millis(r.get(6)?),
+        expires_at: from_millis(r.get(7)?),
+        read: r.get(8)?,
+        in_reply_to: r.get(9)?,
+        delivery: r.get(10)?,
+        delivery_detail: r.get(11)?,
+        sealed: r.get(12)?,
+        created_modseq: r.get(13)?,
+        modseq: r.get(14)?,
+        attachments: Vec::new(),
+    })
+}
+
+impl Tx<'_> {
+    /// Advances a mailbox's state and returns the new value.
+    pub(crate) fn bump_mailbox_state(&self, account_id: &str) -> Result<i64> {
         Ok(self.0.query_row(
             "UPDATE accounts SET mailbox_state = mailbox_state + 1 WHERE id = ?1 \
              RETURNING mailbox_state",
             [account_id],
             |r| r.get(0),
         )?)
+    }
+
+    /// A mailbox's current state and the oldest state sync can still answer from.
+    pub fn mailbox_state(&self, account_id: &str) -> Result<(i64, i64)> {
+        Ok(self.0.query_row(
+            "SELECT mailbox_state, history_floor FROM accounts WHERE id = ?1",
+            [account_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
+
+    /// Records that something left a mailbox, for sync's `destroyed`.
+    pub(crate) fn tombstone(
+        &self,
+        account_id: &str,
+        kind: &str,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let modseq = self.bump_mailbox_state(account_id)?;
+        self.0.execute(
+            "INSERT OR REPLACE INTO tombstones (account_id, id, kind, modseq, at) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![account_id, id, kind, modseq, to_millis(now)],
+        )?;
+        Ok(())
+    }
+
+    /// Stores a message copy and its attachments, and advances the mailbox's state.
+    pub fn insert_message(&self, m: &NewMessage) -> Result<()> {
+        let modseq = self.bump_mailbox_state(&m.account_id)?;
+        let recipients = serde_json::to_string(&Recipients {
+            to: m.to.clone(),
+            cc: m.cc.clone(),
+        })
+        .expect("BUG: recipients serialise");
+        self.0.execute(
+            "INSERT INTO messages (id, account_id, origin_id, folder, mode, sender, recipients, \
+             sent_at, expires_at, read, in_reply_to, delivery, sealed, created_modseq, modseq) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)",
+            params![
+                m.id,
+                m.account_id,
+                m.origin_id,
+                m.folder.as_str(),
+                mode_str(m.mode),
+                m.sender,
+                recipients,
+                to_millis(m.sent_at),
+                to_millis(m.expires_at),
+                m.read,
+                m.in_reply_to,
+                m.delivery,
+                m.sealed,
+                modseq
+            ],
+        )?;
+        self.insert_attachments(&m.id, 0, &m.attachments)
+    }
+
+    fn insert_attachments(
+        &self,
+        message_id: &str,
+        first: usize,
+        list: &[NewAttachment],
+    ) -> Result<()> {
+        for (i, a) in list.iter().enumerate() {
+            self.0.execute(
+                "INSERT INTO attachments (id, message_id, position, size, blob) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![a.id, message_id, (first + i) as i64, a.size as i64, a.blob],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Replaces a draft's content in place: new sealed content and recipients; the kept
+    /// attachments stay, `added` join them. Returns the blob files of dropped attachments.
+    #[allow(clippy::too_many_arguments)]
+    pub fn update_draft(
+        &self,
+        account_id: &str,
+        id: &str,
+        mode: SendMode,
+        to: &[String],
+        cc: &[String],
+        in_reply_to: &str,
+        sealed: &[u8],
+        keep: &[String],
+        added: &[NewAttachment],
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Vec<String>> {
+        let current = self.attachments_of(id)?;
+        let mut dropped = Vec::new();
+        for a in &current {
+            if !keep.contains(&a.id) {
+                self.0
+                    .execute("DELETE FROM attachments WHERE id = ?1", [&a.id])?;
+                dropped.push(a.blob.clone());
+            }
+        }
+        let kept = current.len() - dropped.len();
+        self.insert_attachments(id, kept, added)?;
+        let modseq = self.bump_mailbox_state(account_id)?;
+        let recipients = serde_json::to_string(&Recipients {
+            to: to.to_vec(),
+            cc: cc.to_vec(),
+        })
+        .expect("BUG: recipients serialise");
+        self.0.execute(
+            "UPDATE messages SET mode = ?3, recipients = ?4, in_reply_to = ?5, sealed = ?6, \
+             sent_at = ?7, expires_at = ?8, modseq = ?9 \
+             WHERE account_id = ?1 AND id = ?2 AND folder = 'drafts'",
+            params![
+                account_id,
+                id,
+                mode_str(mode),
+                recipients,
+                in_reply_to,
+                sealed,
+                to_millis(now),
+                to_millis(expires_at),
+                modseq
+            ],
+        )?;
+        Ok(dropped)
+    }
+
+    /// The attachments of a message, in order.
+    pub fn attachments_of(&self, message_id: &str) -> Result<Vec<AttachmentRow>> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT id, size, blob FROM attachments WHERE message_id = ?1 ORDER BY position",
+        )?;
+        let rows = stmt.query_map([message_id], |r| {
+            Ok(AttachmentRow {
+                id: r.get(0)?,
+                size: r.get::<_, i64>(1)? as u64,
+                blob: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn with_attachments(&self, mut m: MessageRow) -> Result<MessageRow> {
+        m.attachments = self.attachments_of(&m.id)?;
+        Ok(m)
+    }
+
+    /// One of the account's messages.
+    pub fn message(&self, account_id: &str, id: &str) -> Result<Option<MessageRow>> {
+        let found = self
+            .0
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM messages WHERE account_id = ?1 AND id = ?2"
+            ))?
+            .query_row([account_id, id], row)
+            .optional()?;
+        found.map(|m| self.with_attachments(m)).transpose()
+    }
+
+    /// A page of a folder, newest first, strictly before the `(sent_at, id)` cursor.
+    pub fn messages_page(
+        &self,
+        account_id: &str,
+        folder: Folder,
+        limit: u32,
+        before: Option<(DateTime<Utc>, String)>,
+    ) -> Result<Vec<MessageRow>> {
+        let (before_ms, before_id) = before
+            .map(|(t, id)| (to_millis(t), id))
+            .unwrap_or((i64::MAX, String::new()));
+        let mut stmt = self.0.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM messages WHERE account_id = ?1 AND folder = ?2 \
+             AND (sent_at < ?3 OR (sent_at = ?3 AND id < ?4)) \
+             ORDER BY sent_at DESC, id DESC LIMIT ?5"
+        ))?;
+        let rows = stmt
+            .query_map(
+                params![account_id, folder.as_str(), before_ms, before_id, limit],
+                row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter().map(|m| self.with_attachments(m)).collect()
+    }
+
+    /// Sets the read flag; returns the message, or `None` if it is not the account's.
+    pub fn set_read(&self, account_id: &str, id: &str, read: bool) -> Result<Option<MessageRow>> {
+        let Some(current) = self.message(account_id, id)? else {
+            return Ok(None);
+        };
+        if current.read != read {
+            let modseq = self.bump_mailbox_state(account_id)?;
+            self.0.execute(
+                "UPDATE messages SET read = ?2, modseq = ?3 WHERE id = ?1",
+                params![id, read, modseq],
+            )?;
+        }
+        self.message(account_id, id)
+    }
+
+    /// Deletes a message from a mailbox (recorded for sync). Returns its attachment files,
+    /// or `None` if it is not the account's.
+    pub fn delete_message(
+        &self,
+        account_id: &str,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<String>>> {
+        let Some(m) = self.message(account_id, id)? else {
+            return Ok(None);
+        };
+        self.0.execute("DELETE FROM messages WHERE id = ?1", [id])?;
+        self.tombstone(account_id, "message", id, now)?;
+        Ok(Some(m.attachments.into_iter().map(|a| a.blob).collect()))
+    }
+
+    /// Updates the delivery status of a Sent item (a change sync reports).
+    pub fn set_delivery(&self, message_id: &str, status: &str, detail: &str) -> Result<()> {
+        let account: Option<String> = self
+            .0
+            .query_row(
+                "SELECT account_id FROM messages WHERE id = ?1",
+                [message_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(account) = account {
+            let modseq = self.bump_mailbox_state(&account)?;
+            self.0.execute(
+                "UPDATE messages SET delivery = ?2, delivery_detail = ?3, modseq = ?4 WHERE id = ?1",
+                params![message_id, status, detail, modseq],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Messages whose retention has run out: (account, id, attachment files).
+    pub fn expired_messages(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(String, String, Vec<String>)>> {
+        let mut stmt = self.0.prepare(
+            "SELECT account_id, id FROM messages WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2",
+        )?;
+        let ids = stmt
+            .query_map(params![to_millis(now), limit], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<(String, String)>>>()?;
+        ids.into_iter()
+            .map(|(account, id)| {
+                let blobs = self
+                    .attachments_of(&id)?
+                    .into_iter()
+                    .map(|a| a.blob)
+                    .collect();
+                Ok((account, id, blobs))
+            })
+            .collect()
     }
 
     /// Message copies in an account's inbox, and how many are unread.

@@ -5,12 +5,15 @@
 //! PostgreSQL store would implement the same methods.
 
 mod accounts;
+mod address_book;
 mod audit;
+mod changes;
 mod mail_queue;
 mod messages;
 mod org_tokens;
 mod schema;
 mod sessions;
+mod uploads;
 
 use std::{
     path::Path,
@@ -21,11 +24,14 @@ use std::{
 use rusqlite::{Connection, TransactionBehavior};
 
 pub use accounts::{Account, AccountStatus, GuardState, LinkPurpose};
+pub use address_book::{EntryKind, EntryRow};
 pub use audit::AuditEntry;
+pub use changes::Change;
 pub use mail_queue::QueuedMail;
-pub use messages::{NewAttachment, NewMessage, Stats};
+pub use messages::{mode_str, AttachmentRow, MessageRow, NewAttachment, NewMessage, Stats};
 pub use org_tokens::OrgToken;
 pub use sessions::{AccessCheck, RefreshOutcome};
+pub use uploads::UploadRow;
 
 use crate::error::{Error, Result};
 

@@ -18,7 +18,10 @@ pub const MIGRATIONS: &[&str] = &[
         created_at INTEGER NOT NULL,
         registered_at INTEGER NOT NULL DEFAULT 0,
         last_sign_in_at INTEGER NOT NULL DEFAULT 0,
-        mailbox_state INTEGER NOT NULL DEFAULT 0
+        -- Advances on every change to the mailbox; sync states are its values.
+        mailbox_state INTEGER NOT NULL DEFAULT 0,
+        -- Changes at or below this state were pruned: older sync states must start over.
+        history_floor INTEGER NOT NULL DEFAULT 0
     ) STRICT;
 
     -- Failed sign-ins and locks are kept per address, known or not, so that the answers
@@ -79,21 +82,28 @@ pub const MIGRATIONS: &[&str] = &[
     ) STRICT;
 
     -- One row per copy: each recipient's mailbox holds its own copy, sealed to its own key.
+    -- modseq is the mailbox state at the copy's last change; created_modseq at its creation.
     CREATE TABLE messages (
         id TEXT PRIMARY KEY NOT NULL,
         account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
         -- The send this copy came from: every recipient's copy of one send shares it.
         origin_id TEXT NOT NULL,
         folder TEXT NOT NULL CHECK (folder IN ('inbox', 'sent', 'drafts')),
+        mode TEXT NOT NULL DEFAULT 'new' CHECK (mode IN ('new', 'reply', 'reply_all', 'forward')),
         sender TEXT NOT NULL,
         recipients TEXT NOT NULL DEFAULT '{}',
         sent_at INTEGER NOT NULL,
         expires_at INTEGER NOT NULL,
         read INTEGER NOT NULL DEFAULT 0,
+        in_reply_to TEXT NOT NULL DEFAULT '',
+        delivery TEXT NOT NULL DEFAULT '' CHECK (delivery IN ('', 'queued', 'delivered', 'failed')),
+        delivery_detail TEXT NOT NULL DEFAULT '',
         sealed BLOB NOT NULL,
+        created_modseq INTEGER NOT NULL DEFAULT 0,
         modseq INTEGER NOT NULL DEFAULT 0
     ) STRICT;
-    CREATE INDEX messages_listing ON messages(account_id, folder, sent_at);
+    CREATE INDEX messages_listing ON messages(account_id, folder, sent_at, id);
+    CREATE INDEX messages_changes ON messages(account_id, modseq);
     CREATE INDEX messages_expiry ON messages(expires_at);
 
     CREATE TABLE attachments (
@@ -104,6 +114,49 @@ pub const MIGRATIONS: &[&str] = &[
         blob TEXT NOT NULL
     ) STRICT;
     CREATE INDEX attachments_message ON attachments(message_id);
+
+    -- Files uploaded for a message not sent yet. account_id is empty for organisation
+    -- uploads (sealed to the master key); name and type are sealed with the bytes' key.
+    CREATE TABLE uploads (
+        id TEXT PRIMARY KEY NOT NULL,
+        account_id TEXT NOT NULL DEFAULT '',
+        size INTEGER NOT NULL,
+        blob TEXT NOT NULL,
+        sealed BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX uploads_expiry ON uploads(expires_at);
+
+    CREATE TABLE contacts (
+        id TEXT PRIMARY KEY NOT NULL,
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        sealed BLOB NOT NULL,
+        created_modseq INTEGER NOT NULL,
+        modseq INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX contacts_changes ON contacts(account_id, modseq);
+
+    CREATE TABLE groups (
+        id TEXT PRIMARY KEY NOT NULL,
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        sealed BLOB NOT NULL,
+        created_modseq INTEGER NOT NULL,
+        modseq INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX groups_changes ON groups(account_id, modseq);
+
+    -- What was deleted or expired, so that sync can report it as destroyed. Pruned after a
+    -- while; accounts.history_floor then says which states are too old to answer.
+    CREATE TABLE tombstones (
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        id TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('message', 'contact', 'group')),
+        modseq INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (account_id, id)
+    ) STRICT;
+    CREATE INDEX tombstones_changes ON tombstones(account_id, modseq);
 
     CREATE TABLE audit (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -123,11 +176,16 @@ pub const MIGRATIONS: &[&str] = &[
         recipient TEXT NOT NULL,
         kind TEXT NOT NULL,
         sealed BLOB NOT NULL,
+        -- For staff deliveries: the Sent copy whose status to update, and the sealed email
+        -- in a file (it carries the attachments).
+        message_id TEXT NOT NULL DEFAULT '',
+        blob TEXT NOT NULL DEFAULT '',
         attempts INTEGER NOT NULL DEFAULT 0,
         next_attempt_at INTEGER NOT NULL,
         claimed_until INTEGER NOT NULL DEFAULT 0,
         last_error TEXT NOT NULL DEFAULT '',
-        sent_at INTEGER NOT NULL DEFAULT 0
+        sent_at INTEGER NOT NULL DEFAULT 0,
+        abandoned_at INTEGER NOT NULL DEFAULT 0
     ) STRICT;
     CREATE INDEX mail_queue_due ON mail_queue(sent_at, next_attempt_at);
     "#,

@@ -1,0 +1,270 @@
+//! The mailbox API of a signed-in external user.
+
+use std::convert::Infallible;
+
+use axum::{
+    body::Body,
+    extract::{Path, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{
+        sse::{Event, KeepAlive, Sse},
+        IntoResponse, Response,
+    },
+};
+use futures_util::Stream;
+use sealpost_proto::{
+    Changes, Folder, Message, MessageList, MessagePatch, MessageSummary, Outgoing, StateEvent,
+    Upload,
+};
+use serde::Deserialize;
+
+use super::extract::{ClientIp, Json, OrgClient, Query, SignedIn};
+use super::{ApiError, AppState};
+use crate::uploads::UploadOwner;
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    folder: Option<Folder>,
+    #[serde(default)]
+    limit: Option<u32>,
+    #[serde(default)]
+    before: Option<String>,
+}
+
+pub async fn list(
+    State(hub): State<AppState>,
+    SignedIn(who): SignedIn,
+    Query(q): Query<ListQuery>,
+) -> Result<axum::Json<MessageList>, ApiError> {
+    let folder = q.folder.unwrap_or(Folder::Inbox);
+    Ok(axum::Json(
+        hub.list_messages(&who, folder, q.limit, q.before.as_deref())
+            .await?,
+    ))
+}
+
+pub async fn open(
+    State(hub): State<AppState>,
+    SignedIn(who): SignedIn,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Message>, ApiError> {
+    Ok(axum::Json(hub.open_message(&who, &id).await?))
+}
+
+pub async fn patch(
+    State(hub): State<AppState>,
+    SignedIn(who): SignedIn,
+    Path(id): Path<String>,
+    Json(body): Json<MessagePatch>,
+) -> Result<axum::Json<MessageSummary>, ApiError> {
+    Ok(axum::Json(hub.mark_read(&who, &id, body.read).await?))
+}
+
+pub async fn delete(
+    State(hub): State<AppState>,
+    SignedIn(who): SignedIn,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    hub.delete_message(&who, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn send(
+    State(hub): State<AppState>,
+    ClientIp(caller): ClientIp,
+    SignedIn(who): SignedIn,
+    Json(body): Json<Outgoing>,
+) -> Result<impl IntoResponse, ApiError> {
+    let summary = hub.send_message(&who, body, &caller).await?;
+    Ok((StatusCode::CREATED, axum::Json(summary)))
+}
+
+pub async fn create_draft(
+    State(hub): State<AppState>,
+    SignedIn(who): SignedIn,
+    Json(body): Json<Outgoing>,
+) -> Result<impl IntoResponse, ApiError> {
+    let summary = hub.save_draft(&who, None, body).await?;
+    Ok((StatusCode::CREATED, axum::Json(summary)))
+}
+
+pub async fn update_draft(
+    State(hub): State<AppState>,
+    SignedIn(who): SignedIn,
+    Path(id): Path<String>,
+    Json(body): Json<Outgoing>,
+) -> Result<axum::Json<MessageSummary>, ApiError> {
+    Ok(axum::Json(hub.save_draft(&who, Some(&id), body).await?))
+}
+
+pub async fn delete_draft(
+    State(hub): State<AppState>,
+    SignedIn(who): SignedIn,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    hub.delete_draft(&who, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+pub struct UploadQuery {
+    #[serde(default)]
+    name: String,
+}
+
+async fn upload_as(
+    hub: AppState,
+    owner: UploadOwner,
+    q: UploadQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, axum::Json<Upload>), ApiError> {
+    if q.name.trim().is_empty() {
+        return Err(ApiError::bad_request(
+            "Name the file with ?name=<file name>.",
+        ));
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let upload = hub
+        .store_upload(
+            owner,
+            &q.name,
+            content_type,
+            declared,
+            body.into_data_stream(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(upload)))
+}
+
+pub async fn upload(
+    State(hub): State<AppState>,
+    SignedIn(who): SignedIn,
+    Query(q): Query<UploadQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<impl IntoResponse, ApiError> {
+    upload_as(hub, UploadOwner::User(who.account_id), q, headers, body).await
+}
+
+pub async fn org_upload(
+    State(hub): State<AppState>,
+    OrgClient(_): OrgClient,
+    Query(q): Query<UploadQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<impl IntoResponse, ApiError> {
+    upload_as(hub, UploadOwner::Org, q, headers, body).await
+}
+
+/// `filename*` per RFC 6266 / 5987, with a plain ASCII fallback.
+fn disposition(name: &str) -> HeaderValue {
+    let fallback: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut encoded = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            encoded.push(b as char);
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    HeaderValue::from_str(&format!(
+        "attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
+}
+
+pub async fn download(
+    State(hub): State<AppState>,
+    SignedIn(who): SignedIn,
+    Path((message_id, attachment_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let d = hub.download(&who, &message_id, &attachment_id).await?;
+    let mut response = Response::new(Body::from_stream(d.body));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&d.content_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(d.size));
+    headers.insert(header::CONTENT_DISPOSITION, disposition(&d.name));
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+pub struct ChangesQuery {
+    #[serde(default)]
+    since: Option<String>,
+    #[serde(default)]
+    limit: Option<u32>,
+}
+
+pub async fn changes(
+    State(hub): State<AppState>,
+    SignedIn(who): SignedIn,
+    Query(q): Query<ChangesQuery>,
+) -> Result<axum::Json<Changes>, ApiError> {
+    Ok(axum::Json(
+        hub.changes(&who, q.since.as_deref(), q.limit).await?,
+    ))
+}
+
+/// Counts the connection in `/metrics` while the stream lives.
+struct Listening(AppState);
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        self.0.metrics.sse_closed();
+    }
+}
+
+pub async fn events(
+    State(hub): State<AppState>,
+    SignedIn(who): SignedIn,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let (current, receiver) = hub.watch(&who.account_id).await?;
+    hub.metrics.sse_opened();
+    let listening = Listening(hub.clone());
+    let event = |state: i64| {
+        Event::default()
+            .event("state")
+            .json_data(StateEvent {
+                state: state.to_string(),
+            })
+            .expect("BUG: a state event serialises")
+    };
+    let stream = futures_util::stream::unfold(
+        (Some(current), receiver, listening),
+        move |(first, mut receiver, listening)| async move {
+            if let Some(state) = first {
+                return Some((Ok(event(state)), (None, receiver, listening)));
+            }
+            loop {
+                match receiver.recv().await {
+                    Ok(state) => return Some((Ok(event(state)), (None, receiver, listening))),
+                    // Missed some: the latest state is what matters, and the next one will come.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        },
+    );
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15))))
+}

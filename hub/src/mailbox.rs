@@ -1,0 +1,278 @@
+//! A user's mailbox: listing, opening, read flags, deleting, and sync (`/changes`).
+
+use chrono::{DateTime, Utc};
+use sealpost_proto::{
+    AttachmentInfo, ChangedItem, Changes, Delivery, Destroyed, Folder, Message, MessageList,
+    MessageSummary,
+};
+
+use crate::accounts::Authenticated;
+use crate::clock::{from_millis, rfc3339, to_millis};
+use crate::crypto::MailboxKey;
+use crate::error::{Error, Result};
+use crate::hub::Hub;
+use crate::sending::SealedContent;
+use crate::store::{Change, EntryKind, MessageRow};
+
+/// Most items in one page of a listing or of `/changes`.
+pub const MAX_PAGE: u32 = 500;
+
+impl Hub {
+    /// The mailbox key of a signed-in user, unwrapped for this request.
+    pub(crate) async fn mailbox_key(&self, account_id: &str) -> Result<MailboxKey> {
+        let id = account_id.to_owned();
+        let account = self
+            .store
+            .read(move |tx| tx.account_by_id(&id))
+            .await?
+            .ok_or(Error::Unauthenticated)?;
+        Ok(self.master.unwrap_mailbox_key(&account.mailbox_key)?)
+    }
+
+    /// Decrypts a stored copy into the API's view.
+    pub(crate) fn message_view(&self, key: &MailboxKey, row: &MessageRow) -> Result<Message> {
+        let plain = key.open(&row.sealed)?;
+        let content: SealedContent = serde_json::from_slice(plain.expose())
+            .map_err(|e| Error::Other(format!("a stored message is unreadable: {e}")))?;
+        let attachments = row
+            .attachments
+            .iter()
+            .map(|a| {
+                let meta = content.attachments.iter().find(|s| s.id == a.id);
+                AttachmentInfo {
+                    id: a.id.clone(),
+                    name: meta
+                        .map(|m| m.name.clone())
+                        .unwrap_or_else(|| "attachment".into()),
+                    size: a.size,
+                    content_type: meta
+                        .map(|m| m.content_type.clone())
+                        .unwrap_or_else(|| "application/octet-stream".into()),
+                }
+            })
+            .collect();
+        let delivery = (!row.delivery.is_empty()).then(|| Delivery {
+            status: row.delivery.clone(),
+            detail: (!row.delivery_detail.is_empty()).then(|| row.delivery_detail.clone()),
+        });
+        Ok(Message {
+            summary: MessageSummary {
+                id: row.id.clone(),
+                folder: row.folder,
+                from: row.sender.clone(),
+                to: row.to.clone(),
+                cc: row.cc.clone(),
+                subject: content.subject,
+                sent_at: rfc3339(row.sent_at),
+                expires_at: rfc3339(row.expires_at),
+                read: row.read,
+                attachments,
+                delivery,
+            },
+            body_text: content.body_text,
+            body_html: content.body_html,
+            in_reply_to: (!row.in_reply_to.is_empty()).then(|| row.in_reply_to.clone()),
+            mode: (row.folder == Folder::Drafts).then_some(row.mode),
+        })
+    }
+
+    /// A page of a folder, newest first.
+    pub async fn list_messages(
+        &self,
+        who: &Authenticated,
+        folder: Folder,
+        limit: Option<u32>,
+        before: Option<&str>,
+    ) -> Result<MessageList> {
+        let limit = limit.unwrap_or(50).clamp(1, MAX_PAGE);
+        let cursor = before.map(parse_cursor).transpose()?;
+        let key = self.mailbox_key(&who.account_id).await?;
+        let account = who.account_id.clone();
+        let rows = self
+            .store
+            .read(move |tx| tx.messages_page(&account, folder, limit + 1, cursor))
+            .await?;
+        let has_more = rows.len() > limit as usize;
+        let rows = &rows[..rows.len().min(limit as usize)];
+        let items = rows
+            .iter()
+            .map(|r| self.message_view(&key, r).map(|m| m.summary))
+            .collect::<Result<Vec<_>>>()?;
+        let next_before = has_more
+            .then(|| {
+                rows.last()
+                    .map(|r| format!("{}.{}", to_millis(r.sent_at), r.id))
+            })
+            .flatten();
+        Ok(MessageList { items, next_before })
+    }
+
+    /// One whole message of the user's.
+    pub async fn open_message(&self, who: &Authenticated, id: &str) -> Result<Message> {
+        let key = self.mailbox_key(&who.account_id).await?;
+        let row = self.message_row(who, id).await?;
+        self.message_view(&key, &row)
+    }
+
+    pub(crate) async fn message_row(&self, who: &Authenticated, id: &str) -> Result<MessageRow> {
+        let (account, id) = (who.account_id.clone(), id.to_owned());
+        self.store
+            .read(move |tx| tx.message(&account, &id))
+            .await?
+            .ok_or(Error::NotFound("message"))
+    }
+
+    /// Marks a message read or unread.
+    pub async fn mark_read(
+        &self,
+        who: &Authenticated,
+        id: &str,
+        read: bool,
+    ) -> Result<MessageSummary> {
+        let key = self.mailbox_key(&who.account_id).await?;
+        let (account, id) = (who.account_id.clone(), id.to_owned());
+        let row = self
+            .store
+            .write(move |tx| tx.set_read(&account, &id, read))
+            .await?
+            .ok_or(Error::NotFound("message"))?;
+        Ok(self.message_view(&key, &row)?.summary)
+    }
+
+    /// Deletes a message from the user's mailbox, files included.
+    pub async fn delete_message(&self, who: &Authenticated, id: &str) -> Result<()> {
+        let (account, id) = (who.account_id.clone(), id.to_owned());
+        let now = self.now();
+        let blobs = self
+            .store
+            .write(move |tx| tx.delete_message(&account, &id, now))
+            .await?
+            .ok_or(Error::NotFound("message"))?;
+        self.remove_blobs(&blobs);
+        Ok(())
+    }
+
+    /// Removes encrypted files no row refers to any more.
+    pub(crate) fn remove_blobs(&self, blobs: &[String]) {
+        for blob in blobs {
+            if let Err(e) = std::fs::remove_file(self.blob_path(blob)) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!(error = %e, "an attachment file could not be removed");
+                }
+            }
+        }
+    }
+
+    /// What changed since `since` (everything when absent), one page.
+    pub async fn changes(
+        &self,
+        who: &Authenticated,
+        since: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Changes> {
+        let limit = limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE);
+        let since = match since {
+            None => 0,
+            Some(s) => s.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                Error::BadRequest(format!("{s:?} is not a sync state from this hub"))
+            })?,
+        };
+        let key = self.mailbox_key(&who.account_id).await?;
+        let account = who.account_id.clone();
+        let (state, floor, page) = self
+            .store
+            .read(move |tx| {
+                let (state, floor) = tx.mailbox_state(&account)?;
+                if since > state || (since > 0 && since < floor) {
+                    return Ok((state, floor, None));
+                }
+                let changes = tx.changes_since(&account, since, limit + 1)?;
+                let mut loaded = Vec::with_capacity(changes.len());
+                for change in changes {
+                    let item = match &change {
+                        Change::Message { id, .. } => tx
+                            .message(&account, id)?
+                            .map(|m| Loaded::Message(Box::new(m))),
+                        Change::Entry { kind, id, .. } => tx
+                            .entry(&account, *kind, id)?
+                            .map(|e| Loaded::Entry(*kind, e)),
+                        Change::Destroyed { .. } => Some(Loaded::Gone),
+                    };
+                    if let Some(item) = item {
+                        loaded.push((change, item));
+                    }
+                }
+                Ok((state, floor, Some(loaded)))
+            })
+            .await?;
+        let Some(page) = page else {
+            return Err(Error::StateTooOld);
+        };
+        let _ = floor;
+        let has_more = page.len() > limit as usize;
+        let page = &page[..page.len().min(limit as usize)];
+        let mut out = Changes {
+            state: if has_more {
+                page.last()
+                    .map(|(c, _)| c.modseq())
+                    .unwrap_or(state)
+                    .to_string()
+            } else {
+                state.to_string()
+            },
+            has_more,
+            created: Vec::new(),
+            updated: Vec::new(),
+            destroyed: Vec::new(),
+        };
+        for (change, item) in page {
+            let (created_modseq, changed) = match item {
+                Loaded::Message(row) => (
+                    row.created_modseq,
+                    ChangedItem::Message(Box::new(self.message_view(&key, row)?)),
+                ),
+                Loaded::Entry(kind, entry) => (
+                    entry.created_modseq,
+                    match kind {
+                        EntryKind::Contact => ChangedItem::Contact(self.contact_view(&key, entry)?),
+                        EntryKind::Group => ChangedItem::Group(self.group_view(&key, entry)?),
+                    },
+                ),
+                Loaded::Gone => {
+                    if let Change::Destroyed { kind, id, .. } = change {
+                        out.destroyed.push(Destroyed {
+                            kind: kind.clone(),
+                            id: id.clone(),
+                        });
+                    }
+                    continue;
+                }
+            };
+            if created_modseq > since {
+                out.created.push(changed);
+            } else {
+                out.updated.push(changed);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The current sync state of a mailbox.
+    pub async fn mailbox_state(&self, account_id: &str) -> Result<i64> {
+        let id = account_id.to_owned();
+        Ok(self.store.read(move |tx| tx.mailbox_state(&id)).await?.0)
+    }
+}
+
+enum Loaded {
+    Message(Box<MessageRow>),
+    Entry(EntryKind, crate::store::EntryRow),
+    Gone,
+}
+
+fn parse_cursor(s: &str) -> Result<(DateTime<Utc>, String)> {
+    let bad = || Error::BadRequest(format!("{s:?} is not a `before` value this hub gave out"));
+    let (ms, id) = s.split_once('.').ok_or_else(bad)?;
+    let ms: i64 = ms.parse().map_err(|_| bad())?;
+    Ok((from_millis(ms), id.to_owned()))
+}

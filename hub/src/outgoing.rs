@@ -1,0 +1,530 @@
+//! What external users send: new messages, replies and forwards to the organisation's
+//! staff (delivered as email), and drafts.
+
+use std::io::Read;
+
+use chrono::Duration;
+use lettre::message::{header::ContentType, Attachment, Mailbox, MultiPart, SinglePart};
+use sealpost_proto::{Folder, MessageSummary, Outgoing, SendMode};
+
+use crate::accounts::Authenticated;
+use crate::crypto::{new_id, MailboxKey, PublicKey};
+use crate::error::{Error, Result};
+use crate::hub::{Caller, Hub};
+use crate::policy::{resolve_recipients, Original};
+use crate::sending::{SealedAttachment, SealedContent};
+use crate::store::{Account, MessageRow, NewAttachment, NewMessage};
+use crate::uploads::UploadMeta;
+
+/// An attachment as it will be stored on the new message.
+struct Planned {
+    id: String,
+    name: String,
+    content_type: String,
+    size: u64,
+    blob: String,
+    /// A file made for this message (removed again if it is not stored).
+    fresh_file: bool,
+    /// The upload it came from, to forget once stored.
+    upload_id: Option<String>,
+}
+
+/// Everything checked and ready to store.
+struct Prepared {
+    account: Account,
+    key: MailboxKey,
+    public: PublicKey,
+    mode: SendMode,
+    to: Vec<String>,
+    cc: Vec<String>,
+    in_reply_to: String,
+    attachments: Vec<Planned>,
+    draft: Option<MessageRow>,
+    /// Draft attachment files that are not kept.
+    dropped: Vec<String>,
+}
+
+impl Hub {
+    /// Sends a message from an external user. Policy is enforced here whatever the client
+    /// does; a refusal sends nothing and changes nothing.
+    pub async fn send_message(
+        &self,
+        who: &Authenticated,
+        out: Outgoing,
+        caller: &Caller,
+    ) -> Result<MessageSummary> {
+        let p = self.prepare(who, &out, true).await?;
+        let now = self.now();
+        let sent_id = new_id(self.entropy.as_ref(), "msg_");
+        let content = self.content(&out, &p.attachments);
+        let sealed = p
+            .public
+            .seal(&serde_json::to_vec(&content).expect("BUG: content serialises"))?;
+
+        // The email to staff is built now and sealed to the master key in a file, so that a
+        // later deletion of the Sent copy cannot lose it and a crash cannot half-send it.
+        let mail_blob = self.seal_staff_email(&p, &out, &sent_id).await;
+        let mail_blob = match mail_blob {
+            Ok(b) => b,
+            Err(e) => {
+                self.forget_fresh(&p.attachments);
+                return Err(e);
+            }
+        };
+        let recipients: Vec<String> = p.to.iter().chain(&p.cc).cloned().collect();
+        let message = NewMessage {
+            id: sent_id.clone(),
+            account_id: p.account.id.clone(),
+            origin_id: sent_id.clone(),
+            folder: Folder::Sent,
+            mode: p.mode,
+            sender: p.account.email.clone(),
+            to: p.to.clone(),
+            cc: p.cc.clone(),
+            sent_at: now,
+            expires_at: now + Duration::days(self.config.limits.retention_days),
+            read: true,
+            in_reply_to: p.in_reply_to.clone(),
+            delivery: "queued",
+            sealed,
+            attachments: p
+                .attachments
+                .iter()
+                .map(|a| NewAttachment {
+                    id: a.id.clone(),
+                    size: a.size,
+                    blob: a.blob.clone(),
+                })
+                .collect(),
+        };
+        let uploads: Vec<String> = p
+            .attachments
+            .iter()
+            .filter_map(|a| a.upload_id.clone())
+            .collect();
+        let draft = p.draft.as_ref().map(|d| d.id.clone());
+        let (account, email, ip) = (
+            p.account.id.clone(),
+            p.account.email.clone(),
+            caller.ip.clone(),
+        );
+        let count = (recipients.len(), p.attachments.len());
+        let blob = mail_blob.clone();
+        let stored = self
+            .store
+            .write(move |tx| {
+                if let Some(draft) = &draft {
+                    // The draft's kept files now belong to the Sent copy.
+                    tx.delete_message(&account, draft, now)?;
+                }
+                tx.insert_message(&message)?;
+                for id in &uploads {
+                    tx.delete_upload(id)?;
+                }
+                tx.enqueue_delivery(&recipients, &message.id, &blob, now)?;
+                tx.audit(
+                    now,
+                    "message_sent",
+                    &email,
+                    &ip,
+                    &format!("{} recipients, {} attachments", count.0, count.1),
+                )
+            })
+            .await;
+        if let Err(e) = stored {
+            self.forget_fresh(&p.attachments);
+            self.remove_blobs(&[mail_blob]);
+            return Err(e);
+        }
+        self.remove_blobs(&p.dropped);
+        self.mail_queued();
+        let row = self.message_row(who, &sent_id).await?;
+        Ok(self.message_view(&p.key, &row)?.summary)
+    }
+
+    /// Saves a draft (new, or replacing `draft_id`). Nothing is required; recipients are
+    /// checked only when it is sent, but attachment limits apply.
+    pub async fn save_draft(
+        &self,
+        who: &Authenticated,
+        draft_id: Option<&str>,
+        mut out: Outgoing,
+    ) -> Result<MessageSummary> {
+        out.draft_id = draft_id.map(str::to_owned);
+        let p = self.prepare(who, &out, false).await?;
+        let now = self.now();
+        let content = self.content(&out, &p.attachments);
+        let sealed = p
+            .public
+            .seal(&serde_json::to_vec(&content).expect("BUG: content serialises"))?;
+        let expires_at = now + Duration::days(self.config.limits.retention_days);
+        let uploads: Vec<String> = p
+            .attachments
+            .iter()
+            .filter_map(|a| a.upload_id.clone())
+            .collect();
+        let added: Vec<NewAttachment> = p
+            .attachments
+            .iter()
+            .filter(|a| a.fresh_file || a.upload_id.is_some())
+            .map(|a| NewAttachment {
+                id: a.id.clone(),
+                size: a.size,
+                blob: a.blob.clone(),
+            })
+            .collect();
+        let kept: Vec<String> = p
+            .attachments
+            .iter()
+            .filter(|a| !a.fresh_file && a.upload_id.is_none())
+            .map(|a| a.id.clone())
+            .collect();
+        let id = p
+            .draft
+            .as_ref()
+            .map(|d| d.id.clone())
+            .unwrap_or_else(|| new_id(self.entropy.as_ref(), "msg_"));
+        let account = p.account.id.clone();
+        let existing = p.draft.is_some();
+        let message = NewMessage {
+            id: id.clone(),
+            account_id: account.clone(),
+            origin_id: id.clone(),
+            folder: Folder::Drafts,
+            mode: p.mode,
+            sender: p.account.email.clone(),
+            to: p.to.clone(),
+            cc: p.cc.clone(),
+            sent_at: now,
+            expires_at,
+            read: true,
+            in_reply_to: p.in_reply_to.clone(),
+            delivery: "",
+            sealed,
+            attachments: added.clone(),
+        };
+        let stored = self
+            .store
+            .write(move |tx| {
+                let dropped = if existing {
+                    tx.update_draft(
+                        &account,
+                        &message.id,
+                        message.mode,
+                        &message.to,
+                        &message.cc,
+                        &message.in_reply_to,
+                        &message.sealed,
+                        &kept,
+                        &added,
+                        now,
+                        expires_at,
+                    )?
+                } else {
+                    tx.insert_message(&message)?;
+                    Vec::new()
+                };
+                for upload in &uploads {
+                    tx.delete_upload(upload)?;
+                }
+                Ok(dropped)
+            })
+            .await;
+        match stored {
+            Ok(dropped) => self.remove_blobs(&dropped),
+            Err(e) => {
+                self.forget_fresh(&p.attachments);
+                return Err(e);
+            }
+        }
+        let row = self.message_row(who, &id).await?;
+        Ok(self.message_view(&p.key, &row)?.summary)
+    }
+
+    /// Deletes a draft.
+    pub async fn delete_draft(&self, who: &Authenticated, id: &str) -> Result<()> {
+        let row = self.message_row(who, id).await?;
+        if row.folder != Folder::Drafts {
+            return Err(Error::NotFound("draft"));
+        }
+        self.delete_message(who, id).await
+    }
+
+    fn content(&self, out: &Outgoing, attachments: &[Planned]) -> SealedContent {
+        SealedContent {
+            subject: out.subject.trim().chars().take(998).collect(),
+            body_text: out.body_text.clone(),
+            body_html: None,
+            attachments: attachments
+                .iter()
+                .map(|a| SealedAttachment {
+                    id: a.id.clone(),
+                    name: a.name.clone(),
+                    content_type: a.content_type.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    fn forget_fresh(&self, attachments: &[Planned]) {
+        let fresh: Vec<String> = attachments
+            .iter()
+            .filter(|a| a.fresh_file)
+            .map(|a| a.blob.clone())
+            .collect();
+        self.remove_blobs(&fresh);
+    }
+
+    async fn prepare(
+        &self,
+        who: &Authenticated,
+        out: &Outgoing,
+        sending: bool,
+    ) -> Result<Prepared> {
+        let id = who.account_id.clone();
+        let account = self
+            .store
+            .read(move |tx| tx.account_by_id(&id))
+            .await?
+            .ok_or(Error::Unauthenticated)?;
+        let key = self.master.unwrap_mailbox_key(&account.mailbox_key)?;
+        let public = PublicKey::parse(&account.mailbox_public)?;
+
+        let draft = match &out.draft_id {
+            Some(id) => {
+                let row = self
+                    .message_row(who, id)
+                    .await
+                    .map_err(|_| Error::NotFound("draft"))?;
+                if row.folder != Folder::Drafts {
+                    return Err(Error::NotFound("draft"));
+                }
+                Some(row)
+            }
+            None => None,
+        };
+        let original = match out.in_reply_to.as_deref().filter(|s| !s.is_empty()) {
+            Some(id) => Some(self.message_row(who, id).await?),
+            None => None,
+        };
+        if sending && out.mode != SendMode::New && original.is_none() {
+            return Err(Error::BadRequest(
+                "a reply or forward needs in_reply_to: the id of the message it answers".into(),
+            ));
+        }
+        if let Some(o) = &original {
+            let ok = match out.mode {
+                SendMode::Reply | SendMode::ReplyAll => o.folder == Folder::Inbox,
+                SendMode::Forward | SendMode::New => o.folder != Folder::Drafts,
+            };
+            if !ok {
+                return Err(Error::BadRequest(
+                    "only received messages can be replied to, and drafts cannot be forwarded"
+                        .into(),
+                ));
+            }
+        }
+
+        let mut to = out.to.clone();
+        let mut cc = out.cc.clone();
+        for g in &out.to_groups {
+            to.extend(self.group_addresses(who, &key, g).await?);
+        }
+        for g in &out.cc_groups {
+            cc.extend(self.group_addresses(who, &key, g).await?);
+        }
+        let (to, cc) = if sending {
+            resolve_recipients(
+                &self.config,
+                out.mode,
+                &account.email,
+                &to,
+                &cc,
+                original.as_ref().map(|o| Original {
+                    sender: &o.sender,
+                    to: &o.to,
+                    cc: &o.cc,
+                }),
+            )?
+        } else {
+            let tidy = |l: Vec<String>| {
+                l.into_iter()
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            };
+            (tidy(to), tidy(cc))
+        };
+
+        // Attachments: the draft's kept ones, forwarded originals, new uploads.
+        let mut planned = Vec::new();
+        let mut dropped = Vec::new();
+        if let Some(d) = &draft {
+            let view = self.message_view(&key, d)?;
+            for (row, info) in d.attachments.iter().zip(view.summary.attachments) {
+                let keep = out
+                    .keep_attachment_ids
+                    .as_ref()
+                    .is_none_or(|k| k.contains(&row.id));
+                if keep {
+                    planned.push(Planned {
+                        id: row.id.clone(),
+                        name: info.name,
+                        content_type: info.content_type,
+                        size: row.size,
+                        blob: row.blob.clone(),
+                        fresh_file: false,
+                        upload_id: None,
+                    });
+                } else {
+                    dropped.push(row.blob.clone());
+                }
+            }
+        }
+        let mut uploads = Vec::new();
+        for upload_id in &out.upload_ids {
+            let (account_id, upload_id, now) = (account.id.clone(), upload_id.clone(), self.now());
+            let row = self
+                .store
+                .read(move |tx| tx.upload(&account_id, &upload_id, now))
+                .await?
+                .ok_or_else(|| {
+                    Error::BadRequest(format!(
+                        "the upload {} is unknown or expired (uploads are kept 24 hours); upload the file again",
+                        out.upload_ids.iter().find(|u| !u.is_empty()).cloned().unwrap_or_default()
+                    ))
+                })?;
+            let meta: UploadMeta = serde_json::from_slice(key.open(&row.sealed)?.expose())
+                .map_err(|e| Error::Other(format!("an upload's details are unreadable: {e}")))?;
+            uploads.push((row, meta));
+        }
+        let forwarded: Vec<_> = match (&original, out.mode, out.forward_attachments) {
+            (Some(o), SendMode::Forward, Some(true)) => {
+                let view = self.message_view(&key, o)?;
+                o.attachments
+                    .iter()
+                    .cloned()
+                    .zip(view.summary.attachments)
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        let count = planned.len() + uploads.len() + forwarded.len();
+        let total: u64 = planned.iter().map(|a| a.size).sum::<u64>()
+            + uploads.iter().map(|(u, _)| u.size).sum::<u64>()
+            + forwarded.iter().map(|(a, _)| a.size).sum::<u64>();
+        let limits = &self.config.limits;
+        if count > limits.max_attachments as usize || total > limits.max_attachment_bytes {
+            return Err(Error::AttachmentLimit {
+                max_files: limits.max_attachments,
+                max_total_bytes: limits.max_attachment_bytes,
+            });
+        }
+        for (row, meta) in uploads {
+            planned.push(Planned {
+                id: new_id(self.entropy.as_ref(), "att_"),
+                name: meta.name,
+                content_type: meta.content_type,
+                size: row.size,
+                blob: row.blob,
+                fresh_file: false,
+                upload_id: Some(row.id),
+            });
+        }
+        for (row, info) in forwarded {
+            // Same mailbox, same key: a byte copy of the encrypted file is enough.
+            let id = new_id(self.entropy.as_ref(), "att_");
+            let (relative, absolute) = self.new_blob_path(&id)?;
+            if let Err(e) = std::fs::copy(self.blob_path(&row.blob), &absolute) {
+                self.forget_fresh(&planned);
+                return Err(e.into());
+            }
+            planned.push(Planned {
+                id,
+                name: info.name,
+                content_type: info.content_type,
+                size: row.size,
+                blob: relative,
+                fresh_file: true,
+                upload_id: None,
+            });
+        }
+        Ok(Prepared {
+            account,
+            key,
+            public,
+            mode: out.mode,
+            to,
+            cc,
+            in_reply_to: original.map(|o| o.id).unwrap_or_default(),
+            attachments: planned,
+            draft,
+            dropped,
+        })
+    }
+
+    /// Builds the email that carries a user's message to staff and seals it to the master
+    /// key in a blob file; returns the file's relative path.
+    async fn seal_staff_email(
+        &self,
+        p: &Prepared,
+        out: &Outgoing,
+        sent_id: &str,
+    ) -> Result<String> {
+        let from_address: lettre::Address = self
+            .config
+            .mail_from()
+            .parse()
+            .map_err(|_| Error::Other("mail_from is not an address".into()))?;
+        let from = Mailbox::new(
+            Some(format!("{} via {}", p.account.email, self.config.org_name)),
+            from_address,
+        );
+        let reply_to: Mailbox = self
+            .config
+            .reply_address_for(sent_id)
+            .parse()
+            .map_err(|_| Error::Other("reply_address is not an address".into()))?;
+        let mut builder = lettre::Message::builder()
+            .from(from)
+            .reply_to(reply_to)
+            .subject(out.subject.trim());
+        for a in &p.to {
+            builder = builder.to(a
+                .parse()
+                .map_err(|_| Error::BadRequest(format!("{a} is not an address")))?);
+        }
+        for a in &p.cc {
+            builder = builder.cc(a
+                .parse()
+                .map_err(|_| Error::BadRequest(format!("{a} is not an address")))?);
+        }
+        let text = format!(
+            "{}\n\n-- \nSent by {} (outside the organisation) through {} secure messages.\n",
+            out.body_text.trim_end(),
+            p.account.email,
+            self.config.org_name
+        );
+        let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(text));
+        for a in &p.attachments {
+            let mut bytes = Vec::with_capacity(a.size as usize);
+            p.key
+                .open_file(&self.blob_path(&a.blob))?
+                .read_to_end(&mut bytes)?;
+            let content_type = ContentType::parse(&a.content_type)
+                .unwrap_or_else(|_| ContentType::parse("application/octet-stream").expect("BUG"));
+            parts = parts.singlepart(Attachment::new(a.name.clone()).body(bytes, content_type));
+        }
+        let email = builder
+            .multipart(parts)
+            .map_err(|e| Error::Other(format!("the email to staff could not be built: {e}")))?;
+        let raw = email.formatted();
+        let id = new_id(self.entropy.as_ref(), "mail_");
+        let (relative, absolute) = self.new_blob_path(&id)?;
+        let master = self.master.public();
+        tokio::task::spawn_blocking(move || master.seal_to_file(&raw[..], &absolute))
+            .await
+            .map_err(|e| Error::Other(format!("sealing the email failed: {e}")))??;
+        Ok(relative)
+    }
+}

@@ -1,0 +1,217 @@
+//! Attachment bytes in and out: uploads stream through the age encryptor to disk, downloads
+//! stream back through the decryptor. Memory stays flat whatever the size.
+
+use std::io::Read;
+
+use bytes::Bytes;
+use futures_util::{Stream, TryStreamExt};
+use sealpost_proto::Upload;
+use serde::{Deserialize, Serialize};
+use tokio_util::io::{StreamReader, SyncIoBridge};
+
+use crate::accounts::Authenticated;
+use crate::crypto::{new_id, PublicKey};
+use crate::error::{Error, Result};
+use crate::hub::Hub;
+use crate::sending::clean_file_name;
+use crate::store::UploadRow;
+
+/// How long an upload waits to be attached before it is removed.
+pub const UPLOAD_HOURS: i64 = 24;
+
+/// Whose upload it is.
+#[derive(Debug, Clone)]
+pub enum UploadOwner {
+    /// A signed-in external user: sealed to their mailbox key.
+    User(String),
+    /// Organisation staff through an org token: sealed to the master key.
+    Org,
+}
+
+impl UploadOwner {
+    fn account_id(&self) -> &str {
+        match self {
+            Self::User(id) => id,
+            Self::Org => "",
+        }
+    }
+}
+
+/// An upload's name and type, sealed with its bytes' key.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct UploadMeta {
+    pub name: String,
+    pub content_type: String,
+}
+
+/// A download ready to stream.
+pub struct Download {
+    /// File name for `Content-Disposition`.
+    pub name: String,
+    /// MIME type.
+    pub content_type: String,
+    /// Plaintext size, for `Content-Length`.
+    pub size: u64,
+    /// The plaintext, in chunks.
+    pub body: std::pin::Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>,
+}
+
+impl Hub {
+    fn upload_key(&self, owner: &UploadOwner, public: Option<String>) -> Result<PublicKey> {
+        match (owner, public) {
+            (UploadOwner::Org, _) => Ok(self.master.public()),
+            (UploadOwner::User(_), Some(public)) => Ok(PublicKey::parse(&public)?),
+            (UploadOwner::User(_), None) => Err(Error::Unauthenticated),
+        }
+    }
+
+    /// Streams an upload to an encrypted file. Refuses at once when `declared` (the
+    /// Content-Length) is over the limit, and stops reading as soon as the bytes cross it;
+    /// either way no file is left behind.
+    pub async fn store_upload<S, E>(
+        &self,
+        owner: UploadOwner,
+        name: &str,
+        content_type: Option<&str>,
+        declared: Option<u64>,
+        body: S,
+    ) -> Result<Upload>
+    where
+        S: Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let limits = &self.config.limits;
+        let too_large = Error::AttachmentLimit {
+            max_files: limits.max_attachments,
+            max_total_bytes: limits.max_attachment_bytes,
+        };
+        if declared.is_some_and(|n| n > limits.max_attachment_bytes) {
+            return Err(too_large);
+        }
+        let public = match &owner {
+            UploadOwner::User(id) => {
+                let id = id.clone();
+                self.store
+                    .read(move |tx| tx.account_by_id(&id))
+                    .await?
+                    .map(|a| a.mailbox_public)
+            }
+            UploadOwner::Org => None,
+        };
+        let key = self.upload_key(&owner, public)?;
+        let name = clean_file_name(name);
+        let content_type = content_type
+            .filter(|t| !t.is_empty() && *t != "application/octet-stream" && t.len() < 200)
+            .map(str::to_owned)
+            .unwrap_or_else(|| {
+                mime_guess::from_path(&name)
+                    .first_or_octet_stream()
+                    .essence_str()
+                    .to_owned()
+            });
+        let id = new_id(self.entropy.as_ref(), "upl_");
+        let (relative, absolute) = self.new_blob_path(&id)?;
+        let limit = limits.max_attachment_bytes;
+        let reader = StreamReader::new(body.map_err(|e| std::io::Error::other(e.into())));
+        let writer_key = key.clone();
+        let path = absolute.clone();
+        let size = tokio::task::spawn_blocking(move || {
+            let input = SyncIoBridge::new(reader).take(limit + 1);
+            writer_key.seal_to_file(input, &path)
+        })
+        .await
+        .map_err(|e| Error::Other(format!("upload task failed: {e}")))?
+        .map_err(|e| match e {
+            crate::crypto::CryptoError::Io(io) => Error::BadRequest(format!(
+                "the upload was interrupted before it finished ({io}); send it again"
+            )),
+            other => other.into(),
+        })?;
+        if size > limit {
+            let _ = std::fs::remove_file(&absolute);
+            return Err(too_large);
+        }
+        let meta = serde_json::to_vec(&UploadMeta {
+            name: name.clone(),
+            content_type,
+        })
+        .expect("BUG: upload meta serialises");
+        let row = UploadRow {
+            id: id.clone(),
+            account_id: owner.account_id().to_owned(),
+            size,
+            blob: relative,
+            sealed: key.seal(&meta)?,
+        };
+        let now = self.now();
+        let expires = now + chrono::Duration::hours(UPLOAD_HOURS);
+        if let Err(e) = self
+            .store
+            .write(move |tx| tx.insert_upload(&row, now, expires))
+            .await
+        {
+            let _ = std::fs::remove_file(&absolute);
+            return Err(e);
+        }
+        Ok(Upload {
+            upload_id: id,
+            name,
+            size,
+        })
+    }
+
+    /// Streams an attachment of the user's message, decrypting as it goes.
+    pub async fn download(
+        &self,
+        who: &Authenticated,
+        message_id: &str,
+        attachment_id: &str,
+    ) -> Result<Download> {
+        let key = self.mailbox_key(&who.account_id).await?;
+        let row = self.message_row(who, message_id).await?;
+        let attachment = row
+            .attachments
+            .iter()
+            .find(|a| a.id == attachment_id)
+            .cloned()
+            .ok_or(Error::NotFound("attachment"))?;
+        let view = self.message_view(&key, &row)?;
+        let info = view
+            .summary
+            .attachments
+            .into_iter()
+            .find(|a| a.id == attachment_id)
+            .ok_or(Error::NotFound("attachment"))?;
+        let mut reader = key.open_file(&self.blob_path(&attachment.blob))?;
+        let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
+        tokio::task::spawn_blocking(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                match reader.read(&mut buf) {
+                    Ok(0) => return,
+                    Ok(n) => {
+                        if tx
+                            .blocking_send(Ok(Bytes::copy_from_slice(&buf[..n])))
+                            .is_err()
+                        {
+                            return; // the client went away
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.blocking_send(Err(e));
+                        return;
+                    }
+                }
+            }
+        });
+        let body = futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        });
+        Ok(Download {
+            name: info.name,
+            content_type: info.content_type,
+            size: info.size,
+            body: Box::pin(body),
+        })
+    }
+}
