@@ -3,7 +3,9 @@
 
 mod at_rest;
 mod cli;
+mod mailbox;
 mod org;
+mod outgoing;
 mod registration;
 mod reset;
 mod sessions;

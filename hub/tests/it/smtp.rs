@@ -3,7 +3,10 @@
 //! The relay is a small SMTP server written here (a real TCP peer speaking SMTP, run in the
 //! test process); the hub's side is the production lettre transport.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{
+    atomic::{AtomicUsize, Ordering},
+    Arc, Mutex,
+};
 
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
@@ -15,25 +18,34 @@ use crate::support::*;
 /// What the relay received: (MAIL FROM, RCPT TO list, DATA).
 type Received = Arc<Mutex<Vec<(String, Vec<String>, String)>>>;
 
+/// A small SMTP server on loopback.
+struct Sink {
+    port: u16,
+    received: Received,
+    /// Answer the next this-many MAIL FROM commands with a temporary failure (451).
+    fail_next: Arc<AtomicUsize>,
+}
+
 async fn smtp_sink(fail_first: usize) -> (u16, Received) {
+    let sink = sink(None).await;
+    sink.fail_next.store(fail_first, Ordering::SeqCst);
+    (sink.port, sink.received)
+}
+
+/// A sink that answers 550 to RCPT TO addresses containing `refuse`.
+async fn sink(refuse: Option<&'static str>) -> Sink {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let received: Received = Arc::default();
-    let store = received.clone();
+    let fail_next = Arc::new(AtomicUsize::new(0));
+    let (store, failing) = (received.clone(), fail_next.clone());
     tokio::spawn(async move {
-        let mut sessions = 0usize;
         loop {
             let (socket, _) = listener.accept().await.unwrap();
-            sessions += 1;
-            let refuse = sessions <= fail_first;
-            let store = store.clone();
+            let (store, failing) = (store.clone(), failing.clone());
             tokio::spawn(async move {
                 let (read, mut write) = socket.into_split();
                 let mut lines = BufReader::new(read).lines();
-                if refuse {
-                    let _ = write.write_all(b"421 try again later\r\n").await;
-                    return;
-                }
                 write.write_all(b"220 sink ESMTP\r\n").await.unwrap();
                 let (mut from, mut to, mut data) = (String::new(), Vec::new(), String::new());
                 let mut in_data = false;
@@ -45,6 +57,8 @@ async fn smtp_sink(fail_first: usize) -> (u16, Received) {
                                 .lock()
                                 .unwrap()
                                 .push((from.clone(), to.clone(), data.clone()));
+                            to.clear();
+                            data.clear();
                             write.write_all(b"250 queued\r\n").await.unwrap();
                         } else {
                             data.push_str(&line);
@@ -56,11 +70,22 @@ async fn smtp_sink(fail_first: usize) -> (u16, Received) {
                     let reply: &[u8] = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
                         b"250 sink\r\n"
                     } else if upper.starts_with("MAIL FROM:") {
-                        from = line[10..].trim().to_owned();
-                        b"250 ok\r\n"
+                        let failing_now = failing
+                            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                            .is_ok();
+                        if failing_now {
+                            b"451 try again later\r\n"
+                        } else {
+                            from = line[10..].trim().to_owned();
+                            b"250 ok\r\n"
+                        }
                     } else if upper.starts_with("RCPT TO:") {
-                        to.push(line[8..].trim().to_owned());
-                        b"250 ok\r\n"
+                        if refuse.is_some_and(|r| line.contains(r)) {
+                            b"550 no such mailbox here\r\n"
+                        } else {
+                            to.push(line[8..].trim().to_owned());
+                            b"250 ok\r\n"
+                        }
                     } else if upper == "DATA" {
                         in_data = true;
                         b"354 go ahead\r\n"
@@ -75,7 +100,41 @@ async fn smtp_sink(fail_first: usize) -> (u16, Received) {
             });
         }
     });
-    (port, received)
+    Sink {
+        port,
+        received,
+        fail_next,
+    }
+}
+
+/// Registers and signs in `email`, taking the link from what the relay received.
+async fn user_via_relay<'a>(t: &'a TestHub, received: &Received, email: &str) -> User<'a> {
+    t.org_send(&[email], "Welcome", "b").await;
+    t.hub.deliver_mail().await.unwrap();
+    let token = received
+        .lock()
+        .unwrap()
+        .iter()
+        .rev()
+        .find_map(|(_, to, data)| {
+            to.iter()
+                .any(|r| r.contains(email))
+                .then(|| token_in(data, "/register"))
+                .flatten()
+        })
+        .expect("the relay received the registration link");
+    let r = t
+        .post(
+            "/api/v1/registrations",
+            serde_json::json!({"token": token, "password": GOOD_PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    User {
+        t,
+        email: email.to_owned(),
+        token: t.access_token(email).await,
+    }
 }
 
 fn relay(port: u16) -> sealpost_hub::config::SmtpConfig {
@@ -168,4 +227,62 @@ async fn the_running_server_delivers_queued_mail_by_itself() {
     let _ = stop.send(());
     server.await.unwrap().unwrap();
     assert_eq!(received.lock().unwrap().len(), 1, "delivered once");
+}
+
+#[tokio::test]
+async fn a_refusing_mail_server_shows_on_the_sent_item() {
+    use reqwest::StatusCode;
+    use serde_json::json;
+    let relay_sink = sink(Some("nobody")).await;
+    let t = TestHub::start_with(|c| c.smtp = Some(relay(relay_sink.port))).await;
+    let alice = user_via_relay(&t, &relay_sink.received, alice()).await;
+    let (status, sent) = alice
+        .post(
+            "/messages",
+            json!({"to": ["nobody@example.gov.uk"], "subject": "s", "body_text": "secret words"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    t.hub.deliver_mail().await.unwrap();
+    let (_, m) = alice
+        .get(&format!("/messages/{}", sent["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(
+        m["delivery"]["status"], "failed",
+        "a permanent refusal is shown at once: {m}"
+    );
+    let detail = m["delivery"]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("mail server"),
+        "the user is told why: {detail}"
+    );
+    assert!(!detail.contains("secret words"), "no content in the detail");
+}
+
+#[tokio::test]
+async fn a_mail_server_that_is_busy_shows_queued_with_the_next_try_then_delivered() {
+    use reqwest::StatusCode;
+    use serde_json::json;
+    let relay_sink = sink(None).await;
+    let t = TestHub::start_with(|c| c.smtp = Some(relay(relay_sink.port))).await;
+    let alice = user_via_relay(&t, &relay_sink.received, alice()).await;
+    relay_sink.fail_next.store(1, Ordering::SeqCst);
+    let (status, sent) = alice
+        .post(
+            "/messages",
+            json!({"to": ["worker@example.gov.uk"], "subject": "s", "body_text": "b"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let id = sent["id"].as_str().unwrap().to_owned();
+    assert_eq!(t.hub.deliver_mail().await.unwrap(), 0);
+    let (_, m) = alice.get(&format!("/messages/{id}")).await;
+    assert_eq!(m["delivery"]["status"], "queued");
+    let detail = m["delivery"]["detail"].as_str().unwrap();
+    assert!(detail.contains("trying again at 09:01 UTC"), "{detail}");
+    t.advance(chrono::Duration::minutes(1));
+    assert_eq!(t.hub.deliver_mail().await.unwrap(), 1);
+    let (_, m) = alice.get(&format!("/messages/{id}")).await;
+    assert_eq!(m["delivery"]["status"], "delivered");
+    assert!(m["delivery"].get("detail").is_none(), "{m}");
 }

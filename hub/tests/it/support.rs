@@ -293,3 +293,107 @@ pub fn token_in(email: &str, path: &str) -> Option<String> {
 pub fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("<none>")
 }
+
+/// Requests made as a signed-in user.
+pub struct User<'a> {
+    pub t: &'a TestHub,
+    pub email: String,
+    pub token: String,
+}
+
+impl TestHub {
+    /// Registers `email` (staff send it a first message) and signs in.
+    pub async fn user(&self, email: &str) -> User<'_> {
+        self.registered(email).await;
+        User {
+            t: self,
+            email: email.to_owned(),
+            token: self.access_token(email).await,
+        }
+    }
+}
+
+impl User<'_> {
+    fn url(&self, path: &str) -> String {
+        format!("{}/api/v1{path}", self.t.url)
+    }
+
+    /// GET, answering status and JSON (Null when the body is not JSON).
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let r = self
+            .t
+            .http
+            .get(self.url(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Any method with a JSON body.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .t
+            .http
+            .request(method, self.url(path))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// POST JSON.
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    /// Uploads bytes as a file; returns status and JSON.
+    pub async fn upload(&self, name: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
+        let r = self
+            .t
+            .http
+            .post(self.url("/uploads"))
+            .query(&[("name", name)])
+            .header("content-type", "application/octet-stream")
+            .bearer_auth(&self.token)
+            .body(bytes)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The ids in a folder, newest first.
+    pub async fn folder(&self, folder: &str) -> Vec<Value> {
+        let (status, body) = self.get(&format!("/messages?folder={folder}")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["items"].as_array().unwrap().clone()
+    }
+}
+
+/// Every file under a folder.
+pub fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                out.extend(files_under(&path));
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
