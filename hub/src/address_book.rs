@@ -225,10 +225,7 @@ impl Hub {
             })
             .await?;
         if !unknown.is_empty() {
-            return Err(Error::BadRequest(format!(
-                "these contacts do not exist: {}",
-                unknown.join(", ")
-            )));
+            return Err(Error::NotFound("contact"));
         }
         let mut contact_ids = input.contact_ids.clone();
         contact_ids.dedup();

@@ -388,12 +388,7 @@ impl Hub {
                 .store
                 .read(move |tx| tx.upload(&account_id, &upload_id, now))
                 .await?
-                .ok_or_else(|| {
-                    Error::BadRequest(format!(
-                        "the upload {} is unknown or expired (uploads are kept 24 hours); upload the file again",
-                        out.upload_ids.iter().find(|u| !u.is_empty()).cloned().unwrap_or_default()
-                    ))
-                })?;
+                .ok_or(Error::NotFound("upload"))?;
             let meta: UploadMeta = serde_json::from_slice(key.open(&row.sealed)?.expose())
                 .map_err(|e| Error::Other(format!("an upload's details are unreadable: {e}")))?;
             uploads.push((row, meta));

@@ -356,11 +356,7 @@ impl Hub {
                     .store
                     .read(move |tx| tx.upload("", &lookup, now))
                     .await?
-                    .ok_or_else(|| {
-                        Error::BadRequest(format!(
-                            "the upload {id} is unknown or expired (uploads are kept 24 hours); upload it again"
-                        ))
-                    })?;
+                    .ok_or(Error::NotFound("upload"))?;
                 let meta: crate::uploads::UploadMeta = serde_json::from_slice(
                     self.master.open(&row.sealed)?.expose(),
                 )

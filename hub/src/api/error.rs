@@ -46,6 +46,11 @@ impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         use StatusCode as S;
         match e {
+            Error::NotFound("upload") => Self::new(
+                S::NOT_FOUND,
+                "not_found",
+                "An upload was not found: uploads are kept 24 hours until they are attached. Upload the file again.",
+            ),
             Error::NotFound(what) => Self::new(S::NOT_FOUND, "not_found", format!("The {what} was not found.")),
             Error::UnknownUser(_) => Self::new(S::NOT_FOUND, "not_found", "There is no such user."),
             Error::InvalidToken => Self::new(

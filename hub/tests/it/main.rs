@@ -1,13 +1,17 @@
 //! Integration tests of the hub: a real server on 127.0.0.1, a temporary data directory,
 //! a clock the tests move, and real HTTP.
 
+mod address_book;
 mod at_rest;
+mod authz;
 mod cli;
 mod mailbox;
 mod org;
 mod outgoing;
 mod registration;
 mod reset;
+mod retention;
 mod sessions;
 mod smtp;
 mod support;
+mod sync;

@@ -169,3 +169,111 @@ async fn attachment_limits_are_enforced_for_org_sends() {
         "two small files pass"
     );
 }
+
+#[tokio::test]
+async fn org_uploads_attach_to_org_messages_and_are_resealed_per_recipient() {
+    let t = TestHub::start().await;
+    let token = t
+        .hub
+        .create_org_token("ci", &Caller::cli())
+        .await
+        .unwrap()
+        .token
+        .expose()
+        .clone();
+    let r = t
+        .http
+        .post(format!("{}/api/v1/org/uploads?name=minutes.txt", t.url))
+        .bearer_auth(&token)
+        .header("content-type", "text/plain")
+        .body("the minutes")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let up: Value = r.json().await.unwrap();
+    let (status, body) = org_post(
+        &t,
+        Some(&token),
+        json!({"from": staff(), "to": [alice(), bob()], "subject": "Minutes", "body_text": "attached",
+               "upload_ids": [up["upload_id"]]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    for who in [alice(), bob()] {
+        let u = t.user(who).await;
+        let m = u
+            .folder("inbox")
+            .await
+            .into_iter()
+            .find(|m| m["subject"] == "Minutes")
+            .unwrap();
+        assert_eq!(m["attachments"][0]["name"], "minutes.txt");
+        let r = t
+            .http
+            .get(format!(
+                "{}/api/v1/messages/{}/attachments/{}",
+                t.url,
+                m["id"].as_str().unwrap(),
+                m["attachments"][0]["id"].as_str().unwrap()
+            ))
+            .bearer_auth(&u.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.text().await.unwrap(), "the minutes", "{who} can read it");
+    }
+    let (status, _) = org_post(
+        &t,
+        Some(&token),
+        json!({"from": staff(), "to": [alice()], "subject": "again", "upload_ids": [up["upload_id"]]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "an upload is attached once");
+    let r = t
+        .http
+        .post(format!("{}/api/v1/org/uploads?name=x", t.url))
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "org uploads need an org token"
+    );
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_report_stored_totals() {
+    let t = TestHub::start().await;
+    t.registered(alice()).await;
+    t.sign_in(alice(), "wrong wrong wrong wrong", false).await;
+    t.get("/healthz").await;
+    let r = t.get("/metrics").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let text = r.text().await.unwrap();
+    for line in [
+        "sealpost_http_requests_total{method=\"POST\",route=\"/api/v1/sessions\",status=\"401\"} 1",
+        "sealpost_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 1",
+        "sealpost_sign_in_failures_total 1",
+        "sealpost_messages_stored 1",
+        "sealpost_accounts{status=\"active\"} 1",
+        "sealpost_lockouts_total 0",
+        "sealpost_purged_messages_total 0",
+        "sealpost_sse_clients 0",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in:\n{text}"
+        );
+    }
+    assert!(
+        !text.contains("token="),
+        "routes are patterns, never concrete paths"
+    );
+}

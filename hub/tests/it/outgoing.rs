@@ -87,7 +87,7 @@ async fn a_new_message_to_staff_lands_in_sent_and_is_emailed_with_its_attachment
             json!({"to": ["w@example.gov.uk"], "upload_ids": [up["upload_id"]]}),
         )
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "an upload is used once");
+    assert_eq!(status, StatusCode::NOT_FOUND, "an upload is used once");
 }
 
 #[tokio::test]
