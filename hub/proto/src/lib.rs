@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// Every refusal has this shape: `{"error": {"code", "message", ..}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// The refusal itself.
     pub error: ApiError,
@@ -15,6 +16,7 @@ pub struct ErrorBody {
 
 /// A refusal: a stable `code` for programs, a `message` for people, and fields some codes add.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiError {
     /// Stable snake_case code a client switches on.
     pub code: String,
@@ -39,6 +41,7 @@ pub struct ApiError {
 
 /// One password rule, as shown to a person choosing a password.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasswordRule {
     /// Stable id, as named in `rules_failed`: `min_length`, `max_length`, `not_common`,
     /// `not_address`.
@@ -49,6 +52,7 @@ pub struct PasswordRule {
 
 /// The password rules of a hub.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasswordRules {
     /// Fewest characters accepted (Unicode scalar values).
     pub min_length: u32,
@@ -60,6 +64,7 @@ pub struct PasswordRules {
 
 /// `GET /api/v1/registrations/{token}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegistrationInfo {
     /// The address this registration is for.
     pub email: String,
@@ -71,6 +76,7 @@ pub struct RegistrationInfo {
 
 /// `POST /api/v1/registrations`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegistrationRequest {
     /// The token from the registration link.
     pub token: String,
@@ -80,6 +86,7 @@ pub struct RegistrationRequest {
 
 /// Answer to a successful registration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Registered {
     /// The address now registered.
     pub email: String,
@@ -87,6 +94,7 @@ pub struct Registered {
 
 /// `POST /api/v1/sessions`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignInRequest {
     /// The account's address.
     pub email: String,
@@ -102,6 +110,7 @@ pub struct SignInRequest {
 
 /// `POST /api/v1/sessions/refresh`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RefreshRequest {
     /// The refresh token from the last sign-in or refresh; it stops working once used.
     pub refresh_token: String,
@@ -109,6 +118,7 @@ pub struct RefreshRequest {
 
 /// The signed-in account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountInfo {
     /// The account's address.
     pub email: String,
@@ -120,6 +130,7 @@ pub struct AccountInfo {
 
 /// Answer to a sign-in or a refresh.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Session {
     /// Bearer token for the mailbox API.
     pub access_token: String,
@@ -134,6 +145,7 @@ pub struct Session {
 
 /// `POST /api/v1/password-resets`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResetRequest {
     /// The account's address.
     pub email: String,
@@ -141,6 +153,7 @@ pub struct ResetRequest {
 
 /// `POST /api/v1/password-resets/confirm`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResetConfirm {
     /// The token from the reset link.
     pub token: String,
@@ -150,6 +163,7 @@ pub struct ResetConfirm {
 
 /// `POST /api/v1/org/messages`: a secure message from organisation staff.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrgOutgoing {
     /// The staff member's address, in an organisation domain.
     pub from: String,
@@ -172,6 +186,7 @@ pub struct OrgOutgoing {
 
 /// Answer to `POST /api/v1/org/messages`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrgSent {
     /// Id of the sent message (one id, whatever the number of recipients).
     pub id: String,
@@ -181,6 +196,7 @@ pub struct OrgSent {
 
 /// Answer to an upload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Upload {
     /// Pass this in `upload_ids` when sending.
     pub upload_id: String,
@@ -192,6 +208,7 @@ pub struct Upload {
 
 /// The folders of a mailbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Folder {
     /// Received messages.
@@ -215,6 +232,7 @@ impl Folder {
 
 /// How an outgoing message relates to an earlier one.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SendMode {
     /// A new message.
@@ -230,6 +248,7 @@ pub enum SendMode {
 
 /// One attachment of a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AttachmentInfo {
     /// Id for download.
     pub id: String,
@@ -243,6 +262,7 @@ pub struct AttachmentInfo {
 
 /// Delivery of a Sent item to the organisation's staff by email.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Delivery {
     /// `queued`, `delivered` or `failed`.
     pub status: String,
@@ -253,6 +273,7 @@ pub struct Delivery {
 
 /// A message as listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessageSummary {
     /// Message id.
     pub id: String,
@@ -281,6 +302,7 @@ pub struct MessageSummary {
 
 /// A whole message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Message {
     /// Everything a listing shows.
     #[serde(flatten)]
@@ -300,6 +322,7 @@ pub struct Message {
 
 /// A page of a folder.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessageList {
     /// Newest first.
     pub items: Vec<MessageSummary>,
@@ -310,6 +333,7 @@ pub struct MessageList {
 
 /// `PATCH /api/v1/messages/{id}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessagePatch {
     /// Mark read or unread.
     pub read: bool,
@@ -317,6 +341,7 @@ pub struct MessagePatch {
 
 /// A message to send or a draft to save (`POST /messages`, `POST/PUT /drafts`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Outgoing {
     /// How it relates to `in_reply_to`.
     #[serde(default)]
@@ -358,6 +383,7 @@ pub struct Outgoing {
 
 /// An address-book contact.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Contact {
     /// Contact id.
     pub id: String,
@@ -369,6 +395,7 @@ pub struct Contact {
 
 /// `POST/PUT /api/v1/contacts`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContactInput {
     /// Display name.
     #[serde(default)]
@@ -379,6 +406,7 @@ pub struct ContactInput {
 
 /// An address-book group of contacts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Group {
     /// Group id.
     pub id: String,
@@ -390,6 +418,7 @@ pub struct Group {
 
 /// `POST/PUT /api/v1/groups`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GroupInput {
     /// Display name.
     pub name: String,
@@ -400,6 +429,7 @@ pub struct GroupInput {
 
 /// A listing of contacts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContactList {
     /// By name.
     pub items: Vec<Contact>,
@@ -407,6 +437,7 @@ pub struct ContactList {
 
 /// A listing of groups.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GroupList {
     /// By name.
     pub items: Vec<Group>,
@@ -414,6 +445,7 @@ pub struct GroupList {
 
 /// Something that changed in a mailbox, tagged with its `kind`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ChangedItem {
     /// A message (any folder), whole. Boxed: it is much larger than the others.
@@ -426,6 +458,7 @@ pub enum ChangedItem {
 
 /// Something that is gone (deleted or expired).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Destroyed {
     /// `message`, `contact` or `group`.
     pub kind: String,
@@ -435,6 +468,7 @@ pub struct Destroyed {
 
 /// `GET /api/v1/changes`: one page of what changed since a state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Changes {
     /// The state this page brings the client to; ask again with it.
     pub state: String,
@@ -450,6 +484,7 @@ pub struct Changes {
 
 /// The data of an `/events` `state` event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StateEvent {
     /// The mailbox's new state.
     pub state: String,

@@ -7,13 +7,18 @@ use axum::{
 };
 use sealpost_proto::{
     RefreshRequest, Registered, RegistrationInfo, RegistrationRequest, ResetConfirm, ResetRequest,
-    SignInRequest,
+    Session, SignInRequest,
 };
 
 use super::extract::{ClientIp, Json, SignedIn};
 use super::{ApiError, AppState};
 use crate::error::Error;
+#[allow(unused_imports)]
+use sealpost_proto::ErrorBody;
 
+#[utoipa::path(get, path = "/registrations/{token}", tag = "accounts",
+    params(("token" = String, Path, description = "The token from the registration link")),
+    responses((status = 200, body = RegistrationInfo), (status = 404, description = "invalid_token", body = ErrorBody)))]
 pub async fn registration_info(
     State(hub): State<AppState>,
     Path(token): Path<String>,
@@ -21,6 +26,9 @@ pub async fn registration_info(
     Ok(axum::Json(hub.registration_info(&token).await?))
 }
 
+#[utoipa::path(post, path = "/registrations", tag = "accounts", request_body = RegistrationRequest,
+    responses((status = 201, body = Registered), (status = 404, description = "invalid_token", body = ErrorBody),
+        (status = 409, description = "already_registered", body = ErrorBody), (status = 422, description = "weak_password", body = ErrorBody)))]
 pub async fn register(
     State(hub): State<AppState>,
     ClientIp(caller): ClientIp,
@@ -30,6 +38,10 @@ pub async fn register(
     Ok((StatusCode::CREATED, axum::Json(Registered { email })))
 }
 
+#[utoipa::path(post, path = "/sessions", tag = "accounts", request_body = SignInRequest,
+    responses((status = 201, body = Session), (status = 401, description = "invalid_credentials", body = ErrorBody),
+        (status = 403, description = "account_disabled", body = ErrorBody), (status = 423, description = "account_locked", body = ErrorBody),
+        (status = 429, description = "rate_limited", body = ErrorBody)))]
 pub async fn sign_in(
     State(hub): State<AppState>,
     ClientIp(caller): ClientIp,
@@ -47,6 +59,8 @@ pub async fn sign_in(
     Ok((StatusCode::CREATED, axum::Json(session)))
 }
 
+#[utoipa::path(post, path = "/sessions/refresh", tag = "accounts", request_body = RefreshRequest,
+    responses((status = 201, body = Session), (status = 401, description = "invalid_token", body = ErrorBody)))]
 pub async fn refresh(
     State(hub): State<AppState>,
     ClientIp(caller): ClientIp,
@@ -63,6 +77,8 @@ pub async fn refresh(
     }
 }
 
+#[utoipa::path(delete, path = "/sessions/current", tag = "accounts", security(("bearer" = [])),
+    responses((status = 204, description = "Signed out"), (status = 401, body = ErrorBody)))]
 pub async fn sign_out(
     State(hub): State<AppState>,
     ClientIp(caller): ClientIp,
@@ -72,6 +88,8 @@ pub async fn sign_out(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/password-resets", tag = "accounts", request_body = ResetRequest,
+    responses((status = 202, description = "Accepted, whether or not the address is known"), (status = 429, body = ErrorBody)))]
 pub async fn request_reset(
     State(hub): State<AppState>,
     ClientIp(caller): ClientIp,
@@ -81,6 +99,9 @@ pub async fn request_reset(
     Ok(StatusCode::ACCEPTED)
 }
 
+#[utoipa::path(post, path = "/password-resets/confirm", tag = "accounts", request_body = ResetConfirm,
+    responses((status = 204, description = "Password changed, every session ended"),
+        (status = 404, description = "invalid_token", body = ErrorBody), (status = 422, description = "weak_password", body = ErrorBody)))]
 pub async fn confirm_reset(
     State(hub): State<AppState>,
     ClientIp(caller): ClientIp,

@@ -9,7 +9,11 @@ use sealpost_proto::{Contact, ContactInput, ContactList, Group, GroupInput, Grou
 
 use super::extract::{Json, SignedIn};
 use super::{ApiError, AppState};
+#[allow(unused_imports)]
+use sealpost_proto::ErrorBody;
 
+#[utoipa::path(get, path = "/contacts", tag = "address book", security(("bearer" = [])),
+    responses((status = 200, body = ContactList)))]
 pub async fn list_contacts(
     State(hub): State<AppState>,
     SignedIn(who): SignedIn,
@@ -17,6 +21,8 @@ pub async fn list_contacts(
     Ok(axum::Json(hub.contacts(&who).await?))
 }
 
+#[utoipa::path(post, path = "/contacts", tag = "address book", security(("bearer" = [])),
+    request_body = ContactInput, responses((status = 201, body = Contact), (status = 400, body = ErrorBody)))]
 pub async fn create_contact(
     State(hub): State<AppState>,
     SignedIn(who): SignedIn,
@@ -28,6 +34,8 @@ pub async fn create_contact(
     ))
 }
 
+#[utoipa::path(put, path = "/contacts/{id}", tag = "address book", security(("bearer" = [])), params(("id" = String, Path, description = "Contact id")),
+    request_body = ContactInput, responses((status = 200, body = Contact), (status = 404, body = ErrorBody)))]
 pub async fn update_contact(
     State(hub): State<AppState>,
     SignedIn(who): SignedIn,
@@ -37,6 +45,8 @@ pub async fn update_contact(
     Ok(axum::Json(hub.update_contact(&who, &id, &body).await?))
 }
 
+#[utoipa::path(delete, path = "/contacts/{id}", tag = "address book", security(("bearer" = [])), params(("id" = String, Path, description = "Contact id")),
+    responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody)))]
 pub async fn delete_contact(
     State(hub): State<AppState>,
     SignedIn(who): SignedIn,
@@ -46,6 +56,8 @@ pub async fn delete_contact(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/groups", tag = "address book", security(("bearer" = [])),
+    responses((status = 200, body = GroupList)))]
 pub async fn list_groups(
     State(hub): State<AppState>,
     SignedIn(who): SignedIn,
@@ -53,6 +65,8 @@ pub async fn list_groups(
     Ok(axum::Json(hub.groups(&who).await?))
 }
 
+#[utoipa::path(post, path = "/groups", tag = "address book", security(("bearer" = [])),
+    request_body = GroupInput, responses((status = 201, body = Group), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn create_group(
     State(hub): State<AppState>,
     SignedIn(who): SignedIn,
@@ -64,6 +78,8 @@ pub async fn create_group(
     ))
 }
 
+#[utoipa::path(put, path = "/groups/{id}", tag = "address book", security(("bearer" = [])), params(("id" = String, Path, description = "Group id")),
+    request_body = GroupInput, responses((status = 200, body = Group), (status = 404, body = ErrorBody)))]
 pub async fn update_group(
     State(hub): State<AppState>,
     SignedIn(who): SignedIn,
@@ -73,6 +89,8 @@ pub async fn update_group(
     Ok(axum::Json(hub.update_group(&who, &id, &body).await?))
 }
 
+#[utoipa::path(delete, path = "/groups/{id}", tag = "address book", security(("bearer" = [])), params(("id" = String, Path, description = "Group id")),
+    responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody)))]
 pub async fn delete_group(
     State(hub): State<AppState>,
     SignedIn(who): SignedIn,

@@ -21,6 +21,8 @@ use serde::Deserialize;
 use super::extract::{ClientIp, Json, OrgClient, Query, SignedIn};
 use super::{ApiError, AppState};
 use crate::uploads::UploadOwner;
+#[allow(unused_imports)]
+use sealpost_proto::ErrorBody;
 
 #[derive(Deserialize)]
 pub struct ListQuery {
@@ -32,6 +34,11 @@ pub struct ListQuery {
     before: Option<String>,
 }
 
+#[utoipa::path(get, path = "/messages", tag = "mailbox", security(("bearer" = [])),
+    params(("folder" = Option<Folder>, Query, description = "inbox (default), sent or drafts"),
+        ("limit" = Option<u32>, Query, description = "1 to 500, default 50"),
+        ("before" = Option<String>, Query, description = "next_before of the previous page")),
+    responses((status = 200, body = MessageList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list(
     State(hub): State<AppState>,
     SignedIn(who): SignedIn,
@@ -44,6 +51,8 @@ pub async fn list(
     ))
 }
 
+#[utoipa::path(get, path = "/messages/{id}", tag = "mailbox", security(("bearer" = [])), params(("id" = String, Path, description = "Message id")),
+    responses((status = 200, body = Message), (status = 404, body = ErrorBody)))]
 pub async fn open(
     State(hub): State<AppState>,
     SignedIn(who): SignedIn,
@@ -52,6 +61,8 @@ pub async fn open(
     Ok(axum::Json(hub.open_message(&who, &id).await?))
 }
 
+#[utoipa::path(patch, path = "/messages/{id}", tag = "mailbox", security(("bearer" = [])), params(("id" = String, Path, description = "Message id")),
+    request_body = MessagePatch, responses((status = 200, body = MessageSummary), (status = 404, body = ErrorBody)))]
 pub async fn patch(
     State(hub): State<AppState>,
     SignedIn(who): SignedIn,
@@ -61,6 +72,8 @@ pub async fn patch(
     Ok(axum::Json(hub.mark_read(&who, &id, body.read).await?))
 }
 
+#[utoipa::path(delete, path = "/messages/{id}", tag = "mailbox", security(("bearer" = [])), params(("id" = String, Path, description = "Message id")),
+    responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody)))]
 pub async fn delete(
     State(hub): State<AppState>,
     SignedIn(who): SignedIn,
@@ -70,6 +83,9 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/messages", tag = "mailbox", security(("bearer" = [])), request_body = Outgoing,
+    responses((status = 201, body = MessageSummary), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 413, description = "attachment_limit", body = ErrorBody), (status = 422, description = "recipient_not_allowed", body = ErrorBody)))]
 pub async fn send(
     State(hub): State<AppState>,
     ClientIp(caller): ClientIp,
@@ -80,6 +96,8 @@ pub async fn send(
     Ok((StatusCode::CREATED, axum::Json(summary)))
 }
 
+#[utoipa::path(post, path = "/drafts", tag = "mailbox", security(("bearer" = [])), request_body = Outgoing,
+    responses((status = 201, body = MessageSummary), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn create_draft(
     State(hub): State<AppState>,
     SignedIn(who): SignedIn,
@@ -89,6 +107,8 @@ pub async fn create_draft(
     Ok((StatusCode::CREATED, axum::Json(summary)))
 }
 
+#[utoipa::path(put, path = "/drafts/{id}", tag = "mailbox", security(("bearer" = [])), params(("id" = String, Path, description = "Message id")),
+    request_body = Outgoing, responses((status = 200, body = MessageSummary), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn update_draft(
     State(hub): State<AppState>,
     SignedIn(who): SignedIn,
@@ -98,6 +118,8 @@ pub async fn update_draft(
     Ok(axum::Json(hub.save_draft(&who, Some(&id), body).await?))
 }
 
+#[utoipa::path(delete, path = "/drafts/{id}", tag = "mailbox", security(("bearer" = [])), params(("id" = String, Path, description = "Message id")),
+    responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody)))]
 pub async fn delete_draft(
     State(hub): State<AppState>,
     SignedIn(who): SignedIn,
@@ -144,6 +166,10 @@ async fn upload_as(
     Ok((StatusCode::CREATED, axum::Json(upload)))
 }
 
+#[utoipa::path(post, path = "/uploads", tag = "mailbox", security(("bearer" = [])),
+    params(("name" = String, Query, description = "The file's name")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file's bytes"),
+    responses((status = 201, body = Upload), (status = 400, body = ErrorBody), (status = 413, description = "attachment_limit", body = ErrorBody)))]
 pub async fn upload(
     State(hub): State<AppState>,
     SignedIn(who): SignedIn,
@@ -154,6 +180,10 @@ pub async fn upload(
     upload_as(hub, UploadOwner::User(who.account_id), q, headers, body).await
 }
 
+#[utoipa::path(post, path = "/org/uploads", tag = "organisation", security(("org_token" = [])),
+    params(("name" = String, Query, description = "The file's name")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file's bytes"),
+    responses((status = 201, body = Upload), (status = 401, body = ErrorBody), (status = 413, description = "attachment_limit", body = ErrorBody)))]
 pub async fn org_upload(
     State(hub): State<AppState>,
     OrgClient(_): OrgClient,
@@ -190,6 +220,9 @@ fn disposition(name: &str) -> HeaderValue {
     .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
 }
 
+#[utoipa::path(get, path = "/messages/{id}/attachments/{attachment_id}", tag = "mailbox",
+    security(("bearer" = [])), params(("id" = String, Path, description = "Message id"), ("attachment_id" = String, Path, description = "Attachment id")),
+    responses((status = 200, description = "The file, streamed", content_type = "application/octet-stream"), (status = 404, body = ErrorBody)))]
 pub async fn download(
     State(hub): State<AppState>,
     SignedIn(who): SignedIn,
@@ -216,6 +249,10 @@ pub struct ChangesQuery {
     limit: Option<u32>,
 }
 
+#[utoipa::path(get, path = "/changes", tag = "sync", security(("bearer" = [])),
+    params(("since" = Option<String>, Query, description = "A state from an earlier answer; absent: everything"),
+        ("limit" = Option<u32>, Query, description = "Items per page, 1 to 500")),
+    responses((status = 200, body = Changes), (status = 400, body = ErrorBody), (status = 410, description = "state_too_old", body = ErrorBody)))]
 pub async fn changes(
     State(hub): State<AppState>,
     SignedIn(who): SignedIn,
@@ -235,6 +272,8 @@ impl Drop for Listening {
     }
 }
 
+#[utoipa::path(get, path = "/events", tag = "sync", security(("bearer" = [])),
+    responses((status = 200, description = "Server-sent events: `state` with data StateEvent", content_type = "text/event-stream", body = StateEvent), (status = 401, body = ErrorBody)))]
 pub async fn events(
     State(hub): State<AppState>,
     SignedIn(who): SignedIn,

@@ -15,10 +15,18 @@ use axum::{
     http::{header, HeaderValue, StatusCode},
     middleware::{self, Next},
     response::Response,
-    routing::{delete, get, post, put},
+    routing::get,
     Router,
 };
 use tower_http::set_header::SetResponseHeaderLayer;
+use utoipa::{
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    Modify, OpenApi,
+};
+use utoipa_axum::{
+    router::{OpenApiRouter, UtoipaMethodRouterExt},
+    routes,
+};
 
 use crate::hub::Hub;
 pub use error::ApiError;
@@ -26,58 +34,115 @@ pub use error::ApiError;
 /// What every handler gets.
 pub type AppState = Arc<Hub>;
 
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Sealpost hub API", version = "1", description = "The HTTP API of a Sealpost hub. \
+        Errors are `{\"error\": {\"code\", \"message\"}}`; see the project's API document for the rules."),
+    modifiers(&Security),
+    tags((name = "accounts"), (name = "mailbox"), (name = "address book"), (name = "sync"), (name = "organisation"),
+        (name = "operations"))
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "org_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An organisation API token from `sealpost-hub admin token create`",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The API's routes and their OpenAPI document, from the same registrations: a route
+/// cannot exist without its documentation, nor the other way round.
+fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let uploads_unlimited = || DefaultBodyLimit::disable();
+    let (api, doc) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
+        .routes(routes!(accounts::registration_info))
+        .routes(routes!(accounts::register))
+        .routes(routes!(accounts::sign_in))
+        .routes(routes!(accounts::refresh))
+        .routes(routes!(accounts::sign_out))
+        .routes(routes!(accounts::request_reset))
+        .routes(routes!(accounts::confirm_reset))
+        .routes(routes!(mailbox::list, mailbox::send))
+        .routes(routes!(mailbox::open, mailbox::patch, mailbox::delete))
+        .routes(routes!(mailbox::download))
+        .routes(routes!(mailbox::create_draft))
+        .routes(routes!(mailbox::update_draft, mailbox::delete_draft))
+        .routes(routes!(mailbox::upload).layer(uploads_unlimited()))
+        .routes(routes!(
+            address_book::list_contacts,
+            address_book::create_contact
+        ))
+        .routes(routes!(
+            address_book::update_contact,
+            address_book::delete_contact
+        ))
+        .routes(routes!(
+            address_book::list_groups,
+            address_book::create_group
+        ))
+        .routes(routes!(
+            address_book::update_group,
+            address_book::delete_group
+        ))
+        .routes(routes!(mailbox::changes))
+        .routes(routes!(mailbox::events))
+        .routes(routes!(org::send))
+        .routes(routes!(mailbox::org_upload).layer(uploads_unlimited()))
+        .split_for_parts();
+    let mut full = utoipa::openapi::OpenApi::default();
+    full.merge(doc);
+    let (_, ops) = OpenApiRouter::<AppState>::new()
+        .routes(routes!(healthz))
+        .routes(routes!(metrics))
+        .split_for_parts();
+    // The API is served under /api/v1; operations at the root.
+    let mut paths = utoipa::openapi::path::Paths::new();
+    for (path, item) in full.paths.paths.clone() {
+        paths.paths.insert(format!("/api/v1{path}"), item);
+    }
+    for (path, item) in ops.paths.paths {
+        paths.paths.insert(path, item);
+    }
+    full.paths = paths;
+    (api, full)
+}
+
 /// Every route of the hub.
 pub fn router(hub: Arc<Hub>) -> Router {
-    let api = Router::new()
-        .route("/registrations/{token}", get(accounts::registration_info))
-        .route("/registrations", post(accounts::register))
-        .route("/sessions", post(accounts::sign_in))
-        .route("/sessions/refresh", post(accounts::refresh))
-        .route("/sessions/current", delete(accounts::sign_out))
-        .route("/password-resets", post(accounts::request_reset))
-        .route("/password-resets/confirm", post(accounts::confirm_reset))
-        .route("/messages", get(mailbox::list).post(mailbox::send))
+    let (api, doc) = api();
+    let doc = Arc::new(
+        doc.to_pretty_json()
+            .expect("BUG: the OpenAPI document serialises"),
+    );
+    let api = api
         .route(
-            "/messages/{id}",
-            get(mailbox::open)
-                .patch(mailbox::patch)
-                .delete(mailbox::delete),
-        )
-        .route(
-            "/messages/{id}/attachments/{attachment_id}",
-            get(mailbox::download),
-        )
-        .route("/drafts", post(mailbox::create_draft))
-        .route(
-            "/drafts/{id}",
-            put(mailbox::update_draft).delete(mailbox::delete_draft),
-        )
-        .route(
-            "/uploads",
-            post(mailbox::upload).layer(DefaultBodyLimit::disable()),
-        )
-        .route(
-            "/contacts",
-            get(address_book::list_contacts).post(address_book::create_contact),
-        )
-        .route(
-            "/contacts/{id}",
-            put(address_book::update_contact).delete(address_book::delete_contact),
-        )
-        .route(
-            "/groups",
-            get(address_book::list_groups).post(address_book::create_group),
-        )
-        .route(
-            "/groups/{id}",
-            put(address_book::update_group).delete(address_book::delete_group),
-        )
-        .route("/changes", get(mailbox::changes))
-        .route("/events", get(mailbox::events))
-        .route("/org/messages", post(org::send))
-        .route(
-            "/org/uploads",
-            post(mailbox::org_upload).layer(DefaultBodyLimit::disable()),
+            "/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, "application/json")],
+                        doc.as_str().to_owned(),
+                    )
+                }
+            }),
         )
         .fallback(not_found)
         // Answers carry tokens or mailbox data: never cache them.
@@ -107,6 +172,9 @@ async fn not_found() -> ApiError {
     )
 }
 
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "The store answers", content_type = "text/plain", body = String),
+        (status = 500, body = sealpost_proto::ErrorBody)))]
 async fn healthz(
     axum::extract::State(hub): axum::extract::State<AppState>,
 ) -> Result<&'static str, ApiError> {
@@ -114,6 +182,8 @@ async fn healthz(
     Ok("ok\n")
 }
 
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
 async fn metrics(State(hub): State<AppState>) -> Result<Response, ApiError> {
     let stats = hub.stats().await?;
     let mut response = Response::new(hub.metrics.render(&stats).into());

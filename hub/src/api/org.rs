@@ -6,7 +6,13 @@ use sealpost_proto::{OrgOutgoing, OrgSent};
 use super::extract::{ClientIp, Json, OrgClient};
 use super::{ApiError, AppState};
 use crate::sending::{AttachmentFile, OrgMessage};
+#[allow(unused_imports)]
+use sealpost_proto::ErrorBody;
 
+#[utoipa::path(post, path = "/org/messages", tag = "organisation", security(("org_token" = [])),
+    request_body = OrgOutgoing,
+    responses((status = 201, body = OrgSent), (status = 401, body = ErrorBody), (status = 404, description = "unknown upload", body = ErrorBody),
+        (status = 413, description = "attachment_limit", body = ErrorBody), (status = 422, description = "sender_not_allowed", body = ErrorBody)))]
 pub async fn send(
     State(hub): State<AppState>,
     ClientIp(mut caller): ClientIp,

@@ -6,6 +6,7 @@ mod at_rest;
 mod authz;
 mod cli;
 mod mailbox;
+mod openapi;
 mod org;
 mod outgoing;
 mod registration;
