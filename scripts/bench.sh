@@ -3,6 +3,15 @@
 # with the date, into docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The load generator for the throughput figures.
+if ! command -v wrk >/dev/null; then
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends wrk
+fi
 echo "# Sealpost benchmarks, $(date -u +%Y-%m-%d), $(nproc) cores"
 echo
 cargo bench --locked -p sealpost-hub --bench signin 2>/dev/null
+echo
+cargo bench --locked -p sealpost-hub --bench mailbox 2>/dev/null

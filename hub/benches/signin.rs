@@ -7,80 +7,19 @@
 //!    and per-address limits lifted so that only the hashing queue bounds the work: answers
 //!    by status, and the server's peak RSS (VmHWM).
 
+mod common;
+
 use std::{
-    io::{BufRead, BufReader},
-    path::Path,
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
-use sealpost_hub::{clock::OsEntropy, config::HubConfig, crypto::PasswordHasher};
+use common::{configure, median, ms, Server, BIN};
+use sealpost_hub::{clock::OsEntropy, crypto::PasswordHasher};
 use serde_json::json;
 
-const BIN: &str = env!("CARGO_BIN_EXE_sealpost-hub");
 const PASSWORD: &str = "plum kettle orbit sandstone";
 const EMAIL: &str = "referrals@partner.example";
-
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    fn start(data: &Path) -> Self {
-        let mut child = Command::new(BIN)
-            .args([
-                "serve",
-                "--data",
-                data.to_str().unwrap(),
-                "--listen",
-                "127.0.0.1:0",
-            ])
-            .env("SEALPOST_LOG", "error")
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start sealpost-hub serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line.trim().trim_start_matches("listening on ").to_owned();
-        Self { child, url }
-    }
-
-    fn status_kib(&self, field: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        status
-            .lines()
-            .find(|l| l.starts_with(field))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn configure(data: &Path, change: impl FnOnce(&mut HubConfig)) {
-    let path = data.join("hub.toml");
-    let mut config: HubConfig = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    change(&mut config);
-    std::fs::write(&path, toml::to_string(&config).unwrap()).unwrap();
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
 
 async fn flood(server: &Server, n: usize) -> (usize, usize, usize, Duration) {
     let http = reqwest::Client::new();

@@ -355,16 +355,24 @@ impl Hub {
         }
     }
 
-    /// Resolves a bearer access token.
+    /// Resolves a bearer access token. Most calls only read; the idle window is slid at
+    /// most every 30 seconds.
     pub async fn authenticate(&self, access_token: &str) -> Result<Authenticated> {
         let hash = hash_token(access_token);
         let now = self.now();
         let idle = Duration::minutes(self.config.security.idle_timeout_minutes);
-        match self
+        let lookup = hash.clone();
+        let mut check = self
             .store
-            .write(move |tx| tx.check_access(&hash, now, idle))
-            .await?
-        {
+            .read(move |tx| tx.check_access(&lookup, now, idle, false))
+            .await?;
+        if matches!(check, AccessCheck::Valid { stale: true, .. }) {
+            check = self
+                .store
+                .write(move |tx| tx.check_access(&hash, now, idle, true))
+                .await?;
+        }
+        match check {
             AccessCheck::Valid {
                 account_id,
                 family_id,

@@ -389,6 +389,7 @@ impl Hub {
                 .read(move |tx| tx.upload(&account_id, &upload_id, now))
                 .await?
                 .ok_or(Error::NotFound("upload"))?;
+            self.durable_upload(&row)?;
             let meta: UploadMeta = serde_json::from_slice(key.open(&row.sealed)?.expose())
                 .map_err(|e| Error::Other(format!("an upload's details are unreadable: {e}")))?;
             uploads.push((row, meta));
@@ -430,7 +431,9 @@ impl Hub {
             // Same mailbox, same key: a byte copy of the encrypted file is enough.
             let id = new_id(self.entropy.as_ref(), "att_");
             let (relative, absolute) = self.new_blob_path(&id)?;
-            if let Err(e) = std::fs::copy(self.blob_path(&row.blob), &absolute) {
+            let copied = std::fs::copy(self.blob_path(&row.blob), &absolute)
+                .and_then(|_| crate::crypto::sync_file(&absolute));
+            if let Err(e) = copied {
                 self.forget_fresh(&planned);
                 return Err(e.into());
             }
@@ -517,9 +520,12 @@ impl Hub {
         let id = new_id(self.entropy.as_ref(), "mail_");
         let (relative, absolute) = self.new_blob_path(&id)?;
         let master = self.master.public();
-        tokio::task::spawn_blocking(move || master.seal_to_file(&raw[..], &absolute))
-            .await
-            .map_err(|e| Error::Other(format!("sealing the email failed: {e}")))??;
+        tokio::task::spawn_blocking(move || {
+            master.seal_to_file(&raw[..], &absolute)?;
+            crate::crypto::sync_file(&absolute).map_err(crate::crypto::CryptoError::from)
+        })
+        .await
+        .map_err(|e| Error::Other(format!("sealing the email failed: {e}")))??;
         Ok(relative)
     }
 }

@@ -202,6 +202,7 @@ impl Hub {
                     written.push(absolute.clone());
                     let size =
                         key.seal_to_file(input.take(limits.max_attachment_bytes + 1), &absolute)?;
+                    crate::crypto::sync_file(&absolute)?;
                     let name = clean_file_name(&source.name);
                     sealed_attachments.push(SealedAttachment {
                         id: id.clone(),

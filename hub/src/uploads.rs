@@ -136,11 +136,15 @@ impl Hub {
             content_type,
         })
         .expect("BUG: upload meta serialises");
+        // Not flushed to disk yet: that cost is paid once, when the upload is attached
+        // (`durable_upload`), and not at all for uploads that are never used.
+        let stored_bytes = std::fs::metadata(&absolute).map(|m| m.len()).unwrap_or(0);
         let row = UploadRow {
             id: id.clone(),
             account_id: owner.account_id().to_owned(),
             size,
             blob: relative,
+            stored_bytes,
             sealed: key.seal(&meta)?,
         };
         let now = self.now();
@@ -158,6 +162,15 @@ impl Hub {
             name,
             size,
         })
+    }
+
+    /// Makes an upload's file durable before a message refers to it, and checks that it
+    /// is whole: a hub that crashed after the upload was answered may have lost its tail.
+    pub(crate) fn durable_upload(&self, row: &UploadRow) -> Result<()> {
+        match crate::crypto::sync_file(&self.blob_path(&row.blob)) {
+            Ok(len) if len == row.stored_bytes => Ok(()),
+            _ => Err(Error::NotFound("upload")),
+        }
     }
 
     /// Streams an attachment of the user's message, decrypting as it goes.

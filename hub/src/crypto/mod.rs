@@ -159,8 +159,9 @@ impl PublicKey {
         seal(&self.0, plaintext)
     }
 
-    /// Streams `input` into a new file at `path`, encrypted to this mailbox. Returns the
-    /// number of plaintext bytes. The file is removed if anything fails.
+    /// Streams `input` into a new file at `path`, encrypted to this key. Returns the
+    /// number of plaintext bytes. The file is removed if anything fails. It is not yet
+    /// flushed to disk: call [`sync_file`] before anything durable refers to it.
     pub fn seal_to_file(&self, mut input: impl Read, path: &Path) -> Result<u64, CryptoError> {
         let result = (|| {
             let file = fs::OpenOptions::new()
@@ -169,12 +170,12 @@ impl PublicKey {
                 .open(path)?;
             let encryptor = age::Encryptor::with_recipients(iter::once(&self.0 as _))
                 .map_err(|e| CryptoError::Encrypt(e.to_string()))?;
-            let mut writer = encryptor.wrap_output(io::BufWriter::new(file))?;
-            let copied = io::copy(&mut input, &mut writer)?;
-            // Without finish() the last chunk is never written.
-            let mut inner = writer.finish()?;
-            inner.flush()?;
-            inner.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+            // age writes whole 64 KiB chunks: the file needs no buffer of its own.
+            let mut writer = encryptor.wrap_output(file)?;
+            let copied = copy_large(&mut input, &mut writer)?;
+            // Without finish() the last chunk is never written. Not synced here: callers
+            // make the file durable (sync_file) before a stored row refers to it.
+            writer.finish()?;
             Ok(copied)
         })();
         if result.is_err() {
@@ -209,6 +210,30 @@ impl MailboxKey {
     /// The identity in age's text form, for interoperability checks with other age tools.
     pub fn to_age_identity(&self) -> Sensitive<String> {
         Sensitive::new(self.identity.to_string().expose_secret().to_owned())
+    }
+}
+
+/// Flushes a file to disk and returns its length: called before a database row that
+/// refers to the file commits, so that a crash cannot leave a row pointing at lost bytes.
+pub fn sync_file(path: &Path) -> io::Result<u64> {
+    let file = fs::File::open(path)?;
+    file.sync_data()?;
+    Ok(file.metadata()?.len())
+}
+
+/// `io::copy` with a 1 MiB buffer: fewer, larger writes into the encryptor and the file.
+fn copy_large(input: &mut impl Read, output: &mut impl Write) -> io::Result<u64> {
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        output.write_all(&buf[..n])?;
+        total += n as u64;
     }
 }
 

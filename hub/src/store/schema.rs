@@ -122,6 +122,8 @@ pub const MIGRATIONS: &[&str] = &[
         account_id TEXT NOT NULL DEFAULT '',
         size INTEGER NOT NULL,
         blob TEXT NOT NULL,
+        -- Length of the encrypted file when written; checked when it is attached.
+        stored_bytes INTEGER NOT NULL,
         sealed BLOB NOT NULL,
         created_at INTEGER NOT NULL,
         expires_at INTEGER NOT NULL

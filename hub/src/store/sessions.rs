@@ -16,6 +16,8 @@ pub enum AccessCheck {
         family_id: String,
         /// When it ends if left idle.
         expires_at: DateTime<Utc>,
+        /// Checked without touching, and its idle window needs sliding.
+        stale: bool,
     },
     /// It was a real token, but idle too long, too old or revoked.
     Expired,
@@ -103,35 +105,37 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Checks an access token and slides its idle window.
+    /// Checks an access token. With `touch`, also slides its idle window when it was last
+    /// slid more than 30 s ago; without, reports that need as `stale` (so that most calls
+    /// need only a read transaction).
     pub fn check_access(
         &self,
         token_hash: &str,
         now: DateTime<Utc>,
         idle: Duration,
+        touch: bool,
     ) -> Result<AccessCheck> {
         let row = self
             .0
-            .query_row(
+            .prepare_cached(
                 "SELECT t.account_id, t.family_id, t.last_used_at, t.max_expires_at, \
                         t.revoked_at, f.revoked_at, a.status \
                  FROM access_tokens t \
                  JOIN session_families f ON f.id = t.family_id \
                  JOIN accounts a ON a.id = t.account_id \
                  WHERE t.token_hash = ?1",
-                [token_hash],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        from_millis(r.get(2)?),
-                        from_millis(r.get(3)?),
-                        r.get::<_, i64>(4)?,
-                        r.get::<_, i64>(5)?,
-                        r.get::<_, String>(6)?,
-                    ))
-                },
-            )
+            )?
+            .query_row([token_hash], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    from_millis(r.get(2)?),
+                    from_millis(r.get(3)?),
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, i64>(5)?,
+                    r.get::<_, String>(6)?,
+                ))
+            })
             .optional()?;
         let Some((account_id, family_id, last_used, max_expires, revoked, family_revoked, status)) =
             row
@@ -147,21 +151,19 @@ impl Tx<'_> {
         {
             return Ok(AccessCheck::Expired);
         }
-        if now - last_used >= TOUCH_EVERY {
+        let stale = now - last_used >= TOUCH_EVERY;
+        if stale && touch {
             self.0.execute(
                 "UPDATE access_tokens SET last_used_at = ?2 WHERE token_hash = ?1",
                 params![token_hash, to_millis(now)],
             )?;
         }
-        let last_used = if now - last_used >= TOUCH_EVERY {
-            now
-        } else {
-            last_used
-        };
+        let last_used = if stale && touch { now } else { last_used };
         Ok(AccessCheck::Valid {
             account_id,
             family_id,
             expires_at: (last_used + idle).min(max_expires),
+            stale: stale && !touch,
         })
     }
 

@@ -16,6 +16,8 @@ pub struct UploadRow {
     pub size: u64,
     /// Encrypted file, relative to the blob directory.
     pub blob: String,
+    /// The encrypted file's length when written.
+    pub stored_bytes: u64,
     /// Name and type, sealed with the same key as the bytes.
     pub sealed: Vec<u8>,
 }
@@ -29,13 +31,14 @@ impl Tx<'_> {
         expires_at: DateTime<Utc>,
     ) -> Result<()> {
         self.0.execute(
-            "INSERT INTO uploads (id, account_id, size, blob, sealed, created_at, expires_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO uploads (id, account_id, size, blob, stored_bytes, sealed, created_at, \
+             expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 u.id,
                 u.account_id,
                 u.size as i64,
                 u.blob,
+                u.stored_bytes as i64,
                 u.sealed,
                 to_millis(now),
                 to_millis(expires_at)
@@ -54,7 +57,7 @@ impl Tx<'_> {
         Ok(self
             .0
             .query_row(
-                "SELECT id, account_id, size, blob, sealed FROM uploads \
+                "SELECT id, account_id, size, blob, sealed, stored_bytes FROM uploads \
                  WHERE id = ?1 AND account_id = ?2 AND expires_at > ?3",
                 params![id, account_id, to_millis(now)],
                 |r| {
@@ -64,6 +67,7 @@ impl Tx<'_> {
                         size: r.get::<_, i64>(2)? as u64,
                         blob: r.get(3)?,
                         sealed: r.get(4)?,
+                        stored_bytes: r.get::<_, i64>(5)? as u64,
                     })
                 },
             )

@@ -460,3 +460,32 @@ async fn sending_to_a_group_expands_it_and_applies_the_policy_to_each_member() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["error"]["refused"], json!(["friend@gmail.example"]));
 }
+
+#[tokio::test]
+async fn an_upload_whose_file_was_cut_short_is_refused_with_a_request_to_upload_again() {
+    // Uploads are flushed to disk when attached, not when answered; a crash in between
+    // can cut the file. The hub notices and says so rather than sending a broken file.
+    let t = TestHub::start().await;
+    let alice = t.user(alice()).await;
+    let (_, up) = alice.upload("scan.pdf", vec![9u8; 200_000]).await;
+    let blob = files_under(&t.data().join("blobs")).pop().unwrap();
+    let len = std::fs::metadata(&blob).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&blob)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+    let (status, body) = alice
+        .post(
+            "/messages",
+            json!({"to": ["w@example.gov.uk"], "upload_ids": [up["upload_id"]]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Upload the file again"));
+    assert!(alice.folder("sent").await.is_empty(), "nothing was sent");
+}

@@ -1,0 +1,119 @@
+//! Helpers shared by the benchmarks: the real `sealpost-hub` binary as a server, and
+//! readings from /proc.
+
+#![allow(dead_code)]
+
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use sealpost_hub::config::HubConfig;
+
+/// The release binary cargo built for this benchmark.
+pub const BIN: &str = env!("CARGO_BIN_EXE_sealpost-hub");
+
+/// `sealpost-hub serve` on 127.0.0.1, stopped when dropped.
+pub struct Server {
+    pub child: Child,
+    pub url: String,
+}
+
+impl Server {
+    pub fn start(data: &Path) -> Self {
+        let mut child = Command::new(BIN)
+            .args([
+                "serve",
+                "--data",
+                data.to_str().unwrap(),
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .env("SEALPOST_LOG", "error")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start sealpost-hub serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line.trim().trim_start_matches("listening on ").to_owned();
+        Self { child, url }
+    }
+
+    /// A field of /proc/PID/status in KiB (`VmRSS:`, `VmHWM:`).
+    pub fn status_kib(&self, field: &str) -> u64 {
+        proc_status_kib(self.child.id(), field)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn proc_status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Creates a hub in `data` with the CLI.
+pub fn init(data: &Path) {
+    let ok = Command::new(BIN)
+        .args([
+            "init",
+            "--data",
+            data.to_str().unwrap(),
+            "--org-name",
+            "Bench Council",
+            "--org-domain",
+            "example.gov.uk",
+            "--public-url",
+            "http://127.0.0.1:9",
+        ])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "init");
+}
+
+/// Rewrites `hub.toml`.
+pub fn configure(data: &Path, change: impl FnOnce(&mut HubConfig)) {
+    let path = data.join("hub.toml");
+    let mut config: HubConfig = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    change(&mut config);
+    std::fs::write(&path, toml::to_string(&config).unwrap()).unwrap();
+}
+
+/// The newest registration token in the outbox.
+pub fn registration_token(data: &Path) -> String {
+    let mut files: Vec<_> = std::fs::read_dir(data.join("outbox"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let text = std::fs::read_to_string(files.last().unwrap()).unwrap();
+    text[text.find("token=").unwrap() + 6..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
+pub fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+pub fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}

@@ -1,0 +1,242 @@
+//! Mailbox figures for docs/benchmarks.md, against the real `sealpost-hub serve` binary on
+//! loopback (release build):
+//!
+//! 1. a 75 MB attachment upload: the hub's peak RSS growth, and throughput against a
+//!    baseline of bare age encryption of the same bytes in this same run;
+//! 2. `GET /changes` of a 10,000-message mailbox, all pages: items per second;
+//! 3. `/healthz` and an authenticated "no changes" `/changes` under wrk: requests per second.
+
+mod common;
+
+use std::{
+    io::Write,
+    process::Command,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use common::{configure, ms, Server};
+use sealpost_hub::{sending::OrgMessage, Caller, Hub};
+use serde_json::{json, Value};
+
+const PASSWORD: &str = "plum kettle orbit sandstone";
+const EMAIL: &str = "referrals@partner.example";
+const MB: usize = 1024 * 1024;
+
+fn pseudo_random(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut out = Vec::with_capacity(len);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+fn bare_age(data: &[u8]) -> Duration {
+    let identity = age::x25519::Identity::generate();
+    let recipient = identity.to_public();
+    let start = Instant::now();
+    let encryptor = age::Encryptor::with_recipients(std::iter::once(&recipient as _)).unwrap();
+    let mut writer = encryptor.wrap_output(std::io::sink()).unwrap();
+    writer.write_all(data).unwrap();
+    writer.finish().unwrap();
+    start.elapsed()
+}
+
+async fn sign_in(http: &reqwest::Client, url: &str) -> String {
+    let s: Value = http
+        .post(format!("{url}/api/v1/sessions"))
+        .json(&json!({"email": EMAIL, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    s["access_token"].as_str().expect("signed in").to_owned()
+}
+
+fn wrk(url: &str, token: Option<&str>) -> Option<f64> {
+    let mut cmd = Command::new("wrk");
+    cmd.args(["-t2", "-c64", "-d10s", "--latency"]);
+    if let Some(token) = token {
+        cmd.args(["-H", &format!("Authorization: Bearer {token}")]);
+    }
+    let out = cmd.arg(url).output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let non_2xx = text.lines().any(|l| l.contains("Non-2xx"));
+    assert!(
+        !non_2xx,
+        "every answer must be a success under load:\n{text}"
+    );
+    text.lines()
+        .find(|l| l.starts_with("Requests/sec:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+}
+
+#[tokio::main]
+async fn main() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("hub");
+    common::init(&data);
+    configure(&data, |c| {
+        c.security.sign_in_per_ip_per_minute = 1_000_000;
+        c.security.sign_in_per_address_per_minute = 1_000_000;
+    });
+
+    // Seed 10,000 messages of about 4 KB through the library, before the server starts.
+    let body: String = "The quick brown fox jumps over the lazy dog. ".repeat(92);
+    let seed_start = Instant::now();
+    {
+        let hub = Arc::new(Hub::open(&data).unwrap());
+        for i in 0..10_000 {
+            hub.send_org_message(
+                OrgMessage {
+                    from: "staff@example.gov.uk".into(),
+                    to: vec![EMAIL.into()],
+                    subject: format!("Case update {i}"),
+                    body_text: body.clone(),
+                    ..Default::default()
+                },
+                &Caller::cli(),
+            )
+            .await
+            .unwrap();
+        }
+        hub.deliver_mail().await.unwrap();
+    }
+    let seeded = seed_start.elapsed();
+    let token = common::registration_token(&data);
+
+    let server = Server::start(&data);
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{}/api/v1/registrations", server.url))
+        .json(&json!({"token": token, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "register");
+    let access = sign_in(&http, &server.url).await;
+
+    // 1. Upload.
+    let payload = bytes::Bytes::from(pseudo_random(75 * MB));
+    let mut bare = Vec::new();
+    let mut uploads = Vec::new();
+    let mut growth = 0u64;
+    for _ in 0..3 {
+        bare.push(bare_age(&payload));
+        let before = server.status_kib("VmRSS:");
+        std::fs::write(format!("/proc/{}/clear_refs", server.child.id()), "5").unwrap();
+        let start = Instant::now();
+        let r = http
+            .post(format!("{}/api/v1/uploads?name=scan.pdf", server.url))
+            .bearer_auth(&access)
+            .header("content-type", "application/pdf")
+            .body(payload.clone())
+            .send()
+            .await
+            .unwrap();
+        let took = start.elapsed();
+        assert_eq!(r.status(), 201, "upload: {}", r.text().await.unwrap());
+        uploads.push(took);
+        growth = growth.max(server.status_kib("VmHWM:").saturating_sub(before));
+    }
+    let bare = common::median(bare);
+    let upload = common::median(uploads);
+    let mbps = |d: Duration| 75.0 / d.as_secs_f64();
+
+    println!("## 75 MB attachment upload (3 runs, medians)");
+    println!();
+    println!("| measure | value |");
+    println!("|---|---|");
+    println!(
+        "| upload through the hub on loopback | {} ({:.0} MB/s) |",
+        ms(upload),
+        mbps(upload)
+    );
+    println!(
+        "| baseline: bare age encryption of the same bytes, same run | {} ({:.0} MB/s) |",
+        ms(bare),
+        mbps(bare)
+    );
+    println!(
+        "| throughput ratio upload / bare age | {:.2}x |",
+        bare.as_secs_f64() / upload.as_secs_f64()
+    );
+    println!(
+        "| hub peak RSS growth during an upload (max of 3) | {:.1} MiB |",
+        growth as f64 / 1024.0
+    );
+    println!();
+
+    // 2. Full sync of 10,000 messages.
+    let start = Instant::now();
+    let mut since: Option<String> = None;
+    let mut items = 0usize;
+    let mut pages = 0usize;
+    loop {
+        let url = match &since {
+            Some(s) => format!("{}/api/v1/changes?since={s}&limit=500", server.url),
+            None => format!("{}/api/v1/changes?limit=500", server.url),
+        };
+        let page: Value = http
+            .get(url)
+            .bearer_auth(&access)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        items +=
+            page["created"].as_array().unwrap().len() + page["updated"].as_array().unwrap().len();
+        pages += 1;
+        since = Some(page["state"].as_str().unwrap().to_owned());
+        if page["has_more"] == false {
+            break;
+        }
+    }
+    let took = start.elapsed();
+    println!("## GET /changes of a 10,000-message mailbox (4 KB bodies), all pages");
+    println!();
+    println!("| measure | value |");
+    println!("|---|---|");
+    println!("| items | {items} in {pages} pages |");
+    println!("| time | {} |", ms(took));
+    println!(
+        "| items per second | {:.0} |",
+        items as f64 / took.as_secs_f64()
+    );
+    println!(
+        "| (seeding 10,000 org sends through the library) | {} |",
+        ms(seeded)
+    );
+    println!();
+
+    // 3. Load.
+    let state = since.unwrap();
+    let healthz = wrk(&format!("{}/healthz", server.url), None);
+    let nothing = wrk(
+        &format!("{}/api/v1/changes?since={state}", server.url),
+        Some(&access),
+    );
+    println!("## Under load (wrk, 2 threads, 64 connections, 10 s, loopback, same 2-core machine)");
+    println!();
+    println!("| route | requests/s |");
+    println!("|---|---|");
+    let show = |v: Option<f64>| {
+        v.map(|r| format!("{r:.0}"))
+            .unwrap_or_else(|| "wrk not installed".into())
+    };
+    println!("| GET /healthz | {} |", show(healthz));
+    println!(
+        "| GET /api/v1/changes?since=<current> (authenticated, nothing changed) | {} |",
+        show(nothing)
+    );
+}
