@@ -473,3 +473,21 @@ fn a_send_from_another_process_reaches_a_listening_client_within_two_seconds() {
         assert!(waited < std::time::Duration::from_secs(2), "heard after {waited:?}");
     });
 }
+
+#[test]
+fn purge_reports_what_it_did_and_dry_run_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("hub");
+    init(&dir);
+    let (ok, out, _) = run(&["admin", "--data", &data_arg(&dir), "purge", "--dry-run"]);
+    assert!(ok);
+    assert_eq!(
+        out.trim(),
+        "would delete 0 expired messages with 0 attachment files (nothing was changed)"
+    );
+    let (ok, out, _) = run(&["admin", "--data", &data_arg(&dir), "purge", "--json"]);
+    assert!(ok);
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["messages"], 0);
+    assert_eq!(report["dry_run"], false);
+}
