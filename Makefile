@@ -11,10 +11,10 @@ deps:
 
 lint: deps
 	$(CARGO) fmt --all --check
-	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --all-features --locked -- -D warnings
 
 test: lint
-	$(CARGO) nextest run --workspace --locked --no-fail-fast
+	$(CARGO) nextest run --workspace --all-features --locked --no-fail-fast
 
 bench: deps
 	./scripts/bench.sh

@@ -3,9 +3,11 @@
 # already there. Safe to run again.
 set -euo pipefail
 
-# Build: SQLCipher links the system libcrypto. Tests: the Go `age` CLI checks that the hub's
-# ciphertext is real age.
-packages=(build-essential pkg-config libssl-dev age)
+# Build: SQLCipher links the system libcrypto; the keyring talks D-Bus (libdbus).
+# Tests: the Go `age` CLI checks that the hub's ciphertext is real age; gnome-keyring in a
+# private D-Bus session is the real Secret Service the client's keyring tests use; Python
+# runs an independent SQLCipher build (the PyPI sqlcipher3 wheel) against the vault.
+packages=(build-essential pkg-config libssl-dev libdbus-1-dev age dbus dbus-x11 gnome-keyring)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -28,4 +30,9 @@ done
 # The test runner: one process per test, a clear summary line.
 if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install cargo-nextest --locked
+fi
+
+# An independent SQLCipher build for the vault interoperability test.
+if ! python3 -c "import sqlcipher3" >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check sqlcipher3
 fi

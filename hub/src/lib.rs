@@ -23,6 +23,8 @@ pub mod policy;
 pub mod retention;
 pub mod sending;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod uploads;
 
 use std::{future::Future, sync::Arc};

@@ -1,18 +1,12 @@
 //! `TestHub` and helpers shared by the integration tests.
 
-use std::{path::PathBuf, sync::Arc};
+use std::path::PathBuf;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use reqwest::{Client, Response, StatusCode};
-use sealpost_hub::{
-    clock::{OsEntropy, TestClock},
-    config::HubConfig,
-    sending::{AttachmentFile, OrgMessage},
-    Caller, Hub, InitOptions,
-};
+use sealpost_hub::config::HubConfig;
+pub use sealpost_hub::testing::{token_in, TestServer};
 use serde_json::{json, Value};
-use tempfile::TempDir;
-use tokio::sync::oneshot;
 
 /// A password that meets every rule.
 pub const GOOD_PASSWORD: &str = "plum kettle orbit sandstone";
@@ -29,18 +23,20 @@ pub fn bob() -> &'static str {
 
 /// A member of the organisation's staff.
 pub fn staff() -> &'static str {
-    "case.worker@example.gov.uk"
+    sealpost_hub::testing::STAFF
 }
 
-/// A hub running in this process on 127.0.0.1, stopped when dropped.
+/// A hub on 127.0.0.1 (see `sealpost_hub::testing`) with an HTTP client.
 pub struct TestHub {
-    pub dir: TempDir,
-    pub hub: Arc<Hub>,
-    pub clock: TestClock,
-    pub url: String,
+    pub server: TestServer,
     pub http: Client,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl std::ops::Deref for TestHub {
+    type Target = TestServer;
+    fn deref(&self) -> &TestServer {
+        &self.server
+    }
 }
 
 impl TestHub {
@@ -51,57 +47,10 @@ impl TestHub {
 
     /// A hub whose `hub.toml` is adjusted by `configure` before it opens.
     pub async fn start_with(configure: impl FnOnce(&mut HubConfig)) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let data = dir.path().join("hub");
-        let mut config = Hub::init(
-            &data,
-            InitOptions {
-                org_name: "Example Council".into(),
-                org_domains: vec!["example.gov.uk".into()],
-                public_url: "http://hub.invalid".into(),
-            },
-        )
-        .expect("init");
-        configure(&mut config);
-        std::fs::write(data.join("hub.toml"), toml::to_string(&config).unwrap()).unwrap();
-        let start: DateTime<Utc> = "2026-03-02T09:00:00Z".parse().unwrap();
-        let clock = TestClock::at(start);
-        let hub = Arc::new(
-            Hub::open_with(&data, Arc::new(clock.clone()), Arc::new(OsEntropy)).expect("open"),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = oneshot::channel::<()>();
-        // The API only: tests deliver queued mail themselves (`emails_to`), so that no
-        // background worker races them. `serve` with its worker is tested on its own.
-        let app = sealpost_hub::api::router(hub.clone())
-            .into_make_service_with_connect_info::<std::net::SocketAddr>();
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
         Self {
-            dir,
-            hub,
-            clock,
-            url,
+            server: TestServer::start_with(configure).await,
             http: Client::new(),
-            stop: Some(stop),
-            task: Some(task),
         }
-    }
-
-    /// The hub's data directory.
-    pub fn data(&self) -> PathBuf {
-        self.dir.path().join("hub")
-    }
-
-    /// Moves the hub's clock forward.
-    pub fn advance(&self, by: Duration) {
-        self.clock.advance(by);
     }
 
     /// GET a path.
@@ -121,79 +70,6 @@ impl TestHub {
             .send()
             .await
             .unwrap()
-    }
-
-    /// Staff send a message to `to`; returns the send id.
-    pub async fn org_send(&self, to: &[&str], subject: &str, body: &str) -> String {
-        self.hub
-            .send_org_message(
-                OrgMessage {
-                    from: staff().into(),
-                    to: to.iter().map(|s| s.to_string()).collect(),
-                    subject: subject.into(),
-                    body_text: body.into(),
-                    ..Default::default()
-                },
-                &Caller::cli(),
-            )
-            .await
-            .expect("org send")
-            .id
-    }
-
-    /// Staff send a message with attachments.
-    pub async fn org_send_files(
-        &self,
-        to: &str,
-        subject: &str,
-        body: &str,
-        files: &[PathBuf],
-    ) -> String {
-        self.hub
-            .send_org_message(
-                OrgMessage {
-                    from: staff().into(),
-                    to: vec![to.into()],
-                    subject: subject.into(),
-                    body_text: body.into(),
-                    attachments: files
-                        .iter()
-                        .cloned()
-                        .map(AttachmentFile::from_path)
-                        .collect(),
-                    ..Default::default()
-                },
-                &Caller::cli(),
-            )
-            .await
-            .expect("org send")
-            .id
-    }
-
-    /// Every email the hub has written for `to`, oldest first (delivers the queue first).
-    pub async fn emails_to(&self, to: &str) -> Vec<String> {
-        self.hub.deliver_mail().await.expect("deliver mail");
-        let mut files: Vec<_> = std::fs::read_dir(self.data().join("outbox"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-            .collect();
-        files.sort();
-        files
-            .into_iter()
-            .map(|p| std::fs::read_to_string(p).unwrap())
-            .filter(|text| text.lines().any(|l| l == format!("To: {to}")))
-            .collect()
-    }
-
-    /// The token of the newest link to `path` (`/register` or `/reset`) emailed to `to`.
-    pub async fn link_token(&self, to: &str, path: &str) -> String {
-        let emails = self.emails_to(to).await;
-        emails
-            .iter()
-            .rev()
-            .find_map(|e| token_in(e, path))
-            .unwrap_or_else(|| panic!("no {path} link emailed to {to}"))
     }
 
     /// Sends a message to `email` and registers them with `GOOD_PASSWORD`.
@@ -264,29 +140,6 @@ impl TestHub {
             .map(|e| format!("{} {}", e.event, e.email))
             .collect()
     }
-}
-
-impl Drop for TestHub {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
-    }
-}
-
-/// The token of a `path?token=` link in an email's text.
-pub fn token_in(email: &str, path: &str) -> Option<String> {
-    let marker = format!("{path}?token=");
-    let start = email.find(&marker)? + marker.len();
-    Some(
-        email[start..]
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-            .collect(),
-    )
 }
 
 /// The `error.code` of an error body.

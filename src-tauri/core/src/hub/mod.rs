@@ -1,0 +1,428 @@
+//! The connection to a hub: the API contract through `sealpost-proto` types, TLS verified
+//! (plain `http` only to this machine), one refresh on `session_expired` when the account
+//! is remembered, and every refusal turned into a typed error.
+
+use std::sync::{Arc, Mutex};
+
+use futures_util::{Stream, StreamExt};
+use reqwest::{Method, StatusCode};
+use sealpost_proto::{
+    Changes, ErrorBody, RefreshRequest, Registered, RegistrationInfo, RegistrationRequest,
+    ResetConfirm, ResetRequest, Session, SignInRequest,
+};
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::error::{ClientError, Code, Result};
+use crate::keyring::SecretStore;
+use crate::secret::Sensitive;
+
+/// Where a remembered refresh token is kept, so that rotations are saved at once.
+#[derive(Clone)]
+pub struct RememberSlot {
+    /// The keyring.
+    pub store: Arc<dyn SecretStore>,
+    /// The entry's name.
+    pub name: String,
+}
+
+/// A connection to one hub for one account.
+pub struct HubClient {
+    base: String,
+    http: reqwest::Client,
+    access: Mutex<Option<Sensitive<String>>>,
+    remember: Mutex<Option<RememberSlot>>,
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost" || host == "127.0.0.1" || host == "[::1]" || host.starts_with("127.")
+}
+
+/// Checks a hub address: `https://…`, or `http://` to this machine only.
+pub fn check_hub_url(url: &str) -> Result<String> {
+    let url = url.trim().trim_end_matches('/');
+    let invalid = || ClientError::Refused {
+        code: Code::Invalid,
+        message: format!("{url:?} is not a hub address; it looks like https://secure.example.org"),
+        refused: Vec::new(),
+    };
+    let (scheme, rest) = url.split_once("://").ok_or_else(invalid)?;
+    let host_port = rest.split('/').next().unwrap_or_default();
+    let host = if host_port.starts_with('[') {
+        host_port
+            .split(']')
+            .next()
+            .map(|h| format!("{h}]"))
+            .unwrap_or_default()
+    } else {
+        host_port.split(':').next().unwrap_or_default().to_owned()
+    };
+    if host.is_empty() {
+        return Err(invalid());
+    }
+    match scheme {
+        "https" => Ok(url.to_owned()),
+        "http" if is_loopback(&host) => Ok(url.to_owned()),
+        "http" => Err(ClientError::Refused {
+            code: Code::Invalid,
+            message: "the hub's address must start with https:// (plain http is allowed only to this computer)"
+                .into(),
+            refused: Vec::new(),
+        }),
+        _ => Err(invalid()),
+    }
+}
+
+fn code_of(code: &str) -> Code {
+    match code {
+        "invalid_credentials" => Code::InvalidCredentials,
+        "account_locked" => Code::AccountLocked,
+        "account_disabled" => Code::AccountDisabled,
+        "session_expired" | "not_signed_in" => Code::SignInRequired,
+        "weak_password" => Code::WeakPassword,
+        "invalid_token" => Code::InvalidLink,
+        "already_registered" => Code::AlreadyRegistered,
+        "recipient_not_allowed" => Code::RecipientNotAllowed,
+        "attachment_limit" => Code::AttachmentLimit,
+        "rate_limited" => Code::RateLimited,
+        "not_found" => Code::NotFound,
+        "bad_request" | "unsupported_media_type" | "sender_not_allowed" => Code::Invalid,
+        _ => Code::Internal,
+    }
+}
+
+impl HubClient {
+    /// A client for the hub at `base` (checked with [`check_hub_url`]).
+    pub fn new(base: &str) -> Result<Self> {
+        let base = check_hub_url(base)?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .user_agent(concat!("sealpost/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ClientError::Other(format!("the HTTP client could not start: {e}")))?;
+        Ok(Self {
+            base,
+            http,
+            access: Mutex::new(None),
+            remember: Mutex::new(None),
+        })
+    }
+
+    /// The hub's address.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// Where to keep the Remember-me token (and rotations of it).
+    pub fn set_remember_slot(&self, slot: Option<RememberSlot>) {
+        *self.remember.lock().expect("BUG: poisoned") = slot;
+    }
+
+    /// Whether a session is held in memory.
+    pub fn signed_in(&self) -> bool {
+        self.access.lock().expect("BUG: poisoned").is_some()
+    }
+
+    /// Forgets the access token (the app locking, for instance).
+    pub fn forget_session(&self) {
+        *self.access.lock().expect("BUG: poisoned") = None;
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/api/v1{path}", self.base)
+    }
+
+    fn offline(&self, e: reqwest::Error) -> ClientError {
+        if e.is_connect() || e.is_timeout() || e.is_request() {
+            ClientError::Offline(self.base.clone())
+        } else {
+            ClientError::Other(format!("the hub's answer could not be read: {e}"))
+        }
+    }
+
+    async fn refusal(response: reqwest::Response) -> ClientError {
+        let status = response.status();
+        match response.json::<ErrorBody>().await {
+            Ok(body) => ClientError::Hub {
+                code: code_of(&body.error.code),
+                message: body.error.message.clone(),
+                detail: Box::new(body.error),
+            },
+            Err(_) => {
+                ClientError::Other(format!("the hub answered {status} without an explanation"))
+            }
+        }
+    }
+
+    async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&(impl Serialize + ?Sized)>,
+        auth: bool,
+    ) -> Result<reqwest::Response> {
+        let mut req = self.http.request(method, self.url(path));
+        if auth {
+            let token = self.access.lock().expect("BUG: poisoned").clone();
+            match token {
+                Some(t) => req = req.bearer_auth(t.expose()),
+                None => return Err(ClientError::SignInRequired),
+            }
+        }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        req.send().await.map_err(|e| self.offline(e))
+    }
+
+    /// An authenticated call; on `session_expired` with Remember me, refreshes once and
+    /// retries.
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&(impl Serialize + ?Sized)>,
+    ) -> Result<T> {
+        let response = self.call_raw(method, path, body).await?;
+        response
+            .json()
+            .await
+            .map_err(|e| ClientError::Other(format!("the hub's answer was not understood: {e}")))
+    }
+
+    /// As [`HubClient::call`], for answers without a body (204).
+    pub async fn call_empty(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&(impl Serialize + ?Sized)>,
+    ) -> Result<()> {
+        self.call_raw(method, path, body).await.map(|_| ())
+    }
+
+    async fn call_raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&(impl Serialize + ?Sized)>,
+    ) -> Result<reqwest::Response> {
+        if !self.signed_in() && self.has_remember() {
+            self.refresh().await?;
+        }
+        let response = self.send_raw(method.clone(), path, body, true).await?;
+        if response.status() == StatusCode::UNAUTHORIZED && self.has_remember() {
+            self.refresh().await?;
+            let retry = self.send_raw(method, path, body, true).await?;
+            return self.checked(retry).await;
+        }
+        self.checked(response).await
+    }
+
+    async fn checked(&self, response: reqwest::Response) -> Result<reqwest::Response> {
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let err = Self::refusal(response).await;
+        if err.code() == Code::SignInRequired {
+            self.forget_session();
+        }
+        Err(err)
+    }
+
+    fn has_remember(&self) -> bool {
+        let slot = self.remember.lock().expect("BUG: poisoned").clone();
+        slot.is_some_and(|s| matches!(s.store.load(&s.name), Ok(Some(_))))
+    }
+
+    fn keep_session(&self, session: &Session) -> Result<()> {
+        *self.access.lock().expect("BUG: poisoned") =
+            Some(Sensitive::new(session.access_token.clone()));
+        let slot = self.remember.lock().expect("BUG: poisoned").clone();
+        if let (Some(slot), Some(refresh)) = (slot, &session.refresh_token) {
+            slot.store.store(&slot.name, refresh)?;
+        }
+        Ok(())
+    }
+
+    /// Signs in; with `remember_me` the refresh token goes to the keyring slot.
+    pub async fn sign_in(
+        &self,
+        email: &str,
+        password: &str,
+        remember_me: bool,
+        device: &str,
+    ) -> Result<Session> {
+        let body = SignInRequest {
+            email: email.to_owned(),
+            password: password.to_owned(),
+            remember_me,
+            device_name: Some(device.to_owned()),
+        };
+        let response = self
+            .send_raw(Method::POST, "/sessions", Some(&body), false)
+            .await?;
+        if !response.status().is_success() {
+            return Err(Self::refusal(response).await);
+        }
+        let session: Session = response
+            .json()
+            .await
+            .map_err(|e| ClientError::Other(format!("the hub's answer was not understood: {e}")))?;
+        self.keep_session(&session)?;
+        Ok(session)
+    }
+
+    /// Exchanges the remembered refresh token for a new session (and a new token).
+    pub async fn refresh(&self) -> Result<Session> {
+        let slot = self.remember.lock().expect("BUG: poisoned").clone();
+        let Some(slot) = slot else {
+            return Err(ClientError::SignInRequired);
+        };
+        let Some(token) = slot.store.load(&slot.name)? else {
+            return Err(ClientError::SignInRequired);
+        };
+        let body = RefreshRequest {
+            refresh_token: token.expose().clone(),
+        };
+        let response = self
+            .send_raw(Method::POST, "/sessions/refresh", Some(&body), false)
+            .await?;
+        if !response.status().is_success() {
+            let err = Self::refusal(response).await;
+            if matches!(err.code(), Code::InvalidLink | Code::SignInRequired) {
+                // Revoked or replayed: this device must sign in with the password again.
+                slot.store.delete(&slot.name)?;
+                self.forget_session();
+                return Err(ClientError::SignInRequired);
+            }
+            return Err(err);
+        }
+        let session: Session = response
+            .json()
+            .await
+            .map_err(|e| ClientError::Other(format!("the hub's answer was not understood: {e}")))?;
+        self.keep_session(&session)?;
+        Ok(session)
+    }
+
+    /// Signs out at the hub and forgets Remember me on this device.
+    pub async fn sign_out(&self) -> Result<()> {
+        let result = if self.signed_in() {
+            self.send_raw(Method::DELETE, "/sessions/current", None::<&()>, true)
+                .await
+                .map(|_| ())
+        } else {
+            Ok(())
+        };
+        self.forget_session();
+        let slot = self.remember.lock().expect("BUG: poisoned").clone();
+        if let Some(slot) = slot {
+            slot.store.delete(&slot.name)?;
+        }
+        // Offline sign-out still forgets everything locally; the hub's session ends idle.
+        match result {
+            Err(ClientError::Offline(_)) | Ok(()) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn public<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&(impl Serialize + ?Sized)>,
+    ) -> Result<Option<T>> {
+        let response = self.send_raw(method, path, body, false).await?;
+        if !response.status().is_success() {
+            return Err(Self::refusal(response).await);
+        }
+        if response.status() == StatusCode::NO_CONTENT || response.status() == StatusCode::ACCEPTED
+        {
+            return Ok(None);
+        }
+        response
+            .json()
+            .await
+            .map(Some)
+            .map_err(|e| ClientError::Other(format!("the hub's answer was not understood: {e}")))
+    }
+
+    /// What a registration link is for: the address and the password rules.
+    pub async fn registration_info(&self, token: &str) -> Result<RegistrationInfo> {
+        self.public(Method::GET, &format!("/registrations/{token}"), None::<&()>)
+            .await?
+            .ok_or_else(|| ClientError::Other("the hub sent no registration details".into()))
+    }
+
+    /// Completes registration.
+    pub async fn register(&self, token: &str, password: &str) -> Result<Registered> {
+        let body = RegistrationRequest {
+            token: token.to_owned(),
+            password: password.to_owned(),
+        };
+        self.public(Method::POST, "/registrations", Some(&body))
+            .await?
+            .ok_or_else(|| ClientError::Other("the hub sent no answer".into()))
+    }
+
+    /// Asks for a password-reset email.
+    pub async fn request_reset(&self, email: &str) -> Result<()> {
+        let body = ResetRequest {
+            email: email.to_owned(),
+        };
+        self.public::<serde_json::Value>(Method::POST, "/password-resets", Some(&body))
+            .await
+            .map(|_| ())
+    }
+
+    /// Sets a new password with the emailed link's token.
+    pub async fn confirm_reset(&self, token: &str, new_password: &str) -> Result<()> {
+        let body = ResetConfirm {
+            token: token.to_owned(),
+            new_password: new_password.to_owned(),
+        };
+        self.public::<serde_json::Value>(Method::POST, "/password-resets/confirm", Some(&body))
+            .await
+            .map(|_| ())
+    }
+
+    /// One page of changes since `since`.
+    pub async fn changes(&self, since: Option<&str>, limit: u32) -> Result<Changes> {
+        let path = match since {
+            Some(s) => format!("/changes?since={s}&limit={limit}"),
+            None => format!("/changes?limit={limit}"),
+        };
+        self.call(Method::GET, &path, None::<&()>).await
+    }
+
+    /// The push channel: each item is a new mailbox state.
+    pub async fn events(&self) -> Result<impl Stream<Item = Result<String>>> {
+        let response = self.call_raw(Method::GET, "/events", None::<&()>).await?;
+        let mut buffer = String::new();
+        let base = self.base.clone();
+        Ok(response
+            .bytes_stream()
+            .map(move |chunk| {
+                let chunk = chunk.map_err(|_| ClientError::Offline(base.clone()))?;
+                buffer.push_str(&String::from_utf8_lossy(&chunk));
+                let mut states = Vec::new();
+                while let Some(end) = buffer.find("\n\n") {
+                    let block: String = buffer.drain(..end + 2).collect();
+                    if block.lines().any(|l| l == "event: state") {
+                        if let Some(data) = block.lines().find_map(|l| l.strip_prefix("data: ")) {
+                            if let Ok(ev) = serde_json::from_str::<sealpost_proto::StateEvent>(data)
+                            {
+                                states.push(ev.state);
+                            }
+                        }
+                    }
+                }
+                Ok(states)
+            })
+            .flat_map(|r: Result<Vec<String>>| {
+                futures_util::stream::iter(match r {
+                    Ok(states) => states.into_iter().map(Ok).collect::<Vec<_>>(),
+                    Err(e) => vec![Err(e)],
+                })
+            }))
+    }
+}

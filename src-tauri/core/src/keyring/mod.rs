@@ -1,0 +1,131 @@
+//! Secrets in the OS keyring, and nowhere else: each account's vault key and, with
+//! Remember me, its refresh token.
+//!
+//! One trait, two stores: the OS keyring (Secret Service on Linux, Keychain on macOS,
+//! Credential Manager on Windows) and an in-memory one for unit tests. Access is
+//! serialised: the Secret Service and its client are not built for concurrent calls.
+
+use std::{collections::HashMap, sync::Mutex};
+
+use crate::secret::Sensitive;
+
+/// The keyring service name under which Sealpost keeps its entries.
+pub const SERVICE: &str = "sealpost";
+
+/// The keyring cannot do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyringError {
+    /// No usable keyring (no Secret Service running, locked, refused access).
+    #[error("the system keyring cannot be used ({0}); unlock it or start it, then try again")]
+    Unavailable(String),
+}
+
+/// Where secrets live.
+pub trait SecretStore: Send + Sync {
+    /// Stores (or replaces) a secret.
+    fn store(&self, name: &str, secret: &str) -> Result<(), KeyringError>;
+    /// Reads a secret; `Ok(None)` when there is none.
+    fn load(&self, name: &str) -> Result<Option<Sensitive<String>>, KeyringError>;
+    /// Deletes a secret; deleting nothing is not an error.
+    fn delete(&self, name: &str) -> Result<(), KeyringError>;
+}
+
+/// The operating system's keyring.
+pub struct OsKeyring {
+    lock: Mutex<()>,
+}
+
+impl OsKeyring {
+    /// Connects to the OS keyring and proves that it keeps what it is given: a value
+    /// written through one handle must be read back through another (keyring's in-memory
+    /// fallback would pass a single-handle test and lose everything on exit).
+    pub fn open() -> Result<Self, KeyringError> {
+        let store = Self {
+            lock: Mutex::new(()),
+        };
+        let probe = "keyring-probe";
+        store.store(probe, "ok")?;
+        let read = store.load(probe)?;
+        store.delete(probe)?;
+        match read {
+            Some(v) if v.expose() == "ok" => Ok(store),
+            _ => Err(KeyringError::Unavailable(
+                "a value written to it could not be read back".into(),
+            )),
+        }
+    }
+
+    fn entry(name: &str) -> Result<keyring::Entry, KeyringError> {
+        keyring::Entry::new(SERVICE, name).map_err(|e| KeyringError::Unavailable(e.to_string()))
+    }
+}
+
+impl SecretStore for OsKeyring {
+    fn store(&self, name: &str, secret: &str) -> Result<(), KeyringError> {
+        let _guard = self.lock.lock().expect("BUG: keyring lock poisoned");
+        Self::entry(name)?
+            .set_password(secret)
+            .map_err(|e| KeyringError::Unavailable(e.to_string()))
+    }
+
+    fn load(&self, name: &str) -> Result<Option<Sensitive<String>>, KeyringError> {
+        let _guard = self.lock.lock().expect("BUG: keyring lock poisoned");
+        match Self::entry(name)?.get_password() {
+            Ok(secret) => Ok(Some(Sensitive::new(secret))),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(KeyringError::Unavailable(e.to_string())),
+        }
+    }
+
+    fn delete(&self, name: &str) -> Result<(), KeyringError> {
+        let _guard = self.lock.lock().expect("BUG: keyring lock poisoned");
+        match Self::entry(name)?.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(KeyringError::Unavailable(e.to_string())),
+        }
+    }
+}
+
+/// Secrets in memory, for tests only.
+#[derive(Default)]
+pub struct MemoryKeyring {
+    entries: Mutex<HashMap<String, String>>,
+}
+
+impl SecretStore for MemoryKeyring {
+    fn store(&self, name: &str, secret: &str) -> Result<(), KeyringError> {
+        self.entries
+            .lock()
+            .expect("BUG: keyring lock poisoned")
+            .insert(name.to_owned(), secret.to_owned());
+        Ok(())
+    }
+
+    fn load(&self, name: &str) -> Result<Option<Sensitive<String>>, KeyringError> {
+        Ok(self
+            .entries
+            .lock()
+            .expect("BUG: keyring lock poisoned")
+            .get(name)
+            .cloned()
+            .map(Sensitive::new))
+    }
+
+    fn delete(&self, name: &str) -> Result<(), KeyringError> {
+        self.entries
+            .lock()
+            .expect("BUG: keyring lock poisoned")
+            .remove(name);
+        Ok(())
+    }
+}
+
+/// The keyring entry of an account's vault key.
+pub fn vault_key_name(account_id: &str) -> String {
+    format!("vault-key:{account_id}")
+}
+
+/// The keyring entry of an account's Remember-me token.
+pub fn remember_name(account_id: &str) -> String {
+    format!("remember:{account_id}")
+}

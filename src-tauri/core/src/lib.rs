@@ -1,0 +1,14 @@
+//! The Sealpost desktop's core, with no window attached: the encrypted vault, the OS
+//! keyring, the hub connection, sync, search, and (later) the outbox. The Tauri app and
+//! the `sealpost` command line are thin layers over it.
+
+pub mod error;
+pub mod hub;
+pub mod keyring;
+mod secret;
+pub mod sync;
+pub mod vault;
+
+pub use error::{ClientError, Code, Result};
+pub use secret::Sensitive;
+pub use vault::Vault;

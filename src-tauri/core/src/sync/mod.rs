@@ -1,0 +1,178 @@
+//! Keeping the vault in step with the hub: pages of `/changes`, each applied with its new
+//! state in one vault transaction; then waiting on `/events`; backing off while the hub
+//! is unreachable; starting over on `state_too_old`.
+
+use std::{sync::Arc, time::Duration};
+
+use futures_util::StreamExt;
+use tokio::sync::broadcast;
+
+use crate::error::{ClientError, Code, Result};
+use crate::hub::HubClient;
+use crate::vault::Vault;
+
+/// What the app hears from sync. Never content: counts and sender addresses only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncEvent {
+    /// New messages arrived in the inbox.
+    NewMail {
+        /// How many.
+        count: usize,
+        /// Who sent them (deduplicated, in order).
+        senders: Vec<String>,
+    },
+    /// The vault changed; views should refresh.
+    Changed,
+    /// The hub cannot be reached; working from the vault.
+    Offline,
+    /// The hub answers again.
+    Online,
+    /// The session ended and cannot be renewed: the password is needed.
+    SignInRequired,
+}
+
+/// What one sync did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Pages fetched and applied.
+    pub pages: usize,
+    /// Items created, updated or destroyed.
+    pub changed: usize,
+    /// New unread inbox messages.
+    pub new_mail: usize,
+    /// Whether it started over from nothing.
+    pub resynced: bool,
+}
+
+/// Syncs one account's vault with its hub.
+#[derive(Clone)]
+pub struct Syncer {
+    vault: Vault,
+    hub: Arc<HubClient>,
+    events: broadcast::Sender<SyncEvent>,
+    page_size: u32,
+}
+
+impl Syncer {
+    /// A syncer; `page_size` items per `/changes` page (the hub allows up to 500).
+    pub fn new(vault: Vault, hub: Arc<HubClient>, page_size: u32) -> Self {
+        Self {
+            vault,
+            hub,
+            events: broadcast::channel(64).0,
+            page_size,
+        }
+    }
+
+    /// Listens to what sync does.
+    pub fn subscribe(&self) -> broadcast::Receiver<SyncEvent> {
+        self.events.subscribe()
+    }
+
+    /// Fetches and applies pages until the vault is current (or `max_pages` were applied:
+    /// tests use that to stop between pages as a crash would).
+    pub async fn sync_pages(&self, max_pages: Option<usize>) -> Result<SyncReport> {
+        let mut report = SyncReport::default();
+        let mut senders: Vec<String> = Vec::new();
+        loop {
+            let since = {
+                let vault = self.vault.clone();
+                tokio::task::spawn_blocking(move || vault.sync_state())
+                    .await
+                    .map_err(|e| ClientError::Other(e.to_string()))??
+            };
+            let page = match self.hub.changes(since.as_deref(), self.page_size).await {
+                Err(ClientError::Hub { detail, .. }) if detail.code == "state_too_old" => {
+                    let vault = self.vault.clone();
+                    tokio::task::spawn_blocking(move || vault.reset_sync())
+                        .await
+                        .map_err(|e| ClientError::Other(e.to_string()))??;
+                    report.resynced = true;
+                    continue;
+                }
+                other => other?,
+            };
+            let has_more = page.has_more;
+            let vault = self.vault.clone();
+            let applied = tokio::task::spawn_blocking(move || vault.apply_changes(&page))
+                .await
+                .map_err(|e| ClientError::Other(e.to_string()))??;
+            report.pages += 1;
+            report.changed += applied.changed;
+            report.new_mail += applied.new_inbox_from.len();
+            for s in applied.new_inbox_from {
+                if !senders.contains(&s) {
+                    senders.push(s);
+                }
+            }
+            if !has_more || max_pages.is_some_and(|m| report.pages >= m) {
+                break;
+            }
+        }
+        if report.changed > 0 {
+            let _ = self.events.send(SyncEvent::Changed);
+        }
+        if report.new_mail > 0 {
+            let _ = self.events.send(SyncEvent::NewMail {
+                count: report.new_mail,
+                senders,
+            });
+        }
+        Ok(report)
+    }
+
+    /// Syncs until the vault is current.
+    pub async fn sync(&self) -> Result<SyncReport> {
+        self.sync_pages(None).await
+    }
+
+    /// Runs until `shutdown`: sync, then wait for the hub's push and sync again; while the
+    /// hub is unreachable, retry after 1, 2, 4 … seconds (at most a minute apart).
+    pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut backoff = Duration::from_secs(1);
+        let mut offline = false;
+        loop {
+            let outcome = async {
+                self.sync().await?;
+                let mut events = self.hub.events().await?;
+                if offline {
+                    offline = false;
+                    let _ = self.events.send(SyncEvent::Online);
+                }
+                backoff = Duration::from_secs(1);
+                while let Some(state) = events.next().await {
+                    let state = state?;
+                    let current = self.vault.sync_state()?;
+                    if current.as_deref() != Some(state.as_str()) {
+                        self.sync().await?;
+                    }
+                }
+                Err::<(), ClientError>(ClientError::Offline(self.hub.base().to_owned()))
+            };
+            let result = tokio::select! {
+                _ = &mut shutdown => return,
+                r = outcome => r,
+            };
+            match result {
+                Err(e) if e.code() == Code::SignInRequired => {
+                    let _ = self.events.send(SyncEvent::SignInRequired);
+                    return;
+                }
+                Err(e) => {
+                    if !offline && e.code() == Code::Offline {
+                        offline = true;
+                        let _ = self.events.send(SyncEvent::Offline);
+                    }
+                    tracing::debug!(error = %e, "sync interrupted; retrying");
+                }
+                Ok(()) => {}
+            }
+            tokio::select! {
+                _ = &mut shutdown => return,
+                _ = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(60));
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! The vault's migrations: an append-only list. Never edit a step that has shipped.
+
+/// Each entry is one migration; `user_version` counts how many have run.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: messages with attachments (bytes cached in chunks), address book, sync state,
+    //    outbox, full-text search.
+    r#"
+    CREATE TABLE messages (
+        id TEXT PRIMARY KEY NOT NULL,
+        folder TEXT NOT NULL CHECK (folder IN ('inbox', 'sent', 'drafts')),
+        mode TEXT NOT NULL DEFAULT 'new',
+        sender TEXT NOT NULL,
+        recipients TEXT NOT NULL DEFAULT '{}',
+        subject TEXT NOT NULL DEFAULT '',
+        body_text TEXT NOT NULL DEFAULT '',
+        body_html TEXT NOT NULL DEFAULT '',
+        sent_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        read INTEGER NOT NULL DEFAULT 0,
+        in_reply_to TEXT NOT NULL DEFAULT '',
+        delivery TEXT NOT NULL DEFAULT ''
+    ) STRICT;
+    CREATE INDEX messages_listing ON messages(folder, sent_at, id);
+    CREATE INDEX messages_expiry ON messages(expires_at);
+
+    CREATE TABLE attachments (
+        id TEXT PRIMARY KEY NOT NULL,
+        message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        content_type TEXT NOT NULL,
+        cached INTEGER NOT NULL DEFAULT 0
+    ) STRICT;
+    CREATE INDEX attachments_message ON attachments(message_id);
+
+    -- Downloaded attachment bytes, in 256 KiB chunks, inside the encrypted vault.
+    CREATE TABLE attachment_chunks (
+        attachment_id TEXT NOT NULL REFERENCES attachments(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        bytes BLOB NOT NULL,
+        PRIMARY KEY (attachment_id, seq)
+    ) STRICT;
+
+    CREATE TABLE contacts (
+        id TEXT PRIMARY KEY NOT NULL,
+        name TEXT NOT NULL,
+        email TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE groups (
+        id TEXT PRIMARY KEY NOT NULL,
+        name TEXT NOT NULL,
+        contact_ids TEXT NOT NULL DEFAULT '[]'
+    ) STRICT;
+
+    CREATE TABLE sync (
+        key TEXT PRIMARY KEY NOT NULL,
+        value TEXT NOT NULL
+    ) STRICT;
+
+    -- Messages waiting for the hub, sent in order once it answers.
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_at INTEGER NOT NULL,
+        payload TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT NOT NULL DEFAULT ''
+    ) STRICT;
+
+    -- Full-text search over what a person looks for; rowid = messages.rowid.
+    CREATE VIRTUAL TABLE search USING fts5(subject, body, sender, attachments, tokenize = 'unicode61 remove_diacritics 2');
+    "#,
+];
