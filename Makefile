@@ -14,7 +14,7 @@ lint: deps
 	$(CARGO) clippy --workspace --all-targets --all-features --locked -- -D warnings
 
 test: lint
-	$(CARGO) nextest run --workspace --all-features --locked --no-fail-fast
+	./scripts/with-keyring.sh $(CARGO) nextest run --workspace --all-features --locked --no-fail-fast
 
 bench: deps
 	./scripts/bench.sh

@@ -2,6 +2,7 @@
 //! keyring, the hub connection, sync, search, and (later) the outbox. The Tauri app and
 //! the `sealpost` command line are thin layers over it.
 
+pub mod accounts;
 pub mod error;
 pub mod hub;
 pub mod keyring;
@@ -9,6 +10,7 @@ mod secret;
 pub mod sync;
 pub mod vault;
 
+pub use accounts::{AccountRecord, Accounts, Mailbox};
 pub use error::{ClientError, Code, Result};
 pub use secret::Sensitive;
 pub use vault::Vault;

@@ -5,7 +5,8 @@
 use std::sync::{Arc, Mutex};
 
 use futures_util::{Stream, StreamExt};
-use reqwest::{Method, StatusCode};
+pub use reqwest::Method;
+use reqwest::StatusCode;
 use sealpost_proto::{
     Changes, ErrorBody, RefreshRequest, Registered, RegistrationInfo, RegistrationRequest,
     ResetConfirm, ResetRequest, Session, SignInRequest,
@@ -383,6 +384,31 @@ impl HubClient {
         self.public::<serde_json::Value>(Method::POST, "/password-resets/confirm", Some(&body))
             .await
             .map(|_| ())
+    }
+
+    /// The bytes of an attachment, streamed; `progress` hears (received, total) as they come.
+    pub async fn download(
+        &self,
+        message_id: &str,
+        attachment_id: &str,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<Vec<u8>> {
+        let response = self
+            .call_raw(
+                Method::GET,
+                &format!("/messages/{message_id}/attachments/{attachment_id}"),
+                None::<&()>,
+            )
+            .await?;
+        let total = response.content_length().unwrap_or(0);
+        let mut bytes = Vec::with_capacity(total as usize);
+        let mut stream = response.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|_| ClientError::Offline(self.base.clone()))?;
+            bytes.extend_from_slice(&chunk);
+            progress(bytes.len() as u64, total);
+        }
+        Ok(bytes)
     }
 
     /// One page of changes since `since`.

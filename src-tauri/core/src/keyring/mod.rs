@@ -129,3 +129,52 @@ pub fn vault_key_name(account_id: &str) -> String {
 pub fn remember_name(account_id: &str) -> String {
     format!("remember:{account_id}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(store: &dyn SecretStore) {
+        let name = format!("test-entry-{}", std::process::id());
+        assert_eq!(
+            store.load(&name).unwrap().map(|s| s.expose().clone()),
+            None,
+            "nothing yet"
+        );
+        store.store(&name, "first").unwrap();
+        store.store(&name, "second").unwrap();
+        assert_eq!(
+            store.load(&name).unwrap().unwrap().expose(),
+            "second",
+            "replaced"
+        );
+        store.delete(&name).unwrap();
+        assert!(store.load(&name).unwrap().is_none(), "deleted");
+        store.delete(&name).expect("deleting nothing is fine");
+    }
+
+    #[test]
+    fn memory_keyring_keeps_and_forgets() {
+        round_trip(&MemoryKeyring::default());
+    }
+
+    /// Against the real Secret Service: `make test` runs the suite inside
+    /// `scripts/with-keyring.sh` (gnome-keyring in a private D-Bus session).
+    #[test]
+    fn os_keyring_keeps_and_forgets_across_handles() {
+        if std::env::var_os("SEALPOST_REAL_KEYRING").is_none() {
+            eprintln!("skipped: no Secret Service session (run through scripts/with-keyring.sh)");
+            return;
+        }
+        let store = OsKeyring::open().expect("the Secret Service from with-keyring.sh answers");
+        round_trip(&store);
+        // A second, independent handle sees what the first stored: it persists.
+        store.store("test-persist", "kept").unwrap();
+        let other = OsKeyring::open().unwrap();
+        assert_eq!(
+            other.load("test-persist").unwrap().unwrap().expose(),
+            "kept"
+        );
+        other.delete("test-persist").unwrap();
+    }
+}

@@ -1,0 +1,265 @@
+//! Several mailboxes per OS user, side by side: each account is a hub address and an email
+//! address, with its own vault file in the platform's data folder and its own keyring
+//! entries. The list of accounts (`accounts.json`) holds nothing secret.
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ClientError, Result};
+use crate::hub::{check_hub_url, HubClient, RememberSlot};
+use crate::keyring::{remember_name, vault_key_name, SecretStore};
+use crate::sync::Syncer;
+use crate::vault::{new_key, Vault};
+
+/// One account as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountRecord {
+    /// Local id (names the vault file and keyring entries).
+    pub id: String,
+    /// The hub's address.
+    pub hub_url: String,
+    /// The mailbox's address.
+    pub email: String,
+}
+
+/// The accounts of this OS user.
+pub struct Accounts {
+    dir: PathBuf,
+    keyring: Arc<dyn SecretStore>,
+}
+
+/// An account opened: its vault, its hub connection, its syncer.
+pub struct Mailbox {
+    /// Which account.
+    pub account: AccountRecord,
+    /// Its vault.
+    pub vault: Vault,
+    /// Its hub.
+    pub hub: Arc<HubClient>,
+    /// Its sync.
+    pub syncer: Syncer,
+    keyring: Arc<dyn SecretStore>,
+}
+
+impl Accounts {
+    /// The platform's data folder for Sealpost (e.g. `~/.local/share/sealpost`).
+    pub fn default_dir() -> Result<PathBuf> {
+        directories::ProjectDirs::from("org", "Sealpost", "sealpost")
+            .map(|d| d.data_dir().to_owned())
+            .ok_or_else(|| ClientError::Other("no home folder to keep mailboxes in".into()))
+    }
+
+    /// The accounts kept in `dir`, with secrets in `keyring`.
+    pub fn new(dir: impl Into<PathBuf>, keyring: Arc<dyn SecretStore>) -> Self {
+        Self {
+            dir: dir.into(),
+            keyring,
+        }
+    }
+
+    /// The folder holding the vaults.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn list_path(&self) -> PathBuf {
+        self.dir.join("accounts.json")
+    }
+
+    /// Every account, in the order added.
+    pub fn list(&self) -> Result<Vec<AccountRecord>> {
+        match fs::read_to_string(self.list_path()) {
+            Ok(text) => serde_json::from_str(&text)
+                .map_err(|e| ClientError::Other(format!("accounts.json is damaged: {e}"))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn save(&self, list: &[AccountRecord]) -> Result<()> {
+        fs::create_dir_all(&self.dir)?;
+        let tmp = self.dir.join("accounts.json.tmp");
+        fs::write(
+            &tmp,
+            serde_json::to_vec_pretty(list).expect("BUG: accounts serialise"),
+        )?;
+        fs::rename(tmp, self.list_path())?;
+        Ok(())
+    }
+
+    /// The vault file of an account.
+    pub fn vault_path(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}.vault"))
+    }
+
+    /// Adds an account (or returns the existing one for the same hub and address) and
+    /// creates its vault with a new key kept in the keyring.
+    pub fn add(&self, hub_url: &str, email: &str) -> Result<AccountRecord> {
+        let hub_url = check_hub_url(hub_url)?;
+        let email = email.trim().to_lowercase();
+        if !email.contains('@') {
+            return Err(ClientError::Refused {
+                code: crate::Code::Invalid,
+                message: format!("{email:?} is not an email address"),
+                refused: Vec::new(),
+            });
+        }
+        let mut list = self.list()?;
+        if let Some(existing) = list
+            .iter()
+            .find(|a| a.hub_url == hub_url && a.email == email)
+        {
+            return Ok(existing.clone());
+        }
+        let id = {
+            use rand::RngCore;
+            let mut b = [0u8; 8];
+            rand::rngs::OsRng.fill_bytes(&mut b);
+            hex::encode(b)
+        };
+        let record = AccountRecord { id, hub_url, email };
+        fs::create_dir_all(&self.dir)?;
+        let key = new_key();
+        self.keyring
+            .store(&vault_key_name(&record.id), key.expose())?;
+        // Read it back: a keyring that does not keep secrets must fail here, not after
+        // mail has been stored under a key that is gone.
+        match self.keyring.load(&vault_key_name(&record.id))? {
+            Some(k) if k.expose() == key.expose() => {}
+            _ => {
+                return Err(ClientError::Other(
+                    "the system keyring did not keep the vault key; the account was not added"
+                        .into(),
+                ))
+            }
+        }
+        Vault::open(&self.vault_path(&record.id), key.expose())?;
+        list.push(record.clone());
+        self.save(&list)?;
+        Ok(record)
+    }
+
+    /// Opens an account's vault with its key from the keyring. A missing key over an
+    /// existing vault is an error: a new key is never made for an existing vault.
+    pub fn open(&self, id: &str) -> Result<Mailbox> {
+        let account = self
+            .list()?
+            .into_iter()
+            .find(|a| a.id == id)
+            .ok_or(ClientError::NotFound("account"))?;
+        let path = self.vault_path(id);
+        let key = self.keyring.load(&vault_key_name(id))?.ok_or_else(|| {
+            ClientError::Vault(format!(
+                "the key of the vault for {} is not in the system keyring, so its local copy cannot be opened. \
+                 Remove the account and add it again: everything is synced afresh from the hub",
+                account.email
+            ))
+        })?;
+        if !path.exists() {
+            return Err(ClientError::Vault(format!(
+                "the vault file for {} is missing; remove the account and add it again",
+                account.email
+            )));
+        }
+        let vault = Vault::open(&path, key.expose())?;
+        let hub = Arc::new(HubClient::new(&account.hub_url)?);
+        hub.set_remember_slot(Some(RememberSlot {
+            store: self.keyring.clone(),
+            name: remember_name(id),
+        }));
+        let syncer = Syncer::new(vault.clone(), hub.clone(), 500);
+        Ok(Mailbox {
+            account,
+            vault,
+            hub,
+            syncer,
+            keyring: self.keyring.clone(),
+        })
+    }
+
+    /// Removes an account: its vault files and keyring entries.
+    pub fn remove(&self, id: &str) -> Result<()> {
+        let mut list = self.list()?;
+        let before = list.len();
+        list.retain(|a| a.id != id);
+        if list.len() == before {
+            return Err(ClientError::NotFound("account"));
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let p = PathBuf::from(format!("{}{suffix}", self.vault_path(id).display()));
+            if p.exists() {
+                fs::remove_file(p)?;
+            }
+        }
+        self.keyring.delete(&vault_key_name(id))?;
+        self.keyring.delete(&remember_name(id))?;
+        self.save(&list)
+    }
+}
+
+impl Mailbox {
+    /// Signs in to the hub. With `remember_me` the refresh token is kept in the keyring.
+    pub async fn sign_in(&self, password: &str, remember_me: bool) -> Result<()> {
+        if !remember_me {
+            self.keyring.delete(&remember_name(&self.account.id))?;
+        }
+        let device = format!("Sealpost on {}", std::env::consts::OS);
+        self.hub
+            .sign_in(&self.account.email, password, remember_me, &device)
+            .await?;
+        Ok(())
+    }
+
+    /// An attachment's bytes: from the vault when downloaded before, else from the hub
+    /// (then kept in the vault, encrypted, for offline use).
+    pub async fn attachment(&self, message_id: &str, attachment_id: &str) -> Result<Vec<u8>> {
+        let vault = self.vault.clone();
+        let id = attachment_id.to_owned();
+        if let Some(bytes) = tokio::task::spawn_blocking(move || vault.cached_attachment(&id))
+            .await
+            .map_err(|e| ClientError::Other(e.to_string()))??
+        {
+            return Ok(bytes);
+        }
+        let bytes = self
+            .hub
+            .download(message_id, attachment_id, |_, _| {})
+            .await?;
+        let (vault, id, copy) = (self.vault.clone(), attachment_id.to_owned(), bytes.clone());
+        tokio::task::spawn_blocking(move || vault.cache_attachment(&id, &copy))
+            .await
+            .map_err(|e| ClientError::Other(e.to_string()))??;
+        Ok(bytes)
+    }
+
+    /// Saves an attachment to the file the person chose, and only there.
+    pub async fn save_attachment(
+        &self,
+        message_id: &str,
+        attachment_id: &str,
+        to: &Path,
+    ) -> Result<u64> {
+        let bytes = self.attachment(message_id, attachment_id).await?;
+        // Straight to the chosen path: no temporary copy of the plaintext anywhere else.
+        fs::write(to, &bytes)?;
+        Ok(bytes.len() as u64)
+    }
+
+    /// Whether this device has a Remember-me token for the account.
+    pub fn remembered(&self) -> Result<bool> {
+        Ok(self
+            .keyring
+            .load(&remember_name(&self.account.id))?
+            .is_some())
+    }
+
+    /// Signs out: ends the session at the hub (when reachable) and deletes Remember me.
+    pub async fn sign_out(&self) -> Result<()> {
+        self.hub.sign_out().await
+    }
+}

@@ -1,0 +1,4 @@
+//! The client core against a real hub on loopback: sync into a real SQLCipher vault.
+
+mod sync;
+mod vault;
