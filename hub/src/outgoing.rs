@@ -53,6 +53,26 @@ impl Hub {
         out: Outgoing,
         caller: &Caller,
     ) -> Result<MessageSummary> {
+        let client_ref: String = out
+            .client_ref
+            .clone()
+            .unwrap_or_default()
+            .chars()
+            .take(100)
+            .collect();
+        if !client_ref.is_empty() {
+            let (account, reference) = (who.account_id.clone(), client_ref.clone());
+            if let Some(id) = self
+                .store
+                .read(move |tx| tx.message_by_client_ref(&account, &reference))
+                .await?
+            {
+                // Sent before; the client did not hear the answer. Nothing is sent again.
+                let key = self.mailbox_key(&who.account_id).await?;
+                let row = self.message_row(who, &id).await?;
+                return Ok(self.message_view(&key, &row)?.summary);
+            }
+        }
         let p = self.prepare(who, &out, true).await?;
         let now = self.now();
         let sent_id = new_id(self.entropy.as_ref(), "msg_");
@@ -86,6 +106,7 @@ impl Hub {
             read: true,
             in_reply_to: p.in_reply_to.clone(),
             delivery: "queued",
+            client_ref,
             sealed,
             attachments: p
                 .attachments
@@ -200,6 +221,7 @@ impl Hub {
             read: true,
             in_reply_to: p.in_reply_to.clone(),
             delivery: "",
+            client_ref: String::new(),
             sealed,
             attachments: added.clone(),
         };

@@ -242,6 +242,7 @@ impl Hub {
                         read: false,
                         in_reply_to: String::new(),
                         delivery: "",
+                        client_ref: String::new(),
                         sealed: key.seal(&plain)?,
                         attachments: stored,
                     },

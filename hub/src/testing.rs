@@ -79,6 +79,35 @@ impl TestServer {
         }
     }
 
+    /// Stops answering (as a hub behind a broken network would); the data stays.
+    pub async fn go_offline(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    /// Answers again, at the same address.
+    pub async fn come_back(&mut self) {
+        let address = self.url.trim_start_matches("http://").to_owned();
+        let listener = tokio::net::TcpListener::bind(&address)
+            .await
+            .expect("the same port again");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let app = crate::api::router(self.hub.clone())
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        self.task = Some(tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        }));
+        self.stop = Some(stop);
+    }
+
     /// The hub's data directory.
     pub fn data(&self) -> PathBuf {
         self.dir.path().join("hub")

@@ -379,6 +379,10 @@ pub struct Outgoing {
     /// Of the draft's attachments, the ids to keep (absent: keep all).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep_attachment_ids: Option<Vec<String>>,
+    /// A value the client makes up once per message; sending again with the same value
+    /// (after a lost answer) returns the message already sent instead of sending twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ref: Option<String>,
 }
 
 /// An address-book contact.

@@ -35,6 +35,8 @@ pub struct NewMessage {
     pub in_reply_to: String,
     /// Delivery status for Sent items ("" otherwise).
     pub delivery: &'static str,
+    /// The client's reference for this send ("" when none).
+    pub client_ref: String,
     /// Subject, body and attachment names, age-encrypted to the mailbox.
     pub sealed: Vec<u8>,
     /// Its attachments.
@@ -236,8 +238,8 @@ impl Tx<'_> {
         .expect("BUG: recipients serialise");
         self.0.execute(
             "INSERT INTO messages (id, account_id, origin_id, folder, mode, sender, recipients, \
-             sent_at, expires_at, read, in_reply_to, delivery, sealed, created_modseq, modseq) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)",
+             sent_at, expires_at, read, in_reply_to, delivery, sealed, created_modseq, modseq, \
+             client_ref) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15)",
             params![
                 m.id,
                 m.account_id,
@@ -252,7 +254,8 @@ impl Tx<'_> {
                 m.in_reply_to,
                 m.delivery,
                 m.sealed,
-                modseq
+                modseq,
+                m.client_ref
             ],
         )?;
         self.insert_attachments(&m.id, 0, &m.attachments)
@@ -357,6 +360,22 @@ impl Tx<'_> {
             .query_row([account_id, id], row)
             .optional()?;
         found.map(|m| self.with_attachments(m)).transpose()
+    }
+
+    /// The id of the account's message sent with this client reference, if any.
+    pub fn message_by_client_ref(
+        &self,
+        account_id: &str,
+        client_ref: &str,
+    ) -> Result<Option<String>> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT id FROM messages WHERE account_id = ?1 AND client_ref = ?2 AND client_ref != ''",
+                [account_id, client_ref],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     /// A page of a folder, newest first, strictly before the `(sent_at, id)` cursor.

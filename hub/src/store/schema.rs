@@ -98,6 +98,8 @@ pub const MIGRATIONS: &[&str] = &[
         in_reply_to TEXT NOT NULL DEFAULT '',
         delivery TEXT NOT NULL DEFAULT '' CHECK (delivery IN ('', 'queued', 'delivered', 'failed')),
         delivery_detail TEXT NOT NULL DEFAULT '',
+        -- The client's reference for a sent message, so a retried send is not sent twice.
+        client_ref TEXT NOT NULL DEFAULT '',
         sealed BLOB NOT NULL,
         created_modseq INTEGER NOT NULL DEFAULT 0,
         modseq INTEGER NOT NULL DEFAULT 0
@@ -105,6 +107,7 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX messages_listing ON messages(account_id, folder, sent_at, id);
     CREATE INDEX messages_changes ON messages(account_id, modseq);
     CREATE INDEX messages_expiry ON messages(expires_at);
+    CREATE INDEX messages_client_ref ON messages(account_id, client_ref) WHERE client_ref != '';
 
     CREATE TABLE attachments (
         id TEXT PRIMARY KEY NOT NULL,

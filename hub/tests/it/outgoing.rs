@@ -489,3 +489,29 @@ async fn an_upload_whose_file_was_cut_short_is_refused_with_a_request_to_upload_
         .contains("Upload the file again"));
     assert!(alice.folder("sent").await.is_empty(), "nothing was sent");
 }
+
+#[tokio::test]
+async fn a_send_retried_with_the_same_client_ref_is_sent_once() {
+    let t = TestHub::start().await;
+    let alice = t.user(alice()).await;
+    let body = json!({"to": ["worker@example.gov.uk"], "subject": "Once", "body_text": "b", "client_ref": "c-123"});
+    let (status, first) = alice.post("/messages", body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, second) = alice.post("/messages", body).await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "the retry is answered like the first"
+    );
+    assert_eq!(first["id"], second["id"], "with the same message");
+    assert_eq!(alice.folder("sent").await.len(), 1, "one copy in Sent");
+    let emails = t.emails_to("worker@example.gov.uk").await;
+    assert_eq!(
+        emails
+            .iter()
+            .filter(|e| e.contains("Subject: Once"))
+            .count(),
+        1,
+        "one email to staff"
+    );
+}

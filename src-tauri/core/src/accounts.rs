@@ -209,9 +209,14 @@ impl Mailbox {
             self.keyring.delete(&remember_name(&self.account.id))?;
         }
         let device = format!("Sealpost on {}", std::env::consts::OS);
-        self.hub
+        let session = self
+            .hub
             .sign_in(&self.account.email, password, remember_me, &device)
             .await?;
+        self.vault.set_setting(
+            "org_domains",
+            &serde_json::to_string(&session.account.org_domains).expect("BUG: domains serialise"),
+        )?;
         Ok(())
     }
 

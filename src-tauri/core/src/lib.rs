@@ -6,6 +6,8 @@ pub mod accounts;
 pub mod error;
 pub mod hub;
 pub mod keyring;
+pub mod outbox;
+pub mod policy;
 mod secret;
 pub mod sync;
 pub mod vault;

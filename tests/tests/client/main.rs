@@ -1,4 +1,5 @@
 //! The client core against a real hub on loopback: sync into a real SQLCipher vault.
 
+mod outbox;
 mod sync;
 mod vault;

@@ -9,13 +9,16 @@ pub use reqwest::Method;
 use reqwest::StatusCode;
 use sealpost_proto::{
     Changes, ErrorBody, RefreshRequest, Registered, RegistrationInfo, RegistrationRequest,
-    ResetConfirm, ResetRequest, Session, SignInRequest,
+    ResetConfirm, ResetRequest, Session, SignInRequest, Upload,
 };
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::error::{ClientError, Code, Result};
 use crate::keyring::SecretStore;
 use crate::secret::Sensitive;
+
+/// A progress callback shared between attempts of one upload.
+type Progress = Arc<Mutex<Box<dyn FnMut(u64, u64) + Send>>>;
 
 /// Where a remembered refresh token is kept, so that rotations are saved at once.
 #[derive(Clone)]
@@ -411,6 +414,63 @@ impl HubClient {
         Ok(bytes)
     }
 
+    /// Uploads a file for a message; `progress` hears (sent, total) as it goes.
+    pub async fn upload(
+        &self,
+        name: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+        progress: impl FnMut(u64, u64) + Send + 'static,
+    ) -> Result<Upload> {
+        let total = bytes.len() as u64;
+        let data = bytes::Bytes::from(bytes);
+        let send = |progress: Progress| {
+            let chunks: Vec<bytes::Bytes> = (0..data.len())
+                .step_by(256 * 1024)
+                .map(|at| data.slice(at..(at + 256 * 1024).min(data.len())))
+                .collect();
+            let mut sent = 0u64;
+            let stream = futures_util::stream::iter(chunks.into_iter().map(move |c| {
+                sent += c.len() as u64;
+                if let Ok(mut p) = progress.lock() {
+                    p(sent, total);
+                }
+                Ok::<_, std::io::Error>(c)
+            }));
+            reqwest::Body::wrap_stream(stream)
+        };
+        let progress: Progress = Arc::new(Mutex::new(Box::new(progress)));
+        let path = format!("/uploads?name={}", encode_query(name));
+        let attempt = |body: reqwest::Body| {
+            let token = self.access.lock().expect("BUG: poisoned").clone();
+            let mut req = self
+                .http
+                .post(self.url(&path))
+                .header(reqwest::header::CONTENT_TYPE, content_type)
+                .header(reqwest::header::CONTENT_LENGTH, total)
+                .body(body);
+            if let Some(t) = token {
+                req = req.bearer_auth(t.expose());
+            }
+            req.send()
+        };
+        if !self.signed_in() && self.has_remember() {
+            self.refresh().await?;
+        }
+        let mut response = attempt(send(progress.clone()))
+            .await
+            .map_err(|e| self.offline(e))?;
+        if response.status() == StatusCode::UNAUTHORIZED && self.has_remember() {
+            self.refresh().await?;
+            response = attempt(send(progress)).await.map_err(|e| self.offline(e))?;
+        }
+        self.checked(response)
+            .await?
+            .json()
+            .await
+            .map_err(|e| ClientError::Other(format!("the hub's answer was not understood: {e}")))
+    }
+
     /// One page of changes since `since`.
     pub async fn changes(&self, since: Option<&str>, limit: u32) -> Result<Changes> {
         let path = match since {
@@ -451,4 +511,17 @@ impl HubClient {
                 })
             }))
     }
+}
+
+/// Percent-encodes a query value.
+fn encode_query(value: &str) -> String {
+    let mut out = String::new();
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }

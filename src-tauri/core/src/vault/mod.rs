@@ -3,6 +3,7 @@
 //! bytes included; nothing is written in the clear anywhere else.
 
 mod messages;
+mod outbox;
 mod schema;
 
 use std::{
@@ -15,7 +16,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use crate::error::{ClientError, Result};
 use crate::secret::Sensitive;
 
-pub use messages::SearchHit;
+pub use messages::{Applied, SearchHit};
+pub use outbox::{OutboxItem, QueuedFile};
 
 /// An open vault; cheap to clone.
 #[derive(Clone)]

@@ -59,13 +59,34 @@ pub const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     ) STRICT;
 
-    -- Messages waiting for the hub, sent in order once it answers.
+    -- Messages and drafts waiting for the hub, sent in order once it answers. `payload`
+    -- is the Outgoing JSON (with its client_ref, so a retry is never sent twice).
     CREATE TABLE outbox (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL CHECK (kind IN ('send', 'draft')),
         created_at INTEGER NOT NULL,
         payload TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'failed')),
         attempts INTEGER NOT NULL DEFAULT 0,
         last_error TEXT NOT NULL DEFAULT ''
+    ) STRICT;
+
+    -- Files of queued messages, copied into the vault so they survive a restart and never
+    -- sit in the clear on disk.
+    CREATE TABLE outbox_files (
+        outbox_id INTEGER NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        PRIMARY KEY (outbox_id, position)
+    ) STRICT;
+    CREATE TABLE outbox_chunks (
+        outbox_id INTEGER NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        bytes BLOB NOT NULL,
+        PRIMARY KEY (outbox_id, position, seq)
     ) STRICT;
 
     -- Full-text search over what a person looks for; rowid = messages.rowid.

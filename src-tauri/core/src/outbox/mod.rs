@@ -1,0 +1,225 @@
+//! Sending: messages and drafts go through the outbox in the vault, so that writing works
+//! offline. Policy is checked first (the hub's rules, the hub's words); a queued item leaves
+//! once the hub answers, in order, and once only (each carries a `client_ref` the hub
+//! recognises on a retry).
+
+use std::path::PathBuf;
+
+use sealpost_proto::{MessageSummary, Outgoing, Upload};
+use serde::Serialize;
+
+use crate::accounts::Mailbox;
+use crate::error::{ClientError, Code, Result};
+use crate::hub::Method;
+use crate::policy;
+use crate::vault::QueuedFile;
+
+/// What flushing the outbox did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FlushReport {
+    /// Items the hub accepted.
+    pub sent: Vec<MessageSummary>,
+    /// Items the hub refused (kept, marked failed, with the reason).
+    pub failed: usize,
+    /// Items still waiting because the hub cannot be reached.
+    pub waiting: usize,
+}
+
+/// What happened to a message given to [`Mailbox::send`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum SendOutcome {
+    /// The hub has it; here is the Sent item.
+    Sent {
+        /// The Sent item.
+        message: Box<MessageSummary>,
+    },
+    /// Offline: it waits in the outbox and leaves when the hub is back.
+    Queued {
+        /// The outbox id.
+        outbox_id: i64,
+    },
+}
+
+fn new_ref() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+fn read_files(files: &[PathBuf]) -> Result<Vec<QueuedFile>> {
+    files
+        .iter()
+        .map(|p| {
+            let bytes = std::fs::read(p).map_err(|e| ClientError::Refused {
+                code: Code::Invalid,
+                message: format!("The file {} cannot be read: {e}.", p.display()),
+                refused: Vec::new(),
+            })?;
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "attachment".into());
+            Ok(QueuedFile {
+                content_type: guess_type(&name),
+                name,
+                bytes,
+            })
+        })
+        .collect()
+}
+
+fn guess_type(name: &str) -> String {
+    let ext = name.rsplit('.').next().unwrap_or_default().to_lowercase();
+    match ext.as_str() {
+        "pdf" => "application/pdf",
+        "txt" => "text/plain",
+        "csv" => "text/csv",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "doc" => "application/msword",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        _ => "application/octet-stream",
+    }
+    .to_owned()
+}
+
+impl Mailbox {
+    /// The organisation's domains, as the hub gave them at the last sign-in.
+    pub fn org_domains(&self) -> Result<Vec<String>> {
+        Ok(self
+            .vault
+            .setting("org_domains")?
+            .and_then(|v| serde_json::from_str(&v).ok())
+            .unwrap_or_default())
+    }
+
+    /// Checks a message against the hub's rules without sending anything.
+    pub fn check(&self, out: &Outgoing, file_sizes: &[u64]) -> Result<()> {
+        policy::check_recipients(out.mode, &out.to, &out.cc, &self.org_domains()?)?;
+        policy::check_attachments(file_sizes)
+    }
+
+    /// Sends a message with files from disk: checked, queued in the vault, and sent now
+    /// if the hub answers; offline it waits in the outbox.
+    pub async fn send(&self, mut out: Outgoing, files: &[PathBuf]) -> Result<SendOutcome> {
+        let queued = read_files(files)?;
+        let sizes: Vec<u64> = queued.iter().map(|f| f.bytes.len() as u64).collect();
+        self.check(&out, &sizes)?;
+        out.client_ref = Some(new_ref());
+        let payload = serde_json::to_string(&out).expect("BUG: outgoing serialises");
+        let now = chrono::Utc::now().timestamp_millis();
+        let id = self.vault.queue("send", &payload, &queued, now)?;
+        let report = self.flush_outbox().await?;
+        if let Some(message) = report.sent.into_iter().last() {
+            return Ok(SendOutcome::Sent {
+                message: Box::new(message),
+            });
+        }
+        let still = self.vault.outbox()?.into_iter().find(|i| i.id == id);
+        match still {
+            Some(item) if item.status == "failed" => Err(ClientError::Refused {
+                code: Code::Invalid,
+                message: item.last_error,
+                refused: Vec::new(),
+            }),
+            _ => Ok(SendOutcome::Queued { outbox_id: id }),
+        }
+    }
+
+    /// Saves a draft (new, or replacing `draft_id`) with files from disk: at the hub when
+    /// it answers, else in the outbox until it does.
+    pub async fn save_draft(
+        &self,
+        mut out: Outgoing,
+        draft_id: Option<&str>,
+        files: &[PathBuf],
+    ) -> Result<SendOutcome> {
+        let queued = read_files(files)?;
+        policy::check_attachments(
+            &queued
+                .iter()
+                .map(|f| f.bytes.len() as u64)
+                .collect::<Vec<_>>(),
+        )?;
+        out.draft_id = draft_id.map(str::to_owned);
+        let payload = serde_json::to_string(&out).expect("BUG: outgoing serialises");
+        let id = self.vault.queue(
+            "draft",
+            &payload,
+            &queued,
+            chrono::Utc::now().timestamp_millis(),
+        )?;
+        let report = self.flush_outbox().await?;
+        match report.sent.into_iter().last() {
+            Some(message) => Ok(SendOutcome::Sent {
+                message: Box::new(message),
+            }),
+            None => Ok(SendOutcome::Queued { outbox_id: id }),
+        }
+    }
+
+    /// Sends what waits in the outbox, oldest first. Stops at the first item the hub cannot
+    /// be reached for (order is kept); refused items are marked failed and skipped.
+    pub async fn flush_outbox(&self) -> Result<FlushReport> {
+        let mut report = FlushReport::default();
+        let items = self.vault.outbox()?;
+        let queued: Vec<_> = items.into_iter().filter(|i| i.status == "queued").collect();
+        let total = queued.len();
+        for (done, item) in queued.into_iter().enumerate() {
+            match self.send_item(&item).await {
+                Ok(summary) => {
+                    self.vault.unqueue(item.id)?;
+                    report.sent.push(summary);
+                }
+                Err(e)
+                    if matches!(
+                        e.code(),
+                        Code::Offline | Code::SignInRequired | Code::RateLimited
+                    ) =>
+                {
+                    self.vault.outbox_attempted(item.id)?;
+                    report.waiting = total - done;
+                    if e.code() == Code::SignInRequired {
+                        return Err(e);
+                    }
+                    break;
+                }
+                Err(e) => {
+                    self.vault.outbox_failed(item.id, &e.to_string())?;
+                    report.failed += 1;
+                }
+            }
+        }
+        if !report.sent.is_empty() {
+            // Bring the Sent items (and anything else new) into the vault.
+            let _ = self.syncer.sync().await;
+        }
+        Ok(report)
+    }
+
+    async fn send_item(&self, item: &crate::vault::OutboxItem) -> Result<MessageSummary> {
+        let mut out: Outgoing = serde_json::from_str(&item.payload)
+            .map_err(|e| ClientError::Other(format!("a queued message is unreadable: {e}")))?;
+        for (position, (name, content_type, _)) in item.files.iter().enumerate() {
+            let bytes = self.vault.outbox_file(item.id, position)?;
+            let upload: Upload = self
+                .hub
+                .upload(name, content_type, bytes, |_, _| {})
+                .await?;
+            out.upload_ids.push(upload.upload_id);
+        }
+        match (item.kind.as_str(), out.draft_id.clone()) {
+            ("draft", Some(id)) => {
+                out.draft_id = None;
+                self.hub
+                    .call(Method::PUT, &format!("/drafts/{id}"), Some(&out))
+                    .await
+            }
+            ("draft", None) => self.hub.call(Method::POST, "/drafts", Some(&out)).await,
+            _ => self.hub.call(Method::POST, "/messages", Some(&out)).await,
+        }
+    }
+}

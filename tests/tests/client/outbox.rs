@@ -1,0 +1,159 @@
+//! Sending from the client: policy before upload, attachments, offline queue, drafts.
+
+use sealpost_client::{outbox::SendOutcome, Code};
+use sealpost_proto::{Folder, Outgoing, SendMode};
+use sealpost_tests::*;
+
+fn to_org(subject: &str) -> Outgoing {
+    Outgoing {
+        mode: SendMode::New,
+        to: vec!["worker@example.gov.uk".into()],
+        subject: subject.into(),
+        body_text: "Hello".into(),
+        ..Default::default()
+    }
+}
+
+fn blob_count(hub: &TestServer) -> usize {
+    fn walk(d: &std::path::Path) -> usize {
+        std::fs::read_dir(d)
+            .map(|r| {
+                r.map(|e| {
+                    let p = e.unwrap().path();
+                    if p.is_dir() {
+                        walk(&p)
+                    } else {
+                        1
+                    }
+                })
+                .sum()
+            })
+            .unwrap_or(0)
+    }
+    walk(&hub.data().join("blobs"))
+}
+
+#[tokio::test]
+async fn a_message_with_two_attachments_reaches_the_organisation_and_sent() {
+    let hub = TestServer::start().await;
+    let client = TestClient::new();
+    let mailbox = client.registered(&hub, alice(), false).await;
+    mailbox.syncer.sync().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("form.pdf");
+    let b = dir.path().join("notes.txt");
+    std::fs::write(&a, vec![7u8; 300_000]).unwrap();
+    std::fs::write(&b, "notes").unwrap();
+    let outcome = mailbox.send(to_org("Two files"), &[a, b]).await.unwrap();
+    let SendOutcome::Sent { message } = outcome else {
+        panic!("online: sent at once, got {outcome:?}")
+    };
+    let names: Vec<&str> = message
+        .attachments
+        .iter()
+        .map(|x| x.name.as_str())
+        .collect();
+    assert_eq!(names, ["form.pdf", "notes.txt"]);
+    let sent = mailbox.vault.list(Folder::Sent, 10, None).unwrap();
+    assert_eq!(
+        sent[0].subject, "Two files",
+        "the Sent copy is in the vault"
+    );
+    let email = hub.emails_to("worker@example.gov.uk").await.pop().unwrap();
+    assert!(email.contains("form.pdf") && email.contains("notes.txt"));
+    assert!(
+        mailbox.vault.outbox().unwrap().is_empty(),
+        "nothing left waiting"
+    );
+}
+
+#[tokio::test]
+async fn an_outside_recipient_is_refused_before_anything_is_uploaded() {
+    let hub = TestServer::start().await;
+    let client = TestClient::new();
+    let mailbox = client.registered(&hub, alice(), false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.pdf");
+    std::fs::write(&file, vec![1u8; 100_000]).unwrap();
+    let mut out = to_org("Leak");
+    out.cc = vec!["friend@gmail.example".into()];
+    let before = blob_count(&hub);
+    let err = mailbox.send(out, &[file]).await.unwrap_err();
+    assert_eq!(err.code(), Code::RecipientNotAllowed);
+    assert!(
+        err.to_string()
+            .contains("Remove: friend@gmail.example. Nothing was sent."),
+        "{err}"
+    );
+    assert_eq!(blob_count(&hub), before, "nothing reached the hub");
+    assert!(mailbox.vault.outbox().unwrap().is_empty(), "nothing queued");
+
+    let eleven: Vec<_> = (0..11)
+        .map(|i| {
+            let p = dir.path().join(format!("f{i}.txt"));
+            std::fs::write(&p, "x").unwrap();
+            p
+        })
+        .collect();
+    let err = mailbox.send(to_org("Too many"), &eleven).await.unwrap_err();
+    assert_eq!(err.code(), Code::AttachmentLimit, "{err}");
+}
+
+#[tokio::test]
+async fn offline_sends_wait_in_the_outbox_and_leave_in_order_once_each() {
+    let mut hub = TestServer::start().await;
+    let client = TestClient::new();
+    let mailbox = client.registered(&hub, alice(), false).await;
+    mailbox.syncer.sync().await.unwrap();
+    hub.go_offline().await;
+    for subject in ["First", "Second"] {
+        let outcome = mailbox.send(to_org(subject), &[]).await.unwrap();
+        assert!(matches!(outcome, SendOutcome::Queued { .. }), "{outcome:?}");
+    }
+    let waiting = mailbox.vault.outbox().unwrap();
+    assert_eq!(waiting.len(), 2, "both wait, visibly");
+    assert!(waiting.iter().all(|i| i.status == "queued"));
+
+    hub.come_back().await;
+    let report = mailbox.flush_outbox().await.unwrap();
+    let subjects: Vec<&str> = report.sent.iter().map(|m| m.subject.as_str()).collect();
+    assert_eq!(subjects, ["First", "Second"], "in the order written");
+    assert!(mailbox.vault.outbox().unwrap().is_empty());
+    let again = mailbox.flush_outbox().await.unwrap();
+    assert!(again.sent.is_empty(), "nothing goes twice");
+    let emails = hub.emails_to("worker@example.gov.uk").await;
+    assert_eq!(emails.len(), 2, "one email each");
+}
+
+#[tokio::test]
+async fn drafts_save_at_the_hub_or_wait_offline() {
+    let mut hub = TestServer::start().await;
+    let client = TestClient::new();
+    let mailbox = client.registered(&hub, alice(), false).await;
+    let mut draft = to_org("Half done");
+    draft.to = vec!["not finished".into()];
+    let SendOutcome::Sent { message } = mailbox.save_draft(draft.clone(), None, &[]).await.unwrap()
+    else {
+        panic!("online drafts save at once")
+    };
+    assert_eq!(
+        mailbox.vault.list(Folder::Drafts, 10, None).unwrap()[0].id,
+        message.id
+    );
+
+    hub.go_offline().await;
+    draft.subject = "Edited offline".into();
+    let outcome = mailbox
+        .save_draft(draft, Some(&message.id), &[])
+        .await
+        .unwrap();
+    assert!(matches!(outcome, SendOutcome::Queued { .. }));
+    hub.come_back().await;
+    mailbox.flush_outbox().await.unwrap();
+    let drafts = mailbox.vault.list(Folder::Drafts, 10, None).unwrap();
+    assert_eq!(
+        (drafts.len(), drafts[0].subject.as_str()),
+        (1, "Edited offline"),
+        "the same draft, updated"
+    );
+}
