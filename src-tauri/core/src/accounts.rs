@@ -44,6 +44,7 @@ pub struct Mailbox {
     /// Its sync.
     pub syncer: Syncer,
     keyring: Arc<dyn SecretStore>,
+    pub(crate) locked: std::sync::atomic::AtomicBool,
 }
 
 impl Accounts {
@@ -179,6 +180,7 @@ impl Accounts {
             hub,
             syncer,
             keyring: self.keyring.clone(),
+            locked: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -217,7 +219,7 @@ impl Mailbox {
             "org_domains",
             &serde_json::to_string(&session.account.org_domains).expect("BUG: domains serialise"),
         )?;
-        Ok(())
+        self.keep_verifier(password).await
     }
 
     /// An attachment's bytes: from the vault when downloaded before, else from the hub

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod error;
 pub mod hub;
 pub mod keyring;
+mod lock;
 pub mod outbox;
 pub mod policy;
 mod secret;

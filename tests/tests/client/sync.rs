@@ -215,6 +215,7 @@ async fn push_brings_new_mail_into_the_vault_without_asking() {
     })
     .await
     .expect("the first sync reports the welcome");
+    hub.advance(Duration::minutes(1));
     let sent = std::time::Instant::now();
     hub.org_send(&[alice()], "Pushed", "b").await;
     tokio::time::timeout(std::time::Duration::from_secs(3), async {

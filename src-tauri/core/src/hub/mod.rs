@@ -35,6 +35,8 @@ pub struct HubClient {
     http: reqwest::Client,
     access: Mutex<Option<Sensitive<String>>>,
     remember: Mutex<Option<RememberSlot>>,
+    /// While locked (idle timeout), nothing is sent with the person's credentials.
+    locked: std::sync::atomic::AtomicBool,
 }
 
 fn is_loopback(host: &str) -> bool {
@@ -108,6 +110,7 @@ impl HubClient {
             http,
             access: Mutex::new(None),
             remember: Mutex::new(None),
+            locked: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -129,6 +132,20 @@ impl HubClient {
     /// Forgets the access token (the app locking, for instance).
     pub fn forget_session(&self) {
         *self.access.lock().expect("BUG: poisoned") = None;
+    }
+
+    /// Locks or unlocks: while locked, authenticated calls (and Remember-me refreshes) are
+    /// refused with `SignInRequired`.
+    pub fn set_locked(&self, locked: bool) {
+        self.locked
+            .store(locked, std::sync::atomic::Ordering::SeqCst);
+        if locked {
+            self.forget_session();
+        }
+    }
+
+    fn is_locked(&self) -> bool {
+        self.locked.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     fn url(&self, path: &str) -> String {
@@ -209,6 +226,9 @@ impl HubClient {
         path: &str,
         body: Option<&(impl Serialize + ?Sized)>,
     ) -> Result<reqwest::Response> {
+        if self.is_locked() {
+            return Err(ClientError::SignInRequired);
+        }
         if !self.signed_in() && self.has_remember() {
             self.refresh().await?;
         }
@@ -277,6 +297,9 @@ impl HubClient {
 
     /// Exchanges the remembered refresh token for a new session (and a new token).
     pub async fn refresh(&self) -> Result<Session> {
+        if self.is_locked() {
+            return Err(ClientError::SignInRequired);
+        }
         let slot = self.remember.lock().expect("BUG: poisoned").clone();
         let Some(slot) = slot else {
             return Err(ClientError::SignInRequired);
@@ -454,6 +477,9 @@ impl HubClient {
             }
             req.send()
         };
+        if self.is_locked() {
+            return Err(ClientError::SignInRequired);
+        }
         if !self.signed_in() && self.has_remember() {
             self.refresh().await?;
         }

@@ -1,0 +1,95 @@
+//! The idle lock: after the app's inactivity timeout, whatever is being written is saved
+//! as a draft, the session is forgotten, and the password is needed again — checked by the
+//! hub, or offline against a verifier kept in the (encrypted) vault.
+
+use std::sync::atomic::Ordering;
+
+use argon2::{
+    password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
+    Argon2,
+};
+use sealpost_proto::Outgoing;
+
+use crate::accounts::Mailbox;
+use crate::error::{ClientError, Code, Result};
+use crate::outbox::SendOutcome;
+
+const VERIFIER: &str = "password_verifier";
+
+impl Mailbox {
+    /// Keeps an Argon2id verifier of the password in the vault, for unlocking offline.
+    pub(crate) async fn keep_verifier(&self, password: &str) -> Result<()> {
+        let password = crate::Sensitive::new(password.to_owned());
+        let phc = tokio::task::spawn_blocking(move || {
+            let mut salt = [0u8; 16];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut salt);
+            let salt = SaltString::encode_b64(&salt).expect("BUG: a 16-byte salt encodes");
+            Argon2::default()
+                .hash_password(password.expose().as_bytes(), &salt)
+                .map(|h| h.to_string())
+        })
+        .await
+        .map_err(|e| ClientError::Other(e.to_string()))?
+        .map_err(|e| ClientError::Other(format!("the password verifier could not be made: {e}")))?;
+        self.vault.set_setting(VERIFIER, &phc)
+    }
+
+    /// Whether the mailbox is locked.
+    pub fn is_locked(&self) -> bool {
+        self.locked.load(Ordering::SeqCst)
+    }
+
+    /// Locks: saves `compose` (if any) as a draft first, then forgets the session.
+    pub async fn lock(&self, compose: Option<Outgoing>) -> Result<Option<SendOutcome>> {
+        let saved = match compose {
+            Some(out) => Some(self.save_draft(out, None, &[]).await?),
+            None => None,
+        };
+        self.locked.store(true, Ordering::SeqCst);
+        self.hub.set_locked(true);
+        Ok(saved)
+    }
+
+    /// Unlocks with the password: checked by the hub when it answers, else against the
+    /// local verifier.
+    pub async fn unlock(&self, password: &str) -> Result<()> {
+        self.hub.set_locked(false);
+        let remember = self.remembered()?;
+        match self.sign_in(password, remember).await {
+            Ok(()) => {
+                self.locked.store(false, Ordering::SeqCst);
+                Ok(())
+            }
+            Err(e) if e.code() == Code::Offline => {
+                let stored = self.vault.setting(VERIFIER)?;
+                let password = crate::Sensitive::new(password.to_owned());
+                let ok = tokio::task::spawn_blocking(move || {
+                    stored.is_some_and(|phc| {
+                        PasswordHash::new(&phc).is_ok_and(|h| {
+                            Argon2::default()
+                                .verify_password(password.expose().as_bytes(), &h)
+                                .is_ok()
+                        })
+                    })
+                })
+                .await
+                .map_err(|e| ClientError::Other(e.to_string()))?;
+                if ok {
+                    self.locked.store(false, Ordering::SeqCst);
+                    Ok(())
+                } else {
+                    self.hub.set_locked(true);
+                    Err(ClientError::Refused {
+                        code: Code::InvalidCredentials,
+                        message: "That is not the password of this mailbox.".into(),
+                        refused: Vec::new(),
+                    })
+                }
+            }
+            Err(e) => {
+                self.hub.set_locked(true);
+                Err(e)
+            }
+        }
+    }
+}
