@@ -1,1 +1,463 @@
-fn main() {}
+//! `sealpost`: the desktop's mailboxes from a terminal, for people and scripts (a partner
+//! organisation pulling its secure mail into its case system, say). Same vaults and
+//! keyring as the app.
+//!
+//! Exit codes: 0 done; 1 failed; 2 bad usage; 3 the hub cannot be reached; 4 sign in
+//! needed; 5 refused by a rule (recipient, attachment limit, weak password).
+
+use std::{
+    io::{BufRead, IsTerminal},
+    path::PathBuf,
+    process::ExitCode,
+    sync::Arc,
+};
+
+use clap::{Parser, Subcommand};
+use sealpost_client::{
+    keyring::OsKeyring, outbox::SendOutcome, Accounts, ClientError, Code, Mailbox,
+};
+use sealpost_proto::{Folder, Outgoing, SendMode};
+
+#[derive(Parser)]
+#[command(
+    name = "sealpost",
+    version,
+    about = "Read and send Sealpost secure messages from a terminal"
+)]
+struct Cli {
+    /// Which mailbox (its email address); needed when there are several.
+    #[arg(long, global = true, env = "SEALPOST_ACCOUNT")]
+    account: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Manage mailboxes on this computer.
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
+    /// Register an address with the link from the notification email.
+    Register {
+        /// The registration link (https://…/register?token=…).
+        link: String,
+    },
+    /// Sign in (the password is asked for, or read from standard input).
+    SignIn {
+        /// Stay signed in on this computer (kept in the system keyring).
+        #[arg(long)]
+        remember: bool,
+    },
+    /// Sign out and forget Remember me.
+    SignOut,
+    /// Bring the local copy up to date, and send what waits in the outbox.
+    Sync,
+    /// List a folder, newest first.
+    List {
+        /// inbox, sent or drafts.
+        #[arg(long, default_value = "inbox")]
+        folder: String,
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Show a message.
+    Read {
+        /// The message id.
+        id: String,
+    },
+    /// Save an attachment to a file.
+    SaveAttachment {
+        /// The message id.
+        id: String,
+        /// The attachment's name (or id).
+        name: String,
+        /// Where to write it.
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Send a message to the organisation (or reply, reply to all, forward).
+    Send {
+        /// Recipient (repeat for several).
+        #[arg(long)]
+        to: Vec<String>,
+        /// Copy recipient (repeat for several).
+        #[arg(long)]
+        cc: Vec<String>,
+        /// Subject.
+        #[arg(long, default_value = "")]
+        subject: String,
+        /// Body text.
+        #[arg(long, conflicts_with = "body_file")]
+        body: Option<String>,
+        /// Read the body from a file.
+        #[arg(long)]
+        body_file: Option<PathBuf>,
+        /// Attach a file (repeat for several).
+        #[arg(long)]
+        attach: Vec<PathBuf>,
+        /// Reply to the sender of this message.
+        #[arg(long, conflicts_with_all = ["reply_all", "forward"])]
+        reply: Option<String>,
+        /// Reply to the sender and the organisation's other participants.
+        #[arg(long, conflicts_with = "forward")]
+        reply_all: Option<String>,
+        /// Forward this message (with its attachments).
+        #[arg(long)]
+        forward: Option<String>,
+    },
+    /// Search the local copy.
+    Search {
+        /// Words to look for.
+        text: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Add a mailbox.
+    Add {
+        /// The hub's address, e.g. https://secure.example.gov.uk
+        #[arg(long)]
+        hub: String,
+        /// The mailbox's email address.
+        #[arg(long)]
+        email: String,
+    },
+    /// List mailboxes.
+    List,
+    /// Remove a mailbox and its local copy.
+    Remove {
+        /// The mailbox's email address.
+        email: String,
+    },
+}
+
+fn exit_code(e: &ClientError) -> u8 {
+    match e.code() {
+        Code::Offline => 3,
+        Code::SignInRequired
+        | Code::InvalidCredentials
+        | Code::AccountLocked
+        | Code::AccountDisabled => 4,
+        Code::RecipientNotAllowed | Code::AttachmentLimit | Code::WeakPassword => 5,
+        _ => 1,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+fn accounts() -> Result<Accounts, ClientError> {
+    let dir = match std::env::var_os("SEALPOST_DATA_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => Accounts::default_dir()?,
+    };
+    Ok(Accounts::new(dir, Arc::new(OsKeyring::open()?)))
+}
+
+fn pick(accounts: &Accounts, wanted: Option<&str>) -> Result<Mailbox, ClientError> {
+    let list = accounts.list()?;
+    let record = match wanted {
+        Some(email) => list
+            .iter()
+            .find(|a| a.email.eq_ignore_ascii_case(email.trim()))
+            .ok_or_else(|| {
+                ClientError::Other(format!(
+                    "there is no mailbox {email} here; see `sealpost account list`"
+                ))
+            })?,
+        None => match list.as_slice() {
+            [only] => only,
+            [] => {
+                return Err(ClientError::Other(
+                    "no mailbox yet; add one with `sealpost account add`".into(),
+                ))
+            }
+            _ => {
+                return Err(ClientError::Other(
+                    "there are several mailboxes; choose one with --account EMAIL".into(),
+                ))
+            }
+        },
+    };
+    accounts.open(&record.id)
+}
+
+fn read_password(prompt: &str) -> Result<String, ClientError> {
+    if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(prompt).map_err(ClientError::from)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    }
+}
+
+/// Signs in when there is no session and no Remember me.
+async fn ensure_session(mailbox: &Mailbox) -> Result<(), ClientError> {
+    if mailbox.hub.signed_in() || mailbox.remembered()? {
+        return Ok(());
+    }
+    let password = read_password(&format!("Password for {}: ", mailbox.account.email))?;
+    mailbox.sign_in(&password, false).await
+}
+
+fn print_json(value: &impl serde::Serialize) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("BUG: output serialises")
+    );
+}
+
+async fn run(cli: Cli) -> Result<(), ClientError> {
+    let accounts = accounts()?;
+    let wanted = cli.account.as_deref();
+    match cli.command {
+        Command::Account { command } => match command {
+            AccountCommand::Add { hub, email } => {
+                let record = accounts.add(&hub, &email)?;
+                if cli.json {
+                    print_json(&record);
+                } else {
+                    println!("added {} at {}", record.email, record.hub_url);
+                }
+            }
+            AccountCommand::List => {
+                let list = accounts.list()?;
+                if cli.json {
+                    print_json(&list);
+                } else if list.is_empty() {
+                    println!("no mailboxes yet");
+                } else {
+                    for a in list {
+                        println!("{}  {}", a.email, a.hub_url);
+                    }
+                }
+            }
+            AccountCommand::Remove { email } => {
+                let mailbox = pick(&accounts, Some(&email))?;
+                let id = mailbox.account.id.clone();
+                drop(mailbox);
+                accounts.remove(&id)?;
+                println!("removed {email} and its local copy");
+            }
+        },
+        Command::Register { link } => {
+            let (base, token) = link.split_once("/register?token=").ok_or_else(|| {
+                ClientError::Other("that is not a registration link (…/register?token=…)".into())
+            })?;
+            let hub = sealpost_client::hub::HubClient::new(base)?;
+            let info = hub.registration_info(token.trim()).await?;
+            eprintln!("Registering {} with {}.", info.email, info.org_name);
+            for rule in &info.password_rules.rules {
+                eprintln!("  - {}", rule.description);
+            }
+            let password = read_password("Choose a password: ")?;
+            let registered = hub.register(token.trim(), &password).await?;
+            accounts.add(base, &registered.email)?;
+            println!(
+                "registered {}; sign in with `sealpost sign-in`",
+                registered.email
+            );
+        }
+        Command::SignIn { remember } => {
+            let mailbox = pick(&accounts, wanted)?;
+            let password = read_password(&format!("Password for {}: ", mailbox.account.email))?;
+            mailbox.sign_in(&password, remember).await?;
+            println!("signed in as {}", mailbox.account.email);
+        }
+        Command::SignOut => {
+            let mailbox = pick(&accounts, wanted)?;
+            mailbox.sign_out().await?;
+            println!("signed out");
+        }
+        Command::Sync => {
+            let mailbox = pick(&accounts, wanted)?;
+            ensure_session(&mailbox).await?;
+            let flushed = mailbox.flush_outbox().await?;
+            let report = mailbox.syncer.sync().await?;
+            if cli.json {
+                print_json(&serde_json::json!({
+                    "new_mail": report.new_mail, "changed": report.changed,
+                    "sent": flushed.sent.len(), "waiting": flushed.waiting, "failed": flushed.failed,
+                }));
+            } else {
+                println!(
+                    "{} new, {} changed; {} sent from the outbox",
+                    report.new_mail,
+                    report.changed,
+                    flushed.sent.len()
+                );
+            }
+        }
+        Command::List { folder, limit } => {
+            let folder = match folder.as_str() {
+                "inbox" => Folder::Inbox,
+                "sent" => Folder::Sent,
+                "drafts" => Folder::Drafts,
+                other => {
+                    return Err(ClientError::Other(format!(
+                        "no folder {other:?}; use inbox, sent or drafts"
+                    )))
+                }
+            };
+            let mailbox = pick(&accounts, wanted)?;
+            let items = mailbox.vault.list(folder, limit, None)?;
+            if cli.json {
+                print_json(&items);
+            } else {
+                for m in items {
+                    let mark = if m.read { ' ' } else { '*' };
+                    let clip = if m.attachments.is_empty() {
+                        ""
+                    } else {
+                        " [attachments]"
+                    };
+                    println!(
+                        "{mark} {}  {}  {}  {}{clip}",
+                        m.id,
+                        &m.sent_at[..16].replace('T', " "),
+                        m.from,
+                        m.subject
+                    );
+                }
+            }
+        }
+        Command::Read { id } => {
+            let mailbox = pick(&accounts, wanted)?;
+            let m = mailbox.vault.message(&id)?;
+            if !m.summary.read && m.summary.folder == Folder::Inbox {
+                mailbox.vault.set_read(&id, true)?;
+                if ensure_session(&mailbox).await.is_ok() {
+                    let _ = mailbox
+                        .hub
+                        .call_empty(
+                            sealpost_client::hub::Method::PATCH,
+                            &format!("/messages/{id}"),
+                            Some(&serde_json::json!({"read": true})),
+                        )
+                        .await;
+                }
+            }
+            if cli.json {
+                print_json(&m);
+            } else {
+                println!("From:    {}", m.summary.from);
+                println!("To:      {}", m.summary.to.join(", "));
+                if !m.summary.cc.is_empty() {
+                    println!("Cc:      {}", m.summary.cc.join(", "));
+                }
+                println!("Date:    {}", m.summary.sent_at);
+                println!("Subject: {}", m.summary.subject);
+                println!("Expires: {}", m.summary.expires_at);
+                for a in &m.summary.attachments {
+                    println!("Attachment: {} ({} bytes)", a.name, a.size);
+                }
+                println!();
+                println!("{}", m.body_text);
+            }
+        }
+        Command::SaveAttachment { id, name, to } => {
+            let mailbox = pick(&accounts, wanted)?;
+            let m = mailbox.vault.message(&id)?;
+            let att = m
+                .summary
+                .attachments
+                .iter()
+                .find(|a| a.name == name || a.id == name)
+                .ok_or(ClientError::NotFound("attachment"))?;
+            ensure_session(&mailbox).await?;
+            let written = mailbox.save_attachment(&id, &att.id, &to).await?;
+            println!("saved {} ({written} bytes) to {}", att.name, to.display());
+        }
+        Command::Send {
+            to,
+            cc,
+            subject,
+            body,
+            body_file,
+            attach,
+            reply,
+            reply_all,
+            forward,
+        } => {
+            let mailbox = pick(&accounts, wanted)?;
+            let body_text = match (body, body_file) {
+                (Some(b), _) => b,
+                (None, Some(f)) => std::fs::read_to_string(&f)?,
+                (None, None) => String::new(),
+            };
+            let (mode, in_reply_to) = match (reply, reply_all, forward) {
+                (Some(id), _, _) => (SendMode::Reply, Some(id)),
+                (_, Some(id), _) => (SendMode::ReplyAll, Some(id)),
+                (_, _, Some(id)) => (SendMode::Forward, Some(id)),
+                _ => (SendMode::New, None),
+            };
+            let out = Outgoing {
+                mode,
+                to,
+                cc,
+                subject,
+                body_text,
+                forward_attachments: (mode == SendMode::Forward).then_some(true),
+                in_reply_to,
+                ..Default::default()
+            };
+            ensure_session(&mailbox).await.or_else(|e| {
+                if e.code() == Code::Offline {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            })?;
+            match mailbox.send(out, &attach).await? {
+                SendOutcome::Sent { message } => {
+                    if cli.json {
+                        print_json(&message);
+                    } else {
+                        println!("sent {}", message.id);
+                    }
+                }
+                SendOutcome::Queued { outbox_id } => {
+                    println!("the hub cannot be reached: queued (outbox #{outbox_id}); `sealpost sync` sends it");
+                }
+            }
+        }
+        Command::Search { text } => {
+            let mailbox = pick(&accounts, wanted)?;
+            let hits = mailbox.vault.search(&text, 50)?;
+            if cli.json {
+                print_json(&hits);
+            } else {
+                for h in hits {
+                    println!(
+                        "{}  {}  {}\n    {}",
+                        h.message.id, h.message.from, h.message.subject, h.excerpt
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}

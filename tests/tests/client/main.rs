@@ -1,5 +1,6 @@
 //! The client core against a real hub on loopback: sync into a real SQLCipher vault.
 
+mod cli;
 mod lock;
 mod outbox;
 mod sync;
