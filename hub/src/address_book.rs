@@ -28,23 +28,33 @@ fn open_json<T: for<'de> Deserialize<'de>>(key: &MailboxKey, sealed: &[u8]) -> R
         .map_err(|e| Error::Other(format!("a stored entry is unreadable: {e}")))
 }
 
+/// Decrypts a stored contact.
+pub(crate) fn view_contact(key: &MailboxKey, row: &EntryRow) -> Result<Contact> {
+    let c: SealedContact = open_json(key, &row.sealed)?;
+    Ok(Contact {
+        id: row.id.clone(),
+        name: c.name,
+        email: c.email,
+    })
+}
+
+/// Decrypts a stored group.
+pub(crate) fn view_group(key: &MailboxKey, row: &EntryRow) -> Result<Group> {
+    let g: SealedGroup = open_json(key, &row.sealed)?;
+    Ok(Group {
+        id: row.id.clone(),
+        name: g.name,
+        contact_ids: g.contact_ids,
+    })
+}
+
 impl Hub {
     pub(crate) fn contact_view(&self, key: &MailboxKey, row: &EntryRow) -> Result<Contact> {
-        let c: SealedContact = open_json(key, &row.sealed)?;
-        Ok(Contact {
-            id: row.id.clone(),
-            name: c.name,
-            email: c.email,
-        })
+        view_contact(key, row)
     }
 
     pub(crate) fn group_view(&self, key: &MailboxKey, row: &EntryRow) -> Result<Group> {
-        let g: SealedGroup = open_json(key, &row.sealed)?;
-        Ok(Group {
-            id: row.id.clone(),
-            name: g.name,
-            contact_ids: g.contact_ids,
-        })
+        view_group(key, row)
     }
 
     async fn public_key(&self, account_id: &str) -> Result<PublicKey> {

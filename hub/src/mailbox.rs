@@ -31,6 +31,13 @@ impl Hub {
 
     /// Decrypts a stored copy into the API's view.
     pub(crate) fn message_view(&self, key: &MailboxKey, row: &MessageRow) -> Result<Message> {
+        view_message(key, row)
+    }
+}
+
+/// Decrypts a stored copy into the API's view.
+pub(crate) fn view_message(key: &MailboxKey, row: &MessageRow) -> Result<Message> {
+    {
         let plain = key.open(&row.sealed)?;
         let content: SealedContent = serde_json::from_slice(plain.expose())
             .map_err(|e| Error::Other(format!("a stored message is unreadable: {e}")))?;
@@ -75,7 +82,9 @@ impl Hub {
             mode: (row.folder == Folder::Drafts).then_some(row.mode),
         })
     }
+}
 
+impl Hub {
     /// A page of a folder, newest first.
     pub async fn list_messages(
         &self,
@@ -234,35 +243,33 @@ impl Hub {
             updated: Vec::new(),
             destroyed: Vec::new(),
         };
-        for (change, item) in page {
-            let (created_modseq, changed) = match item {
-                Loaded::Message(row) => (
-                    row.created_modseq,
-                    ChangedItem::Message(Box::new(self.message_view(key()?, row)?)),
-                ),
-                Loaded::Entry(kind, entry) => (
-                    entry.created_modseq,
-                    match kind {
-                        EntryKind::Contact => {
-                            ChangedItem::Contact(self.contact_view(key()?, entry)?)
-                        }
-                        EntryKind::Group => ChangedItem::Group(self.group_view(key()?, entry)?),
-                    },
-                ),
-                Loaded::Gone => {
+        // Decrypting is most of the work: spread it over the cores, keep the order.
+        let key = if page.iter().any(|(_, item)| !matches!(item, Loaded::Gone)) {
+            Some(key()?.clone_key())
+        } else {
+            None
+        };
+        let page: Vec<(Change, Loaded)> = page.to_vec();
+        let views = tokio::task::spawn_blocking(move || {
+            decrypt_page(key.as_ref(), &page).map(|v| (v, page))
+        })
+        .await
+        .map_err(|e| Error::Other(format!("decrypting a page failed: {e}")))??;
+        let (views, page) = views;
+        for ((change, _), view) in page.iter().zip(views) {
+            match view {
+                None => {
                     if let Change::Destroyed { kind, id, .. } = change {
                         out.destroyed.push(Destroyed {
                             kind: kind.clone(),
                             id: id.clone(),
                         });
                     }
-                    continue;
                 }
-            };
-            if created_modseq > since {
-                out.created.push(changed);
-            } else {
-                out.updated.push(changed);
+                Some((created_modseq, changed)) if created_modseq > since => {
+                    out.created.push(changed)
+                }
+                Some((_, changed)) => out.updated.push(changed),
             }
         }
         Ok(out)
@@ -275,6 +282,59 @@ impl Hub {
     }
 }
 
+/// Decrypts the items of a page, in order, on up to as many threads as there are cores.
+fn decrypt_page(
+    key: Option<&MailboxKey>,
+    page: &[(Change, Loaded)],
+) -> Result<Vec<Option<(i64, ChangedItem)>>> {
+    let one = |item: &Loaded| -> Result<Option<(i64, ChangedItem)>> {
+        let key = || key.ok_or_else(|| Error::Other("BUG: mailbox key not loaded".into()));
+        Ok(match item {
+            Loaded::Message(row) => Some((
+                row.created_modseq,
+                ChangedItem::Message(Box::new(view_message(key()?, row)?)),
+            )),
+            Loaded::Entry(EntryKind::Contact, e) => Some((
+                e.created_modseq,
+                ChangedItem::Contact(crate::address_book::view_contact(key()?, e)?),
+            )),
+            Loaded::Entry(EntryKind::Group, e) => Some((
+                e.created_modseq,
+                ChangedItem::Group(crate::address_book::view_group(key()?, e)?),
+            )),
+            Loaded::Gone => None,
+        })
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    if page.len() < 64 || threads < 2 {
+        return page.iter().map(|(_, item)| one(item)).collect();
+    }
+    let chunk = page.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = page
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(_, item)| one(item))
+                        .collect::<Result<Vec<_>>>()
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(page.len());
+        for h in handles {
+            out.extend(
+                h.join()
+                    .map_err(|_| Error::Other("a decrypting thread failed".into()))??,
+            );
+        }
+        Ok(out)
+    })
+}
+
+#[derive(Clone)]
 enum Loaded {
     Message(Box<MessageRow>),
     Entry(EntryKind, crate::store::EntryRow),

@@ -197,6 +197,13 @@ pub struct MailboxKey {
 }
 
 impl MailboxKey {
+    /// A second handle on the same key (for work moved to other threads).
+    pub fn clone_key(&self) -> Self {
+        Self {
+            identity: self.identity.clone(),
+        }
+    }
+
     /// Decrypts a small payload sealed to this mailbox.
     pub fn open(&self, ciphertext: &[u8]) -> Result<Sensitive<Vec<u8>>, CryptoError> {
         open(&self.identity, ciphertext)

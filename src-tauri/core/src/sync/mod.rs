@@ -69,30 +69,50 @@ impl Syncer {
         self.events.subscribe()
     }
 
+    fn fetch(
+        &self,
+        since: Option<String>,
+    ) -> tokio::task::JoinHandle<Result<sealpost_proto::Changes>> {
+        let (hub, size) = (self.hub.clone(), self.page_size);
+        tokio::spawn(async move { hub.changes(since.as_deref(), size).await })
+    }
+
     /// Fetches and applies pages until the vault is current (or `max_pages` were applied:
-    /// tests use that to stop between pages as a crash would).
+    /// tests use that to stop between pages as a crash would). The next page is fetched
+    /// while the current one is written, but pages are applied strictly in order, each
+    /// with its state in one transaction.
     pub async fn sync_pages(&self, max_pages: Option<usize>) -> Result<SyncReport> {
         let mut report = SyncReport::default();
         let mut senders: Vec<String> = Vec::new();
-        loop {
-            let since = {
-                let vault = self.vault.clone();
-                tokio::task::spawn_blocking(move || vault.sync_state())
-                    .await
-                    .map_err(|e| ClientError::Other(e.to_string()))??
-            };
-            let page = match self.hub.changes(since.as_deref(), self.page_size).await {
-                Err(ClientError::Hub { detail, .. }) if detail.code == "state_too_old" => {
+        let since = {
+            let vault = self.vault.clone();
+            tokio::task::spawn_blocking(move || vault.sync_state())
+                .await
+                .map_err(|e| ClientError::Other(e.to_string()))??
+        };
+        let mut fetching = Some(self.fetch(since));
+        while let Some(handle) = fetching.take() {
+            let page = match handle
+                .await
+                .map_err(|e| ClientError::Other(e.to_string()))?
+            {
+                Err(ClientError::Hub { detail, .. })
+                    if detail.code == "state_too_old" && !report.resynced =>
+                {
                     let vault = self.vault.clone();
                     tokio::task::spawn_blocking(move || vault.reset_sync())
                         .await
                         .map_err(|e| ClientError::Other(e.to_string()))??;
                     report.resynced = true;
+                    fetching = Some(self.fetch(None));
                     continue;
                 }
                 other => other?,
             };
-            let has_more = page.has_more;
+            let last = !page.has_more || max_pages.is_some_and(|m| report.pages + 1 >= m);
+            if !last {
+                fetching = Some(self.fetch(Some(page.state.clone())));
+            }
             let vault = self.vault.clone();
             let applied = tokio::task::spawn_blocking(move || vault.apply_changes(&page))
                 .await
@@ -104,9 +124,6 @@ impl Syncer {
                 if !senders.contains(&s) {
                     senders.push(s);
                 }
-            }
-            if !has_more || max_pages.is_some_and(|m| report.pages >= m) {
-                break;
             }
         }
         if report.changed > 0 {

@@ -378,15 +378,15 @@ impl Vault {
     /// Deletes every message past `expires_at` (with cached attachment bytes), offline
     /// or not. Returns how many went.
     pub fn purge_expired(&self, now: DateTime<Utc>) -> Result<usize> {
+        let now = now.timestamp_millis();
         self.write(|tx| {
-            let ids: Vec<String> = tx
-                .prepare("SELECT id FROM messages WHERE expires_at <= ?1")?
-                .query_map([now.timestamp_millis()], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            for id in &ids {
-                delete_message(tx, id)?;
-            }
-            Ok(ids.len())
+            // Set-wise: the search rows first (by rowid), then the messages; attachments
+            // and cached bytes follow by cascade.
+            tx.execute(
+                "DELETE FROM search WHERE rowid IN (SELECT rowid FROM messages WHERE expires_at <= ?1)",
+                [now],
+            )?;
+            Ok(tx.execute("DELETE FROM messages WHERE expires_at <= ?1", [now])?)
         })
     }
 
