@@ -257,6 +257,33 @@ impl Mailbox {
         Ok(bytes.len() as u64)
     }
 
+    /// Marks a message read or unread, in the vault at once and at the hub.
+    pub async fn mark_read(&self, message_id: &str, read: bool) -> Result<()> {
+        self.vault.set_read(message_id, read)?;
+        let _: sealpost_proto::MessageSummary = self
+            .hub
+            .call(
+                crate::hub::Method::PATCH,
+                &format!("/messages/{message_id}"),
+                Some(&sealpost_proto::MessagePatch { read }),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes a message at the hub, then from the vault (other devices hear of it by sync).
+    pub async fn delete(&self, message_id: &str) -> Result<()> {
+        self.hub
+            .call_empty(
+                crate::hub::Method::DELETE,
+                &format!("/messages/{message_id}"),
+                None::<&()>,
+            )
+            .await?;
+        self.syncer.sync().await?;
+        Ok(())
+    }
+
     /// Whether this device has a Remember-me token for the account.
     pub fn remembered(&self) -> Result<bool> {
         Ok(self
