@@ -45,7 +45,11 @@ pub struct Mailbox {
     pub syncer: Syncer,
     keyring: Arc<dyn SecretStore>,
     pub(crate) locked: std::sync::atomic::AtomicBool,
+    progress: std::sync::Mutex<Option<Progress>>,
 }
+
+/// Hears how a transfer goes: (file name, bytes so far, total bytes).
+pub type Progress = Arc<dyn Fn(&str, u64, u64) + Send + Sync>;
 
 impl Accounts {
     /// The platform's data folder for Sealpost (e.g. `~/.local/share/sealpost`).
@@ -181,6 +185,7 @@ impl Accounts {
             syncer,
             keyring: self.keyring.clone(),
             locked: std::sync::atomic::AtomicBool::new(false),
+            progress: std::sync::Mutex::new(None),
         })
     }
 
@@ -222,6 +227,22 @@ impl Mailbox {
         self.keep_verifier(password).await
     }
 
+    /// Reports uploads and downloads to `progress` from now on (`None`: silence).
+    pub fn set_progress(&self, progress: Option<Progress>) {
+        *self.progress.lock().expect("BUG: poisoned") = progress;
+    }
+
+    /// The progress listener for a transfer of `name`.
+    pub(crate) fn progress_for(&self, name: &str) -> impl FnMut(u64, u64) + Send + 'static {
+        let listener = self.progress.lock().expect("BUG: poisoned").clone();
+        let name = name.to_owned();
+        move |done, total| {
+            if let Some(l) = &listener {
+                l(&name, done, total);
+            }
+        }
+    }
+
     /// An attachment's bytes: from the vault when downloaded before, else from the hub
     /// (then kept in the vault, encrypted, for offline use).
     pub async fn attachment(&self, message_id: &str, attachment_id: &str) -> Result<Vec<u8>> {
@@ -235,7 +256,7 @@ impl Mailbox {
         }
         let bytes = self
             .hub
-            .download(message_id, attachment_id, |_, _| {})
+            .download(message_id, attachment_id, self.progress_for(attachment_id))
             .await?;
         let (vault, id, copy) = (self.vault.clone(), attachment_id.to_owned(), bytes.clone());
         tokio::task::spawn_blocking(move || vault.cache_attachment(&id, &copy))

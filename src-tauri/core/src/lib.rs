@@ -13,7 +13,7 @@ mod secret;
 pub mod sync;
 pub mod vault;
 
-pub use accounts::{AccountRecord, Accounts, Mailbox};
+pub use accounts::{AccountRecord, Accounts, Mailbox, Progress};
 pub use error::{ClientError, Code, Result};
 pub use secret::Sensitive;
 pub use vault::Vault;

@@ -223,6 +223,26 @@ async fn ensure_session(mailbox: &Mailbox) -> Result<(), ClientError> {
     mailbox.sign_in(&password, false).await
 }
 
+/// Shows transfers on a terminal's stderr: "name: 45% of 75.0 MB".
+fn show_progress(mailbox: &Mailbox) {
+    if !std::io::stderr().is_terminal() {
+        return;
+    }
+    mailbox.set_progress(Some(Arc::new(|name: &str, done: u64, total: u64| {
+        if total == 0 {
+            return;
+        }
+        let percent = done * 100 / total;
+        eprint!(
+            "\r{name}: {percent:>3}% of {:.1} MB",
+            total as f64 / 1_000_000.0
+        );
+        if done >= total {
+            eprintln!();
+        }
+    })));
+}
+
 fn print_json(value: &impl serde::Serialize) {
     println!(
         "{}",
@@ -295,6 +315,7 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
         Command::Sync => {
             let mailbox = pick(&accounts, wanted)?;
             ensure_session(&mailbox).await?;
+            show_progress(&mailbox);
             let flushed = mailbox.flush_outbox().await?;
             let report = mailbox.syncer.sync().await?;
             if cli.json {
@@ -388,6 +409,7 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
                 .find(|a| a.name == name || a.id == name)
                 .ok_or(ClientError::NotFound("attachment"))?;
             ensure_session(&mailbox).await?;
+            show_progress(&mailbox);
             let written = mailbox.save_attachment(&id, &att.id, &to).await?;
             println!("saved {} ({written} bytes) to {}", att.name, to.display());
         }
@@ -431,6 +453,7 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
                     Err(e)
                 }
             })?;
+            show_progress(&mailbox);
             match mailbox.send(out, &attach).await? {
                 SendOutcome::Sent { message } => {
                     if cli.json {

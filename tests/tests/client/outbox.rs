@@ -157,3 +157,52 @@ async fn drafts_save_at_the_hub_or_wait_offline() {
         "the same draft, updated"
     );
 }
+
+#[tokio::test]
+async fn uploads_and_downloads_report_progress() {
+    let hub = TestServer::start().await;
+    let client = TestClient::new();
+    let mailbox = client.registered(&hub, alice(), false).await;
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<(String, u64, u64)>>> = Default::default();
+    let record = seen.clone();
+    mailbox.set_progress(Some(std::sync::Arc::new(move |name: &str, done, total| {
+        record.lock().unwrap().push((name.to_owned(), done, total));
+    })));
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("scan.pdf");
+    std::fs::write(&big, vec![5u8; 1_000_000]).unwrap();
+    let SendOutcome::Sent { message } = mailbox.send(to_org("Scan"), &[big]).await.unwrap() else {
+        panic!()
+    };
+    let uploads: Vec<_> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(n, _, _)| n == "scan.pdf")
+        .cloned()
+        .collect();
+    assert!(
+        uploads.len() >= 4,
+        "several steps for a 1 MB upload: {}",
+        uploads.len()
+    );
+    assert_eq!(
+        uploads.last().unwrap().1,
+        1_000_000,
+        "ends at the whole size"
+    );
+    assert!(
+        uploads.windows(2).all(|w| w[0].1 <= w[1].1),
+        "never goes backwards"
+    );
+
+    seen.lock().unwrap().clear();
+    let att = &message.attachments[0];
+    mailbox.attachment(&message.id, &att.id).await.unwrap();
+    let downloads = seen.lock().unwrap().clone();
+    assert_eq!(
+        downloads.last().map(|d| (d.1, d.2)),
+        Some((1_000_000, 1_000_000)),
+        "download progress reaches the end"
+    );
+}

@@ -207,7 +207,7 @@ impl Mailbox {
             let bytes = self.vault.outbox_file(item.id, position)?;
             let upload: Upload = self
                 .hub
-                .upload(name, content_type, bytes, |_, _| {})
+                .upload(name, content_type, bytes, self.progress_for(name))
                 .await?;
             out.upload_ids.push(upload.upload_id);
         }
