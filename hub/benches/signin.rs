@@ -52,23 +52,7 @@ async fn flood(server: &Server, n: usize) -> (usize, usize, usize, Duration) {
 async fn main() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("hub");
-    let ok = Command::new(BIN)
-        .args([
-            "init",
-            "--data",
-            data.to_str().unwrap(),
-            "--org-name",
-            "Bench Council",
-            "--org-domain",
-            "example.gov.uk",
-            "--public-url",
-            "http://127.0.0.1:9",
-        ])
-        .stdout(Stdio::null())
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "init");
+    common::init(&data);
     let ok = Command::new(BIN)
         .args([
             "send",

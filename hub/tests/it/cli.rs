@@ -305,27 +305,11 @@ fn token_create_list_revoke() {
     assert!(err.contains("no live org token"), "{err}");
 }
 
-struct Server(Child);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-#[test]
-fn serve_prints_its_address_and_answers_while_send_runs_beside_it() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("hub");
-    init(&dir);
+/// `sealpost-hub serve` on a free port; returns it (stopped when dropped) and its address,
+/// read from the line it prints once it accepts connections.
+fn serve(dir: &Path) -> (Server, String) {
     let mut child = hub_cmd()
-        .args([
-            "serve",
-            "--data",
-            &data_arg(&dir),
-            "--listen",
-            "127.0.0.1:0",
-        ])
+        .args(["serve", "--data", &data_arg(dir), "--listen", "127.0.0.1:0"])
         .env("SEALPOST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -340,6 +324,23 @@ fn serve_prints_its_address_and_answers_while_send_runs_beside_it() {
         .strip_prefix("listening on ")
         .unwrap_or_else(|| panic!("first line names the address: {line:?}"))
         .to_owned();
+    (server, url)
+}
+
+struct Server(Child);
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn serve_prints_its_address_and_answers_while_send_runs_beside_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("hub");
+    init(&dir);
+    let (server, url) = serve(&dir);
     assert!(url.starts_with("http://127.0.0.1:"));
 
     let (ok, _, err) = run(&[
@@ -403,24 +404,7 @@ fn a_send_from_another_process_reaches_a_listening_client_within_two_seconds() {
         assert!(ok, "{err}");
     };
     send("first");
-    let mut child = hub_cmd()
-        .args([
-            "serve",
-            "--data",
-            &data_arg(&dir),
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .env("SEALPOST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let _server = Server(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let url = line.trim().trim_start_matches("listening on ").to_owned();
+    let (_server, url) = serve(&dir);
     let eml = std::fs::read_dir(dir.join("outbox"))
         .unwrap()
         .next()
