@@ -1,6 +1,5 @@
 //! The client core against a real hub on loopback: sync into a real SQLCipher vault.
 
-mod cli;
 mod journey;
 mod lock;
 mod outbox;

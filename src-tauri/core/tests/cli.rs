@@ -1,5 +1,6 @@
-//! The `sealpost` command line, run as a person or a script runs it, against a real hub,
-//! with the real OS keyring (`make test` provides one through scripts/with-keyring.sh).
+//! The `sealpost` command line, run as a person or a script runs it, against a real hub on
+//! loopback, with the real OS keyring (`make test` provides one through
+//! scripts/with-keyring.sh).
 
 use std::{
     io::Write,
@@ -7,12 +8,16 @@ use std::{
     process::{Command, Stdio},
 };
 
-use sealpost_tests::*;
+use sealpost_hub::testing::{TestServer, STAFF};
+
+const GOOD_PASSWORD: &str = "plum kettle orbit sandstone";
+
+fn alice() -> &'static str {
+    "alice@partner.example"
+}
 
 fn binary() -> PathBuf {
-    // target/debug/deps/client-… → target/debug/sealpost
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().join("sealpost")
+    PathBuf::from(env!("CARGO_BIN_EXE_sealpost"))
 }
 
 struct Run {
