@@ -148,6 +148,7 @@ async fn main() {
     // Baseline: the same 10,000 rows, fetched the same way, inserted bare.
     let mut pages = Vec::new();
     let mut since: Option<String> = None;
+    let fetch_start = Instant::now();
     loop {
         let page = mailbox.hub.changes(since.as_deref(), 500).await.unwrap();
         since = Some(page.state.clone());
@@ -157,6 +158,7 @@ async fn main() {
             break;
         }
     }
+    let fetch_time = fetch_start.elapsed();
     let rows: Vec<_> = pages
         .iter()
         .flat_map(|p| p.created.iter())
@@ -213,6 +215,10 @@ async fn main() {
     println!(
         "| ratio sync / bare insert | {:.2}x |",
         bare_time.as_secs_f64() / sync_time.as_secs_f64()
+    );
+    println!(
+        "| (floor: fetching the same 20 pages from the hub, nothing written) | {} |",
+        ms(fetch_time)
     );
     println!(
         "| client process RSS before sync → peak during sync | {:.0} MiB → {:.0} MiB |",

@@ -281,8 +281,8 @@ impl Vault {
     pub fn reset_sync(&self) -> Result<()> {
         self.write(|tx| {
             tx.execute_batch(
-                "DELETE FROM search; DELETE FROM messages; DELETE FROM contacts; DELETE FROM groups; \
-                 DELETE FROM sync WHERE key = 'state';",
+                "INSERT INTO search (search) VALUES ('delete-all'); DELETE FROM messages; \
+                 DELETE FROM contacts; DELETE FROM groups; DELETE FROM sync WHERE key = 'state';",
             )?;
             Ok(())
         })
@@ -346,10 +346,14 @@ impl Vault {
         if fts.is_empty() {
             return Ok(Vec::new());
         }
+        let words: Vec<String> = query
+            .split_whitespace()
+            .map(|w| w.replace('"', "").to_lowercase())
+            .filter(|w| !w.is_empty())
+            .collect();
         self.read(|c| {
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT {}, snippet(search, 1, '[', ']', '…', 12) FROM search \
-                 JOIN messages m ON m.rowid = search.rowid \
+                "SELECT {} FROM search JOIN messages m ON m.rowid = search.rowid \
                  WHERE search MATCH ?1 ORDER BY rank LIMIT ?2",
                 COLUMNS
                     .split(", ")
@@ -358,12 +362,13 @@ impl Vault {
                     .join(", ")
             ))?;
             let rows = stmt
-                .query_map(params![fts, limit], |r| {
-                    Ok((message_from_row(r)?, r.get::<_, String>(13)?))
-                })?
+                .query_map(params![fts, limit], message_from_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             rows.into_iter()
-                .map(|(m, excerpt)| {
+                .map(|m| {
+                    let excerpt = excerpt(&m.body_text, &words)
+                        .or_else(|| excerpt(&m.summary.subject, &words))
+                        .unwrap_or_else(|| m.body_text.chars().take(80).collect());
                     let mut s = m.summary;
                     s.attachments = attachments_of(c, &s.id)?;
                     Ok(SearchHit {
@@ -484,6 +489,56 @@ impl Vault {
     }
 }
 
+/// About 60 characters around the first word starting with one of `words` (lower-case),
+/// with that word in `[` `]`; `None` when no word matches.
+fn excerpt(text: &str, words: &[String]) -> Option<String> {
+    let lower = text.to_lowercase();
+    // Word starts only, as the search matched prefixes of words.
+    let mut found: Option<(usize, usize)> = None;
+    for w in words {
+        let mut from = 0;
+        while let Some(at) = lower[from..].find(w.as_str()).map(|i| i + from) {
+            let starts_word = lower[..at]
+                .chars()
+                .last()
+                .is_none_or(|c| !c.is_alphanumeric());
+            if starts_word {
+                if found.is_none_or(|(f, _)| at < f) {
+                    found = Some((at, w.len()));
+                }
+                break;
+            }
+            from = at + w.len().max(1);
+        }
+    }
+    let (at, len) = found?;
+    // Lower-casing can change byte lengths; map back only when it did not.
+    if lower.len() != text.len() {
+        return Some(text.chars().take(80).collect());
+    }
+    let end_word = text[at..]
+        .find(|c: char| !c.is_alphanumeric())
+        .map_or(text.len(), |e| at + e)
+        .max(at + len);
+    let start = text[..at]
+        .char_indices()
+        .rev()
+        .nth(30)
+        .map_or(0, |(i, _)| i);
+    let stop = text[end_word..]
+        .char_indices()
+        .nth(30)
+        .map_or(text.len(), |(i, _)| end_word + i);
+    Some(format!(
+        "{}{}[{}]{}{}",
+        if start > 0 { "…" } else { "" },
+        &text[start..at],
+        &text[at..end_word],
+        &text[end_word..stop],
+        if stop < text.len() { "…" } else { "" }
+    ))
+}
+
 /// Turns what a person types into an FTS5 query: each word a prefix match, all required.
 /// Quotes keep operators and punctuation from being read as query syntax.
 fn fts_query(input: &str) -> String {
@@ -499,6 +554,22 @@ fn fts_query(input: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn excerpts_mark_the_first_matching_word() {
+        let words = vec!["visit".to_owned()];
+        assert_eq!(
+            excerpt("Please confirm the visit date, thanks", &words).as_deref(),
+            Some("Please confirm the [visit] date, thanks")
+        );
+        assert_eq!(excerpt("revisit later", &words), None, "word starts only");
+        let long = format!("{} visiting {}", "a".repeat(100), "b".repeat(100));
+        let e = excerpt(&long, &words).unwrap();
+        assert!(
+            e.starts_with('…') && e.ends_with('…') && e.contains("[visiting]"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn search_queries_cannot_inject_fts_syntax() {

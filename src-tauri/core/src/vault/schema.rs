@@ -89,7 +89,9 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (outbox_id, position, seq)
     ) STRICT;
 
-    -- Full-text search over what a person looks for; rowid = messages.rowid.
-    CREATE VIRTUAL TABLE search USING fts5(subject, body, sender, attachments, tokenize = 'unicode61 remove_diacritics 2');
+    -- Full-text search over what a person looks for; rowid = messages.rowid. Contentless:
+    -- the text lives once, in messages; deleting needs no re-reading of it (fast purge).
+    CREATE VIRTUAL TABLE search USING fts5(subject, body, sender, attachments, content = '',
+        contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2');
     "#,
 ];
