@@ -243,39 +243,78 @@ impl Mailbox {
         }
     }
 
-    /// An attachment's bytes: from the vault when downloaded before, else from the hub
-    /// (then kept in the vault, encrypted, for offline use).
-    pub async fn attachment(&self, message_id: &str, attachment_id: &str) -> Result<Vec<u8>> {
+    /// Makes sure an attachment is in the vault: downloaded once, chunk by chunk (memory
+    /// stays flat whatever the size), kept encrypted for offline use.
+    pub async fn fetch_attachment(&self, message_id: &str, attachment_id: &str) -> Result<()> {
         let vault = self.vault.clone();
         let id = attachment_id.to_owned();
-        if let Some(bytes) = tokio::task::spawn_blocking(move || vault.cached_attachment(&id))
-            .await
-            .map_err(|e| ClientError::Other(e.to_string()))??
-        {
-            return Ok(bytes);
+        let cached = blocking(move || vault.attachment_cached(&id)).await?;
+        if cached {
+            return Ok(());
         }
-        let bytes = self
-            .hub
-            .download(message_id, attachment_id, self.progress_for(attachment_id))
-            .await?;
-        let (vault, id, copy) = (self.vault.clone(), attachment_id.to_owned(), bytes.clone());
-        tokio::task::spawn_blocking(move || vault.cache_attachment(&id, &copy))
-            .await
-            .map_err(|e| ClientError::Other(e.to_string()))??;
-        Ok(bytes)
+        let (total, mut stream) = self.hub.download(message_id, attachment_id).await?;
+        let mut progress = self.progress_for(attachment_id);
+        let (vault, id) = (self.vault.clone(), attachment_id.to_owned());
+        blocking(move || vault.attachment_cache_begin(&id)).await?;
+        let mut buffer: Vec<u8> = Vec::with_capacity(crate::vault::CHUNK);
+        let (mut seq, mut received) = (0u32, 0u64);
+        loop {
+            let next = futures_util::StreamExt::next(&mut stream)
+                .await
+                .transpose()?;
+            let done = next.is_none();
+            if let Some(bytes) = next {
+                received += bytes.len() as u64;
+                buffer.extend_from_slice(&bytes);
+                progress(received, total.max(received));
+            }
+            while buffer.len() >= crate::vault::CHUNK || (done && !buffer.is_empty()) {
+                let take = buffer.len().min(crate::vault::CHUNK);
+                let chunk: Vec<u8> = buffer.drain(..take).collect();
+                let (vault, id) = (self.vault.clone(), attachment_id.to_owned());
+                blocking(move || vault.attachment_cache_put(&id, seq, &chunk)).await?;
+                seq += 1;
+            }
+            if done {
+                break;
+            }
+        }
+        let (vault, id) = (self.vault.clone(), attachment_id.to_owned());
+        blocking(move || vault.attachment_cache_finish(&id)).await
     }
 
-    /// Saves an attachment to the file the person chose, and only there.
+    /// An attachment's bytes, whole in memory (for showing small files).
+    pub async fn attachment(&self, message_id: &str, attachment_id: &str) -> Result<Vec<u8>> {
+        self.fetch_attachment(message_id, attachment_id).await?;
+        let (vault, id) = (self.vault.clone(), attachment_id.to_owned());
+        blocking(move || vault.cached_attachment(&id))
+            .await?
+            .ok_or(ClientError::NotFound("attachment"))
+    }
+
+    /// Saves an attachment to the file the person chose, and only there, chunk by chunk.
     pub async fn save_attachment(
         &self,
         message_id: &str,
         attachment_id: &str,
         to: &Path,
     ) -> Result<u64> {
-        let bytes = self.attachment(message_id, attachment_id).await?;
-        // Straight to the chosen path: no temporary copy of the plaintext anywhere else.
-        fs::write(to, &bytes)?;
-        Ok(bytes.len() as u64)
+        self.fetch_attachment(message_id, attachment_id).await?;
+        let (vault, id, to) = (self.vault.clone(), attachment_id.to_owned(), to.to_owned());
+        blocking(move || {
+            use std::io::Write;
+            // Straight to the chosen path: no temporary copy of the plaintext anywhere else.
+            let mut file = fs::File::create(&to)?;
+            let (mut seq, mut written) = (0u32, 0u64);
+            while let Some(chunk) = vault.attachment_chunk(&id, seq)? {
+                file.write_all(&chunk)?;
+                written += chunk.len() as u64;
+                seq += 1;
+            }
+            file.sync_all()?;
+            Ok(written)
+        })
+        .await
     }
 
     /// Marks a message read or unread, in the vault at once and at the hub.
@@ -317,4 +356,13 @@ impl Mailbox {
     pub async fn sign_out(&self) -> Result<()> {
         self.hub.sign_out().await
     }
+}
+
+/// Runs vault work off the async runtime.
+pub(crate) async fn blocking<R: Send + 'static>(
+    f: impl FnOnce() -> Result<R> + Send + 'static,
+) -> Result<R> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ClientError::Other(format!("a background task failed: {e}")))?
 }

@@ -244,3 +244,54 @@ async fn accounts_side_by_side_keep_separate_vaults() {
         "removing an account removes its vault"
     );
 }
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_large_attachment_is_kept_and_saved_without_holding_it_in_memory() {
+    let hub = TestServer::start().await;
+    let client = TestClient::new();
+    let files = tempfile::tempdir().unwrap();
+    let big = files.path().join("scan.tiff");
+    let bytes: Vec<u8> = (0..40_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    std::fs::write(&big, &bytes).unwrap();
+    hub.org_send_files(alice(), "Scan", "b", &[big]).await;
+    let mailbox = client.registered(&hub, alice(), false).await;
+    mailbox.syncer.sync().await.unwrap();
+    let m = mailbox
+        .vault
+        .list(Folder::Inbox, 5, None)
+        .unwrap()
+        .into_iter()
+        .find(|m| m.subject == "Scan")
+        .unwrap();
+    let before = rss_kib();
+    let saved = files.path().join("saved.tiff");
+    let written = mailbox
+        .save_attachment(&m.id, &m.attachments[0].id, &saved)
+        .await
+        .unwrap();
+    let grown_mib = rss_kib().saturating_sub(before) / 1024;
+    assert_eq!(written, 40_000_000);
+    assert!(
+        std::fs::read(&saved).unwrap() == bytes,
+        "every byte arrives, in order"
+    );
+    // The vault's page cache (64 MiB at most) fills as chunks are written. Holding the
+    // file in memory too (the download buffer plus its copy into the vault, as the first
+    // version did) would add 80 MB on top.
+    assert!(
+        grown_mib < 64,
+        "a 40 MB download grew memory by {grown_mib} MiB"
+    );
+}

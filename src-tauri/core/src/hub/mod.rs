@@ -17,9 +17,6 @@ use crate::error::{ClientError, Code, Result};
 use crate::keyring::SecretStore;
 use crate::secret::Sensitive;
 
-/// A progress callback shared between attempts of one upload.
-type Progress = Arc<Mutex<Box<dyn FnMut(u64, u64) + Send>>>;
-
 /// Where a remembered refresh token is kept, so that rotations are saved at once.
 #[derive(Clone)]
 pub struct RememberSlot {
@@ -412,13 +409,15 @@ impl HubClient {
             .map(|_| ())
     }
 
-    /// The bytes of an attachment, streamed; `progress` hears (received, total) as they come.
+    /// An attachment's bytes as they arrive, with the total size when the hub says it.
     pub async fn download(
         &self,
         message_id: &str,
         attachment_id: &str,
-        mut progress: impl FnMut(u64, u64),
-    ) -> Result<Vec<u8>> {
+    ) -> Result<(
+        u64,
+        impl Stream<Item = Result<bytes::Bytes>> + Send + Unpin + 'static,
+    )> {
         let response = self
             .call_raw(
                 Method::GET,
@@ -427,68 +426,49 @@ impl HubClient {
             )
             .await?;
         let total = response.content_length().unwrap_or(0);
-        let mut bytes = Vec::with_capacity(total as usize);
-        let mut stream = response.bytes_stream();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|_| ClientError::Offline(self.base.clone()))?;
-            bytes.extend_from_slice(&chunk);
-            progress(bytes.len() as u64, total);
-        }
-        Ok(bytes)
+        let base = self.base.clone();
+        Ok((
+            total,
+            response
+                .bytes_stream()
+                .map(move |c| c.map_err(|_| ClientError::Offline(base.clone()))),
+        ))
     }
 
-    /// Uploads a file for a message; `progress` hears (sent, total) as it goes.
+    /// Uploads a file for a message. `body` makes the request body each time it is called
+    /// (a second time after a session refresh): the bytes stream, they are never all in
+    /// memory.
     pub async fn upload(
         &self,
         name: &str,
         content_type: &str,
-        bytes: Vec<u8>,
-        progress: impl FnMut(u64, u64) + Send + 'static,
+        total: u64,
+        body: impl Fn() -> reqwest::Body,
     ) -> Result<Upload> {
-        let total = bytes.len() as u64;
-        let data = bytes::Bytes::from(bytes);
-        let send = |progress: Progress| {
-            let chunks: Vec<bytes::Bytes> = (0..data.len())
-                .step_by(256 * 1024)
-                .map(|at| data.slice(at..(at + 256 * 1024).min(data.len())))
-                .collect();
-            let mut sent = 0u64;
-            let stream = futures_util::stream::iter(chunks.into_iter().map(move |c| {
-                sent += c.len() as u64;
-                if let Ok(mut p) = progress.lock() {
-                    p(sent, total);
-                }
-                Ok::<_, std::io::Error>(c)
-            }));
-            reqwest::Body::wrap_stream(stream)
-        };
-        let progress: Progress = Arc::new(Mutex::new(Box::new(progress)));
+        if self.is_locked() {
+            return Err(ClientError::SignInRequired);
+        }
         let path = format!("/uploads?name={}", encode_query(name));
-        let attempt = |body: reqwest::Body| {
+        let attempt = || {
             let token = self.access.lock().expect("BUG: poisoned").clone();
             let mut req = self
                 .http
                 .post(self.url(&path))
                 .header(reqwest::header::CONTENT_TYPE, content_type)
                 .header(reqwest::header::CONTENT_LENGTH, total)
-                .body(body);
+                .body(body());
             if let Some(t) = token {
                 req = req.bearer_auth(t.expose());
             }
             req.send()
         };
-        if self.is_locked() {
-            return Err(ClientError::SignInRequired);
-        }
         if !self.signed_in() && self.has_remember() {
             self.refresh().await?;
         }
-        let mut response = attempt(send(progress.clone()))
-            .await
-            .map_err(|e| self.offline(e))?;
+        let mut response = attempt().await.map_err(|e| self.offline(e))?;
         if response.status() == StatusCode::UNAUTHORIZED && self.has_remember() {
             self.refresh().await?;
-            response = attempt(send(progress)).await.map_err(|e| self.offline(e))?;
+            response = attempt().await.map_err(|e| self.offline(e))?;
         }
         self.checked(response)
             .await?

@@ -48,26 +48,28 @@ fn new_ref() -> String {
     hex::encode(b)
 }
 
-fn read_files(files: &[PathBuf]) -> Result<Vec<QueuedFile>> {
-    files
-        .iter()
-        .map(|p| {
-            let bytes = std::fs::read(p).map_err(|e| ClientError::Refused {
-                code: Code::Invalid,
-                message: format!("The file {} cannot be read: {e}.", p.display()),
-                refused: Vec::new(),
-            })?;
-            let name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "attachment".into());
-            Ok(QueuedFile {
-                content_type: guess_type(&name),
-                name,
-                bytes,
-            })
-        })
-        .collect()
+/// The files to queue, with their sizes (checked against the limits before any copying).
+fn files_to_queue(files: &[PathBuf]) -> Result<(Vec<QueuedFile>, Vec<u64>)> {
+    let mut queued = Vec::new();
+    let mut sizes = Vec::new();
+    for p in files {
+        let meta = std::fs::metadata(p).map_err(|e| ClientError::Refused {
+            code: Code::Invalid,
+            message: format!("The file {} cannot be read: {e}.", p.display()),
+            refused: Vec::new(),
+        })?;
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "attachment".into());
+        sizes.push(meta.len());
+        queued.push(QueuedFile {
+            content_type: guess_type(&name),
+            name,
+            path: p.clone(),
+        });
+    }
+    Ok((queued, sizes))
 }
 
 fn guess_type(name: &str) -> String {
@@ -105,8 +107,7 @@ impl Mailbox {
     /// Sends a message with files from disk: checked, queued in the vault, and sent now
     /// if the hub answers; offline it waits in the outbox.
     pub async fn send(&self, mut out: Outgoing, files: &[PathBuf]) -> Result<SendOutcome> {
-        let queued = read_files(files)?;
-        let sizes: Vec<u64> = queued.iter().map(|f| f.bytes.len() as u64).collect();
+        let (queued, sizes) = files_to_queue(files)?;
         self.check(&out, &sizes)?;
         out.client_ref = Some(new_ref());
         let payload = serde_json::to_string(&out).expect("BUG: outgoing serialises");
@@ -137,13 +138,8 @@ impl Mailbox {
         draft_id: Option<&str>,
         files: &[PathBuf],
     ) -> Result<SendOutcome> {
-        let queued = read_files(files)?;
-        policy::check_attachments(
-            &queued
-                .iter()
-                .map(|f| f.bytes.len() as u64)
-                .collect::<Vec<_>>(),
-        )?;
+        let (queued, sizes) = files_to_queue(files)?;
+        policy::check_attachments(&sizes)?;
         out.draft_id = draft_id.map(str::to_owned);
         let payload = serde_json::to_string(&out).expect("BUG: outgoing serialises");
         let id = self.vault.queue(
@@ -203,12 +199,40 @@ impl Mailbox {
     async fn send_item(&self, item: &crate::vault::OutboxItem) -> Result<MessageSummary> {
         let mut out: Outgoing = serde_json::from_str(&item.payload)
             .map_err(|e| ClientError::Other(format!("a queued message is unreadable: {e}")))?;
-        for (position, (name, content_type, _)) in item.files.iter().enumerate() {
-            let bytes = self.vault.outbox_file(item.id, position)?;
-            let upload: Upload = self
-                .hub
-                .upload(name, content_type, bytes, self.progress_for(name))
-                .await?;
+        for (position, (name, content_type, size)) in item.files.iter().enumerate() {
+            let (vault, id, progress) = (self.vault.clone(), item.id, self.progress_for(name));
+            let progress = std::sync::Arc::new(std::sync::Mutex::new(progress));
+            let body = || {
+                // Chunks are read from the vault as the request goes out.
+                let (vault, progress, total) = (vault.clone(), progress.clone(), *size);
+                let chunks = futures_util::stream::unfold((0u32, 0u64), move |(seq, sent)| {
+                    let (vault, progress) = (vault.clone(), progress.clone());
+                    async move {
+                        let read = tokio::task::spawn_blocking(move || {
+                            vault.outbox_chunk(id, position, seq)
+                        })
+                        .await;
+                        match read {
+                            Ok(Ok(Some(bytes))) => {
+                                let sent = sent + bytes.len() as u64;
+                                if let Ok(mut p) = progress.lock() {
+                                    p(sent, total);
+                                }
+                                Some((Ok(bytes::Bytes::from(bytes)), (seq + 1, sent)))
+                            }
+                            Ok(Ok(None)) => None,
+                            Ok(Err(e)) => {
+                                Some((Err(std::io::Error::other(e.to_string())), (u32::MAX, sent)))
+                            }
+                            Err(e) => {
+                                Some((Err(std::io::Error::other(e.to_string())), (u32::MAX, sent)))
+                            }
+                        }
+                    }
+                });
+                reqwest::Body::wrap_stream(chunks)
+            };
+            let upload: Upload = self.hub.upload(name, content_type, *size, body).await?;
             out.upload_ids.push(upload.upload_id);
         }
         match (item.kind.as_str(), out.draft_id.clone()) {

@@ -16,7 +16,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use crate::error::{ClientError, Result};
 use crate::secret::Sensitive;
 
-pub use messages::{Applied, SearchHit};
+pub use messages::{Applied, SearchHit, CHUNK};
 pub use outbox::{OutboxItem, QueuedFile};
 
 /// An open vault; cheap to clone.

@@ -6,14 +6,14 @@ use serde::Serialize;
 use super::Vault;
 use crate::error::Result;
 
-/// A file to queue with a message.
+/// A file to queue with a message: copied into the vault from `path`, chunk by chunk.
 pub struct QueuedFile {
     /// Its name.
     pub name: String,
     /// Its MIME type.
     pub content_type: String,
-    /// Its bytes.
-    pub bytes: Vec<u8>,
+    /// Where it is read from.
+    pub path: std::path::PathBuf,
 }
 
 /// A queued item as listed.
@@ -33,7 +33,21 @@ pub struct OutboxItem {
     pub files: Vec<(String, String, u64)>,
 }
 
-const CHUNK: usize = 256 * 1024;
+use super::messages::CHUNK;
+
+/// Reads until `buf` is full or the file ends.
+fn read_full(file: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
 
 impl Vault {
     /// Queues a message or draft with its files; returns the queue id.
@@ -51,17 +65,27 @@ impl Vault {
             )?;
             let id = tx.last_insert_rowid();
             for (position, f) in files.iter().enumerate() {
+                let mut file = std::fs::File::open(&f.path)?;
+                let mut buf = vec![0u8; CHUNK];
+                let mut size = 0u64;
+                let mut seq = 0i64;
+                loop {
+                    let n = read_full(&mut file, &mut buf)?;
+                    if n == 0 {
+                        break;
+                    }
+                    tx.execute(
+                        "INSERT INTO outbox_chunks (outbox_id, position, seq, bytes) VALUES (?1, ?2, ?3, ?4)",
+                        params![id, position as i64, seq, &buf[..n]],
+                    )?;
+                    size += n as u64;
+                    seq += 1;
+                }
                 tx.execute(
                     "INSERT INTO outbox_files (outbox_id, position, name, content_type, size) \
                      VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![id, position as i64, f.name, f.content_type, f.bytes.len() as i64],
+                    params![id, position as i64, f.name, f.content_type, size as i64],
                 )?;
-                for (seq, chunk) in f.bytes.chunks(CHUNK).enumerate() {
-                    tx.execute(
-                        "INSERT INTO outbox_chunks (outbox_id, position, seq, bytes) VALUES (?1, ?2, ?3, ?4)",
-                        params![id, position as i64, seq as i64, chunk],
-                    )?;
-                }
             }
             Ok(id)
         })
@@ -98,17 +122,20 @@ impl Vault {
         })
     }
 
-    /// The bytes of a queued file.
-    pub fn outbox_file(&self, outbox_id: i64, position: usize) -> Result<Vec<u8>> {
+    /// One chunk of a queued file, in order from 0; `None` past the end.
+    pub fn outbox_chunk(
+        &self,
+        outbox_id: i64,
+        position: usize,
+        seq: u32,
+    ) -> Result<Option<Vec<u8>>> {
+        use rusqlite::OptionalExtension;
         self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT bytes FROM outbox_chunks WHERE outbox_id = ?1 AND position = ?2 ORDER BY seq",
-            )?;
-            let mut out = Vec::new();
-            for chunk in stmt.query_map(params![outbox_id, position as i64], |r| r.get::<_, Vec<u8>>(0))? {
-                out.extend_from_slice(&chunk?);
-            }
-            Ok(out)
+            Ok(c.prepare_cached(
+                "SELECT bytes FROM outbox_chunks WHERE outbox_id = ?1 AND position = ?2 AND seq = ?3",
+            )?
+            .query_row(params![outbox_id, position as i64, seq], |r| r.get(0))
+            .optional()?)
         })
     }
 
