@@ -317,31 +317,36 @@ impl Mailbox {
         .await
     }
 
-    /// Marks a message read or unread, in the vault at once and at the hub.
+    /// Marks a message read or unread: in the vault at once, at the hub now or, offline,
+    /// when it answers again.
     pub async fn mark_read(&self, message_id: &str, read: bool) -> Result<()> {
         self.vault.set_read(message_id, read)?;
-        let _: sealpost_proto::MessageSummary = self
-            .hub
-            .call(
-                crate::hub::Method::PATCH,
-                &format!("/messages/{message_id}"),
-                Some(&sealpost_proto::MessagePatch { read }),
-            )
-            .await?;
-        Ok(())
+        let payload = serde_json::json!({"id": message_id, "read": read}).to_string();
+        self.vault
+            .queue("read", &payload, &[], chrono::Utc::now().timestamp_millis())?;
+        self.flush_or_wait().await
     }
 
-    /// Deletes a message at the hub, then from the vault (other devices hear of it by sync).
+    /// Deletes a message: from the vault at once, at the hub now or, offline, when it
+    /// answers again (other devices hear of it by sync).
     pub async fn delete(&self, message_id: &str) -> Result<()> {
-        self.hub
-            .call_empty(
-                crate::hub::Method::DELETE,
-                &format!("/messages/{message_id}"),
-                None::<&()>,
-            )
-            .await?;
-        self.syncer.sync().await?;
-        Ok(())
+        self.vault.remove_message(message_id)?;
+        let payload = serde_json::json!({"id": message_id}).to_string();
+        self.vault.queue(
+            "delete",
+            &payload,
+            &[],
+            chrono::Utc::now().timestamp_millis(),
+        )?;
+        self.flush_or_wait().await
+    }
+
+    async fn flush_or_wait(&self) -> Result<()> {
+        match self.flush_outbox().await {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == crate::Code::Offline => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// Whether this device has a Remember-me token for the account.

@@ -206,3 +206,59 @@ async fn uploads_and_downloads_report_progress() {
         "download progress reaches the end"
     );
 }
+
+#[tokio::test]
+async fn read_flags_and_deletions_made_offline_reach_the_hub_later() {
+    let mut hub = TestServer::start().await;
+    let client = TestClient::new();
+    hub.org_send(&[alice()], "One", "b").await;
+    hub.advance(chrono::Duration::minutes(1));
+    hub.org_send(&[alice()], "Two", "b").await;
+    let mailbox = client.registered(&hub, alice(), false).await;
+    mailbox.syncer.sync().await.unwrap();
+    let inbox = mailbox.vault.list(Folder::Inbox, 10, None).unwrap();
+    let (two, one) = (inbox[0].id.clone(), inbox[1].id.clone());
+
+    hub.go_offline().await;
+    mailbox
+        .mark_read(&two, true)
+        .await
+        .expect("offline is not an error");
+    mailbox.delete(&one).await.expect("offline is not an error");
+    let now: Vec<(String, bool)> = mailbox
+        .vault
+        .list(Folder::Inbox, 10, None)
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.subject, m.read))
+        .collect();
+    assert_eq!(
+        now,
+        [("Two".to_owned(), true)],
+        "the vault shows both changes at once"
+    );
+    assert_eq!(
+        mailbox.vault.outbox().unwrap().len(),
+        2,
+        "and both wait for the hub"
+    );
+
+    hub.come_back().await;
+    let report = mailbox.flush_outbox().await.unwrap();
+    assert_eq!(report.changes, 2);
+    // A second device sees what the first did offline.
+    let other = TestClient::new();
+    let accounts = other.accounts();
+    let record = accounts.add(&hub.url, alice()).unwrap();
+    let second = accounts.open(&record.id).unwrap();
+    second.sign_in(GOOD_PASSWORD, false).await.unwrap();
+    second.syncer.sync().await.unwrap();
+    let there: Vec<(String, bool)> = second
+        .vault
+        .list(Folder::Inbox, 10, None)
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.subject, m.read))
+        .collect();
+    assert_eq!(there, [("Two".to_owned(), true)]);
+}

@@ -23,6 +23,8 @@ pub struct FlushReport {
     pub failed: usize,
     /// Items still waiting because the hub cannot be reached.
     pub waiting: usize,
+    /// Items of any kind the hub took (messages, drafts, read flags, deletions).
+    pub changes: usize,
 }
 
 /// What happened to a message given to [`Mailbox::send`].
@@ -168,7 +170,8 @@ impl Mailbox {
             match self.send_item(&item).await {
                 Ok(summary) => {
                     self.vault.unqueue(item.id)?;
-                    report.sent.push(summary);
+                    report.sent.extend(summary);
+                    report.changes += 1;
                 }
                 Err(e)
                     if matches!(
@@ -189,14 +192,47 @@ impl Mailbox {
                 }
             }
         }
-        if !report.sent.is_empty() {
+        if report.changes > 0 {
             // Bring the Sent items (and anything else new) into the vault.
             let _ = self.syncer.sync().await;
         }
         Ok(report)
     }
 
-    async fn send_item(&self, item: &crate::vault::OutboxItem) -> Result<MessageSummary> {
+    async fn send_item(&self, item: &crate::vault::OutboxItem) -> Result<Option<MessageSummary>> {
+        #[derive(serde::Deserialize)]
+        struct Target {
+            id: String,
+            #[serde(default)]
+            read: bool,
+        }
+        if item.kind == "read" || item.kind == "delete" {
+            let target: Target = serde_json::from_str(&item.payload)
+                .map_err(|e| ClientError::Other(format!("a queued change is unreadable: {e}")))?;
+            let path = format!("/messages/{}", target.id);
+            let done = if item.kind == "read" {
+                self.hub
+                    .call_empty(
+                        Method::PATCH,
+                        &path,
+                        Some(&sealpost_proto::MessagePatch { read: target.read }),
+                    )
+                    .await
+            } else {
+                self.hub
+                    .call_empty(Method::DELETE, &path, None::<&()>)
+                    .await
+            };
+            return match done {
+                // Gone at the hub already (expired, deleted elsewhere): nothing left to do.
+                Err(e) if e.code() == Code::NotFound => Ok(None),
+                other => other.map(|_| None),
+            };
+        }
+        self.send_message_item(item).await.map(Some)
+    }
+
+    async fn send_message_item(&self, item: &crate::vault::OutboxItem) -> Result<MessageSummary> {
         let mut out: Outgoing = serde_json::from_str(&item.payload)
             .map_err(|e| ClientError::Other(format!("a queued message is unreadable: {e}")))?;
         for (position, (name, content_type, size)) in item.files.iter().enumerate() {

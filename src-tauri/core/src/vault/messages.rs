@@ -429,6 +429,16 @@ impl Vault {
         })
     }
 
+    /// Removes a message from the vault (a deletion made offline; the hub is told later).
+    pub fn remove_message(&self, id: &str) -> Result<()> {
+        self.write(|tx| {
+            if !delete_message(tx, id)? {
+                return Err(ClientError::NotFound("message"));
+            }
+            Ok(())
+        })
+    }
+
     /// Sets a message's read flag locally (the hub is told separately).
     pub fn set_read(&self, id: &str, read: bool) -> Result<()> {
         self.write(|tx| {

@@ -59,11 +59,12 @@ pub const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     ) STRICT;
 
-    -- Messages and drafts waiting for the hub, sent in order once it answers. `payload`
-    -- is the Outgoing JSON (with its client_ref, so a retry is never sent twice).
+    -- What waits for the hub, in order: messages and drafts (`payload` is the Outgoing
+    -- JSON, with its client_ref so a retry is never sent twice), read flags and deletions
+    -- made offline (`payload` names the message).
     CREATE TABLE outbox (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
-        kind TEXT NOT NULL CHECK (kind IN ('send', 'draft')),
+        kind TEXT NOT NULL CHECK (kind IN ('send', 'draft', 'read', 'delete')),
         created_at INTEGER NOT NULL,
         payload TEXT NOT NULL,
         status TEXT NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'failed')),
