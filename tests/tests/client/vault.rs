@@ -295,3 +295,39 @@ async fn a_large_attachment_is_kept_and_saved_without_holding_it_in_memory() {
         "a 40 MB download grew memory by {grown_mib} MiB"
     );
 }
+
+#[tokio::test]
+async fn a_forgotten_password_is_reset_through_the_client() {
+    let hub = TestServer::start().await;
+    let client = TestClient::new();
+    let mailbox = client.registered(&hub, alice(), false).await;
+    mailbox.hub.request_reset(alice()).await.unwrap();
+    let token = hub.link_token(alice(), "/reset").await;
+    let err = mailbox
+        .hub
+        .confirm_reset(&token, "password")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::WeakPassword, "the rules apply: {err}");
+    mailbox
+        .hub
+        .confirm_reset(&token, "violet harbour lantern cedar")
+        .await
+        .unwrap();
+    let err = mailbox.sign_in(GOOD_PASSWORD, false).await.unwrap_err();
+    assert_eq!(
+        err.code(),
+        Code::InvalidCredentials,
+        "the old password is gone"
+    );
+    mailbox
+        .sign_in("violet harbour lantern cedar", false)
+        .await
+        .unwrap();
+    let err = mailbox
+        .hub
+        .confirm_reset(&token, "another fine passphrase")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidLink, "the link worked once");
+}
