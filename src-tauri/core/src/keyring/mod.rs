@@ -43,10 +43,16 @@ impl OsKeyring {
         let store = Self {
             lock: Mutex::new(()),
         };
-        let probe = "keyring-probe";
-        store.store(probe, "ok")?;
-        let read = store.load(probe)?;
-        store.delete(probe)?;
+        // Unique per process: two apps (or tests) starting at once must not delete each
+        // other's probe between the write and the read.
+        let probe = format!(
+            "keyring-probe-{}-{:x}",
+            std::process::id(),
+            rand::random::<u64>()
+        );
+        store.store(&probe, "ok")?;
+        let read = store.load(&probe)?;
+        store.delete(&probe)?;
         match read {
             Some(v) if v.expose() == "ok" => Ok(store),
             _ => Err(KeyringError::Unavailable(
