@@ -164,6 +164,29 @@ mod tests {
         round_trip(&MemoryKeyring::default());
     }
 
+    #[test]
+    fn a_missing_secret_service_is_a_clear_typed_error() {
+        // Each test runs in its own process (nextest), so changing the environment here
+        // touches nothing else.
+        let saved = std::env::var_os("DBUS_SESSION_BUS_ADDRESS");
+        std::env::set_var(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/sealpost-test-bus",
+        );
+        let result = OsKeyring::open();
+        match saved {
+            Some(v) => std::env::set_var("DBUS_SESSION_BUS_ADDRESS", v),
+            None => std::env::remove_var("DBUS_SESSION_BUS_ADDRESS"),
+        }
+        let err = result.err().expect("no Secret Service, no keyring");
+        assert!(matches!(err, KeyringError::Unavailable(_)));
+        assert!(
+            err.to_string()
+                .starts_with("the system keyring cannot be used"),
+            "says what is wrong and what to do: {err}"
+        );
+    }
+
     /// Against the real Secret Service: `make test` runs the suite inside
     /// `scripts/with-keyring.sh` (gnome-keyring in a private D-Bus session).
     #[test]
