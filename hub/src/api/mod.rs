@@ -194,7 +194,8 @@ async fn metrics(State(hub): State<AppState>) -> Result<Response, ApiError> {
     Ok(response)
 }
 
-/// Counts every answer by route pattern and status for `/metrics`.
+/// Counts every answer by route pattern and status for `/metrics`, and logs it (debug
+/// level). Only the route pattern is ever logged: a concrete path can hold a token.
 async fn count_requests(State(hub): State<AppState>, request: Request, next: Next) -> Response {
     let method = request.method().as_str().to_owned();
     let route = request
@@ -202,8 +203,16 @@ async fn count_requests(State(hub): State<AppState>, request: Request, next: Nex
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".into());
+    let started = std::time::Instant::now();
     let response = next.run(request).await;
-    hub.metrics
-        .request(&method, &route, response.status().as_u16());
+    let status = response.status().as_u16();
+    hub.metrics.request(&method, &route, status);
+    tracing::debug!(
+        method = method.as_str(),
+        route = route.as_str(),
+        status,
+        ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
     response
 }

@@ -475,3 +475,99 @@ fn purge_reports_what_it_did_and_dry_run_changes_nothing() {
     assert_eq!(report["messages"], 0);
     assert_eq!(report["dry_run"], false);
 }
+
+#[test]
+fn the_server_log_never_holds_passwords_tokens_or_content() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("hub");
+    init(&dir);
+    let (ok, _, err) = run(&[
+        "send",
+        "--data",
+        &data_arg(&dir),
+        "--from",
+        "case.worker@example.gov.uk",
+        "--to",
+        "referrals@partner.example",
+        "--subject",
+        "LOGMARKER subject",
+        "--body",
+        "LOGMARKER body",
+    ]);
+    assert!(ok, "{err}");
+    let log_path = tmp.path().join("serve.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = hub_cmd()
+        .args([
+            "serve",
+            "--data",
+            &data_arg(&dir),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env("SEALPOST_LOG", "trace")
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let server = Server(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let url = line.trim().trim_start_matches("listening on ").to_owned();
+    let eml = std::fs::read_dir(dir.join("outbox"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let token = token_in(&std::fs::read_to_string(eml).unwrap(), "/register").unwrap();
+    let password = crate::support::GOOD_PASSWORD;
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (access, refresh) = rt.block_on(async {
+        let http = reqwest::Client::new();
+        http.post(format!("{url}/api/v1/registrations"))
+            .json(&serde_json::json!({"token": token, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        for wrong in ["wrong password one", "wrong password two"] {
+            http.post(format!("{url}/api/v1/sessions"))
+                .json(&serde_json::json!({"email": "referrals@partner.example", "password": wrong}))
+                .send()
+                .await
+                .unwrap();
+        }
+        let s: Value = http
+            .post(format!("{url}/api/v1/sessions"))
+            .json(&serde_json::json!({"email": "referrals@partner.example", "password": password, "remember_me": true}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let access = s["access_token"].as_str().unwrap().to_owned();
+        http.get(format!("{url}/api/v1/changes")).bearer_auth(&access).send().await.unwrap();
+        (access, s["refresh_token"].as_str().unwrap().to_owned())
+    });
+    drop(server);
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let logged = log.lines().filter(|l| l.contains("request")).count();
+    assert!(logged >= 5, "every request was logged ({logged}):\n{log}");
+    assert!(
+        log.contains("/api/v1/registrations"),
+        "by route pattern:\n{log}"
+    );
+    for secret in [
+        password,
+        "wrong password one",
+        token.as_str(),
+        access.as_str(),
+        refresh.as_str(),
+        "LOGMARKER",
+    ] {
+        assert!(!log.contains(secret), "the log holds {secret:?}");
+    }
+}
