@@ -22,6 +22,13 @@ struct SealedGroup {
     contact_ids: Vec<String>,
 }
 
+fn seal_json(key: &PublicKey, value: &impl Serialize) -> Result<Vec<u8>> {
+    let plain = zeroize::Zeroizing::new(
+        serde_json::to_vec(value).expect("BUG: address-book entries serialise"),
+    );
+    Ok(key.seal(&plain)?)
+}
+
 fn open_json<T: for<'de> Deserialize<'de>>(key: &MailboxKey, sealed: &[u8]) -> Result<T> {
     let plain = key.open(sealed)?;
     serde_json::from_slice(plain.expose())
@@ -106,51 +113,57 @@ impl Hub {
         })
     }
 
-    /// Adds a contact.
-    pub async fn create_contact(
+    /// Seals an address-book entry and stores it: a new one (`id` none) or a replacement
+    /// of one of the user's own. Returns its id.
+    async fn save_entry(
         &self,
         who: &Authenticated,
+        kind: EntryKind,
+        id: Option<&str>,
+        value: &impl Serialize,
+    ) -> Result<String> {
+        let sealed = seal_json(&self.public_key(&who.account_id).await?, value)?;
+        let account = who.account_id.clone();
+        match id {
+            None => {
+                let prefix = match kind {
+                    EntryKind::Contact => "con_",
+                    EntryKind::Group => "grp_",
+                };
+                let id = new_id(self.entropy.as_ref(), prefix);
+                let row_id = id.clone();
+                self.store
+                    .write(move |tx| tx.insert_entry(&account, kind, &row_id, &sealed))
+                    .await?;
+                Ok(id)
+            }
+            Some(id) => {
+                let row_id = id.to_owned();
+                if !self
+                    .store
+                    .write(move |tx| tx.update_entry(&account, kind, &row_id, &sealed))
+                    .await?
+                {
+                    return Err(Error::NotFound(kind.kind()));
+                }
+                Ok(id.to_owned())
+            }
+        }
+    }
+
+    /// Adds a contact, or replaces one (`id`).
+    pub async fn save_contact(
+        &self,
+        who: &Authenticated,
+        id: Option<&str>,
         input: &ContactInput,
     ) -> Result<Contact> {
         let contact = self.checked_contact(input)?;
-        let sealed = self
-            .public_key(&who.account_id)
-            .await?
-            .seal(&serde_json::to_vec(&contact).expect("BUG"))?;
-        let id = new_id(self.entropy.as_ref(), "con_");
-        let (account, row_id) = (who.account_id.clone(), id.clone());
-        self.store
-            .write(move |tx| tx.insert_entry(&account, EntryKind::Contact, &row_id, &sealed))
+        let id = self
+            .save_entry(who, EntryKind::Contact, id, &contact)
             .await?;
         Ok(Contact {
             id,
-            name: contact.name,
-            email: contact.email,
-        })
-    }
-
-    /// Replaces a contact.
-    pub async fn update_contact(
-        &self,
-        who: &Authenticated,
-        id: &str,
-        input: &ContactInput,
-    ) -> Result<Contact> {
-        let contact = self.checked_contact(input)?;
-        let sealed = self
-            .public_key(&who.account_id)
-            .await?
-            .seal(&serde_json::to_vec(&contact).expect("BUG"))?;
-        let (account, row_id) = (who.account_id.clone(), id.to_owned());
-        if !self
-            .store
-            .write(move |tx| tx.update_entry(&account, EntryKind::Contact, &row_id, &sealed))
-            .await?
-        {
-            return Err(Error::NotFound("contact"));
-        }
-        Ok(Contact {
-            id: id.to_owned(),
             name: contact.name,
             email: contact.email,
         })
@@ -170,10 +183,7 @@ impl Hub {
             let mut group: SealedGroup = open_json(&key, &g.sealed)?;
             if group.contact_ids.iter().any(|c| c == id) {
                 group.contact_ids.retain(|c| c != id);
-                rewritten.push((
-                    g.id.clone(),
-                    public.seal(&serde_json::to_vec(&group).expect("BUG"))?,
-                ));
+                rewritten.push((g.id.clone(), seal_json(&public, &group)?));
             }
         }
         let (account, id) = (who.account_id.clone(), id.to_owned());
@@ -237,55 +247,30 @@ impl Hub {
         if !unknown.is_empty() {
             return Err(Error::NotFound("contact"));
         }
-        let mut contact_ids = input.contact_ids.clone();
-        contact_ids.dedup();
+        // Each member once, in the order given.
+        let mut contact_ids: Vec<String> = Vec::new();
+        for id in &input.contact_ids {
+            if !contact_ids.contains(id) {
+                contact_ids.push(id.clone());
+            }
+        }
         Ok(SealedGroup {
             name: name.to_owned(),
             contact_ids,
         })
     }
 
-    /// Adds a group.
-    pub async fn create_group(&self, who: &Authenticated, input: &GroupInput) -> Result<Group> {
-        let group = self.checked_group(who, input).await?;
-        let sealed = self
-            .public_key(&who.account_id)
-            .await?
-            .seal(&serde_json::to_vec(&group).expect("BUG"))?;
-        let id = new_id(self.entropy.as_ref(), "grp_");
-        let (account, row_id) = (who.account_id.clone(), id.clone());
-        self.store
-            .write(move |tx| tx.insert_entry(&account, EntryKind::Group, &row_id, &sealed))
-            .await?;
-        Ok(Group {
-            id,
-            name: group.name,
-            contact_ids: group.contact_ids,
-        })
-    }
-
-    /// Replaces a group.
-    pub async fn update_group(
+    /// Adds a group, or replaces one (`id`).
+    pub async fn save_group(
         &self,
         who: &Authenticated,
-        id: &str,
+        id: Option<&str>,
         input: &GroupInput,
     ) -> Result<Group> {
         let group = self.checked_group(who, input).await?;
-        let sealed = self
-            .public_key(&who.account_id)
-            .await?
-            .seal(&serde_json::to_vec(&group).expect("BUG"))?;
-        let (account, row_id) = (who.account_id.clone(), id.to_owned());
-        if !self
-            .store
-            .write(move |tx| tx.update_entry(&account, EntryKind::Group, &row_id, &sealed))
-            .await?
-        {
-            return Err(Error::NotFound("group"));
-        }
+        let id = self.save_entry(who, EntryKind::Group, id, &group).await?;
         Ok(Group {
-            id: id.to_owned(),
+            id,
             name: group.name,
             contact_ids: group.contact_ids,
         })

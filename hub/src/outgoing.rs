@@ -531,8 +531,10 @@ impl Hub {
             p.key
                 .open_file(&self.blob_path(&a.blob))?
                 .read_to_end(&mut bytes)?;
-            let content_type = ContentType::parse(&a.content_type)
-                .unwrap_or_else(|_| ContentType::parse("application/octet-stream").expect("BUG"));
+            let content_type = ContentType::parse(&a.content_type).unwrap_or_else(|_| {
+                ContentType::parse("application/octet-stream")
+                    .expect("BUG: a constant MIME type parses")
+            });
             parts = parts.singlepart(Attachment::new(a.name.clone()).body(bytes, content_type));
         }
         let email = builder

@@ -30,7 +30,7 @@ pub async fn create_contact(
 ) -> Result<impl IntoResponse, ApiError> {
     Ok((
         StatusCode::CREATED,
-        axum::Json(hub.create_contact(&who, &body).await?),
+        axum::Json(hub.save_contact(&who, None, &body).await?),
     ))
 }
 
@@ -42,7 +42,7 @@ pub async fn update_contact(
     Path(id): Path<String>,
     Json(body): Json<ContactInput>,
 ) -> Result<axum::Json<Contact>, ApiError> {
-    Ok(axum::Json(hub.update_contact(&who, &id, &body).await?))
+    Ok(axum::Json(hub.save_contact(&who, Some(&id), &body).await?))
 }
 
 #[utoipa::path(delete, path = "/contacts/{id}", tag = "address book", security(("bearer" = [])), params(("id" = String, Path, description = "Contact id")),
@@ -74,7 +74,7 @@ pub async fn create_group(
 ) -> Result<impl IntoResponse, ApiError> {
     Ok((
         StatusCode::CREATED,
-        axum::Json(hub.create_group(&who, &body).await?),
+        axum::Json(hub.save_group(&who, None, &body).await?),
     ))
 }
 
@@ -86,7 +86,7 @@ pub async fn update_group(
     Path(id): Path<String>,
     Json(body): Json<GroupInput>,
 ) -> Result<axum::Json<Group>, ApiError> {
-    Ok(axum::Json(hub.update_group(&who, &id, &body).await?))
+    Ok(axum::Json(hub.save_group(&who, Some(&id), &body).await?))
 }
 
 #[utoipa::path(delete, path = "/groups/{id}", tag = "address book", security(("bearer" = [])), params(("id" = String, Path, description = "Group id")),
