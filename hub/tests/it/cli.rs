@@ -308,11 +308,16 @@ fn token_create_list_revoke() {
 /// `sealpost-hub serve` on a free port; returns it (stopped when dropped) and its address,
 /// read from the line it prints once it accepts connections.
 fn serve(dir: &Path) -> (Server, String) {
+    serve_logging(dir, "warn", Stdio::null())
+}
+
+/// As [`serve`], logging at `level` to `log`.
+fn serve_logging(dir: &Path, level: &str, log: Stdio) -> (Server, String) {
     let mut child = hub_cmd()
         .args(["serve", "--data", &data_arg(dir), "--listen", "127.0.0.1:0"])
-        .env("SEALPOST_LOG", "warn")
+        .env("SEALPOST_LOG", level)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
@@ -497,24 +502,7 @@ fn the_server_log_never_holds_passwords_tokens_or_content() {
     assert!(ok, "{err}");
     let log_path = tmp.path().join("serve.log");
     let log = std::fs::File::create(&log_path).unwrap();
-    let mut child = hub_cmd()
-        .args([
-            "serve",
-            "--data",
-            &data_arg(&dir),
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .env("SEALPOST_LOG", "trace")
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let server = Server(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let url = line.trim().trim_start_matches("listening on ").to_owned();
+    let (server, url) = serve_logging(&dir, "trace", Stdio::from(log));
     let eml = std::fs::read_dir(dir.join("outbox"))
         .unwrap()
         .next()
