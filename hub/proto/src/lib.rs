@@ -220,12 +220,21 @@ pub enum Folder {
 }
 
 impl Folder {
-    /// The folder's name on the wire.
+    /// The folder's name on the wire (and in stores).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Inbox => "inbox",
             Self::Sent => "sent",
             Self::Drafts => "drafts",
+        }
+    }
+
+    /// The folder with this name; unknown names read as the inbox.
+    pub fn from_name(name: &str) -> Self {
+        match name {
+            "sent" => Self::Sent,
+            "drafts" => Self::Drafts,
+            _ => Self::Inbox,
         }
     }
 }
@@ -244,6 +253,28 @@ pub enum SendMode {
     ReplyAll,
     /// `in_reply_to` passed on, optionally with its attachments.
     Forward,
+}
+
+impl SendMode {
+    /// The mode's name on the wire (and in stores).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::Reply => "reply",
+            Self::ReplyAll => "reply_all",
+            Self::Forward => "forward",
+        }
+    }
+
+    /// The mode with this name; unknown names read as a new message.
+    pub fn from_name(name: &str) -> Self {
+        match name {
+            "reply" => Self::Reply,
+            "reply_all" => Self::ReplyAll,
+            "forward" => Self::Forward,
+            _ => Self::New,
+        }
+    }
 }
 
 /// One attachment of a message.

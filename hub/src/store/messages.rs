@@ -129,33 +129,6 @@ pub struct Stats {
     pub mail_backlog: u64,
 }
 
-fn folder(s: &str) -> Folder {
-    match s {
-        "sent" => Folder::Sent,
-        "drafts" => Folder::Drafts,
-        _ => Folder::Inbox,
-    }
-}
-
-fn mode(s: &str) -> SendMode {
-    match s {
-        "reply" => SendMode::Reply,
-        "reply_all" => SendMode::ReplyAll,
-        "forward" => SendMode::Forward,
-        _ => SendMode::New,
-    }
-}
-
-/// The stored name of a mode.
-pub fn mode_str(m: SendMode) -> &'static str {
-    match m {
-        SendMode::New => "new",
-        SendMode::Reply => "reply",
-        SendMode::ReplyAll => "reply_all",
-        SendMode::Forward => "forward",
-    }
-}
-
 #[derive(serde::Serialize, serde::Deserialize, Default)]
 struct Recipients {
     #[serde(default)]
@@ -173,8 +146,8 @@ fn row(r: &Row) -> rusqlite::Result<MessageRow> {
     Ok(MessageRow {
         id: r.get(0)?,
         account_id: r.get(1)?,
-        folder: folder(&r.get::<_, String>(2)?),
-        mode: mode(&r.get::<_, String>(3)?),
+        folder: Folder::from_name(&r.get::<_, String>(2)?),
+        mode: SendMode::from_name(&r.get::<_, String>(3)?),
         sender: r.get(4)?,
         to: recipients.to,
         cc: recipients.cc,
@@ -245,7 +218,7 @@ impl Tx<'_> {
                 m.account_id,
                 m.origin_id,
                 m.folder.as_str(),
-                mode_str(m.mode),
+                m.mode.as_str(),
                 m.sender,
                 recipients,
                 to_millis(m.sent_at),
@@ -318,7 +291,7 @@ impl Tx<'_> {
             params![
                 account_id,
                 id,
-                mode_str(mode),
+                mode.as_str(),
                 recipients,
                 in_reply_to,
                 sealed,

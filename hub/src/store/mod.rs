@@ -28,7 +28,7 @@ pub use address_book::{EntryKind, EntryRow};
 pub use audit::AuditEntry;
 pub use changes::Change;
 pub use mail_queue::QueuedMail;
-pub use messages::{mode_str, AttachmentRow, MessageRow, NewAttachment, NewMessage, Stats};
+pub use messages::{AttachmentRow, MessageRow, NewAttachment, NewMessage, Stats};
 pub use org_tokens::OrgToken;
 pub use sessions::{AccessCheck, RefreshOutcome};
 pub use uploads::UploadRow;

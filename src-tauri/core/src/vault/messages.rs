@@ -40,32 +40,6 @@ fn rfc3339(ms: i64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-fn folder(s: &str) -> Folder {
-    match s {
-        "sent" => Folder::Sent,
-        "drafts" => Folder::Drafts,
-        _ => Folder::Inbox,
-    }
-}
-
-fn mode(s: &str) -> SendMode {
-    match s {
-        "reply" => SendMode::Reply,
-        "reply_all" => SendMode::ReplyAll,
-        "forward" => SendMode::Forward,
-        _ => SendMode::New,
-    }
-}
-
-fn mode_str(m: SendMode) -> &'static str {
-    match m {
-        SendMode::New => "new",
-        SendMode::Reply => "reply",
-        SendMode::ReplyAll => "reply_all",
-        SendMode::Forward => "forward",
-    }
-}
-
 const COLUMNS: &str =
     "id, folder, mode, sender, recipients, subject, body_text, body_html, sent_at, \
      expires_at, read, in_reply_to, delivery";
@@ -75,7 +49,7 @@ fn message_from_row(r: &Row) -> rusqlite::Result<Message> {
     let delivery: String = r.get(12)?;
     let html: String = r.get(7)?;
     let in_reply_to: String = r.get(11)?;
-    let folder = folder(&r.get::<_, String>(1)?);
+    let folder = Folder::from_name(&r.get::<_, String>(1)?);
     Ok(Message {
         summary: MessageSummary {
             id: r.get(0)?,
@@ -93,7 +67,8 @@ fn message_from_row(r: &Row) -> rusqlite::Result<Message> {
         body_text: r.get(6)?,
         body_html: (!html.is_empty()).then_some(html),
         in_reply_to: (!in_reply_to.is_empty()).then_some(in_reply_to),
-        mode: (folder == Folder::Drafts).then(|| mode(&r.get::<_, String>(2).unwrap_or_default())),
+        mode: (folder == Folder::Drafts)
+            .then(|| SendMode::from_name(&r.get::<_, String>(2).unwrap_or_default())),
     })
 }
 
@@ -136,7 +111,7 @@ fn upsert_message(tx: &Transaction, m: &Message) -> Result<()> {
     .execute(params![
         s.id,
         s.folder.as_str(),
-        mode_str(m.mode.unwrap_or_default()),
+        m.mode.unwrap_or_default().as_str(),
         s.from,
         recipients,
         s.subject,
