@@ -531,3 +531,27 @@ fn encode_query(value: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_is_allowed_only_to_this_computer() {
+        assert_eq!(
+            check_hub_url("https://secure.example.org/").unwrap(),
+            "https://secure.example.org"
+        );
+        assert!(check_hub_url("http://127.0.0.1:8080").is_ok());
+        assert!(check_hub_url("http://localhost:8080").is_ok());
+        assert!(check_hub_url("http://[::1]:8080").is_ok());
+        let err = check_hub_url("http://secure.example.org").unwrap_err();
+        assert_eq!(err.code(), Code::Invalid);
+        assert!(
+            err.to_string().contains("must start with https://"),
+            "{err}"
+        );
+        assert!(check_hub_url("secure.example.org").is_err());
+        assert!(check_hub_url("ftp://secure.example.org").is_err());
+    }
+}
