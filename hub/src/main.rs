@@ -77,6 +77,9 @@ enum Command {
         /// Attach a file (repeat for several).
         #[arg(long)]
         attach: Vec<PathBuf>,
+        /// Keep this message for fewer days than the hub's retention (e.g. 3).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        keep_days: Option<u32>,
     },
     /// Administer users, tokens, the audit log.
     Admin {
@@ -262,6 +265,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             body,
             body_file,
             attach,
+            keep_days,
         } => {
             let hub = open(&data)?;
             let body_text = match (body, body_file) {
@@ -284,6 +288,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                         subject,
                         body_text,
                         attachments: attach.into_iter().map(AttachmentFile::from_path).collect(),
+                        keep_days,
                     },
                     &Caller::cli(),
                 )

@@ -32,6 +32,8 @@ pub struct OrgMessage {
     pub body_text: String,
     /// Files to attach.
     pub attachments: Vec<AttachmentFile>,
+    /// Keep it for this many days instead of the hub's retention (never longer).
+    pub keep_days: Option<u32>,
 }
 
 /// A file to attach: a file on the hub's disk (the CLI) or an organisation upload (the API).
@@ -183,7 +185,10 @@ impl Hub {
         // 2. Encrypt each copy to its mailbox. Files written here are removed on failure.
         let now = self.now();
         let origin_id = new_id(self.entropy.as_ref(), "snd_");
-        let expires_at = now + Duration::days(limits.retention_days);
+        let keep = message.keep_days.map_or(limits.retention_days, |d| {
+            i64::from(d).min(limits.retention_days)
+        });
+        let expires_at = now + Duration::days(keep);
         let mut copies = Vec::new();
         let mut written: Vec<PathBuf> = Vec::new();
         let prepared = (|| -> Result<()> {

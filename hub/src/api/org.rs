@@ -33,6 +33,7 @@ pub async fn send(
                     .into_iter()
                     .map(AttachmentFile::Upload)
                     .collect(),
+                keep_days: None,
             },
             &caller,
         )

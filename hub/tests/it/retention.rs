@@ -117,3 +117,38 @@ async fn retention_is_configurable() {
         "2026-03-09T09:00:00Z"
     );
 }
+
+#[tokio::test]
+async fn a_message_can_be_kept_for_fewer_days_but_never_more() {
+    use sealpost_hub::{sending::OrgMessage, testing::STAFF, Caller};
+    let t = TestHub::start().await;
+    let alice = t.user(alice()).await; // Welcome, sent at 09:00
+    for (subject, keep_days) in [("short", 3), ("long", 400)] {
+        t.hub
+            .send_org_message(
+                OrgMessage {
+                    from: STAFF.into(),
+                    to: vec![alice.email.clone()],
+                    subject: subject.into(),
+                    body_text: "b".into(),
+                    keep_days: Some(keep_days),
+                    ..Default::default()
+                },
+                &Caller::cli(),
+            )
+            .await
+            .unwrap();
+    }
+    let inbox = alice.folder("inbox").await;
+    let expiry = |s: &str| inbox.iter().find(|m| m["subject"] == s).unwrap()["expires_at"].clone();
+    assert_eq!(
+        expiry("short"),
+        "2026-03-05T09:00:00Z",
+        "kept 3 days as asked"
+    );
+    assert_eq!(
+        expiry("long"),
+        "2026-05-31T09:00:00Z",
+        "the hub's 90-day retention is the most a message is kept"
+    );
+}
