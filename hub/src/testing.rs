@@ -118,6 +118,16 @@ impl TestServer {
         self.clock.advance(by);
     }
 
+    /// Moves the hub's clock to the wall clock's time (forward only), for tests whose other
+    /// side (a desktop app) reads the real time: expiry then means the same to both.
+    pub fn catch_up_to_wall_clock(&self) {
+        use crate::clock::Clock;
+        let behind = Utc::now() - self.clock.now();
+        if behind > Duration::zero() {
+            self.clock.advance(behind);
+        }
+    }
+
     /// Staff send a message to `to`; returns the send id.
     pub async fn org_send(&self, to: &[&str], subject: &str, body: &str) -> String {
         self.hub

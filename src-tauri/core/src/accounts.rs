@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{ClientError, Result};
 use crate::hub::{check_hub_url, HubClient, RememberSlot};
 use crate::keyring::{remember_name, vault_key_name, SecretStore};
+use crate::links::HubLink;
 use crate::sync::Syncer;
 use crate::vault::{new_key, Vault};
 
@@ -187,6 +188,14 @@ impl Accounts {
             locked: std::sync::atomic::AtomicBool::new(false),
             progress: std::sync::Mutex::new(None),
         })
+    }
+
+    /// Registers the address of an emailed registration link with `password`, then adds
+    /// its account here (signing in is a separate step).
+    pub async fn register(&self, link: &HubLink, password: &str) -> Result<AccountRecord> {
+        let hub = HubClient::new(&link.hub_url)?;
+        let registered = hub.register(&link.token, password).await?;
+        self.add(&link.hub_url, &registered.email)
     }
 
     /// Removes an account: its vault files and keyring entries.

@@ -3,9 +3,11 @@
 //! the `sealpost` command line are thin layers over it.
 
 pub mod accounts;
+mod address_book;
 pub mod error;
 pub mod hub;
 pub mod keyring;
+pub mod links;
 mod lock;
 pub mod outbox;
 pub mod policy;

@@ -44,7 +44,7 @@ async fn new_mail_arrives_incrementally_with_an_event_naming_sender_and_count() 
     assert_eq!((report.pages, report.new_mail), (1, 2));
     let mut new_mail = None;
     while let Ok(e) = events.try_recv() {
-        if let SyncEvent::NewMail { count, senders } = e {
+        if let SyncEvent::NewMail { count, senders, .. } = e {
             new_mail = Some((count, senders));
         }
     }

@@ -92,6 +92,24 @@ impl SecretStore for OsKeyring {
     }
 }
 
+/// What stands in for the OS keyring when it could not be opened: every call fails with
+/// the reason, so the app can start, say what is wrong, and touch no vault.
+pub struct Unavailable(pub String);
+
+impl SecretStore for Unavailable {
+    fn store(&self, _: &str, _: &str) -> Result<(), KeyringError> {
+        Err(KeyringError::Unavailable(self.0.clone()))
+    }
+
+    fn load(&self, _: &str) -> Result<Option<Sensitive<String>>, KeyringError> {
+        Err(KeyringError::Unavailable(self.0.clone()))
+    }
+
+    fn delete(&self, _: &str) -> Result<(), KeyringError> {
+        Err(KeyringError::Unavailable(self.0.clone()))
+    }
+}
+
 /// Secrets in memory, for tests only.
 #[derive(Default)]
 pub struct MemoryKeyring {

@@ -43,6 +43,23 @@ pub enum SendOutcome {
     },
 }
 
+/// Something waiting in the outbox, as the app lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pending {
+    /// Queue id.
+    pub id: i64,
+    /// `send` or `draft`.
+    pub kind: String,
+    /// `queued` (waits for the hub) or `failed` (refused; `error` says why).
+    pub status: String,
+    /// Why the hub refused it.
+    pub error: String,
+    /// Its subject.
+    pub subject: String,
+    /// Its recipients.
+    pub to: Vec<String>,
+}
+
 fn new_ref() -> String {
     use rand::RngCore;
     let mut b = [0u8; 16];
@@ -98,6 +115,27 @@ impl Mailbox {
             .setting("org_domains")?
             .and_then(|v| serde_json::from_str(&v).ok())
             .unwrap_or_default())
+    }
+
+    /// Messages and drafts waiting in the outbox (read flags and deletions are not listed).
+    pub fn pending(&self) -> Result<Vec<Pending>> {
+        Ok(self
+            .vault
+            .outbox()?
+            .into_iter()
+            .filter(|i| i.kind == "send" || i.kind == "draft")
+            .map(|i| {
+                let out: Option<Outgoing> = serde_json::from_str(&i.payload).ok();
+                Pending {
+                    id: i.id,
+                    kind: i.kind,
+                    status: i.status,
+                    error: i.last_error,
+                    subject: out.as_ref().map(|o| o.subject.clone()).unwrap_or_default(),
+                    to: out.map(|o| o.to).unwrap_or_default(),
+                }
+            })
+            .collect())
     }
 
     /// Checks a message against the hub's rules without sending anything.

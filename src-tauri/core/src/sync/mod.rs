@@ -20,6 +20,8 @@ pub enum SyncEvent {
         count: usize,
         /// Who sent them (deduplicated, in order).
         senders: Vec<String>,
+        /// The newest of them, for opening it from a notification.
+        latest: Option<String>,
     },
     /// The vault changed; views should refresh.
     Changed,
@@ -84,6 +86,7 @@ impl Syncer {
     pub async fn sync_pages(&self, max_pages: Option<usize>) -> Result<SyncReport> {
         let mut report = SyncReport::default();
         let mut senders: Vec<String> = Vec::new();
+        let mut latest: Option<String> = None;
         let since = {
             let vault = self.vault.clone();
             tokio::task::spawn_blocking(move || vault.sync_state())
@@ -120,6 +123,9 @@ impl Syncer {
             report.pages += 1;
             report.changed += applied.changed;
             report.new_mail += applied.new_inbox_from.len();
+            if applied.latest_new.is_some() {
+                latest = applied.latest_new;
+            }
             for s in applied.new_inbox_from {
                 if !senders.contains(&s) {
                     senders.push(s);
@@ -133,6 +139,7 @@ impl Syncer {
             let _ = self.events.send(SyncEvent::NewMail {
                 count: report.new_mail,
                 senders,
+                latest,
             });
         }
         Ok(report)

@@ -173,6 +173,8 @@ fn delete_message(tx: &Transaction, id: &str) -> Result<bool> {
 pub struct Applied {
     /// New inbox messages (for notifications): their senders.
     pub new_inbox_from: Vec<String>,
+    /// The id of the last new inbox message of the page.
+    pub latest_new: Option<String>,
     /// Items created, updated or destroyed.
     pub changed: usize,
 }
@@ -206,6 +208,7 @@ impl Vault {
                             && !m.summary.read
                         {
                             applied.new_inbox_from.push(m.summary.from.clone());
+                            applied.latest_new = Some(m.summary.id.clone());
                         }
                     }
                     ChangedItem::Contact(c) => {
@@ -288,6 +291,20 @@ impl Vault {
                 })
                 .collect()
         })
+    }
+
+    /// The page of a folder that follows the listed message (`sent_at`, `id`), newest first.
+    pub fn list_after(
+        &self,
+        folder: Folder,
+        limit: u32,
+        after: Option<(&str, &str)>,
+    ) -> Result<Vec<MessageSummary>> {
+        self.list(
+            folder,
+            limit,
+            after.map(|(sent_at, id)| (millis(sent_at), id.to_owned())),
+        )
     }
 
     /// One whole message.
