@@ -1,19 +1,25 @@
 # The only entry points: `make run`, `make test`, `make bench`.
-.PHONY: run test bench deps lint
+.PHONY: run test bench deps lint ui
 
 CARGO ?= cargo
 
-run:
-	./scripts/demo-hub.sh
+run: ui
+	./scripts/run.sh
 
 deps:
 	./scripts/install-deps.sh
 
-lint: deps
+# The desktop app embeds the built UI, so it is built before any cargo step.
+ui: deps
+	npm --prefix ui run build
+
+lint: deps ui
 	$(CARGO) fmt --all --check
+	npm --prefix ui run check
 	$(CARGO) clippy --workspace --all-targets --all-features --locked -- -D warnings
 
 test: lint
+	npm --prefix ui test
 	./scripts/with-keyring.sh $(CARGO) nextest run --workspace --all-features --locked --no-fail-fast
 
 bench: deps

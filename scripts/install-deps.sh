@@ -7,7 +7,12 @@ set -euo pipefail
 # Tests: the Go `age` CLI checks that the hub's ciphertext is real age; gnome-keyring in a
 # private D-Bus session is the real Secret Service the client's keyring tests use; Python
 # runs an independent SQLCipher build (the PyPI sqlcipher3 wheel) against the vault.
-packages=(build-essential pkg-config libssl-dev libdbus-1-dev age dbus dbus-x11 gnome-keyring)
+# Desktop app: WebKitGTK and friends to build the Tauri shell; Xvfb, WebKitWebDriver, a
+# notification daemon (dunst) and xdotool (to drive the real GTK file dialog) to test it;
+# imagemagick keeps screenshots of the test run.
+packages=(build-essential pkg-config libssl-dev libdbus-1-dev age dbus dbus-x11 gnome-keyring
+  libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
+  xvfb xauth webkit2gtk-driver dunst xdotool imagemagick)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -30,6 +35,16 @@ done
 # The test runner: one process per test, a clear summary line.
 if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install cargo-nextest --locked
+fi
+
+# Drives the real app through WebKitWebDriver in the end-to-end tests.
+if ! tauri-driver --help >/dev/null 2>&1; then
+  cargo install tauri-driver --locked --version 2.1.0
+fi
+
+# The desktop UI's own packages, exactly as package-lock.json pins them.
+if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
+  (cd ui && npm ci --no-audit --no-fund)
 fi
 
 # An independent SQLCipher build for the vault interoperability test.

@@ -1,0 +1,104 @@
+//! The Sealpost desktop app: a Tauri window over `sealpost-client`. Commands are in
+//! `commands`, the open mailboxes and their sync in `session`, notifications in `notify`.
+
+mod commands;
+mod error;
+mod notify;
+mod session;
+
+use std::{path::PathBuf, sync::Arc};
+
+use sealpost_client::{
+    keyring::{OsKeyring, SecretStore, Unavailable},
+    Accounts,
+};
+
+use crate::session::Desk;
+
+/// Twenty minutes, as the hub's own idle timeout.
+const DEFAULT_IDLE_SECONDS: u64 = 20 * 60;
+
+/// Starts the app.
+pub fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SEALPOST_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let dir = match std::env::var_os("SEALPOST_DATA_DIR") {
+        Some(d) => Ok(PathBuf::from(d)),
+        None => Accounts::default_dir(),
+    };
+    let (dir, mut fatal) = match dir {
+        Ok(d) => (d, None),
+        Err(e) => (PathBuf::from("."), Some(e.to_string())),
+    };
+    // Without a working keyring no vault may be opened or made: the app starts only to say
+    // so (never a key in a file, never one in memory).
+    let keyring: Arc<dyn SecretStore> = match OsKeyring::open() {
+        Ok(k) => Arc::new(k),
+        Err(e) => {
+            let reason = e.to_string();
+            fatal.get_or_insert(format!(
+                "Sealpost keeps each mailbox's key in the system keyring, and {reason}."
+            ));
+            Arc::new(Unavailable(reason))
+        }
+    };
+    let idle_seconds = std::env::var("SEALPOST_IDLE_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|s| *s > 0)
+        .unwrap_or(DEFAULT_IDLE_SECONDS);
+    let launch_link = std::env::args().find(|a| a.starts_with("sealpost://"));
+    let desk = Desk::new(
+        Accounts::new(dir, keyring),
+        idle_seconds,
+        launch_link,
+        fatal,
+    );
+
+    let result = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_opener::init())
+        .manage(desk)
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::accounts,
+            commands::link_info,
+            commands::register,
+            commands::sign_in,
+            commands::resume,
+            commands::request_reset,
+            commands::confirm_reset,
+            commands::list,
+            commands::search,
+            commands::open_message,
+            commands::delete_message,
+            commands::save_attachment,
+            commands::pick_files,
+            commands::file_info,
+            commands::org_domains,
+            commands::send,
+            commands::save_draft,
+            commands::pending,
+            commands::address_book,
+            commands::save_contact,
+            commands::delete_contact,
+            commands::save_group,
+            commands::delete_group,
+            commands::lock,
+            commands::unlock,
+            commands::sign_out,
+            commands::remove_account,
+            commands::open_link,
+        ])
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
+        eprintln!("Sealpost could not start its window: {e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,185 @@
+//! The app's open mailboxes: each opened once (vault and hub connection), each with a sync
+//! task whose events become UI events and desktop notifications while it runs.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use sealpost_client::{sync::SyncEvent, Accounts, ClientError, Mailbox};
+use serde::Serialize;
+use tauri::{AppHandle, Emitter};
+use tokio::sync::watch;
+
+use crate::notify;
+
+/// What the app holds while it runs.
+pub struct Desk {
+    pub accounts: Accounts,
+    open: Mutex<HashMap<String, Arc<Mailbox>>>,
+    syncing: Mutex<HashMap<String, watch::Sender<bool>>>,
+    /// Minutes of inactivity before the window locks.
+    pub idle_seconds: u64,
+    /// A `sealpost://` link the app was started with.
+    pub launch_link: Mutex<Option<String>>,
+    /// Why the app cannot work at all (no keyring, no home folder).
+    pub fatal: Option<String>,
+}
+
+/// A mailbox as the account switcher shows it.
+#[derive(Debug, Serialize)]
+pub struct AccountView {
+    pub id: String,
+    pub email: String,
+    pub hub_url: String,
+    pub unread: u64,
+    pub remembered: bool,
+    pub signed_in: bool,
+    pub locked: bool,
+}
+
+/// A sync event for the UI.
+#[derive(Debug, Clone, Serialize)]
+struct MailEvent<'a> {
+    account: &'a str,
+    kind: &'static str,
+    count: usize,
+}
+
+impl Desk {
+    pub fn new(
+        accounts: Accounts,
+        idle_seconds: u64,
+        launch_link: Option<String>,
+        fatal: Option<String>,
+    ) -> Self {
+        Self {
+            accounts,
+            open: Mutex::new(HashMap::new()),
+            syncing: Mutex::new(HashMap::new()),
+            idle_seconds,
+            launch_link: Mutex::new(launch_link),
+            fatal,
+        }
+    }
+
+    /// The open mailbox of `account`, opening it (vault key from the keyring) if needed.
+    pub fn mailbox(&self, app: &AppHandle, account: &str) -> Result<Arc<Mailbox>, ClientError> {
+        let mut open = self.open.lock().expect("BUG: poisoned");
+        if let Some(m) = open.get(account) {
+            return Ok(m.clone());
+        }
+        let mailbox = Arc::new(self.accounts.open(account)?);
+        let (app, id) = (app.clone(), account.to_owned());
+        mailbox.set_progress(Some(Arc::new(move |name: &str, done: u64, total: u64| {
+            let _ = app.emit(
+                "progress",
+                serde_json::json!({"account": id, "name": name, "done": done, "total": total}),
+            );
+        })));
+        open.insert(account.to_owned(), mailbox.clone());
+        Ok(mailbox)
+    }
+
+    /// Every open mailbox.
+    pub fn open_mailboxes(&self) -> Vec<Arc<Mailbox>> {
+        self.open
+            .lock()
+            .expect("BUG: poisoned")
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Forgets an account's open mailbox (after it is removed).
+    pub fn close(&self, account: &str) {
+        self.stop_sync(account);
+        self.open.lock().expect("BUG: poisoned").remove(account);
+    }
+
+    pub fn view(&self, mailbox: &Mailbox) -> AccountView {
+        AccountView {
+            id: mailbox.account.id.clone(),
+            email: mailbox.account.email.clone(),
+            hub_url: mailbox.account.hub_url.clone(),
+            unread: mailbox.vault.unread_count().unwrap_or(0),
+            remembered: mailbox.remembered().unwrap_or(false),
+            signed_in: mailbox.hub.signed_in(),
+            locked: mailbox.is_locked(),
+        }
+    }
+
+    /// Starts (or restarts) the mailbox's sync task; its events reach the UI.
+    pub fn start_sync(&self, app: &AppHandle, mailbox: Arc<Mailbox>) {
+        let id = mailbox.account.id.clone();
+        self.stop_sync(&id);
+        let (stop, stopped) = watch::channel(false);
+        let mut forwarder_stopped = stopped.clone();
+        self.syncing
+            .lock()
+            .expect("BUG: poisoned")
+            .insert(id.clone(), stop);
+        let mut events = mailbox.syncer.subscribe();
+        let runner = mailbox.clone();
+        tauri::async_runtime::spawn(async move {
+            runner
+                .syncer
+                .run(async move {
+                    let mut stopped = stopped;
+                    let _ = stopped.changed().await;
+                })
+                .await;
+        });
+        let app = app.clone();
+        tauri::async_runtime::spawn(async move {
+            // Whatever waited in the outbox leaves now that the session is back.
+            let _ = mailbox.flush_outbox().await;
+            loop {
+                let received = tokio::select! {
+                    _ = forwarder_stopped.changed() => break,
+                    r = events.recv() => r,
+                };
+                let event = match received {
+                    Ok(e) => e,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => SyncEvent::Changed,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                };
+                let (kind, count) = match &event {
+                    SyncEvent::NewMail {
+                        count,
+                        senders,
+                        latest,
+                    } => {
+                        notify::new_mail(&app, &id, latest.clone(), *count, senders);
+                        ("new_mail", *count)
+                    }
+                    SyncEvent::Changed => ("changed", 0),
+                    SyncEvent::Offline => ("offline", 0),
+                    SyncEvent::Online => {
+                        let _ = mailbox.flush_outbox().await;
+                        ("online", 0)
+                    }
+                    SyncEvent::SignInRequired => ("sign_in_required", 0),
+                };
+                let _ = app.emit(
+                    "mail",
+                    MailEvent {
+                        account: &id,
+                        kind,
+                        count,
+                    },
+                );
+                if matches!(event, SyncEvent::SignInRequired) {
+                    break;
+                }
+            }
+        });
+    }
+
+    /// Stops the mailbox's sync task, if one runs.
+    pub fn stop_sync(&self, account: &str) {
+        if let Some(stop) = self.syncing.lock().expect("BUG: poisoned").remove(account) {
+            let _ = stop.send(true);
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! The desktop around the app under test: an X display (Xvfb), a notification daemon
+//! (dunst) with a recorder of what it is asked to show, and tauri-driver driving
+//! WebKitWebDriver. Each process is stopped when dropped.
+
+use std::{
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context, Result};
+
+/// A child process killed on drop.
+pub struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(cmd: &mut Command, what: &str) -> Result<Proc> {
+    Ok(Proc(cmd.spawn().with_context(|| {
+        format!("starting {what} (run `make deps` to install it)")
+    })?))
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// Everything the app needs around it, in one place.
+pub struct Desktop {
+    pub display: String,
+    pub monitor_log: PathBuf,
+    pub driver_url: String,
+    // Field order is drop order: the driver (and the app) go before the display.
+    _driver: Proc,
+    _monitor: Proc,
+    _dunst: Proc,
+    _xvfb: Proc,
+}
+
+impl Desktop {
+    /// Starts the display, the notification daemon and tauri-driver. `env` is what the app
+    /// is started with (tauri-driver passes its environment on).
+    pub fn start(work: &Path, env: &[(&str, String)]) -> Result<Self> {
+        let n = (100..200)
+            .find(|n| !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists())
+            .context("no free X display number")?;
+        let display = format!(":{n}");
+        let xvfb = spawn(
+            Command::new("Xvfb")
+                .args([&display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+            "Xvfb",
+        )?;
+        wait_for(Duration::from_secs(10), "the X display", || {
+            Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+        })?;
+
+        let dunst = spawn(
+            Command::new("dunst")
+                .env("DISPLAY", &display)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+            "dunst",
+        )?;
+        let monitor_log = work.join("notifications.log");
+        let monitor = spawn(
+            Command::new("dbus-monitor")
+                .args([
+                    "--session",
+                    "interface='org.freedesktop.Notifications',member='Notify'",
+                ])
+                .stdout(std::fs::File::create(&monitor_log)?)
+                .stderr(Stdio::null()),
+            "dbus-monitor",
+        )?;
+
+        let port = free_port();
+        let mut driver = Command::new("tauri-driver");
+        driver
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &free_port().to_string(),
+            ])
+            .env("DISPLAY", &display)
+            .env("NO_AT_BRIDGE", "1")
+            .env("WEBKIT_DISABLE_DMABUF_RENDERER", "1")
+            .stdout(std::fs::File::create(work.join("driver.log"))?)
+            .stderr(std::fs::File::create(work.join("app.log"))?);
+        for (k, v) in env {
+            driver.env(k, v);
+        }
+        let driver = spawn(&mut driver, "tauri-driver")?;
+        wait_for(Duration::from_secs(20), "tauri-driver", || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        })?;
+        Ok(Self {
+            display,
+            monitor_log,
+            driver_url: format!("http://127.0.0.1:{port}"),
+            _driver: driver,
+            _monitor: monitor,
+            _dunst: dunst,
+            _xvfb: xvfb,
+        })
+    }
+
+    /// Runs xdotool on this display.
+    pub fn xdotool(&self, args: &[&str]) -> Result<String> {
+        let out = Command::new("timeout")
+            .arg("30")
+            .arg("xdotool")
+            .args(args)
+            .env("DISPLAY", &self.display)
+            .output()
+            .context("running xdotool")?;
+        if !out.status.success() {
+            bail!(
+                "xdotool {args:?} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    }
+
+    /// Answers the system's file dialog titled `title` by typing `path` into it.
+    pub fn answer_file_dialog(&self, title: &str, path: &Path, save: bool) -> Result<()> {
+        let window = self.xdotool(&["search", "--sync", "--onlyvisible", "--name", title])?;
+        let window = window.lines().last().unwrap_or_default().to_owned();
+        self.xdotool(&["windowfocus", "--sync", &window])?;
+        // The GTK chooser needs a moment after mapping before it takes typed input.
+        std::thread::sleep(Duration::from_millis(700));
+        if save {
+            // The name field has focus, holding the suggested name: replace it whole.
+            self.xdotool(&["key", "--clearmodifiers", "ctrl+a"])?;
+        } else {
+            // Open dialogs take a typed location after Ctrl+L.
+            self.xdotool(&["key", "--clearmodifiers", "ctrl+l"])?;
+        }
+        self.xdotool(&["type", "--delay", "15", &path.display().to_string()])?;
+        std::thread::sleep(Duration::from_millis(300));
+        self.xdotool(&["key", "Return"])?;
+        Ok(())
+    }
+
+    /// What the notification daemon was asked to show so far.
+    pub fn notifications(&self) -> String {
+        std::fs::read_to_string(&self.monitor_log).unwrap_or_default()
+    }
+
+    /// Clicks the newest notification (its default action), as a person would.
+    pub fn click_notification(&self) -> Result<()> {
+        let status = Command::new("dunstctl")
+            .args(["action", "0"])
+            .env("DISPLAY", &self.display)
+            .status()
+            .context("running dunstctl")?;
+        if !status.success() {
+            bail!("dunstctl action failed");
+        }
+        Ok(())
+    }
+}
+
+pub fn wait_for(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) -> Result<()> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if ready() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("{what} was not ready after {limit:?}")
+}

@@ -1,0 +1,307 @@
+//! The whole journey in the real app: the release of the desktop binary under Xvfb, driven
+//! through tauri-driver and WebKitWebDriver, against a real hub on loopback, with the real
+//! Secret Service (gnome-keyring) and a real notification daemon (dunst) on the session bus.
+//!
+//! Runs inside `scripts/with-keyring.sh` (as `make test` does); elsewhere it says why it
+//! cannot run and passes without checking anything. Screenshots of each screen are kept in
+//! `target/tmp/journey/`.
+
+mod desktop;
+mod ui;
+
+use std::{path::PathBuf, time::Duration};
+
+use anyhow::{ensure, Context, Result};
+use sealpost_client::keyring::{remember_name, OsKeyring, SecretStore};
+use sealpost_hub::testing::{token_in, TestServer, STAFF};
+
+use desktop::{wait_for, Desktop};
+use ui::Ui;
+
+const ADDRESS: &str = "referrals@partner.example";
+const PASSWORD: &str = "correct horse battery staple";
+/// Long enough that no pause between two steps looks idle; short enough to wait for.
+const IDLE_SECONDS: u64 = 15;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_journey_in_the_app() -> Result<()> {
+    if std::env::var_os("SEALPOST_REAL_KEYRING").is_none() {
+        eprintln!("skipped: needs the private desktop session of scripts/with-keyring.sh");
+        return Ok(());
+    }
+    let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("journey");
+    let _ = std::fs::remove_dir_all(&work);
+    let files = work.join("files");
+    std::fs::create_dir_all(&files)?;
+    let data_dir = work.join("data");
+    let home = work.join("home");
+    std::fs::create_dir_all(&home)?;
+
+    // The organisation's side: a hub whose clock reads today, and a message with a file.
+    let server = TestServer::start().await;
+    server.catch_up_to_wall_clock();
+    let plan = files.join("care-plan.txt");
+    let plan_bytes: Vec<u8> = (0..300_000u32)
+        .map(|i| b"care plan line\n"[(i % 15) as usize])
+        .collect();
+    std::fs::write(&plan, &plan_bytes)?;
+    server
+        .org_send_files(
+            ADDRESS,
+            "Referral for Mrs Jones",
+            "Please see the care plan.",
+            std::slice::from_ref(&plan),
+        )
+        .await;
+    let notice = server
+        .emails_to(ADDRESS)
+        .await
+        .pop()
+        .context("the recipient was emailed")?;
+    let token = token_in(&notice, "/register").context("the email holds a registration link")?;
+    // The hub's public address in tests is a placeholder; the link points at the real one.
+    let link = format!("{}/register?token={token}", server.url);
+
+    let desktop = Desktop::start(
+        &work,
+        &[
+            ("SEALPOST_DATA_DIR", data_dir.display().to_string()),
+            ("SEALPOST_IDLE_SECONDS", IDLE_SECONDS.to_string()),
+            ("HOME", home.display().to_string()),
+        ],
+    )?;
+    let app = env!("CARGO_BIN_EXE_sealpost-desktop");
+    let mut ui = Ui::launch(
+        &desktop.driver_url,
+        &desktop.display,
+        app,
+        work.join("screens"),
+    )
+    .await?;
+    let result = journey(
+        &mut ui,
+        &desktop,
+        &server,
+        &files,
+        &data_dir,
+        &link,
+        &plan_bytes,
+    )
+    .await;
+    if result.is_err() {
+        let _ = ui.shot("failure").await;
+    }
+    let _ = ui.client.close().await;
+    result
+}
+
+async fn journey(
+    ui: &mut Ui,
+    desktop: &Desktop,
+    server: &TestServer,
+    files: &std::path::Path,
+    data_dir: &std::path::Path,
+    link: &str,
+    plan_bytes: &[u8],
+) -> Result<()> {
+    // Register from the emailed link: the address is shown, the rules are checked live.
+    ui.wait("#sign-in").await?;
+    ui.shot("welcome").await?;
+    ui.click("#tab-register").await?;
+    ui.type_into("#link", link).await?;
+    ui.click("#read-link").await?;
+    ui.wait_text("#register-address", ADDRESS).await?;
+    ui.type_into("#new-password", "short").await?;
+    let state = ui
+        .wait("[data-rule='min_length']")
+        .await?
+        .attr("data-state")
+        .await?;
+    ensure!(
+        state.as_deref() == Some("unmet"),
+        "a 5-character password fails the length rule as it is typed"
+    );
+    ui.type_into("#new-password", PASSWORD).await?;
+    ui.type_into("#confirm-password", PASSWORD).await?;
+    let state = ui
+        .wait("[data-rule='min_length']")
+        .await?
+        .attr("data-state")
+        .await?;
+    ensure!(
+        state.as_deref() == Some("met"),
+        "the rule turns met once the password is long enough"
+    );
+    ui.click("form[aria-label='Register'] input[type='checkbox']")
+        .await?;
+    ui.shot("register").await?;
+    ui.click("#register").await?;
+
+    // The inbox shows the message, unread in bold.
+    let row = "#message-list .row-item";
+    ui.wait_text(row, "Referral for Mrs Jones").await?;
+    let weight = ui
+        .js("return getComputedStyle(document.querySelector('#message-list .row-item .subject')).fontWeight")
+        .await?;
+    ensure!(
+        weight == "700",
+        "an unread message is bold in the inbox (font-weight {weight})"
+    );
+    ui.shot("inbox").await?;
+
+    // Open it: attachments are listed above the text.
+    ui.click_row("Referral for Mrs Jones").await?;
+    ui.wait_text("#message-subject", "Referral for Mrs Jones")
+        .await?;
+    ui.wait_text("#message-body", "Please see the care plan.")
+        .await?;
+    let order = ui
+        .js("const a=document.querySelector('.attachments'),b=document.querySelector('#message-body');return !!(a && b && (a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING))")
+        .await?;
+    ensure!(order == true, "the attachments come before the text");
+    ui.shot("message").await?;
+
+    // Save its attachment through the real GTK save dialog.
+    let saved = files.join("saved-plan.txt");
+    ui.click("button[aria-label='Save care-plan.txt']").await?;
+    desktop.answer_file_dialog("Save attachment", &saved, true)?;
+    ui.wait_text("#notice", "Saved care-plan.txt").await?;
+    ensure!(
+        std::fs::read(&saved)? == plan_bytes,
+        "the saved file holds exactly the attachment's bytes"
+    );
+
+    // Reply: it reaches the organisation's mailbox as an email to staff.
+    let before = server.emails_to(STAFF).await.len();
+    ui.click("#reply").await?;
+    ui.type_into("#body", "The first visit is on Monday.")
+        .await?;
+    ui.shot("reply").await?;
+    ui.click("#send").await?;
+    ui.wait_text("#notice", "Message sent.").await?;
+    let mut staff_mail = Vec::new();
+    for _ in 0..50 {
+        staff_mail = server.emails_to(STAFF).await;
+        if staff_mail.len() > before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    ensure!(
+        staff_mail.len() == before + 1,
+        "the reply was emailed to the sender"
+    );
+    let reply = staff_mail.last().expect("BUG: checked above");
+    ensure!(
+        reply.contains("Re: Referral for Mrs Jones"),
+        "the reply keeps the subject"
+    );
+
+    // Forward to an outside address: refused inline, before anything is sent.
+    ui.click("#tab-inbox").await?;
+    ui.click_row("Referral for Mrs Jones").await?;
+    ui.click("#forward").await?;
+    ui.type_into("#to", "friend@gmail.com").await?;
+    ui.wait_text("#to-problem", "outside the organisation")
+        .await?;
+    let disabled = ui.wait("#send").await?.attr("disabled").await?;
+    ensure!(
+        disabled.is_some(),
+        "Send stays disabled while a recipient is outside the organisation"
+    );
+    ui.shot("forward-refused").await?;
+    ui.click("#discard").await?;
+
+    // Compose to the organisation with two attachments from the open dialog.
+    let first = files.join("notes.txt");
+    let second = files.join("form.txt");
+    std::fs::write(&first, "visit notes")?;
+    std::fs::write(&second, "consent form")?;
+    ui.click("#tab-compose").await?;
+    ui.type_into("#to", "case.worker@example.gov.uk").await?;
+    ui.type_into("#subject", "Visit paperwork").await?;
+    ui.type_into("#body", "Both forms attached.").await?;
+    for file in [&first, &second] {
+        ui.click("#attach").await?;
+        desktop.answer_file_dialog("Attach files", file, false)?;
+        let name = file
+            .file_name()
+            .expect("BUG: named")
+            .to_string_lossy()
+            .into_owned();
+        ui.wait(&format!("li[data-file='{name}']")).await?;
+    }
+    ui.wait_text("#limits-text", "2 of 10 files").await?;
+    ui.shot("compose").await?;
+    ui.click("#send").await?;
+    ui.wait_text("#notice", "Message sent.").await?;
+    ui.wait_text("#message-list", "Visit paperwork").await?;
+    ui.shot("sent").await?;
+
+    // New mail from the organisation: a desktop notification with sender and count only.
+    ui.click("#tab-inbox").await?;
+    server
+        .org_send(&[ADDRESS], "Second referral: Mr Patel", "Details inside.")
+        .await;
+    wait_for(Duration::from_secs(20), "the new-mail notification", || {
+        desktop.notifications().contains("New secure message")
+    })?;
+    let shown = desktop.notifications();
+    ensure!(
+        shown.contains("From case.worker@example.gov.uk"),
+        "the notification names the sender"
+    );
+    ensure!(
+        !shown.contains("Mr Patel") && !shown.contains("Details inside"),
+        "the notification holds no content"
+    );
+    ui.shot("notification").await?;
+    desktop.click_notification()?;
+    ui.wait_text("#message-subject", "Second referral: Mr Patel")
+        .await?;
+
+    // Idle: the window locks, the compose in progress goes to Drafts.
+    ui.click("#tab-compose").await?;
+    ui.type_into("#to", "case.worker@example.gov.uk").await?;
+    ui.type_into("#subject", "Unfinished note").await?;
+    ui.type_into("#body", "Half written").await?;
+    let locked = ui
+        .client
+        .wait()
+        .at_most(Duration::from_secs(IDLE_SECONDS * 3))
+        .for_element(fantoccini::Locator::Css("#unlock-password"))
+        .await;
+    locked.context("the window locks after the idle timeout")?;
+    ensure!(
+        !ui.present("#message-list").await && !ui.present("#body").await,
+        "nothing of the mailbox shows while locked"
+    );
+    ui.wait_text("#draft-saved", "saved in Drafts").await?;
+    ui.shot("locked").await?;
+    ui.type_into("#unlock-password", PASSWORD).await?;
+    ui.click("#unlock").await?;
+    ui.click("#tab-drafts").await?;
+    ui.wait_text("#message-list", "Unfinished note").await?;
+    ui.shot("drafts").await?;
+
+    // Sign out: Remember me leaves the keyring.
+    let accounts: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(data_dir.join("accounts.json"))?)?;
+    let id = accounts[0]["id"]
+        .as_str()
+        .context("one account")?
+        .to_owned();
+    let keyring = OsKeyring::open()?;
+    ensure!(
+        keyring.load(&remember_name(&id))?.is_some(),
+        "Remember me was kept in the keyring"
+    );
+    ui.click("#sign-out").await?;
+    ui.wait("#sign-in").await?;
+    ensure!(
+        keyring.load(&remember_name(&id))?.is_none(),
+        "signing out deleted Remember me from the keyring"
+    );
+    ui.shot("signed-out").await?;
+    Ok(())
+}

@@ -1,0 +1,148 @@
+//! The app's window, as WebDriver sees it: find, click, type, wait for text, take pictures.
+
+use std::{
+    path::PathBuf,
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context, Result};
+use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
+
+pub struct Ui {
+    pub client: Client,
+    display: String,
+    shots: PathBuf,
+    taken: usize,
+}
+
+const PATIENCE: Duration = Duration::from_secs(30);
+
+impl Ui {
+    /// Starts the app through the driver at `driver_url`.
+    pub async fn launch(
+        driver_url: &str,
+        display: &str,
+        app: &str,
+        shots: PathBuf,
+    ) -> Result<Self> {
+        let mut caps = serde_json::Map::new();
+        // No browserName: WebKitGTK's driver refuses it.
+        caps.insert(
+            "tauri:options".into(),
+            serde_json::json!({ "application": app }),
+        );
+        let client = ClientBuilder::native()
+            .capabilities(caps)
+            .connect(driver_url)
+            .await
+            .context("starting the app through tauri-driver")?;
+        std::fs::create_dir_all(&shots)?;
+        Ok(Self {
+            client,
+            display: display.to_owned(),
+            shots,
+            taken: 0,
+        })
+    }
+
+    /// Waits for an element to be there.
+    pub async fn wait(&self, css: &str) -> Result<Element> {
+        self.client
+            .wait()
+            .at_most(PATIENCE)
+            .for_element(Locator::Css(css))
+            .await
+            .with_context(|| format!("waiting for {css}"))
+    }
+
+    /// Waits until the element's text contains `needle`; returns the text.
+    pub async fn wait_text(&self, css: &str, needle: &str) -> Result<String> {
+        let start = Instant::now();
+        let mut last = String::new();
+        while start.elapsed() < PATIENCE {
+            // innerText: the text as laid out for the eye (WebKitWebDriver's element text
+            // leaves out text cut short with an ellipsis).
+            let script = format!(
+                "const e = document.querySelector({}); return e ? e.innerText : null;",
+                serde_json::to_string(css)?
+            );
+            if let Ok(serde_json::Value::String(text)) = self.client.execute(&script, vec![]).await
+            {
+                last = text;
+                if last.contains(needle) {
+                    return Ok(last);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+        bail!("{css} never showed {needle:?}; it last showed {last:?}")
+    }
+
+    /// Whether an element is there now.
+    pub async fn present(&self, css: &str) -> bool {
+        self.client.find(Locator::Css(css)).await.is_ok()
+    }
+
+    /// Clicks the element, finding it again if the page redrew it in between.
+    pub async fn click(&self, css: &str) -> Result<()> {
+        let start = Instant::now();
+        loop {
+            let outcome = match self.wait(css).await {
+                Ok(e) => e.click().await.map_err(anyhow::Error::from),
+                Err(e) => Err(e),
+            };
+            match outcome {
+                Ok(()) => return Ok(()),
+                Err(e) if start.elapsed() > PATIENCE => {
+                    return Err(e.context(format!("clicking {css}")))
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(150)).await,
+            }
+        }
+    }
+
+    /// Clicks the message-list row showing `subject`.
+    pub async fn click_row(&self, subject: &str) -> Result<()> {
+        self.wait_text("#message-list", subject).await?;
+        let script = format!(
+            "const r = [...document.querySelectorAll('#message-list .row-item')]\
+               .find(r => r.innerText.includes({})); return r ? r.dataset.id : null;",
+            serde_json::to_string(subject)?
+        );
+        let id = self.client.execute(&script, vec![]).await?;
+        let id = id.as_str().context("a row with that subject")?;
+        self.click(&format!("#message-list .row-item[data-id='{id}']"))
+            .await
+    }
+
+    pub async fn type_into(&self, css: &str, text: &str) -> Result<()> {
+        let e = self.wait(css).await?;
+        e.clear().await.ok();
+        e.send_keys(text)
+            .await
+            .with_context(|| format!("typing into {css}"))
+    }
+
+    /// Runs a script in the page and returns its value.
+    pub async fn js(&self, script: &str) -> Result<serde_json::Value> {
+        Ok(self.client.execute(script, vec![]).await?)
+    }
+
+    /// Keeps a picture of the screen as a test artefact. (WebKitWebDriver's own screenshot
+    /// command does not answer under Xvfb; the X server's picture also shows dialogs.)
+    pub async fn shot(&mut self, name: &str) -> Result<()> {
+        self.taken += 1;
+        let to = self.shots.join(format!("{:02}-{name}.png", self.taken));
+        // Let the last change paint first.
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        let status = tokio::process::Command::new("import")
+            .args(["-window", "root"])
+            .arg(&to)
+            .env("DISPLAY", &self.display)
+            .status()
+            .await
+            .context("running import (imagemagick)")?;
+        anyhow::ensure!(status.success(), "the screenshot {name} failed");
+        Ok(())
+    }
+}

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { IdleTimer, type IdleClock } from './idle';
+
+/** A clock the test moves by hand, with the timers it holds. */
+class TestClock implements IdleClock {
+  t = 0;
+  timers = new Map<number, { at: number; fn: () => void }>();
+  next = 1;
+  now() {
+    return this.t;
+  }
+  setTimeout(fn: () => void, ms: number) {
+    const id = this.next++;
+    this.timers.set(id, { at: this.t + ms, fn });
+    return id;
+  }
+  clearTimeout(h: unknown) {
+    this.timers.delete(h as number);
+  }
+  advance(ms: number) {
+    const end = this.t + ms;
+    for (;;) {
+      const due = [...this.timers.entries()]
+        .filter(([, v]) => v.at <= end)
+        .sort((a, b) => a[1].at - b[1].at)[0];
+      if (!due) break;
+      this.timers.delete(due[0]);
+      this.t = due[1].at;
+      due[1].fn();
+    }
+    this.t = end;
+  }
+}
+
+describe('idle lock timer', () => {
+  it('locks once the timeout passes without input', () => {
+    const clock = new TestClock();
+    let locked = 0;
+    const timer = new IdleTimer(20 * 60_000, () => locked++, clock);
+    timer.start();
+    clock.advance(20 * 60_000 - 1);
+    expect(locked, 'a millisecond early is not idle').toBe(0);
+    clock.advance(1);
+    expect(locked).toBe(1);
+    clock.advance(60 * 60_000);
+    expect(locked, 'it locks once, then waits to be started again').toBe(1);
+  });
+
+  it('counts from the last input', () => {
+    const clock = new TestClock();
+    let locked = 0;
+    const timer = new IdleTimer(1000, () => locked++, clock);
+    timer.start();
+    clock.advance(900);
+    timer.activity();
+    clock.advance(900);
+    expect(locked, 'input 900 ms in restarts the countdown').toBe(0);
+    expect(timer.remaining()).toBe(100);
+    clock.advance(100);
+    expect(locked).toBe(1);
+  });
+
+  it('does not lock while stopped, and ignores input then', () => {
+    const clock = new TestClock();
+    let locked = 0;
+    const timer = new IdleTimer(1000, () => locked++, clock);
+    timer.start();
+    timer.stop();
+    timer.activity();
+    clock.advance(5000);
+    expect(locked).toBe(0);
+    timer.start();
+    clock.advance(1000);
+    expect(locked, 'counting resumes from the restart').toBe(1);
+  });
+});

@@ -1,0 +1,71 @@
+// The inactivity lock: any input restarts the countdown; when it runs out the app locks.
+// Time comes from the caller (a clock and a timer function), so tests move it by hand.
+
+export interface IdleClock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const systemClock: IdleClock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
+  clearTimeout: (h) => globalThis.clearTimeout(h as ReturnType<typeof setTimeout>),
+};
+
+export class IdleTimer {
+  private last: number;
+  private handle: unknown = null;
+  private running = false;
+
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly onIdle: () => void,
+    private readonly clock: IdleClock = systemClock,
+  ) {
+    this.last = clock.now();
+  }
+
+  /** Starts (or restarts) counting from now. */
+  start(): void {
+    this.running = true;
+    this.last = this.clock.now();
+    this.schedule(this.timeoutMs);
+  }
+
+  /** Stops counting (while locked or signed out). */
+  stop(): void {
+    this.running = false;
+    if (this.handle !== null) this.clock.clearTimeout(this.handle);
+    this.handle = null;
+  }
+
+  /** Input happened: the countdown starts again. Cheap enough to call on every event. */
+  activity(): void {
+    if (this.running) this.last = this.clock.now();
+  }
+
+  /** Milliseconds left before locking. */
+  remaining(): number {
+    return Math.max(0, this.timeoutMs - (this.clock.now() - this.last));
+  }
+
+  private schedule(ms: number): void {
+    if (this.handle !== null) this.clock.clearTimeout(this.handle);
+    this.handle = this.clock.setTimeout(() => this.check(), ms);
+  }
+
+  // Activity does not reschedule (that would cost a timer per key press); the timer checks
+  // how long it has really been when it fires, and waits the rest if needed.
+  private check(): void {
+    this.handle = null;
+    if (!this.running) return;
+    const left = this.remaining();
+    if (left <= 0) {
+      this.running = false;
+      this.onIdle();
+    } else {
+      this.schedule(left);
+    }
+  }
+}
