@@ -22,5 +22,5 @@ test: lint
 	npm --prefix ui test
 	./scripts/with-keyring.sh $(CARGO) nextest run --workspace --all-features --locked --no-fail-fast
 
-bench: deps
+bench: ui
 	./scripts/bench.sh

@@ -19,3 +19,6 @@ echo
 # The client benchmark runs the hub binary in its own process.
 cargo build --release --locked --quiet -p sealpost-hub
 cargo bench --locked -p sealpost-tests --bench client 2>/dev/null
+echo
+# The desktop app (release), under Xvfb with the real keyring, like the end-to-end test.
+./scripts/with-keyring.sh cargo bench --locked -p sealpost-desktop --bench app 2>/dev/null

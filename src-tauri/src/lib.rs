@@ -62,9 +62,33 @@ pub fn run() {
     );
 
     let result = tauri::Builder::default()
+        // First: a second start hands over its sealpost:// link (through the deep-link
+        // plugin) and brings this window forward.
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            notify::focus_window(app);
+        }))
+        .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_opener::init())
         .manage(desk)
+        .setup(|app| {
+            use tauri::Emitter;
+            use tauri_plugin_deep_link::DeepLinkExt;
+            // Linux and Windows learn the scheme at run time; macOS from the bundle.
+            #[cfg(any(target_os = "linux", windows))]
+            if let Err(e) = app.deep_link().register_all() {
+                tracing::warn!(error = %e, "sealpost:// links could not be registered with the system");
+            }
+            let handle = app.handle().clone();
+            app.deep_link().on_open_url(move |event| {
+                for url in event.urls() {
+                    if url.scheme() == "sealpost" {
+                        let _ = handle.emit("open-link", url.as_str());
+                    }
+                }
+            });
+            Ok(())
+        })
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
             commands::accounts,

@@ -58,13 +58,18 @@ pub fn new_mail(
     }
 }
 
-/// Brings the main window forward and asks the UI to open the message.
-pub fn focus(app: &AppHandle, account: &str, message_id: Option<&str>) {
+/// Brings the main window forward.
+pub fn focus_window(app: &AppHandle) {
     if let Some(window) = app.get_webview_window("main") {
         let _ = window.unminimize();
         let _ = window.show();
         let _ = window.set_focus();
     }
+}
+
+/// Brings the main window forward and asks the UI to open the message.
+pub fn focus(app: &AppHandle, account: &str, message_id: Option<&str>) {
+    focus_window(app);
     let _ = app.emit(
         "focus-message",
         serde_json::json!({"account": account, "id": message_id}),

@@ -88,6 +88,12 @@ async fn the_whole_journey_in_the_app() -> Result<()> {
         &plan_bytes,
     )
     .await;
+    let result = match result {
+        Ok(()) => {
+            deep_link_reaches_the_running_app(&mut ui, &desktop, app, &data_dir, &home, &link).await
+        }
+        Err(e) => Err(e),
+    };
     if result.is_err() {
         let _ = ui.shot("failure").await;
     }
@@ -303,5 +309,47 @@ async fn journey(
         "signing out deleted Remember me from the keyring"
     );
     ui.shot("signed-out").await?;
+    Ok(())
+}
+
+/// A `sealpost://` link opened from a mail program starts the app a second time; that start
+/// hands the link to the running window and ends.
+async fn deep_link_reaches_the_running_app(
+    ui: &mut Ui,
+    desktop: &Desktop,
+    app: &str,
+    data_dir: &std::path::Path,
+    home: &std::path::Path,
+    used_link: &str,
+) -> Result<()> {
+    let (hub, token) = used_link.split_once("/register?token=").context("a link")?;
+    let deep = format!(
+        "sealpost://register?hub={}&token={token}",
+        hub.replace(':', "%3A").replace('/', "%2F")
+    );
+    let status = tokio::process::Command::new(app)
+        .arg(&deep)
+        .env("DISPLAY", &desktop.display)
+        .env("SEALPOST_DATA_DIR", data_dir)
+        .env("HOME", home)
+        .env("NO_AT_BRIDGE", "1")
+        .status();
+    let status = tokio::time::timeout(Duration::from_secs(20), status)
+        .await
+        .context("the second start ends by itself")??;
+    ensure!(
+        status.success(),
+        "the second start hands over and exits cleanly"
+    );
+    let shown = ui
+        .js("const e = document.querySelector('#link'); return e ? e.value : null")
+        .await?;
+    ensure!(
+        shown == deep.as_str(),
+        "the running window shows the link it was handed ({shown})"
+    );
+    // The link was used at registration: the window says so.
+    ui.wait_text("#welcome-error", "link").await?;
+    ui.shot("deep-link").await?;
     Ok(())
 }
