@@ -110,7 +110,14 @@ pub async fn sign_in(
     let record = desk.accounts.add(&hub_url, &email)?;
     let is_new = !known.iter().any(|a| a.id == record.id);
     let mailbox = desk.mailbox(&app, &record.id)?;
-    if let Err(e) = mailbox.sign_in(&password, remember).await {
+    // A mailbox locked for inactivity takes its password through unlock, which also lifts
+    // the lock (signing in alone would leave it refusing every call).
+    let signed_in = if mailbox.is_locked() {
+        mailbox.unlock(&password).await
+    } else {
+        mailbox.sign_in(&password, remember).await
+    };
+    if let Err(e) = signed_in {
         if is_new {
             // A mistyped address or hub must not leave an empty mailbox behind.
             desk.close(&record.id);
@@ -135,7 +142,7 @@ pub async fn resume(
     account: String,
 ) -> UiResult<AccountView> {
     let mailbox = desk.mailbox(&app, &account)?;
-    if !mailbox.remembered()? && !mailbox.hub.signed_in() {
+    if mailbox.is_locked() || (!mailbox.remembered()? && !mailbox.hub.signed_in()) {
         return Err(ClientError::SignInRequired.into());
     }
     match mailbox.syncer.sync().await {
@@ -213,10 +220,14 @@ pub async fn open_message(
     let mailbox = desk.mailbox(&app, &account)?;
     let message = mailbox.vault.message(&id)?;
     if !message.summary.read && message.summary.folder == Folder::Inbox {
-        // Read at once in the vault; the hub hears now or when it answers again.
-        if let Err(e) = mailbox.mark_read(&id, true).await {
-            tracing::debug!(error = %e, "the read flag waits for the hub");
-        }
+        // Read at once in the vault; the hub hears behind the scenes (now, or when it
+        // answers again), so opening never waits for the network.
+        mailbox.queue_read(&id, true)?;
+        tauri::async_runtime::spawn(async move {
+            if let Err(e) = mailbox.flush_outbox().await {
+                tracing::debug!(error = %e, "the read flag waits for the hub");
+            }
+        });
     }
     Ok(message)
 }

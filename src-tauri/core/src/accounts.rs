@@ -47,6 +47,8 @@ pub struct Mailbox {
     keyring: Arc<dyn SecretStore>,
     pub(crate) locked: std::sync::atomic::AtomicBool,
     progress: std::sync::Mutex<Option<Progress>>,
+    /// One flush of the outbox at a time (the app, sync and a send may all start one).
+    pub(crate) flushing: tokio::sync::Mutex<()>,
 }
 
 /// Hears how a transfer goes: (file name, bytes so far, total bytes).
@@ -187,6 +189,7 @@ impl Accounts {
             keyring: self.keyring.clone(),
             locked: std::sync::atomic::AtomicBool::new(false),
             progress: std::sync::Mutex::new(None),
+            flushing: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -329,11 +332,18 @@ impl Mailbox {
     /// Marks a message read or unread: in the vault at once, at the hub now or, offline,
     /// when it answers again.
     pub async fn mark_read(&self, message_id: &str, read: bool) -> Result<()> {
+        self.queue_read(message_id, read)?;
+        self.flush_or_wait().await
+    }
+
+    /// Marks a message read or unread in the vault and queues the flag for the hub, without
+    /// waiting for it: the next [`Mailbox::flush_outbox`] takes it there.
+    pub fn queue_read(&self, message_id: &str, read: bool) -> Result<()> {
         self.vault.set_read(message_id, read)?;
         let payload = serde_json::json!({"id": message_id, "read": read}).to_string();
         self.vault
             .queue("read", &payload, &[], chrono::Utc::now().timestamp_millis())?;
-        self.flush_or_wait().await
+        Ok(())
     }
 
     /// Deletes a message: from the vault at once, at the hub now or, offline, when it

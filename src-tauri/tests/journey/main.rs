@@ -166,6 +166,13 @@ async fn journey(
         .await?;
     ensure!(order == true, "the attachments come before the text");
     ui.shot("message").await?;
+    let weight = ui
+        .js("return getComputedStyle(document.querySelector('#message-list .row-item .subject')).fontWeight")
+        .await?;
+    ensure!(
+        weight == "400",
+        "once opened, the message is no longer bold (font-weight {weight})"
+    );
 
     // Save its attachment through the real GTK save dialog.
     let saved = files.join("saved-plan.txt");

@@ -152,8 +152,11 @@ impl Mailbox {
         out.client_ref = Some(new_ref());
         let payload = serde_json::to_string(&out).expect("BUG: outgoing serialises");
         let now = chrono::Utc::now().timestamp_millis();
+        // Queued and flushed under one lock: no other flush can take this message and
+        // leave this call believing it still waits.
+        let _one_at_a_time = self.flushing.lock().await;
         let id = self.vault.queue("send", &payload, &queued, now)?;
-        let report = self.flush_outbox().await?;
+        let report = self.flush_locked().await?;
         if let Some(message) = report.sent.into_iter().last() {
             return Ok(SendOutcome::Sent {
                 message: Box::new(message),
@@ -182,13 +185,14 @@ impl Mailbox {
         policy::check_attachments(&sizes)?;
         out.draft_id = draft_id.map(str::to_owned);
         let payload = serde_json::to_string(&out).expect("BUG: outgoing serialises");
+        let _one_at_a_time = self.flushing.lock().await;
         let id = self.vault.queue(
             "draft",
             &payload,
             &queued,
             chrono::Utc::now().timestamp_millis(),
         )?;
-        let report = self.flush_outbox().await?;
+        let report = self.flush_locked().await?;
         match report.sent.into_iter().last() {
             Some(message) => Ok(SendOutcome::Sent {
                 message: Box::new(message),
@@ -200,6 +204,12 @@ impl Mailbox {
     /// Sends what waits in the outbox, oldest first. Stops at the first item the hub cannot
     /// be reached for (order is kept); refused items are marked failed and skipped.
     pub async fn flush_outbox(&self) -> Result<FlushReport> {
+        let _one_at_a_time = self.flushing.lock().await;
+        self.flush_locked().await
+    }
+
+    /// The flush, for a caller holding `self.flushing`.
+    async fn flush_locked(&self) -> Result<FlushReport> {
         let mut report = FlushReport::default();
         let items = self.vault.outbox()?;
         let queued: Vec<_> = items.into_iter().filter(|i| i.status == "queued").collect();
