@@ -12,11 +12,13 @@
 #[allow(dead_code)]
 #[path = "../tests/journey/desktop.rs"]
 mod desktop;
+#[allow(dead_code)]
+#[path = "../tests/journey/ui.rs"]
+mod ui;
 
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use fantoccini::ClientBuilder;
 use sealpost_client::{keyring::OsKeyring, Accounts};
 use sealpost_hub::{sending::OrgMessage, testing::*, Caller};
 
@@ -118,15 +120,14 @@ async fn main() -> Result<()> {
         ],
     )?;
     let app = env!("CARGO_BIN_EXE_sealpost-desktop");
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "tauri:options".into(),
-        serde_json::json!({ "application": app }),
-    );
-    let client = ClientBuilder::native()
-        .capabilities(caps)
-        .connect(&desktop.driver_url)
-        .await?;
+    let ui = ui::Ui::launch(
+        &desktop.driver_url,
+        &desktop.display,
+        app,
+        work.path().join("screens"),
+    )
+    .await?;
+    let client = &ui.client;
 
     // 1. Launch to inbox painted.
     let mut painted = serde_json::Value::Null;
@@ -224,7 +225,7 @@ async fn main() -> Result<()> {
         }
     }
     let rss_total: u64 = processes.iter().map(|(_, k)| k).sum();
-    let _ = client.close().await;
+    let _ = ui.client.clone().close().await;
 
     println!("## Desktop app (release build, vault of {MESSAGES} messages, Xvfb)");
     println!();

@@ -118,22 +118,14 @@ async fn journey(
     ui.click("#read-link").await?;
     ui.wait_text("#register-address", ADDRESS).await?;
     ui.type_into("#new-password", "short").await?;
-    let state = ui
-        .wait("[data-rule='min_length']")
-        .await?
-        .attr("data-state")
-        .await?;
+    let state = ui.attr("[data-rule='min_length']", "data-state").await?;
     ensure!(
         state.as_deref() == Some("unmet"),
         "a 5-character password fails the length rule as it is typed"
     );
     ui.type_into("#new-password", PASSWORD).await?;
     ui.type_into("#confirm-password", PASSWORD).await?;
-    let state = ui
-        .wait("[data-rule='min_length']")
-        .await?
-        .attr("data-state")
-        .await?;
+    let state = ui.attr("[data-rule='min_length']", "data-state").await?;
     ensure!(
         state.as_deref() == Some("met"),
         "the rule turns met once the password is long enough"

@@ -78,6 +78,11 @@ impl Ui {
         bail!("{css} never showed {needle:?}; it last showed {last:?}")
     }
 
+    /// An attribute of an element, once the element is there.
+    pub async fn attr(&self, css: &str, name: &str) -> Result<Option<String>> {
+        Ok(self.wait(css).await?.attr(name).await?)
+    }
+
     /// Whether an element is there now.
     pub async fn present(&self, css: &str) -> bool {
         self.client.find(Locator::Css(css)).await.is_ok()
