@@ -29,13 +29,9 @@ async fn the_whole_journey_in_the_app() -> Result<()> {
         eprintln!("skipped: needs the private desktop session of scripts/with-keyring.sh");
         return Ok(());
     }
-    let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("journey");
-    let _ = std::fs::remove_dir_all(&work);
+    let (work, data_dir, home) = work_dirs("journey")?;
     let files = work.join("files");
     std::fs::create_dir_all(&files)?;
-    let data_dir = work.join("data");
-    let home = work.join("home");
-    std::fs::create_dir_all(&home)?;
 
     // The organisation's side: a hub whose clock reads today, and a message with a file.
     let server = TestServer::start().await;
@@ -53,31 +49,9 @@ async fn the_whole_journey_in_the_app() -> Result<()> {
             std::slice::from_ref(&plan),
         )
         .await;
-    let notice = server
-        .emails_to(ADDRESS)
-        .await
-        .pop()
-        .context("the recipient was emailed")?;
-    let token = token_in(&notice, "/register").context("the email holds a registration link")?;
-    // The hub's public address in tests is a placeholder; the link points at the real one.
-    let link = format!("{}/register?token={token}", server.url);
-
-    let desktop = Desktop::start(
-        &work,
-        &[
-            ("SEALPOST_DATA_DIR", data_dir.display().to_string()),
-            ("SEALPOST_IDLE_SECONDS", IDLE_SECONDS.to_string()),
-            ("HOME", home.display().to_string()),
-        ],
-    )?;
+    let link = registration_link(&server, ADDRESS).await?;
     let app = env!("CARGO_BIN_EXE_sealpost-desktop");
-    let mut ui = Ui::launch(
-        &desktop.driver_url,
-        &desktop.display,
-        app,
-        work.join("screens"),
-    )
-    .await?;
+    let (desktop, mut ui) = start_app(&work, &data_dir, &home).await?;
     let result = journey(
         &mut ui,
         &desktop,
@@ -98,6 +72,127 @@ async fn the_whole_journey_in_the_app() -> Result<()> {
         let _ = ui.shot("failure").await;
     }
     let _ = ui.client.close().await;
+    result
+}
+
+/// A fresh folder for a test's files, vault and home.
+fn work_dirs(name: &str) -> Result<(PathBuf, PathBuf, PathBuf)> {
+    let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&work);
+    let home = work.join("home");
+    std::fs::create_dir_all(&home)?;
+    Ok((work.clone(), work.join("data"), home))
+}
+
+/// The registration link the hub emailed to `address`.
+async fn registration_link(server: &TestServer, address: &str) -> Result<String> {
+    let notice = server
+        .emails_to(address)
+        .await
+        .pop()
+        .context("the recipient was emailed")?;
+    let token = token_in(&notice, "/register").context("the email holds a registration link")?;
+    // The hub's public address in tests is a placeholder; the link points at the real one.
+    Ok(format!("{}/register?token={token}", server.url))
+}
+
+/// The desktop around the app, and the app started in it.
+async fn start_app(
+    work: &std::path::Path,
+    data_dir: &std::path::Path,
+    home: &std::path::Path,
+) -> Result<(Desktop, Ui)> {
+    let desktop = Desktop::start(
+        work,
+        &[
+            ("SEALPOST_DATA_DIR", data_dir.display().to_string()),
+            ("SEALPOST_IDLE_SECONDS", IDLE_SECONDS.to_string()),
+            ("HOME", home.display().to_string()),
+        ],
+    )?;
+    let ui = Ui::launch(
+        &desktop.driver_url,
+        &desktop.display,
+        env!("CARGO_BIN_EXE_sealpost-desktop"),
+        work.join("screens"),
+    )
+    .await?;
+    Ok((desktop, ui))
+}
+
+/// Registers the address of `link` in the app's Register screen.
+async fn register(ui: &Ui, link: &str, address: &str) -> Result<()> {
+    ui.click("#tab-register").await?;
+    ui.type_into("#link", link).await?;
+    ui.click("#read-link").await?;
+    ui.wait_text("#register-address", address).await?;
+    ui.type_into("#new-password", PASSWORD).await?;
+    ui.type_into("#confirm-password", PASSWORD).await?;
+    ui.click("#register").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_mailboxes_side_by_side() -> Result<()> {
+    if std::env::var_os("SEALPOST_REAL_KEYRING").is_none() {
+        eprintln!("skipped: needs the private desktop session of scripts/with-keyring.sh");
+        return Ok(());
+    }
+    const TEAM: &str = "care.team@partner.example";
+    let (work, data_dir, home) = work_dirs("mailboxes")?;
+    let server = TestServer::start().await;
+    server.catch_up_to_wall_clock();
+    server
+        .org_send(&[ADDRESS], "For the referrals desk", "One.")
+        .await;
+    for n in 1..=2 {
+        server.advance(chrono::Duration::minutes(1));
+        server
+            .org_send(&[TEAM], &format!("Team rota {n}"), "Rota.")
+            .await;
+    }
+    let desk_link = registration_link(&server, ADDRESS).await?;
+    let team_link = registration_link(&server, TEAM).await?;
+    let (_desktop, mut ui) = start_app(&work, &data_dir, &home).await?;
+    let result = async {
+        ui.wait("#sign-in").await?;
+        register(&ui, &desk_link, ADDRESS).await?;
+        ui.wait_text("#message-list", "For the referrals desk")
+            .await?;
+
+        // A second mailbox beside the first.
+        ui.click("#add-mailbox").await?;
+        register(&ui, &team_link, TEAM).await?;
+        ui.wait_text("#message-list", "Team rota 2").await?;
+        let team = format!("button[data-account='{TEAM}']");
+        let desk = format!("button[data-account='{ADDRESS}']");
+        ui.wait_text(&team, "2")
+            .await
+            .context("the team mailbox shows 2 unread")?;
+        ui.wait_text(&desk, "1")
+            .await
+            .context("the desk mailbox shows 1 unread")?;
+        ui.shot("two-mailboxes").await?;
+
+        // Switching shows the other mailbox's messages, and only those.
+        ui.click(&desk).await?;
+        ui.wait_text("#message-list", "For the referrals desk")
+            .await?;
+        let list = ui
+            .js("return document.querySelector('#message-list').innerText")
+            .await?;
+        ensure!(
+            !list.as_str().unwrap_or_default().contains("Team rota"),
+            "the desk mailbox's list holds none of the team's messages"
+        );
+        ui.click(&team).await?;
+        ui.wait_text("#message-list", "Team rota 1").await?;
+        Ok::<(), anyhow::Error>(())
+    }
+    .await;
+    if result.is_err() {
+        let _ = ui.shot("failure").await;
+    }
+    let _ = ui.client.clone().close().await;
     result
 }
 
