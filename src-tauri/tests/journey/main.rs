@@ -447,3 +447,159 @@ async fn deep_link_reaches_the_running_app(
     ui.shot("deep-link").await?;
     Ok(())
 }
+
+/// The screens the main journey passes by: search, delete, the address book and sending to
+/// a group, forgotten password, and the lockout message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_delete_address_book_reset_and_lockout() -> Result<()> {
+    if std::env::var_os("SEALPOST_REAL_KEYRING").is_none() {
+        eprintln!("skipped: needs the private desktop session of scripts/with-keyring.sh");
+        return Ok(());
+    }
+    let (work, data_dir, home) = work_dirs("screens")?;
+    let server = TestServer::start().await;
+    server.catch_up_to_wall_clock();
+    server
+        .org_send(
+            &[ADDRESS],
+            "Care plan v2",
+            "The wheelchair assessment is on Tuesday.",
+        )
+        .await;
+    server.advance(chrono::Duration::minutes(1));
+    server
+        .org_send(&[ADDRESS], "Meeting moved", "Now at ten.")
+        .await;
+    let link = registration_link(&server, ADDRESS).await?;
+    let (_desktop, mut ui) = start_app(&work, &data_dir, &home).await?;
+    let result = async {
+        ui.wait("#sign-in").await?;
+        register(&ui, &link, ADDRESS).await?;
+        ui.wait_text("#message-list", "Meeting moved").await?;
+
+        // Search finds words of the body, on this computer.
+        ui.type_into("#search", "wheelchair").await?;
+        ui.wait_text("#message-list", "Care plan v2").await?;
+        let listed = ui
+            .js("return document.querySelectorAll('#message-list .row-item').length")
+            .await?;
+        ensure!(
+            listed == 1,
+            "only the message holding the word is listed ({listed})"
+        );
+        ui.shot("search").await?;
+        ui.type_into("#search", "").await?;
+        ui.click("#tab-sent").await?;
+        ui.click("#tab-inbox").await?;
+
+        // Delete asks first.
+        ui.click_row("Meeting moved").await?;
+        ui.click("#delete").await?;
+        ui.wait_text("#confirm-dialog", "cannot be undone").await?;
+        ui.shot("delete-confirm").await?;
+        ui.click("#confirm-ok").await?;
+        ui.wait_text("#notice", "Message deleted.").await?;
+        let list = ui
+            .js("return document.querySelector('#message-list').innerText")
+            .await?;
+        ensure!(
+            !list.as_str().unwrap_or_default().contains("Meeting moved"),
+            "the deleted message left the list"
+        );
+
+        // Address book: an outside address is refused as typed; a contact, a group, and a
+        // message to the group reaching its member.
+        ui.click("#tab-address").await?;
+        ui.type_into("#contact-email", "someone@gmail.com").await?;
+        ui.wait_text("#contact-problem", "outside the organisation")
+            .await?;
+        ui.type_into("#contact-name", "Ann Smith").await?;
+        ui.type_into("#contact-email", "ann@example.gov.uk").await?;
+        ui.click("#save-contact").await?;
+        ui.wait_text(".address", "ann@example.gov.uk").await?;
+        ui.type_into("#group-name", "Care team").await?;
+        ui.click("fieldset input[type='checkbox']").await?;
+        ui.click("#save-group").await?;
+        ui.click("button[data-send-group='Care team']").await?;
+        ui.type_into("#subject", "To the care team").await?;
+        ui.type_into("#body", "Hello all.").await?;
+        ui.shot("send-to-group").await?;
+        ui.click("#send").await?;
+        ui.wait_text("#notice", "Message sent.").await?;
+        let mut reached = false;
+        for _ in 0..50 {
+            if server
+                .emails_to("ann@example.gov.uk")
+                .await
+                .iter()
+                .any(|e| e.contains("To the care team"))
+            {
+                reached = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        ensure!(reached, "the group's member received the message");
+
+        // Forgot password: request, the emailed link, a new password, sign in with it.
+        ui.click("#sign-out").await?;
+        ui.click("#tab-forgot").await?;
+        ui.click("#request-reset").await?;
+        ui.wait("#reset-requested").await?;
+        let token = server.link_token(ADDRESS, "/reset").await;
+        ui.type_into(
+            "#reset-link",
+            &format!("{}/reset?token={token}", server.url),
+        )
+        .await?;
+        ui.click("#read-reset-link").await?;
+        let renewed = "a different long passphrase";
+        ui.type_into("#new-password", renewed).await?;
+        ui.type_into("#confirm-password", renewed).await?;
+        ui.click("#set-password").await?;
+        ui.wait("#reset-done").await?;
+        ui.type_into("#password", renewed).await?;
+        ui.click("#sign-in").await?;
+        ui.wait_text("#message-list", "Care plan v2").await?;
+
+        // Three wrong passwords: the screen says the mailbox is locked, until when, and
+        // what to do.
+        ui.click("#sign-out").await?;
+        let mut code = String::new();
+        for _ in 0..4 {
+            ui.type_into("#password", "not the password at all").await?;
+            ui.click("#sign-in").await?;
+            let error = ui.wait("#welcome-error").await?;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            code = ui
+                .attr("#welcome-error", "data-code")
+                .await?
+                .unwrap_or_default();
+            let _ = error;
+            if code == "account_locked" {
+                break;
+            }
+        }
+        ensure!(
+            code == "account_locked",
+            "repeated wrong passwords lock the mailbox ({code})"
+        );
+        let said = ui.wait_text("#welcome-error", "until").await?;
+        ensure!(
+            said.contains("reset the password"),
+            "the message says what to do: {said}"
+        );
+        ui.shot("locked-out").await?;
+        ensure!(
+            !ui.present("#cancel-add").await,
+            "after signing out, nothing leads back to the mailbox but the password"
+        );
+        Ok::<(), anyhow::Error>(())
+    }
+    .await;
+    if result.is_err() {
+        let _ = ui.shot("failure").await;
+    }
+    let _ = ui.client.clone().close().await;
+    result
+}

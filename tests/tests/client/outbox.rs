@@ -262,3 +262,49 @@ async fn read_flags_and_deletions_made_offline_reach_the_hub_later() {
         .collect();
     assert_eq!(there, [("Two".to_owned(), true)]);
 }
+
+#[tokio::test]
+async fn a_message_to_a_group_alone_is_sent_to_its_members() {
+    use sealpost_proto::{ContactInput, GroupInput};
+    let hub = TestServer::start().await;
+    let client = TestClient::new();
+    let mailbox = client.registered(&hub, alice(), false).await;
+    let ann = mailbox
+        .save_contact(
+            None,
+            &ContactInput {
+                name: "Ann".into(),
+                email: "ann@example.gov.uk".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let group = mailbox
+        .save_group(
+            None,
+            &GroupInput {
+                name: "Care team".into(),
+                contact_ids: vec![ann.id],
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        mailbox.vault.groups().unwrap().len(),
+        1,
+        "the group synced to the vault"
+    );
+    let mut out = to_org("To the team");
+    out.to.clear();
+    out.to_groups = vec![group.id];
+    let outcome = mailbox.send(out, &[]).await.unwrap();
+    assert!(
+        matches!(outcome, SendOutcome::Sent { .. }),
+        "a group counts as a recipient: {outcome:?}"
+    );
+    let email = hub.emails_to("ann@example.gov.uk").await.pop();
+    assert!(
+        email.is_some_and(|e| e.contains("To the team")),
+        "the group's member is emailed"
+    );
+}

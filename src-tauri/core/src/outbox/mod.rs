@@ -140,8 +140,32 @@ impl Mailbox {
 
     /// Checks a message against the hub's rules without sending anything.
     pub fn check(&self, out: &Outgoing, file_sizes: &[u64]) -> Result<()> {
-        policy::check_recipients(out.mode, &out.to, &out.cc, &self.org_domains()?)?;
+        let (to, cc) = self.with_group_members(out)?;
+        policy::check_recipients(out.mode, &to, &cc, &self.org_domains()?)?;
         policy::check_attachments(file_sizes)
+    }
+
+    /// To and Cc with the members of the chosen groups added (from the vault's address
+    /// book), as the hub will expand them.
+    fn with_group_members(&self, out: &Outgoing) -> Result<(Vec<String>, Vec<String>)> {
+        if out.to_groups.is_empty() && out.cc_groups.is_empty() {
+            return Ok((out.to.clone(), out.cc.clone()));
+        }
+        let (groups, contacts) = (self.vault.groups()?, self.vault.contacts()?);
+        let members = |group_ids: &[String]| -> Vec<String> {
+            groups
+                .iter()
+                .filter(|g| group_ids.contains(&g.id))
+                .flat_map(|g| &g.contact_ids)
+                .filter_map(|id| contacts.iter().find(|c| &c.id == id))
+                .map(|c| c.email.clone())
+                .collect()
+        };
+        let mut to = out.to.clone();
+        to.extend(members(&out.to_groups));
+        let mut cc = out.cc.clone();
+        cc.extend(members(&out.cc_groups));
+        Ok((to, cc))
     }
 
     /// Sends a message with files from disk: checked, queued in the vault, and sent now
