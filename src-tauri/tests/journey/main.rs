@@ -25,8 +25,7 @@ const IDLE_SECONDS: u64 = 15;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_journey_in_the_app() -> Result<()> {
-    if std::env::var_os("SEALPOST_REAL_KEYRING").is_none() {
-        eprintln!("skipped: needs the private desktop session of scripts/with-keyring.sh");
+    if !in_desktop_session() {
         return Ok(());
     }
     let (work, data_dir, home) = work_dirs("journey")?;
@@ -68,10 +67,25 @@ async fn the_whole_journey_in_the_app() -> Result<()> {
         }
         Err(e) => Err(e),
     };
+    finish(&mut ui, result).await
+}
+
+/// Whether this run has the private desktop session the tests need (`make test` runs them
+/// inside scripts/with-keyring.sh); elsewhere they say so and check nothing.
+fn in_desktop_session() -> bool {
+    let yes = std::env::var_os("SEALPOST_REAL_KEYRING").is_some();
+    if !yes {
+        eprintln!("skipped: needs the private desktop session of scripts/with-keyring.sh");
+    }
+    yes
+}
+
+/// Keeps a picture of a failure, closes the app, and passes the outcome on.
+async fn finish(ui: &mut Ui, result: Result<()>) -> Result<()> {
     if result.is_err() {
         let _ = ui.shot("failure").await;
     }
-    let _ = ui.client.close().await;
+    let _ = ui.client.clone().close().await;
     result
 }
 
@@ -133,8 +147,7 @@ async fn register(ui: &Ui, link: &str, address: &str) -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn several_mailboxes_side_by_side() -> Result<()> {
-    if std::env::var_os("SEALPOST_REAL_KEYRING").is_none() {
-        eprintln!("skipped: needs the private desktop session of scripts/with-keyring.sh");
+    if !in_desktop_session() {
         return Ok(());
     }
     const TEAM: &str = "care.team@partner.example";
@@ -189,11 +202,7 @@ async fn several_mailboxes_side_by_side() -> Result<()> {
         Ok::<(), anyhow::Error>(())
     }
     .await;
-    if result.is_err() {
-        let _ = ui.shot("failure").await;
-    }
-    let _ = ui.client.clone().close().await;
-    result
+    finish(&mut ui, result).await
 }
 
 async fn journey(
@@ -452,8 +461,7 @@ async fn deep_link_reaches_the_running_app(
 /// a group, forgotten password, and the lockout message.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_delete_address_book_reset_and_lockout() -> Result<()> {
-    if std::env::var_os("SEALPOST_REAL_KEYRING").is_none() {
-        eprintln!("skipped: needs the private desktop session of scripts/with-keyring.sh");
+    if !in_desktop_session() {
         return Ok(());
     }
     let (work, data_dir, home) = work_dirs("screens")?;
@@ -597,9 +605,5 @@ async fn search_delete_address_book_reset_and_lockout() -> Result<()> {
         Ok::<(), anyhow::Error>(())
     }
     .await;
-    if result.is_err() {
-        let _ = ui.shot("failure").await;
-    }
-    let _ = ui.client.clone().close().await;
-    result
+    finish(&mut ui, result).await
 }
