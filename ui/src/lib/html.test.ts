@@ -1,0 +1,27 @@
+// @vitest-environment jsdom
+import { describe, expect, it } from 'vitest';
+import { FRAME_POLICY, safeSrcdoc } from './html';
+
+describe('HTML bodies', () => {
+  it('lose scripts, event handlers and javascript: links', () => {
+    const out = safeSrcdoc(
+      '<p onclick="steal()">Hi</p><script>steal()</script><a href="javascript:steal()">x</a><img src=x onerror="steal()">',
+    );
+    expect(out).toContain('<p>Hi</p>');
+    expect(out, 'no script survives').not.toMatch(/<script|onclick|onerror|javascript:/i);
+  });
+
+  it('lose forms, frames and style sheets', () => {
+    const out = safeSrcdoc(
+      '<form action="https://evil.example"><input name="password"></form><iframe src="https://evil.example"></iframe><link rel="stylesheet" href="https://evil.example/x.css">',
+    );
+    expect(out).not.toMatch(/<form|<input|<iframe|<link|evil\.example/i);
+  });
+
+  it('carry a policy that loads nothing remote, first in the document', () => {
+    const out = safeSrcdoc('<img src="https://tracker.example/pixel.gif">');
+    expect(out.startsWith(`<!doctype html><meta http-equiv="Content-Security-Policy" content="${FRAME_POLICY}">`)).toBe(true);
+    expect(FRAME_POLICY).toContain("default-src 'none'");
+    expect(FRAME_POLICY, 'images only from the message itself').toContain('img-src data:');
+  });
+});
