@@ -110,14 +110,7 @@ pub async fn sign_in(
     let record = desk.accounts.add(&hub_url, &email)?;
     let is_new = !known.iter().any(|a| a.id == record.id);
     let mailbox = desk.mailbox(&app, &record.id)?;
-    // A mailbox locked for inactivity takes its password through unlock, which also lifts
-    // the lock (signing in alone would leave it refusing every call).
-    let signed_in = if mailbox.is_locked() {
-        mailbox.unlock(&password).await
-    } else {
-        mailbox.sign_in(&password, remember).await
-    };
-    if let Err(e) = signed_in {
+    if let Err(e) = mailbox.sign_in(&password, remember).await {
         if is_new {
             // A mistyped address or hub must not leave an empty mailbox behind.
             desk.close(&record.id);

@@ -53,13 +53,10 @@ impl Mailbox {
     /// Unlocks with the password: checked by the hub when it answers, else against the
     /// local verifier.
     pub async fn unlock(&self, password: &str) -> Result<()> {
-        self.hub.set_locked(false);
         let remember = self.remembered()?;
+        // A successful sign-in lifts the lock itself.
         match self.sign_in(password, remember).await {
-            Ok(()) => {
-                self.locked.store(false, Ordering::SeqCst);
-                Ok(())
-            }
+            Ok(()) => Ok(()),
             Err(e) if e.code() == Code::Offline => {
                 let stored = self.vault.setting(VERIFIER)?;
                 let password = crate::Sensitive::new(password.to_owned());
@@ -76,9 +73,9 @@ impl Mailbox {
                 .map_err(|e| ClientError::Other(e.to_string()))?;
                 if ok {
                     self.locked.store(false, Ordering::SeqCst);
+                    self.hub.set_locked(false);
                     Ok(())
                 } else {
-                    self.hub.set_locked(true);
                     Err(ClientError::Refused {
                         code: Code::InvalidCredentials,
                         message: "That is not the password of this mailbox.".into(),
@@ -86,10 +83,7 @@ impl Mailbox {
                     })
                 }
             }
-            Err(e) => {
-                self.hub.set_locked(true);
-                Err(e)
-            }
+            Err(e) => Err(e),
         }
     }
 }

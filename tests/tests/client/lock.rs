@@ -63,3 +63,33 @@ async fn offline_the_password_is_checked_against_the_local_verifier() {
         "the right password unlocks without the hub"
     );
 }
+
+#[tokio::test]
+async fn signing_in_again_lifts_the_idle_lock() {
+    let hub = TestServer::start().await;
+    let client = TestClient::new();
+    let mailbox = client.registered(&hub, alice(), false).await;
+    mailbox.lock(None).await.unwrap();
+    let err = mailbox.syncer.sync().await.unwrap_err();
+    assert_eq!(
+        err.code(),
+        Code::SignInRequired,
+        "locked: nothing reaches the hub"
+    );
+    let err = mailbox
+        .sign_in("not the password", false)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidCredentials);
+    assert!(mailbox.is_locked(), "a wrong password leaves it locked");
+    mailbox.sign_in(GOOD_PASSWORD, false).await.unwrap();
+    assert!(
+        !mailbox.is_locked(),
+        "the sign-in screen's password unlocks too"
+    );
+    mailbox
+        .syncer
+        .sync()
+        .await
+        .expect("after signing in, the hub answers again");
+}
