@@ -8,7 +8,7 @@ use std::{
     time::Duration,
 };
 
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use crate::error::Result;
 use crate::hub::Hub;
@@ -17,18 +17,37 @@ use crate::hub::Hub;
 const POLL: Duration = Duration::from_millis(200);
 
 /// Who is listening, and the last state each mailbox was heard at.
-#[derive(Default)]
 pub struct Notifier {
     watched: Mutex<HashMap<String, (broadcast::Sender<i64>, i64)>>,
     started: std::sync::OnceLock<()>,
+    /// True while the server is stopping: open streams end, so that a graceful shutdown
+    /// does not wait for clients that would listen for ever.
+    closing: watch::Sender<bool>,
+}
+
+impl Default for Notifier {
+    fn default() -> Self {
+        Self {
+            watched: Mutex::default(),
+            started: std::sync::OnceLock::new(),
+            closing: watch::channel(false).0,
+        }
+    }
+}
+
+/// What an open `/events` stream listens to.
+pub struct Listener {
+    /// The mailbox's state when listening began.
+    pub current: i64,
+    /// Each new state.
+    pub states: broadcast::Receiver<i64>,
+    /// Turns true when the server stops.
+    pub closing: watch::Receiver<bool>,
 }
 
 impl Hub {
     /// Listens for a mailbox's new states; returns the current one too.
-    pub async fn watch(
-        self: &Arc<Self>,
-        account_id: &str,
-    ) -> Result<(i64, broadcast::Receiver<i64>)> {
+    pub async fn watch(self: &Arc<Self>, account_id: &str) -> Result<Listener> {
         let current = self.mailbox_state(account_id).await?;
         let receiver = {
             let mut watched = self
@@ -45,7 +64,22 @@ impl Hub {
         self.notifier.started.get_or_init(|| {
             tokio::spawn(poll(weak));
         });
-        Ok((current, receiver))
+        Ok(Listener {
+            current,
+            states: receiver,
+            closing: self.notifier.closing.subscribe(),
+        })
+    }
+
+    /// Ends every open `/events` stream, and any opened later, until
+    /// [`Hub::open_event_streams`]: called when the server stops.
+    pub fn close_event_streams(&self) {
+        self.notifier.closing.send_replace(true);
+    }
+
+    /// Lets `/events` streams be opened again (a test server that comes back).
+    pub fn open_event_streams(&self) {
+        self.notifier.closing.send_replace(false);
     }
 }
 

@@ -49,10 +49,14 @@ pub async fn serve(
             .await
         })
     };
-    let app = api::router(hub).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let app =
+        api::router(hub.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;
+            // Clients hold `/events` open for as long as they are signed in; without this
+            // the graceful shutdown would wait for them for ever.
+            hub.close_event_streams();
             let _ = stop_tx.send(true);
         })
         .await;

@@ -81,6 +81,7 @@ impl TestServer {
 
     /// Stops answering (as a hub behind a broken network would); the data stays.
     pub async fn go_offline(&mut self) {
+        self.hub.close_event_streams();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -95,6 +96,7 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind(&address)
             .await
             .expect("the same port again");
+        self.hub.open_event_streams();
         let (stop, stopped) = oneshot::channel::<()>();
         let app = crate::api::router(self.hub.clone())
             .into_make_service_with_connect_info::<std::net::SocketAddr>();

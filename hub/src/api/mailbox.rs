@@ -278,7 +278,7 @@ pub async fn events(
     State(hub): State<AppState>,
     SignedIn(who): SignedIn,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let (current, receiver) = hub.watch(&who.account_id).await?;
+    let listener = hub.watch(&who.account_id).await?;
     hub.metrics.sse_opened();
     let listening = Listening(hub.clone());
     let event = |state: i64| {
@@ -290,14 +290,19 @@ pub async fn events(
             .expect("BUG: a state event serialises")
     };
     let stream = futures_util::stream::unfold(
-        (Some(current), receiver, listening),
-        move |(first, mut receiver, listening)| async move {
+        (Some(listener.current), listener, listening),
+        move |(first, mut listener, listening)| async move {
             if let Some(state) = first {
-                return Some((Ok(event(state)), (None, receiver, listening)));
+                return Some((Ok(event(state)), (None, listener, listening)));
             }
             loop {
-                match receiver.recv().await {
-                    Ok(state) => return Some((Ok(event(state)), (None, receiver, listening))),
+                let next = tokio::select! {
+                    next = listener.states.recv() => next,
+                    // The server is stopping: end the stream so that it can.
+                    _ = listener.closing.wait_for(|closing| *closing) => return None,
+                };
+                match next {
+                    Ok(state) => return Some((Ok(event(state)), (None, listener, listening))),
                     // Missed some: the latest state is what matters, and the next one will come.
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,

@@ -387,7 +387,7 @@ fn serve_prints_its_address_and_answers_while_send_runs_beside_it() {
 }
 
 #[test]
-fn a_send_from_another_process_reaches_a_listening_client_within_two_seconds() {
+fn a_send_from_another_process_reaches_a_listening_client_and_sigterm_still_stops_serve() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("hub");
     init(&dir);
@@ -409,7 +409,7 @@ fn a_send_from_another_process_reaches_a_listening_client_within_two_seconds() {
         assert!(ok, "{err}");
     };
     send("first");
-    let (_server, url) = serve(&dir);
+    let (mut server, url) = serve(&dir);
     let eml = std::fs::read_dir(dir.join("outbox"))
         .unwrap()
         .next()
@@ -460,6 +460,26 @@ fn a_send_from_another_process_reaches_a_listening_client_within_two_seconds() {
         let waited = next - started;
         // The send itself (a separate process) is part of the 2 s budget.
         assert!(waited < std::time::Duration::from_secs(2), "heard after {waited:?}");
+
+        // An admin stops the server while this client still listens.
+        let pid = server.0.id().to_string();
+        let killed = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(killed.success());
+        let ended = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            while let Some(Ok(_)) = stream.next().await {}
+        })
+        .await;
+        assert!(ended.is_ok(), "stopping the server ends the open event stream");
+        let mut status = None;
+        for _ in 0..100 {
+            status = server.0.try_wait().unwrap();
+            if status.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let status = status.expect("serve exits on SIGTERM although a client was listening");
+        assert!(status.success(), "a requested stop is a clean exit: {status}");
     });
 }
 
