@@ -32,7 +32,8 @@ if [ ! -f .demo/sent ]; then
   send --subject "Please confirm the visit rota by Friday" --keep-days 3 \
     --body "Hello, could you confirm this week's visit rota by Friday? This message is kept for three days only."
   send --subject "Welcome to Example Council's secure messages" \
-    --body "Hello, from now on we will send you confidential information through Sealpost. Reply from the app to reach us securely. See https://www.example.gov.uk/secure-messages for help."
+    --body "Hello, from now on we will send you confidential information through Sealpost. Reply from the app to reach us securely. See https://www.example.gov.uk/secure-messages for help." \
+    --body-html-file demo/welcome.html
   date > .demo/sent
 fi
 

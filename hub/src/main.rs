@@ -74,6 +74,9 @@ enum Command {
         /// Read the body from this file.
         #[arg(long)]
         body_file: Option<PathBuf>,
+        /// Also send an HTML version of the body, read from this file (shown sanitised).
+        #[arg(long)]
+        body_html_file: Option<PathBuf>,
         /// Attach a file (repeat for several).
         #[arg(long)]
         attach: Vec<PathBuf>,
@@ -264,6 +267,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             subject,
             body,
             body_file,
+            body_html_file,
             attach,
             keep_days,
         } => {
@@ -274,6 +278,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     .with_context(|| format!("Reading the body from {}", f.display()))?,
                 (None, None) => bail!("give the body with --body or --body-file"),
             };
+            let body_html = body_html_file
+                .map(|f| {
+                    std::fs::read_to_string(&f)
+                        .with_context(|| format!("Reading the HTML body from {}", f.display()))
+                })
+                .transpose()?;
             for file in &attach {
                 if !file.is_file() {
                     bail!("the attachment {} is not a readable file", file.display());
@@ -287,6 +297,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                         cc,
                         subject,
                         body_text,
+                        body_html,
                         attachments: attach.into_iter().map(AttachmentFile::from_path).collect(),
                         keep_days,
                     },

@@ -30,6 +30,8 @@ pub struct OrgMessage {
     pub subject: String,
     /// Plain-text body.
     pub body_text: String,
+    /// HTML body, if the staff member wrote one (shown sanitised by the app).
+    pub body_html: Option<String>,
     /// Files to attach.
     pub attachments: Vec<AttachmentFile>,
     /// Keep it for this many days instead of the hub's retention (never longer).
@@ -226,7 +228,7 @@ impl Hub {
                 let content = SealedContent {
                     subject: message.subject.clone(),
                     body_text: message.body_text.clone(),
-                    body_html: None,
+                    body_html: message.body_html.clone().filter(|h| !h.trim().is_empty()),
                     attachments: sealed_attachments,
                 };
                 let plain = zeroize::Zeroizing::new(

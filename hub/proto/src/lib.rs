@@ -179,6 +179,10 @@ pub struct OrgOutgoing {
     /// Plain-text body.
     #[serde(default)]
     pub body_text: String,
+    /// An HTML version of the body, for mail written as HTML. Recipients' apps show it
+    /// sanitised, with no scripts and no remote content; `body_text` stays the fallback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_html: Option<String>,
     /// Files uploaded with `POST /api/v1/org/uploads`.
     #[serde(default)]
     pub upload_ids: Vec<String>,

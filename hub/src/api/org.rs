@@ -28,6 +28,7 @@ pub async fn send(
                 cc: body.cc,
                 subject: body.subject,
                 body_text: body.body_text,
+                body_html: body.body_html,
                 attachments: body
                     .upload_ids
                     .into_iter()

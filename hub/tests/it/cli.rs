@@ -263,6 +263,33 @@ fn send_refusals_are_one_clear_line() {
     ]);
     assert!(!ok);
     assert!(err.contains("/no/such/file"), "{err}");
+    let (ok, _, err) = run(&[
+        "send",
+        "--data",
+        &data_arg(&dir),
+        "--from",
+        "case.worker@example.gov.uk",
+        "--to",
+        "a@partner.example",
+        "--subject",
+        "s",
+        "--body",
+        "b",
+        "--body-html-file",
+        "/no/such/page.html",
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("Reading the HTML body from /no/such/page.html"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.join("outbox"))
+            .map(|d| d.count())
+            .unwrap_or(0),
+        0,
+        "nothing was sent"
+    );
 }
 
 #[test]

@@ -277,3 +277,62 @@ async fn metrics_count_requests_by_route_and_report_stored_totals() {
         "routes are patterns, never concrete paths"
     );
 }
+
+#[tokio::test]
+async fn an_html_body_from_staff_reaches_the_recipient_and_is_sealed_at_rest() {
+    let t = TestHub::start().await;
+    let user = t.user(alice()).await;
+    let token = t
+        .hub
+        .create_org_token("case system", &Caller::cli())
+        .await
+        .unwrap()
+        .token
+        .expose()
+        .clone();
+    let html = "<p>Agenda: <b>QUOKKA-7719</b></p>";
+    let (status, body) = org_post(
+        &t,
+        Some(&token),
+        json!({"from": staff(), "to": [alice()], "subject": "Agenda",
+               "body_text": "Agenda: QUOKKA-7719", "body_html": html}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let newest = &user.folder("inbox").await[0];
+    let (status, message) = user
+        .get(&format!("/messages/{}", newest["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        message["body_html"], html,
+        "the recipient gets the HTML exactly as sent; the app sanitises it"
+    );
+    assert_eq!(
+        message["body_text"], "Agenda: QUOKKA-7719",
+        "the text stays"
+    );
+
+    let (_, plain) = user
+        .get(&format!(
+            "/messages/{}",
+            user.folder("inbox").await[1]["id"].as_str().unwrap()
+        ))
+        .await;
+    assert!(
+        plain.get("body_html").is_none_or(|h| h.is_null()),
+        "a text-only message has no HTML body: {plain}"
+    );
+    t.hub.store().read(|_| Ok(())).await.unwrap();
+    let clear: Vec<_> = files_under(&t.data())
+        .into_iter()
+        .filter(|p| {
+            let bytes = std::fs::read(p).unwrap();
+            bytes.windows(11).any(|w| w == b"QUOKKA-7719")
+        })
+        .collect();
+    assert!(
+        clear.is_empty(),
+        "the HTML body is sealed at rest: {clear:?}"
+    );
+}
