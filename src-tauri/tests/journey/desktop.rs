@@ -154,6 +154,68 @@ impl Desktop {
         Ok(())
     }
 
+    /// Drags `files` from a small file-offering window (as a file manager would) and drops
+    /// them in the middle of the app's window, moving the real pointer with xdotool.
+    pub fn drop_files_on_app(&self, files: &[&Path]) -> Result<()> {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/journey/drag_source.py");
+        let _source = spawn(
+            // Debian's python3-gi belongs to the system Python, whatever else is on PATH.
+            Command::new("/usr/bin/python3")
+                .arg(script)
+                .args(files)
+                .env("DISPLAY", &self.display)
+                .env("NO_AT_BRIDGE", "1")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+            "the drag source (python3-gi)",
+        )?;
+        let source = self.window("^Sealpost test drag source$")?;
+        let app = self.window("^Sealpost$")?;
+        let (sx, sy) = self.centre(&source)?;
+        let (ax, ay) = self.centre(&app)?;
+        self.xdotool(&["mousemove", "--sync", &sx.to_string(), &sy.to_string()])?;
+        self.xdotool(&["mousedown", "1"])?;
+        // GTK starts a drag once the pointer has moved a few pixels with the button held;
+        // then the pointer travels to the drop point in steps, as a hand would.
+        for step in 1..=20 {
+            let x = sx + (ax - sx) * step / 20;
+            let y = sy + (ay - sy) * step / 20;
+            self.xdotool(&["mousemove", &x.to_string(), &y.to_string()])?;
+            std::thread::sleep(Duration::from_millis(40));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        self.xdotool(&["mouseup", "1"])?;
+        // The drop's data is asked for and delivered after the button is released.
+        std::thread::sleep(Duration::from_millis(500));
+        Ok(())
+    }
+
+    /// The id of the visible window whose title matches `pattern`.
+    fn window(&self, pattern: &str) -> Result<String> {
+        let found = self.xdotool(&["search", "--sync", "--onlyvisible", "--name", pattern])?;
+        found
+            .lines()
+            .last()
+            .map(str::to_owned)
+            .with_context(|| format!("no window named {pattern}"))
+    }
+
+    /// The centre of a window, in screen coordinates.
+    fn centre(&self, window: &str) -> Result<(i64, i64)> {
+        let shell = self.xdotool(&["getwindowgeometry", "--shell", window])?;
+        let get = |key: &str| -> Result<i64> {
+            shell
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{key}=")))
+                .and_then(|v| v.parse().ok())
+                .with_context(|| format!("{key} of window {window}: {shell}"))
+        };
+        Ok((
+            get("X")? + get("WIDTH")? / 2,
+            get("Y")? + get("HEIGHT")? / 2,
+        ))
+    }
+
     /// What the notification daemon was asked to show so far.
     pub fn notifications(&self) -> String {
         std::fs::read_to_string(&self.monitor_log).unwrap_or_default()

@@ -607,3 +607,233 @@ async fn search_delete_address_book_reset_and_lockout() -> Result<()> {
     .await;
     finish(&mut ui, result).await
 }
+
+/// Reply to All, a formatted (HTML) message shown safely, files dropped on the window, the
+/// upload progress bar, and sending while the hub cannot be reached.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reply_all_formatted_mail_dropped_files_and_offline_sending() -> Result<()> {
+    if !in_desktop_session() {
+        return Ok(());
+    }
+    const MANAGER: &str = "manager@example.gov.uk";
+    let (work, data_dir, home) = work_dirs("more")?;
+    let files = work.join("files");
+    std::fs::create_dir_all(&files)?;
+    let mut server = TestServer::start().await;
+    server.catch_up_to_wall_clock();
+    // Anything the message tries to load from "outside" would arrive here.
+    let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
+    probe.set_nonblocking(true)?;
+    let remote = format!("http://{}", probe.local_addr()?);
+    let html = format!(
+        "<p>Agenda for <b>Thursday</b></p>\
+         <p><a href=\"https://phish.example/login\">https://example.gov.uk/agenda</a></p>\
+         <img src=\"{remote}/pixel.gif\" alt=\"\"><link rel=\"stylesheet\" href=\"{remote}/x.css\">\
+         <script>parent.document.title = 'pwned'</script>\
+         <img src=\"x\" onerror=\"parent.document.title = 'pwned'\">"
+    );
+    server
+        .hub
+        .send_org_message(
+            sealpost_hub::sending::OrgMessage {
+                from: STAFF.into(),
+                to: vec![ADDRESS.into()],
+                cc: vec![MANAGER.into()],
+                subject: "Agenda".into(),
+                body_text: "Agenda for Thursday: see the link.".into(),
+                body_html: Some(html),
+                ..Default::default()
+            },
+            &sealpost_hub::Caller::cli(),
+        )
+        .await?;
+    let link = registration_link(&server, ADDRESS).await?;
+    let (desktop, mut ui) = start_app(&work, &data_dir, &home).await?;
+    let result = async {
+        ui.wait("#sign-in").await?;
+        register(&ui, &link, ADDRESS).await?;
+        ui.wait_text("#message-list", "Agenda").await?;
+
+        // The formatted version: shown on request, sanitised, loading nothing.
+        ui.click_row("Agenda").await?;
+        ui.wait_text("#message-body", "Agenda for Thursday: see the link.")
+            .await?;
+        ui.click("#show-html").await?;
+        ui.wait("#html-body").await?;
+        let mut shown = serde_json::Value::Null;
+        for _ in 0..50 {
+            shown = ui
+                .js(
+                    "const d = document.querySelector('#html-body').contentDocument; \
+                     return d && d.body ? { text: d.body.innerText, \
+                     scripts: d.querySelectorAll('script, link').length, \
+                     hrefs: d.querySelectorAll('[href]').length } : null",
+                )
+                .await?;
+            if shown["text"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("Agenda for")
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        ensure!(
+            shown["text"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("Agenda for Thursday"),
+            "the formatted version is shown: {shown}"
+        );
+        ensure!(
+            shown["scripts"] == 0 && shown["hrefs"] == 0,
+            "no script, style sheet or navigating link is left in the frame: {shown}"
+        );
+        ui.shot("formatted").await?;
+
+        // Its link is listed with where it really leads (not the text it shows), and asks
+        // before opening.
+        let listed = ui
+            .wait_text("#html-links", "leads to https://phish.example/login")
+            .await?;
+        ensure!(
+            listed.contains("https://example.gov.uk/agenda"),
+            "the list shows the link's text too: {listed}"
+        );
+        ui.click("#html-links button[data-href]").await?;
+        ui.wait_text("#link-address", "https://phish.example/login")
+            .await?;
+        ui.shot("link-confirmation").await?;
+        ui.click("#confirm-cancel").await?;
+        let title = ui.js("return document.title").await?;
+        ensure!(
+            title == "Sealpost",
+            "no script of the message ran ({title})"
+        );
+
+        // Reply to All: says who it reaches, and reaches them.
+        ui.click("#reply-all").await?;
+        ui.wait_text("#reply-to", MANAGER).await?;
+        let audience = ui.wait_text("#reply-to", STAFF).await?;
+        ensure!(
+            !audience.contains(ADDRESS),
+            "the person replying is not among the recipients: {audience}"
+        );
+        ui.type_into("#body", "Thursday suits us.").await?;
+        ui.shot("reply-all").await?;
+        ui.click("#send").await?;
+        ui.wait_text("#notice", "Message sent.").await?;
+        let mut reply = None;
+        for _ in 0..50 {
+            reply = server
+                .emails_to(STAFF)
+                .await
+                .into_iter()
+                .find(|e| e.contains("Re: Agenda"));
+            if reply.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let reply = reply.context("the reply to all reached the sender")?;
+        ensure!(
+            reply.lines().any(|l| l == format!("Cc: {MANAGER}")),
+            "the reply to all went to the other staff member too: {reply}"
+        );
+
+        // Files dropped on the window open a compose holding them; the upload shows its
+        // progress.
+        let report = files.join("report.bin");
+        let note = files.join("note.txt");
+        std::fs::write(
+            &report,
+            (0..24_000_000u32)
+                .map(|i| (i % 251) as u8)
+                .collect::<Vec<_>>(),
+        )?;
+        std::fs::write(&note, "a short note")?;
+        ui.click("#tab-inbox").await?;
+        desktop.drop_files_on_app(&[&report, &note])?;
+        ui.wait("li[data-file='report.bin']")
+            .await
+            .context("the dropped files are attached")?;
+        ui.wait("li[data-file='note.txt']").await?;
+        ui.wait_text("#limits-text", "2 of 10 files").await?;
+        ui.type_into("#to", STAFF).await?;
+        ui.type_into("#subject", "Dropped files").await?;
+        ui.shot("dropped").await?;
+        ui.js("window.__progressSeen = []; new MutationObserver(() => { \
+               const p = document.querySelector('#send-progress'); \
+               if (p) window.__progressSeen.push(Number(p.value)); }) \
+               .observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true }); \
+               return true")
+            .await?;
+        ui.click("#send").await?;
+        // (The notice of the reply may still show: Sent listing the message is the sign.)
+        ui.wait_text("#message-list", "Dropped files").await?;
+        let seen = ui.js("return window.__progressSeen").await?;
+        let seen: Vec<f64> = serde_json::from_value(seen)?;
+        ensure!(
+            seen.iter().any(|p| *p > 0.0 && *p < 100.0),
+            "the progress bar showed the upload part-way: {seen:?}"
+        );
+
+        // The hub cannot be reached: the window says so, and a message sent waits in the
+        // outbox, visibly, until the hub is back.
+        server.go_offline().await;
+        ui.wait_text("#offline", "Offline").await?;
+        ui.click("#tab-compose").await?;
+        ui.type_into("#to", STAFF).await?;
+        ui.type_into("#subject", "Written offline").await?;
+        ui.type_into("#body", "Sent when the hub is back.").await?;
+        ui.click("#send").await?;
+        ui.wait_text("#notice", "waits in the outbox").await?;
+        ui.wait_text("#outbox", "Written offline").await?;
+        ui.shot("outbox").await?;
+        server.come_back().await;
+        let mut delivered = false;
+        for _ in 0..300 {
+            let list = ui
+                .js("return document.querySelector('#message-list').innerText")
+                .await?;
+            if !ui.present("#outbox").await
+                && list
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("Written offline")
+            {
+                delivered = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        ensure!(
+            delivered,
+            "once the hub is back, the message leaves the outbox for Sent"
+        );
+        ensure!(
+            !ui.present("#offline").await,
+            "the window says it is back online"
+        );
+        ensure!(
+            server
+                .emails_to(STAFF)
+                .await
+                .iter()
+                .any(|e| e.contains("Written offline")),
+            "the message written offline reached the organisation"
+        );
+        ui.shot("back-online").await?;
+
+        match probe.accept() {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(()),
+            Ok((_, from)) => Err(anyhow::anyhow!(
+                "the formatted message loaded something from outside ({from})"
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+    .await;
+    finish(&mut ui, result).await
+}

@@ -1,6 +1,8 @@
 // @vitest-environment jsdom
 import { describe, expect, it } from 'vitest';
-import { FRAME_POLICY, safeSrcdoc } from './html';
+import { FRAME_POLICY, safeHtml } from './html';
+
+const safeSrcdoc = (html: string) => safeHtml(html).srcdoc;
 
 describe('HTML bodies', () => {
   it('lose scripts, event handlers and javascript: links', () => {
@@ -23,5 +25,19 @@ describe('HTML bodies', () => {
     expect(out.startsWith(`<!doctype html><meta http-equiv="Content-Security-Policy" content="${FRAME_POLICY}">`)).toBe(true);
     expect(FRAME_POLICY).toContain("default-src 'none'");
     expect(FRAME_POLICY, 'images only from the message itself').toContain('img-src data:');
+  });
+
+  it('keep links from navigating, and list where each really leads', () => {
+    const { srcdoc, links } = safeHtml(
+      '<a href="https://phish.example/login" target="_blank">https://example.gov.uk/agenda</a> <a href="file:///etc/passwd">f</a> <a href="mailto:ann@example.gov.uk">Ann</a>',
+    );
+    expect(srcdoc, 'no link can navigate by itself').not.toMatch(/\shref=|target=/i);
+    expect(links, 'the real address beside the text shown; only web and mail links').toEqual([
+      { n: 1, text: 'https://example.gov.uk/agenda', href: 'https://phish.example/login' },
+      { n: 2, text: 'Ann', href: 'mailto:ann@example.gov.uk' },
+    ]);
+    const doc = new DOMParser().parseFromString(srcdoc, 'text/html');
+    expect(doc.body.textContent, 'each link carries its number in the frame').toContain('https://example.gov.uk/agenda[1]');
+    expect(safeHtml('<p>no links</p>').links, 'links are counted per message').toEqual([]);
   });
 });

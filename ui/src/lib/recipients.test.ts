@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkRecipients, complete, recipientProblem, suggestions } from './recipients';
+import { checkRecipients, complete, recipientProblem, replyAudience, suggestions } from './recipients';
 
 const org = ['example.gov.uk'];
 
@@ -42,5 +42,19 @@ describe('recipients', () => {
     expect(complete('ann@example.gov.uk, jo', 'bob@example.gov.uk')).toBe(
       'ann@example.gov.uk, bob@example.gov.uk, ',
     );
+  });
+
+  it('shows who a reply reaches: the sender only, or with the organisation\'s other recipients', () => {
+    const original = {
+      from: 'Case.Worker@example.gov.uk',
+      to: ['referrals@partner.example', 'manager@example.gov.uk'],
+      cc: ['family@gmail.com', 'case.worker@example.gov.uk', 'team@EXAMPLE.gov.uk'],
+    };
+    const me = 'referrals@partner.example';
+    expect(replyAudience('reply', original, me, ['example.gov.uk'])).toEqual(['case.worker@example.gov.uk']);
+    expect(
+      replyAudience('reply_all', original, me, ['example.gov.uk']),
+      'outside addresses and the person replying are left out; the sender is not repeated',
+    ).toEqual(['case.worker@example.gov.uk', 'manager@example.gov.uk', 'team@example.gov.uk']);
   });
 });

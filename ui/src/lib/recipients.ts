@@ -85,3 +85,22 @@ export function complete(field: string, address: string): string {
   parts.push(address);
   return parts.join(', ') + ', ';
 }
+
+/** Who a reply reaches, as the hub will work it out: Reply goes to the sender only;
+ *  Reply to All adds the organisation's other recipients (never outside addresses, never
+ *  the person replying). Shown so that nobody has to guess. */
+export function replyAudience(
+  mode: 'reply' | 'reply_all',
+  original: { from: string; to: string[]; cc: string[] },
+  me: string,
+  orgDomains: string[],
+): string[] {
+  const sender = original.from.toLowerCase();
+  const out = [sender];
+  if (mode === 'reply') return out;
+  for (const raw of [...original.to, ...original.cc]) {
+    const a = normalise(raw);
+    if (a && a !== me.toLowerCase() && isOrgAddress(a, orgDomains) && !out.includes(a)) out.push(a);
+  }
+  return out;
+}

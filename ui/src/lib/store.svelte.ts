@@ -18,6 +18,8 @@ export interface ComposeState {
   /** Attachments carried over (forward of a message, or a draft's own). */
   carried: AttachmentInfo[];
   draftId: string | null;
+  /** The message answered (Reply, Reply to All), to show who the answer reaches. */
+  original?: { from: string; to: string[]; cc: string[] } | null;
 }
 
 export function blankCompose(): ComposeState {
