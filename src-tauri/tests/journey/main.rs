@@ -609,7 +609,7 @@ async fn search_delete_address_book_reset_and_lockout() -> Result<()> {
 }
 
 /// Reply to All, a formatted (HTML) message shown safely, files dropped on the window, the
-/// upload progress bar, and sending while the hub cannot be reached.
+/// upload progress bar, sending while the hub cannot be reached, and locking by hand.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reply_all_formatted_mail_dropped_files_and_offline_sending() -> Result<()> {
     if !in_desktop_session() {
@@ -825,6 +825,17 @@ async fn reply_all_formatted_mail_dropped_files_and_offline_sending() -> Result<
             "the message written offline reached the organisation"
         );
         ui.shot("back-online").await?;
+
+        // Leaving the desk: Lock hides everything at once, and the password brings it back.
+        ui.click("#lock-now").await?;
+        ui.wait_text("#lock-reason", "You locked it").await?;
+        ensure!(
+            !ui.present("#message-list").await,
+            "nothing of the mailbox shows while locked"
+        );
+        ui.type_into("#unlock-password", PASSWORD).await?;
+        ui.click("#unlock").await?;
+        ui.wait_text("#message-list", "Written offline").await?;
 
         match probe.accept() {
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(()),
