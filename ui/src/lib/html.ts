@@ -13,7 +13,7 @@ export const FRAME_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-
 const OPENABLE = /^(https?:|mailto:)/i;
 
 const FRAME_STYLE =
-  'body{font:15px/1.5 system-ui,sans-serif;margin:0;overflow-wrap:anywhere}' +
+  'body{font:15px/1.5 system-ui,sans-serif;margin:0;padding:0.5rem 0.8rem;overflow-wrap:anywhere;color:#1b1f24}' +
   'a[data-href]{color:#2563c9;text-decoration:underline}sup.ref{color:#6b7280}img{max-width:100%}';
 
 export interface FoundLink {
