@@ -467,6 +467,14 @@ async fn search_delete_address_book_reset_and_lockout() -> Result<()> {
     let (work, data_dir, home) = work_dirs("screens")?;
     let server = TestServer::start().await;
     server.catch_up_to_wall_clock();
+    // Enough older mail that the inbox loads in more than one page.
+    const BULLETINS: usize = 150;
+    for n in 1..=BULLETINS {
+        server
+            .org_send(&[ADDRESS], &format!("Bulletin {n}"), "Routine.")
+            .await;
+    }
+    server.advance(chrono::Duration::minutes(1));
     server
         .org_send(
             &[ADDRESS],
@@ -507,13 +515,35 @@ async fn search_delete_address_book_reset_and_lockout() -> Result<()> {
         ui.shot("delete-confirm").await?;
         ui.click("#confirm-ok").await?;
         ui.wait_text("#notice", "Message deleted.").await?;
-        let list = ui
-            .js("return document.querySelector('#message-list').innerText")
+        wait_js(
+            &ui,
+            "return !document.querySelector('#message-list').innerText.includes('Meeting moved')",
+            "the deleted message left the list",
+        )
+        .await?;
+
+        // Reading far down a long inbox, new mail does not throw the list back up.
+        let count = |n: usize| {
+            format!("return document.querySelector('#message-list').dataset.count === '{n}'")
+        };
+        wait_js(&ui, &count(BULLETINS + 1), "the whole inbox listed").await?;
+        let before = ui
+            .js("const l = document.querySelector('#message-list'); \
+                 l.scrollTop = l.scrollHeight; return l.scrollTop")
+            .await?;
+        ui.wait_text("#message-list", "Bulletin 1").await?;
+        server.advance(chrono::Duration::minutes(1));
+        server.org_send(&[ADDRESS], "Late news", "New.").await;
+        wait_js(&ui, &count(BULLETINS + 2), "the new message listed").await?;
+        let after = ui
+            .js("return document.querySelector('#message-list').scrollTop")
             .await?;
         ensure!(
-            !list.as_str().unwrap_or_default().contains("Meeting moved"),
-            "the deleted message left the list"
+            after == before,
+            "the list stayed where it was read (scrollTop {before} before, {after} after)"
         );
+        ui.js("document.querySelector('#message-list').scrollTop = 0; return true")
+            .await?;
 
         // Address book: an outside address is refused as typed; a contact, a group, and a
         // message to the group reaching its member.
@@ -847,4 +877,15 @@ async fn reply_all_formatted_mail_dropped_files_and_offline_sending() -> Result<
     }
     .await;
     finish(&mut ui, result).await
+}
+
+/// Waits until `script` returns true in the page.
+async fn wait_js(ui: &Ui, script: &str, what: &str) -> Result<()> {
+    for _ in 0..200 {
+        if ui.js(script).await? == true {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    anyhow::bail!("{what}: not so after 30 s")
 }
