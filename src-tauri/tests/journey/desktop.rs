@@ -11,11 +11,25 @@ use std::{
 
 use anyhow::{bail, Context, Result};
 
-/// A child process killed on drop.
+/// A child process stopped on drop: asked first (SIGTERM), so that Xvfb removes its socket
+/// and lock file, then killed if it has not ended within two seconds.
 pub struct Proc(Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
+        let asked = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .stderr(Stdio::null())
+            .status();
+        if asked.is_ok_and(|s| s.success()) {
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(2) {
+                if let Ok(Some(_)) = self.0.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -50,20 +64,34 @@ impl Desktop {
     /// Starts the display, the notification daemon and tauri-driver. `env` is what the app
     /// is started with (tauri-driver passes its environment on).
     pub fn start(work: &Path, env: &[(&str, String)]) -> Result<Self> {
-        let n = (100..200)
-            .find(|n| !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists())
-            .context("no free X display number")?;
-        let display = format!(":{n}");
-        let xvfb = spawn(
+        // Xvfb picks a free display itself (stale lock files of dead servers count as
+        // free) and writes its number once it accepts connections.
+        let mut xvfb = spawn(
             Command::new("Xvfb")
-                .args([&display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
-                .stdout(Stdio::null())
+                .args([
+                    "-displayfd",
+                    "1",
+                    "-screen",
+                    "0",
+                    "1280x800x24",
+                    "-nolisten",
+                    "tcp",
+                ])
+                .stdout(Stdio::piped())
                 .stderr(Stdio::null()),
             "Xvfb",
         )?;
-        wait_for(Duration::from_secs(10), "the X display", || {
-            Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-        })?;
+        let mut number = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(xvfb.0.stdout.take().context("Xvfb's output")?),
+            &mut number,
+        )
+        .context("reading Xvfb's display number")?;
+        let number: u32 = number
+            .trim()
+            .parse()
+            .with_context(|| format!("Xvfb gave no display number ({number:?})"))?;
+        let display = format!(":{number}");
 
         let dunst = spawn(
             Command::new("dunst")
