@@ -50,6 +50,8 @@ export const app = $state({
   progress: null as { name: string; done: number; total: number } | null,
   /** Bumped whenever the vault changed, so lists reload. */
   revision: 0,
+  /** The message just deleted: lists drop it at once, before they reload. */
+  deleted: null as string | null,
   /** Which account the welcome screen signs in to (null: a new one). */
   signInFor: null as AccountView | null,
 });
