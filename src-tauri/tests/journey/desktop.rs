@@ -182,8 +182,8 @@ impl Desktop {
         Ok(())
     }
 
-    /// Drags `files` from a small file-offering window (as a file manager would) and drops
-    /// them in the middle of the app's window, moving the real pointer with xdotool.
+    /// Drags `files` (folders too) from a small file-offering window, as a file manager would,
+    /// and drops them in the middle of the app's window, moving the real pointer with xdotool.
     pub fn drop_files_on_app(&self, files: &[&Path]) -> Result<()> {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/journey/drag_source.py");
         let _source = spawn(

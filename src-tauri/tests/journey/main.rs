@@ -784,11 +784,13 @@ async fn reply_all_formatted_mail_dropped_files_and_offline_sending() -> Result<
         )?;
         std::fs::write(&note, "a short note")?;
         ui.click("#tab-inbox").await?;
-        desktop.drop_files_on_app(&[&report, &note])?;
+        // A folder dropped with them cannot be attached, and the window says so.
+        desktop.drop_files_on_app(&[&report, &note, &files])?;
         ui.wait("li[data-file='report.bin']")
             .await
             .context("the dropped files are attached")?;
         ui.wait("li[data-file='note.txt']").await?;
+        ui.wait_text("#notice", "Folders cannot be attached").await?;
         ui.wait_text("#limits-text", "2 of 10 files").await?;
         ui.type_into("#to", STAFF).await?;
         ui.type_into("#subject", "Dropped files").await?;
