@@ -508,8 +508,16 @@ async fn search_delete_address_book_reset_and_lockout() -> Result<()> {
         ui.click("#tab-sent").await?;
         ui.click("#tab-inbox").await?;
 
-        // Delete asks first.
+        // Delete asks first, from the keyboard as from the button.
         ui.click_row("Meeting moved").await?;
+        ui.wait_text("#message-subject", "Meeting moved").await?;
+        ui.client
+            .find(fantoccini::Locator::Css("#message-list"))
+            .await?
+            .send_keys("\u{E017}")
+            .await?;
+        ui.wait_text("#confirm-dialog", "cannot be undone").await?;
+        ui.click("#confirm-cancel").await?;
         ui.click("#delete").await?;
         ui.wait_text("#confirm-dialog", "cannot be undone").await?;
         ui.shot("delete-confirm").await?;
