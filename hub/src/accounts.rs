@@ -228,7 +228,14 @@ impl Hub {
                 .await?;
             return Err(Error::AccountDisabled);
         }
-        let device: String = device_name.unwrap_or("").chars().take(100).collect();
+        // The client names itself; the name goes into the audit log, so nothing in it may
+        // break a line there.
+        let device: String = device_name
+            .unwrap_or("")
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(100)
+            .collect();
         self.metrics.sign_in();
         self.issue_session(&account, remember_me, &device, None, caller)
             .await
@@ -278,13 +285,14 @@ impl Hub {
                     tx.insert_family(&family_id, &account_id, &device, remember_me, now)?;
                     tx.clear_guard(&email)?;
                     tx.touch_sign_in(&account_id, now)?;
-                    tx.audit(
-                        now,
-                        "sign_in",
-                        &email,
-                        &ip,
-                        if remember_me { "remember_me" } else { "" },
-                    )?;
+                    // Which device signed in tells apart the people sharing a mailbox.
+                    let detail = match (device.trim(), remember_me) {
+                        ("", true) => "remember_me".to_owned(),
+                        ("", false) => String::new(),
+                        (name, true) => format!("device: {name}; remember_me"),
+                        (name, false) => format!("device: {name}"),
+                    };
+                    tx.audit(now, "sign_in", &email, &ip, &detail)?;
                 } else {
                     tx.audit(now, "session_refreshed", &email, &ip, "")?;
                 }

@@ -40,6 +40,33 @@ async fn sign_in_returns_a_short_session_and_the_account() {
 }
 
 #[tokio::test]
+async fn the_audit_log_names_the_device_and_nothing_in_its_name_breaks_a_line() {
+    let t = TestHub::start().await;
+    t.registered(alice()).await;
+    let r = t
+        .post(
+            "/api/v1/sessions",
+            json!({"email": alice(), "password": GOOD_PASSWORD, "remember_me": true,
+                   "device_name": "Sealpost on desk-3 (linux)\n2026-03-02 sign_in_failed bob"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let sign_in = t
+        .hub
+        .audit_log(chrono::DateTime::<chrono::Utc>::MIN_UTC)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.event == "sign_in")
+        .unwrap();
+    assert_eq!(
+        sign_in.detail,
+        "device: Sealpost on desk-3 (linux)2026-03-02 sign_in_failed bob; remember_me",
+        "the device is named, and its line break is gone: it cannot forge an entry"
+    );
+}
+
+#[tokio::test]
 async fn unknown_address_and_wrong_password_get_the_same_answer() {
     let t = TestHub::start().await;
     t.registered(alice()).await;

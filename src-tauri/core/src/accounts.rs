@@ -221,16 +221,30 @@ impl Accounts {
     }
 }
 
+/// How this computer appears in the hub's audit log when it signs in: the computer's name
+/// and its system, so that people sharing a mailbox can tell its workstations apart.
+pub fn device_name() -> String {
+    let host = std::env::var("COMPUTERNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty());
+    match host {
+        Some(host) => format!("Sealpost on {host} ({})", std::env::consts::OS),
+        None => format!("Sealpost on {}", std::env::consts::OS),
+    }
+}
+
 impl Mailbox {
     /// Signs in to the hub. With `remember_me` the refresh token is kept in the keyring.
     pub async fn sign_in(&self, password: &str, remember_me: bool) -> Result<()> {
         if !remember_me {
             self.keyring.delete(&remember_name(&self.account.id))?;
         }
-        let device = format!("Sealpost on {}", std::env::consts::OS);
         let session = self
             .hub
-            .sign_in(&self.account.email, password, remember_me, &device)
+            .sign_in(&self.account.email, password, remember_me, &device_name())
             .await?;
         // The password was right: whatever the idle lock held back may go on.
         self.hub.set_locked(false);
@@ -393,4 +407,19 @@ pub(crate) async fn blocking<R: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| ClientError::Other(format!("a background task failed: {e}")))?
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_device_name_carries_the_computer_name() {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+        let name = super::device_name();
+        assert!(
+            std::env::var_os("COMPUTERNAME").is_some() || name.contains(host.trim()),
+            "{name} names {host}"
+        );
+        assert!(name.starts_with("Sealpost on "), "{name}");
+    }
 }

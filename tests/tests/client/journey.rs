@@ -129,6 +129,22 @@ async fn the_whole_journey() {
         "Remember me lasts 30 days unused"
     );
     mailbox.sign_in(GOOD_PASSWORD, true).await.unwrap();
+    let signed_in = hub
+        .hub
+        .audit_log(chrono::DateTime::<chrono::Utc>::MIN_UTC)
+        .await
+        .unwrap()
+        .into_iter()
+        .rfind(|e| e.event == "sign_in")
+        .unwrap();
+    assert_eq!(
+        signed_in.detail,
+        format!(
+            "device: {}; remember_me",
+            sealpost_client::accounts::device_name()
+        ),
+        "the audit log says which workstation signed in"
+    );
     mailbox.syncer.sync().await.unwrap();
     assert!(
         mailbox
