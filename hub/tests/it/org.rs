@@ -18,15 +18,16 @@ async fn org_post(t: &TestHub, token: Option<&str>, body: Value) -> (StatusCode,
     (r.status(), r.json().await.unwrap())
 }
 
+/// A new org API token's secret.
+async fn org_token(t: &TestHub, name: &str) -> String {
+    let created = t.hub.create_org_token(name, &Caller::cli()).await.unwrap();
+    created.token.expose().clone()
+}
+
 #[tokio::test]
 async fn an_org_token_sends_to_external_recipients() {
     let t = TestHub::start().await;
-    let created = t
-        .hub
-        .create_org_token("case system", &Caller::cli())
-        .await
-        .unwrap();
-    let token = created.token.expose().clone();
+    let token = org_token(&t, "case system").await;
     assert!(token.starts_with("spo_"));
     let (status, body) = org_post(
         &t,
@@ -60,14 +61,7 @@ async fn an_org_token_sends_to_external_recipients() {
 #[tokio::test]
 async fn org_sending_refusals() {
     let t = TestHub::start().await;
-    let token = t
-        .hub
-        .create_org_token("ci", &Caller::cli())
-        .await
-        .unwrap()
-        .token
-        .expose()
-        .clone();
+    let token = org_token(&t, "ci").await;
     let msg =
         |from: &str, to: Value| json!({"from": from, "to": to, "subject": "s", "body_text": "b"});
 
@@ -173,14 +167,7 @@ async fn attachment_limits_are_enforced_for_org_sends() {
 #[tokio::test]
 async fn org_uploads_attach_to_org_messages_and_are_resealed_per_recipient() {
     let t = TestHub::start().await;
-    let token = t
-        .hub
-        .create_org_token("ci", &Caller::cli())
-        .await
-        .unwrap()
-        .token
-        .expose()
-        .clone();
+    let token = org_token(&t, "ci").await;
     let r = t
         .http
         .post(format!("{}/api/v1/org/uploads?name=minutes.txt", t.url))
@@ -282,14 +269,7 @@ async fn metrics_count_requests_by_route_and_report_stored_totals() {
 async fn an_html_body_from_staff_reaches_the_recipient_and_is_sealed_at_rest() {
     let t = TestHub::start().await;
     let user = t.user(alice()).await;
-    let token = t
-        .hub
-        .create_org_token("case system", &Caller::cli())
-        .await
-        .unwrap()
-        .token
-        .expose()
-        .clone();
+    let token = org_token(&t, "case system").await;
     let html = "<p>Agenda: <b>QUOKKA-7719</b></p>";
     let (status, body) = org_post(
         &t,

@@ -247,9 +247,7 @@ impl Mailbox {
             .sign_in(&self.account.email, password, remember_me, &device_name())
             .await?;
         // The password was right: whatever the idle lock held back may go on.
-        self.hub.set_locked(false);
-        self.locked
-            .store(false, std::sync::atomic::Ordering::SeqCst);
+        self.lift_lock();
         self.vault.set_setting(
             "org_domains",
             &serde_json::to_string(&session.account.org_domains).expect("BUG: domains serialise"),

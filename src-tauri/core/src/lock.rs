@@ -50,13 +50,18 @@ impl Mailbox {
         Ok(saved)
     }
 
+    /// Lets the session go on after the password was given again.
+    pub(crate) fn lift_lock(&self) {
+        self.hub.set_locked(false);
+        self.locked.store(false, Ordering::SeqCst);
+    }
+
     /// Unlocks with the password: checked by the hub when it answers, else against the
     /// local verifier.
     pub async fn unlock(&self, password: &str) -> Result<()> {
         let remember = self.remembered()?;
         // A successful sign-in lifts the lock itself.
         match self.sign_in(password, remember).await {
-            Ok(()) => Ok(()),
             Err(e) if e.code() == Code::Offline => {
                 let stored = self.vault.setting(VERIFIER)?;
                 let password = crate::Sensitive::new(password.to_owned());
@@ -72,8 +77,7 @@ impl Mailbox {
                 .await
                 .map_err(|e| ClientError::Other(e.to_string()))?;
                 if ok {
-                    self.locked.store(false, Ordering::SeqCst);
-                    self.hub.set_locked(false);
+                    self.lift_lock();
                     Ok(())
                 } else {
                     Err(ClientError::Refused {
@@ -83,7 +87,7 @@ impl Mailbox {
                     })
                 }
             }
-            Err(e) => Err(e),
+            signed_in => signed_in,
         }
     }
 }
