@@ -572,20 +572,9 @@ async fn search_delete_address_book_reset_and_lockout() -> Result<()> {
         ui.shot("send-to-group").await?;
         ui.click("#send").await?;
         ui.wait_text("#notice", "Message sent.").await?;
-        let mut reached = false;
-        for _ in 0..50 {
-            if server
-                .emails_to("ann@example.gov.uk")
-                .await
-                .iter()
-                .any(|e| e.contains("To the care team"))
-            {
-                reached = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        ensure!(reached, "the group's member received the message");
+        email_to(&server, "ann@example.gov.uk", "To the care team")
+            .await
+            .context("the group's member received the message")?;
 
         // Forgot password: request, the emailed link, a new password, sign in with it.
         ui.click("#sign-out").await?;
@@ -762,19 +751,9 @@ async fn reply_all_formatted_mail_dropped_files_and_offline_sending() -> Result<
         ui.shot("reply-all").await?;
         ui.click("#send").await?;
         ui.wait_text("#notice", "Message sent.").await?;
-        let mut reply = None;
-        for _ in 0..50 {
-            reply = server
-                .emails_to(STAFF)
-                .await
-                .into_iter()
-                .find(|e| e.contains("Re: Agenda"));
-            if reply.is_some() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        let reply = reply.context("the reply to all reached the sender")?;
+        let reply = email_to(&server, STAFF, "Re: Agenda")
+            .await
+            .context("the reply to all reached the sender")?;
         ensure!(
             reply.lines().any(|l| l == format!("Cc: {MANAGER}")),
             "the reply to all went to the other staff member too: {reply}"
@@ -856,14 +835,9 @@ async fn reply_all_formatted_mail_dropped_files_and_offline_sending() -> Result<
             !ui.present("#offline").await,
             "the window says it is back online"
         );
-        ensure!(
-            server
-                .emails_to(STAFF)
-                .await
-                .iter()
-                .any(|e| e.contains("Written offline")),
-            "the message written offline reached the organisation"
-        );
+        email_to(&server, STAFF, "Written offline")
+            .await
+            .context("the message written offline reached the organisation")?;
         ui.shot("back-online").await?;
 
         // Leaving the desk: Lock hides everything at once, and the password brings it back.
@@ -898,4 +872,16 @@ async fn wait_js(ui: &Ui, script: &str, what: &str) -> Result<()> {
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
     anyhow::bail!("{what}: not so after 30 s")
+}
+
+/// The first email to `to` holding `needle`, waiting up to 10 s for the hub to write it.
+async fn email_to(server: &TestServer, to: &str, needle: &str) -> Result<String> {
+    for _ in 0..50 {
+        let emails = server.emails_to(to).await;
+        if let Some(email) = emails.into_iter().find(|e| e.contains(needle)) {
+            return Ok(email);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    anyhow::bail!("no email to {to} holds {needle:?}")
 }
