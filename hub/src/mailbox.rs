@@ -75,6 +75,8 @@ pub(crate) fn view_message(key: &MailboxKey, row: &MessageRow) -> Result<Message
                 read: row.read,
                 attachments,
                 delivery,
+                client_ref: (!row.client_ref.is_empty() && row.folder != Folder::Inbox)
+                    .then(|| row.client_ref.clone()),
             },
             body_text: content.body_text,
             body_html: content.body_html,

@@ -16,6 +16,16 @@ use crate::sending::{SealedAttachment, SealedContent};
 use crate::store::{Account, MessageRow, NewAttachment, NewMessage};
 use crate::uploads::UploadMeta;
 
+/// The client's reference of a message, cut to a sane length ("" when it gave none).
+fn client_ref_of(out: &Outgoing) -> String {
+    out.client_ref
+        .as_deref()
+        .unwrap_or_default()
+        .chars()
+        .take(100)
+        .collect()
+}
+
 /// An attachment as it will be stored on the new message.
 struct Planned {
     id: String,
@@ -50,21 +60,15 @@ impl Hub {
     pub async fn send_message(
         &self,
         who: &Authenticated,
-        out: Outgoing,
+        mut out: Outgoing,
         caller: &Caller,
     ) -> Result<MessageSummary> {
-        let client_ref: String = out
-            .client_ref
-            .clone()
-            .unwrap_or_default()
-            .chars()
-            .take(100)
-            .collect();
+        let client_ref = client_ref_of(&out);
         if !client_ref.is_empty() {
             let (account, reference) = (who.account_id.clone(), client_ref.clone());
             if let Some(id) = self
                 .store
-                .read(move |tx| tx.message_by_client_ref(&account, &reference))
+                .read(move |tx| tx.message_by_client_ref(&account, Folder::Sent, &reference))
                 .await?
             {
                 // Sent before; the client did not hear the answer. Nothing is sent again.
@@ -73,6 +77,7 @@ impl Hub {
                 return Ok(self.message_view(&key, &row)?.summary);
             }
         }
+        self.adopt_draft(who, &mut out, &client_ref).await?;
         let p = self.prepare(who, &out, true).await?;
         let now = self.now();
         let sent_id = new_id(self.entropy.as_ref(), "msg_");
@@ -172,6 +177,8 @@ impl Hub {
         mut out: Outgoing,
     ) -> Result<MessageSummary> {
         out.draft_id = draft_id.map(str::to_owned);
+        let client_ref = client_ref_of(&out);
+        self.adopt_draft(who, &mut out, &client_ref).await?;
         let p = self.prepare(who, &out, false).await?;
         let now = self.now();
         let content = self.content(&out, &p.attachments);
@@ -221,7 +228,7 @@ impl Hub {
             read: true,
             in_reply_to: p.in_reply_to.clone(),
             delivery: "",
-            client_ref: String::new(),
+            client_ref,
             sealed,
             attachments: added.clone(),
         };
@@ -236,6 +243,7 @@ impl Hub {
                         &message.to,
                         &message.cc,
                         &message.in_reply_to,
+                        &message.client_ref,
                         &message.sealed,
                         &kept,
                         &added,
@@ -261,6 +269,31 @@ impl Hub {
         }
         let row = self.message_row(who, &id).await?;
         Ok(self.message_view(&p.key, &row)?.summary)
+    }
+
+    /// A compose saved or sent again under the same `client_ref` (after a lock, say, or a
+    /// retry whose answer was lost) works on the draft it saved before, instead of adding
+    /// another draft or leaving that one behind. The client did not name the draft, so it
+    /// did not know it: of its attachments, only those it names are kept.
+    async fn adopt_draft(
+        &self,
+        who: &Authenticated,
+        out: &mut Outgoing,
+        client_ref: &str,
+    ) -> Result<()> {
+        if out.draft_id.is_some() || client_ref.is_empty() {
+            return Ok(());
+        }
+        let (account, reference) = (who.account_id.clone(), client_ref.to_owned());
+        if let Some(id) = self
+            .store
+            .read(move |tx| tx.message_by_client_ref(&account, Folder::Drafts, &reference))
+            .await?
+        {
+            out.draft_id = Some(id);
+            out.keep_attachment_ids.get_or_insert_with(Vec::new);
+        }
+        Ok(())
     }
 
     /// Deletes a draft.
@@ -416,6 +449,9 @@ impl Hub {
                 .map_err(|e| Error::Other(format!("an upload's details are unreadable: {e}")))?;
             uploads.push((row, meta));
         }
+        // With a draft, the client names the original's attachments to forward in
+        // `keep_attachment_ids`; the draft's own copies of them are kept or dropped by the
+        // same list, so nothing is attached twice.
         let forwarded: Vec<_> = match (&original, out.mode, out.forward_attachments) {
             (Some(o), SendMode::Forward, Some(true)) => {
                 let view = self.message_view(&key, o)?;
@@ -423,6 +459,12 @@ impl Hub {
                     .iter()
                     .cloned()
                     .zip(view.summary.attachments)
+                    // Attachments the person removed from the forward stay behind.
+                    .filter(|(row, _)| {
+                        out.keep_attachment_ids
+                            .as_ref()
+                            .is_none_or(|k| k.contains(&row.id))
+                    })
                     .collect()
             }
             _ => Vec::new(),

@@ -6,11 +6,10 @@ use sealpost_client::{
     links::{parse_link, LinkKind},
     outbox::{Pending, SendOutcome},
     vault::SearchHit,
-    ClientError, Code,
+    ClientError, Code, Compose,
 };
 use sealpost_proto::{
-    Contact, ContactInput, Folder, Group, GroupInput, Message, MessageSummary, Outgoing,
-    PasswordRules,
+    Contact, ContactInput, Folder, Group, GroupInput, Message, MessageSummary, PasswordRules,
 };
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, State};
@@ -346,31 +345,79 @@ pub fn org_domains(
     Ok(desk.mailbox(&app, &account)?.org_domains()?)
 }
 
+/// The messages being written in a mailbox, most recent first (what a crash or a restart
+/// left, or a lock kept open).
 #[tauri::command]
-pub async fn send(
+pub fn composes(app: AppHandle, desk: State<'_, Desk>, account: String) -> UiResult<Vec<Compose>> {
+    Ok(desk.mailbox(&app, &account)?.composes()?)
+}
+
+/// Keeps the compose as it is being written (on this computer; the window calls it as the
+/// person types).
+#[tauri::command]
+pub fn keep_compose(
     app: AppHandle,
     desk: State<'_, Desk>,
     account: String,
-    outgoing: Outgoing,
-    files: Vec<PathBuf>,
-) -> UiResult<SendOutcome> {
-    let mailbox = desk.mailbox(&app, &account)?;
-    Ok(mailbox.send(outgoing, &files).await?)
+    compose: Compose,
+) -> UiResult<Compose> {
+    Ok(desk.mailbox(&app, &account)?.keep_compose(compose)?)
 }
 
 #[tauri::command]
-pub async fn save_draft(
+pub async fn send_compose(
     app: AppHandle,
     desk: State<'_, Desk>,
     account: String,
-    outgoing: Outgoing,
-    draft_id: Option<String>,
-    files: Vec<PathBuf>,
+    compose: Compose,
 ) -> UiResult<SendOutcome> {
     let mailbox = desk.mailbox(&app, &account)?;
-    Ok(mailbox
-        .save_draft(outgoing, draft_id.as_deref(), &files)
-        .await?)
+    Ok(mailbox.send_compose(compose).await?)
+}
+
+/// Saves the compose as a draft and closes it.
+#[tauri::command]
+pub async fn save_compose(
+    app: AppHandle,
+    desk: State<'_, Desk>,
+    account: String,
+    compose: Compose,
+) -> UiResult<SendOutcome> {
+    let mailbox = desk.mailbox(&app, &account)?;
+    Ok(mailbox.save_compose(compose, false).await?.0)
+}
+
+#[tauri::command]
+pub async fn discard_compose(
+    app: AppHandle,
+    desk: State<'_, Desk>,
+    account: String,
+    compose: Compose,
+) -> UiResult<()> {
+    let mailbox = desk.mailbox(&app, &account)?;
+    Ok(mailbox.discard_compose(&compose).await?)
+}
+
+/// The compose of a draft from the Drafts folder.
+#[tauri::command]
+pub fn open_draft(
+    app: AppHandle,
+    desk: State<'_, Desk>,
+    account: String,
+    id: String,
+) -> UiResult<Compose> {
+    Ok(desk.mailbox(&app, &account)?.compose_for_draft(&id)?)
+}
+
+#[tauri::command]
+pub async fn delete_draft(
+    app: AppHandle,
+    desk: State<'_, Desk>,
+    account: String,
+    id: String,
+) -> UiResult<()> {
+    let mailbox = desk.mailbox(&app, &account)?;
+    Ok(mailbox.delete_draft(&id).await?)
 }
 
 #[tauri::command]
@@ -448,11 +495,11 @@ pub async fn delete_group(
 #[derive(Deserialize)]
 pub struct InProgress {
     account: String,
-    outgoing: Outgoing,
+    compose: Compose,
 }
 
-/// Locks every open mailbox after inactivity; the compose in progress becomes a draft.
-/// Returns whether a draft was saved.
+/// Locks every open mailbox; the compose in progress is saved as a draft and kept open for
+/// after the unlock. Returns whether a draft was saved (at the hub, or queued for it).
 #[tauri::command]
 pub async fn lock(desk: State<'_, Desk>, compose: Option<InProgress>) -> UiResult<bool> {
     let mut saved = false;
@@ -462,13 +509,12 @@ pub async fn lock(desk: State<'_, Desk>, compose: Option<InProgress>) -> UiResul
         let draft = compose
             .as_ref()
             .filter(|c| c.account == mailbox.account.id)
-            .map(|c| c.outgoing.clone());
-        let had_draft = draft.is_some();
+            .map(|c| c.compose.clone());
+        let had_draft = draft.as_ref().is_some_and(Compose::has_content);
+        // The mailbox locks even when the draft fails; the compose then stays kept here.
         match mailbox.lock(draft).await {
             Ok(_) => saved |= had_draft,
             Err(e) => {
-                // Lock regardless: content must not stay on screen because a draft failed.
-                let _ = mailbox.lock(None).await;
                 first_error.get_or_insert(e);
             }
         }
@@ -492,12 +538,18 @@ pub async fn unlock(
     Ok(desk.view(&mailbox))
 }
 
-/// Signs out of one mailbox: the hub ends the session and Remember me is deleted.
+/// Signs out of one mailbox: the compose in progress is saved as a draft (and kept for the
+/// next sign-in), the hub ends the session and Remember me is deleted.
 #[tauri::command]
-pub async fn sign_out(app: AppHandle, desk: State<'_, Desk>, account: String) -> UiResult<()> {
+pub async fn sign_out(
+    app: AppHandle,
+    desk: State<'_, Desk>,
+    account: String,
+    compose: Option<Compose>,
+) -> UiResult<()> {
     let mailbox = desk.mailbox(&app, &account)?;
     desk.stop_sync(&account);
-    Ok(mailbox.sign_out().await?)
+    Ok(mailbox.sign_out(compose).await?)
 }
 
 /// Removes a mailbox from this computer (its local copy and keyring entries).
@@ -508,7 +560,7 @@ pub async fn remove_account(
     account: String,
 ) -> UiResult<()> {
     if let Ok(mailbox) = desk.mailbox(&app, &account) {
-        let _ = mailbox.sign_out().await;
+        let _ = mailbox.sign_out(None).await;
     }
     desk.close(&account);
     Ok(desk.accounts.remove(&account)?)

@@ -333,6 +333,10 @@ pub struct MessageSummary {
     /// For Sent items: delivery to the organisation's staff.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery: Option<Delivery>,
+    /// For drafts and Sent items: the `client_ref` they were saved or sent with, so that a
+    /// client finds the draft of a compose it holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ref: Option<String>,
 }
 
 /// A whole message.
@@ -411,11 +415,13 @@ pub struct Outgoing {
     /// The draft this comes from; sending removes it, and its attachments come along.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub draft_id: Option<String>,
-    /// Of the draft's attachments, the ids to keep (absent: keep all).
+    /// Of the draft's attachments (or, forwarding, the original's), the ids to keep
+    /// (absent: keep all).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep_attachment_ids: Option<Vec<String>>,
     /// A value the client makes up once per message; sending again with the same value
-    /// (after a lost answer) returns the message already sent instead of sending twice.
+    /// (after a lost answer) returns the message already sent instead of sending twice, and
+    /// saving a draft again with it replaces that draft instead of adding another.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_ref: Option<String>,
 }

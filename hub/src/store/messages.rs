@@ -89,6 +89,8 @@ pub struct MessageRow {
     pub created_modseq: i64,
     /// Mailbox state at the last change.
     pub modseq: i64,
+    /// The client's reference ("" when it gave none).
+    pub client_ref: String,
     /// Attachments, in order.
     pub attachments: Vec<AttachmentRow>,
 }
@@ -139,7 +141,7 @@ struct Recipients {
 
 const COLUMNS: &str =
     "id, account_id, folder, mode, sender, recipients, sent_at, expires_at, read, \
-     in_reply_to, delivery, delivery_detail, sealed, created_modseq, modseq";
+     in_reply_to, delivery, delivery_detail, sealed, created_modseq, modseq, client_ref";
 
 fn row(r: &Row) -> rusqlite::Result<MessageRow> {
     let recipients: Recipients = serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or_default();
@@ -160,6 +162,7 @@ fn row(r: &Row) -> rusqlite::Result<MessageRow> {
         sealed: r.get(12)?,
         created_modseq: r.get(13)?,
         modseq: r.get(14)?,
+        client_ref: r.get(15)?,
         attachments: Vec::new(),
     })
 }
@@ -261,6 +264,7 @@ impl Tx<'_> {
         to: &[String],
         cc: &[String],
         in_reply_to: &str,
+        client_ref: &str,
         sealed: &[u8],
         keep: &[String],
         added: &[NewAttachment],
@@ -286,7 +290,8 @@ impl Tx<'_> {
         .expect("BUG: recipients serialise");
         self.0.execute(
             "UPDATE messages SET mode = ?3, recipients = ?4, in_reply_to = ?5, sealed = ?6, \
-             sent_at = ?7, expires_at = ?8, modseq = ?9 \
+             sent_at = ?7, expires_at = ?8, modseq = ?9, \
+             client_ref = CASE WHEN client_ref = '' THEN ?10 ELSE client_ref END \
              WHERE account_id = ?1 AND id = ?2 AND folder = 'drafts'",
             params![
                 account_id,
@@ -297,7 +302,8 @@ impl Tx<'_> {
                 sealed,
                 to_millis(now),
                 to_millis(expires_at),
-                modseq
+                modseq,
+                client_ref
             ],
         )?;
         Ok(dropped)
@@ -335,17 +341,20 @@ impl Tx<'_> {
         found.map(|m| self.with_attachments(m)).transpose()
     }
 
-    /// The id of the account's message sent with this client reference, if any.
+    /// The id of the account's message in `folder` made with this client reference, if any
+    /// (a Sent copy for a retried send; a draft for a compose saved again).
     pub fn message_by_client_ref(
         &self,
         account_id: &str,
+        folder: Folder,
         client_ref: &str,
     ) -> Result<Option<String>> {
         Ok(self
             .0
             .query_row(
-                "SELECT id FROM messages WHERE account_id = ?1 AND client_ref = ?2 AND client_ref != ''",
-                [account_id, client_ref],
+                "SELECT id FROM messages WHERE account_id = ?1 AND client_ref = ?2 \
+                 AND client_ref != '' AND folder = ?3",
+                [account_id, client_ref, folder.as_str()],
                 |r| r.get(0),
             )
             .optional()?)

@@ -392,8 +392,18 @@ impl Mailbox {
             .is_some())
     }
 
-    /// Signs out: ends the session at the hub (when reachable) and deletes Remember me.
-    pub async fn sign_out(&self) -> Result<()> {
+    /// Signs out: saves `compose` (if it holds anything) as a draft first, and keeps it open
+    /// for the next sign-in, then ends the session at the hub (when reachable) and deletes
+    /// Remember me.
+    pub async fn sign_out(&self, compose: Option<crate::compose::Compose>) -> Result<()> {
+        if let Some(c) = compose.filter(crate::compose::Compose::has_content) {
+            if let Err(e) = self.save_compose(c.clone(), true).await {
+                // Offline, or the draft refused: it stays kept on this computer, and the
+                // sign-out goes ahead.
+                tracing::debug!(error = %e, "the compose stays on this computer");
+                self.keep_compose(c)?;
+            }
+        }
         self.hub.sign_out().await
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 mod address_book;
+pub mod compose;
 pub mod error;
 pub mod hub;
 pub mod keyring;
@@ -16,6 +17,7 @@ pub mod sync;
 pub mod vault;
 
 pub use accounts::{AccountRecord, Accounts, Mailbox, Progress};
+pub use compose::{Compose, ComposeFile};
 pub use error::{ClientError, Code, Result};
 pub use secret::Sensitive;
 pub use vault::Vault;

@@ -4,15 +4,14 @@
 
 use std::sync::atomic::Ordering;
 
+use crate::accounts::Mailbox;
+use crate::compose::Compose;
+use crate::error::{ClientError, Code, Result};
+use crate::outbox::SendOutcome;
 use argon2::{
     password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
     Argon2,
 };
-use sealpost_proto::Outgoing;
-
-use crate::accounts::Mailbox;
-use crate::error::{ClientError, Code, Result};
-use crate::outbox::SendOutcome;
 
 const VERIFIER: &str = "password_verifier";
 
@@ -39,15 +38,26 @@ impl Mailbox {
         self.locked.load(Ordering::SeqCst)
     }
 
-    /// Locks: saves `compose` (if any) as a draft first, then forgets the session.
-    pub async fn lock(&self, compose: Option<Outgoing>) -> Result<Option<SendOutcome>> {
-        let saved = match compose {
-            Some(out) => Some(self.save_draft(out, None, &[]).await?),
-            None => None,
+    /// Locks: saves `compose` (if it holds anything) as a draft first, keeping it open for
+    /// after the unlock, then forgets the session. The lock holds whatever happens to the
+    /// draft; a draft that could not be saved stays kept on this computer, and the error
+    /// says why.
+    pub async fn lock(&self, compose: Option<Compose>) -> Result<Option<(SendOutcome, Compose)>> {
+        let saved = match compose.filter(Compose::has_content) {
+            Some(c) => match self.save_compose(c.clone(), true).await {
+                Ok(saved) => Ok(Some(saved)),
+                // Queued: it leaves with the first flush after the next sign-in.
+                Err(e) if e.code() == Code::SignInRequired => Ok(None),
+                Err(e) => {
+                    let _ = self.keep_compose(c);
+                    Err(e)
+                }
+            },
+            None => Ok(None),
         };
         self.locked.store(true, Ordering::SeqCst);
         self.hub.set_locked(true);
-        Ok(saved)
+        saved
     }
 
     /// Lets the session go on after the password was given again.

@@ -309,7 +309,7 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
         }
         Command::SignOut => {
             let mailbox = pick(&accounts, wanted)?;
-            mailbox.sign_out().await?;
+            mailbox.sign_out(None).await?;
             println!("signed out");
         }
         Command::Sync => {

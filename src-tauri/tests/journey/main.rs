@@ -6,6 +6,7 @@
 //! cannot run and passes without checking anything. Screenshots of each screen are kept in
 //! `target/tmp/journey/`.
 
+mod compose;
 mod desktop;
 mod ui;
 
@@ -320,6 +321,7 @@ async fn journey(
     );
     ui.shot("forward-refused").await?;
     ui.click("#discard").await?;
+    ui.click("#confirm-ok").await?;
 
     // Compose to the organisation with two attachments from the open dialog.
     let first = files.join("notes.txt");

@@ -1,11 +1,11 @@
 //! The idle lock: compose saved as a draft, session forgotten, password needed again.
 
-use sealpost_client::Code;
-use sealpost_proto::{Folder, Outgoing};
+use sealpost_client::{Code, Compose};
+use sealpost_proto::Folder;
 use sealpost_tests::*;
 
-fn compose() -> Outgoing {
-    Outgoing {
+fn compose() -> Compose {
+    Compose {
         to: vec!["worker@example.gov.uk".into()],
         subject: "Half written".into(),
         body_text: "Dear".into(),
@@ -50,7 +50,7 @@ async fn offline_the_password_is_checked_against_the_local_verifier() {
     assert!(
         matches!(
             saved,
-            Some(sealpost_client::outbox::SendOutcome::Queued { .. })
+            Some((sealpost_client::outbox::SendOutcome::Queued { .. }, _))
         ),
         "offline, the compose waits in the outbox: {saved:?}"
     );

@@ -1,5 +1,6 @@
 //! The client core against a real hub on loopback: sync into a real SQLCipher vault.
 
+mod compose;
 mod journey;
 mod lock;
 mod outbox;

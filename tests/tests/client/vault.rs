@@ -208,7 +208,7 @@ async fn remember_me_keeps_a_device_signed_in_and_sign_out_forgets_it() {
         .sync()
         .await
         .expect("syncs without the password");
-    reopened.sign_out().await.unwrap();
+    reopened.sign_out(None).await.unwrap();
     assert!(
         !reopened.remembered().unwrap(),
         "sign-out deletes the keyring entry"

@@ -66,6 +66,8 @@ export interface MessageSummary {
   read: boolean;
   attachments: AttachmentInfo[];
   delivery?: { status: string; detail?: string } | null;
+  /** Drafts and Sent items: the compose they were saved or sent from. */
+  client_ref?: string | null;
 }
 
 export interface Message extends MessageSummary {
@@ -75,17 +77,19 @@ export interface Message extends MessageSummary {
   mode?: SendMode | null;
 }
 
-export interface Outgoing {
+/** A message being written, as the app's core keeps it (see `Compose` in the core). */
+export interface Compose {
+  id: string;
   mode: SendMode;
   to: string[];
   cc: string[];
-  to_groups?: string[];
-  cc_groups?: string[];
+  to_groups: string[];
   subject: string;
   body_text: string;
-  in_reply_to?: string | null;
-  forward_attachments?: boolean | null;
-  keep_attachment_ids?: string[] | null;
+  in_reply_to: string | null;
+  draft_id: string | null;
+  files: Array<{ path: string; name: string; size: number }>;
+  carried: AttachmentInfo[];
 }
 
 export type SendOutcome =
@@ -172,10 +176,17 @@ export const api = {
   pickFiles: () => invoke<Picked[]>('pick_files'),
   fileInfo: (paths: string[]) => invoke<Picked[]>('file_info', { paths }),
   orgDomains: (account: string) => invoke<string[]>('org_domains', { account }),
-  send: (account: string, outgoing: Outgoing, files: string[]) =>
-    invoke<SendOutcome>('send', { account, outgoing, files }),
-  saveDraft: (account: string, outgoing: Outgoing, draftId: string | null, files: string[]) =>
-    invoke<SendOutcome>('save_draft', { account, outgoing, draftId, files }),
+  composes: (account: string) => invoke<Compose[]>('composes', { account }),
+  keepCompose: (account: string, compose: Compose) =>
+    invoke<Compose>('keep_compose', { account, compose }),
+  sendCompose: (account: string, compose: Compose) =>
+    invoke<SendOutcome>('send_compose', { account, compose }),
+  saveCompose: (account: string, compose: Compose) =>
+    invoke<SendOutcome>('save_compose', { account, compose }),
+  discardCompose: (account: string, compose: Compose) =>
+    invoke<void>('discard_compose', { account, compose }),
+  openDraft: (account: string, id: string) => invoke<Compose>('open_draft', { account, id }),
+  deleteDraft: (account: string, id: string) => invoke<void>('delete_draft', { account, id }),
   pending: (account: string) => invoke<Pending[]>('pending', { account }),
   addressBook: (account: string) =>
     invoke<{ contacts: Contact[]; groups: Group[] }>('address_book', { account }),
@@ -185,11 +196,11 @@ export const api = {
   saveGroup: (account: string, id: string | null, group: { name: string; contact_ids: string[] }) =>
     invoke<Group>('save_group', { account, id, group }),
   deleteGroup: (account: string, id: string) => invoke<void>('delete_group', { account, id }),
-  lock: (compose: { account: string; outgoing: Outgoing } | null) =>
+  lock: (compose: { account: string; compose: Compose } | null) =>
     invoke<boolean>('lock', { compose }),
   unlock: (account: string, password: string) =>
     invoke<AccountView>('unlock', { account, password }),
-  signOut: (account: string) => invoke<void>('sign_out', { account }),
+  signOut: (account: string, compose: Compose | null) => invoke<void>('sign_out', { account, compose }),
   removeAccount: (account: string) => invoke<void>('remove_account', { account }),
   openLink: (url: string) => invoke<void>('open_link', { url }),
 };

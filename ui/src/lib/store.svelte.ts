@@ -1,13 +1,16 @@
 // What the whole window shares: the accounts, which one is shown, which view, the compose
 // in progress, and passing notices.
 
-import type { AccountView, AppInfo, Folder, Outgoing, Picked, AttachmentInfo } from './api';
+import { api, asError, type AccountView, type AppInfo, type AttachmentInfo, type Compose, type Folder, type Picked, type SendMode } from './api';
 
 export type View = Folder | 'compose' | 'address' | 'help';
 export type Screen = 'loading' | 'fatal' | 'welcome' | 'main' | 'locked';
 
+/** A message being written, as the window edits it (recipients as typed). */
 export interface ComposeState {
-  mode: Outgoing['mode'];
+  /** The compose's id ('' until first kept on this computer). */
+  id: string;
+  mode: SendMode;
   to: string;
   cc: string;
   toGroups: string[];
@@ -15,7 +18,7 @@ export interface ComposeState {
   body: string;
   inReplyTo: string | null;
   files: Picked[];
-  /** Attachments carried over (forward of a message, or a draft's own). */
+  /** Attachments already at the hub: the draft's own, or the forwarded message's. */
   carried: AttachmentInfo[];
   draftId: string | null;
   /** The message answered (Reply, Reply to All), to show who the answer reaches. */
@@ -24,6 +27,7 @@ export interface ComposeState {
 
 export function blankCompose(): ComposeState {
   return {
+    id: '',
     mode: 'new',
     to: '',
     cc: '',
@@ -34,6 +38,46 @@ export function blankCompose(): ComposeState {
     files: [],
     carried: [],
     draftId: null,
+  };
+}
+
+const splitAddresses = (s: string) =>
+  s
+    .split(/[,;\n]/)
+    .map((x) => x.trim())
+    .filter(Boolean);
+
+/** The compose as the app's core keeps and sends it. */
+export function toCore(c: ComposeState): Compose {
+  return {
+    id: c.id,
+    mode: c.mode,
+    to: splitAddresses(c.to),
+    cc: splitAddresses(c.cc),
+    to_groups: c.toGroups,
+    subject: c.subject,
+    body_text: c.body,
+    in_reply_to: c.inReplyTo,
+    draft_id: c.draftId,
+    files: c.files.map((f) => ({ path: f.path, name: f.name, size: f.size })),
+    carried: c.carried,
+  };
+}
+
+/** A compose kept by the core, for editing. */
+export function fromCore(c: Compose): ComposeState {
+  return {
+    id: c.id,
+    mode: c.mode,
+    to: c.to.join(', '),
+    cc: c.cc.join(', '),
+    toGroups: c.to_groups ?? [],
+    subject: c.subject,
+    body: c.body_text,
+    inReplyTo: c.in_reply_to ?? null,
+    files: c.files.map((f) => ({ path: f.path, name: f.name, size: f.size })),
+    carried: c.carried ?? [],
+    draftId: c.draft_id ?? null,
   };
 }
 
@@ -67,28 +111,55 @@ export function notify(text: string) {
   noticeTimer = setTimeout(() => (app.notice = ''), 6000);
 }
 
-/** The compose as the hub takes it. */
-export function outgoingOf(c: ComposeState): Outgoing {
-  const split = (s: string) =>
-    s
-      .split(/[,;\n]/)
-      .map((x) => x.trim())
-      .filter(Boolean);
-  return {
-    mode: c.mode,
-    to: split(c.to),
-    cc: split(c.cc),
-    to_groups: c.toGroups,
-    cc_groups: [],
-    subject: c.subject,
-    body_text: c.body,
-    in_reply_to: c.inReplyTo,
-    forward_attachments: c.mode === 'forward' ? c.carried.length > 0 : null,
-    keep_attachment_ids: c.draftId ? c.carried.map((a) => a.id) : null,
-  };
-}
-
 /** Whether the compose holds anything worth keeping. */
 export function composeHasContent(c: ComposeState | null): boolean {
-  return !!c && (c.to + c.cc + c.subject + c.body).trim().length + c.files.length > 0;
+  return !!c && (c.to + c.cc + c.subject + c.body).trim().length + c.files.length + c.toGroups.length > 0;
+}
+
+// Keeping the compose as it is written: a moment after each change, the compose goes to the
+// app's core, which keeps it in the vault. A crash, a reload or a restart then loses at
+// most that moment. Before anything else acts on the compose (send, save, lock, sign-out),
+// `keepNow` settles what is pending, so that the compose has its id first.
+const KEEP_AFTER_MS = 600;
+let keepTimer: ReturnType<typeof setTimeout> | null = null;
+let keeping: Promise<void> | null = null;
+let lastKept = '';
+
+/** Keeps the current compose a moment after the last change. */
+export function keepSoon() {
+  const c = app.compose;
+  if (!c || !app.current) return;
+  if (!c.id && !composeHasContent(c)) return;
+  if (JSON.stringify(toCore(c)) === lastKept) return;
+  if (keepTimer) clearTimeout(keepTimer);
+  keepTimer = setTimeout(() => void keepNow(), KEEP_AFTER_MS);
+}
+
+/** Keeps the current compose now (if it changed) and waits for any keep under way. */
+export async function keepNow(): Promise<void> {
+  if (keepTimer) clearTimeout(keepTimer);
+  keepTimer = null;
+  while (keeping) await keeping;
+  const c = app.compose;
+  const account = app.current;
+  if (!c || !account || (!c.id && !composeHasContent(c))) return;
+  const core = toCore(c);
+  const json = JSON.stringify(core);
+  if (json === lastKept) return;
+  keeping = api
+    .keepCompose(account, core)
+    .then((kept) => {
+      if (!c.id) c.id = kept.id;
+      lastKept = JSON.stringify({ ...core, id: kept.id });
+    })
+    .catch((e) => notify(`What you are writing could not be kept on this computer: ${asError(e).message}`))
+    .finally(() => (keeping = null));
+  await keeping;
+}
+
+/** Forgets what was kept last (the compose was sent, saved or discarded). */
+export function keptDone(compose: Compose | null = null) {
+  if (keepTimer) clearTimeout(keepTimer);
+  keepTimer = null;
+  lastKept = compose ? JSON.stringify(compose) : '';
 }

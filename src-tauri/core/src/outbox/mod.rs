@@ -25,6 +25,57 @@ pub struct FlushReport {
     pub waiting: usize,
     /// Items of any kind the hub took (messages, drafts, read flags, deletions).
     pub changes: usize,
+    /// Which queued item became which message or draft.
+    #[serde(skip)]
+    pub(crate) sent_items: Vec<(i64, MessageSummary)>,
+    /// Why the hub refused which item.
+    #[serde(skip)]
+    pub(crate) refusals: Vec<(i64, Refusal)>,
+}
+
+/// A refusal of the hub, kept to be told to the person who asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Refusal {
+    code: Code,
+    message: String,
+    refused: Vec<String>,
+}
+
+impl Refusal {
+    fn of(e: &ClientError) -> Self {
+        let refused = match e {
+            ClientError::Hub { detail, .. } => detail.refused.clone().unwrap_or_default(),
+            ClientError::Refused { refused, .. } => refused.clone(),
+            _ => Vec::new(),
+        };
+        Self {
+            code: e.code(),
+            message: e.to_string(),
+            refused,
+        }
+    }
+}
+
+impl FlushReport {
+    /// The message or draft the hub made of queued item `item`, if it took it.
+    pub(crate) fn sent_by(&self, item: i64) -> Option<MessageSummary> {
+        self.sent_items
+            .iter()
+            .find(|(id, _)| *id == item)
+            .map(|(_, m)| m.clone())
+    }
+
+    /// Why the hub refused queued item `item`, if it did.
+    pub(crate) fn refusal_of(&self, item: i64) -> Option<ClientError> {
+        self.refusals
+            .iter()
+            .find(|(id, _)| *id == item)
+            .map(|(_, r)| ClientError::Refused {
+                code: r.code,
+                message: r.message.clone(),
+                refused: r.refused.clone(),
+            })
+    }
 }
 
 /// What happened to a message given to [`Mailbox::send`].
@@ -60,7 +111,8 @@ pub struct Pending {
     pub to: Vec<String>,
 }
 
-fn new_ref() -> String {
+/// A fresh random reference (128 bits, hex): compose ids and `client_ref`s.
+pub(crate) fn new_ref() -> String {
     use rand::RngCore;
     let mut b = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut b);
@@ -68,7 +120,7 @@ fn new_ref() -> String {
 }
 
 /// The files to queue, with their sizes (checked against the limits before any copying).
-fn files_to_queue(files: &[PathBuf]) -> Result<(Vec<QueuedFile>, Vec<u64>)> {
+pub(crate) fn files_to_queue(files: &[PathBuf]) -> Result<(Vec<QueuedFile>, Vec<u64>)> {
     let mut queued = Vec::new();
     let mut sizes = Vec::new();
     for p in files {
@@ -181,19 +233,14 @@ impl Mailbox {
         let _one_at_a_time = self.flushing.lock().await;
         let id = self.vault.queue("send", &payload, &queued, now)?;
         let report = self.flush_locked().await?;
-        if let Some(message) = report.sent.into_iter().last() {
+        if let Some(message) = report.sent_by(id) {
             return Ok(SendOutcome::Sent {
                 message: Box::new(message),
             });
         }
-        let still = self.vault.outbox()?.into_iter().find(|i| i.id == id);
-        match still {
-            Some(item) if item.status == "failed" => Err(ClientError::Refused {
-                code: Code::Invalid,
-                message: item.last_error,
-                refused: Vec::new(),
-            }),
-            _ => Ok(SendOutcome::Queued { outbox_id: id }),
+        match report.refusal_of(id) {
+            Some(refusal) => Err(refusal),
+            None => Ok(SendOutcome::Queued { outbox_id: id }),
         }
     }
 
@@ -217,10 +264,13 @@ impl Mailbox {
             chrono::Utc::now().timestamp_millis(),
         )?;
         let report = self.flush_locked().await?;
-        match report.sent.into_iter().last() {
-            Some(message) => Ok(SendOutcome::Sent {
+        if let Some(message) = report.sent_by(id) {
+            return Ok(SendOutcome::Sent {
                 message: Box::new(message),
-            }),
+            });
+        }
+        match report.refusal_of(id) {
+            Some(refusal) => Err(refusal),
             None => Ok(SendOutcome::Queued { outbox_id: id }),
         }
     }
@@ -233,7 +283,7 @@ impl Mailbox {
     }
 
     /// The flush, for a caller holding `self.flushing`.
-    async fn flush_locked(&self) -> Result<FlushReport> {
+    pub(crate) async fn flush_locked(&self) -> Result<FlushReport> {
         let mut report = FlushReport::default();
         let items = self.vault.outbox()?;
         let queued: Vec<_> = items.into_iter().filter(|i| i.status == "queued").collect();
@@ -242,7 +292,10 @@ impl Mailbox {
             match self.send_item(&item).await {
                 Ok(summary) => {
                     self.vault.unqueue(item.id)?;
-                    report.sent.extend(summary);
+                    if let Some(summary) = summary {
+                        report.sent_items.push((item.id, summary.clone()));
+                        report.sent.push(summary);
+                    }
                     report.changes += 1;
                 }
                 Err(e)
@@ -260,6 +313,7 @@ impl Mailbox {
                 }
                 Err(e) => {
                     self.vault.outbox_failed(item.id, &e.to_string())?;
+                    report.refusals.push((item.id, Refusal::of(&e)));
                     report.failed += 1;
                 }
             }

@@ -42,7 +42,7 @@ fn rfc3339(ms: i64) -> String {
 
 const COLUMNS: &str =
     "id, folder, mode, sender, recipients, subject, body_text, body_html, sent_at, \
-     expires_at, read, in_reply_to, delivery";
+     expires_at, read, in_reply_to, delivery, client_ref";
 
 fn message_from_row(r: &Row) -> rusqlite::Result<Message> {
     let recipients: Recipients = serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default();
@@ -63,6 +63,7 @@ fn message_from_row(r: &Row) -> rusqlite::Result<Message> {
             read: r.get(10)?,
             attachments: Vec::new(),
             delivery: serde_json::from_str::<Delivery>(&delivery).ok(),
+            client_ref: Some(r.get::<_, String>(13)?).filter(|c| !c.is_empty()),
         },
         body_text: r.get(6)?,
         body_html: (!html.is_empty()).then_some(html),
@@ -102,11 +103,11 @@ fn upsert_message(tx: &Transaction, m: &Message) -> Result<()> {
         .unwrap_or_default();
     tx.prepare_cached(
         "INSERT INTO messages (id, folder, mode, sender, recipients, subject, body_text, body_html, \
-         sent_at, expires_at, read, in_reply_to, delivery) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+         sent_at, expires_at, read, in_reply_to, delivery, client_ref) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
          ON CONFLICT(id) DO UPDATE SET folder = ?2, mode = ?3, sender = ?4, recipients = ?5, \
          subject = ?6, body_text = ?7, body_html = ?8, sent_at = ?9, expires_at = ?10, read = ?11, \
-         in_reply_to = ?12, delivery = ?13",
+         in_reply_to = ?12, delivery = ?13, client_ref = ?14",
     )?
     .execute(params![
         s.id,
@@ -122,6 +123,7 @@ fn upsert_message(tx: &Transaction, m: &Message) -> Result<()> {
         s.read,
         m.in_reply_to.clone().unwrap_or_default(),
         delivery,
+        s.client_ref.clone().unwrap_or_default(),
     ])?;
     // Attachments: keep cached bytes of those that stay, drop the rest.
     let keep: Vec<&str> = s.attachments.iter().map(|a| a.id.as_str()).collect();
@@ -156,7 +158,7 @@ fn upsert_message(tx: &Transaction, m: &Message) -> Result<()> {
     Ok(())
 }
 
-fn delete_message(tx: &Transaction, id: &str) -> Result<bool> {
+pub(super) fn delete_message(tx: &Transaction, id: &str) -> Result<bool> {
     let rowid: Option<i64> = tx
         .query_row("SELECT rowid FROM messages WHERE id = ?1", [id], |r| {
             r.get(0)
@@ -275,9 +277,13 @@ impl Vault {
     ) -> Result<Vec<MessageSummary>> {
         self.read(|c| {
             let (ms, id) = before.unwrap_or((i64::MAX, String::new()));
+            // A draft whose compose waits in the outbox to be sent is on its way out: it
+            // is not offered for sending a second time.
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM messages WHERE folder = ?1 \
                  AND (sent_at < ?2 OR (sent_at = ?2 AND id < ?3)) \
+                 AND NOT (folder = 'drafts' AND client_ref != '' AND client_ref IN \
+                     (SELECT compose_id FROM outbox WHERE kind = 'send')) \
                  ORDER BY sent_at DESC, id DESC LIMIT ?4"
             ))?;
             let rows = stmt

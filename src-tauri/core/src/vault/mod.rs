@@ -2,6 +2,7 @@
 //! lives only in the OS keyring. Everything the app shows offline is in here, attachment
 //! bytes included; nothing is written in the clear anywhere else.
 
+mod compose;
 mod messages;
 mod outbox;
 mod schema;
@@ -16,6 +17,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use crate::error::{ClientError, Result};
 use crate::secret::Sensitive;
 
+pub use compose::AfterQueue;
 pub use messages::{Applied, SearchHit, CHUNK};
 pub use outbox::{OutboxItem, QueuedFile};
 

@@ -29,6 +29,8 @@ pub struct OutboxItem {
     pub status: String,
     /// Why it failed, if it did.
     pub last_error: String,
+    /// The compose it came from ('' for none).
+    pub compose_id: String,
     /// Its files: (name, content type, size).
     pub files: Vec<(String, String, u64)>,
 }
@@ -49,8 +51,49 @@ fn read_full(file: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<u
     Ok(filled)
 }
 
+/// Inserts an outbox item with its files (copied into the vault chunk by chunk); returns
+/// its queue id. `compose_id` names the compose it came from ('' for none).
+pub(super) fn insert_item(
+    tx: &rusqlite::Transaction,
+    kind: &str,
+    payload: &str,
+    files: &[QueuedFile],
+    now_ms: i64,
+    compose_id: &str,
+) -> Result<i64> {
+    tx.execute(
+        "INSERT INTO outbox (kind, created_at, payload, compose_id) VALUES (?1, ?2, ?3, ?4)",
+        params![kind, now_ms, payload, compose_id],
+    )?;
+    let id = tx.last_insert_rowid();
+    for (position, f) in files.iter().enumerate() {
+        let mut file = std::fs::File::open(&f.path)?;
+        let mut buf = vec![0u8; CHUNK];
+        let mut size = 0u64;
+        let mut seq = 0i64;
+        loop {
+            let n = read_full(&mut file, &mut buf)?;
+            if n == 0 {
+                break;
+            }
+            tx.execute(
+                "INSERT INTO outbox_chunks (outbox_id, position, seq, bytes) VALUES (?1, ?2, ?3, ?4)",
+                params![id, position as i64, seq, &buf[..n]],
+            )?;
+            size += n as u64;
+            seq += 1;
+        }
+        tx.execute(
+            "INSERT INTO outbox_files (outbox_id, position, name, content_type, size) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id, position as i64, f.name, f.content_type, size as i64],
+        )?;
+    }
+    Ok(id)
+}
+
 impl Vault {
-    /// Queues a message or draft with its files; returns the queue id.
+    /// Queues a message, draft or change with its files; returns the queue id.
     pub fn queue(
         &self,
         kind: &str,
@@ -58,43 +101,15 @@ impl Vault {
         files: &[QueuedFile],
         now_ms: i64,
     ) -> Result<i64> {
-        self.write(|tx| {
-            tx.execute(
-                "INSERT INTO outbox (kind, created_at, payload) VALUES (?1, ?2, ?3)",
-                params![kind, now_ms, payload],
-            )?;
-            let id = tx.last_insert_rowid();
-            for (position, f) in files.iter().enumerate() {
-                let mut file = std::fs::File::open(&f.path)?;
-                let mut buf = vec![0u8; CHUNK];
-                let mut size = 0u64;
-                let mut seq = 0i64;
-                loop {
-                    let n = read_full(&mut file, &mut buf)?;
-                    if n == 0 {
-                        break;
-                    }
-                    tx.execute(
-                        "INSERT INTO outbox_chunks (outbox_id, position, seq, bytes) VALUES (?1, ?2, ?3, ?4)",
-                        params![id, position as i64, seq, &buf[..n]],
-                    )?;
-                    size += n as u64;
-                    seq += 1;
-                }
-                tx.execute(
-                    "INSERT INTO outbox_files (outbox_id, position, name, content_type, size) \
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![id, position as i64, f.name, f.content_type, size as i64],
-                )?;
-            }
-            Ok(id)
-        })
+        self.write(|tx| insert_item(tx, kind, payload, files, now_ms, ""))
     }
 
     /// Everything queued, oldest first.
     pub fn outbox(&self) -> Result<Vec<OutboxItem>> {
         self.read(|c| {
-            let mut stmt = c.prepare("SELECT id, kind, payload, status, last_error FROM outbox ORDER BY id")?;
+            let mut stmt = c.prepare(
+                "SELECT id, kind, payload, status, last_error, compose_id FROM outbox ORDER BY id",
+            )?;
             let items = stmt
                 .query_map([], |r| {
                     Ok(OutboxItem {
@@ -103,6 +118,7 @@ impl Vault {
                         payload: r.get(2)?,
                         status: r.get(3)?,
                         last_error: r.get(4)?,
+                        compose_id: r.get(5)?,
                         files: Vec::new(),
                     })
                 })?

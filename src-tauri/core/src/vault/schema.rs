@@ -95,4 +95,20 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE VIRTUAL TABLE search USING fts5(subject, body, sender, attachments, content = '',
         contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2');
     "#,
+    // 2: messages being written, kept as they are written so that a lock, a sign-out, a
+    //    crash or a restart loses nothing; each outbox item names the compose it came from,
+    //    so that saving or sending a compose again replaces what of it still waits; drafts
+    //    name their compose too.
+    r#"
+    CREATE TABLE composes (
+        id TEXT PRIMARY KEY NOT NULL,
+        -- The Compose JSON: recipients, text, the files chosen, the attachments carried.
+        body TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+    ) STRICT;
+    ALTER TABLE outbox ADD COLUMN compose_id TEXT NOT NULL DEFAULT '';
+    -- The client_ref a draft or Sent item was saved with: which compose it belongs to.
+    ALTER TABLE messages ADD COLUMN client_ref TEXT NOT NULL DEFAULT '';
+    CREATE INDEX outbox_compose ON outbox(compose_id) WHERE compose_id != '';
+    "#,
 ];
