@@ -1,14 +1,21 @@
 //! Registration, sign-in, sessions, lockout and password reset.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, Utc};
 use sealpost_proto::{AccountInfo, RegistrationInfo, Session};
+use unicode_normalization::UnicodeNormalization;
 
 use crate::clock::rfc3339;
 use crate::crypto::{hash_token, new_id, new_token, Sensitive};
 use crate::error::{Error, Result};
 use crate::hub::{Caller, Hub};
 use crate::mail::templates;
-use crate::store::{AccessCheck, Account, AccountStatus, GuardState, LinkPurpose, RefreshOutcome};
+use crate::policy::nfkc;
+use crate::store::{
+    guard_key, AccessCheck, Account, AccountStatus, DeviceGuard, GuardState, LinkPurpose,
+    PasswordForm, RefreshOutcome,
+};
 
 /// A one-time link made but not yet stored.
 pub(crate) struct PreparedLink {
@@ -20,6 +27,42 @@ pub(crate) struct PreparedLink {
     pub purpose: LinkPurpose,
     /// When it stops working.
     pub expires_at: DateTime<Utc>,
+}
+
+/// How long after answering a reset request its work starts (see [`Hub::request_reset`]).
+const RESET_WORK_DELAY: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// What the password check found.
+enum Verdict {
+    /// Not the password (or no such account).
+    Wrong,
+    /// The password; `rehash`: the stored hash is of another form of it and is renewed.
+    Right { rehash: bool },
+}
+
+impl Verdict {
+    fn from(right: bool, rehash: bool) -> Self {
+        if right {
+            Self::Right { rehash }
+        } else {
+            Self::Wrong
+        }
+    }
+}
+
+/// How to make a session.
+struct NewSession<'a> {
+    remember_me: bool,
+    /// The device's name, for the audit log.
+    device: &'a str,
+    /// The family a refresh continues; `None`: a sign-in starts one.
+    family: Option<String>,
+    /// The guard to clear after a sign-in from a device not yet trusted.
+    clear_guard: Option<String>,
+    /// The trusted device that signed in (its failures are forgiven).
+    trusted_device: Option<String>,
+    /// The refresh token this refresh consumed (it names its replacement).
+    replaces: Option<String>,
 }
 
 /// A signed-in caller of the mailbox API.
@@ -90,10 +133,11 @@ impl Hub {
         self.passwords.rules()
     }
 
+    /// An Argon2id hash of the NFKC form of `password`.
     async fn hash_password(&self, password: &str) -> Result<String> {
         let hasher = self.hasher.clone();
         let entropy = self.entropy.clone();
-        let secret = Sensitive::new(password.to_owned());
+        let secret = Sensitive::new(nfkc(password));
         self.hash_pool
             .run(move || hasher.hash(secret.expose(), entropy.as_ref()))
             .await
@@ -136,12 +180,19 @@ impl Hub {
     }
 
     /// Signs in with address and password, with rate limits, lockout and bounded hashing.
+    ///
+    /// Failures are counted so that they cannot be turned against the owner: a device that
+    /// signed in to this account before (`device_token`) keeps a failure count and lock of
+    /// its own, untouched by failures from anywhere else (OWASP, device cookies). Other
+    /// devices share the address's count (three failures lock it for 30 minutes) — except in
+    /// the owner's window after a reset or an admin's unlock, when each client IP has its own.
     pub async fn sign_in(
         &self,
         email: &str,
         password: &str,
         remember_me: bool,
         device_name: Option<&str>,
+        device_token: Option<&str>,
         caller: &Caller,
     ) -> Result<Session> {
         let now = self.now();
@@ -152,74 +203,98 @@ impl Hub {
         let Some(email) = crate::policy::normalise_email(email) else {
             return Err(Error::InvalidCredentials);
         };
-        self.sign_in_by_address
-            .hit(&email, now)
-            .map_err(Error::RateLimited)?;
+        if password.is_empty() {
+            // Never anyone's password: a client with no password at hand, not a guess.
+            return Err(Error::BadRequest(
+                "The password is empty; nothing was checked. Type the password.".into(),
+            ));
+        }
 
-        let lookup = email.clone();
-        let (guard, account) = self
+        let device_hash = device_token
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(hash_token);
+        let (lookup, offered) = (email.clone(), device_hash.clone());
+        let (account, device) = self
             .store
-            .read(move |tx| Ok((tx.guard(&lookup)?, tx.account_by_email(&lookup)?)))
+            .read(move |tx| {
+                let account = tx.account_by_email(&lookup)?;
+                let device = match (&account, &offered) {
+                    (Some(a), Some(hash)) => tx.device(hash, &a.id)?,
+                    _ => None,
+                };
+                Ok((account, device))
+            })
             .await?;
-        if let Some(until) = guard.locked_until.filter(|u| *u > now) {
-            return Err(Error::AccountLocked(until));
+        let trusted = device.as_ref().and(device_hash);
+        let owner_window = account
+            .as_ref()
+            .and_then(|a| a.owner_window_until)
+            .is_some_and(|until| until > now);
+        let guard_key = guard_key(&email, &caller.ip, owner_window);
+        match (&trusted, &device) {
+            (Some(hash), Some(device)) => {
+                self.sign_in_by_device
+                    .hit(hash, now)
+                    .map_err(Error::RateLimited)?;
+                if let Some(until) = device.locked_until.filter(|u| *u > now) {
+                    return Err(Error::AccountLocked(until));
+                }
+            }
+            _ => {
+                // Keyed on what the caller controls: a flood from elsewhere never slows
+                // the owner down.
+                self.sign_in_by_address
+                    .hit(&format!("{email}|{}", caller.ip), now)
+                    .map_err(Error::RateLimited)?;
+                let key = guard_key.clone();
+                let guard = self.store.read(move |tx| tx.guard(&key)).await?;
+                if let Some(until) = guard.locked_until.filter(|u| *u > now) {
+                    return Err(Error::AccountLocked(until));
+                }
+            }
         }
 
         let stored = account
             .as_ref()
             .filter(|a| a.status != AccountStatus::Pending && !a.password_hash.is_empty())
-            .map(|a| a.password_hash.clone());
+            .map(|a| (a.password_hash.clone(), a.password_form));
         let hasher = self.hasher.clone();
-        let secret = Sensitive::new(password.to_owned());
+        let typed = Sensitive::new(password.to_owned());
+        let normal = Sensitive::new(nfkc(password));
         // Argon2 is CPU- and memory-bound: it runs on the bounded hashing threads, and a
         // full queue answers 429 at once.
-        let verified = self
+        let verdict = self
             .hash_pool
             .run(move || match stored {
-                Some(hash) => hasher.verify(&hash, secret.expose()),
+                Some((hash, PasswordForm::Nfkc)) => {
+                    Verdict::from(hasher.verify(&hash, normal.expose()), false)
+                }
+                // Hashed as typed, before passwords were normalised: the text may have been
+                // typed composed (NFC) or decomposed (NFD). Each form this text has is tried
+                // (only non-ASCII text has more than one); a match renews the hash.
+                Some((hash, PasswordForm::Raw)) => {
+                    let mut forms = vec![normal.expose().clone(), typed.expose().clone()];
+                    forms.push(typed.expose().nfd().collect());
+                    forms.dedup();
+                    match forms.iter().position(|f| hasher.verify(&hash, f)) {
+                        Some(i) => Verdict::from(true, i != 0),
+                        None => Verdict::Wrong,
+                    }
+                }
                 // Unknown or unregistered: the same work, the same answer as a wrong password.
-                None => hasher.verify_decoy(secret.expose()),
+                None => Verdict::from(hasher.verify_decoy(normal.expose()), false),
             })
             .await
             .ok_or(Error::RateLimited(2))?;
 
         let now = self.now();
         let ip = caller.ip.clone();
-        if !verified {
-            let threshold = self.config.security.lockout_threshold;
-            let lock_for = Duration::minutes(self.config.security.lockout_minutes);
-            let failing = email.clone();
-            let locked = self
-                .store
-                .write(move |tx| {
-                    let mut guard = tx.guard(&failing)?;
-                    guard.failures += 1;
-                    tx.audit(now, "sign_in_failed", &failing, &ip, "")?;
-                    let mut locked = None;
-                    if guard.failures >= threshold {
-                        let until = now + lock_for;
-                        guard = GuardState {
-                            failures: 0,
-                            locked_until: Some(until),
-                        };
-                        locked = Some(until);
-                        let detail = format!("until {}", rfc3339(until));
-                        tx.audit(now, "locked", &failing, &ip, &detail)?;
-                    }
-                    tx.set_guard(&failing, &guard, now)?;
-                    Ok(locked)
-                })
-                .await?;
-            self.metrics.sign_in_failed();
-            if let Some(until) = locked {
-                self.metrics.lockout();
-                if let Some(account) = account.filter(|a| a.status == AccountStatus::Active) {
-                    self.send_lock_notice(&account, until).await?;
-                }
-                return Err(Error::AccountLocked(until));
-            }
-            return Err(Error::InvalidCredentials);
-        }
+        let Verdict::Right { rehash } = verdict else {
+            return self
+                .failed_sign_in(&email, account, trusted, guard_key, owner_window, caller)
+                .await;
+        };
 
         let account = account.expect("BUG: a verified password implies an account");
         if account.status == AccountStatus::Disabled {
@@ -227,6 +302,18 @@ impl Hub {
                 .write(move |tx| tx.audit(now, "sign_in_refused_disabled", &email, &ip, ""))
                 .await?;
             return Err(Error::AccountDisabled);
+        }
+        if account.password_form == PasswordForm::Raw {
+            // From now on the hash is of the normalised password.
+            let hash = if rehash {
+                self.hash_password(password).await?
+            } else {
+                account.password_hash.clone()
+            };
+            let id = account.id.clone();
+            self.store
+                .write(move |tx| tx.set_password_hash(&id, &hash))
+                .await?;
         }
         // The client names itself; the name goes into the audit log, so nothing in it may
         // break a line there.
@@ -237,8 +324,97 @@ impl Hub {
             .take(100)
             .collect();
         self.metrics.sign_in();
-        self.issue_session(&account, remember_me, &device, None, caller)
-            .await
+        self.issue_session(
+            &account,
+            NewSession {
+                remember_me,
+                device: &device,
+                family: None,
+                // A trusted device's success says nothing of failures elsewhere.
+                clear_guard: trusted.is_none().then_some(guard_key),
+                trusted_device: trusted,
+                replaces: None,
+            },
+            caller,
+        )
+        .await
+    }
+
+    /// Counts a failed sign-in against the trusted device, or else the guard key; locks
+    /// at the threshold, and tells the owner when the address itself locks.
+    async fn failed_sign_in(
+        &self,
+        email: &str,
+        account: Option<Account>,
+        trusted: Option<String>,
+        guard_key: String,
+        owner_window: bool,
+        caller: &Caller,
+    ) -> Result<Session> {
+        let now = self.now();
+        let ip = caller.ip.clone();
+        let threshold = self.config.security.lockout_threshold;
+        let lock_for = Duration::minutes(self.config.security.lockout_minutes);
+        let (failing, account_id) = (
+            email.to_owned(),
+            account.as_ref().map(|a| a.id.clone()).unwrap_or_default(),
+        );
+        let by_device = trusted.is_some();
+        let locked = self
+            .store
+            .write(move |tx| {
+                if let Some(hash) = &trusted {
+                    let mut device = tx.device(hash, &account_id)?.unwrap_or_default();
+                    device.failures += 1;
+                    tx.audit(now, "sign_in_failed", &failing, &ip, "trusted device")?;
+                    let mut locked = None;
+                    if device.failures >= threshold {
+                        let until = now + lock_for;
+                        device = DeviceGuard {
+                            failures: 0,
+                            locked_until: Some(until),
+                        };
+                        locked = Some(until);
+                        let detail = format!("trusted device, until {}", rfc3339(until));
+                        tx.audit(now, "locked", &failing, &ip, &detail)?;
+                    }
+                    tx.set_device(hash, &device, now)?;
+                    return Ok(locked);
+                }
+                let mut guard = tx.guard(&guard_key)?;
+                guard.failures += 1;
+                tx.audit(now, "sign_in_failed", &failing, &ip, "")?;
+                let mut locked = None;
+                if guard.failures >= threshold {
+                    let until = now + lock_for;
+                    guard = GuardState {
+                        failures: 0,
+                        locked_until: Some(until),
+                    };
+                    locked = Some(until);
+                    let detail = match owner_window {
+                        true => format!("from this IP only, until {}", rfc3339(until)),
+                        false => format!("until {}", rfc3339(until)),
+                    };
+                    tx.audit(now, "locked", &failing, &ip, &detail)?;
+                }
+                tx.set_guard(&guard_key, &guard, now)?;
+                Ok(locked)
+            })
+            .await?;
+        self.metrics.sign_in_failed();
+        let Some(until) = locked else {
+            return Err(Error::InvalidCredentials);
+        };
+        self.metrics.lockout();
+        // The owner hears of every lock, with a link that opens it at once; but not of
+        // each client IP locked out in the owner's window (someone else's failures).
+        if by_device || !owner_window {
+            if let Some(account) = account.filter(|a| a.status == AccountStatus::Active) {
+                self.send_lock_notice(&account, until).await?;
+            }
+        }
+        Err(Error::AccountLocked(until))
     }
 
     async fn send_lock_notice(&self, account: &Account, until: DateTime<Utc>) -> Result<()> {
@@ -260,45 +436,69 @@ impl Hub {
     async fn issue_session(
         &self,
         account: &Account,
-        remember_me: bool,
-        device: &str,
-        family: Option<String>,
+        new: NewSession<'_>,
         caller: &Caller,
     ) -> Result<Session> {
         let now = self.now();
         let security = &self.config.security;
         let access = new_token(self.entropy.as_ref(), "spa_");
-        let refresh = remember_me.then(|| new_token(self.entropy.as_ref(), "spr_"));
+        let refresh = new
+            .remember_me
+            .then(|| new_token(self.entropy.as_ref(), "spr_"));
+        // A device that proved the password becomes trusted (see `sign_in`).
+        let device_token = (new.family.is_none() && new.trusted_device.is_none())
+            .then(|| new_token(self.entropy.as_ref(), "spd_"));
+        let device_hash = device_token.as_ref().map(|t| hash_token(t.expose()));
         let access_hash = hash_token(access.expose());
         let refresh_hash = refresh.as_ref().map(|r| hash_token(r.expose()));
         let max_expires = now + Duration::hours(security.session_max_hours);
         let refresh_expires = now + Duration::days(security.remember_me_days);
-        let is_new_family = family.is_none();
-        let family_id = family.unwrap_or_else(|| new_id(self.entropy.as_ref(), "fam_"));
+        let is_new_family = new.family.is_none();
+        let family_id = new
+            .family
+            .unwrap_or_else(|| new_id(self.entropy.as_ref(), "fam_"));
         let account_id = account.id.clone();
         let email = account.email.clone();
-        let device = device.to_owned();
+        let device = new.device.to_owned();
+        let remember_me = new.remember_me;
+        let (clear_guard, trusted_device, replaces) =
+            (new.clear_guard, new.trusted_device, new.replaces);
         let ip = caller.ip.clone();
         self.store
             .write(move |tx| {
                 if is_new_family {
                     tx.insert_family(&family_id, &account_id, &device, remember_me, now)?;
-                    tx.clear_guard(&email)?;
+                    if let Some(key) = &clear_guard {
+                        tx.clear_guard(key)?;
+                    }
+                    if let Some(hash) = &trusted_device {
+                        tx.set_device(hash, &DeviceGuard::default(), now)?;
+                    }
+                    if let Some(hash) = &device_hash {
+                        tx.insert_device(hash, &account_id, now)?;
+                    }
                     tx.touch_sign_in(&account_id, now)?;
                     // Which device signed in tells apart the people sharing a mailbox.
-                    let detail = match (device.trim(), remember_me) {
-                        ("", true) => "remember_me".to_owned(),
-                        ("", false) => String::new(),
-                        (name, true) => format!("device: {name}; remember_me"),
-                        (name, false) => format!("device: {name}"),
-                    };
-                    tx.audit(now, "sign_in", &email, &ip, &detail)?;
+                    let mut detail = Vec::new();
+                    if !device.trim().is_empty() {
+                        detail.push(format!("device: {}", device.trim()));
+                    }
+                    if remember_me {
+                        detail.push("remember_me".to_owned());
+                    }
+                    if trusted_device.is_some() {
+                        detail.push("trusted device".to_owned());
+                    }
+                    tx.audit(now, "sign_in", &email, &ip, &detail.join("; "))?;
                 } else {
                     tx.audit(now, "session_refreshed", &email, &ip, "")?;
                 }
                 tx.insert_access_token(&access_hash, &family_id, &account_id, now, max_expires)?;
                 if let Some(hash) = &refresh_hash {
                     tx.insert_refresh_token(hash, &family_id, now, refresh_expires)?;
+                    if let Some(parent) = &replaces {
+                        tx.set_replaced_by(parent, hash)?;
+                    }
                 }
                 Ok(())
             })
@@ -308,6 +508,7 @@ impl Hub {
             access_token: access.expose().clone(),
             expires_at: rfc3339(idle_end.min(max_expires)),
             refresh_token: refresh.map(|r| r.expose().clone()),
+            device_token: device_token.map(|t| t.expose().clone()),
             account: self.account_info(&account.email),
         })
     }
@@ -326,10 +527,11 @@ impl Hub {
         let hash = hash_token(refresh_token.trim());
         let now = self.now();
         let ip = caller.ip.clone();
+        let used = hash.clone();
         let outcome = self
             .store
             .write(move |tx| {
-                let outcome = tx.use_refresh_token(&hash, now)?;
+                let outcome = tx.use_refresh_token(&used, now)?;
                 if let RefreshOutcome::Reused { account_id } = &outcome {
                     let email = tx
                         .account_by_id(account_id)?
@@ -356,8 +558,19 @@ impl Hub {
                     .read(move |tx| tx.account_by_id(&account_id))
                     .await?
                     .ok_or(Error::InvalidToken)?;
-                self.issue_session(&account, true, "", Some(family_id), caller)
-                    .await
+                self.issue_session(
+                    &account,
+                    NewSession {
+                        remember_me: true,
+                        device: "",
+                        family: Some(family_id),
+                        clear_guard: None,
+                        trusted_device: None,
+                        replaces: Some(hash),
+                    },
+                    caller,
+                )
+                .await
             }
             RefreshOutcome::Reused { .. } | RefreshOutcome::Invalid => Err(Error::InvalidToken),
         }
@@ -411,9 +624,14 @@ impl Hub {
             .await
     }
 
-    /// Starts a password reset. Always succeeds (unless throttled) whether or not the
-    /// address is known; only a real account gets an email.
-    pub async fn request_reset(&self, email: &str, caller: &Caller) -> Result<()> {
+    /// Starts a password reset. The answer is the same, and as quick, whether or not the
+    /// address is known: after the throttles, the work (finding the account, writing the
+    /// email) runs once the caller has its answer. Only a real account gets an email, at
+    /// most one every `60 / resets_per_address_per_hour` minutes; requests beyond that are
+    /// answered alike and send nothing. A new link never voids an older one still in date,
+    /// so requests made by someone else can neither take away the owner's link nor keep
+    /// a new one from coming.
+    pub fn request_reset(self: &Arc<Self>, email: &str, caller: &Caller) -> Result<()> {
         let now = self.now();
         self.resets_by_ip
             .hit(&caller.ip, now)
@@ -421,10 +639,25 @@ impl Hub {
         let Some(email) = crate::policy::normalise_email(email) else {
             return Ok(());
         };
-        self.resets_by_address
-            .hit(&email, now)
-            .map_err(Error::RateLimited)?;
-        let lookup = email.clone();
+        if self.resets_by_address.hit(&email, now).is_err() {
+            // The owner already has a link less than one spacing old.
+            return Ok(());
+        }
+        let (hub, caller) = (self.clone(), caller.clone());
+        self.background.spawn(async move {
+            // Only once the answer is on its way: work done while it is still being written
+            // would show in its timing.
+            tokio::time::sleep(RESET_WORK_DELAY).await;
+            if let Err(e) = hub.send_reset_email(&email, &caller).await {
+                tracing::error!(error = %e, "a reset email could not be prepared");
+            }
+        });
+        Ok(())
+    }
+
+    /// The work of a reset request, after its answer.
+    async fn send_reset_email(&self, email: &str, caller: &Caller) -> Result<()> {
+        let lookup = email.to_owned();
         let Some(account) = self
             .store
             .read(move |tx| tx.account_by_email(&lookup))
@@ -450,10 +683,6 @@ impl Hub {
         let ip = caller.ip.clone();
         self.store
             .write(move |tx| {
-                if purpose == LinkPurpose::Reset {
-                    // Only the newest reset link works.
-                    tx.delete_links(&account.id, LinkPurpose::Reset)?;
-                }
                 tx.insert_link(&link.hash, purpose, &account.id, now, link.expires_at)?;
                 tx.enqueue_mail(&account.email, "reset", &sealed, now)?;
                 tx.audit(now, "reset_requested", &account.email, &ip, "")
@@ -463,7 +692,13 @@ impl Hub {
         Ok(())
     }
 
-    /// Completes a reset: new password, every session ended, lock cleared.
+    /// How long a reset link works, in minutes (said to the person who asked for one).
+    pub fn reset_link_minutes(&self) -> i64 {
+        self.config.security.reset_link_minutes
+    }
+
+    /// Completes a reset: new password, every session ended, locks cleared, and the
+    /// owner's window opened (see [`Hub::sign_in`]).
     pub async fn confirm_reset(
         &self,
         token: &str,
@@ -479,6 +714,7 @@ impl Hub {
         let token_hash = hash_token(token.trim());
         let now = self.now();
         let ip = caller.ip.clone();
+        let window = Duration::minutes(self.config.security.owner_window_minutes);
         self.store
             .write(move |tx| {
                 // The link may have been used meanwhile in another tab.
@@ -487,7 +723,11 @@ impl Hub {
                 tx.set_password_hash(&account.id, &password_hash)?;
                 tx.delete_links(&account.id, LinkPurpose::Reset)?;
                 let ended = tx.revoke_account_sessions(&account.id, now)?;
-                tx.clear_guard(&account.email)?;
+                // The owner proved they hold the mailbox's email: every lock goes, and for
+                // a while failures from elsewhere cannot lock them out again.
+                tx.clear_guards_of(&account.email)?;
+                tx.clear_device_locks(&account.id)?;
+                tx.set_owner_window(&account.id, now + window)?;
                 tx.audit(
                     now,
                     "password_reset",

@@ -40,7 +40,7 @@ pub(crate) fn view_contact(key: &MailboxKey, row: &EntryRow) -> Result<Contact> 
     let c: SealedContact = open_json(key, &row.sealed)?;
     Ok(Contact {
         id: row.id.clone(),
-        name: c.name,
+        name: sealpost_proto::text::clean_line(&c.name),
         email: c.email,
     })
 }
@@ -50,7 +50,7 @@ pub(crate) fn view_group(key: &MailboxKey, row: &EntryRow) -> Result<Group> {
     let g: SealedGroup = open_json(key, &row.sealed)?;
     Ok(Group {
         id: row.id.clone(),
-        name: g.name,
+        name: sealpost_proto::text::clean_line(&g.name),
         contact_ids: g.contact_ids,
     })
 }
@@ -97,7 +97,7 @@ impl Hub {
 
     fn checked_contact(&self, input: &ContactInput) -> Result<SealedContact> {
         let email = self.email(&input.email)?;
-        let name = input.name.trim();
+        let name = &sealpost_proto::text::clean_line(&input.name);
         if name.chars().count() > 200 {
             return Err(Error::BadRequest(
                 "a contact's name can be at most 200 characters".into(),
@@ -224,7 +224,7 @@ impl Hub {
     }
 
     async fn checked_group(&self, who: &Authenticated, input: &GroupInput) -> Result<SealedGroup> {
-        let name = input.name.trim();
+        let name = &sealpost_proto::text::clean_line(&input.name);
         if name.is_empty() || name.chars().count() > 200 {
             return Err(Error::BadRequest(
                 "a group needs a name of 1 to 200 characters".into(),

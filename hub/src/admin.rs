@@ -113,10 +113,15 @@ impl Hub {
             .ok_or_else(|| Self::user_not_found(&email))
     }
 
-    /// Clears a lock and the failure count.
+    /// Clears every lock and failure count of a user (their trusted devices' too), and
+    /// opens the owner's window: for a while, failures from elsewhere lock only the client
+    /// IP they come from (see [`Hub::sign_in`]).
     pub async fn unlock_user(&self, email: &str, caller: &Caller) -> Result<()> {
-        self.admin_change(email, caller, "unlocked", |tx, account, _| {
-            tx.clear_guard(&account.email)
+        let window = Duration::minutes(self.config.security.owner_window_minutes);
+        self.admin_change(email, caller, "unlocked", move |tx, account, now| {
+            tx.clear_guards_of(&account.email)?;
+            tx.clear_device_locks(&account.id)?;
+            tx.set_owner_window(&account.id, now + window)
         })
         .await
     }

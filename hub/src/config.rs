@@ -61,8 +61,13 @@ pub struct SecurityConfig {
     pub sign_in_per_ip_per_minute: u32,
     /// Sign-in attempts per minute for one address before 429.
     pub sign_in_per_address_per_minute: u32,
-    /// Reset requests per address per hour before 429.
+    /// Reset emails per address per hour, spaced evenly (6: at most one every 10
+    /// minutes); requests in between are answered alike and send nothing.
     pub resets_per_address_per_hour: u32,
+    /// After a reset or an admin's unlock, for this long, failed sign-ins from devices not
+    /// yet trusted lock only the address and client IP they came from: someone failing on
+    /// purpose elsewhere cannot lock the owner out again at once.
+    pub owner_window_minutes: i64,
     /// Password hashes computed at once (0: one per CPU core).
     pub hash_concurrency: u32,
     /// Sign-ins allowed to wait for a hashing slot before the rest get 429.
@@ -86,7 +91,8 @@ impl Default for SecurityConfig {
             reset_link_minutes: 30,
             sign_in_per_ip_per_minute: 30,
             sign_in_per_address_per_minute: 10,
-            resets_per_address_per_hour: 3,
+            resets_per_address_per_hour: 6,
+            owner_window_minutes: 60,
             hash_concurrency: 0,
             hash_queue: 32,
             trusted_proxies: Vec::new(),
@@ -100,7 +106,8 @@ impl Default for SecurityConfig {
 pub struct LimitsConfig {
     /// Most attachments on one message.
     pub max_attachments: u32,
-    /// Most bytes of attachments on one message.
+    /// Most bytes of attachments on one message (75 MB = 75,000,000: sizes are stated in SI
+    /// megabytes everywhere).
     pub max_attachment_bytes: u64,
     /// Days a message is kept after it was sent.
     pub retention_days: i64,
@@ -110,7 +117,7 @@ impl Default for LimitsConfig {
     fn default() -> Self {
         Self {
             max_attachments: 10,
-            max_attachment_bytes: 75 * 1024 * 1024,
+            max_attachment_bytes: 75 * sealpost_proto::text::MEGABYTE,
             retention_days: 90,
         }
     }
@@ -214,6 +221,9 @@ impl HubConfig {
                     "security.trusted_proxies: {proxy:?} is not an IP address"
                 ));
             }
+        }
+        if self.security.resets_per_address_per_hour == 0 {
+            return Err("security.resets_per_address_per_hour must be at least 1".into());
         }
         if self.security.lockout_threshold == 0 {
             return Err("security.lockout_threshold must be at least 1".into());

@@ -29,9 +29,15 @@ pub struct Hub {
     pub(crate) passwords: PasswordPolicy,
     pub(crate) hash_pool: HashPool,
     pub(crate) sign_in_by_ip: Throttle,
+    /// Sign-ins per address and client IP (devices not yet trusted).
     pub(crate) sign_in_by_address: Throttle,
+    /// Sign-ins per trusted device.
+    pub(crate) sign_in_by_device: Throttle,
+    /// The spacing of reset emails per address.
     pub(crate) resets_by_address: Throttle,
     pub(crate) resets_by_ip: Throttle,
+    /// Work that goes on after its request was answered (reset emails); tests wait for it.
+    pub(crate) background: tokio_util::task::TaskTracker,
     pub(crate) mail_wakeup: Notify,
     pub(crate) notifier: crate::events::Notifier,
     /// Counters for `/metrics`.
@@ -155,14 +161,19 @@ impl Hub {
                 security.sign_in_per_address_per_minute,
                 Duration::minutes(1),
             ),
+            sign_in_by_device: Throttle::new(
+                security.sign_in_per_address_per_minute,
+                Duration::minutes(1),
+            ),
             resets_by_address: Throttle::new(
-                security.resets_per_address_per_hour,
-                Duration::hours(1),
+                1,
+                Duration::seconds(3600 / i64::from(security.resets_per_address_per_hour.max(1))),
             ),
             resets_by_ip: Throttle::new(
                 security.resets_per_address_per_hour * 10,
                 Duration::hours(1),
             ),
+            background: tokio_util::task::TaskTracker::new(),
             mail_wakeup: Notify::new(),
             notifier: Default::default(),
             metrics: Default::default(),
@@ -304,6 +315,13 @@ impl Hub {
             }
         }
         Ok(sent)
+    }
+
+    /// Waits until the work started after answering requests (reset emails) is done.
+    pub async fn background_done(&self) {
+        self.background.close();
+        self.background.wait().await;
+        self.background.reopen();
     }
 
     /// Wakes the mail worker after new email was queued.

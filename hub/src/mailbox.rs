@@ -6,6 +6,8 @@ use sealpost_proto::{
     MessageSummary,
 };
 
+use sealpost_proto::text::{clean_file_name, clean_line};
+
 use crate::accounts::Authenticated;
 use crate::clock::{from_millis, rfc3339, to_millis};
 use crate::crypto::MailboxKey;
@@ -48,8 +50,10 @@ pub(crate) fn view_message(key: &MailboxKey, row: &MessageRow) -> Result<Message
                 let meta = content.attachments.iter().find(|s| s.id == a.id);
                 AttachmentInfo {
                     id: a.id.clone(),
+                    // Cleaned again as shown: copies stored before names were cleaned of
+                    // characters that hide or reorder text are shown clean too.
                     name: meta
-                        .map(|m| m.name.clone())
+                        .map(|m| clean_file_name(&m.name))
                         .unwrap_or_else(|| "attachment".into()),
                     size: a.size,
                     content_type: meta
@@ -69,7 +73,7 @@ pub(crate) fn view_message(key: &MailboxKey, row: &MessageRow) -> Result<Message
                 from: row.sender.clone(),
                 to: row.to.clone(),
                 cc: row.cc.clone(),
-                subject: content.subject,
+                subject: clean_line(&content.subject),
                 sent_at: rfc3339(row.sent_at),
                 expires_at: rfc3339(row.expires_at),
                 read: row.read,

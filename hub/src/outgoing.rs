@@ -26,6 +26,15 @@ fn client_ref_of(out: &Outgoing) -> String {
         .collect()
 }
 
+/// The subject as stored and emailed: one line, nothing in it that hides or reorders text
+/// (see `sealpost_proto::text`), at most RFC 5322's 998 characters.
+fn subject_of(out: &Outgoing) -> String {
+    sealpost_proto::text::clean_line(&out.subject)
+        .chars()
+        .take(998)
+        .collect()
+}
+
 /// An attachment as it will be stored on the new message.
 struct Planned {
     id: String,
@@ -307,7 +316,7 @@ impl Hub {
 
     fn content(&self, out: &Outgoing, attachments: &[Planned]) -> SealedContent {
         SealedContent {
-            subject: out.subject.trim().chars().take(998).collect(),
+            subject: subject_of(out),
             body_text: out.body_text.clone(),
             body_html: None,
             attachments: attachments
@@ -550,7 +559,7 @@ impl Hub {
         let mut builder = lettre::Message::builder()
             .from(from)
             .reply_to(reply_to)
-            .subject(out.subject.trim());
+            .subject(subject_of(out));
         for a in &p.to {
             builder = builder.to(a
                 .parse()

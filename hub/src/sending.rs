@@ -98,25 +98,7 @@ pub struct SendReceipt {
     pub delivered_to: Vec<String>,
 }
 
-/// Makes a file name safe to show and to offer as a download name: no folders, no control
-/// characters, not empty, at most 200 characters.
-pub fn clean_file_name(raw: &str) -> String {
-    let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = base
-        .chars()
-        .filter(|c| !c.is_control())
-        .collect::<String>()
-        .trim()
-        .trim_start_matches('.')
-        .chars()
-        .take(200)
-        .collect();
-    if cleaned.is_empty() {
-        "attachment".into()
-    } else {
-        cleaned
-    }
-}
+pub use sealpost_proto::text::clean_file_name;
 
 impl Hub {
     /// Stores a staff member's message in each external recipient's mailbox, creating
@@ -226,7 +208,7 @@ impl Hub {
                     });
                 }
                 let content = SealedContent {
-                    subject: message.subject.clone(),
+                    subject: sealpost_proto::text::clean_line(&message.subject),
                     body_text: message.body_text.clone(),
                     body_html: message.body_html.clone().filter(|h| !h.trim().is_empty()),
                     attachments: sealed_attachments,
@@ -428,23 +410,5 @@ impl Hub {
 fn remove_files(paths: &[PathBuf]) {
     for p in paths {
         let _ = fs::remove_file(p);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::clean_file_name;
-
-    #[test]
-    fn file_names_lose_paths_and_control_characters() {
-        assert_eq!(clean_file_name("../../etc/passwd"), "passwd");
-        assert_eq!(
-            clean_file_name("C:\\Users\\x\\care plan.pdf"),
-            "care plan.pdf"
-        );
-        assert_eq!(clean_file_name("bad\u{0007}\nname.txt"), "badname.txt");
-        assert_eq!(clean_file_name(".."), "attachment");
-        assert_eq!(clean_file_name(""), "attachment");
-        assert_eq!(clean_file_name(&"x".repeat(500)).len(), 200);
     }
 }

@@ -177,8 +177,10 @@ impl TestServer {
             .id
     }
 
-    /// Every email the hub has written for `to`, oldest first (delivers the queue first).
+    /// Every email the hub has written for `to`, oldest first (waits for work started
+    /// after an answer, and delivers the queue, first).
     pub async fn emails_to(&self, to: &str) -> Vec<String> {
+        self.hub.background_done().await;
         self.hub.deliver_mail().await.expect("deliver mail");
         let mut files: Vec<_> = std::fs::read_dir(self.data().join("outbox"))
             .unwrap()
@@ -191,6 +193,17 @@ impl TestServer {
             .map(|p| std::fs::read_to_string(p).unwrap())
             .filter(|text| text.lines().any(|l| l == format!("To: {to}")))
             .collect()
+    }
+
+    /// How many entries of the audit log record `event` (`sign_in_failed`, say).
+    pub async fn audit_count(&self, event: &str) -> usize {
+        self.hub
+            .audit_log(DateTime::<Utc>::MIN_UTC)
+            .await
+            .expect("audit log")
+            .iter()
+            .filter(|e| e.event == event)
+            .count()
     }
 
     /// The token of the newest link to `path` (`/register` or `/reset`) emailed to `to`.

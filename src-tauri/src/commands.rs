@@ -68,14 +68,15 @@ pub async fn link_info(link: String) -> UiResult<LinkInfo> {
         org_name: None,
         rules: None,
     };
-    if parsed.kind == LinkKind::Register {
-        let reg = sealpost_client::hub::HubClient::new(&parsed.hub_url)?
-            .registration_info(&parsed.token)
-            .await?;
-        info.email = Some(reg.email);
-        info.org_name = Some(reg.org_name);
-        info.rules = Some(reg.password_rules);
-    }
+    // A used or expired link is refused here, before a password is chosen for it.
+    let hub = sealpost_client::hub::HubClient::new(&parsed.hub_url)?;
+    let details = match parsed.kind {
+        LinkKind::Register => hub.registration_info(&parsed.token).await?,
+        LinkKind::Reset => hub.reset_info(&parsed.token).await?,
+    };
+    info.email = Some(details.email);
+    info.org_name = Some(details.org_name);
+    info.rules = Some(details.password_rules);
     Ok(info)
 }
 
@@ -147,8 +148,9 @@ pub async fn resume(
     Ok(desk.view(&mailbox))
 }
 
+/// Asks for a reset email; returns how many minutes its link works.
 #[tauri::command]
-pub async fn request_reset(hub_url: String, email: String) -> UiResult<()> {
+pub async fn request_reset(hub_url: String, email: String) -> UiResult<i64> {
     let hub = sealpost_client::hub::HubClient::new(&hub_url)?;
     Ok(hub.request_reset(&email).await?)
 }

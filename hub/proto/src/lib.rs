@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod text;
+
 /// Every refusal has this shape: `{"error": {"code", "message", ..}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -106,6 +108,10 @@ pub struct SignInRequest {
     /// A name for the device, shown to admins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_name: Option<String>,
+    /// The `device_token` this device was given at an earlier sign-in to this account: its
+    /// failed sign-ins are then counted apart, and failures elsewhere never lock it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_token: Option<String>,
 }
 
 /// `POST /api/v1/sessions/refresh`.
@@ -139,6 +145,10 @@ pub struct Session {
     /// Present with Remember me: exchange it for a new session; it works once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// After a sign-in from a device not yet trusted: keep it (in the OS keyring) and send
+    /// it with later sign-ins to this account (see `SignInRequest::device_token`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_token: Option<String>,
     /// Who is signed in.
     pub account: AccountInfo,
 }
@@ -149,6 +159,14 @@ pub struct Session {
 pub struct ResetRequest {
     /// The account's address.
     pub email: String,
+}
+
+/// Answer to `POST /api/v1/password-resets` (the same for every address).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ResetRequested {
+    /// How long the emailed link works, in minutes.
+    pub link_minutes: i64,
 }
 
 /// `POST /api/v1/password-resets/confirm`.

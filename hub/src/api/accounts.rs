@@ -7,7 +7,7 @@ use axum::{
 };
 use sealpost_proto::{
     RefreshRequest, Registered, RegistrationInfo, RegistrationRequest, ResetConfirm, ResetRequest,
-    Session, SignInRequest,
+    ResetRequested, Session, SignInRequest,
 };
 
 use super::extract::{ClientIp, Json, SignedIn};
@@ -53,6 +53,7 @@ pub async fn sign_in(
             &body.password,
             body.remember_me,
             body.device_name.as_deref(),
+            body.device_token.as_deref(),
             &caller,
         )
         .await?;
@@ -89,14 +90,30 @@ pub async fn sign_out(
 }
 
 #[utoipa::path(post, path = "/password-resets", tag = "accounts", request_body = ResetRequest,
-    responses((status = 202, description = "Accepted, whether or not the address is known"), (status = 429, body = ErrorBody)))]
+    responses((status = 202, description = "Accepted, whether or not the address is known", body = ResetRequested),
+        (status = 429, body = ErrorBody)))]
 pub async fn request_reset(
     State(hub): State<AppState>,
     ClientIp(caller): ClientIp,
     Json(body): Json<ResetRequest>,
-) -> Result<StatusCode, ApiError> {
-    hub.request_reset(&body.email, &caller).await?;
-    Ok(StatusCode::ACCEPTED)
+) -> Result<impl IntoResponse, ApiError> {
+    hub.request_reset(&body.email, &caller)?;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(ResetRequested {
+            link_minutes: hub.reset_link_minutes(),
+        }),
+    ))
+}
+
+#[utoipa::path(get, path = "/password-resets/{token}", tag = "accounts",
+    params(("token" = String, Path, description = "The token from the reset link")),
+    responses((status = 200, body = RegistrationInfo), (status = 404, description = "invalid_token", body = ErrorBody)))]
+pub async fn reset_info(
+    State(hub): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<axum::Json<RegistrationInfo>, ApiError> {
+    Ok(axum::Json(hub.reset_info(&token).await?))
 }
 
 #[utoipa::path(post, path = "/password-resets/confirm", tag = "accounts", request_body = ResetConfirm,

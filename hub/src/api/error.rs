@@ -83,11 +83,10 @@ impl From<Error> for ApiError {
                 let mut err = Self::new(
                     S::LOCKED,
                     "account_locked",
-                    format!(
-                        "This account is locked after too many failed sign-ins until {}. Wait until then, \
-                         or use the reset link emailed to the account to choose a new password now.",
-                        rfc3339(until)
-                    ),
+                    // When it opens again is in `locked_until`, for the client to say in the
+                    // person's own time zone.
+                    "This account is locked for a while after too many failed sign-ins. Wait, or \
+                     choose a new password now with the reset link emailed to the account.",
                 );
                 err.body.locked_until = Some(rfc3339(until));
                 err
@@ -141,9 +140,9 @@ impl From<Error> for ApiError {
                     S::PAYLOAD_TOO_LARGE,
                     "attachment_limit",
                     format!(
-                        "A message may carry at most {max_files} attachments and {} MB in total. \
+                        "A message may carry at most {max_files} attachments and {} in total. \
                          Remove some and try again.",
-                        max_total_bytes / (1024 * 1024)
+                        sealpost_proto::text::megabytes(max_total_bytes)
                     ),
                 );
                 err.body.max_files = Some(max_files);

@@ -78,6 +78,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::refresh))
         .routes(routes!(accounts::sign_out))
         .routes(routes!(accounts::request_reset))
+        .routes(routes!(accounts::reset_info))
         .routes(routes!(accounts::confirm_reset))
         .routes(routes!(mailbox::list, mailbox::send))
         .routes(routes!(mailbox::open, mailbox::patch, mailbox::delete))

@@ -4,7 +4,7 @@ mod password;
 mod recipients;
 mod throttle;
 
-pub use password::PasswordPolicy;
+pub use password::{nfkc, PasswordPolicy};
 pub use recipients::{resolve_recipients, Original};
 pub use throttle::{HashPool, Throttle};
 

@@ -55,6 +55,20 @@ pub struct Account {
     pub registered_at: Option<DateTime<Utc>>,
     /// Last successful sign-in.
     pub last_sign_in_at: Option<DateTime<Utc>>,
+    /// How the password was hashed.
+    pub password_form: PasswordForm,
+    /// Until then (after a reset or an admin's unlock), failed sign-ins of devices not yet
+    /// trusted lock only the address and client IP they came from.
+    pub owner_window_until: Option<DateTime<Utc>>,
+}
+
+/// What a stored password hash was made from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordForm {
+    /// The password as typed (hashes made before passwords were normalised).
+    Raw,
+    /// The NFKC-normalised password (NIST SP 800-63B rev. 4).
+    Nfkc,
 }
 
 /// Failed sign-ins and the lock for one address.
@@ -85,7 +99,7 @@ impl LinkPurpose {
 }
 
 const ACCOUNT_COLUMNS: &str = "id, email, status, password_hash, mailbox_public, mailbox_key, \
-     created_at, registered_at, last_sign_in_at";
+     created_at, registered_at, last_sign_in_at, password_form, owner_window_until";
 
 fn optional_time(ms: i64) -> Option<DateTime<Utc>> {
     (ms != 0).then(|| from_millis(ms))
@@ -102,6 +116,11 @@ fn account_from_row(r: &Row) -> rusqlite::Result<Account> {
         created_at: from_millis(r.get(6)?),
         registered_at: optional_time(r.get(7)?),
         last_sign_in_at: optional_time(r.get(8)?),
+        password_form: match r.get::<_, String>(9)?.as_str() {
+            "nfkc" => PasswordForm::Nfkc,
+            _ => PasswordForm::Raw,
+        },
+        owner_window_until: optional_time(r.get(10)?),
     })
 }
 
@@ -156,21 +175,41 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Sets the password and makes the account active.
+    /// Sets the password (a hash of the normalised password) and makes the account active.
     pub fn complete_registration(&self, id: &str, hash: &str, now: DateTime<Utc>) -> Result<()> {
         self.0.execute(
-            "UPDATE accounts SET status = 'active', password_hash = ?2, registered_at = ?3 \
-             WHERE id = ?1",
+            "UPDATE accounts SET status = 'active', password_hash = ?2, registered_at = ?3, \
+             password_form = 'nfkc' WHERE id = ?1",
             params![id, hash, to_millis(now)],
         )?;
         Ok(())
     }
 
-    /// Replaces the password hash.
+    /// Replaces the password hash with one of the normalised password.
     pub fn set_password_hash(&self, id: &str, hash: &str) -> Result<()> {
         self.0.execute(
-            "UPDATE accounts SET password_hash = ?2 WHERE id = ?1",
+            "UPDATE accounts SET password_hash = ?2, password_form = 'nfkc' WHERE id = ?1",
             params![id, hash],
+        )?;
+        Ok(())
+    }
+
+    /// Stores a hash made from the password as typed, as hubs did before passwords were
+    /// normalised (tests of the upgrade).
+    #[cfg(feature = "testing")]
+    pub fn set_legacy_password_hash(&self, email: &str, hash: &str) -> Result<()> {
+        self.0.execute(
+            "UPDATE accounts SET password_hash = ?2, password_form = 'raw' WHERE email = ?1",
+            params![email, hash],
+        )?;
+        Ok(())
+    }
+
+    /// Opens the owner's window until `until` (see [`Account::owner_window_until`]).
+    pub fn set_owner_window(&self, id: &str, until: DateTime<Utc>) -> Result<()> {
+        self.0.execute(
+            "UPDATE accounts SET owner_window_until = ?2 WHERE id = ?1",
+            params![id, to_millis(until)],
         )?;
         Ok(())
     }
@@ -241,10 +280,21 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Forgets failures and any lock of an address.
+    /// Forgets failures and any lock of an address (or of a guard key, see
+    /// [`guard_key`]).
     pub fn clear_guard(&self, email: &str) -> Result<()> {
         self.0
             .execute("DELETE FROM sign_in_guard WHERE email = ?1", [email])?;
+        Ok(())
+    }
+
+    /// Forgets failures and every lock of an address, those of single client IPs included.
+    pub fn clear_guards_of(&self, email: &str) -> Result<()> {
+        self.0.execute(
+            "DELETE FROM sign_in_guard WHERE email = ?1 \
+             OR substr(email, 1, length(?1) + 1) = ?1 || '|'",
+            [email],
+        )?;
         Ok(())
     }
 
@@ -302,7 +352,7 @@ impl Tx<'_> {
         }
     }
 
-    /// Removes every link of that purpose for an account (used, or superseded).
+    /// Removes every link of that purpose for an account (used).
     pub fn delete_links(&self, account_id: &str, purpose: LinkPurpose) -> Result<()> {
         self.0.execute(
             "DELETE FROM one_time_links WHERE account_id = ?1 AND purpose = ?2",
@@ -317,5 +367,15 @@ impl Tx<'_> {
             "DELETE FROM one_time_links WHERE expires_at <= ?1",
             [to_millis(now)],
         )?)
+    }
+}
+
+/// The guard row that counts failed sign-ins of `email` from `ip`: the address itself, or,
+/// in the owner's window, the address and the IP together.
+pub fn guard_key(email: &str, ip: &str, per_ip: bool) -> String {
+    if per_ip {
+        format!("{email}|{ip}")
+    } else {
+        email.to_owned()
     }
 }

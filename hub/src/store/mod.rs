@@ -8,6 +8,7 @@ mod accounts;
 mod address_book;
 mod audit;
 mod changes;
+mod devices;
 mod mail_queue;
 mod messages;
 mod org_tokens;
@@ -23,14 +24,15 @@ use std::{
 
 use rusqlite::{Connection, TransactionBehavior};
 
-pub use accounts::{Account, AccountStatus, GuardState, LinkPurpose};
+pub use accounts::{guard_key, Account, AccountStatus, GuardState, LinkPurpose, PasswordForm};
 pub use address_book::{EntryKind, EntryRow};
 pub use audit::AuditEntry;
 pub use changes::Change;
+pub use devices::DeviceGuard;
 pub use mail_queue::QueuedMail;
 pub use messages::{AttachmentRow, MessageRow, NewAttachment, NewMessage, Stats};
 pub use org_tokens::OrgToken;
-pub use sessions::{AccessCheck, RefreshOutcome};
+pub use sessions::{AccessCheck, RefreshOutcome, REFRESH_RETRY_GRACE};
 pub use uploads::UploadRow;
 
 use crate::error::{Error, Result};

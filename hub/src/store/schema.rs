@@ -194,4 +194,26 @@ pub const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX mail_queue_due ON mail_queue(sent_at, next_attempt_at);
     "#,
+    // 2: sign-in that cannot be turned against the owner. Devices that signed in before are
+    //    trusted: each keeps its own failure count and lock (OWASP's device cookies), so
+    //    failures from elsewhere never lock them out. After a reset or an admin's unlock,
+    //    the owner's window counts failures per address and client IP. Refresh tokens name
+    //    the token that replaced them, so that a retry whose answer was lost is told apart
+    //    from a stolen copy. Password hashes record whether they were made from the
+    //    NFKC-normalised password (NIST SP 800-63B) or, before, from the text as typed.
+    r#"
+    CREATE TABLE trusted_devices (
+        token_hash TEXT PRIMARY KEY NOT NULL,
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        last_used_at INTEGER NOT NULL,
+        failures INTEGER NOT NULL DEFAULT 0,
+        locked_until INTEGER NOT NULL DEFAULT 0
+    ) STRICT;
+    CREATE INDEX trusted_devices_account ON trusted_devices(account_id);
+    ALTER TABLE refresh_tokens ADD COLUMN replaced_by TEXT NOT NULL DEFAULT '';
+    ALTER TABLE accounts ADD COLUMN owner_window_until INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE accounts ADD COLUMN password_form TEXT NOT NULL DEFAULT 'raw'
+        CHECK (password_form IN ('raw', 'nfkc'));
+    "#,
 ];

@@ -47,6 +47,12 @@ pub enum RefreshOutcome {
 /// Touch `last_used_at` at most this often, so that busy clients do not write on every call.
 const TOUCH_EVERY: Duration = Duration::seconds(30);
 
+/// A refresh token presented again this soon after its use, while the token that replaced
+/// it is still unused, is a retry whose answer the client never heard (a crash, a dropped
+/// connection): the chain goes on from it. Later, or once the replacement was used, it is
+/// a copy in someone else's hands, and the chain is cut.
+pub const REFRESH_RETRY_GRACE: Duration = Duration::seconds(30);
+
 impl Tx<'_> {
     /// Starts a session family (one per sign-in).
     pub fn insert_family(
@@ -167,7 +173,10 @@ impl Tx<'_> {
         })
     }
 
-    /// Consumes a refresh token; a second use revokes its whole family.
+    /// Consumes a refresh token; a second use revokes its whole family, unless it is a
+    /// retry within [`REFRESH_RETRY_GRACE`] (the replacement it was given is then retired).
+    /// Access tokens issued before stay valid until they end by themselves: another process
+    /// of the same device may be using one.
     pub fn use_refresh_token(
         &self,
         token_hash: &str,
@@ -176,7 +185,8 @@ impl Tx<'_> {
         let row = self
             .0
             .query_row(
-                "SELECT r.family_id, r.expires_at, r.used_at, f.revoked_at, f.account_id, a.status \
+                "SELECT r.family_id, r.expires_at, r.used_at, f.revoked_at, f.account_id, a.status, \
+                        r.replaced_by \
                  FROM refresh_tokens r \
                  JOIN session_families f ON f.id = r.family_id \
                  JOIN accounts a ON a.id = f.account_id \
@@ -190,17 +200,41 @@ impl Tx<'_> {
                         r.get::<_, i64>(3)?,
                         r.get::<_, String>(4)?,
                         r.get::<_, String>(5)?,
+                        r.get::<_, String>(6)?,
                     ))
                 },
             )
             .optional()?;
-        let Some((family_id, expires_at, used_at, family_revoked, account_id, status)) = row else {
+        let Some((family_id, expires_at, used_at, family_revoked, account_id, status, replaced_by)) =
+            row
+        else {
             return Ok(RefreshOutcome::Invalid);
         };
         if family_revoked != 0 || status != "active" || now >= expires_at {
             return Ok(RefreshOutcome::Invalid);
         }
         if used_at != 0 {
+            let replacement_unused = !replaced_by.is_empty()
+                && self
+                    .0
+                    .query_row(
+                        "SELECT used_at FROM refresh_tokens WHERE token_hash = ?1",
+                        [&replaced_by],
+                        |r| r.get::<_, i64>(0),
+                    )
+                    .optional()?
+                    == Some(0);
+            if replacement_unused && now - from_millis(used_at) <= REFRESH_RETRY_GRACE {
+                // The answer was lost: its token is retired, and this retry replaces it.
+                self.0.execute(
+                    "UPDATE refresh_tokens SET used_at = ?2 WHERE token_hash = ?1",
+                    params![replaced_by, to_millis(now)],
+                )?;
+                return Ok(RefreshOutcome::Rotated {
+                    account_id,
+                    family_id,
+                });
+            }
             // Someone holds a copy of an old token: cut the chain for both holders.
             self.revoke_family(&family_id, now)?;
             return Ok(RefreshOutcome::Reused { account_id });
@@ -209,15 +243,19 @@ impl Tx<'_> {
             "UPDATE refresh_tokens SET used_at = ?2 WHERE token_hash = ?1",
             params![token_hash, to_millis(now)],
         )?;
-        // The access tokens issued before this rotation are no longer needed.
-        self.0.execute(
-            "UPDATE access_tokens SET revoked_at = ?2 WHERE family_id = ?1 AND revoked_at = 0",
-            params![family_id, to_millis(now)],
-        )?;
         Ok(RefreshOutcome::Rotated {
             account_id,
             family_id,
         })
+    }
+
+    /// Records which token replaced a used one (see [`Tx::use_refresh_token`]).
+    pub fn set_replaced_by(&self, token_hash: &str, replacement: &str) -> Result<()> {
+        self.0.execute(
+            "UPDATE refresh_tokens SET replaced_by = ?2 WHERE token_hash = ?1",
+            params![token_hash, replacement],
+        )?;
+        Ok(())
     }
 
     /// Ends one session family: its access and refresh tokens stop working.

@@ -14,6 +14,7 @@ const CONTRACT: &[(&str, &str)] = &[
     ("delete", "/api/v1/sessions/current"),
     ("post", "/api/v1/password-resets"),
     ("post", "/api/v1/password-resets/confirm"),
+    ("get", "/api/v1/password-resets/{token}"),
     ("get", "/api/v1/messages"),
     ("get", "/api/v1/messages/{id}"),
     ("patch", "/api/v1/messages/{id}"),

@@ -1,7 +1,7 @@
 //! What external users send: policy, delivery to staff, attachments and limits, drafts.
 
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::support::*;
 
@@ -294,7 +294,7 @@ async fn attachment_limits_refuse_before_storing_anything() {
 async fn an_upload_over_75_mb_is_refused_as_soon_as_the_limit_is_crossed() {
     let t = TestHub::start().await;
     let alice = t.user(alice()).await;
-    let limit = 75 * 1024 * 1024u64;
+    let limit = 75_000_000u64;
     // Declared too large: refused before reading.
     let r = t
         .http
@@ -514,4 +514,39 @@ async fn a_send_retried_with_the_same_client_ref_is_sent_once() {
         1,
         "one email to staff"
     );
+}
+
+#[tokio::test]
+async fn seventy_six_million_bytes_are_over_the_75_mb_limit() {
+    let t = TestHub::start().await;
+    let alice = t.user(alice()).await;
+    // One file declared at 76,000,000 bytes: refused before reading, in the same unit.
+    let r = t
+        .http
+        .post(format!("{}/api/v1/uploads?name=scan.pdf", t.url))
+        .bearer_auth(&alice.token)
+        .header("content-length", "76000000")
+        .body(vec![0u8; 10])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["max_total_bytes"], 75_000_000);
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("75 MB"),
+        "the message says the limit in the unit it is enforced in: {body}"
+    );
+    // Two files of 38,000,000 bytes each: each fits, together they do not.
+    let (_, first) = alice.upload("part1.bin", vec![1u8; 38_000_000]).await;
+    let (_, second) = alice.upload("part2.bin", vec![2u8; 38_000_000]).await;
+    let (status, body) = alice
+        .post(
+            "/messages",
+            json!({"mode": "new", "to": ["w@example.gov.uk"], "subject": "Scans",
+                   "upload_ids": [first["upload_id"], second["upload_id"]]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!(code(&body), "attachment_limit");
 }

@@ -151,7 +151,13 @@ async fn weak_passwords_are_refused_naming_every_failed_rule() {
         ("password", &["min_length", "not_common"]),
         ("1qaz2wsx3edc4rfv", &["not_common"]),
         ("alice's own garden shed", &["not_address"]),
-        ("short1", &["min_length"]),
+        ("short1", &["min_length", "not_common"]),
+        ("k9#Lm2vQx!7Zp", &["min_length"]),
+        // What an attacker tries early: repeats, sequences, repeated words, keyboard walks.
+        ("aaaaaaaaaaaaaaaaaaaa", &["not_common"]),
+        ("abcdefghijklmnopqr", &["not_common"]),
+        ("passwordpassword", &["not_common"]),
+        ("zxcvbnmasdfghjklqwerty", &["not_common"]),
     ];
     for (password, expected) in cases {
         let r = t
@@ -173,7 +179,8 @@ async fn weak_passwords_are_refused_naming_every_failed_rule() {
             "for {password}"
         );
     }
-    let long: String = "moss ".repeat(13).chars().take(64).collect();
+    let long = "plum kettle orbit sandstone violet harbour lantern cedar quietly";
+    assert_eq!(long.chars().count(), 64);
     let r = t
         .post(
             "/api/v1/registrations",

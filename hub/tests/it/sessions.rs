@@ -248,44 +248,44 @@ async fn a_session_in_constant_use_still_ends_after_12_hours() {
     );
 }
 
+async fn refresh(t: &TestHub, token: &str) -> (StatusCode, Value) {
+    let r = t
+        .post("/api/v1/sessions/refresh", json!({"refresh_token": token}))
+        .await;
+    let status = r.status();
+    (status, r.json().await.unwrap())
+}
+
+fn refresh_token(body: &Value) -> String {
+    body["refresh_token"].as_str().unwrap().to_owned()
+}
+
 #[tokio::test]
-async fn refresh_tokens_rotate_and_a_reused_one_ends_the_chain() {
+async fn refresh_tokens_rotate_and_a_copy_used_later_ends_the_chain() {
     let t = TestHub::start().await;
     t.registered(alice()).await;
     let (_, first) = t.sign_in(alice(), GOOD_PASSWORD, true).await;
-    let r1 = first["refresh_token"].as_str().unwrap().to_owned();
+    let r1 = refresh_token(&first);
 
     t.advance(Duration::hours(3)); // the access token is long dead; Remember me is not
-    let r = t
-        .post("/api/v1/sessions/refresh", json!({"refresh_token": r1}))
-        .await;
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let second: Value = r.json().await.unwrap();
-    let r2 = second["refresh_token"].as_str().unwrap().to_owned();
+    let (status, second) = refresh(&t, &r1).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let r2 = refresh_token(&second);
     let access2 = second["access_token"].as_str().unwrap().to_owned();
     assert_ne!(r1, r2, "a new refresh token each time");
     assert!(t.token_works(&access2).await.is_ok());
-    assert!(
-        t.token_works(first["access_token"].as_str().unwrap())
-            .await
-            .is_err(),
-        "the previous access token stops"
-    );
 
-    let replay = t
-        .post("/api/v1/sessions/refresh", json!({"refresh_token": r1}))
-        .await;
+    t.advance(Duration::minutes(1));
+    let (status, replay) = refresh(&t, &r1).await;
     assert_eq!(
-        replay.status(),
+        status,
         StatusCode::UNAUTHORIZED,
-        "an old refresh token is refused"
+        "an old refresh token used later is someone else's copy"
     );
-    assert_eq!(code(&replay.json().await.unwrap()), "invalid_token");
-    let after = t
-        .post("/api/v1/sessions/refresh", json!({"refresh_token": r2}))
-        .await;
+    assert_eq!(code(&replay), "invalid_token");
+    let (status, _) = refresh(&t, &r2).await;
     assert_eq!(
-        after.status(),
+        status,
         StatusCode::UNAUTHORIZED,
         "reuse revoked the whole chain"
     );
@@ -297,6 +297,76 @@ async fn refresh_tokens_rotate_and_a_reused_one_ends_the_chain() {
         .audit_events()
         .await
         .contains(&format!("refresh_token_reused {}", alice())));
+}
+
+#[tokio::test]
+async fn a_refresh_whose_answer_was_lost_is_retried_and_the_chain_goes_on() {
+    let t = TestHub::start().await;
+    t.registered(alice()).await;
+    let (_, first) = t.sign_in(alice(), GOOD_PASSWORD, true).await;
+    let r1 = refresh_token(&first);
+    let (_, lost) = refresh(&t, &r1).await;
+    let r2 = refresh_token(&lost);
+    // The client crashed before keeping r2, and tries again with what it has.
+    t.advance(Duration::seconds(5));
+    let (status, retried) = refresh(&t, &r1).await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "a quick retry is no theft: {retried}"
+    );
+    let r3 = refresh_token(&retried);
+    assert_ne!(r3, r2);
+    let (status, next) = refresh(&t, &r3).await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "the chain goes on from the retry"
+    );
+    // The answer that was lost is worth nothing: whoever shows it later is caught.
+    t.advance(Duration::minutes(2));
+    let (status, _) = refresh(&t, &r2).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = refresh(&t, &refresh_token(&next)).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the retired token showing up again cut the chain"
+    );
+}
+
+#[tokio::test]
+async fn once_its_replacement_was_used_even_a_quick_replay_ends_the_chain() {
+    let t = TestHub::start().await;
+    t.registered(alice()).await;
+    let (_, first) = t.sign_in(alice(), GOOD_PASSWORD, true).await;
+    let r1 = refresh_token(&first);
+    let (_, second) = refresh(&t, &r1).await;
+    let (status, third) = refresh(&t, &refresh_token(&second)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = refresh(&t, &r1).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "its replacement was used: a copy of r1 is someone else's"
+    );
+    let (status, _) = refresh(&t, &refresh_token(&third)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the chain is cut");
+}
+
+#[tokio::test]
+async fn a_refresh_leaves_the_access_tokens_of_other_processes_working() {
+    let t = TestHub::start().await;
+    t.registered(alice()).await;
+    let (_, first) = t.sign_in(alice(), GOOD_PASSWORD, true).await;
+    // The app holds this access token while a scheduled sync exchanges the refresh token.
+    let held = first["access_token"].as_str().unwrap().to_owned();
+    let (status, _) = refresh(&t, &refresh_token(&first)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(
+        t.token_works(&held).await.is_ok(),
+        "the other process of this device is not signed out"
+    );
 }
 
 #[tokio::test]
@@ -602,4 +672,215 @@ where
         out.push(send(t, f).await.unwrap().status().as_u16());
     }
     out
+}
+
+/// A sign-in as a client at `ip` (through the trusted proxy on loopback) would make it.
+async fn sign_in_from(
+    t: &TestHub,
+    ip: &str,
+    password: &str,
+    device_token: Option<&str>,
+) -> (StatusCode, Value) {
+    let r = t
+        .http
+        .post(format!("{}/api/v1/sessions", t.url))
+        .header("x-forwarded-for", ip)
+        .json(&json!({"email": alice(), "password": password, "device_token": device_token}))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap())
+}
+
+/// Someone elsewhere fails ten sign-ins as the owner, each from another address.
+async fn attack(t: &TestHub, round: u32) {
+    for n in 0..10 {
+        sign_in_from(
+            t,
+            &format!("203.0.113.{}", round * 10 + n),
+            "guessing guessing",
+            None,
+        )
+        .await;
+    }
+}
+
+async fn behind_a_proxy() -> TestHub {
+    TestHub::start_with(|c| c.security.trusted_proxies = vec!["127.0.0.1".into()]).await
+}
+
+#[tokio::test]
+async fn failures_from_elsewhere_never_lock_out_a_device_that_signed_in_before() {
+    let t = behind_a_proxy().await;
+    t.registered(alice()).await;
+    let (status, first) = sign_in_from(&t, "198.51.100.7", GOOD_PASSWORD, None).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let device = first["device_token"]
+        .as_str()
+        .expect("a device that signs in is given a device token")
+        .to_owned();
+    for minute in 0..5 {
+        attack(&t, minute).await;
+        let (status, body) = sign_in_from(&t, "198.51.100.7", GOOD_PASSWORD, Some(&device)).await;
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "minute {minute}: the owner's device gets in: {body}"
+        );
+        assert!(
+            body.get("device_token").is_none(),
+            "a trusted device keeps its token"
+        );
+        t.advance(Duration::minutes(1));
+    }
+    let (status, _) = sign_in_from(&t, "198.51.100.9", GOOD_PASSWORD, None).await;
+    assert_eq!(
+        status,
+        StatusCode::LOCKED,
+        "a device not yet trusted meets the lock the failures set"
+    );
+    // The device's own failures lock it alone, and not for others.
+    for _ in 0..3 {
+        sign_in_from(&t, "198.51.100.7", "my own typo here", Some(&device)).await;
+    }
+    let (status, body) = sign_in_from(&t, "198.51.100.7", GOOD_PASSWORD, Some(&device)).await;
+    assert_eq!(status, StatusCode::LOCKED, "{body}");
+    assert!(body["error"]["locked_until"].is_string());
+}
+
+#[tokio::test]
+async fn after_a_reset_the_owner_gets_in_although_someone_keeps_failing() {
+    let t = behind_a_proxy().await;
+    t.registered(alice()).await;
+    attack(&t, 0).await;
+    let token = t.link_token(alice(), "/reset").await;
+    let r = t
+        .post(
+            "/api/v1/password-resets/confirm",
+            json!({"token": token, "new_password": "violet harbour lantern cedar"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    for minute in 1..4 {
+        attack(&t, minute).await;
+        let (status, body) =
+            sign_in_from(&t, "198.51.100.7", "violet harbour lantern cedar", None).await;
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "minute {minute}: the owner, on a new computer, gets in: {body}"
+        );
+        t.advance(Duration::minutes(1));
+    }
+}
+
+#[tokio::test]
+async fn after_an_admin_unlock_the_owner_gets_in_although_someone_keeps_failing() {
+    let t = behind_a_proxy().await;
+    t.registered(alice()).await;
+    attack(&t, 0).await;
+    let (status, _) = sign_in_from(&t, "198.51.100.7", GOOD_PASSWORD, None).await;
+    assert_eq!(status, StatusCode::LOCKED);
+    t.hub
+        .unlock_user(alice(), &sealpost_hub::Caller::cli())
+        .await
+        .unwrap();
+    attack(&t, 1).await;
+    let (status, body) = sign_in_from(&t, "198.51.100.7", GOOD_PASSWORD, None).await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "after the unlock, failures elsewhere lock only where they come from: {body}"
+    );
+    for _ in 0..3 {
+        sign_in_from(&t, "203.0.113.99", "guessing guessing", None).await;
+    }
+    let (status, _) = sign_in_from(&t, "203.0.113.99", GOOD_PASSWORD, None).await;
+    assert_eq!(
+        status,
+        StatusCode::LOCKED,
+        "three failures from one address lock that address out"
+    );
+    let (status, _) = sign_in_from(&t, "198.51.100.7", GOOD_PASSWORD, None).await;
+    assert_eq!(status, StatusCode::CREATED, "and no one else");
+}
+
+#[tokio::test]
+async fn an_empty_password_is_refused_and_counts_for_nothing() {
+    let t = TestHub::start().await;
+    t.registered(alice()).await;
+    for _ in 0..5 {
+        let (status, body) = t.sign_in(alice(), "", false).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    }
+    let (status, _) = t.sign_in(alice(), GOOD_PASSWORD, false).await;
+    assert_eq!(status, StatusCode::CREATED, "no lock came of it");
+    assert!(
+        !t.audit_events()
+            .await
+            .iter()
+            .any(|e| e.starts_with("sign_in_failed")),
+        "nothing was counted"
+    );
+}
+
+#[tokio::test]
+async fn a_password_in_another_unicode_form_is_the_same_password() {
+    let t = TestHub::start().await;
+    t.org_send(&[alice()], "s", "b").await;
+    let token = t.link_token(alice(), "/register").await;
+    let composed = "Cr\u{e8}me br\u{fb}l\u{e9}e at noon, twice";
+    let decomposed = "Cre\u{300}me bru\u{302}le\u{301}e at noon, twice";
+    let r = t
+        .post(
+            "/api/v1/registrations",
+            json!({"token": token, "password": composed}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let (status, body) = t.sign_in(alice(), decomposed, false).await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "typed with decomposed accents, it is the same password: {body}"
+    );
+    let (status, _) = t.sign_in(alice(), composed, false).await;
+    assert_eq!(status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn a_password_hashed_as_typed_before_keeps_working_in_either_form() {
+    let t = TestHub::start().await;
+    t.org_send(&[alice()], "s", "b").await;
+    let token = t.link_token(alice(), "/register").await;
+    let decomposed = "Cre\u{300}me bru\u{302}le\u{301}e at noon, twice";
+    t.post(
+        "/api/v1/registrations",
+        json!({"token": token, "password": decomposed}),
+    )
+    .await;
+    // As an older hub stored it: hashed as typed.
+    let raw = sealpost_hub::crypto::PasswordHasher::new(&sealpost_hub::clock::OsEntropy)
+        .unwrap()
+        .hash(decomposed, &sealpost_hub::clock::OsEntropy)
+        .unwrap();
+    t.hub
+        .store()
+        .write_blocking(|tx| tx.set_legacy_password_hash(alice(), &raw))
+        .unwrap();
+    let (status, _) = t
+        .sign_in(alice(), "Cr\u{e8}me br\u{fb}l\u{e9}e at noon, twice", false)
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "the composed form opens an account registered with the decomposed one"
+    );
+    let (status, _) = t.sign_in(alice(), decomposed, false).await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "and so does the form it was typed in"
+    );
 }

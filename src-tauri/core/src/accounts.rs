@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ClientError, Result};
 use crate::hub::{check_hub_url, HubClient, RememberSlot};
-use crate::keyring::{remember_name, vault_key_name, SecretStore};
+use crate::keyring::{device_token_name, remember_name, vault_key_name, SecretStore};
 use crate::links::HubLink;
 use crate::sync::Syncer;
 use crate::vault::{new_key, Vault};
@@ -179,6 +179,8 @@ impl Accounts {
         hub.set_remember_slot(Some(RememberSlot {
             store: self.keyring.clone(),
             name: remember_name(id),
+            device: device_token_name(id),
+            lock: self.dir.join(format!("{id}.refresh.lock")),
         }));
         let syncer = Syncer::new(vault.clone(), hub.clone(), 500);
         Ok(Mailbox {
@@ -215,8 +217,10 @@ impl Accounts {
                 fs::remove_file(p)?;
             }
         }
+        let _ = fs::remove_file(self.dir.join(format!("{id}.refresh.lock")));
         self.keyring.delete(&vault_key_name(id))?;
         self.keyring.delete(&remember_name(id))?;
+        self.keyring.delete(&device_token_name(id))?;
         self.save(&list)
     }
 }

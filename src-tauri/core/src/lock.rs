@@ -14,11 +14,21 @@ use argon2::{
 };
 
 const VERIFIER: &str = "password_verifier";
+/// `nfkc` when the verifier was made from the normalised password; absent for older ones,
+/// made from the password as typed.
+const VERIFIER_FORM: &str = "password_verifier_form";
+
+/// A password in NFKC, as the hub hashes it (NIST SP 800-63B rev. 4, 3.1.1.2).
+fn nfkc(password: &str) -> crate::Sensitive<String> {
+    use unicode_normalization::UnicodeNormalization;
+    crate::Sensitive::new(password.nfkc().collect())
+}
 
 impl Mailbox {
-    /// Keeps an Argon2id verifier of the password in the vault, for unlocking offline.
+    /// Keeps an Argon2id verifier of the (normalised) password in the vault, for unlocking
+    /// without asking the hub.
     pub(crate) async fn keep_verifier(&self, password: &str) -> Result<()> {
-        let password = crate::Sensitive::new(password.to_owned());
+        let password = nfkc(password);
         let phc = tokio::task::spawn_blocking(move || {
             let mut salt = [0u8; 16];
             rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut salt);
@@ -30,7 +40,38 @@ impl Mailbox {
         .await
         .map_err(|e| ClientError::Other(e.to_string()))?
         .map_err(|e| ClientError::Other(format!("the password verifier could not be made: {e}")))?;
-        self.vault.set_setting(VERIFIER, &phc)
+        self.vault.set_setting(VERIFIER, &phc)?;
+        self.vault.set_setting(VERIFIER_FORM, "nfkc")
+    }
+
+    /// Checks `password` against the verifier in the vault: `None` when there is none.
+    async fn verify_locally(&self, password: &str) -> Result<Option<bool>> {
+        let Some(phc) = self.vault.setting(VERIFIER)? else {
+            return Ok(None);
+        };
+        let normalised = self.vault.setting(VERIFIER_FORM)?.as_deref() == Some("nfkc");
+        let (typed, normal) = (crate::Sensitive::new(password.to_owned()), nfkc(password));
+        let ok = tokio::task::spawn_blocking(move || {
+            let Ok(hash) = PasswordHash::new(&phc) else {
+                return false;
+            };
+            let matches = |p: &str| {
+                Argon2::default()
+                    .verify_password(p.as_bytes(), &hash)
+                    .is_ok()
+            };
+            if normalised {
+                matches(normal.expose())
+            } else {
+                matches(typed.expose()) || matches(normal.expose())
+            }
+        })
+        .await
+        .map_err(|e| ClientError::Other(e.to_string()))?;
+        if ok && !normalised {
+            self.keep_verifier(password).await?;
+        }
+        Ok(Some(ok))
     }
 
     /// Whether the mailbox is locked.
@@ -66,38 +107,72 @@ impl Mailbox {
         self.locked.store(false, Ordering::SeqCst);
     }
 
-    /// Unlocks with the password: checked by the hub when it answers, else against the
-    /// local verifier.
+    /// Unlocks with the password, checked first against the verifier in the vault: a
+    /// mistyped password is refused here and never reaches the hub, so it counts towards
+    /// no lock. The right one lifts the lock; the session with the hub then comes back
+    /// (with Remember me, without sending the password), or, offline, when the hub is back.
+    /// A vault without a verifier (made by an older app) asks the hub.
     pub async fn unlock(&self, password: &str) -> Result<()> {
-        let remember = self.remembered()?;
-        // A successful sign-in lifts the lock itself.
-        match self.sign_in(password, remember).await {
-            Err(e) if e.code() == Code::Offline => {
-                let stored = self.vault.setting(VERIFIER)?;
-                let password = crate::Sensitive::new(password.to_owned());
-                let ok = tokio::task::spawn_blocking(move || {
-                    stored.is_some_and(|phc| {
-                        PasswordHash::new(&phc).is_ok_and(|h| {
-                            Argon2::default()
-                                .verify_password(password.expose().as_bytes(), &h)
-                                .is_ok()
-                        })
-                    })
-                })
-                .await
-                .map_err(|e| ClientError::Other(e.to_string()))?;
-                if ok {
-                    self.lift_lock();
-                    Ok(())
-                } else {
-                    Err(ClientError::Refused {
-                        code: Code::InvalidCredentials,
-                        message: "That is not the password of this mailbox.".into(),
+        if password.is_empty() {
+            return Err(ClientError::Refused {
+                code: Code::InvalidCredentials,
+                message: "Type the password of this mailbox.".into(),
+                refused: Vec::new(),
+            });
+        }
+        match self.verify_locally(password).await? {
+            None => {
+                // A successful sign-in lifts the lock itself.
+                return match self.sign_in(password, self.remembered()?).await {
+                    Err(e) if e.code() == Code::Offline => Err(ClientError::Refused {
+                        code: Code::Offline,
+                        message: "The hub cannot be reached, and this computer cannot check the \
+                                  password on its own yet. Try again when the network is back."
+                            .into(),
                         refused: Vec::new(),
-                    })
-                }
+                    }),
+                    other => other,
+                };
             }
-            signed_in => signed_in,
+            Some(false) => {
+                return Err(ClientError::Refused {
+                    code: Code::InvalidCredentials,
+                    message: "That is not the password of this mailbox. It was checked on this \
+                              computer only, so it does not count towards a lock."
+                        .into(),
+                    refused: Vec::new(),
+                })
+            }
+            Some(true) => {}
+        }
+        self.lift_lock();
+        let resumed = match self.remembered()? {
+            true => match self.hub.refresh().await {
+                // Remember me was revoked meanwhile: the password, known right, signs in.
+                Err(e) if e.code() == Code::SignInRequired => self.sign_in(password, true).await,
+                other => other.map(|_| ()),
+            },
+            false => self.sign_in(password, false).await,
+        };
+        match resumed {
+            Ok(()) => Ok(()),
+            Err(e) if e.code() == Code::Offline => Ok(()),
+            Err(e) => {
+                self.locked.store(true, Ordering::SeqCst);
+                self.hub.set_locked(true);
+                if e.code() == Code::InvalidCredentials {
+                    // The verifier here is older than the password: it was changed
+                    // elsewhere (a reset, say). The hub's word wins.
+                    return Err(ClientError::Refused {
+                        code: Code::SignInRequired,
+                        message: "The password of this mailbox was changed since this computer \
+                                  last signed in. Sign in with the new password."
+                            .into(),
+                        refused: Vec::new(),
+                    });
+                }
+                Err(e)
+            }
         }
     }
 }

@@ -75,7 +75,7 @@ enum Command {
     SaveAttachment {
         /// The message id.
         id: String,
-        /// The attachment's name (or id).
+        /// The attachment's id (shown by `read`), or its name when no other has it.
         name: String,
         /// Where to write it.
         #[arg(long)]
@@ -162,10 +162,54 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", describe(&e));
             ExitCode::from(exit_code(&e))
         }
     }
+}
+
+/// An error as a sentence, with any time in it in this computer's time zone.
+fn describe(e: &ClientError) -> String {
+    let until = match e {
+        ClientError::Hub { detail, .. } => detail.locked_until.as_deref(),
+        _ => None,
+    };
+    match until.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()) {
+        Some(t) => format!(
+            "{e} (sign-in opens again at {})",
+            local_time(&t.to_rfc3339())
+        ),
+        None => e.to_string(),
+    }
+}
+
+/// An RFC 3339 time in this computer's time zone, with the zone said:
+/// `2026-12-01 14:32 +01:00`.
+fn local_time(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M %:z")
+                .to_string()
+        })
+        .unwrap_or_else(|_| rfc3339.to_owned())
+}
+
+/// Text from a message made safe for a terminal: control characters (escape sequences
+/// among them) and characters that hide or reorder text are shown as `\u{…}`, so that a
+/// message cannot restyle the terminal or disguise what it says. Line breaks and tabs stay
+/// where `keep_lines`.
+fn for_terminal(text: &str, keep_lines: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let keep = keep_lines && (c == '\n' || c == '\t');
+        if keep || !(c.is_control() || sealpost_proto::text::hides_text(c)) {
+            out.push(c);
+        } else {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        }
+    }
+    out
 }
 
 fn accounts() -> Result<Accounts, ClientError> {
@@ -204,14 +248,27 @@ fn pick(accounts: &Accounts, wanted: Option<&str>) -> Result<Mailbox, ClientErro
     accounts.open(&record.id)
 }
 
+/// The password, from the terminal or a line of standard input. Nothing there (standard
+/// input closed or empty, as under cron) is "sign in needed": no password is ever made up.
 fn read_password(prompt: &str) -> Result<String, ClientError> {
-    if std::io::stdin().is_terminal() {
-        rpassword::prompt_password(prompt).map_err(ClientError::from)
+    let password = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(prompt)?
     } else {
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line)?;
-        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    if password.is_empty() {
+        return Err(ClientError::Refused {
+            code: Code::SignInRequired,
+            message: "sign in needed: no password was given (standard input is closed or \
+                      empty), and nothing was sent to the hub. Run `sealpost sign-in \
+                      --remember` once, so that scheduled runs need no password"
+                .into(),
+            refused: Vec::new(),
+        });
     }
+    Ok(password)
 }
 
 /// Signs in when there is no session and no Remember me.
@@ -358,9 +415,9 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
                     println!(
                         "{mark} {}  {}  {}  {}{clip}",
                         m.id,
-                        &m.sent_at[..16].replace('T', " "),
+                        local_time(&m.sent_at),
                         m.from,
-                        m.subject
+                        for_terminal(&m.subject, false)
                     );
                 }
             }
@@ -389,29 +446,63 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
                 if !m.summary.cc.is_empty() {
                     println!("Cc:      {}", m.summary.cc.join(", "));
                 }
-                println!("Date:    {}", m.summary.sent_at);
-                println!("Subject: {}", m.summary.subject);
-                println!("Expires: {}", m.summary.expires_at);
+                println!("Date:    {}", local_time(&m.summary.sent_at));
+                println!("Subject: {}", for_terminal(&m.summary.subject, false));
+                println!("Expires: {}", local_time(&m.summary.expires_at));
                 for a in &m.summary.attachments {
-                    println!("Attachment: {} ({} bytes)", a.name, a.size);
+                    println!(
+                        "Attachment: {} ({} bytes, id {})",
+                        for_terminal(&a.name, false),
+                        a.size,
+                        a.id
+                    );
                 }
                 println!();
-                println!("{}", m.body_text);
+                println!("{}", for_terminal(&m.body_text, true));
             }
         }
         Command::SaveAttachment { id, name, to } => {
             let mailbox = pick(&accounts, wanted)?;
             let m = mailbox.vault.message(&id)?;
-            let att = m
-                .summary
-                .attachments
-                .iter()
-                .find(|a| a.name == name || a.id == name)
-                .ok_or(ClientError::NotFound("attachment"))?;
+            let att = match m.summary.attachments.iter().find(|a| a.id == name) {
+                Some(by_id) => by_id,
+                None => {
+                    let named: Vec<_> = m
+                        .summary
+                        .attachments
+                        .iter()
+                        .filter(|a| a.name == name)
+                        .collect();
+                    match named.as_slice() {
+                        [one] => *one,
+                        [] => return Err(ClientError::NotFound("attachment")),
+                        several => {
+                            let ids: Vec<String> = several
+                                .iter()
+                                .map(|a| format!("{} ({} bytes)", a.id, a.size))
+                                .collect();
+                            return Err(ClientError::Refused {
+                                code: Code::Invalid,
+                                message: format!(
+                                    "the message has {} attachments named {}; say which by id: {}",
+                                    several.len(),
+                                    for_terminal(&name, false),
+                                    ids.join(", ")
+                                ),
+                                refused: Vec::new(),
+                            });
+                        }
+                    }
+                }
+            };
             ensure_session(&mailbox).await?;
             show_progress(&mailbox);
             let written = mailbox.save_attachment(&id, &att.id, &to).await?;
-            println!("saved {} ({written} bytes) to {}", att.name, to.display());
+            println!(
+                "saved {} ({written} bytes) to {}",
+                for_terminal(&att.name, false),
+                to.display()
+            );
         }
         Command::Send {
             to,
@@ -476,7 +567,10 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
                 for h in hits {
                     println!(
                         "{}  {}  {}\n    {}",
-                        h.message.id, h.message.from, h.message.subject, h.excerpt
+                        h.message.id,
+                        h.message.from,
+                        for_terminal(&h.message.subject, false),
+                        for_terminal(&h.excerpt, false)
                     );
                 }
             }

@@ -26,10 +26,25 @@ struct Run {
     err: String,
 }
 
+/// Registers alice from her emailed link and signs her in with Remember me.
+async fn registered_and_remembered(hub: &TestServer, d: &Path) {
+    let token = hub.link_token(alice(), "/register").await;
+    let link = format!("{}/register?token={token}", hub.url);
+    let r = run(d, &["register", &link], &format!("{GOOD_PASSWORD}\n")).await;
+    assert_eq!(r.code, 0, "{}", r.err);
+    let r = run(d, &["sign-in", "--remember"], &format!("{GOOD_PASSWORD}\n")).await;
+    assert_eq!(r.code, 0, "{}", r.err);
+}
+
 fn sealpost(data: &Path, args: &[&str], stdin: &str) -> Run {
+    sealpost_in(data, args, stdin, "UTC")
+}
+
+fn sealpost_in(data: &Path, args: &[&str], stdin: &str, tz: &str) -> Run {
     let mut child = Command::new(binary())
         .args(args)
         .env("SEALPOST_DATA_DIR", data)
+        .env("TZ", tz)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -116,7 +131,7 @@ async fn a_script_registers_syncs_reads_sends_and_searches() {
     assert_eq!(r.code, 0, "{}", r.err);
     assert!(
         r.out.contains("Please confirm the visit")
-            && r.out.contains("Attachment: plan.txt (13 bytes)"),
+            && r.out.contains("Attachment: plan.txt (13 bytes, id att_"),
         "{}",
         r.out
     );
@@ -166,15 +181,133 @@ async fn a_script_registers_syncs_reads_sends_and_searches() {
 
     let r = run(d, &["sign-out"], "").await;
     assert_eq!(r.code, 0, "{}", r.err);
-    let r = run(d, &["sync"], "").await;
+    // As under cron: no password on standard input, three runs.
+    for _ in 0..3 {
+        let r = run(d, &["sync"], "").await;
+        assert_eq!(
+            r.code, 4,
+            "after sign-out the password is needed again: {}",
+            r.err
+        );
+        assert!(r.err.contains("sign in needed"), "{}", r.err);
+    }
     assert_eq!(
-        r.code, 4,
-        "after sign-out the password is needed again: {}",
-        r.err
+        hub.audit_count("sign_in_failed").await,
+        0,
+        "no password it did not get was ever sent to the hub"
     );
+    let r = run(d, &["sign-in"], "\n").await;
+    assert_eq!(r.code, 4, "an empty line is no password either: {}", r.err);
 
     let r = run(d, &["account", "remove", alice()], "").await;
     assert_eq!(r.code, 0, "{}", r.err);
     let r = run(d, &["account", "list", "--json"], "").await;
     assert_eq!(r.out.trim(), "[]");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_syncs_at_once_share_remember_me() {
+    if std::env::var_os("SEALPOST_REAL_KEYRING").is_none() {
+        eprintln!("skipped: no Secret Service session (run through scripts/with-keyring.sh)");
+        return;
+    }
+    let hub = TestServer::start().await;
+    let data = tempfile::tempdir().unwrap();
+    hub.org_send(&[alice()], "Welcome", "First").await;
+    let d = data.path();
+    registered_and_remembered(&hub, d).await;
+    for round in 1..=3 {
+        // A scheduled sync starting while another runs (or the app refreshes).
+        let (a, b) = tokio::join!(run(d, &["sync"], ""), run(d, &["sync"], ""));
+        assert_eq!(a.code, 0, "round {round}, first: {}", a.err);
+        assert_eq!(b.code, 0, "round {round}, second: {}", b.err);
+    }
+    let r = run(d, &["sync"], "").await;
+    assert_eq!(r.code, 0, "the device is still signed in: {}", r.err);
+    let _ = run(d, &["account", "remove", alice()], "").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn attachments_are_named_by_id_times_are_local_and_nothing_reaches_the_terminal_raw() {
+    if std::env::var_os("SEALPOST_REAL_KEYRING").is_none() {
+        eprintln!("skipped: no Secret Service session (run through scripts/with-keyring.sh)");
+        return;
+    }
+    let hub = TestServer::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let (a, b) = (files.path().join("a"), files.path().join("b"));
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    std::fs::write(a.join("notes.txt"), "first notes").unwrap();
+    std::fs::write(b.join("notes.txt"), "second, longer notes").unwrap();
+    hub.org_send_files(
+        alice(),
+        "Two notes \u{1b}[2J\u{1b}[31mred",
+        "Body with \u{1b}]0;title\u{7} an escape",
+        &[a.join("notes.txt"), b.join("notes.txt")],
+    )
+    .await;
+    let d = data.path();
+    registered_and_remembered(&hub, d).await;
+    assert_eq!(run(d, &["sync"], "").await.code, 0);
+    let r = run(d, &["list", "--json"], "").await;
+    let list: serde_json::Value = serde_json::from_str(&r.out).unwrap();
+    let id = list[0]["id"].as_str().unwrap().to_owned();
+    let ids: Vec<String> = list[0]["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_owned())
+        .collect();
+
+    let r = run(d, &["read", &id], "").await;
+    assert_eq!(r.code, 0, "{}", r.err);
+    for att in &ids {
+        assert!(
+            r.out.contains(att.as_str()),
+            "read shows each attachment's id: {}",
+            r.out
+        );
+    }
+    assert!(
+        !r.out.contains('\u{1b}') && !r.out.contains('\u{7}'),
+        "no escape sequence reaches the terminal: {:?}",
+        r.out
+    );
+    assert!(
+        r.out.contains("\\u{1b}]0;title"),
+        "it is shown instead: {}",
+        r.out
+    );
+
+    let to = files.path().join("saved.txt");
+    let to = to.to_str().unwrap();
+    let r = run(d, &["save-attachment", &id, "notes.txt", "--to", to], "").await;
+    assert_ne!(r.code, 0, "two attachments have that name: {}", r.out);
+    for att in &ids {
+        assert!(
+            r.err.contains(att.as_str()),
+            "the refusal lists the ids: {}",
+            r.err
+        );
+    }
+    assert!(!Path::new(to).exists(), "nothing was saved");
+    let r = run(d, &["save-attachment", &id, &ids[1], "--to", to], "").await;
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert_eq!(std::fs::read_to_string(to).unwrap(), "second, longer notes");
+
+    // Times in the reader's zone, with the zone said.
+    let (data_dir, id_for) = (d.to_owned(), id.clone());
+    let r = tokio::task::spawn_blocking(move || {
+        sealpost_in(&data_dir, &["read", &id_for], "", "IST-5:30")
+    })
+    .await
+    .unwrap();
+    assert!(
+        r.out.contains("+05:30"),
+        "local time with its offset: {}",
+        r.out
+    );
+    let _ = run(d, &["account", "remove", alice()], "").await;
 }

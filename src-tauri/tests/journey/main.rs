@@ -8,6 +8,7 @@
 
 mod compose;
 mod desktop;
+mod signin;
 mod ui;
 
 use std::{path::PathBuf, time::Duration};

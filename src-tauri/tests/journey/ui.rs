@@ -25,11 +25,22 @@ impl Ui {
         app: &str,
         shots: PathBuf,
     ) -> Result<Self> {
+        Self::launch_with_args(driver_url, display, app, &[], shots).await
+    }
+
+    /// Starts the app with command-line arguments (a `sealpost://` link, say).
+    pub async fn launch_with_args(
+        driver_url: &str,
+        display: &str,
+        app: &str,
+        args: &[&str],
+        shots: PathBuf,
+    ) -> Result<Self> {
         let mut caps = serde_json::Map::new();
         // No browserName: WebKitGTK's driver refuses it.
         caps.insert(
             "tauri:options".into(),
-            serde_json::json!({ "application": app }),
+            serde_json::json!({ "application": app, "args": args }),
         );
         let client = ClientBuilder::native()
             .capabilities(caps)

@@ -140,7 +140,7 @@ async fn the_whole_journey() {
     assert_eq!(
         signed_in.detail,
         format!(
-            "device: {}; remember_me",
+            "device: {}; remember_me; trusted device",
             sealpost_client::accounts::device_name()
         ),
         "the audit log says which workstation signed in"

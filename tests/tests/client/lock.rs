@@ -93,3 +93,81 @@ async fn signing_in_again_lifts_the_idle_lock() {
         .await
         .expect("after signing in, the hub answers again");
 }
+
+#[tokio::test]
+async fn typos_at_the_lock_screen_never_reach_the_hub_or_lock_the_account() {
+    let hub = TestServer::start().await;
+    let client = TestClient::new();
+    let mailbox = client.registered(&hub, alice(), false).await;
+    mailbox.lock(None).await.unwrap();
+    for typo in [
+        "plum kettle orbit sandston",
+        "Plum kettle orbit sandstone",
+        "",
+    ] {
+        let err = mailbox.unlock(typo).await.unwrap_err();
+        assert_eq!(err.code(), Code::InvalidCredentials, "{typo:?}: {err}");
+    }
+    for _ in 0..3 {
+        mailbox.unlock("still not it at all").await.unwrap_err();
+    }
+    assert_eq!(
+        hub.audit_count("sign_in_failed").await,
+        0,
+        "the hub heard of none of the typos"
+    );
+    mailbox.unlock(GOOD_PASSWORD).await.unwrap();
+    assert!(!mailbox.is_locked());
+    mailbox
+        .syncer
+        .sync()
+        .await
+        .expect("the account was never locked: the session is back");
+}
+
+#[tokio::test]
+async fn a_password_changed_elsewhere_sends_the_lock_screen_to_sign_in() {
+    let hub = TestServer::start().await;
+    let client = TestClient::new();
+    let mailbox = client.registered(&hub, alice(), false).await;
+    mailbox.lock(None).await.unwrap();
+    // The password is reset on another computer.
+    let web = sealpost_client::hub::HubClient::new(&hub.url).unwrap();
+    web.request_reset(alice()).await.unwrap();
+    let token = hub.link_token(alice(), "/reset").await;
+    web.confirm_reset(&token, "violet harbour lantern cedar")
+        .await
+        .unwrap();
+    let err = mailbox.unlock(GOOD_PASSWORD).await.unwrap_err();
+    assert_eq!(err.code(), Code::SignInRequired, "{err}");
+    assert!(err.to_string().contains("new password"), "{err}");
+    assert!(mailbox.is_locked(), "the old password opens nothing");
+    mailbox
+        .sign_in("violet harbour lantern cedar", false)
+        .await
+        .unwrap();
+    assert!(!mailbox.is_locked());
+}
+
+#[tokio::test]
+async fn a_password_in_another_unicode_form_unlocks_offline() {
+    let mut hub = TestServer::start().await;
+    let client = TestClient::new();
+    let composed = "Cr\u{e8}me br\u{fb}l\u{e9}e at noon, twice";
+    let decomposed = "Cre\u{300}me bru\u{302}le\u{301}e at noon, twice";
+    hub.org_send(&[alice()], "Welcome", "First message").await;
+    let token = hub.link_token(alice(), "/register").await;
+    let web = sealpost_client::hub::HubClient::new(&hub.url).unwrap();
+    web.register(&token, composed).await.unwrap();
+    let accounts = client.accounts();
+    let record = accounts.add(&hub.url, alice()).unwrap();
+    let mailbox = accounts.open(&record.id).unwrap();
+    mailbox.sign_in(decomposed, false).await.unwrap();
+    hub.go_offline().await;
+    mailbox.lock(None).await.unwrap();
+    mailbox.unlock(composed).await.unwrap();
+    assert!(
+        !mailbox.is_locked(),
+        "the verifier here knows the two forms as one password"
+    );
+}

@@ -4,5 +4,6 @@ mod compose;
 mod journey;
 mod lock;
 mod outbox;
+mod remember;
 mod sync;
 mod vault;

@@ -153,7 +153,7 @@ export const api = {
     invoke<AccountView>('sign_in', { hubUrl, email, password, remember }),
   resume: (account: string) => invoke<AccountView>('resume', { account }),
   requestReset: (hubUrl: string, email: string) =>
-    invoke<void>('request_reset', { hubUrl, email }),
+    invoke<number>('request_reset', { hubUrl, email }),
   confirmReset: (link: string, password: string) =>
     invoke<void>('confirm_reset', { link, password }),
   list: (

@@ -1,16 +1,33 @@
 import { describe, expect, it } from 'vitest';
-import { expiresIn, expiresSoon, prefixed } from './format';
+import { deletionDate, expiresIn, expiresSoon, fromNow, lockedUntil, prefixed } from './format';
 import { runs } from './text';
 
 const now = Date.parse('2026-11-28T12:00:00Z');
 const DAY = 86_400_000;
 
 describe('expiry', () => {
-  it('counts whole days left', () => {
-    expect(expiresIn(new Date(now + 89.5 * DAY).toISOString(), now)).toBe('expires in 89 days');
-    expect(expiresIn(new Date(now + 1.2 * DAY).toISOString(), now)).toBe('expires in 1 day');
-    expect(expiresIn(new Date(now + 3600_000).toISOString(), now)).toBe('expires today');
-    expect(expiresIn(new Date(now - 1).toISOString(), now)).toBe('expired');
+  // Local midday, so that the calendar days do not depend on the test machine's zone.
+  const noon = new Date(2026, 10, 28, 12, 0, 0).getTime();
+  const at = (days: number, hours = 0) => new Date(noon + days * DAY + hours * 3600_000).toISOString();
+  it('counts days as people do', () => {
+    expect(expiresIn(at(3), noon), 'kept 3 days').toBe('expires in 3 days');
+    expect(expiresIn(at(3, -0.01), noon), 'a moment less').toBe('expires in 3 days');
+    expect(expiresIn(at(90), noon), 'a new 90-day message').toBe('expires in 90 days');
+    expect(expiresIn(at(1), noon), 'kept 1 day').toBe('expires tomorrow');
+    expect(expiresIn(at(0, 2), noon)).toBe('expires today');
+    expect(expiresIn(new Date(noon - 1).toISOString(), noon)).toBe('expired');
+  });
+  it('names the day of deletion', () => {
+    const said = deletionDate(new Date(2026, 11, 4, 14, 32).toISOString());
+    expect(said).toContain('2026');
+    expect(said).toContain('4');
+    expect(said).toMatch(/14[:.]32|2:32/);
+  });
+  it('says when a lock ends in local time and in minutes', () => {
+    const until = new Date(noon + 30 * 60_000).toISOString();
+    expect(lockedUntil(until, noon)).toMatch(/\(in 30 minutes\)$/);
+    expect(lockedUntil(until, noon)).not.toContain('T');
+    expect(fromNow(new Date(noon + 61_000).toISOString(), noon)).toBe('in 2 minutes');
   });
   it('draws attention in the last week', () => {
     expect(expiresSoon(new Date(now + 6 * DAY).toISOString(), now)).toBe(true);

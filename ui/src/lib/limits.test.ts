@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_TOTAL_BYTES, formatSize, meter } from './limits';
 
-const MB = 1024 * 1024;
+const MB = 1_000_000;
 
 describe('attachment meter', () => {
   it('fills with the bytes attached and says nothing within the limits', () => {
@@ -30,7 +30,15 @@ describe('attachment meter', () => {
 
   it('formats sizes as people read them', () => {
     expect(formatSize(512)).toBe('512 B');
-    expect(formatSize(1536)).toBe('1.5 KB');
+    expect(formatSize(1500)).toBe('1.5 kB');
     expect(formatSize(3 * MB)).toBe('3.0 MB');
+  });
+
+  it('counts a megabyte as the hub does: 1,000,000 bytes', () => {
+    expect(MAX_TOTAL_BYTES).toBe(75_000_000);
+    const m = meter([76_000_000]);
+    expect(m.overBytes, '76,000,000 bytes are over 75 MB').toBe(true);
+    expect(m.problem).toContain('76.0 MB attached');
+    expect(formatSize(MAX_TOTAL_BYTES)).toBe('75.0 MB');
   });
 });

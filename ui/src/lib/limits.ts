@@ -2,7 +2,9 @@
 // and refused before anything is uploaded.
 
 export const MAX_FILES = 10;
-export const MAX_TOTAL_BYTES = 75 * 1024 * 1024;
+/** 75 MB: sizes are stated in SI units everywhere (1 MB = 1,000,000 bytes), as the hub
+ *  states and enforces its limit. */
+export const MAX_TOTAL_BYTES = 75_000_000;
 
 export interface Meter {
   files: number;
@@ -16,9 +18,9 @@ export interface Meter {
 }
 
 export function formatSize(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(bytes < 10 * 1024 ? 1 : 0)} KB`;
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+  if (bytes < 1000) return `${bytes} B`;
+  if (bytes < 1_000_000) return `${(bytes / 1000).toFixed(bytes < 10_000 ? 1 : 0)} kB`;
+  return `${(bytes / 1_000_000).toFixed(1)} MB`;
 }
 
 export function meter(sizes: number[]): Meter {

@@ -9,7 +9,7 @@ pub use reqwest::Method;
 use reqwest::StatusCode;
 use sealpost_proto::{
     Changes, ErrorBody, RefreshRequest, Registered, RegistrationInfo, RegistrationRequest,
-    ResetConfirm, ResetRequest, Session, SignInRequest, Upload,
+    ResetConfirm, ResetRequest, ResetRequested, Session, SignInRequest, Upload,
 };
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -17,13 +17,20 @@ use crate::error::{ClientError, Code, Result};
 use crate::keyring::SecretStore;
 use crate::secret::Sensitive;
 
-/// Where a remembered refresh token is kept, so that rotations are saved at once.
+/// Where an account's tokens are kept, so that rotations are saved at once: the remembered
+/// refresh token and the trusted-device token, in the keyring; and a lock file that lets
+/// one process of this computer at a time exchange the refresh token (the app and a
+/// scheduled `sealpost sync` share it: both using it at once would look like a stolen copy).
 #[derive(Clone)]
 pub struct RememberSlot {
     /// The keyring.
     pub store: Arc<dyn SecretStore>,
-    /// The entry's name.
+    /// The Remember-me entry's name.
     pub name: String,
+    /// The trusted-device entry's name.
+    pub device: String,
+    /// The lock file held while the refresh token is exchanged.
+    pub lock: std::path::PathBuf,
 }
 
 /// A connection to one hub for one account.
@@ -264,7 +271,8 @@ impl HubClient {
         Ok(())
     }
 
-    /// Signs in; with `remember_me` the refresh token goes to the keyring slot.
+    /// Signs in; with `remember_me` the refresh token goes to the keyring slot, and the
+    /// trusted-device token is sent and kept there too. An empty password is never sent.
     pub async fn sign_in(
         &self,
         email: &str,
@@ -272,11 +280,24 @@ impl HubClient {
         remember_me: bool,
         device: &str,
     ) -> Result<Session> {
+        if password.is_empty() {
+            return Err(ClientError::Refused {
+                code: Code::InvalidCredentials,
+                message: "Type the password: nothing was sent to the hub.".into(),
+                refused: Vec::new(),
+            });
+        }
+        let slot = self.remember.lock().expect("BUG: poisoned").clone();
+        let device_token = match &slot {
+            Some(slot) => slot.store.load(&slot.device)?,
+            None => None,
+        };
         let body = SignInRequest {
             email: email.to_owned(),
             password: password.to_owned(),
             remember_me,
             device_name: Some(device.to_owned()),
+            device_token: device_token.map(|t| t.expose().clone()),
         };
         let response = self
             .send_raw(Method::POST, "/sessions", Some(&body), false)
@@ -289,10 +310,15 @@ impl HubClient {
             .await
             .map_err(|e| ClientError::Other(format!("the hub's answer was not understood: {e}")))?;
         self.keep_session(&session)?;
+        if let (Some(slot), Some(token)) = (slot, &session.device_token) {
+            slot.store.store(&slot.device, token)?;
+        }
         Ok(session)
     }
 
-    /// Exchanges the remembered refresh token for a new session (and a new token).
+    /// Exchanges the remembered refresh token for a new session (and a new token), one
+    /// process of this computer at a time: the token is read once the lock is held, so a
+    /// process that waited uses the token the other one just received.
     pub async fn refresh(&self) -> Result<Session> {
         if self.is_locked() {
             return Err(ClientError::SignInRequired);
@@ -301,6 +327,18 @@ impl HubClient {
         let Some(slot) = slot else {
             return Err(ClientError::SignInRequired);
         };
+        let lock_path = slot.lock.clone();
+        let _held = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&lock_path)?;
+            file.lock()?;
+            Ok(file)
+        })
+        .await
+        .map_err(|e| ClientError::Other(format!("a background task failed: {e}")))??;
         let Some(token) = slot.store.load(&slot.name)? else {
             return Err(ClientError::SignInRequired);
         };
@@ -388,14 +426,34 @@ impl HubClient {
             .ok_or_else(|| ClientError::Other("the hub sent no answer".into()))
     }
 
-    /// Asks for a password-reset email.
-    pub async fn request_reset(&self, email: &str) -> Result<()> {
+    /// Asks for a password-reset email; returns how many minutes its link will work.
+    pub async fn request_reset(&self, email: &str) -> Result<i64> {
         let body = ResetRequest {
             email: email.to_owned(),
         };
-        self.public::<serde_json::Value>(Method::POST, "/password-resets", Some(&body))
+        let response = self
+            .send_raw(Method::POST, "/password-resets", Some(&body), false)
+            .await?;
+        if !response.status().is_success() {
+            return Err(Self::refusal(response).await);
+        }
+        // Hubs before the answer had a body: their links worked for 30 minutes.
+        Ok(response
+            .json::<ResetRequested>()
             .await
-            .map(|_| ())
+            .map_or(30, |r| r.link_minutes))
+    }
+
+    /// What a reset link is for: the address and the password rules (a used or expired
+    /// link is refused with `InvalidLink` before any password is chosen).
+    pub async fn reset_info(&self, token: &str) -> Result<RegistrationInfo> {
+        self.public(
+            Method::GET,
+            &format!("/password-resets/{token}"),
+            None::<&()>,
+        )
+        .await?
+        .ok_or_else(|| ClientError::Other("the hub sent no details of the link".into()))
     }
 
     /// Sets a new password with the emailed link's token.

@@ -1,5 +1,5 @@
-//! Secrets in the OS keyring, and nowhere else: each account's vault key and, with
-//! Remember me, its refresh token.
+//! Secrets in the OS keyring, and nowhere else: each account's vault key, its trusted-device
+//! token and, with Remember me, its refresh token.
 //!
 //! One trait, two stores: the OS keyring (Secret Service on Linux, Keychain on macOS,
 //! Credential Manager on Windows) and an in-memory one for unit tests. Access is
@@ -152,6 +152,12 @@ pub fn vault_key_name(account_id: &str) -> String {
 /// The keyring entry of an account's Remember-me token.
 pub fn remember_name(account_id: &str) -> String {
     format!("remember:{account_id}")
+}
+
+/// The keyring entry of the token that makes this computer a trusted device of an account
+/// (its failed sign-ins are counted apart from anyone else's).
+pub fn device_token_name(account_id: &str) -> String {
+    format!("device:{account_id}")
 }
 
 #[cfg(test)]

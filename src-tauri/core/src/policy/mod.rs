@@ -7,8 +7,8 @@ use crate::error::{ClientError, Code, Result};
 
 /// Most attachments on one message (the hub's default).
 pub const MAX_FILES: usize = 10;
-/// Most bytes of attachments on one message (the hub's default: 75 MB).
-pub const MAX_TOTAL_BYTES: u64 = 75 * 1024 * 1024;
+/// Most bytes of attachments on one message (the hub's default: 75 MB, 75,000,000 bytes).
+pub const MAX_TOTAL_BYTES: u64 = 75 * sealpost_proto::text::MEGABYTE;
 
 /// Lower-cases and trims an address; `None` if it is not one.
 pub fn normalise(raw: &str) -> Option<String> {
@@ -112,8 +112,8 @@ pub fn check_attachments(sizes: &[u64]) -> Result<()> {
         return Err(ClientError::Refused {
             code: Code::AttachmentLimit,
             message: format!(
-                "A message may carry at most {MAX_FILES} attachments and {} MB in total. Remove some and try again.",
-                MAX_TOTAL_BYTES / (1024 * 1024)
+                "A message may carry at most {MAX_FILES} attachments and {} in total. Remove some and try again.",
+                sealpost_proto::text::megabytes(MAX_TOTAL_BYTES)
             ),
             refused: Vec::new(),
         });
