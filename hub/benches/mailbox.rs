@@ -17,24 +17,10 @@ use std::{
 
 use common::{configure, ms, Server};
 use sealpost_hub::{sending::OrgMessage, Caller, Hub};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 const PASSWORD: &str = "plum kettle orbit sandstone";
 const EMAIL: &str = "referrals@partner.example";
-const MB: usize = 1024 * 1024;
-
-fn pseudo_random(len: usize) -> Vec<u8> {
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut out = Vec::with_capacity(len);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
 
 fn bare_age(data: &[u8]) -> Duration {
     let identity = age::x25519::Identity::generate();
@@ -45,19 +31,6 @@ fn bare_age(data: &[u8]) -> Duration {
     writer.write_all(data).unwrap();
     writer.finish().unwrap();
     start.elapsed()
-}
-
-async fn sign_in(http: &reqwest::Client, url: &str) -> String {
-    let s: Value = http
-        .post(format!("{url}/api/v1/sessions"))
-        .json(&json!({"email": EMAIL, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    s["access_token"].as_str().expect("signed in").to_owned()
 }
 
 fn wrk(url: &str, token: Option<&str>) -> Option<f64> {
@@ -115,17 +88,11 @@ async fn main() {
 
     let server = Server::start(&data);
     let http = reqwest::Client::new();
-    let r = http
-        .post(format!("{}/api/v1/registrations", server.url))
-        .json(&json!({"token": token, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201, "register");
-    let access = sign_in(&http, &server.url).await;
+    common::register(&http, &server.url, &token, PASSWORD).await;
+    let access = common::sign_in(&http, &server.url, EMAIL, PASSWORD).await;
 
     // 1. Upload.
-    let payload = bytes::Bytes::from(pseudo_random(75 * MB));
+    let payload = bytes::Bytes::from(common::pseudo_random(75_000_000, 0));
     let mut bare = Vec::new();
     let mut uploads = Vec::new();
     let mut growth = 0u64;

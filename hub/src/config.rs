@@ -111,6 +111,9 @@ pub struct LimitsConfig {
     pub max_attachment_bytes: u64,
     /// Days a message is kept after it was sent.
     pub retention_days: i64,
+    /// At most one notification email per mailbox in this many minutes: messages arriving
+    /// meanwhile are told together ("3 new secure messages").
+    pub notification_minutes: i64,
 }
 
 impl Default for LimitsConfig {
@@ -119,6 +122,7 @@ impl Default for LimitsConfig {
             max_attachments: 10,
             max_attachment_bytes: 75 * sealpost_proto::text::MEGABYTE,
             retention_days: 90,
+            notification_minutes: 10,
         }
     }
 }
@@ -232,6 +236,39 @@ impl HubConfig {
     }
 }
 
+/// Creates `dir` (with any missing parents) readable by its owner only, and makes it so if it
+/// exists: everything under a hub's data directory is the hub's alone (queued emails carry
+/// working links, `hub.toml` may hold the relay's password).
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)?;
+    set_private(dir)
+}
+
+/// Options that make a new file readable and writable by its owner only (mode 0600).
+pub fn private_file() -> std::fs::OpenOptions {
+    let mut options = std::fs::OpenOptions::new();
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+}
+
+/// Takes away every permission of group and others from a file or folder.
+pub fn set_private(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700))?;
+        }
+    }
+    Ok(())
+}
+
 /// The files of a hub's data directory.
 #[derive(Debug, Clone)]
 pub struct DataDir {
@@ -266,5 +303,27 @@ impl DataDir {
     /// Emails written when no SMTP relay is configured.
     pub fn outbox(&self) -> PathBuf {
         self.root.join("outbox")
+    }
+
+    /// Makes the directory and what the hub keeps at its top (configuration, database,
+    /// folders) owner-only, for directories made before the hub did so itself. What lies
+    /// deeper is out of others' reach once the directory is; `admin check --repair` fixes
+    /// it too.
+    pub fn make_private(&self) -> std::io::Result<()> {
+        set_private(&self.root)?;
+        let db = self.database().display().to_string();
+        for path in [
+            self.config(),
+            self.database(),
+            PathBuf::from(format!("{db}-wal")),
+            PathBuf::from(format!("{db}-shm")),
+            self.blobs(),
+            self.outbox(),
+        ] {
+            if path.exists() {
+                set_private(&path)?;
+            }
+        }
+        Ok(())
     }
 }

@@ -3,13 +3,18 @@
 //! (`accounts`, `sending`, `admin`); this file opens and initialises a hub and runs the
 //! mail queue.
 
-use std::{fs, path::Path, sync::Arc};
+use std::{
+    fs,
+    io::{Read, Write},
+    path::Path,
+    sync::Arc,
+};
 
 use chrono::{DateTime, Duration, Utc};
 use tokio::sync::Notify;
 
 use crate::clock::{to_millis, Clock, Entropy, OsEntropy, SystemClock};
-use crate::config::{DataDir, HubConfig};
+use crate::config::{private_dir, private_file, DataDir, HubConfig};
 use crate::crypto::{MasterKey, PasswordHasher};
 use crate::error::{Error, Result};
 use crate::mail::{templates::Email, Mailer};
@@ -46,6 +51,22 @@ pub struct Hub {
 
 /// Attempts before a queued email is given up (about 10 hours of retries).
 pub const MAX_MAIL_ATTEMPTS: u32 = 14;
+
+/// Emails claimed at a time; batches follow each other until the queue is empty.
+const MAIL_BATCH: u32 = 100;
+
+/// Reads an email kept in memory without copying it out of its zeroised wrapper.
+struct SensitiveReader(Arc<crate::crypto::Sensitive<Vec<u8>>>, usize);
+
+impl Read for SensitiveReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let rest = &self.0.expose()[self.1..];
+        let n = rest.len().min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        self.1 += n;
+        Ok(n)
+    }
+}
 
 /// Who is asking, for rate limits and the audit log.
 #[derive(Debug, Clone, Default)]
@@ -106,17 +127,24 @@ impl Hub {
             smtp: None,
         };
         config.validate().map_err(Error::BadRequest)?;
-        fs::create_dir_all(dir)?;
-        fs::create_dir_all(data.blobs())?;
-        fs::create_dir_all(data.outbox())?;
+        private_dir(dir)?;
+        private_dir(&data.blobs())?;
+        private_dir(&data.outbox())?;
         MasterKey::create(&data.master_key())?;
+        // Made owner-only before SQLite opens it: its journal files take its mode.
+        private_file()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(data.database())?;
         Store::open(&data.database())?;
         let text = toml::to_string_pretty(&config)
             .map_err(|e| Error::Other(format!("hub.toml could not be written: {e}")))?;
-        fs::write(
-            data.config(),
-            format!("# Sealpost hub configuration\n{text}"),
-        )?;
+        private_file()
+            .write(true)
+            .create_new(true)
+            .open(data.config())?
+            .write_all(format!("# Sealpost hub configuration\n{text}").as_bytes())?;
         Ok(config)
     }
 
@@ -142,6 +170,7 @@ impl Hub {
             .validate()
             .map_err(|e| Error::Other(format!("hub.toml is not valid: {e}")))?;
         let master = MasterKey::load(&data.master_key())?;
+        data.make_private()?;
         let store = Store::open(&data.database())?;
         let mailer = Mailer::new(&config, &data)?;
         let hasher = Arc::new(PasswordHasher::new(entropy.as_ref())?);
@@ -232,26 +261,47 @@ impl Hub {
         Ok(self.master.seal(&raw)?)
     }
 
-    /// Sends every email that is due. Returns how many went out.
+    /// Sends every email that is due, the notifications due first turned into emails, in
+    /// batches until none is left (security emails first). Returns how many went out.
     pub async fn deliver_mail(&self) -> Result<usize> {
-        let now = self.now();
-        let due = self
-            .store
-            .write(move |tx| tx.claim_due_mail(now, Duration::minutes(2), 100))
-            .await?;
+        self.queue_notifications().await?;
+        let mut sent = 0;
+        loop {
+            let now = self.now();
+            let due = self
+                .store
+                .write(move |tx| tx.claim_due_mail(now, Duration::minutes(2), MAIL_BATCH))
+                .await?;
+            let whole = due.len() == MAIL_BATCH as usize;
+            sent += self.deliver_batch(due).await?;
+            if !whole {
+                return Ok(sent);
+            }
+        }
+    }
+
+    /// Sends a batch of claimed emails; returns how many went out.
+    async fn deliver_batch(&self, due: Vec<crate::store::QueuedMail>) -> Result<usize> {
         let mut sent = 0;
         for mail in due {
-            let raw = if mail.blob.is_empty() {
-                self.master.open(&mail.sealed)?
+            // A notification is small and sealed in its row; an email to staff, with its
+            // attachments, streams from its sealed file.
+            let content: crate::mail::Content = if mail.blob.is_empty() {
+                let raw = Arc::new(self.master.open(&mail.sealed)?);
+                Arc::new(move || {
+                    Ok(Box::new(SensitiveReader(raw.clone(), 0)) as Box<dyn Read + Send>)
+                })
             } else {
-                let path = self.blob_path(&mail.blob);
-                let mut bytes = Vec::new();
-                std::io::Read::read_to_end(&mut self.master.open_file(&path)?, &mut bytes)?;
-                crate::crypto::Sensitive::new(bytes)
+                let (key, path) = (self.master.clone_key(), self.blob_path(&mail.blob));
+                Arc::new(move || {
+                    key.open_file(&path)
+                        .map(|r| Box::new(r) as Box<dyn Read + Send>)
+                        .map_err(std::io::Error::other)
+                })
             };
-            let name = format!("{:013}-{:06}", to_millis(now), mail.id);
+            let name = format!("{:013}-{:06}", to_millis(self.now()), mail.id);
             let recipients: Vec<String> = mail.recipient.split(',').map(str::to_owned).collect();
-            let outcome = self.mailer.deliver(&recipients, raw.expose(), &name).await;
+            let outcome = self.mailer.deliver(&recipients, content, &name).await;
             let now = self.now();
             let attempts = mail.attempts + 1;
             match outcome {

@@ -83,6 +83,10 @@ enum Command {
         /// Keep this message for fewer days than the hub's retention (e.g. 3).
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
         keep_days: Option<u32>,
+        /// A reference of yours for this message: run again with the same one (after a
+        /// failure, say), it is not sent twice and the first id is printed.
+        #[arg(long)]
+        client_ref: Option<String>,
     },
     /// Administer users, tokens, the audit log.
     Admin {
@@ -115,7 +119,18 @@ enum Admin {
         #[arg(long)]
         json: bool,
     },
-    /// Delete messages past the retention period, with their files, and unused uploads.
+    /// Check that the data directory adds up: files nothing refers to, rows whose file is
+    /// gone, empty pending mailboxes, permissions, the database. Exits 1 if problems remain.
+    Check {
+        /// Mend what can be mended (see the admin guide).
+        #[arg(long)]
+        repair: bool,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete messages past the retention period, with their files, unused uploads, and
+    /// what crashes left (files nothing refers to, empty pending mailboxes).
     Purge {
         /// Only count what would go.
         #[arg(long)]
@@ -270,6 +285,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             body_html_file,
             attach,
             keep_days,
+            client_ref,
         } => {
             let hub = open(&data)?;
             let body_text = match (body, body_file) {
@@ -300,6 +316,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                         body_html,
                         attachments: attach.into_iter().map(AttachmentFile::from_path).collect(),
                         keep_days,
+                        client_ref: client_ref.map(|r| format!("cli:{}", r.trim())),
                     },
                     &Caller::cli(),
                 )
@@ -449,18 +466,41 @@ async fn admin(hub: Hub, command: Admin) -> anyhow::Result<()> {
         }
         Admin::Purge { dry_run, json } => {
             let r = hub.purge(dry_run, &caller).await?;
+            let left = &r.leftovers;
             if json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else if dry_run {
                 println!(
-                    "would delete {} expired messages with {} attachment files (nothing was changed)",
-                    r.messages, r.attachments
+                    "would delete {} expired messages with {} attachment files, {} files left by \
+                     crashes ({}) and {} empty pending mailboxes (nothing was changed)",
+                    r.messages,
+                    r.attachments,
+                    left.files,
+                    sealpost_proto::text::megabytes(left.bytes),
+                    left.mailboxes
                 );
             } else {
                 println!(
-                    "deleted {} expired messages, {} attachment files and {} unused uploads",
-                    r.messages, r.attachments, r.uploads
+                    "deleted {} expired messages, {} attachment files, {} unused uploads, {} files \
+                     left by crashes ({}) and {} empty pending mailboxes",
+                    r.messages,
+                    r.attachments,
+                    r.uploads,
+                    left.files,
+                    sealpost_proto::text::megabytes(left.bytes),
+                    left.mailboxes
                 );
+            }
+        }
+        Admin::Check { repair, json } => {
+            let r = hub.check(repair, &caller).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                print_check(&r);
+            }
+            if r.problems() > 0 {
+                return Err(CheckFailed(r.problems()).into());
             }
         }
         Admin::Stats { json } => {
@@ -484,6 +524,105 @@ async fn admin(hub: Hub, command: Admin) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Problems `admin check` found that remain.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} problems remain (see above)")]
+struct CheckFailed(usize);
+
+fn print_check(r: &sealpost_hub::check::CheckReport) {
+    let fixed = |done: &str, todo: &str| {
+        if r.repaired {
+            done.to_owned()
+        } else {
+            todo.to_owned()
+        }
+    };
+    let line = |ok: bool, text: String| println!("{} {text}", if ok { "ok  " } else { "FIX " });
+    line(r.database == "ok", format!("database: {}", r.database));
+    line(
+        r.orphan_files == 0 || r.repaired,
+        format!(
+            "{} files nothing refers to ({}), left by crashes{}",
+            r.orphan_files,
+            sealpost_proto::text::megabytes(r.orphan_bytes),
+            if r.orphan_files > 0 {
+                fixed(": removed", ": `--repair` removes them")
+            } else {
+                String::new()
+            }
+        ),
+    );
+    if r.recent_unreferenced_files > 0 {
+        println!(
+            "     {} newer files not referred to yet: uploads or sends under way, left alone",
+            r.recent_unreferenced_files
+        );
+    }
+    line(
+        r.lost_attachments.is_empty(),
+        format!(
+            "{} messages whose attachment file is gone{}",
+            r.lost_attachments.len(),
+            if r.lost_attachments.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (restore blobs/ from a backup): {}",
+                    r.lost_attachments.join(", ")
+                )
+            }
+        ),
+    );
+    line(
+        r.lost_uploads + r.lost_emails == 0 || r.repaired,
+        format!(
+            "{} uploads and {} emails to staff whose file is gone{}",
+            r.lost_uploads,
+            r.lost_emails,
+            if r.lost_uploads + r.lost_emails > 0 {
+                fixed(": given up", ": `--repair` gives them up")
+            } else {
+                String::new()
+            }
+        ),
+    );
+    line(
+        r.empty_mailboxes.is_empty() || r.repaired,
+        format!(
+            "{} pending mailboxes with no message{}",
+            r.empty_mailboxes.len(),
+            if r.empty_mailboxes.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "{}: {}",
+                    fixed(" (removed)", " (`--repair` removes them)"),
+                    r.empty_mailboxes.join(", ")
+                )
+            }
+        ),
+    );
+    line(
+        r.not_private.is_empty() || r.repaired,
+        format!(
+            "{} files or folders others may read{}",
+            r.not_private.len(),
+            if r.not_private.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "{}: {}",
+                    fixed(" (made owner-only)", " (`--repair` makes them owner-only)"),
+                    r.not_private.join(", ")
+                )
+            }
+        ),
+    );
+    for note in &r.notes {
+        println!("note {note}");
+    }
 }
 
 async fn shutdown_signal() {

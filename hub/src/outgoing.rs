@@ -1,10 +1,8 @@
 //! What external users send: new messages, replies and forwards to the organisation's
 //! staff (delivered as email), and drafts.
 
-use std::io::Read;
-
 use chrono::Duration;
-use lettre::message::{header::ContentType, Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
 use sealpost_proto::{Folder, MessageSummary, Outgoing, SendMode};
 
 use crate::accounts::Authenticated;
@@ -576,27 +574,28 @@ impl Hub {
             p.account.email,
             self.config.org_name
         );
-        let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(text));
+        // lettre formats the headers and the text part; the attachments stream into the
+        // sealed file after them, so memory holds a chunk at a time whatever their size.
+        let multipart = MultiPart::mixed().singlepart(SinglePart::plain(text));
+        let boundary = multipart.boundary();
+        let head = builder
+            .multipart(multipart)
+            .map_err(|e| Error::Other(format!("the email to staff could not be built: {e}")))?
+            .formatted();
+        let mut parts = Vec::new();
         for a in &p.attachments {
-            let mut bytes = Vec::with_capacity(a.size as usize);
-            p.key
-                .open_file(&self.blob_path(&a.blob))?
-                .read_to_end(&mut bytes)?;
-            let content_type = ContentType::parse(&a.content_type).unwrap_or_else(|_| {
-                ContentType::parse("application/octet-stream")
-                    .expect("BUG: a constant MIME type parses")
+            parts.push(crate::mail::mime::Part {
+                name: a.name.clone(),
+                content_type: a.content_type.clone(),
+                bytes: Box::new(p.key.open_file(&self.blob_path(&a.blob))?),
             });
-            parts = parts.singlepart(Attachment::new(a.name.clone()).body(bytes, content_type));
         }
-        let email = builder
-            .multipart(parts)
-            .map_err(|e| Error::Other(format!("the email to staff could not be built: {e}")))?;
-        let raw = email.formatted();
         let id = new_id(self.entropy.as_ref(), "mail_");
         let (relative, absolute) = self.new_blob_path(&id)?;
         let master = self.master.public();
         tokio::task::spawn_blocking(move || {
-            master.seal_to_file(&raw[..], &absolute)?;
+            let email = crate::mail::mime::with_attachments(head, &boundary, parts)?;
+            master.seal_to_file(email, &absolute)?;
             crate::crypto::sync_file(&absolute).map_err(crate::crypto::CryptoError::from)
         })
         .await

@@ -21,6 +21,8 @@ pub struct PurgeReport {
     pub uploads: u64,
     /// Sync history entries pruned.
     pub history: u64,
+    /// What crashes left: files no row refers to, empty pending mailboxes.
+    pub leftovers: crate::check::Leftovers,
     /// Nothing was changed.
     pub dry_run: bool,
 }
@@ -41,6 +43,7 @@ impl Hub {
                 .await?;
             report.messages = expired.len() as u64;
             report.attachments = expired.iter().map(|(_, _, b)| b.len() as u64).sum();
+            report.leftovers = self.sweep_leftovers(true, caller).await?;
             return Ok(report);
         }
         loop {
@@ -74,10 +77,18 @@ impl Hub {
             .store
             .write(move |tx| tx.prune_tombstones(cutoff))
             .await? as u64;
-        if report.messages + report.uploads > 0 {
+        // After the expired messages: a pending mailbox they emptied goes too.
+        report.leftovers = self.sweep_leftovers(false, caller).await?;
+        let retention = now - Duration::days(self.config.limits.retention_days);
+        self.store
+            .write(move |tx| tx.prune_org_sends(retention))
+            .await?;
+        let left = &report.leftovers;
+        if report.messages + report.uploads + left.files + left.mailboxes > 0 {
             let detail = format!(
-                "{} messages, {} attachment files, {} uploads",
-                report.messages, report.attachments, report.uploads
+                "{} messages, {} attachment files, {} uploads, {} files left by crashes, \
+                 {} empty pending mailboxes",
+                report.messages, report.attachments, report.uploads, left.files, left.mailboxes
             );
             let ip = caller.ip.clone();
             self.store

@@ -14,8 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::crypto::{new_id, PublicKey};
 use crate::error::{Error, Result};
 use crate::hub::{Caller, Hub};
-use crate::mail::templates;
-use crate::store::{AccountStatus, LinkPurpose, NewAttachment, NewMessage};
+use crate::store::{AccountStatus, NewAttachment, NewMessage};
 
 /// A secure message from organisation staff.
 #[derive(Debug, Clone, Default)]
@@ -36,6 +35,34 @@ pub struct OrgMessage {
     pub attachments: Vec<AttachmentFile>,
     /// Keep it for this many days instead of the hub's retention (never longer).
     pub keep_days: Option<u32>,
+    /// The sending system's reference for this message, scoped by the caller
+    /// (`tok_…:ref`, `cli:ref`): a retry with it returns the first receipt.
+    pub client_ref: Option<String>,
+}
+
+impl OrgMessage {
+    /// A digest of what the message is, to tell a retry from another message reusing a
+    /// reference: addresses, subject, bodies and attachments as given.
+    fn fingerprint(&self) -> String {
+        let files: Vec<String> = self
+            .attachments
+            .iter()
+            .map(|a| match a {
+                AttachmentFile::Path(p) => format!("path:{}", p.display()),
+                AttachmentFile::Upload(id) => format!("upload:{id}"),
+            })
+            .collect();
+        let what = serde_json::json!([
+            self.from.trim().to_lowercase(),
+            self.to,
+            self.cc,
+            self.subject,
+            self.body_text,
+            self.body_html,
+            files,
+        ]);
+        crate::crypto::hash_token(&what.to_string())
+    }
 }
 
 /// A file to attach: a file on the hub's disk (the CLI) or an organisation upload (the API).
@@ -106,6 +133,59 @@ impl Hub {
     pub async fn send_org_message(
         &self,
         message: OrgMessage,
+        caller: &Caller,
+    ) -> Result<SendReceipt> {
+        let reference = message.client_ref.clone().filter(|r| !r.trim().is_empty());
+        let fingerprint = message.fingerprint();
+        if let Some(reference) = &reference {
+            if let Some(receipt) = self.earlier_send(reference, &fingerprint).await? {
+                return Ok(receipt);
+            }
+        }
+        match self
+            .store_org_message(message, reference.clone(), &fingerprint, caller)
+            .await
+        {
+            // Sent meanwhile by the same request, retried at once (its uploads are used).
+            Err(e) => match &reference {
+                Some(r) => match self.earlier_send(r, &fingerprint).await? {
+                    Some(receipt) => Ok(receipt),
+                    None => Err(e),
+                },
+                None => Err(e),
+            },
+            sent => sent,
+        }
+    }
+
+    /// The receipt of the send made earlier under `reference`, if there was one and it was
+    /// this message; another message under the same reference is refused.
+    async fn earlier_send(
+        &self,
+        reference: &str,
+        fingerprint: &str,
+    ) -> Result<Option<SendReceipt>> {
+        let lookup = reference.to_owned();
+        let earlier = self.store.read(move |tx| tx.org_send(&lookup)).await?;
+        match earlier {
+            None => Ok(None),
+            Some(send) if send.fingerprint == fingerprint => Ok(Some(SendReceipt {
+                id: send.origin_id,
+                delivered_to: send.delivered_to,
+            })),
+            Some(_) => Err(Error::Conflict(
+                "this client_ref was already used for a different message; nothing was sent. \
+                 Use a new client_ref for each message."
+                    .into(),
+            )),
+        }
+    }
+
+    async fn store_org_message(
+        &self,
+        message: OrgMessage,
+        reference: Option<String>,
+        fingerprint: &str,
         caller: &Caller,
     ) -> Result<SendReceipt> {
         let from = self.email(&message.from)?;
@@ -246,26 +326,16 @@ impl Hub {
             return Err(e);
         }
 
-        // 3. Notification emails: a fresh registration link for pending mailboxes.
-        let mut notices = Vec::new();
-        for (copy, email, status) in &copies {
-            let notice = match status {
-                AccountStatus::Pending => {
-                    let link = self.prepare_link(LinkPurpose::Register);
-                    let mail =
-                        templates::invitation(&self.config.org_name, &link.url, link.expires_at);
-                    Some((self.seal_email(email, mail)?, Some(link)))
-                }
-                AccountStatus::Active => Some((
-                    self.seal_email(email, templates::new_message(&self.config.org_name))?,
-                    None,
-                )),
-                AccountStatus::Disabled => None,
-            };
-            notices.push((copy.account_id.clone(), email.clone(), notice));
-        }
+        // 3. Notifications: each mailbox that is not disabled counts the message for its
+        //    next notification email (collapsed, at most one per interval).
+        let notify: Vec<String> = copies
+            .iter()
+            .filter(|(_, _, status)| *status != AccountStatus::Disabled)
+            .map(|(copy, _, _)| copy.account_id.clone())
+            .collect();
+        let interval = Duration::minutes(self.config.limits.notification_minutes);
 
-        // 4. Store every copy and queue every email in one transaction.
+        // 4. Store every copy and count every notification in one transaction.
         let ip = caller.ip.clone();
         let sender = from.clone();
         let count = copies.len();
@@ -277,28 +347,34 @@ impl Hub {
             .filter(|s| s.sealed)
             .map(|s| s.path.clone())
             .collect();
+        let recorded = reference.map(|r| {
+            (
+                r,
+                crate::store::OrgSend {
+                    fingerprint: fingerprint.to_owned(),
+                    origin_id: origin_id.clone(),
+                    delivered_to: external.clone(),
+                },
+            )
+        });
         let stored = self
             .store
             .write(move |tx| {
+                if let Some((reference, send)) = &recorded {
+                    // Another request with this reference may have stored first.
+                    if tx.org_send(reference)?.is_some() {
+                        return Err(Error::Conflict("sent meanwhile".into()));
+                    }
+                    tx.insert_org_send(reference, send, now)?;
+                }
                 for (copy, _, _) in &copies {
                     tx.insert_message(copy)?;
                 }
                 for id in &used_uploads {
                     tx.delete_upload(id)?;
                 }
-                for (account_id, email, notice) in notices {
-                    if let Some((sealed, link)) = notice {
-                        if let Some(link) = link {
-                            tx.insert_link(
-                                &link.hash,
-                                link.purpose,
-                                &account_id,
-                                now,
-                                link.expires_at,
-                            )?;
-                        }
-                        tx.enqueue_mail(&email, "notification", &sealed, now)?;
-                    }
+                for account_id in &notify {
+                    tx.note_arrival(account_id, now, interval)?;
                 }
                 tx.audit(
                     now,
@@ -396,7 +472,7 @@ impl Hub {
     pub(crate) fn new_blob_path(&self, id: &str) -> Result<(String, PathBuf)> {
         let shard: String = id.chars().rev().take(2).collect();
         let folder = self.dir.blobs().join(&shard);
-        fs::create_dir_all(&folder)?;
+        crate::config::private_dir(&folder)?;
         let relative = format!("{shard}/{id}.age");
         Ok((relative.clone(), self.dir.blobs().join(relative)))
     }

@@ -117,3 +117,42 @@ pub fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
 }
+
+/// `len` bytes that do not compress, the same for the same seed.
+pub fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15 ^ seed;
+    let mut out = Vec::with_capacity(len);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// Registers the address of `token` with `password` on the server at `url`.
+pub async fn register(http: &reqwest::Client, url: &str, token: &str, password: &str) {
+    let r = http
+        .post(format!("{url}/api/v1/registrations"))
+        .json(&serde_json::json!({"token": token, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "register");
+}
+
+/// Signs in; returns the access token.
+pub async fn sign_in(http: &reqwest::Client, url: &str, email: &str, password: &str) -> String {
+    let s: serde_json::Value = http
+        .post(format!("{url}/api/v1/sessions"))
+        .json(&serde_json::json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    s["access_token"].as_str().expect("signed in").to_owned()
+}

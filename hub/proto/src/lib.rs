@@ -204,6 +204,12 @@ pub struct OrgOutgoing {
     /// Files uploaded with `POST /api/v1/org/uploads`.
     #[serde(default)]
     pub upload_ids: Vec<String>,
+    /// A value the sending system makes up once per message (at most 100 characters; the
+    /// `Idempotency-Key` header does the same). Sent again with the same value after a lost
+    /// answer, the message is not sent twice: the first receipt comes back. The same value
+    /// with a different message is refused with 409.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ref: Option<String>,
 }
 
 /// Answer to `POST /api/v1/org/messages`.

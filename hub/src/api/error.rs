@@ -36,6 +36,19 @@ impl ApiError {
         }
     }
 
+    /// 413 for a request body over [`super::REQUEST_BODY_BYTES`].
+    pub fn too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request_too_large",
+            format!(
+                "The request's body is over the hub's limit of {}; nothing of it was used. \
+                 Attachments go separately, as uploads.",
+                sealpost_proto::text::megabytes(super::REQUEST_BODY_BYTES)
+            ),
+        )
+    }
+
     /// 400 with a sentence saying what is wrong with the request.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", message)

@@ -34,6 +34,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
             Err(JsonRejection::JsonSyntaxError(_)) => {
                 Err(ApiError::bad_request("The request body is not valid JSON."))
             }
+            // Sent without a length, it crossed the limit as it was read.
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::too_large()),
             Err(e) => Err(ApiError::bad_request(format!(
                 "The request body could not be read: {}",
                 e.body_text()

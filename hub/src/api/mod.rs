@@ -14,7 +14,7 @@ use axum::{
     extract::{DefaultBodyLimit, MatchedPath, Request, State},
     http::{header, HeaderValue, StatusCode},
     middleware::{self, Next},
-    response::Response,
+    response::{IntoResponse, Response},
     routing::get,
     Router,
 };
@@ -33,6 +33,11 @@ pub use error::ApiError;
 
 /// What every handler gets.
 pub type AppState = Arc<Hub>;
+
+/// The largest body any request but an upload may have: 2 MB (2,000,000 bytes, some 1,000
+/// pages of text: a message's text and its formatted version fit). Uploads have the
+/// attachment limit.
+pub const REQUEST_BODY_BYTES: u64 = 2 * sealpost_proto::text::MEGABYTE;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -70,6 +75,8 @@ impl Modify for Security {
 /// The API's routes and their OpenAPI document, from the same registrations: a route
 /// cannot exist without its documentation, nor the other way round.
 fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    // Uploads stream, checked against the attachment limit as they arrive (and by
+    // `body_limits` from their Content-Length).
     let uploads_unlimited = || DefaultBodyLimit::disable();
     let (api, doc) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
         .routes(routes!(accounts::registration_info))
@@ -157,6 +164,8 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(not_found)
+        .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES as usize))
+        .layer(middleware::from_fn_with_state(hub.clone(), body_limits))
         .layer(middleware::from_fn_with_state(hub.clone(), count_requests))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -193,6 +202,31 @@ async fn metrics(State(hub): State<AppState>) -> Result<Response, ApiError> {
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     Ok(response)
+}
+
+/// Refuses a body declared (`Content-Length`) over its route's limit at once, with 413 and
+/// the limit in words, before a byte of it is read: a client need not send 50 MB to hear
+/// that 5 are allowed, and one that sends only the headers gets its answer.
+async fn body_limits(State(hub): State<AppState>, request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let path = request.uri().path();
+    let upload = path == "/api/v1/uploads" || path == "/api/v1/org/uploads";
+    let limits = &hub.config().limits;
+    match declared {
+        Some(n) if upload && n > limits.max_attachment_bytes => {
+            ApiError::from(crate::error::Error::AttachmentLimit {
+                max_files: limits.max_attachments,
+                max_total_bytes: limits.max_attachment_bytes,
+            })
+            .into_response()
+        }
+        Some(n) if !upload && n > REQUEST_BODY_BYTES => ApiError::too_large().into_response(),
+        _ => next.run(request).await,
+    }
 }
 
 /// Counts every answer by route pattern and status for `/metrics`, and logs it (debug

@@ -1,6 +1,10 @@
 //! Organisation-side sending, with an org API token.
 
-use axum::{extract::State, http::StatusCode, response::IntoResponse};
+use axum::{
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    response::IntoResponse,
+};
 use sealpost_proto::{OrgOutgoing, OrgSent};
 
 use super::extract::{ClientIp, Json, OrgClient};
@@ -17,9 +21,24 @@ pub async fn send(
     State(hub): State<AppState>,
     ClientIp(mut caller): ClientIp,
     OrgClient(token_id): OrgClient,
+    headers: HeaderMap,
     Json(body): Json<OrgOutgoing>,
 ) -> Result<impl IntoResponse, ApiError> {
     caller.ip = format!("{} ({token_id})", caller.ip);
+    // The body's client_ref, or the Idempotency-Key header (IETF draft
+    // draft-ietf-httpapi-idempotency-key-header); references are the token's own.
+    let reference = body
+        .client_ref
+        .clone()
+        .or_else(|| {
+            headers
+                .get("idempotency-key")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        })
+        .map(|r| r.trim().chars().take(100).collect::<String>())
+        .filter(|r| !r.is_empty())
+        .map(|r| format!("{token_id}:{r}"));
     let receipt = hub
         .send_org_message(
             OrgMessage {
@@ -35,6 +54,7 @@ pub async fn send(
                     .map(AttachmentFile::Upload)
                     .collect(),
                 keep_days: None,
+                client_ref: reference,
             },
             &caller,
         )

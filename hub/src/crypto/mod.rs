@@ -121,8 +121,15 @@ impl MasterKey {
     }
 
     /// A reader yielding the plaintext of a file sealed to the master key.
-    pub fn open_file(&self, path: &Path) -> Result<impl Read, CryptoError> {
+    pub fn open_file(&self, path: &Path) -> Result<impl Read + Send + 'static, CryptoError> {
         open_file(&self.identity, path)
+    }
+
+    /// A second handle on the key, for work moved to other threads.
+    pub fn clone_key(&self) -> Self {
+        Self {
+            identity: self.identity.clone(),
+        }
     }
 
     /// Makes a new mailbox key: its public half and its identity wrapped by this master key.
@@ -164,7 +171,7 @@ impl PublicKey {
     /// flushed to disk: call [`sync_file`] before anything durable refers to it.
     pub fn seal_to_file(&self, mut input: impl Read, path: &Path) -> Result<u64, CryptoError> {
         let result = (|| {
-            let file = fs::OpenOptions::new()
+            let file = crate::config::private_file()
                 .write(true)
                 .create_new(true)
                 .open(path)?;
@@ -210,7 +217,7 @@ impl MailboxKey {
     }
 
     /// A reader yielding the plaintext of an encrypted file.
-    pub fn open_file(&self, path: &Path) -> Result<impl Read, CryptoError> {
+    pub fn open_file(&self, path: &Path) -> Result<impl Read + Send + 'static, CryptoError> {
         open_file(&self.identity, path)
     }
 
@@ -244,7 +251,10 @@ fn copy_large(input: &mut impl Read, output: &mut impl Write) -> io::Result<u64>
     }
 }
 
-fn open_file(identity: &x25519::Identity, path: &Path) -> Result<impl Read, CryptoError> {
+fn open_file(
+    identity: &x25519::Identity,
+    path: &Path,
+) -> Result<impl Read + Send + 'static, CryptoError> {
     let file = BufReader::new(fs::File::open(path)?);
     let decryptor = age::Decryptor::new_buffered(file).map_err(|_| CryptoError::Decrypt)?;
     decryptor

@@ -1,29 +1,44 @@
 //! Email out: notifications, lockout notices and reset links. Through the configured SMTP
 //! relay (lettre), or, with none, as `.eml` files in the data directory's `outbox/`.
 
+pub mod mime;
 pub mod templates;
 
-use std::{fs, io::Write, path::PathBuf};
+use std::{
+    fs,
+    io::{self, Read},
+    path::PathBuf,
+    sync::Arc,
+    time::Duration,
+};
 
 use lettre::{
-    address::Envelope,
     message::{
         header::{ContentTransferEncoding, ContentType},
         Body, Mailbox,
     },
-    transport::smtp::authentication::Credentials,
-    AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+    transport::smtp::{
+        authentication::{Credentials, Mechanism},
+        client::{AsyncSmtpConnection, TlsParameters},
+        commands::{Data, Mail, Rcpt},
+        extension::ClientId,
+    },
+    Message,
 };
 
-use crate::config::{DataDir, HubConfig, SmtpTls};
+use crate::config::{DataDir, HubConfig, SmtpConfig, SmtpTls};
 use crate::error::{Error, Result};
+
+/// An email's RFC 5322 text, opened afresh for each pass over it (a check, then the
+/// sending): a stream, so that an email of any size is never whole in memory.
+pub type Content = Arc<dyn Fn() -> io::Result<Box<dyn Read + Send>> + Send + Sync>;
 
 /// Where email goes.
 enum Transport {
     /// Written as files: no relay configured.
     Outbox(PathBuf),
-    /// Sent through the relay.
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// Sent through the relay, a connection per email.
+    Smtp(SmtpConfig),
 }
 
 /// Builds and delivers the hub's emails.
@@ -45,28 +60,12 @@ impl Mailer {
         let transport = match &config.smtp {
             None => Transport::Outbox(dir.outbox()),
             Some(smtp) => {
-                let builder = match smtp.tls {
-                    SmtpTls::Starttls => {
-                        AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)
-                    }
-                    SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host),
-                    SmtpTls::None => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(
-                        &smtp.host,
-                    )),
+                if smtp.tls != SmtpTls::None {
+                    TlsParameters::new(smtp.host.clone()).map_err(|e| {
+                        Error::Other(format!("SMTP relay {} cannot be used: {e}", smtp.host))
+                    })?;
                 }
-                .map_err(|e| {
-                    Error::Other(format!("SMTP relay {} cannot be used: {e}", smtp.host))
-                })?;
-                let port = smtp.port.unwrap_or(match smtp.tls {
-                    SmtpTls::Starttls => 587,
-                    SmtpTls::Tls => 465,
-                    SmtpTls::None => 25,
-                });
-                let mut builder = builder.port(port);
-                if let (Some(user), Some(password)) = (&smtp.user, &smtp.password) {
-                    builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
-                }
-                Transport::Smtp(builder.build())
+                Transport::Smtp(smtp.clone())
             }
         };
         Ok(Self { from, transport })
@@ -87,19 +86,26 @@ impl Mailer {
         Ok(message.formatted())
     }
 
-    /// Delivers one composed email to its envelope recipients. `name` names the file in
-    /// outbox mode.
+    /// Delivers one email to its envelope recipients, streaming it from `content`. `name`
+    /// names the file in outbox mode.
     pub async fn deliver(
         &self,
         recipients: &[String],
-        raw: &[u8],
+        content: Content,
         name: &str,
     ) -> Result<(), DeliveryError> {
         match &self.transport {
-            Transport::Outbox(dir) => write_outbox(dir, raw, name).map_err(|e| DeliveryError {
-                message: format!("the outbox folder could not be written: {e}"),
-                permanent: false,
-            }),
+            Transport::Outbox(dir) => {
+                let (dir, name) = (dir.clone(), name.to_owned());
+                tokio::task::spawn_blocking(move || write_outbox(&dir, content()?, &name))
+                    .await
+                    .map_err(io::Error::other)
+                    .and_then(|r| r)
+                    .map_err(|e| DeliveryError {
+                        message: format!("the outbox folder could not be written: {e}"),
+                        permanent: false,
+                    })
+            }
             Transport::Smtp(smtp) => {
                 let to = recipients
                     .iter()
@@ -109,21 +115,131 @@ impl Mailer {
                         message: "a recipient is not a valid address".into(),
                         permanent: true,
                     })?;
-                let envelope = Envelope::new(Some(self.from.email.clone()), to).map_err(|e| {
-                    DeliveryError {
-                        message: e.to_string(),
-                        permanent: true,
-                    }
-                })?;
-                smtp.send_raw(&envelope, raw)
+                // Read it whole once (without keeping it) before the relay is told anything:
+                // a file that cannot be read must not go out cut short.
+                let check = content.clone();
+                tokio::task::spawn_blocking(move || io::copy(&mut check()?, &mut io::sink()))
                     .await
-                    .map(|_| ())
+                    .map_err(io::Error::other)
+                    .and_then(|r| r)
+                    .map_err(|e| DeliveryError {
+                        message: format!("the email could not be read: {e}"),
+                        permanent: true,
+                    })?;
+                send_smtp(smtp, &self.from.email, &to, &content)
+                    .await
                     .map_err(|e| DeliveryError {
                         permanent: e.is_permanent(),
                         message: format!("the organisation's mail server answered: {e}"),
                     })
             }
         }
+    }
+}
+
+/// Sends one email over its own connection to the relay: TLS as configured, AUTH when a
+/// user is set, then the text streamed in chunks through lettre's SMTP client (which does
+/// the dot-stuffing). Every email the hub writes is 7-bit (headers and parts are encoded),
+/// so no SMTP extension is needed.
+async fn send_smtp(
+    smtp: &SmtpConfig,
+    from: &lettre::Address,
+    to: &[lettre::Address],
+    content: &Content,
+) -> Result<(), SendError> {
+    let port = smtp.port.unwrap_or(match smtp.tls {
+        SmtpTls::Starttls => 587,
+        SmtpTls::Tls => 465,
+        SmtpTls::None => 25,
+    });
+    let hello = ClientId::default();
+    let wrapped = match smtp.tls {
+        SmtpTls::Tls => Some(TlsParameters::new(smtp.host.clone())?),
+        _ => None,
+    };
+    let mut conn = AsyncSmtpConnection::connect_tokio1(
+        (smtp.host.as_str(), port),
+        Some(Duration::from_secs(60)),
+        &hello,
+        wrapped,
+        None,
+    )
+    .await?;
+    if smtp.tls == SmtpTls::Starttls {
+        conn.starttls(TlsParameters::new(smtp.host.clone())?, &hello)
+            .await?;
+    }
+    if let (Some(user), Some(password)) = (&smtp.user, &smtp.password) {
+        let credentials = Credentials::new(user.clone(), password.clone());
+        conn.auth(&[Mechanism::Plain, Mechanism::Login], &credentials)
+            .await?;
+    }
+    conn.command(Mail::new(Some(from.clone()), vec![])).await?;
+    for recipient in to {
+        conn.command(Rcpt::new(recipient.clone(), vec![])).await?;
+    }
+    conn.command(Data).await?;
+    let mut chunks = Chunks {
+        reader: content().map_err(SendError::Read)?,
+        failed: None,
+    };
+    conn.message_iter(&mut chunks).await?;
+    let _ = conn.quit().await;
+    if let Some(e) = chunks.failed {
+        // Read whole a moment ago, it failed while it was sent: the relay has accepted
+        // part of it. Said loudly; the Sent copy says it failed.
+        tracing::error!(error = %e, "an email could not be read while it was sent");
+        return Err(SendError::Read(e));
+    }
+    Ok(())
+}
+
+/// Why `send_smtp` failed.
+#[derive(Debug, thiserror::Error)]
+enum SendError {
+    /// The relay refused, or the connection failed.
+    #[error(transparent)]
+    Smtp(#[from] lettre::transport::smtp::Error),
+    /// The email could not be read.
+    #[error("the email could not be read: {0}")]
+    Read(io::Error),
+}
+
+impl SendError {
+    /// Whether trying again cannot help.
+    fn is_permanent(&self) -> bool {
+        match self {
+            Self::Smtp(e) => e.is_permanent(),
+            Self::Read(_) => true,
+        }
+    }
+}
+
+/// An email's text in chunks of 64 KiB, as lettre's SMTP client takes it.
+struct Chunks {
+    reader: Box<dyn Read + Send>,
+    failed: Option<io::Error>,
+}
+
+impl Iterator for Chunks {
+    type Item = Vec<u8>;
+
+    fn next(&mut self) -> Option<Vec<u8>> {
+        let mut chunk = vec![0u8; 64 * 1024];
+        let mut filled = 0;
+        while filled < chunk.len() {
+            match self.reader.read(&mut chunk[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.failed = Some(e);
+                    break;
+                }
+            }
+        }
+        chunk.truncate(filled);
+        (filled > 0).then_some(chunk)
     }
 }
 
@@ -149,11 +265,16 @@ fn plain_body(text: String) -> Body {
 }
 
 /// Writes the file under a temporary name first, so readers never see half an email.
-fn write_outbox(dir: &std::path::Path, raw: &[u8], name: &str) -> std::io::Result<()> {
-    fs::create_dir_all(dir)?;
+fn write_outbox(dir: &std::path::Path, mut raw: impl Read, name: &str) -> std::io::Result<()> {
+    crate::config::private_dir(dir)?;
     let tmp = dir.join(format!(".{name}.tmp"));
-    let mut file = fs::File::create(&tmp)?;
-    file.write_all(raw)?;
+    // Owner-only: an email may carry a working registration or reset link.
+    let mut file = crate::config::private_file()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp)?;
+    io::copy(&mut raw, &mut file)?;
     file.sync_all()?;
     fs::rename(&tmp, dir.join(format!("{name}.eml")))
 }

@@ -15,12 +15,21 @@ fn human(t: DateTime<Utc>) -> String {
     t.format("%-d %B %Y at %H:%M UTC").to_string()
 }
 
-/// First message to someone without an account: register to read it.
-pub fn invitation(org: &str, link: &str, expires: DateTime<Utc>) -> Email {
+/// "a secure message", "3 secure messages".
+fn messages(count: u32) -> String {
+    match count {
+        1 => "a secure message".to_owned(),
+        n => format!("{n} secure messages"),
+    }
+}
+
+/// Mail waits for someone without an account: register to read it. `count` messages
+/// arrived since the last email.
+pub fn invitation(org: &str, link: &str, expires: DateTime<Utc>, count: u32) -> Email {
     Email {
-        subject: format!("{org} has sent you a secure message"),
+        subject: format!("{org} has sent you {}", messages(count)),
         text: format!(
-            "{org} has sent you a secure message through Sealpost.\n\
+            "{org} has sent you {} through Sealpost.\n\
              \n\
              To read it, register by choosing a password at this address:\n\
              \n\
@@ -31,21 +40,30 @@ pub fn invitation(org: &str, link: &str, expires: DateTime<Utc>) -> Email {
              \n\
              This email does not contain the message itself. If you were not expecting it,\n\
              you can ignore it.\n",
+            messages(count),
             human(expires)
         ),
     }
 }
 
-/// A new message for someone who has registered.
-pub fn new_message(org: &str) -> Email {
+/// New mail for someone who has registered: `count` messages since the last email.
+pub fn new_message(org: &str, count: u32) -> Email {
+    let subject = match count {
+        1 => format!("New secure message from {org}"),
+        n => format!("{n} new secure messages from {org}"),
+    };
     Email {
-        subject: format!("New secure message from {org}"),
+        subject,
         text: format!(
-            "You have a new secure message from {org}.\n\
+            "You have {} from {org} waiting.\n\
              \n\
              Open the Sealpost app and sign in to read it.\n\
              \n\
-             This email does not contain the message itself.\n"
+             This email does not contain the message itself.\n",
+            match count {
+                1 => "a new secure message".to_owned(),
+                n => format!("{n} new secure messages"),
+            }
         ),
     }
 }

@@ -38,7 +38,8 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Queues an email for delivery now.
+    /// Queues an email for delivery now. Security emails (`lock_notice`, `reset`) go ahead
+    /// of everything else, notifications after everything else.
     pub fn enqueue_mail(
         &self,
         recipient: &str,
@@ -46,10 +47,82 @@ impl Tx<'_> {
         sealed: &[u8],
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let priority = match kind {
+            "lock_notice" | "reset" => 0,
+            "notification" => 2,
+            _ => 1,
+        };
         self.0.execute(
-            "INSERT INTO mail_queue (created_at, recipient, kind, sealed, next_attempt_at) \
-             VALUES (?1, ?2, ?3, ?4, ?1)",
-            params![to_millis(now), recipient, kind, sealed],
+            "INSERT INTO mail_queue (created_at, recipient, kind, sealed, next_attempt_at, priority) \
+             VALUES (?1, ?2, ?3, ?4, ?1, ?5)",
+            params![to_millis(now), recipient, kind, sealed, priority],
+        )?;
+        Ok(())
+    }
+
+    /// Counts a message arrived in a mailbox, for its next notification: due at once if
+    /// none went in the last `interval`, else when the interval is over.
+    pub fn note_arrival(
+        &self,
+        account_id: &str,
+        now: DateTime<Utc>,
+        interval: Duration,
+    ) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO notifications (account_id, waiting, due_at) VALUES (?1, 1, ?2) \
+             ON CONFLICT(account_id) DO UPDATE SET waiting = waiting + 1, \
+             due_at = CASE WHEN due_at = 0 THEN max(?2, last_sent_at + ?3) ELSE due_at END",
+            params![account_id, to_millis(now), interval.num_milliseconds()],
+        )?;
+        Ok(())
+    }
+
+    /// Claims the notifications due, for `lease` (another process does not take them
+    /// meanwhile): `(account id, address, status, messages waiting)`.
+    pub fn claim_due_notifications(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<(String, String, String, u32)>> {
+        let mut stmt = self.0.prepare(
+            "SELECT n.account_id, a.email, a.status, n.waiting FROM notifications n \
+             JOIN accounts a ON a.id = n.account_id \
+             WHERE n.waiting > 0 AND n.due_at != 0 AND n.due_at <= ?1 ORDER BY n.due_at LIMIT ?2",
+        )?;
+        let due = stmt
+            .query_map(params![to_millis(now), limit], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?
+            .collect::<rusqlite::Result<Vec<(String, String, String, u32)>>>()?;
+        for (account, ..) in &due {
+            self.0.execute(
+                "UPDATE notifications SET due_at = ?2 WHERE account_id = ?1",
+                params![account, to_millis(now + lease)],
+            )?;
+        }
+        Ok(due)
+    }
+
+    /// Records a notification sent for `told` messages: those arrived since wait for the
+    /// next one, an interval later.
+    pub fn notification_sent(
+        &self,
+        account_id: &str,
+        told: u32,
+        now: DateTime<Utc>,
+        interval: Duration,
+    ) -> Result<()> {
+        // (The CASE reads `waiting` as it was before this UPDATE.)
+        self.0.execute(
+            "UPDATE notifications SET waiting = max(waiting - ?2, 0), last_sent_at = ?3, \
+             due_at = CASE WHEN waiting - ?2 > 0 THEN ?3 + ?4 ELSE 0 END WHERE account_id = ?1",
+            params![
+                account_id,
+                told,
+                to_millis(now),
+                interval.num_milliseconds()
+            ],
         )?;
         Ok(())
     }
@@ -66,7 +139,7 @@ impl Tx<'_> {
             "SELECT id, recipient, sealed, attempts, message_id, blob FROM mail_queue \
              WHERE sent_at = 0 AND abandoned_at = 0 AND next_attempt_at <= ?1 \
              AND claimed_until <= ?1 \
-             ORDER BY id LIMIT ?2",
+             ORDER BY priority, id LIMIT ?2",
         )?;
         let due = stmt
             .query_map(params![now_ms, limit], |r| {

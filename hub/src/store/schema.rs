@@ -216,4 +216,33 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE accounts ADD COLUMN password_form TEXT NOT NULL DEFAULT 'raw'
         CHECK (password_form IN ('raw', 'nfkc'));
     "#,
+    // 3: a staff system's retried send is recognised by its reference and answered with
+    //    the first receipt (`client_ref` is "source:reference", the source being the org
+    //    token or the CLI); `fingerprint` tells a retry from another message reusing it.
+    //    Mail is prioritised, and notifications are collapsed per mailbox.
+    r#"
+    CREATE TABLE org_sends (
+        client_ref TEXT PRIMARY KEY NOT NULL,
+        fingerprint TEXT NOT NULL,
+        origin_id TEXT NOT NULL,
+        delivered_to TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX org_sends_age ON org_sends(created_at);
+
+    -- Security emails (lock notices, resets) go ahead of the rest, notifications last.
+    ALTER TABLE mail_queue ADD COLUMN priority INTEGER NOT NULL DEFAULT 1;
+    CREATE INDEX mail_queue_claim ON mail_queue(priority, id) WHERE sent_at = 0 AND abandoned_at = 0;
+
+    -- Notifications are collapsed per mailbox: messages arriving count in `waiting`, and one
+    -- email says how many, at most one per interval (`due_at`: when it may go, 0 if none
+    -- waits; a claim pushes it on by a lease while the email is made).
+    CREATE TABLE notifications (
+        account_id TEXT PRIMARY KEY NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        waiting INTEGER NOT NULL DEFAULT 0,
+        due_at INTEGER NOT NULL DEFAULT 0,
+        last_sent_at INTEGER NOT NULL DEFAULT 0
+    ) STRICT;
+    CREATE INDEX notifications_due ON notifications(due_at) WHERE waiting > 0;
+    "#,
 ];

@@ -175,3 +175,69 @@ async fn the_master_key_is_private_and_blobs_decrypt_with_the_go_age_cli() {
         "the master key alone does not open a mailbox's blobs"
     );
 }
+
+/// Every file and folder under `dir` that group or others may use, with its mode.
+fn not_private(dir: &Path) -> Vec<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = Vec::new();
+    let mut walk = vec![dir.to_owned()];
+    while let Some(path) = walk.pop() {
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        if mode & 0o077 != 0 {
+            out.push(format!("{} {:o}", path.display(), mode & 0o777));
+        }
+        if path.is_dir() {
+            walk.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn everything_under_the_data_directory_is_owner_only() {
+    let t = TestHub::start().await;
+    let attach_dir = tempfile::tempdir().unwrap();
+    let file = attach_dir.path().join("care-plan.txt");
+    std::fs::write(&file, "the plan").unwrap();
+    t.org_send_files(alice(), "Plan", "Attached.", &[file])
+        .await;
+    let alice = t.user(alice()).await;
+    alice.upload("reply.txt", b"answer".to_vec()).await;
+    alice
+        .post(
+            "/messages",
+            serde_json::json!({"mode": "new", "to": ["w@example.gov.uk"], "subject": "Hi"}),
+        )
+        .await;
+    t.emails_to("w@example.gov.uk").await;
+    assert_eq!(
+        not_private(&t.data()),
+        Vec::<String>::new(),
+        "the database, hub.toml, blobs and emails (with their links) are the hub's alone"
+    );
+}
+
+#[tokio::test]
+async fn a_data_directory_made_before_is_made_owner_only_when_the_hub_opens() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = TestHub::start().await;
+    t.org_send(&[alice()], "s", "b").await;
+    t.emails_to(alice()).await;
+    let data = t.data();
+    for path in [data.clone(), data.join("blobs"), data.join("outbox")] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    for path in [data.join("hub.toml"), data.join("hub.db")] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    drop(sealpost_hub::Hub::open(&data).unwrap());
+    let left: Vec<String> = not_private(&data)
+        .into_iter()
+        .filter(|p| !p.contains("/outbox/") && !p.contains("/blobs/"))
+        .collect();
+    assert_eq!(
+        left,
+        Vec::<String>::new(),
+        "the folder, its configuration and its database are tightened on opening"
+    );
+}

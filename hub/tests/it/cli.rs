@@ -48,6 +48,26 @@ fn data_arg(dir: &Path) -> String {
     dir.to_str().unwrap().to_owned()
 }
 
+/// `admin token create --name "case system"`, as run.
+fn token_create(dir: &Path) -> (bool, String, String) {
+    run(&[
+        "admin",
+        "--data",
+        &data_arg(dir),
+        "token",
+        "create",
+        "--name",
+        "case system",
+    ])
+}
+
+/// A new org token's secret.
+fn create_token(dir: &Path) -> String {
+    let (ok, out, err) = token_create(dir);
+    assert!(ok, "{err}");
+    out.trim().to_owned()
+}
+
 #[test]
 fn init_creates_the_hub_and_never_overwrites_one() {
     let tmp = tempfile::tempdir().unwrap();
@@ -297,15 +317,7 @@ fn token_create_list_revoke() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("hub");
     init(&dir);
-    let (ok, out, err) = run(&[
-        "admin",
-        "--data",
-        &data_arg(&dir),
-        "token",
-        "create",
-        "--name",
-        "case system",
-    ]);
+    let (ok, out, err) = token_create(&dir);
     assert!(ok);
     let token = out.trim();
     assert!(
@@ -519,7 +531,8 @@ fn purge_reports_what_it_did_and_dry_run_changes_nothing() {
     assert!(ok);
     assert_eq!(
         out.trim(),
-        "would delete 0 expired messages with 0 attachment files (nothing was changed)"
+        "would delete 0 expired messages with 0 attachment files, 0 files left by crashes \
+         (0 MB) and 0 empty pending mailboxes (nothing was changed)"
     );
     let (ok, out, _) = run(&["admin", "--data", &data_arg(&dir), "purge", "--json"]);
     assert!(ok);
@@ -605,4 +618,117 @@ fn the_server_log_never_holds_passwords_tokens_or_content() {
     ] {
         assert!(!log.contains(secret), "the log holds {secret:?}");
     }
+}
+
+#[test]
+fn send_again_with_the_same_client_ref_sends_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("hub");
+    init(&dir);
+    let send = |subject: &str| {
+        run(&[
+            "send",
+            "--data",
+            &data_arg(&dir),
+            "--from",
+            "case.worker@example.gov.uk",
+            "--to",
+            "referrals@partner.example",
+            "--subject",
+            subject,
+            "--body",
+            "Hello",
+            "--client-ref",
+            "nightly-export-2026-12-01",
+        ])
+    };
+    let (ok, first, err) = send("Referral");
+    assert!(ok, "{err}");
+    let (ok, again, err) = send("Referral");
+    assert!(ok, "a rerun of the same job succeeds: {err}");
+    assert_eq!(again, first, "and prints the first id");
+    let (ok, out, _) = run(&["admin", "--data", &data_arg(&dir), "user", "list", "--json"]);
+    assert!(ok);
+    let users: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(users[0]["inbox"], 1, "one copy was delivered");
+    let (ok, _, err) = send("Another message");
+    assert!(!ok, "the reference reused for another message is refused");
+    assert!(err.contains("client_ref"), "{err}");
+}
+
+#[test]
+fn a_server_killed_mid_upload_leaves_a_file_that_purge_and_check_find_and_remove() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("hub");
+    init(&dir);
+    let token = create_token(&dir);
+    let (mut server, url) = serve(&dir);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        // A 50 MB upload, arriving slowly; the server dies in the middle of it.
+        let chunks = futures_util::stream::unfold(0u32, |n| async move {
+            if n == 50 {
+                return None;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+            Some((
+                Ok::<_, std::io::Error>(bytes::Bytes::from(vec![7u8; 1_000_000])),
+                n + 1,
+            ))
+        });
+        let upload = tokio::spawn(
+            reqwest::Client::new()
+                .post(format!("{url}/api/v1/org/uploads?name=scan.pdf"))
+                .bearer_auth(&token)
+                .body(reqwest::Body::wrap_stream(chunks))
+                .send(),
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        server.0.kill().unwrap(); // SIGKILL
+        server.0.wait().unwrap();
+        assert!(upload.await.unwrap().is_err(), "the upload was cut off");
+    });
+    let left = crate::support::files_under(&dir.join("blobs"));
+    assert_eq!(
+        left.len(),
+        1,
+        "the crash left a half-written file: {left:?}"
+    );
+    // An hour later (files younger than that may be uploads under way).
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    std::fs::File::options()
+        .write(true)
+        .open(&left[0])
+        .unwrap()
+        .set_modified(two_hours_ago)
+        .unwrap();
+
+    let (ok, out, _) = run(&[
+        "admin",
+        "--data",
+        &data_arg(&dir),
+        "purge",
+        "--dry-run",
+        "--json",
+    ]);
+    assert!(ok);
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        report["leftovers"]["files"], 1,
+        "purge --dry-run sees it: {out}"
+    );
+    assert!(left[0].exists(), "and changes nothing");
+
+    let (ok, out, err) = run(&["admin", "--data", &data_arg(&dir), "check"]);
+    assert!(
+        !ok,
+        "check exits non-zero while something does not add up: {out}"
+    );
+    assert!(out.contains("1 files nothing refers to"), "{out}");
+    assert!(err.contains("problems remain"), "{err}");
+    let (ok, out, err) = run(&["admin", "--data", &data_arg(&dir), "check", "--repair"]);
+    assert!(ok, "repaired: {out} {err}");
+    assert!(!left[0].exists(), "the file is gone");
+    let (ok, out, _) = run(&["admin", "--data", &data_arg(&dir), "check"]);
+    assert!(ok, "and the directory adds up: {out}");
 }

@@ -4,8 +4,11 @@
 mod address_book;
 mod at_rest;
 mod authz;
+mod check;
 mod cli;
+mod limits;
 mod mailbox;
+mod notifications;
 mod openapi;
 mod org;
 mod outgoing;

@@ -318,3 +318,88 @@ async fn an_html_body_from_staff_reaches_the_recipient_and_is_sealed_at_rest() {
         "the HTML body is sealed at rest: {clear:?}"
     );
 }
+
+/// How many copies are in `email`'s mailbox, from the store (no sign-in needed).
+async fn inbox_count(t: &TestHub, email: &str) -> u64 {
+    t.hub
+        .users()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.email == email)
+        .map_or(0, |u| u.inbox)
+}
+
+#[tokio::test]
+async fn a_retried_org_send_is_not_sent_twice() {
+    let t = TestHub::start().await;
+    let token = org_token(&t, "case system").await;
+    let message = json!({"from": staff(), "to": [alice()], "subject": "Case review",
+                         "body_text": "See you Tuesday", "client_ref": "case-4471-letter-1"});
+    let (status, first) = org_post(&t, Some(&token), message.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    // The staff system did not hear the answer, and sends again.
+    let (status, again) = org_post(&t, Some(&token), message).await;
+    assert_eq!(status, StatusCode::CREATED, "{again}");
+    assert_eq!(again, first, "the first receipt comes back");
+    assert_eq!(inbox_count(&t, alice()).await, 1, "one copy in the mailbox");
+    assert_eq!(
+        t.emails_to(alice()).await.len(),
+        1,
+        "one email to the recipient"
+    );
+
+    // The same, by the Idempotency-Key header.
+    let send = |subject: &str| {
+        t.http
+            .post(format!("{}/api/v1/org/messages", t.url))
+            .bearer_auth(&token)
+            .header("idempotency-key", "letter-2")
+            .json(&json!({"from": staff(), "to": [alice()], "subject": subject, "body_text": "b"}))
+            .send()
+    };
+    let first: Value = send("Second letter").await.unwrap().json().await.unwrap();
+    let again: Value = send("Second letter").await.unwrap().json().await.unwrap();
+    assert_eq!(first, again);
+    assert_eq!(inbox_count(&t, alice()).await, 2);
+
+    // The reference used again for another message: refused, nothing sent.
+    let r = send("A different letter").await.unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert_eq!(inbox_count(&t, alice()).await, 2);
+
+    // Another token's references are its own.
+    let other = org_token(&t, "another system").await;
+    let (status, body) = org_post(
+        &t,
+        Some(&other),
+        json!({"from": staff(), "to": [alice()], "subject": "Theirs", "body_text": "b",
+               "client_ref": "case-4471-letter-1"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(inbox_count(&t, alice()).await, 3);
+}
+
+#[tokio::test]
+async fn a_retried_org_send_with_uploads_returns_the_first_receipt() {
+    let t = TestHub::start().await;
+    let token = org_token(&t, "case system").await;
+    let r = t
+        .http
+        .post(format!("{}/api/v1/org/uploads?name=plan.pdf", t.url))
+        .bearer_auth(&token)
+        .body(vec![7u8; 1000])
+        .send()
+        .await
+        .unwrap();
+    let upload: Value = r.json().await.unwrap();
+    let message = json!({"from": staff(), "to": [alice()], "subject": "Plan", "body_text": "b",
+                         "upload_ids": [upload["upload_id"]], "client_ref": "plan-1"});
+    let (_, first) = org_post(&t, Some(&token), message.clone()).await;
+    // The upload was used by the first send; the retry is still recognised.
+    let (status, again) = org_post(&t, Some(&token), message).await;
+    assert_eq!(status, StatusCode::CREATED, "{again}");
+    assert_eq!(again, first);
+    assert_eq!(inbox_count(&t, alice()).await, 1);
+}

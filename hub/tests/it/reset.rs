@@ -272,9 +272,12 @@ async fn a_reset_for_an_unregistered_address_sends_a_registration_link() {
     t.org_send(&[bob()], "s", "b").await;
     t.post("/api/v1/password-resets", json!({"email": bob()}))
         .await;
-    let last = t.emails_to(bob()).await.pop().unwrap();
-    assert!(last.contains("has not been registered yet"));
-    assert!(token_in(&last, "/register").is_some());
+    let emails = t.emails_to(bob()).await;
+    let answer = emails
+        .iter()
+        .find(|e| e.contains("has not been registered yet"))
+        .expect("the reset request was answered with a registration link");
+    assert!(token_in(answer, "/register").is_some());
 }
 
 #[tokio::test]

@@ -61,7 +61,7 @@ async fn a_message_stays_until_90_days_then_goes_with_its_files() {
         .unwrap();
     let purge = audit.iter().find(|e| e.event == "purge").expect("audited");
     assert_eq!(
-        purge.detail, "2 messages, 1 attachment files, 0 uploads",
+        purge.detail, "2 messages, 1 attachment files, 0 uploads, 0 files left by crashes, 0 empty pending mailboxes",
         "counts, not content"
     );
 }

@@ -286,3 +286,52 @@ async fn a_mail_server_that_is_busy_shows_queued_with_the_next_try_then_delivere
     assert_eq!(m["delivery"]["status"], "delivered");
     assert!(m["delivery"].get("detail").is_none(), "{m}");
 }
+
+#[tokio::test]
+async fn a_large_attachment_streams_to_the_relay_whole() {
+    use base64::Engine;
+    let (port, received) = smtp_sink(0).await;
+    let t = TestHub::start_with(|c| c.smtp = Some(relay(port))).await;
+    let alice = user_via_relay(&t, &received, alice()).await;
+    let bytes: Vec<u8> = (0..30_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let (status, upload) = alice.upload("scan.pdf", bytes.clone()).await;
+    assert_eq!(status, 201, "{upload}");
+    let (status, sent) = alice
+        .post(
+            "/messages",
+            serde_json::json!({"mode": "new", "to": ["case.worker@example.gov.uk"],
+                               "subject": "The scan", "body_text": "Attached.",
+                               "upload_ids": [upload["upload_id"]]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{sent}");
+    t.hub.deliver_mail().await.unwrap();
+    let got = received.lock().unwrap().clone();
+    let (_, to, data) = got
+        .iter()
+        .find(|(_, _, d)| d.contains("Subject: The scan"))
+        .expect("the email to staff reached the relay");
+    assert_eq!(to, &vec!["<case.worker@example.gov.uk>".to_owned()]);
+    let part = data
+        .split("filename=\"scan.pdf\"")
+        .nth(1)
+        .expect("the attachment is in the email");
+    let body: String = part
+        .split("\n\n")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .take_while(|l| !l.starts_with("--"))
+        .collect();
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .expect("the attachment is base64");
+    assert!(
+        decoded == bytes,
+        "every byte arrived ({} of {})",
+        decoded.len(),
+        bytes.len()
+    );
+}

@@ -90,13 +90,29 @@ impl Accounts {
     }
 
     fn save(&self, list: &[AccountRecord]) -> Result<()> {
-        fs::create_dir_all(&self.dir)?;
+        self.make_dir()?;
         let tmp = self.dir.join("accounts.json.tmp");
         fs::write(
             &tmp,
             serde_json::to_vec_pretty(list).expect("BUG: accounts serialise"),
         )?;
         fs::rename(tmp, self.list_path())?;
+        Ok(())
+    }
+
+    /// The folder of the vaults, made readable by this OS user only (the vaults are
+    /// encrypted; which mailboxes and hubs there are is nobody else's business either).
+    fn make_dir(&self) -> Result<()> {
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(&self.dir)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700))?;
+        }
         Ok(())
     }
 
@@ -131,7 +147,7 @@ impl Accounts {
             hex::encode(b)
         };
         let record = AccountRecord { id, hub_url, email };
-        fs::create_dir_all(&self.dir)?;
+        self.make_dir()?;
         let key = new_key();
         self.keyring
             .store(&vault_key_name(&record.id), key.expose())?;

@@ -331,3 +331,17 @@ async fn a_forgotten_password_is_reset_through_the_client() {
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidLink, "the link worked once");
 }
+
+#[tokio::test]
+async fn the_folder_of_the_vaults_is_this_users_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let hub = TestServer::start().await;
+    let client = TestClient::new();
+    client.registered(&hub, alice(), false).await;
+    let dir = client.dir.path().join("data");
+    let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+    assert_eq!(
+        mode, 0o700,
+        "no one else lists which mailboxes and hubs are here"
+    );
+}

@@ -1,0 +1,312 @@
+//! A data directory that adds up. A crash in the middle of an upload or a send leaves an
+//! encrypted file no row refers to, or a pending mailbox nothing was delivered to; a lost
+//! disk or a restore from an old backup leaves rows whose file is gone. The hourly sweep
+//! (and the first one, as `serve` starts) removes what crashes leave; `sealpost-hub admin
+//! check` reports everything that does not add up and, with `--repair`, mends what can be.
+
+use std::{
+    collections::HashSet,
+    path::{Path, PathBuf},
+    time::{Duration as StdDuration, SystemTime},
+};
+
+use chrono::Duration;
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::hub::{Caller, Hub};
+use crate::store::FileRef;
+
+/// Files and pending mailboxes younger than this may belong to an upload or a send still
+/// under way (in this process or a `sealpost-hub send` beside it): they are left alone.
+pub const LEFTOVER_AGE_MINUTES: i64 = 60;
+
+/// What a crash left behind, and what was done with it.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Leftovers {
+    /// Encrypted files no row refers to, older than an hour.
+    pub files: u64,
+    /// Their size on disk.
+    pub bytes: u64,
+    /// Pending mailboxes over an hour old that hold no message.
+    pub mailboxes: u64,
+}
+
+/// What `admin check` found (and, with `--repair`, mended).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CheckReport {
+    /// SQLite's check of the database: `ok`, or what is wrong (not repairable here:
+    /// restore from a backup).
+    pub database: String,
+    /// Files no row refers to, older than an hour (repair: removed).
+    pub orphan_files: u64,
+    /// Their size on disk.
+    pub orphan_bytes: u64,
+    /// Files no row refers to yet, younger than an hour: left alone (work under way).
+    pub recent_unreferenced_files: u64,
+    /// Messages whose attachment file is gone (not repairable: restore the file).
+    pub lost_attachments: Vec<String>,
+    /// Uploads whose file is gone (repair: forgotten; the sender uploads again).
+    pub lost_uploads: u64,
+    /// Emails to staff whose file is gone (repair: given up, the Sent copy says so).
+    pub lost_emails: u64,
+    /// Pending mailboxes over an hour old holding no message (repair: removed).
+    pub empty_mailboxes: Vec<String>,
+    /// Files and folders group or others may use (repair: made owner-only).
+    pub not_private: Vec<String>,
+    /// Settings worth a second look.
+    pub notes: Vec<String>,
+    /// Whether the repairs were made.
+    pub repaired: bool,
+}
+
+impl CheckReport {
+    /// How many problems remain: after a repair, only those it cannot mend.
+    pub fn problems(&self) -> usize {
+        let unrepairable = usize::from(self.database != "ok") + self.lost_attachments.len();
+        if self.repaired {
+            return unrepairable;
+        }
+        unrepairable
+            + (self.orphan_files + self.lost_uploads + self.lost_emails) as usize
+            + self.empty_mailboxes.len()
+            + self.not_private.len()
+    }
+}
+
+/// A file nothing refers to.
+struct Unreferenced {
+    path: PathBuf,
+    bytes: u64,
+    old: bool,
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut folders = vec![dir.to_owned()];
+    while let Some(folder) = folders.pop() {
+        let entries = match std::fs::read_dir(&folder) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            if entry.file_type()?.is_dir() {
+                folders.push(entry.path());
+            } else {
+                out.push(entry.path());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Every file and folder under `dir` (itself included) that group or others may use.
+fn not_private(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mut paths = files_under(dir)?;
+        let mut folders = vec![dir.to_owned()];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder)? {
+                let entry = entry?;
+                if entry.file_type()?.is_dir() {
+                    folders.push(entry.path());
+                    paths.push(entry.path());
+                }
+            }
+        }
+        paths.push(dir.to_owned());
+        for path in paths {
+            if std::fs::symlink_metadata(&path)?.permissions().mode() & 0o077 != 0 {
+                out.push(path);
+            }
+        }
+    }
+    Ok(out)
+}
+
+impl Hub {
+    /// Files under the blob folder that no row refers to, and temporary files an email
+    /// being written into the outbox left.
+    fn unreferenced_files(&self, referenced: &HashSet<String>) -> Result<Vec<Unreferenced>> {
+        let blobs = self.dir.blobs();
+        let cutoff = SystemTime::now() - StdDuration::from_secs(LEFTOVER_AGE_MINUTES as u64 * 60);
+        let mut out = Vec::new();
+        let outbox_temporaries = files_under(&self.dir.outbox())?.into_iter().filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.') && n.ends_with(".tmp"))
+        });
+        let blob_files = files_under(&blobs)?.into_iter().filter(|p| {
+            let relative = p.strip_prefix(&blobs).unwrap_or(p);
+            let relative = relative.to_string_lossy().replace('\\', "/");
+            !referenced.contains(&relative)
+        });
+        for path in blob_files.chain(outbox_temporaries) {
+            let meta = match std::fs::metadata(&path) {
+                Ok(meta) => meta,
+                // Removed meanwhile (a send finished, a purge ran).
+                Err(_) => continue,
+            };
+            let old = meta.modified().is_ok_and(|m| m < cutoff);
+            out.push(Unreferenced {
+                path,
+                bytes: meta.len(),
+                old,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Removes what crashes left: files no row refers to, older than an hour, and pending
+    /// mailboxes over an hour old that hold no message. With `dry_run`, only counts.
+    pub async fn sweep_leftovers(&self, dry_run: bool, caller: &Caller) -> Result<Leftovers> {
+        let referenced = self.store.read(|tx| tx.referenced_blobs()).await?;
+        let mut report = Leftovers::default();
+        for file in self.unreferenced_files(&referenced)? {
+            if !file.old {
+                continue;
+            }
+            report.files += 1;
+            report.bytes += file.bytes;
+            if !dry_run {
+                let _ = std::fs::remove_file(&file.path);
+            }
+        }
+        let cutoff = self.now() - Duration::minutes(LEFTOVER_AGE_MINUTES);
+        let empty = self
+            .store
+            .read(move |tx| tx.empty_pending_mailboxes(cutoff))
+            .await?;
+        report.mailboxes = empty.len() as u64;
+        if !dry_run && !empty.is_empty() {
+            self.remove_empty_mailboxes(empty, caller).await?;
+        }
+        Ok(report)
+    }
+
+    async fn remove_empty_mailboxes(
+        &self,
+        mailboxes: Vec<(String, String)>,
+        caller: &Caller,
+    ) -> Result<()> {
+        let (now, ip) = (self.now(), caller.ip.clone());
+        self.store
+            .write(move |tx| {
+                for (id, email) in &mailboxes {
+                    // Re-checked in the write: a message may have arrived meanwhile.
+                    if tx
+                        .empty_pending_mailboxes(now)?
+                        .iter()
+                        .any(|(empty, _)| empty == id)
+                    {
+                        tx.delete_account(id)?;
+                        tx.audit(now, "mailbox_removed", email, &ip, "pending, no message")?;
+                    }
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    /// Checks that the data directory adds up; with `repair`, mends what can be mended
+    /// (see [`CheckReport`]). What was done is written to the audit log.
+    pub async fn check(&self, repair: bool, caller: &Caller) -> Result<CheckReport> {
+        let mut report = CheckReport {
+            database: self.store.read(|tx| tx.quick_check()).await?,
+            repaired: repair,
+            ..Default::default()
+        };
+        let refs = self.store.read(|tx| tx.file_refs()).await?;
+        let mut lost_mail = Vec::new();
+        let mut lost_uploads = Vec::new();
+        for r in &refs {
+            if self.blob_path(r.blob()).exists() {
+                continue;
+            }
+            match r {
+                FileRef::Attachment { message_id, .. } => {
+                    if !report.lost_attachments.contains(message_id) {
+                        report.lost_attachments.push(message_id.clone());
+                    }
+                }
+                FileRef::Upload { id, .. } => lost_uploads.push(id.clone()),
+                FileRef::Mail { id, message_id, .. } => lost_mail.push((*id, message_id.clone())),
+            }
+        }
+        report.lost_uploads = lost_uploads.len() as u64;
+        report.lost_emails = lost_mail.len() as u64;
+        let referenced: HashSet<String> = refs.iter().map(|r| r.blob().to_owned()).collect();
+        for file in self.unreferenced_files(&referenced)? {
+            if file.old {
+                report.orphan_files += 1;
+                report.orphan_bytes += file.bytes;
+                if repair {
+                    let _ = std::fs::remove_file(&file.path);
+                }
+            } else {
+                report.recent_unreferenced_files += 1;
+            }
+        }
+        let cutoff = self.now() - Duration::minutes(LEFTOVER_AGE_MINUTES);
+        let empty = self
+            .store
+            .read(move |tx| tx.empty_pending_mailboxes(cutoff))
+            .await?;
+        report.empty_mailboxes = empty.iter().map(|(_, email)| email.clone()).collect();
+        let root = self.dir.root().to_owned();
+        let loose = not_private(&root)?;
+        report.not_private = loose
+            .iter()
+            .map(|p| p.strip_prefix(&root).unwrap_or(p).display().to_string())
+            .map(|p| if p.is_empty() { ".".to_owned() } else { p })
+            .collect();
+        if self.config.limits.max_attachment_bytes == 78_643_200 {
+            report.notes.push(
+                "limits.max_attachment_bytes is 78643200 (75 MiB, an older default); the apps \
+                 and messages say 75 MB = 75000000: set that in hub.toml"
+                    .into(),
+            );
+        }
+        if repair {
+            for path in &loose {
+                crate::config::set_private(path)?;
+            }
+            if !empty.is_empty() {
+                self.remove_empty_mailboxes(empty, caller).await?;
+            }
+            let (now, ip) = (self.now(), caller.ip.clone());
+            let detail = format!(
+                "{} files removed, {} uploads and {} emails whose file was lost given up, \
+                 {} empty mailboxes removed, {} permissions tightened",
+                report.orphan_files,
+                report.lost_uploads,
+                report.lost_emails,
+                report.empty_mailboxes.len(),
+                report.not_private.len()
+            );
+            self.store
+                .write(move |tx| {
+                    for id in &lost_uploads {
+                        tx.forget_upload(id)?;
+                    }
+                    for (id, message_id) in &lost_mail {
+                        tx.mail_abandoned(*id, "its file was lost", now)?;
+                        tx.set_delivery(
+                            message_id,
+                            "failed",
+                            "The hub lost this email before it was sent; send the message again.",
+                        )?;
+                    }
+                    tx.audit(now, "check_repaired", "", &ip, &detail)
+                })
+                .await?;
+        }
+        Ok(report)
+    }
+}

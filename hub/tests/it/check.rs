@@ -1,0 +1,131 @@
+//! What crashes leave is swept; `check` finds what does not add up and mends what it can.
+
+use std::time::{Duration as StdDuration, SystemTime};
+
+use chrono::Duration;
+use sealpost_hub::Caller;
+
+use crate::support::*;
+
+/// A file in the blob folder as a crash mid-upload leaves it, `age` old.
+fn stray_file(t: &TestHub, name: &str, age: StdDuration) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let folder = t.data().join("blobs").join("zz");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let path = folder.join(name);
+    std::fs::write(&path, vec![0u8; 4096]).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(SystemTime::now() - age)
+        .unwrap();
+    path
+}
+
+/// A pending mailbox as a crash between its creation and its first message leaves it.
+fn empty_mailbox(t: &TestHub, email: &str) {
+    let now = t.hub.now();
+    t.hub
+        .store()
+        .write_blocking(|tx| {
+            tx.insert_pending_account("acc_crashed", email, "age1nothing", b"nothing", now)
+        })
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_sweep_removes_what_crashes_left_and_only_that() {
+    let t = TestHub::start().await;
+    t.org_send(&[alice()], "Kept", "A real message").await;
+    let old = stray_file(&t, "upl_crashed.age", StdDuration::from_secs(7200));
+    let young = stray_file(&t, "upl_under_way.age", StdDuration::from_secs(60));
+    empty_mailbox(&t, "half@partner.example");
+    t.advance(Duration::hours(2));
+    let files_before = files_under(&t.data().join("blobs")).len();
+
+    let dry = t.hub.purge(true, &Caller::cli()).await.unwrap();
+    assert_eq!(
+        (dry.leftovers.files, dry.leftovers.mailboxes),
+        (1, 1),
+        "{dry:?}"
+    );
+    assert!(old.exists(), "a dry run changes nothing");
+
+    let done = t.hub.purge(false, &Caller::cli()).await.unwrap();
+    assert_eq!((done.leftovers.files, done.leftovers.mailboxes), (1, 1));
+    assert!(!old.exists(), "the file left by the crash is gone");
+    assert!(
+        young.exists(),
+        "a file younger than an hour may be an upload under way"
+    );
+    assert_eq!(
+        files_under(&t.data().join("blobs")).len(),
+        files_before - 1,
+        "nothing a message refers to was touched"
+    );
+    let users: Vec<String> = t
+        .hub
+        .users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.email)
+        .collect();
+    assert_eq!(
+        users,
+        [alice()],
+        "the empty pending mailbox is gone; alice's stays"
+    );
+    assert!(t
+        .audit_events()
+        .await
+        .contains(&"mailbox_removed half@partner.example".to_owned()));
+}
+
+#[tokio::test]
+async fn check_reports_what_does_not_add_up_and_repairs_what_it_can() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = TestHub::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plan.txt");
+    std::fs::write(&file, "the plan").unwrap();
+    t.org_send_files(alice(), "With a file", "See the plan.", &[file])
+        .await;
+    stray_file(&t, "upl_crashed.age", StdDuration::from_secs(7200));
+    empty_mailbox(&t, "half@partner.example");
+    t.advance(Duration::hours(2));
+    // A restore that lost one attachment file, and a file others can read.
+    let attachment = files_under(&t.data().join("blobs"))
+        .into_iter()
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("att_"))
+        .unwrap();
+    std::fs::remove_file(&attachment).unwrap();
+    std::fs::set_permissions(
+        t.data().join("hub.toml"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+
+    let found = t.hub.check(false, &Caller::cli()).await.unwrap();
+    assert_eq!(found.database, "ok");
+    assert_eq!(found.orphan_files, 1);
+    assert_eq!(found.lost_attachments.len(), 1, "{found:?}");
+    assert_eq!(found.empty_mailboxes, ["half@partner.example"]);
+    assert_eq!(found.not_private, ["hub.toml"]);
+    assert_eq!(found.problems(), 4);
+
+    let mended = t.hub.check(true, &Caller::cli()).await.unwrap();
+    assert_eq!(
+        mended.problems(),
+        1,
+        "only the lost attachment remains: it cannot be made up"
+    );
+    let again = t.hub.check(false, &Caller::cli()).await.unwrap();
+    assert_eq!(again.orphan_files, 0);
+    assert!(again.empty_mailboxes.is_empty());
+    assert!(again.not_private.is_empty());
+    assert_eq!(again.problems(), 1);
+}
