@@ -157,7 +157,7 @@ impl Hub {
         if account.status != AccountStatus::Pending {
             return Err(Error::AlreadyRegistered);
         }
-        let failed = self.passwords.check(password, &account.email);
+        let failed = self.passwords.broken_rules(password, &account.email);
         if !failed.is_empty() {
             return Err(Error::WeakPassword(failed));
         }
@@ -198,7 +198,7 @@ impl Hub {
         let now = self.now();
         // Throttles answer before any hashing, so a flood costs almost nothing.
         self.sign_in_by_ip
-            .hit(&caller.ip, now)
+            .hit(&caller.network(), now)
             .map_err(Error::RateLimited)?;
         let Some(email) = crate::policy::normalise_email(email) else {
             return Err(Error::InvalidCredentials);
@@ -231,7 +231,7 @@ impl Hub {
             .as_ref()
             .and_then(|a| a.owner_window_until)
             .is_some_and(|until| until > now);
-        let guard_key = guard_key(&email, &caller.ip, owner_window);
+        let guard_key = guard_key(&email, &caller.network(), owner_window);
         match (&trusted, &device) {
             (Some(hash), Some(device)) => {
                 self.sign_in_by_device
@@ -245,7 +245,7 @@ impl Hub {
                 // Keyed on what the caller controls: a flood from elsewhere never slows
                 // the owner down.
                 self.sign_in_by_address
-                    .hit(&format!("{email}|{}", caller.ip), now)
+                    .hit(&format!("{email}|{}", caller.network()), now)
                     .map_err(Error::RateLimited)?;
                 let key = guard_key.clone();
                 let guard = self.store.read(move |tx| tx.guard(&key)).await?;
@@ -260,30 +260,54 @@ impl Hub {
             .filter(|a| a.status != AccountStatus::Pending && !a.password_hash.is_empty())
             .map(|a| (a.password_hash.clone(), a.password_form));
         let hasher = self.hasher.clone();
-        let typed = Sensitive::new(password.to_owned());
-        let normal = Sensitive::new(nfkc(password));
+        // The forms the text takes: its NFKC form first (how hashes are made now), then as
+        // typed and decomposed (NFD), for hashes made before passwords were normalised. Only
+        // non-ASCII text has more than one. Every account, known or not, gets one hash
+        // computed per form, so the time taken tells nothing about the account.
+        let mut forms: Vec<Sensitive<String>> = Vec::new();
+        for form in [
+            nfkc(password),
+            password.to_owned(),
+            password.nfd().collect(),
+        ] {
+            if !forms.iter().any(|f| *f.expose() == form) {
+                forms.push(Sensitive::new(form));
+            }
+        }
         // Argon2 is CPU- and memory-bound: it runs on the bounded hashing threads, and a
         // full queue answers 429 at once.
         let verdict = self
             .hash_pool
-            .run(move || match stored {
-                Some((hash, PasswordForm::Nfkc)) => {
-                    Verdict::from(hasher.verify(&hash, normal.expose()), false)
-                }
-                // Hashed as typed, before passwords were normalised: the text may have been
-                // typed composed (NFC) or decomposed (NFD). Each form this text has is tried
-                // (only non-ASCII text has more than one); a match renews the hash.
-                Some((hash, PasswordForm::Raw)) => {
-                    let mut forms = vec![normal.expose().clone(), typed.expose().clone()];
-                    forms.push(typed.expose().nfd().collect());
-                    forms.dedup();
-                    match forms.iter().position(|f| hasher.verify(&hash, f)) {
-                        Some(i) => Verdict::from(true, i != 0),
-                        None => Verdict::Wrong,
+            .run(move || {
+                let normal = forms[0].expose();
+                match stored {
+                    Some((hash, PasswordForm::Nfkc)) => {
+                        let right = hasher.verify(&hash, normal);
+                        forms[1..].iter().for_each(|f| {
+                            hasher.verify_decoy(f.expose());
+                        });
+                        Verdict::from(right, false)
+                    }
+                    // Hashed as typed: whichever form matches; a match renews the hash.
+                    Some((hash, PasswordForm::Raw)) => {
+                        let matched: Vec<bool> = forms
+                            .iter()
+                            .map(|f| hasher.verify(&hash, f.expose()))
+                            .collect();
+                        match matched.iter().position(|m| *m) {
+                            Some(i) => Verdict::from(true, i != 0),
+                            None => Verdict::Wrong,
+                        }
+                    }
+                    // Unknown or unregistered: the same work, the same answer as a wrong
+                    // password.
+                    None => {
+                        forms.iter().for_each(|f| {
+                            hasher.verify_decoy(f.expose());
+                        });
+                        Verdict::Wrong
                     }
                 }
-                // Unknown or unregistered: the same work, the same answer as a wrong password.
-                None => Verdict::from(hasher.verify_decoy(normal.expose()), false),
             })
             .await
             .ok_or(Error::RateLimited(2))?;
@@ -304,15 +328,16 @@ impl Hub {
             return Err(Error::AccountDisabled);
         }
         if account.password_form == PasswordForm::Raw {
-            // From now on the hash is of the normalised password.
+            // From now on the hash is of the normalised password; unless the password was
+            // changed meanwhile (a reset in another tab), which this must not undo.
             let hash = if rehash {
                 self.hash_password(password).await?
             } else {
                 account.password_hash.clone()
             };
-            let id = account.id.clone();
+            let (id, checked) = (account.id.clone(), account.password_hash.clone());
             self.store
-                .write(move |tx| tx.set_password_hash(&id, &hash))
+                .write(move |tx| tx.replace_legacy_password_hash(&id, &checked, &hash))
                 .await?;
         }
         // The client names itself; the name goes into the audit log, so nothing in it may
@@ -634,7 +659,7 @@ impl Hub {
     pub fn request_reset(self: &Arc<Self>, email: &str, caller: &Caller) -> Result<()> {
         let now = self.now();
         self.resets_by_ip
-            .hit(&caller.ip, now)
+            .hit(&caller.network(), now)
             .map_err(Error::RateLimited)?;
         let Some(email) = crate::policy::normalise_email(email) else {
             return Ok(());
@@ -706,7 +731,7 @@ impl Hub {
         caller: &Caller,
     ) -> Result<String> {
         let account = self.link_account(token, LinkPurpose::Reset).await?;
-        let failed = self.passwords.check(new_password, &account.email);
+        let failed = self.passwords.broken_rules(new_password, &account.email);
         if !failed.is_empty() {
             return Err(Error::WeakPassword(failed));
         }

@@ -185,7 +185,7 @@ impl Hub {
             .await?;
         report.mailboxes = empty.len() as u64;
         if !dry_run && !empty.is_empty() {
-            self.remove_empty_mailboxes(empty, caller).await?;
+            self.remove_empty_mailboxes(empty, cutoff, caller).await?;
         }
         Ok(report)
     }
@@ -193,21 +193,22 @@ impl Hub {
     async fn remove_empty_mailboxes(
         &self,
         mailboxes: Vec<(String, String)>,
+        cutoff: chrono::DateTime<chrono::Utc>,
         caller: &Caller,
     ) -> Result<()> {
         let (now, ip) = (self.now(), caller.ip.clone());
         self.store
             .write(move |tx| {
-                for (id, email) in &mailboxes {
-                    // Re-checked in the write: a message may have arrived meanwhile.
-                    if tx
-                        .empty_pending_mailboxes(now)?
-                        .iter()
-                        .any(|(empty, _)| empty == id)
-                    {
-                        tx.delete_account(id)?;
-                        tx.audit(now, "mailbox_removed", email, &ip, "pending, no message")?;
-                    }
+                // Re-checked in the write: a message may have arrived meanwhile, or a send
+                // renewed the mailbox to fill it.
+                let still: HashSet<String> = tx
+                    .empty_pending_mailboxes(cutoff)?
+                    .into_iter()
+                    .map(|(id, _)| id)
+                    .collect();
+                for (id, email) in mailboxes.iter().filter(|(id, _)| still.contains(id)) {
+                    tx.delete_account(id)?;
+                    tx.audit(now, "mailbox_removed", email, &ip, "pending, no message")?;
                 }
                 Ok(())
             })
@@ -235,8 +236,8 @@ impl Hub {
                         report.lost_attachments.push(message_id.clone());
                     }
                 }
-                FileRef::Upload { id, .. } => lost_uploads.push(id.clone()),
-                FileRef::Mail { id, message_id, .. } => lost_mail.push((*id, message_id.clone())),
+                FileRef::Upload { .. } => lost_uploads.push(r.clone()),
+                FileRef::Mail { .. } => lost_mail.push(r.clone()),
             }
         }
         report.lost_uploads = lost_uploads.len() as u64;
@@ -278,7 +279,7 @@ impl Hub {
                 crate::config::set_private(path)?;
             }
             if !empty.is_empty() {
-                self.remove_empty_mailboxes(empty, caller).await?;
+                self.remove_empty_mailboxes(empty, cutoff, caller).await?;
             }
             let (now, ip) = (self.now(), caller.ip.clone());
             let detail = format!(
@@ -290,12 +291,23 @@ impl Hub {
                 report.empty_mailboxes.len(),
                 report.not_private.len()
             );
+            let blobs = self.dir.blobs();
             self.store
                 .write(move |tx| {
-                    for id in &lost_uploads {
-                        tx.forget_upload(id)?;
+                    // Re-checked in the write: an email may have been sent, or an upload
+                    // attached, since they were found; only what is still lost is given up.
+                    let current = tx.file_refs()?;
+                    let still_lost =
+                        |r: &FileRef| current.contains(r) && !blobs.join(r.blob()).exists();
+                    for r in lost_uploads.iter().filter(|r| still_lost(r)) {
+                        if let FileRef::Upload { id, .. } = r {
+                            tx.forget_upload(id)?;
+                        }
                     }
-                    for (id, message_id) in &lost_mail {
+                    for r in lost_mail.iter().filter(|r| still_lost(r)) {
+                        let FileRef::Mail { id, message_id, .. } = r else {
+                            continue;
+                        };
                         tx.mail_abandoned(*id, "its file was lost", now)?;
                         tx.set_delivery(
                             message_id,

@@ -17,9 +17,9 @@ pub enum Error {
     /// A registration or reset token is unknown, used or expired.
     #[error("this link is not valid: it was already used, has expired or was mistyped")]
     InvalidToken,
-    /// The password breaks one or more rules.
+    /// The password breaks these rules (ids and the rules in words).
     #[error("the password does not meet the rules")]
-    WeakPassword(Vec<String>),
+    WeakPassword(Vec<sealpost_proto::PasswordRule>),
     /// The address has completed registration already.
     #[error(
         "this address is already registered; sign in, or reset the password if it is forgotten"
@@ -51,7 +51,8 @@ pub enum Error {
     RecipientNotAllowed(Vec<String>),
     /// Too many or too large attachments.
     #[error(
-        "a message may carry at most {max_files} attachments and {max_total_bytes} bytes in total"
+        "a message may carry at most {max_files} attachments and {} in total",
+        sealpost_proto::text::megabytes(*max_total_bytes)
     )]
     AttachmentLimit {
         /// Most files.

@@ -53,7 +53,12 @@ pub struct Hub {
 pub const MAX_MAIL_ATTEMPTS: u32 = 14;
 
 /// Emails claimed at a time; batches follow each other until the queue is empty.
-const MAIL_BATCH: u32 = 100;
+const MAIL_BATCH: u32 = 20;
+
+/// How long a claim keeps other senders (another `serve`, a `sealpost-hub send`) off a
+/// batch: long enough for twenty emails of 75 MB over a slow relay, after which a crashed
+/// sender's batch is taken up again.
+const MAIL_LEASE_MINUTES: i64 = 15;
 
 /// Reads an email kept in memory without copying it out of its zeroised wrapper.
 struct SensitiveReader(Arc<crate::crypto::Sensitive<Vec<u8>>>, usize);
@@ -79,6 +84,26 @@ impl Caller {
     /// The local admin CLI.
     pub fn cli() -> Self {
         Self { ip: "cli".into() }
+    }
+
+    /// The network the caller is counted by in rate limits and sign-in locks: an IPv4
+    /// address as it is, an IPv6 address by its /64 prefix (`2001:db8:0:1::/64`). One
+    /// IPv6 subscriber or host is usually given a whole /64, so counting single addresses
+    /// would hand one person 2^64 fresh counters (RFC 6177, RFC 7934). IPv4-mapped IPv6
+    /// addresses count as their IPv4 address; anything that is not an address is kept.
+    pub fn network(&self) -> String {
+        match self.ip.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+                Some(v4) => v4.to_string(),
+                None => {
+                    let s = v6.segments();
+                    let prefix = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+                    format!("{prefix}/64")
+                }
+            },
+            Ok(std::net::IpAddr::V4(v4)) => v4.to_string(),
+            Err(_) => self.ip.clone(),
+        }
     }
 }
 
@@ -264,13 +289,18 @@ impl Hub {
     /// Sends every email that is due, the notifications due first turned into emails, in
     /// batches until none is left (security emails first). Returns how many went out.
     pub async fn deliver_mail(&self) -> Result<usize> {
-        self.queue_notifications().await?;
+        if let Err(e) = self.queue_notifications().await {
+            // The emails already queued still go out.
+            tracing::error!(error = %e, "notifications could not be queued");
+        }
         let mut sent = 0;
         loop {
             let now = self.now();
             let due = self
                 .store
-                .write(move |tx| tx.claim_due_mail(now, Duration::minutes(2), MAIL_BATCH))
+                .write(move |tx| {
+                    tx.claim_due_mail(now, Duration::minutes(MAIL_LEASE_MINUTES), MAIL_BATCH)
+                })
                 .await?;
             let whole = due.len() == MAIL_BATCH as usize;
             sent += self.deliver_batch(due).await?;
@@ -417,5 +447,25 @@ impl Hub {
                 Ok(())
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Caller;
+
+    fn network(ip: &str) -> String {
+        Caller { ip: ip.into() }.network()
+    }
+
+    #[test]
+    fn ipv6_callers_are_counted_by_their_64_prefix() {
+        assert_eq!(network("2001:db8:0:1::7"), "2001:db8:0:1::/64");
+        assert_eq!(network("2001:db8:0:1:ffff:1:2:3"), "2001:db8:0:1::/64");
+        assert_ne!(network("2001:db8:0:2::7"), network("2001:db8:0:1::7"));
+        assert_eq!(network("::ffff:192.0.2.9"), "192.0.2.9");
+        assert_eq!(network("192.0.2.9"), "192.0.2.9");
+        assert_eq!(network("cli"), "cli");
+        assert_eq!(network(""), "");
     }
 }

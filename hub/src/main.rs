@@ -9,6 +9,7 @@ use sealpost_hub::{
     sending::{AttachmentFile, OrgMessage},
     Caller, Hub, InitOptions,
 };
+use sealpost_proto::say;
 
 #[derive(Parser)]
 #[command(
@@ -251,13 +252,13 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     public_url,
                 },
             )?;
-            println!(
+            say!(
                 "initialised a hub for {} ({}) in {}",
                 config.org_name,
                 config.org_domains.join(", "),
                 data.display()
             );
-            println!(
+            say!(
                 "keep {} safe and backed up apart from the database: without it no message can be read",
                 data.join("master.key").display()
             );
@@ -269,7 +270,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("Listening on {address}"))?;
             let local = listener.local_addr()?;
-            println!("listening on http://{local}");
+            say!("listening on http://{local}");
             use std::io::Write;
             std::io::stdout().flush()?;
             sealpost_hub::serve(hub, listener, shutdown_signal()).await?;
@@ -287,6 +288,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             keep_days,
             client_ref,
         } => {
+            let client_ref = sealpost_hub::policy::client_reference(client_ref.as_deref())?;
             let hub = open(&data)?;
             let body_text = match (body, body_file) {
                 (Some(b), _) => b,
@@ -316,7 +318,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                         body_html,
                         attachments: attach.into_iter().map(AttachmentFile::from_path).collect(),
                         keep_days,
-                        client_ref: client_ref.map(|r| format!("cli:{}", r.trim())),
+                        client_ref: client_ref.map(|r| format!("cli:{r}")),
                     },
                     &Caller::cli(),
                 )
@@ -325,7 +327,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             if let Err(e) = hub.deliver_mail().await {
                 eprintln!("warning: notification emails are queued but not yet sent: {e}");
             }
-            println!("{}", receipt.id);
+            say!("{}", receipt.id);
         }
         Command::Admin { data, command } => admin(open(&data)?, command).await?,
     }
@@ -339,9 +341,9 @@ async fn admin(hub: Hub, command: Admin) -> anyhow::Result<()> {
             UserCommand::List { json } => {
                 let users = hub.users().await?;
                 if json {
-                    println!("{}", serde_json::to_string_pretty(&users)?);
+                    say!("{}", serde_json::to_string_pretty(&users)?);
                 } else if users.is_empty() {
-                    println!("no users yet");
+                    say!("no users yet");
                 } else {
                     let rows: Vec<Vec<String>> = users
                         .iter()
@@ -369,40 +371,40 @@ async fn admin(hub: Hub, command: Admin) -> anyhow::Result<()> {
             UserCommand::Show { email, json } => {
                 let u = hub.user(&email).await?;
                 if json {
-                    println!("{}", serde_json::to_string_pretty(&u)?);
+                    say!("{}", serde_json::to_string_pretty(&u)?);
                 } else {
-                    println!("email:            {}", u.email);
-                    println!("status:           {}", u.status);
-                    println!("locked until:     {}", when(u.locked_until));
-                    println!("failed sign-ins:  {}", u.failed_sign_ins);
-                    println!("created:          {}", when(Some(u.created_at)));
-                    println!("registered:       {}", when(u.registered_at));
-                    println!("last sign-in:     {}", when(u.last_sign_in_at));
-                    println!("inbox:            {} ({} unread)", u.inbox, u.unread);
-                    println!("signed-in devices: {}", u.sessions);
+                    say!("email:            {}", u.email);
+                    say!("status:           {}", u.status);
+                    say!("locked until:     {}", when(u.locked_until));
+                    say!("failed sign-ins:  {}", u.failed_sign_ins);
+                    say!("created:          {}", when(Some(u.created_at)));
+                    say!("registered:       {}", when(u.registered_at));
+                    say!("last sign-in:     {}", when(u.last_sign_in_at));
+                    say!("inbox:            {} ({} unread)", u.inbox, u.unread);
+                    say!("signed-in devices: {}", u.sessions);
                 }
             }
             UserCommand::Unlock { email } => {
                 hub.unlock_user(&email, &caller).await?;
-                println!("unlocked {email}");
+                say!("unlocked {email}");
             }
             UserCommand::Disable { email } => {
                 hub.disable_user(&email, &caller).await?;
-                println!("disabled {email} and signed them out everywhere");
+                say!("disabled {email} and signed them out everywhere");
             }
             UserCommand::Enable { email } => {
                 hub.enable_user(&email, &caller).await?;
-                println!("enabled {email}");
+                say!("enabled {email}");
             }
             UserCommand::Delete { email } => {
                 hub.delete_user(&email, &caller).await?;
-                println!("deleted {email} and their mailbox");
+                say!("deleted {email} and their mailbox");
             }
         },
         Admin::Token { command } => match command {
             TokenCommand::Create { name } => {
                 let created = hub.create_org_token(&name, &caller).await?;
-                println!("{}", created.token.expose());
+                say!("{}", created.token.expose());
                 eprintln!(
                     "created org token {} ({name}); it is shown only this once, store it now",
                     created.id
@@ -411,9 +413,9 @@ async fn admin(hub: Hub, command: Admin) -> anyhow::Result<()> {
             TokenCommand::List { json } => {
                 let tokens = hub.org_tokens().await?;
                 if json {
-                    println!("{}", serde_json::to_string_pretty(&tokens)?);
+                    say!("{}", serde_json::to_string_pretty(&tokens)?);
                 } else if tokens.is_empty() {
-                    println!("no org tokens");
+                    say!("no org tokens");
                 } else {
                     let rows: Vec<Vec<String>> = tokens
                         .iter()
@@ -436,7 +438,7 @@ async fn admin(hub: Hub, command: Admin) -> anyhow::Result<()> {
             }
             TokenCommand::Revoke { id } => {
                 hub.revoke_org_token(&id, &caller).await?;
-                println!("revoked {id}");
+                say!("revoked {id}");
             }
         },
         Admin::Audit { since, json } => {
@@ -444,10 +446,10 @@ async fn admin(hub: Hub, command: Admin) -> anyhow::Result<()> {
             let entries = hub.audit_log(hub.now() - span).await?;
             if json {
                 for e in &entries {
-                    println!("{}", serde_json::to_string(e)?);
+                    say!("{}", serde_json::to_string(e)?);
                 }
             } else if entries.is_empty() {
-                println!("nothing in the audit log since {since} ago");
+                say!("nothing in the audit log since {since} ago");
             } else {
                 let rows: Vec<Vec<String>> = entries
                     .iter()
@@ -468,9 +470,9 @@ async fn admin(hub: Hub, command: Admin) -> anyhow::Result<()> {
             let r = hub.purge(dry_run, &caller).await?;
             let left = &r.leftovers;
             if json {
-                println!("{}", serde_json::to_string_pretty(&r)?);
+                say!("{}", serde_json::to_string_pretty(&r)?);
             } else if dry_run {
-                println!(
+                say!(
                     "would delete {} expired messages with {} attachment files, {} files left by \
                      crashes ({}) and {} empty pending mailboxes (nothing was changed)",
                     r.messages,
@@ -480,7 +482,7 @@ async fn admin(hub: Hub, command: Admin) -> anyhow::Result<()> {
                     left.mailboxes
                 );
             } else {
-                println!(
+                say!(
                     "deleted {} expired messages, {} attachment files, {} unused uploads, {} files \
                      left by crashes ({}) and {} empty pending mailboxes",
                     r.messages,
@@ -495,7 +497,7 @@ async fn admin(hub: Hub, command: Admin) -> anyhow::Result<()> {
         Admin::Check { repair, json } => {
             let r = hub.check(repair, &caller).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&r)?);
+                say!("{}", serde_json::to_string_pretty(&r)?);
             } else {
                 print_check(&r);
             }
@@ -506,20 +508,24 @@ async fn admin(hub: Hub, command: Admin) -> anyhow::Result<()> {
         Admin::Stats { json } => {
             let s = hub.stats().await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&s)?);
+                say!("{}", serde_json::to_string_pretty(&s)?);
             } else {
-                println!(
+                say!(
                     "accounts:     {} active, {} pending, {} disabled, {} locked",
-                    s.accounts_active, s.accounts_pending, s.accounts_disabled, s.accounts_locked
+                    s.accounts_active,
+                    s.accounts_pending,
+                    s.accounts_disabled,
+                    s.accounts_locked
                 );
-                println!("messages:     {}", s.messages);
-                println!(
+                say!("messages:     {}", s.messages);
+                say!(
                     "attachments:  {} ({} bytes)",
-                    s.attachments, s.attachment_bytes
+                    s.attachments,
+                    s.attachment_bytes
                 );
-                println!("sessions:     {}", s.sessions);
-                println!("org tokens:   {}", s.org_tokens);
-                println!("mail backlog: {}", s.mail_backlog);
+                say!("sessions:     {}", s.sessions);
+                say!("org tokens:   {}", s.org_tokens);
+                say!("mail backlog: {}", s.mail_backlog);
             }
         }
     }
@@ -539,7 +545,7 @@ fn print_check(r: &sealpost_hub::check::CheckReport) {
             todo.to_owned()
         }
     };
-    let line = |ok: bool, text: String| println!("{} {text}", if ok { "ok  " } else { "FIX " });
+    let line = |ok: bool, text: String| say!("{} {text}", if ok { "ok  " } else { "FIX " });
     line(r.database == "ok", format!("database: {}", r.database));
     line(
         r.orphan_files == 0 || r.repaired,
@@ -555,7 +561,7 @@ fn print_check(r: &sealpost_hub::check::CheckReport) {
         ),
     );
     if r.recent_unreferenced_files > 0 {
-        println!(
+        say!(
             "     {} newer files not referred to yet: uploads or sends under way, left alone",
             r.recent_unreferenced_files
         );
@@ -621,7 +627,7 @@ fn print_check(r: &sealpost_hub::check::CheckReport) {
         ),
     );
     for note in &r.notes {
-        println!("note {note}");
+        say!("note {note}");
     }
 }
 

@@ -14,14 +14,10 @@ use crate::sending::{SealedAttachment, SealedContent};
 use crate::store::{Account, MessageRow, NewAttachment, NewMessage};
 use crate::uploads::UploadMeta;
 
-/// The client's reference of a message, cut to a sane length ("" when it gave none).
-fn client_ref_of(out: &Outgoing) -> String {
-    out.client_ref
-        .as_deref()
-        .unwrap_or_default()
-        .chars()
-        .take(100)
-        .collect()
+/// The client's reference of a message ("" when it gave none); see
+/// [`crate::policy::client_reference`].
+fn client_ref_of(out: &Outgoing) -> Result<String> {
+    Ok(crate::policy::client_reference(out.client_ref.as_deref())?.unwrap_or_default())
 }
 
 /// The subject as stored and emailed: one line, nothing in it that hides or reorders text
@@ -70,7 +66,7 @@ impl Hub {
         mut out: Outgoing,
         caller: &Caller,
     ) -> Result<MessageSummary> {
-        let client_ref = client_ref_of(&out);
+        let client_ref = client_ref_of(&out)?;
         if !client_ref.is_empty() {
             let (account, reference) = (who.account_id.clone(), client_ref.clone());
             if let Some(id) = self
@@ -146,6 +142,15 @@ impl Hub {
         let stored = self
             .store
             .write(move |tx| {
+                // Two processes of one device may flush the same queued send at once: the
+                // second to get here finds the first's Sent copy and sends nothing.
+                if !message.client_ref.is_empty() {
+                    if let Some(earlier) =
+                        tx.message_by_client_ref(&account, Folder::Sent, &message.client_ref)?
+                    {
+                        return Ok(Some(earlier));
+                    }
+                }
                 if let Some(draft) = &draft {
                     // The draft's kept files now belong to the Sent copy.
                     tx.delete_message(&account, draft, now)?;
@@ -161,17 +166,28 @@ impl Hub {
                     &email,
                     &ip,
                     &format!("{} recipients, {} attachments", count.0, count.1),
-                )
+                )?;
+                Ok(None)
             })
             .await;
-        if let Err(e) = stored {
-            self.forget_fresh(&p.attachments);
-            self.remove_blobs(&[mail_blob]);
-            return Err(e);
-        }
-        self.remove_blobs(&p.dropped);
-        self.mail_queued();
-        let row = self.message_row(who, &sent_id).await?;
+        let shown = match stored {
+            Err(e) => {
+                self.forget_fresh(&p.attachments);
+                self.remove_blobs(&[mail_blob]);
+                return Err(e);
+            }
+            Ok(Some(earlier)) => {
+                self.forget_fresh(&p.attachments);
+                self.remove_blobs(&[mail_blob]);
+                earlier
+            }
+            Ok(None) => {
+                self.remove_blobs(&p.dropped);
+                self.mail_queued();
+                sent_id
+            }
+        };
+        let row = self.message_row(who, &shown).await?;
         Ok(self.message_view(&p.key, &row)?.summary)
     }
 
@@ -184,7 +200,7 @@ impl Hub {
         mut out: Outgoing,
     ) -> Result<MessageSummary> {
         out.draft_id = draft_id.map(str::to_owned);
-        let client_ref = client_ref_of(&out);
+        let client_ref = client_ref_of(&out)?;
         self.adopt_draft(who, &mut out, &client_ref).await?;
         let p = self.prepare(who, &out, false).await?;
         let now = self.now();
@@ -288,7 +304,22 @@ impl Hub {
         out: &mut Outgoing,
         client_ref: &str,
     ) -> Result<()> {
-        if out.draft_id.is_some() || client_ref.is_empty() {
+        if client_ref.is_empty() {
+            return Ok(());
+        }
+        let (account, reference) = (who.account_id.clone(), client_ref.to_owned());
+        // Sending returns the Sent copy before it gets here; a draft saved after its
+        // message was sent is an old copy of it, not a new draft.
+        let sent = self
+            .store
+            .read(move |tx| tx.message_by_client_ref(&account, Folder::Sent, &reference))
+            .await?;
+        if sent.is_some() {
+            return Err(Error::Conflict(
+                "This message was sent already; it cannot be saved as a draft again.".into(),
+            ));
+        }
+        if out.draft_id.is_some() {
             return Ok(());
         }
         let (account, reference) = (who.account_id.clone(), client_ref.to_owned());

@@ -41,27 +41,26 @@ pub struct OrgMessage {
 }
 
 impl OrgMessage {
-    /// A digest of what the message is, to tell a retry from another message reusing a
-    /// reference: addresses, subject, bodies and attachments as given.
-    fn fingerprint(&self) -> String {
-        let files: Vec<String> = self
-            .attachments
-            .iter()
-            .map(|a| match a {
-                AttachmentFile::Path(p) => format!("path:{}", p.display()),
-                AttachmentFile::Upload(id) => format!("upload:{id}"),
-            })
-            .collect();
-        let what = serde_json::json!([
+    /// What tells a retry from another message reusing a reference: addresses, subject,
+    /// bodies and how many files. Not the files themselves: a retried job uploads its
+    /// files again (new upload ids) or names them by another path, and is still a retry.
+    fn identity(&self) -> Vec<u8> {
+        let addresses = |list: &[String]| -> Vec<String> {
+            list.iter()
+                .map(|a| crate::policy::normalise_email(a).unwrap_or_else(|| a.trim().to_owned()))
+                .collect()
+        };
+        serde_json::json!([
             self.from.trim().to_lowercase(),
-            self.to,
-            self.cc,
+            addresses(&self.to),
+            addresses(&self.cc),
             self.subject,
             self.body_text,
             self.body_html,
-            files,
-        ]);
-        crate::crypto::hash_token(&what.to_string())
+            self.attachments.len(),
+        ])
+        .to_string()
+        .into_bytes()
     }
 }
 
@@ -136,12 +135,15 @@ impl Hub {
         caller: &Caller,
     ) -> Result<SendReceipt> {
         let reference = message.client_ref.clone().filter(|r| !r.trim().is_empty());
-        let fingerprint = message.fingerprint();
+        let fingerprint = self.master.fingerprint("org send", &message.identity());
         if let Some(reference) = &reference {
             if let Some(receipt) = self.earlier_send(reference, &fingerprint).await? {
+                // The retry's own uploads (made again for it) are not needed.
+                self.discard_uploads(&message.attachments).await;
                 return Ok(receipt);
             }
         }
+        let attachments = message.attachments.clone();
         match self
             .store_org_message(message, reference.clone(), &fingerprint, caller)
             .await
@@ -149,7 +151,10 @@ impl Hub {
             // Sent meanwhile by the same request, retried at once (its uploads are used).
             Err(e) => match &reference {
                 Some(r) => match self.earlier_send(r, &fingerprint).await? {
-                    Some(receipt) => Ok(receipt),
+                    Some(receipt) => {
+                        self.discard_uploads(&attachments).await;
+                        Ok(receipt)
+                    }
                     None => Err(e),
                 },
                 None => Err(e),
@@ -174,10 +179,33 @@ impl Hub {
                 delivered_to: send.delivered_to,
             })),
             Some(_) => Err(Error::Conflict(
-                "this client_ref was already used for a different message; nothing was sent. \
-                 Use a new client_ref for each message."
+                "this reference (client_ref or Idempotency-Key) was already used for a \
+                 different message; nothing was sent. Use a new reference for each message."
                     .into(),
             )),
+        }
+    }
+
+    /// Removes the organisation uploads among `files` that are still there (a retry's,
+    /// answered with the first send's receipt); a failure only leaves them to expire.
+    async fn discard_uploads(&self, files: &[AttachmentFile]) {
+        for file in files {
+            let AttachmentFile::Upload(id) = file else {
+                continue;
+            };
+            let (lookup, now) = (id.clone(), self.now());
+            let Ok(Some(row)) = self.store.read(move |tx| tx.upload("", &lookup, now)).await else {
+                continue;
+            };
+            let id = row.id.clone();
+            if self
+                .store
+                .write(move |tx| tx.delete_upload(&id))
+                .await
+                .is_ok()
+            {
+                remove_files(&[self.blob_path(&row.blob)]);
+            }
         }
     }
 
@@ -443,12 +471,34 @@ impl Hub {
     /// Returns id, address, public key and status.
     async fn ensure_mailbox(&self, email: &str) -> Result<(String, String, String, AccountStatus)> {
         let lookup = email.to_owned();
-        if let Some(a) = self
+        let found = self
             .store
             .read(move |tx| tx.account_by_email(&lookup))
-            .await?
-        {
-            return Ok((a.id, a.email, a.mailbox_public, a.status));
+            .await?;
+        match found {
+            Some(a) if a.status != AccountStatus::Pending => {
+                return Ok((a.id, a.email, a.mailbox_public, a.status));
+            }
+            Some(a) => {
+                // An old pending mailbox whose messages all expired is a leftover to the
+                // sweep; this send is about to fill it. Found and renewed in one write, so
+                // the sweep either removed it before (it is made again below) or leaves it.
+                let (lookup, now) = (a.email.clone(), self.now());
+                let renewed = self
+                    .store
+                    .write(move |tx| {
+                        let a = tx.account_by_email(&lookup)?;
+                        if let Some(a) = &a {
+                            tx.renew_empty_pending(&a.id, now)?;
+                        }
+                        Ok(a)
+                    })
+                    .await?;
+                if let Some(a) = renewed {
+                    return Ok((a.id, a.email, a.mailbox_public, a.status));
+                }
+            }
+            None => {}
         }
         let (public, wrapped) = self.master.new_mailbox_key()?;
         let id = new_id(self.entropy.as_ref(), "acc_");

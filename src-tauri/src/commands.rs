@@ -269,8 +269,9 @@ pub async fn save_attachment(
     let path = chosen
         .into_path()
         .map_err(|_| UiError::new(Code::Invalid, "Choose a folder on this computer."))?;
+    // The save dialog asked before replacing a file.
     let bytes = mailbox
-        .save_attachment(&message_id, &attachment_id, &path)
+        .save_attachment(&message_id, &attachment_id, &path, true)
         .await?;
     Ok(Some(Saved {
         path: path.display().to_string(),

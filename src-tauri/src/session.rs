@@ -132,8 +132,24 @@ impl Desk {
         });
         let app = app.clone();
         tauri::async_runtime::spawn(async move {
+            // Tells the window when the hub refused something that waited in the outbox: a
+            // refused message is back among the composes, to be shown with its reason.
+            let flush = |mailbox: Arc<Mailbox>, app: AppHandle, id: String| async move {
+                if let Ok(report) = mailbox.flush_outbox().await {
+                    if report.failed > 0 {
+                        let _ = app.emit(
+                            "mail",
+                            MailEvent {
+                                account: &id,
+                                kind: "refused",
+                                count: report.failed,
+                            },
+                        );
+                    }
+                }
+            };
             // Whatever waited in the outbox leaves now that the session is back.
-            let _ = mailbox.flush_outbox().await;
+            flush(mailbox.clone(), app.clone(), id.clone()).await;
             loop {
                 let received = tokio::select! {
                     _ = forwarder_stopped.changed() => break,
@@ -156,7 +172,7 @@ impl Desk {
                     SyncEvent::Changed => ("changed", 0),
                     SyncEvent::Offline => ("offline", 0),
                     SyncEvent::Online => {
-                        let _ = mailbox.flush_outbox().await;
+                        flush(mailbox.clone(), app.clone(), id.clone()).await;
                         ("online", 0)
                     }
                     SyncEvent::SignInRequired => ("sign_in_required", 0),

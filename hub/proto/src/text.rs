@@ -98,6 +98,25 @@ pub fn megabytes(bytes: u64) -> String {
     }
 }
 
+/// `println!` for the command lines (`sealpost`, `sealpost-hub`) that ends the program
+/// quietly once whatever reads the output has gone (`sealpost read ID | head -3`): a closed
+/// pipe is not the person's error. Other write failures (a full disk) are said on standard
+/// error, with exit code 1.
+#[macro_export]
+macro_rules! say {
+    () => { $crate::say!("") };
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            eprintln!("error: the output could not be written: {e}");
+            std::process::exit(1);
+        }
+    }};
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -73,12 +73,28 @@ impl From<Error> for ApiError {
                  Ask for a new one.",
             ),
             Error::WeakPassword(rules) => {
+                // Said in words, so that any client can show it as it is; the ids are in
+                // `rules_failed` for clients that mark the rules themselves.
+                let said: Vec<String> = rules
+                    .iter()
+                    .map(|r| {
+                        let mut chars = r.description.chars();
+                        chars
+                            .next()
+                            .map(|c| c.to_lowercase().chain(chars).collect())
+                            .unwrap_or_default()
+                    })
+                    .collect();
                 let mut err = Self::new(
                     S::UNPROCESSABLE_ENTITY,
                     "weak_password",
-                    "The password does not meet the rules listed in rules_failed; choose another.",
+                    format!(
+                        "The password breaks {}: {}. Choose another.",
+                        if rules.len() == 1 { "this rule" } else { "these rules" },
+                        said.join("; ")
+                    ),
                 );
-                err.body.rules_failed = Some(rules);
+                err.body.rules_failed = Some(rules.into_iter().map(|r| r.id).collect());
                 err
             }
             Error::AlreadyRegistered => Self::new(

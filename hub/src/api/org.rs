@@ -27,18 +27,19 @@ pub async fn send(
     caller.ip = format!("{} ({token_id})", caller.ip);
     // The body's client_ref, or the Idempotency-Key header (IETF draft
     // draft-ietf-httpapi-idempotency-key-header); references are the token's own.
-    let reference = body
-        .client_ref
-        .clone()
-        .or_else(|| {
-            headers
-                .get("idempotency-key")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
+    // When both are given, the body's wins.
+    let header = headers.get("idempotency-key").map(|v| {
+        v.to_str().map_err(|_| {
+            crate::error::Error::BadRequest(
+                "the Idempotency-Key header must be plain text; nothing was sent".into(),
+            )
         })
-        .map(|r| r.trim().chars().take(100).collect::<String>())
-        .filter(|r| !r.is_empty())
-        .map(|r| format!("{token_id}:{r}"));
+    });
+    let given = match body.client_ref.as_deref().filter(|r| !r.trim().is_empty()) {
+        Some(r) => Some(r),
+        None => header.transpose()?,
+    };
+    let reference = crate::policy::client_reference(given)?.map(|r| format!("{token_id}:{r}"));
     let receipt = hub
         .send_org_message(
             OrgMessage {

@@ -208,7 +208,7 @@ async fn register_submit(
                 esc(&email)
             ),
         ),
-        Err(Error::WeakPassword(failed)) => redo(&failed, "The password does not meet the rules marked below."),
+        Err(Error::WeakPassword(failed)) => redo(&rule_ids(&failed), "The password does not meet the rules marked below."),
         Err(Error::InvalidToken | Error::AlreadyRegistered) => invalid_link(&org, "Register", REGISTER_ASK),
         Err(Error::RateLimited(s)) => redo(&[], &format!("Too many attempts. Wait {s} seconds and try again.")),
         Err(_) => fault(&org),
@@ -277,7 +277,7 @@ async fn reset_submit(
                 esc(&email)
             ),
         ),
-        Err(Error::WeakPassword(failed)) => redo(&failed, "The password does not meet the rules marked below."),
+        Err(Error::WeakPassword(failed)) => redo(&rule_ids(&failed), "The password does not meet the rules marked below."),
         Err(Error::InvalidToken) => invalid_link(&org, title, RESET_ASK),
         Err(Error::RateLimited(s)) => redo(&[], &format!("Too many attempts. Wait {s} seconds and try again.")),
         Err(_) => fault(&org),
@@ -299,6 +299,11 @@ async fn stylesheet() -> impl IntoResponse {
         [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
         include_str!("hub.css"),
     )
+}
+
+/// The ids of broken password rules, as the form marks them.
+fn rule_ids(failed: &[sealpost_proto::PasswordRule]) -> Vec<String> {
+    failed.iter().map(|r| r.id.clone()).collect()
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ pub fn print_table(headers: &[&str], rows: &[Vec<String>]) {
             .zip(&widths)
             .map(|(c, w)| format!("{c:<w$}"))
             .collect();
-        println!("{}", text.join("  ").trim_end());
+        sealpost_proto::say!("{}", text.join("  ").trim_end());
     };
     line(headers.to_vec());
     for row in rows {

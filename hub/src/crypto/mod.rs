@@ -132,6 +132,28 @@ impl MasterKey {
         }
     }
 
+    /// A keyed digest of `data` (HMAC-SHA256, RFC 2104, as 64 hex digits) under a key
+    /// derived from this master key for `purpose`. What it is made from cannot be
+    /// confirmed by guessing without the master key, so it may be stored beside the data
+    /// it identifies (a message's subject and body, for instance).
+    pub fn fingerprint(&self, purpose: &str, data: &[u8]) -> String {
+        use hmac::{Hmac, Mac};
+        use sha2::{Digest, Sha256};
+        let secret = self.identity.to_string();
+        let key = zeroize::Zeroizing::new(
+            Sha256::new()
+                .chain_update(b"sealpost fingerprint key\0")
+                .chain_update(purpose.as_bytes())
+                .chain_update(b"\0")
+                .chain_update(secret.expose_secret().as_bytes())
+                .finalize(),
+        );
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.as_slice())
+            .expect("BUG: HMAC takes keys of any length");
+        mac.update(data);
+        hex::encode(mac.finalize().into_bytes())
+    }
+
     /// Makes a new mailbox key: its public half and its identity wrapped by this master key.
     pub fn new_mailbox_key(&self) -> Result<(PublicKey, Vec<u8>), CryptoError> {
         let identity = x25519::Identity::generate();

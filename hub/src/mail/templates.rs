@@ -23,6 +23,15 @@ fn messages(count: u32) -> String {
     }
 }
 
+/// "it" or "them", for `count` messages.
+fn them(count: u32) -> &'static str {
+    if count == 1 {
+        "it"
+    } else {
+        "them"
+    }
+}
+
 /// Mail waits for someone without an account: register to read it. `count` messages
 /// arrived since the last email.
 pub fn invitation(org: &str, link: &str, expires: DateTime<Utc>, count: u32) -> Email {
@@ -31,17 +40,23 @@ pub fn invitation(org: &str, link: &str, expires: DateTime<Utc>, count: u32) -> 
         text: format!(
             "{org} has sent you {} through Sealpost.\n\
              \n\
-             To read it, register by choosing a password at this address:\n\
+             To read {them}, register by choosing a password at this address:\n\
              \n\
              {link}\n\
              \n\
              The link works once and until {}. Then open the Sealpost app and sign in with\n\
              this email address and your password.\n\
              \n\
-             This email does not contain the message itself. If you were not expecting it,\n\
-             you can ignore it.\n",
+             This email does not contain {}. If you were not expecting\n\
+             it, you can ignore it.\n",
             messages(count),
-            human(expires)
+            human(expires),
+            if count == 1 {
+                "the message itself"
+            } else {
+                "the messages themselves"
+            },
+            them = them(count),
         ),
     }
 }
@@ -57,12 +72,18 @@ pub fn new_message(org: &str, count: u32) -> Email {
         text: format!(
             "You have {} from {org} waiting.\n\
              \n\
-             Open the Sealpost app and sign in to read it.\n\
+             Open the Sealpost app and sign in to read {}.\n\
              \n\
-             This email does not contain the message itself.\n",
+             This email does not contain {}.\n",
             match count {
                 1 => "a new secure message".to_owned(),
                 n => format!("{n} new secure messages"),
+            },
+            them(count),
+            if count == 1 {
+                "the message itself"
+            } else {
+                "the messages themselves"
             }
         ),
     }
@@ -118,5 +139,36 @@ pub fn register_instead(org: &str, link: &str, expires: DateTime<Utc>) -> Email 
              The link works once and until {}.\n",
             human(expires)
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn several_messages_are_spoken_of_in_the_plural() {
+        let one = new_message("Clinic", 1).text;
+        assert!(
+            one.contains("a new secure message from Clinic waiting"),
+            "{one}"
+        );
+        assert!(
+            one.contains("to read it.") && one.contains("the message itself"),
+            "{one}"
+        );
+        let many = new_message("Clinic", 20).text;
+        assert!(many.contains("20 new secure messages"), "{many}");
+        assert!(
+            many.contains("to read them.") && many.contains("the messages themselves"),
+            "{many}"
+        );
+
+        let expires = DateTime::from_timestamp(0, 0).unwrap();
+        let many = invitation("Clinic", "https://hub/register?token=x", expires, 3).text;
+        assert!(many.contains("sent you 3 secure messages"), "{many}");
+        assert!(many.contains("To read them,"), "{many}");
+        let one = invitation("Clinic", "https://hub/register?token=x", expires, 1).text;
+        assert!(one.contains("To read it,"), "{one}");
     }
 }

@@ -62,6 +62,16 @@ impl PasswordPolicy {
         }
     }
 
+    /// The rules `password` breaks for `email`, in words; empty when it is acceptable.
+    pub fn broken_rules(&self, password: &str, email: &str) -> Vec<PasswordRule> {
+        let failed = self.check(password, email);
+        self.rules()
+            .rules
+            .into_iter()
+            .filter(|r| failed.contains(&r.id))
+            .collect()
+    }
+
     /// The ids of the rules `password` breaks for `email`; empty when it is acceptable.
     /// The password is judged in the form it is hashed in (NFKC).
     pub fn check(&self, password: &str, email: &str) -> Vec<String> {

@@ -158,6 +158,17 @@ impl Tx<'_> {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Marks an empty pending mailbox as just made, so that the sweep of leftovers
+    /// ([`Tx::empty_pending_mailboxes`]) leaves it to the send about to fill it.
+    pub fn renew_empty_pending(&self, id: &str, now: DateTime<Utc>) -> Result<()> {
+        self.0.execute(
+            "UPDATE accounts SET created_at = ?2 WHERE id = ?1 AND status = 'pending' \
+             AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.account_id = ?1)",
+            params![id, to_millis(now)],
+        )?;
+        Ok(())
+    }
+
     /// Adds a pending account with its mailbox key.
     pub fn insert_pending_account(
         &self,
@@ -201,6 +212,17 @@ impl Tx<'_> {
         self.0.execute(
             "UPDATE accounts SET password_hash = ?2, password_form = 'raw' WHERE email = ?1",
             params![email, hash],
+        )?;
+        Ok(())
+    }
+
+    /// Replaces a hash made from the password as typed with one of the normalised password,
+    /// if the stored hash is still `checked` (the one the password was verified against).
+    pub fn replace_legacy_password_hash(&self, id: &str, checked: &str, hash: &str) -> Result<()> {
+        self.0.execute(
+            "UPDATE accounts SET password_hash = ?3, password_form = 'nfkc' \
+             WHERE id = ?1 AND password_hash = ?2 AND password_form = 'raw'",
+            params![id, checked, hash],
         )?;
         Ok(())
     }

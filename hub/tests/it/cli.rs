@@ -625,7 +625,7 @@ fn send_again_with_the_same_client_ref_sends_once() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("hub");
     init(&dir);
-    let send = |subject: &str| {
+    let send_as = |subject: &str, reference: &str| {
         run(&[
             "send",
             "--data",
@@ -639,9 +639,10 @@ fn send_again_with_the_same_client_ref_sends_once() {
             "--body",
             "Hello",
             "--client-ref",
-            "nightly-export-2026-12-01",
+            reference,
         ])
     };
+    let send = |subject: &str| send_as(subject, "nightly-export-2026-12-01");
     let (ok, first, err) = send("Referral");
     assert!(ok, "{err}");
     let (ok, again, err) = send("Referral");
@@ -654,6 +655,9 @@ fn send_again_with_the_same_client_ref_sends_once() {
     let (ok, _, err) = send("Another message");
     assert!(!ok, "the reference reused for another message is refused");
     assert!(err.contains("client_ref"), "{err}");
+    let (ok, _, err) = send_as("Too long a reference", &"x".repeat(101));
+    assert!(!ok, "a reference too long to keep whole is refused");
+    assert!(err.contains("at most 100 characters"), "{err}");
 }
 
 #[test]
@@ -731,4 +735,27 @@ fn a_server_killed_mid_upload_leaves_a_file_that_purge_and_check_find_and_remove
     assert!(!left[0].exists(), "the file is gone");
     let (ok, out, _) = run(&["admin", "--data", &data_arg(&dir), "check"]);
     assert!(ok, "and the directory adds up: {out}");
+}
+
+#[test]
+fn output_read_only_in_part_ends_the_command_quietly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("hub");
+    init(&dir);
+    // `sealpost-hub admin audit | head -1`: the reader has gone before the output is written.
+    let mut child = hub_cmd()
+        .args(["admin", "--data", &data_arg(&dir), "audit"])
+        .env("SEALPOST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.contains("panicked"),
+        "no panic on a closed pipe: {err}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{err}");
 }

@@ -104,3 +104,25 @@ async fn security_emails_go_ahead_of_a_backlog_and_the_queue_drains_at_once() {
         "the lock notice went first: {first_of_this_run}"
     );
 }
+
+#[tokio::test]
+async fn one_mailbox_whose_email_cannot_be_made_keeps_no_one_elses_back() {
+    let t = TestHub::start().await;
+    // A mailbox whose address no email can go to (a row damaged by hand, say), with a
+    // message waiting to be told of.
+    let now = t.hub.now();
+    let interval = Duration::minutes(10);
+    t.hub
+        .store()
+        .write_blocking(move |tx| {
+            tx.insert_pending_account("acc_broken", "not an address", "age1x", b"x", now)?;
+            tx.note_arrival("acc_broken", now, interval)
+        })
+        .unwrap();
+    t.org_send(&[alice()], "For Alice", "b").await;
+    assert_eq!(
+        invitations(&t, alice()).await,
+        1,
+        "Alice is told although the other email could not be made"
+    );
+}

@@ -385,21 +385,98 @@ async fn a_retried_org_send_is_not_sent_twice() {
 async fn a_retried_org_send_with_uploads_returns_the_first_receipt() {
     let t = TestHub::start().await;
     let token = org_token(&t, "case system").await;
+    let upload = || async {
+        let r = t
+            .http
+            .post(format!("{}/api/v1/org/uploads?name=plan.pdf", t.url))
+            .bearer_auth(&token)
+            .body(vec![7u8; 1000])
+            .send()
+            .await
+            .unwrap();
+        r.json::<Value>().await.unwrap()["upload_id"].clone()
+    };
+    let message = |upload_id: Value| {
+        json!({"from": staff(), "to": [alice()], "subject": "Plan", "body_text": "b",
+               "upload_ids": [upload_id], "client_ref": "plan-1"})
+    };
+    let first_upload = upload().await;
+    let (_, first) = org_post(&t, Some(&token), message(first_upload.clone())).await;
+    // The upload was used by the first send; the retry is still recognised.
+    let (status, again) = org_post(&t, Some(&token), message(first_upload)).await;
+    assert_eq!(status, StatusCode::CREATED, "{again}");
+    assert_eq!(again, first);
+    // A job retried from the start uploads its file again: a new upload id, the same
+    // message.
+    let second_upload = upload().await;
+    let (status, again) = org_post(&t, Some(&token), message(second_upload.clone())).await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "a retried job is not a conflict: {again}"
+    );
+    assert_eq!(again, first);
+    assert_eq!(inbox_count(&t, alice()).await, 1);
+    // The retry's upload is not kept for a day: it was not needed.
+    let (status, body) = org_post(
+        &t,
+        Some(&token),
+        json!({"from": staff(), "to": [alice()], "subject": "Plan", "body_text": "b",
+               "upload_ids": [second_upload]}),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "the retry's upload is gone: {body}"
+    );
+}
+
+#[tokio::test]
+async fn references_are_refused_rather_than_cut_and_the_refusal_names_both_forms() {
+    let t = TestHub::start().await;
+    let token = org_token(&t, "case system").await;
+    let long = "r".repeat(100);
+    let (status, _) = org_post(
+        &t,
+        Some(&token),
+        json!({"from": staff(), "to": [alice()], "subject": "s", "body_text": "b",
+               "client_ref": long}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "100 characters are allowed");
+    // One character more: once cut to 100 it would be taken for the message above.
+    let (status, body) = org_post(
+        &t,
+        Some(&token),
+        json!({"from": staff(), "to": [alice()], "subject": "s", "body_text": "b",
+               "client_ref": format!("{long}2")}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 100"),
+        "{body}"
+    );
+    assert_eq!(inbox_count(&t, alice()).await, 1, "nothing more was sent");
+
     let r = t
         .http
-        .post(format!("{}/api/v1/org/uploads?name=plan.pdf", t.url))
+        .post(format!("{}/api/v1/org/messages", t.url))
         .bearer_auth(&token)
-        .body(vec![7u8; 1000])
+        .header("idempotency-key", long.as_str())
+        .json(&json!({"from": staff(), "to": [alice()], "subject": "other", "body_text": "b"}))
         .send()
         .await
         .unwrap();
-    let upload: Value = r.json().await.unwrap();
-    let message = json!({"from": staff(), "to": [alice()], "subject": "Plan", "body_text": "b",
-                         "upload_ids": [upload["upload_id"]], "client_ref": "plan-1"});
-    let (_, first) = org_post(&t, Some(&token), message.clone()).await;
-    // The upload was used by the first send; the retry is still recognised.
-    let (status, again) = org_post(&t, Some(&token), message).await;
-    assert_eq!(status, StatusCode::CREATED, "{again}");
-    assert_eq!(again, first);
-    assert_eq!(inbox_count(&t, alice()).await, 1);
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let body: Value = r.json().await.unwrap();
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("client_ref or Idempotency-Key"),
+        "the header's user is told it is the header: {message}"
+    );
 }

@@ -179,6 +179,19 @@ async fn weak_passwords_are_refused_naming_every_failed_rule() {
             json!(expected),
             "for {password}"
         );
+        // The message says the rules in words: a client that shows it as it is (the
+        // terminal) tells the person what to change.
+        let message = body["error"]["message"].as_str().unwrap();
+        for id in *expected {
+            let words = match *id {
+                "min_length" => "at least 15 characters",
+                "not_common" => "not easy to guess",
+                "not_address" => "does not contain your email address",
+                other => panic!("unexpected rule {other}"),
+            };
+            assert!(message.contains(words), "{password}: {message}");
+        }
+        assert!(!message.contains("rules_failed"), "{message}");
     }
     let long = "plum kettle orbit sandstone violet harbour lantern cedar quietly";
     assert_eq!(long.chars().count(), 64);

@@ -884,3 +884,41 @@ async fn a_password_hashed_as_typed_before_keeps_working_in_either_form() {
         "and so does the form it was typed in"
     );
 }
+
+#[tokio::test]
+async fn renewing_an_old_hash_never_undoes_a_password_changed_meanwhile() {
+    use sealpost_hub::clock::OsEntropy;
+    let t = TestHub::start().await;
+    t.registered(alice()).await;
+    let hasher = sealpost_hub::crypto::PasswordHasher::new(&OsEntropy).unwrap();
+    let hash = |password: &str| hasher.hash(password, &OsEntropy).unwrap();
+    let store = t.hub.store();
+    let set = |stored: String| {
+        store
+            .write_blocking(move |tx| tx.set_legacy_password_hash(alice(), &stored))
+            .unwrap()
+    };
+    let old = hash(GOOD_PASSWORD);
+    set(old.clone());
+    let id = store
+        .write_blocking(|tx| tx.account_by_email(alice()))
+        .unwrap()
+        .unwrap()
+        .id;
+    // A reset in another tab lands between the sign-in's check and its renewal of the hash.
+    set(hash("a new password after the reset"));
+    let renewed = hash(GOOD_PASSWORD);
+    store
+        .write_blocking(move |tx| tx.replace_legacy_password_hash(&id, &old, &renewed))
+        .unwrap();
+    let (status, _) = t.sign_in(alice(), GOOD_PASSWORD, false).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the old password did not come back"
+    );
+    let (status, _) = t
+        .sign_in(alice(), "a new password after the reset", false)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "the new one works");
+}

@@ -10,7 +10,7 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ClientError, Result};
+use crate::error::{ClientError, Code, Result};
 use crate::hub::{check_hub_url, HubClient, RememberSlot};
 use crate::keyring::{device_token_name, remember_name, vault_key_name, SecretStore};
 use crate::links::HubLink;
@@ -49,6 +49,13 @@ pub struct Mailbox {
     progress: std::sync::Mutex<Option<Progress>>,
     /// One flush of the outbox at a time (the app, sync and a send may all start one).
     pub(crate) flushing: tokio::sync::Mutex<()>,
+    /// A lock (with the save of the compose it holds) and an unlock one after the other:
+    /// an unlock never runs before a lock under way has finished.
+    pub(crate) locking: tokio::sync::Mutex<()>,
+    /// Wrong passwords at the lock screen, and when the next may be tried.
+    pub(crate) unlock_failures: std::sync::Mutex<(u32, Option<std::time::Instant>)>,
+    /// The clock those waits are measured by; tests move it.
+    pub wait_clock: crate::lock::WaitClock,
 }
 
 /// Hears how a transfer goes: (file name, bytes so far, total bytes).
@@ -128,7 +135,7 @@ impl Accounts {
         let email = email.trim().to_lowercase();
         if !email.contains('@') {
             return Err(ClientError::Refused {
-                code: crate::Code::Invalid,
+                code: Code::Invalid,
                 message: format!("{email:?} is not an email address"),
                 refused: Vec::new(),
             });
@@ -208,6 +215,9 @@ impl Accounts {
             locked: std::sync::atomic::AtomicBool::new(false),
             progress: std::sync::Mutex::new(None),
             flushing: tokio::sync::Mutex::new(()),
+            locking: tokio::sync::Mutex::new(()),
+            unlock_failures: std::sync::Mutex::new((0, None)),
+            wait_clock: crate::lock::WaitClock::default(),
         })
     }
 
@@ -341,18 +351,37 @@ impl Mailbox {
     }
 
     /// Saves an attachment to the file the person chose, and only there, chunk by chunk.
+    /// A file already at `to` is replaced only with `replace` (a save dialog asked);
+    /// otherwise it is left as it is and the answer says so. Returns the bytes written.
     pub async fn save_attachment(
         &self,
         message_id: &str,
         attachment_id: &str,
         to: &Path,
+        replace: bool,
     ) -> Result<u64> {
         self.fetch_attachment(message_id, attachment_id).await?;
         let (vault, id, to) = (self.vault.clone(), attachment_id.to_owned(), to.to_owned());
         blocking(move || {
             use std::io::Write;
             // Straight to the chosen path: no temporary copy of the plaintext anywhere else.
-            let mut file = fs::File::create(&to)?;
+            let opened = match replace {
+                true => fs::File::create(&to),
+                false => fs::File::options().write(true).create_new(true).open(&to),
+            };
+            let mut file = match opened {
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    return Err(ClientError::Refused {
+                        code: Code::Invalid,
+                        message: format!(
+                            "{} exists already and was left as it is; choose another name",
+                            to.display()
+                        ),
+                        refused: Vec::new(),
+                    });
+                }
+                other => other?,
+            };
             let (mut seq, mut written) = (0u32, 0u64);
             while let Some(chunk) = vault.attachment_chunk(&id, seq)? {
                 file.write_all(&chunk)?;
@@ -421,7 +450,10 @@ impl Mailbox {
                 // Offline, or the draft refused: it stays kept on this computer, and the
                 // sign-out goes ahead.
                 tracing::debug!(error = %e, "the compose stays on this computer");
-                self.keep_compose(c)?;
+                if let Err(e) = self.keep_compose(c) {
+                    // Sent meanwhile, say: the sign-out goes ahead whatever became of it.
+                    tracing::debug!(error = %e, "the compose was not kept");
+                }
             }
         }
         self.hub.sign_out().await

@@ -12,9 +12,9 @@ use sealpost_proto::{AttachmentInfo, Folder, Outgoing, SendMode};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::Mailbox;
-use crate::error::{ClientError, Result};
+use crate::error::{ClientError, Code, Result};
 use crate::outbox::{files_to_queue, new_ref, SendOutcome};
-use crate::vault::AfterQueue;
+use crate::vault::{AfterQueue, SentCompose};
 
 /// A message being written, as the window holds it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +52,9 @@ pub struct Compose {
     /// Attachments already at the hub: the draft's own, or the forwarded message's.
     #[serde(default)]
     pub carried: Vec<AttachmentInfo>,
+    /// Why the hub refused it, the last time it was sent or saved (it came back here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<String>,
 }
 
 /// A file chosen from this computer.
@@ -123,7 +126,8 @@ impl Mailbox {
     }
 
     /// Keeps a compose as it is being written (on this computer only; quick). Gives it an
-    /// id the first time; returns it as kept.
+    /// id the first time; returns it as kept. A compose already sent is refused: what
+    /// holds it holds an old copy.
     pub fn keep_compose(&self, mut compose: Compose) -> Result<Compose> {
         if compose.id.is_empty() {
             compose.id = new_ref();
@@ -134,20 +138,46 @@ impl Mailbox {
     }
 
     /// Sends a compose, at most once: it leaves the composes and enters the outbox in one
-    /// step, its draft goes with it, and a repeat (a lost answer, a second click) returns
-    /// the message already sent. Refused by the hub, it is back among the composes as it was.
+    /// step, it is remembered as sent (nothing brings it back to be changed), its draft goes
+    /// with it, and a repeat (a lost answer, a second process) returns the message already
+    /// sent. Refused by the hub, now or in a later flush, it is back among the composes as
+    /// it was, saying why.
     pub async fn send_compose(&self, mut compose: Compose) -> Result<SendOutcome> {
         if compose.id.is_empty() {
             compose.id = new_ref();
         }
+        compose.refusal = None;
         let (files, mut sizes) = files_to_queue(&compose.paths())?;
         let out = compose.outgoing();
         sizes.extend(compose.carried.iter().map(|a| a.size));
         self.check(&out, &sizes)?;
         let payload = serde_json::to_string(&out).expect("BUG: outgoing serialises");
         let _one_at_a_time = self.flushing.lock().await;
+        // A second click, or a second window holding the same compose: the first send's
+        // outcome, never a second message.
+        match self.vault.sent_compose(&compose.id)? {
+            Some(SentCompose::Queued(outbox_id)) => {
+                return Ok(SendOutcome::Queued { outbox_id });
+            }
+            Some(SentCompose::Delivered(Some(id))) => {
+                return Ok(SendOutcome::Sent {
+                    message: Box::new(self.vault.message(&id)?.summary),
+                });
+            }
+            Some(SentCompose::Delivered(None)) => {
+                return Err(ClientError::Refused {
+                    code: Code::Invalid,
+                    message: "This message was sent already; it is in Sent once the app has \
+                              synced."
+                        .into(),
+                    refused: Vec::new(),
+                });
+            }
+            None => {}
+        }
         let item = self.vault.queue_compose(
             &compose.id,
+            &compose.json(),
             "send",
             &payload,
             &files,
@@ -160,14 +190,10 @@ impl Mailbox {
                 message: Box::new(message),
             });
         }
-        if let Some(refusal) = report.refusal_of(item) {
-            // Nothing left: the person fixes what the hub refused and sends again.
-            self.vault.unqueue(item)?;
-            self.vault
-                .keep_compose(&compose.id, &compose.json(), now_ms())?;
-            return Err(refusal);
+        match report.refusal_of(item) {
+            Some(refusal) => Err(refusal),
+            None => Ok(SendOutcome::Queued { outbox_id: item }),
         }
-        Ok(SendOutcome::Queued { outbox_id: item })
     }
 
     /// Saves a compose as a draft at the hub (now, or offline when it answers again). With
@@ -182,6 +208,7 @@ impl Mailbox {
         if compose.id.is_empty() {
             compose.id = new_ref();
         }
+        compose.refusal = None;
         let (files, mut sizes) = files_to_queue(&compose.paths())?;
         sizes.extend(compose.carried.iter().map(|a| a.size));
         crate::policy::check_attachments(&sizes)?;
@@ -193,9 +220,15 @@ impl Mailbox {
             AfterQueue::Close
         };
         let _one_at_a_time = self.flushing.lock().await;
-        let item =
-            self.vault
-                .queue_compose(&compose.id, "draft", &payload, &files, now_ms(), after)?;
+        let item = self.vault.queue_compose(
+            &compose.id,
+            &json,
+            "draft",
+            &payload,
+            &files,
+            now_ms(),
+            after,
+        )?;
         let report = self.flush_locked().await?;
         if let Some(draft) = report.sent_by(item) {
             if keep_open {
@@ -214,35 +247,36 @@ impl Mailbox {
                 compose,
             ));
         }
-        if let Some(refusal) = report.refusal_of(item) {
-            self.vault.unqueue(item)?;
-            self.vault
-                .keep_compose(&compose.id, &compose.json(), now_ms())?;
-            return Err(refusal);
+        match report.refusal_of(item) {
+            Some(refusal) => Err(refusal),
+            None => Ok((SendOutcome::Queued { outbox_id: item }, compose)),
         }
-        Ok((SendOutcome::Queued { outbox_id: item }, compose))
     }
 
     /// Discards a compose: it is forgotten here with what of it waits in the outbox, and
     /// its draft is deleted (at the hub now, or when it answers again).
     pub async fn discard_compose(&self, compose: &Compose) -> Result<()> {
         let id = compose.id.as_str();
-        let kept: Option<Compose> = match id {
-            "" => None,
-            id => self
-                .vault
-                .compose(id)?
-                .and_then(|json| serde_json::from_str(&json).ok()),
-        };
-        let draft = match compose.draft_id.clone().or(kept.and_then(|c| c.draft_id)) {
-            Some(d) => Some(d),
-            None if !id.is_empty() => self.vault.draft_of_compose(id)?,
-            None => None,
-        };
-        if !id.is_empty() {
+        // Once no flush runs: one under way may be saving this compose's draft right now.
+        let draft = {
             let _one_at_a_time = self.flushing.lock().await;
-            self.vault.forget_compose(id)?;
-        }
+            let kept: Option<Compose> = match id {
+                "" => None,
+                id => self
+                    .vault
+                    .compose(id)?
+                    .and_then(|json| serde_json::from_str(&json).ok()),
+            };
+            let draft = match compose.draft_id.clone().or(kept.and_then(|c| c.draft_id)) {
+                Some(d) => Some(d),
+                None if !id.is_empty() => self.vault.draft_of_compose(id)?,
+                None => None,
+            };
+            if !id.is_empty() {
+                self.vault.forget_compose(id)?;
+            }
+            draft
+        };
         match draft {
             Some(d) => match self.delete(&d).await {
                 Err(ClientError::NotFound(_)) => Ok(()),
@@ -284,6 +318,7 @@ impl Mailbox {
             draft_id: Some(draft.summary.id),
             files: Vec::new(),
             carried: draft.summary.attachments,
+            refusal: None,
         })
     }
 

@@ -14,9 +14,32 @@ use argon2::{
 };
 
 const VERIFIER: &str = "password_verifier";
+/// Wrong passwords at the lock screen answered at once; each further one waits twice as long
+/// as the last (2 s, 4 s, … at most a minute) before the next is checked.
+const FREE_TRIES: u32 = 3;
+/// Past this many wrong passwords in a row the lock screen stops checking on this computer:
+/// the next tries go to the hub, and count towards its lock, as sign-ins do.
+const LOCAL_TRIES: u32 = 10;
 /// `nfkc` when the verifier was made from the normalised password; absent for older ones,
 /// made from the password as typed.
 const VERIFIER_FORM: &str = "password_verifier_form";
+
+/// The time the lock screen's waits are measured in: this computer's monotonic clock,
+/// plus whatever a test has moved it on by.
+#[derive(Debug, Default)]
+pub struct WaitClock(std::sync::atomic::AtomicU64);
+
+impl WaitClock {
+    /// Now.
+    pub fn now(&self) -> std::time::Instant {
+        std::time::Instant::now() + std::time::Duration::from_millis(self.0.load(Ordering::SeqCst))
+    }
+
+    /// Moves the clock on (tests).
+    pub fn advance(&self, by: std::time::Duration) {
+        self.0.fetch_add(by.as_millis() as u64, Ordering::SeqCst);
+    }
+}
 
 /// A password in NFKC, as the hub hashes it (NIST SP 800-63B rev. 4, 3.1.1.2).
 fn nfkc(password: &str) -> crate::Sensitive<String> {
@@ -84,6 +107,7 @@ impl Mailbox {
     /// draft; a draft that could not be saved stays kept on this computer, and the error
     /// says why.
     pub async fn lock(&self, compose: Option<Compose>) -> Result<Option<(SendOutcome, Compose)>> {
+        let _one_at_a_time = self.locking.lock().await;
         let saved = match compose.filter(Compose::has_content) {
             Some(c) => match self.save_compose(c.clone(), true).await {
                 Ok(saved) => Ok(Some(saved)),
@@ -113,6 +137,7 @@ impl Mailbox {
     /// (with Remember me, without sending the password), or, offline, when the hub is back.
     /// A vault without a verifier (made by an older app) asks the hub.
     pub async fn unlock(&self, password: &str) -> Result<()> {
+        let _after_the_lock = self.locking.lock().await;
         if password.is_empty() {
             return Err(ClientError::Refused {
                 code: Code::InvalidCredentials,
@@ -120,14 +145,37 @@ impl Mailbox {
                 refused: Vec::new(),
             });
         }
-        match self.verify_locally(password).await? {
+        let (failures, wait_until) = *self.unlock_failures.lock().expect("BUG: poisoned");
+        if let Some(until) = wait_until {
+            let now = self.wait_clock.now();
+            if now < until && failures < LOCAL_TRIES {
+                let seconds = (until - now).as_secs() + 1;
+                return Err(ClientError::Refused {
+                    code: Code::RateLimited,
+                    message: format!(
+                        "Too many wrong passwords: wait {seconds} seconds, then try again."
+                    ),
+                    refused: Vec::new(),
+                });
+            }
+        }
+        let checked_here = if failures >= LOCAL_TRIES {
+            None
+        } else {
+            self.verify_locally(password).await?
+        };
+        match checked_here {
             None => {
                 // A successful sign-in lifts the lock itself.
-                return match self.sign_in(password, self.remembered()?).await {
+                let outcome = self.sign_in(password, self.remembered()?).await;
+                if outcome.is_ok() {
+                    *self.unlock_failures.lock().expect("BUG: poisoned") = (0, None);
+                }
+                return match outcome {
                     Err(e) if e.code() == Code::Offline => Err(ClientError::Refused {
                         code: Code::Offline,
-                        message: "The hub cannot be reached, and this computer cannot check the \
-                                  password on its own yet. Try again when the network is back."
+                        message: "The hub cannot be reached, and only the hub can check the \
+                                  password now. Try again when the network is back."
                             .into(),
                         refused: Vec::new(),
                     }),
@@ -135,16 +183,30 @@ impl Mailbox {
                 };
             }
             Some(false) => {
+                let failures = failures + 1;
+                let wait = (failures >= FREE_TRIES).then(|| {
+                    std::time::Duration::from_secs((1u64 << (failures - FREE_TRIES + 1)).min(60))
+                });
+                *self.unlock_failures.lock().expect("BUG: poisoned") =
+                    (failures, wait.map(|w| self.wait_clock.now() + w));
+                let message = if failures >= LOCAL_TRIES {
+                    "That is not the password of this mailbox. After this many wrong passwords, \
+                     the next ones are checked by the hub and count towards locking the mailbox."
+                        .to_owned()
+                } else {
+                    "That is not the password of this mailbox. It was checked on this computer \
+                     only, so it does not count towards a lock."
+                        .to_owned()
+                };
                 return Err(ClientError::Refused {
                     code: Code::InvalidCredentials,
-                    message: "That is not the password of this mailbox. It was checked on this \
-                              computer only, so it does not count towards a lock."
-                        .into(),
+                    message,
                     refused: Vec::new(),
-                })
+                });
             }
             Some(true) => {}
         }
+        *self.unlock_failures.lock().expect("BUG: poisoned") = (0, None);
         self.lift_lock();
         let resumed = match self.remembered()? {
             true => match self.hub.refresh().await {

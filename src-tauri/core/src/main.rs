@@ -16,7 +16,7 @@ use clap::{Parser, Subcommand};
 use sealpost_client::{
     keyring::OsKeyring, outbox::SendOutcome, Accounts, ClientError, Code, Mailbox,
 };
-use sealpost_proto::{Folder, Outgoing, SendMode};
+use sealpost_proto::{say, Folder, Outgoing, SendMode};
 
 #[derive(Parser)]
 #[command(
@@ -80,6 +80,10 @@ enum Command {
         /// Where to write it.
         #[arg(long)]
         to: PathBuf,
+        /// Replace the file at `--to` if there is one (without it, an existing file is
+        /// left alone and nothing is saved).
+        #[arg(long)]
+        force: bool,
     },
     /// Send a message to the organisation (or reply, reply to all, forward).
     Send {
@@ -165,6 +169,14 @@ fn main() -> ExitCode {
             eprintln!("error: {}", describe(&e));
             ExitCode::from(exit_code(&e))
         }
+    }
+}
+
+/// "1 byte", "12 bytes".
+fn bytes(n: u64) -> String {
+    match n {
+        1 => "1 byte".to_owned(),
+        n => format!("{n} bytes"),
     }
 }
 
@@ -301,7 +313,7 @@ fn show_progress(mailbox: &Mailbox) {
 }
 
 fn print_json(value: &impl serde::Serialize) {
-    println!(
+    say!(
         "{}",
         serde_json::to_string_pretty(value).expect("BUG: output serialises")
     );
@@ -317,7 +329,7 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
                 if cli.json {
                     print_json(&record);
                 } else {
-                    println!("added {} at {}", record.email, record.hub_url);
+                    say!("added {} at {}", record.email, record.hub_url);
                 }
             }
             AccountCommand::List => {
@@ -325,10 +337,10 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
                 if cli.json {
                     print_json(&list);
                 } else if list.is_empty() {
-                    println!("no mailboxes yet");
+                    say!("no mailboxes yet");
                 } else {
                     for a in list {
-                        println!("{}  {}", a.email, a.hub_url);
+                        say!("{}  {}", a.email, a.hub_url);
                     }
                 }
             }
@@ -337,7 +349,7 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
                 let id = mailbox.account.id.clone();
                 drop(mailbox);
                 accounts.remove(&id)?;
-                println!("removed {email} and its local copy");
+                say!("removed {email} and its local copy");
             }
         },
         Command::Register { link } => {
@@ -353,7 +365,7 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
             let password = read_password("Choose a password: ")?;
             let registered = hub.register(token.trim(), &password).await?;
             accounts.add(base, &registered.email)?;
-            println!(
+            say!(
                 "registered {}; sign in with `sealpost sign-in`",
                 registered.email
             );
@@ -362,12 +374,12 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
             let mailbox = pick(&accounts, wanted)?;
             let password = read_password(&format!("Password for {}: ", mailbox.account.email))?;
             mailbox.sign_in(&password, remember).await?;
-            println!("signed in as {}", mailbox.account.email);
+            say!("signed in as {}", mailbox.account.email);
         }
         Command::SignOut => {
             let mailbox = pick(&accounts, wanted)?;
             mailbox.sign_out(None).await?;
-            println!("signed out");
+            say!("signed out");
         }
         Command::Sync => {
             let mailbox = pick(&accounts, wanted)?;
@@ -381,7 +393,7 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
                     "sent": flushed.sent.len(), "waiting": flushed.waiting, "failed": flushed.failed,
                 }));
             } else {
-                println!(
+                say!(
                     "{} new, {} changed; {} sent from the outbox",
                     report.new_mail,
                     report.changed,
@@ -412,7 +424,7 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
                     } else {
                         " [attachments]"
                     };
-                    println!(
+                    say!(
                         "{mark} {}  {}  {}  {}{clip}",
                         m.id,
                         local_time(&m.sent_at),
@@ -441,27 +453,43 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
             if cli.json {
                 print_json(&m);
             } else {
-                println!("From:    {}", m.summary.from);
-                println!("To:      {}", m.summary.to.join(", "));
+                say!("From:    {}", m.summary.from);
+                say!("To:      {}", m.summary.to.join(", "));
                 if !m.summary.cc.is_empty() {
-                    println!("Cc:      {}", m.summary.cc.join(", "));
+                    say!("Cc:      {}", m.summary.cc.join(", "));
                 }
-                println!("Date:    {}", local_time(&m.summary.sent_at));
-                println!("Subject: {}", for_terminal(&m.summary.subject, false));
-                println!("Expires: {}", local_time(&m.summary.expires_at));
+                say!("Date:    {}", local_time(&m.summary.sent_at));
+                say!("Subject: {}", for_terminal(&m.summary.subject, false));
+                say!("Expires: {}", local_time(&m.summary.expires_at));
                 for a in &m.summary.attachments {
-                    println!(
-                        "Attachment: {} ({} bytes, id {})",
+                    say!(
+                        "Attachment: {} ({}, id {})",
                         for_terminal(&a.name, false),
-                        a.size,
+                        bytes(a.size),
                         a.id
                     );
                 }
-                println!();
-                println!("{}", for_terminal(&m.body_text, true));
+                say!();
+                say!("{}", for_terminal(&m.body_text, true));
             }
         }
-        Command::SaveAttachment { id, name, to } => {
+        Command::SaveAttachment {
+            id,
+            name,
+            to,
+            force,
+        } => {
+            if !force && to.exists() {
+                return Err(ClientError::Refused {
+                    code: Code::Invalid,
+                    message: format!(
+                        "{} exists already and was left as it is; give another --to, or add \
+                         --force to replace it",
+                        to.display()
+                    ),
+                    refused: Vec::new(),
+                });
+            }
             let mailbox = pick(&accounts, wanted)?;
             let m = mailbox.vault.message(&id)?;
             let att = match m.summary.attachments.iter().find(|a| a.id == name) {
@@ -479,7 +507,7 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
                         several => {
                             let ids: Vec<String> = several
                                 .iter()
-                                .map(|a| format!("{} ({} bytes)", a.id, a.size))
+                                .map(|a| format!("{} ({})", a.id, bytes(a.size)))
                                 .collect();
                             return Err(ClientError::Refused {
                                 code: Code::Invalid,
@@ -497,10 +525,11 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
             };
             ensure_session(&mailbox).await?;
             show_progress(&mailbox);
-            let written = mailbox.save_attachment(&id, &att.id, &to).await?;
-            println!(
-                "saved {} ({written} bytes) to {}",
+            let written = mailbox.save_attachment(&id, &att.id, &to, force).await?;
+            say!(
+                "saved {} ({}) to {}",
                 for_terminal(&att.name, false),
+                bytes(written),
                 to.display()
             );
         }
@@ -550,11 +579,11 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
                     if cli.json {
                         print_json(&message);
                     } else {
-                        println!("sent {}", message.id);
+                        say!("sent {}", message.id);
                     }
                 }
                 SendOutcome::Queued { outbox_id } => {
-                    println!("the hub cannot be reached: queued (outbox #{outbox_id}); `sealpost sync` sends it");
+                    say!("the hub cannot be reached: queued (outbox #{outbox_id}); `sealpost sync` sends it");
                 }
             }
         }
@@ -565,7 +594,7 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
                 print_json(&hits);
             } else {
                 for h in hits {
-                    println!(
+                    say!(
                         "{}  {}  {}\n    {}",
                         h.message.id,
                         h.message.from,

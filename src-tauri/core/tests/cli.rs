@@ -296,6 +296,48 @@ async fn attachments_are_named_by_id_times_are_local_and_nothing_reaches_the_ter
     let r = run(d, &["save-attachment", &id, &ids[1], "--to", to], "").await;
     assert_eq!(r.code, 0, "{}", r.err);
     assert_eq!(std::fs::read_to_string(to).unwrap(), "second, longer notes");
+    // A file already there is never replaced without being asked.
+    let r = run(d, &["save-attachment", &id, &ids[0], "--to", to], "").await;
+    assert_ne!(r.code, 0, "an existing file is not overwritten: {}", r.out);
+    assert!(
+        r.err.contains("--force"),
+        "the way to replace it is said: {}",
+        r.err
+    );
+    assert_eq!(std::fs::read_to_string(to).unwrap(), "second, longer notes");
+    let r = run(
+        d,
+        &["save-attachment", &id, &ids[0], "--to", to, "--force"],
+        "",
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert_eq!(std::fs::read_to_string(to).unwrap(), "first notes");
+
+    // Output read only in part (`| head -1`): the reader goes away, the command ends
+    // quietly with no panic.
+    let (data_dir, id_for) = (d.to_owned(), id.clone());
+    let out = tokio::task::spawn_blocking(move || {
+        let mut child = Command::new(binary())
+            .args(["read", &id_for])
+            .env("SEALPOST_DATA_DIR", &data_dir)
+            .env("TZ", "UTC")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take()); // closed before anything is written
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.contains("panicked"),
+        "no panic on a closed pipe: {err}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{err}");
 
     // Times in the reader's zone, with the zone said.
     let (data_dir, id_for) = (d.to_owned(), id.clone());

@@ -56,25 +56,34 @@ async fn no_sign_in_trap() -> Result<()> {
 
         // Typos at the lock screen: refused here, the field emptied, the hub never told.
         ui.click("#lock-now").await?;
-        for typo in ["correct horse battery stapel", "Correct horse battery staple"] {
+        // Each answer is waited for: the field emptied and Unlock usable again.
+        const ANSWERED: &str = "return !document.querySelector('#unlock').disabled \
+             && document.querySelector('#unlock-password').value === '' \
+             && !!document.querySelector('#unlock-error')";
+        for typo in [
+            "correct horse battery stapel",
+            "Correct horse battery staple",
+            "not it at all, not at all",
+        ] {
             ui.type_into("#unlock-password", typo).await?;
             ui.click("#unlock").await?;
+            wait_js(&ui, ANSWERED, "the typo was answered").await?;
             ui.wait_text("#unlock-error", "checked on this computer").await?;
             let left = ui
                 .js("return document.querySelector('#unlock-password').value")
                 .await?;
             ensure!(left == "", "the wrong password does not stay in the field");
         }
-        for _ in 0..3 {
-            ui.type_into("#unlock-password", "not it at all, not at all").await?;
-            ui.click("#unlock").await?;
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
         ui.shot("lock-typo").await?;
+        // Past three, a short wait before the next try, said in words.
+        ui.type_into("#unlock-password", "still not it, not at all").await?;
+        ui.click("#unlock").await?;
+        ui.wait_text("#unlock-error", "wait 2 seconds").await?;
         ensure!(
             server.audit_count("sign_in_failed").await == 0,
-            "five typos at the lock screen counted for nothing at the hub"
+            "typos at the lock screen counted for nothing at the hub"
         );
+        tokio::time::sleep(Duration::from_millis(2_500)).await;
         ui.type_into("#unlock-password", PASSWORD).await?;
         ui.click("#unlock").await?;
         ui.wait_text("#message-list", "Referral").await?;

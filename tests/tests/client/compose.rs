@@ -289,14 +289,68 @@ async fn a_send_the_hub_refuses_goes_back_to_the_composes() {
     let kept = mailbox.keep_compose(reply).unwrap();
     let err = mailbox.send_compose(kept.clone()).await.unwrap_err();
     assert_eq!(err.code(), Code::NotFound, "{err}");
+    let back = mailbox.composes().unwrap();
     assert_eq!(
-        mailbox.composes().unwrap(),
-        [kept],
-        "nothing was sent, and nothing written is lost"
+        back,
+        [Compose {
+            refusal: Some(err.to_string()),
+            ..kept.clone()
+        }],
+        "nothing was sent, nothing written is lost, and it says why"
     );
     assert!(
         mailbox.pending().unwrap().is_empty(),
         "no refused copy is left in the outbox"
+    );
+    // It can be changed and sent again: a refused send does not count as sent.
+    let fixed = Compose {
+        mode: SendMode::New,
+        in_reply_to: None,
+        to: vec![WORKER.into()],
+        ..back[0].clone()
+    };
+    mailbox
+        .keep_compose(fixed.clone())
+        .expect("kept after the refusal");
+    let outcome = mailbox
+        .send_compose(fixed)
+        .await
+        .expect("sent once changed");
+    assert!(matches!(outcome, SendOutcome::Sent { .. }), "{outcome:?}");
+    assert!(mailbox.composes().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_compose_once_sent_cannot_come_back_from_an_old_copy() {
+    let hub = TestServer::start().await;
+    let client = TestClient::new();
+    let mailbox = client.registered(&hub, alice(), false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kept = mailbox
+        .keep_compose(compose_with_file(dir.path(), "Sent once"))
+        .unwrap();
+    mailbox.send_compose(kept.clone()).await.unwrap();
+    // A late autosave, or a lock that began during the send, holds the old copy.
+    let late = mailbox.keep_compose(kept.clone());
+    assert!(late.is_err(), "a late autosave does not bring it back");
+    let saved = mailbox.save_compose(kept.clone(), true).await;
+    assert!(saved.is_err(), "nor does a lock's save as a draft");
+    assert!(mailbox.composes().unwrap().is_empty(), "nothing came back");
+    mailbox.syncer.sync().await.unwrap();
+    assert!(
+        drafts(&mailbox).await.is_empty(),
+        "and no draft of it appeared"
+    );
+    assert_eq!(hub.emails_to(WORKER).await.len(), 1, "staff got one email");
+    // A sign-out holding that old copy (it began during the send) still signs out.
+    mailbox
+        .sign_out(Some(kept))
+        .await
+        .expect("the sign-out goes ahead");
+    assert!(mailbox.syncer.sync().await.is_err(), "signed out");
+    assert!(
+        mailbox.composes().unwrap().is_empty(),
+        "and nothing came back"
     );
 }
 
@@ -354,4 +408,105 @@ async fn opening_a_draft_twice_gives_the_same_compose() {
         again.id, open.id,
         "the draft opens the compose already open"
     );
+}
+
+#[tokio::test]
+async fn a_send_refused_later_when_the_hub_is_back_returns_to_the_composes() {
+    let mut hub = TestServer::start().await;
+    let client = TestClient::new();
+    let mailbox = client.registered(&hub, alice(), false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let reply = Compose {
+        mode: SendMode::Reply,
+        in_reply_to: Some("msg_gone".into()),
+        subject: "Re: gone".into(),
+        body_text: "Written offline".into(),
+        to: Vec::new(),
+        ..compose_with_file(dir.path(), "")
+    };
+    let kept = mailbox.keep_compose(reply).unwrap();
+    hub.go_offline().await;
+    let outcome = mailbox.send_compose(kept.clone()).await.unwrap();
+    assert!(matches!(outcome, SendOutcome::Queued { .. }), "{outcome:?}");
+    assert!(mailbox.composes().unwrap().is_empty(), "it is on its way");
+    // The file is moved away meanwhile; the outbox holds its own copy until the answer.
+    std::fs::remove_file(dir.path().join("care-plan.pdf")).unwrap();
+
+    hub.come_back().await;
+    let report = mailbox.flush_outbox().await.unwrap();
+    assert!(report.sent.is_empty());
+    let back = mailbox.composes().unwrap();
+    assert_eq!(back.len(), 1, "the refused message is back to be changed");
+    assert_eq!(back[0].body_text, "Written offline");
+    assert!(
+        back[0]
+            .refusal
+            .as_deref()
+            .is_some_and(|r| r.contains("not found")),
+        "saying why: {:?}",
+        back[0].refusal
+    );
+    assert!(
+        back[0]
+            .refusal
+            .as_deref()
+            .is_some_and(|r| r.contains("attach them again: care-plan.pdf")),
+        "and which file must be attached again: {:?}",
+        back[0].refusal
+    );
+    assert!(
+        mailbox.pending().unwrap().is_empty(),
+        "and not left in the outbox"
+    );
+}
+
+#[tokio::test]
+async fn a_proxy_answering_for_a_hub_that_is_down_keeps_the_send_waiting() {
+    let mut hub = TestServer::start().await;
+    let client = TestClient::new();
+    let mailbox = client.registered(&hub, alice(), false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kept = mailbox
+        .keep_compose(compose_with_file(dir.path(), "Through the proxy"))
+        .unwrap();
+    // The hub is down; the reverse proxy in front of it answers 502 with a page of its own.
+    hub.go_offline().await;
+    let address = hub.url.trim_start_matches("http://").to_owned();
+    let proxy = tokio::net::TcpListener::bind(&address).await.unwrap();
+    let answering = tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        loop {
+            let Ok((mut socket, _)) = proxy.accept().await else {
+                return;
+            };
+            let mut request = vec![0u8; 64 * 1024];
+            let _ = socket.read(&mut request).await;
+            let page = "<html><body>502 Bad Gateway</body></html>";
+            let answer = format!(
+                "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{page}",
+                page.len()
+            );
+            let _ = socket.write_all(answer.as_bytes()).await;
+        }
+    });
+    let outcome = mailbox.send_compose(kept).await.unwrap();
+    assert!(
+        matches!(outcome, SendOutcome::Queued { .. }),
+        "a proxy's error page is the hub being away, not a refusal: {outcome:?}"
+    );
+    let waiting = mailbox.vault.outbox().unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(waiting[0].status, "queued", "still waiting, not failed");
+    assert!(
+        mailbox.composes().unwrap().is_empty(),
+        "not handed back as refused"
+    );
+
+    answering.abort();
+    let _ = answering.await;
+    hub.come_back().await;
+    let report = mailbox.flush_outbox().await.unwrap();
+    assert_eq!(report.sent.len(), 1, "sent once the hub is back");
+    assert_eq!(hub.emails_to(WORKER).await.len(), 1);
 }

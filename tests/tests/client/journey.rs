@@ -33,7 +33,7 @@ async fn the_whole_journey() {
     mailbox.mark_read(&original, true).await.unwrap();
     let saved = files.path().join("saved.pdf");
     mailbox
-        .save_attachment(&original, &message.summary.attachments[0].id, &saved)
+        .save_attachment(&original, &message.summary.attachments[0].id, &saved, false)
         .await
         .unwrap();
     assert_eq!(std::fs::read(&saved).unwrap(), b"%PDF care plan");

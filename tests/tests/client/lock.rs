@@ -108,14 +108,20 @@ async fn typos_at_the_lock_screen_never_reach_the_hub_or_lock_the_account() {
         let err = mailbox.unlock(typo).await.unwrap_err();
         assert_eq!(err.code(), Code::InvalidCredentials, "{typo:?}: {err}");
     }
-    for _ in 0..3 {
-        mailbox.unlock("still not it at all").await.unwrap_err();
-    }
+    let err = mailbox.unlock("still not it at all").await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidCredentials, "{err}");
     assert_eq!(
         hub.audit_count("sign_in_failed").await,
         0,
         "the hub heard of none of the typos"
     );
+    // Three wrong passwords are answered at once; then a short wait before the next.
+    let err = mailbox.unlock(GOOD_PASSWORD).await.unwrap_err();
+    assert_eq!(err.code(), Code::RateLimited, "{err}");
+    assert!(err.to_string().contains("wait 2 seconds"), "{err}");
+    mailbox
+        .wait_clock
+        .advance(std::time::Duration::from_secs(2));
     mailbox.unlock(GOOD_PASSWORD).await.unwrap();
     assert!(!mailbox.is_locked());
     mailbox
@@ -170,4 +176,65 @@ async fn a_password_in_another_unicode_form_unlocks_offline() {
         !mailbox.is_locked(),
         "the verifier here knows the two forms as one password"
     );
+}
+
+#[tokio::test]
+async fn wrong_passwords_in_a_row_wait_longer_each_time_and_then_go_to_the_hub() {
+    let hub = TestServer::start().await;
+    let client = TestClient::new();
+    let mailbox = client.registered(&hub, alice(), false).await;
+    mailbox.lock(None).await.unwrap();
+    let second = std::time::Duration::from_secs(1);
+    let mut waits = Vec::new();
+    for attempt in 1..=10 {
+        let err = mailbox.unlock("a guess at the password").await.unwrap_err();
+        assert_eq!(
+            err.code(),
+            Code::InvalidCredentials,
+            "attempt {attempt}: {err}"
+        );
+        if attempt < 3 {
+            // No wait yet.
+            continue;
+        }
+        if attempt == 10 {
+            assert!(err.to_string().contains("checked by the hub"), "{err}");
+            break;
+        }
+        // Even the right password waits its turn: guessing gains nothing by hurrying.
+        let early = mailbox.unlock(GOOD_PASSWORD).await.unwrap_err();
+        assert_eq!(
+            early.code(),
+            Code::RateLimited,
+            "attempt {attempt}: {early}"
+        );
+        let seconds: u64 = early
+            .to_string()
+            .split_whitespace()
+            .find_map(|w| w.parse().ok())
+            .expect("the wait is said in seconds");
+        waits.push(seconds);
+        mailbox.wait_clock.advance(second * seconds as u32);
+    }
+    assert_eq!(
+        waits,
+        [2, 4, 8, 16, 32, 60, 60],
+        "doubling, at most a minute"
+    );
+    assert_eq!(
+        hub.audit_count("sign_in_failed").await,
+        0,
+        "ten wrong passwords never reached the hub"
+    );
+
+    // From now on the hub checks, as for any sign-in, and the failure counts there.
+    mailbox.wait_clock.advance(second * 60);
+    let err = mailbox.unlock("one more guess").await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidCredentials, "{err}");
+    assert_eq!(hub.audit_count("sign_in_failed").await, 1);
+    mailbox
+        .unlock(GOOD_PASSWORD)
+        .await
+        .expect("the right password still opens it");
+    assert!(!mailbox.is_locked());
 }

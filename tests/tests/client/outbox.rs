@@ -308,3 +308,30 @@ async fn a_message_to_a_group_alone_is_sent_to_its_members() {
         "the group's member is emailed"
     );
 }
+
+#[tokio::test]
+async fn an_item_the_hub_refuses_as_too_large_does_not_hold_up_the_others() {
+    let mut hub = TestServer::start().await;
+    let client = TestClient::new();
+    let mailbox = client.registered(&hub, alice(), false).await;
+    hub.go_offline().await;
+    // A body over the hub's 2 MB request limit: refused (413), not "try later".
+    let mut huge = to_org("Too long");
+    huge.body_text = "x".repeat(2_500_000);
+    let outcome = mailbox.send(huge, &[]).await.unwrap();
+    assert!(matches!(outcome, SendOutcome::Queued { .. }), "{outcome:?}");
+    mailbox.send(to_org("Behind it"), &[]).await.unwrap();
+
+    hub.come_back().await;
+    let report = mailbox.flush_outbox().await.unwrap();
+    let subjects: Vec<&str> = report.sent.iter().map(|m| m.subject.as_str()).collect();
+    assert_eq!(subjects, ["Behind it"], "the next item still leaves");
+    let left = mailbox.vault.outbox().unwrap();
+    assert_eq!(left.len(), 1, "the refused one stays, visibly");
+    assert_eq!(left[0].status, "failed", "{left:?}");
+    assert!(
+        left[0].last_error.contains("2 MB"),
+        "saying why: {}",
+        left[0].last_error
+    );
+}

@@ -278,7 +278,7 @@ async fn a_large_attachment_is_kept_and_saved_without_holding_it_in_memory() {
     let before = rss_kib();
     let saved = files.path().join("saved.tiff");
     let written = mailbox
-        .save_attachment(&m.id, &m.attachments[0].id, &saved)
+        .save_attachment(&m.id, &m.attachments[0].id, &saved, false)
         .await
         .unwrap();
     let grown_mib = rss_kib().saturating_sub(before) / 1024;

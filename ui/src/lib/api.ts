@@ -90,6 +90,8 @@ export interface Compose {
   draft_id: string | null;
   files: Array<{ path: string; name: string; size: number }>;
   carried: AttachmentInfo[];
+  /** Why the hub refused to send it (it came back to be changed); absent otherwise. */
+  refusal?: string | null;
 }
 
 export type SendOutcome =

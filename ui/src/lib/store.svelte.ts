@@ -23,6 +23,8 @@ export interface ComposeState {
   draftId: string | null;
   /** The message answered (Reply, Reply to All), to show who the answer reaches. */
   original?: { from: string; to: string[]; cc: string[] } | null;
+  /** Why the hub refused to send it, when it came back for changes. */
+  refusal: string | null;
 }
 
 export function blankCompose(): ComposeState {
@@ -38,6 +40,7 @@ export function blankCompose(): ComposeState {
     files: [],
     carried: [],
     draftId: null,
+    refusal: null,
   };
 }
 
@@ -61,6 +64,7 @@ export function toCore(c: ComposeState): Compose {
     draft_id: c.draftId,
     files: c.files.map((f) => ({ path: f.path, name: f.name, size: f.size })),
     carried: c.carried,
+    refusal: c.refusal,
   };
 }
 
@@ -78,6 +82,7 @@ export function fromCore(c: Compose): ComposeState {
     files: c.files.map((f) => ({ path: f.path, name: f.name, size: f.size })),
     carried: c.carried ?? [],
     draftId: c.draft_id ?? null,
+    refusal: c.refusal ?? null,
   };
 }
 
@@ -89,6 +94,8 @@ export const app = $state({
   view: 'inbox' as View,
   openId: null as string | null,
   compose: null as ComposeState | null,
+  /** A send is under way: the compose is on its way and must not be saved as a draft. */
+  sending: false,
   offline: false,
   notice: '' as string,
   progress: null as { name: string; done: number; total: number } | null,
@@ -128,7 +135,7 @@ let lastKept = '';
 /** Keeps the current compose a moment after the last change. */
 export function keepSoon() {
   const c = app.compose;
-  if (!c || !app.current) return;
+  if (!c || !app.current || app.sending) return;
   if (!c.id && !composeHasContent(c)) return;
   if (JSON.stringify(toCore(c)) === lastKept) return;
   if (keepTimer) clearTimeout(keepTimer);
@@ -142,7 +149,7 @@ export async function keepNow(): Promise<void> {
   while (keeping) await keeping;
   const c = app.compose;
   const account = app.current;
-  if (!c || !account || (!c.id && !composeHasContent(c))) return;
+  if (!c || !account || app.sending || (!c.id && !composeHasContent(c))) return;
   const core = toCore(c);
   const json = JSON.stringify(core);
   if (json === lastKept) return;

@@ -95,10 +95,20 @@ fn code_of(code: &str) -> Code {
         "attachment_limit" => Code::AttachmentLimit,
         "rate_limited" => Code::RateLimited,
         "not_found" => Code::NotFound,
-        "bad_request" | "unsupported_media_type" | "sender_not_allowed" => Code::Invalid,
-        _ => Code::Internal,
+        "internal" => Code::Internal,
+        // `bad_request`, `conflict`, `request_too_large`, `sender_not_allowed`, and codes
+        // newer than this client: a refusal of this request, which the message explains.
+        _ => Code::Invalid,
     }
 }
+
+/// How long one try of a Remember-me refresh may take before it counts as lost.
+const REFRESH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(8);
+/// Tries of a refresh whose answer was lost, 1 and 2 seconds apart: the last starts within
+/// 19 seconds of the first, inside the hub's 30-second grace for such retries.
+const REFRESH_TRIES: u64 = 3;
+/// How long a process waits for another one of this computer to finish its refresh.
+const REFRESH_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(45);
 
 impl HubClient {
     /// A client for the hub at `base` (checked with [`check_hub_url`]).
@@ -166,12 +176,22 @@ impl HubClient {
 
     async fn refusal(response: reqwest::Response) -> ClientError {
         let status = response.status();
+        let origin = response.url().origin().ascii_serialization();
         match response.json::<ErrorBody>().await {
             Ok(body) => ClientError::Hub {
-                code: code_of(&body.error.code),
+                // A fault on the hub's side, whatever it calls it: the request may work later.
+                code: if status.is_server_error() {
+                    Code::Internal
+                } else {
+                    code_of(&body.error.code)
+                },
                 message: body.error.message.clone(),
                 detail: Box::new(body.error),
             },
+            // A proxy's 502, 503 or 504: the hub behind it cannot be reached.
+            Err(_) if status.is_server_error() => {
+                ClientError::Offline(format!("{origin} (it answered {status})"))
+            }
             Err(_) => {
                 ClientError::Other(format!("the hub answered {status} without an explanation"))
             }
@@ -323,66 +343,147 @@ impl HubClient {
         if self.is_locked() {
             return Err(ClientError::SignInRequired);
         }
+        self.exchange_remembered().await
+    }
+
+    /// The exchange itself, locked or not (sign-out uses it to end the chain).
+    async fn exchange_remembered(&self) -> Result<Session> {
         let slot = self.remember.lock().expect("BUG: poisoned").clone();
         let Some(slot) = slot else {
             return Err(ClientError::SignInRequired);
         };
-        let lock_path = slot.lock.clone();
-        let _held = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&lock_path)?;
-            file.lock()?;
-            Ok(file)
-        })
-        .await
-        .map_err(|e| ClientError::Other(format!("a background task failed: {e}")))??;
+        let _held = self.refresh_lock(&slot.lock).await?;
         let Some(token) = slot.store.load(&slot.name)? else {
             return Err(ClientError::SignInRequired);
         };
         let body = RefreshRequest {
             refresh_token: token.expose().clone(),
         };
-        let response = self
-            .send_raw(Method::POST, "/sessions/refresh", Some(&body), false)
-            .await?;
-        if !response.status().is_success() {
-            let err = Self::refusal(response).await;
-            if matches!(err.code(), Code::InvalidLink | Code::SignInRequired) {
-                // Revoked or replayed: this device must sign in with the password again.
-                slot.store.delete(&slot.name)?;
-                self.forget_session();
-                return Err(ClientError::SignInRequired);
+        // An answer lost on the way (a dropped connection, a proxy that gave up) is tried
+        // again within seconds with the same token: the hub tells such a retry from a
+        // stolen copy only within its 30-second grace, so every try ends well inside it.
+        // Each try, answer read whole, is bounded, since other processes of this computer
+        // wait for the lock meanwhile. A request that never left (no connection) is not
+        // tried again: the token was not used.
+        let mut tries = 0;
+        let session = loop {
+            tries += 1;
+            let attempt = async {
+                let response = self
+                    .http
+                    .post(self.url("/sessions/refresh"))
+                    .json(&body)
+                    .send()
+                    .await
+                    .map_err(|e| (e.is_connect(), self.offline(e)))?;
+                if !response.status().is_success() {
+                    return Ok(Err(Self::refusal(response).await));
+                }
+                // An answer cut short is an answer lost: the token may have been used.
+                let session = response
+                    .json::<Session>()
+                    .await
+                    .map_err(|_| (false, ClientError::Offline(self.base.clone())))?;
+                Ok(Ok(session))
+            };
+            let outcome: std::result::Result<Result<Session>, (bool, ClientError)> =
+                tokio::time::timeout(REFRESH_TIMEOUT, attempt)
+                    .await
+                    .unwrap_or_else(|_| Err((false, ClientError::Offline(self.base.clone()))));
+            match outcome {
+                Ok(Ok(session)) => break session,
+                Ok(Err(err)) if matches!(err.code(), Code::InvalidLink | Code::SignInRequired) => {
+                    // Revoked or replayed: this device must sign in with the password again.
+                    slot.store.delete(&slot.name)?;
+                    self.forget_session();
+                    return Err(ClientError::SignInRequired);
+                }
+                Ok(Err(err)) => return Err(err),
+                Err((false, ClientError::Offline(_))) if tries < REFRESH_TRIES => {
+                    tokio::time::sleep(std::time::Duration::from_secs(tries)).await;
+                }
+                Err((_, err)) => return Err(err),
             }
-            return Err(err);
-        }
-        let session: Session = response
-            .json()
-            .await
-            .map_err(|e| ClientError::Other(format!("the hub's answer was not understood: {e}")))?;
+        };
         self.keep_session(&session)?;
         Ok(session)
     }
 
-    /// Signs out at the hub and forgets Remember me on this device.
+    /// Takes the lock that makes one process of this computer refresh at a time. A holder
+    /// gives it up within [`REFRESH_TIMEOUT`] (or by exiting); waiting longer than
+    /// [`REFRESH_LOCK_WAIT`] means something is stuck, and is answered like an unreachable
+    /// hub, leaving the token untouched for the next try.
+    async fn refresh_lock(&self, path: &std::path::Path) -> Result<std::fs::File> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)?;
+        let deadline = tokio::time::Instant::now() + REFRESH_LOCK_WAIT;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(file),
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    if tokio::time::Instant::now() >= deadline {
+                        return Err(ClientError::Offline(self.base.clone()));
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Signs out at the hub and forgets Remember me on this device, locked or not. With
+    /// no live session but a Remember-me token (a new `sealpost` run, an expired session,
+    /// a locked window), the token is exchanged first so that the hub ends the device's
+    /// chain rather than leaving the token working. Unreachable, the hub is not told:
+    /// everything is forgotten here, and the chain ends unused after 30 days.
     pub async fn sign_out(&self) -> Result<()> {
-        let result = if self.signed_in() {
-            self.send_raw(Method::DELETE, "/sessions/current", None::<&()>, true)
+        let mut result = Ok(());
+        for attempt in 0..2 {
+            if !self.signed_in() {
+                if !self.has_remember() {
+                    break;
+                }
+                match self.exchange_remembered().await {
+                    Ok(_) => {}
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                }
+            }
+            match self
+                .send_raw(Method::DELETE, "/sessions/current", None::<&()>, true)
                 .await
-                .map(|_| ())
-        } else {
-            Ok(())
-        };
+            {
+                Ok(r) if r.status() == StatusCode::UNAUTHORIZED && attempt == 0 => {
+                    // The session ended by itself; Remember me may still be alive.
+                    self.forget_session();
+                }
+                Ok(r) if r.status().is_success() || r.status() == StatusCode::UNAUTHORIZED => {
+                    result = Ok(());
+                    break;
+                }
+                Ok(r) => {
+                    result = Err(Self::refusal(r).await);
+                    break;
+                }
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
         self.forget_session();
         let slot = self.remember.lock().expect("BUG: poisoned").clone();
         if let Some(slot) = slot {
             slot.store.delete(&slot.name)?;
         }
-        // Offline sign-out still forgets everything locally; the hub's session ends idle.
         match result {
-            Err(ClientError::Offline(_)) | Ok(()) => Ok(()),
+            // Offline, or the chain had already ended: nothing is left to end.
+            Err(ClientError::Offline(_) | ClientError::SignInRequired) | Ok(()) => Ok(()),
             Err(e) => Err(e),
         }
     }

@@ -33,6 +33,20 @@ pub struct FlushReport {
     pub(crate) refusals: Vec<(i64, Refusal)>,
 }
 
+/// Whether a failure to hand an item to the hub is for now only: it is kept in the queue.
+fn waits(e: &ClientError) -> bool {
+    matches!(
+        e.code(),
+        Code::Offline | Code::SignInRequired | Code::RateLimited
+    ) || matches!(
+        e,
+        ClientError::Hub {
+            code: Code::Internal,
+            ..
+        }
+    )
+}
+
 /// A refusal of the hub, kept to be told to the person who asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Refusal {
@@ -298,12 +312,10 @@ impl Mailbox {
                     }
                     report.changes += 1;
                 }
-                Err(e)
-                    if matches!(
-                        e.code(),
-                        Code::Offline | Code::SignInRequired | Code::RateLimited
-                    ) =>
-                {
+                // The hub cannot take it now (unreachable, signed out, busy, or failing
+                // itself): it waits, in order, for the next flush. Only a refusal with a
+                // reason is final.
+                Err(e) if waits(&e) => {
                     self.vault.outbox_attempted(item.id)?;
                     report.waiting = total - done;
                     if e.code() == Code::SignInRequired {
@@ -312,7 +324,16 @@ impl Mailbox {
                     break;
                 }
                 Err(e) => {
-                    self.vault.outbox_failed(item.id, &e.to_string())?;
+                    if item.compose_id.is_empty() {
+                        self.vault.outbox_failed(item.id, &e.to_string())?;
+                    } else {
+                        // Whichever flush hears it: the compose comes back, saying why.
+                        self.vault.return_refused(
+                            item.id,
+                            &e.to_string(),
+                            chrono::Utc::now().timestamp_millis(),
+                        )?;
+                    }
                     report.refusals.push((item.id, Refusal::of(&e)));
                     report.failed += 1;
                 }

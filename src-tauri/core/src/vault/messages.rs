@@ -389,6 +389,13 @@ impl Vault {
                 "DELETE FROM search WHERE rowid IN (SELECT rowid FROM messages WHERE expires_at <= ?1)",
                 [now],
             )?;
+            // What was sent longer ago than any message is kept need not be remembered,
+            // unless it still waits in the outbox (offline for months).
+            tx.execute(
+                "DELETE FROM sent_composes WHERE sent_at <= ?1 \
+                 AND id NOT IN (SELECT compose_id FROM outbox)",
+                [now - 100 * 24 * 3600 * 1000],
+            )?;
             Ok(tx.execute("DELETE FROM messages WHERE expires_at <= ?1", [now])?)
         })
     }

@@ -17,7 +17,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use crate::error::{ClientError, Result};
 use crate::secret::Sensitive;
 
-pub use compose::AfterQueue;
+pub use compose::{AfterQueue, SentCompose};
 pub use messages::{Applied, SearchHit, CHUNK};
 pub use outbox::{OutboxItem, QueuedFile};
 

@@ -31,6 +31,8 @@ pub struct OutboxItem {
     pub last_error: String,
     /// The compose it came from ('' for none).
     pub compose_id: String,
+    /// That compose's JSON as it was queued ('' for none).
+    pub compose_body: String,
     /// Its files: (name, content type, size).
     pub files: Vec<(String, String, u64)>,
 }
@@ -59,11 +61,13 @@ pub(super) fn insert_item(
     payload: &str,
     files: &[QueuedFile],
     now_ms: i64,
-    compose_id: &str,
+    compose: Option<(&str, &str)>,
 ) -> Result<i64> {
+    let (compose_id, compose_body) = compose.unwrap_or_default();
     tx.execute(
-        "INSERT INTO outbox (kind, created_at, payload, compose_id) VALUES (?1, ?2, ?3, ?4)",
-        params![kind, now_ms, payload, compose_id],
+        "INSERT INTO outbox (kind, created_at, payload, compose_id, compose_body) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![kind, now_ms, payload, compose_id, compose_body],
     )?;
     let id = tx.last_insert_rowid();
     for (position, f) in files.iter().enumerate() {
@@ -101,14 +105,15 @@ impl Vault {
         files: &[QueuedFile],
         now_ms: i64,
     ) -> Result<i64> {
-        self.write(|tx| insert_item(tx, kind, payload, files, now_ms, ""))
+        self.write(|tx| insert_item(tx, kind, payload, files, now_ms, None))
     }
 
     /// Everything queued, oldest first.
     pub fn outbox(&self) -> Result<Vec<OutboxItem>> {
         self.read(|c| {
             let mut stmt = c.prepare(
-                "SELECT id, kind, payload, status, last_error, compose_id FROM outbox ORDER BY id",
+                "SELECT id, kind, payload, status, last_error, compose_id, compose_body \
+                 FROM outbox ORDER BY id",
             )?;
             let items = stmt
                 .query_map([], |r| {
@@ -119,6 +124,7 @@ impl Vault {
                         status: r.get(3)?,
                         last_error: r.get(4)?,
                         compose_id: r.get(5)?,
+                        compose_body: r.get(6)?,
                         files: Vec::new(),
                     })
                 })?

@@ -111,4 +111,14 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE messages ADD COLUMN client_ref TEXT NOT NULL DEFAULT '';
     CREATE INDEX outbox_compose ON outbox(compose_id) WHERE compose_id != '';
     "#,
+    // 3: a compose that was sent is remembered, so that nothing (a late autosave, a lock)
+    //    brings it back to be changed and "sent" again; each outbox item keeps its compose,
+    //    so that one the hub refuses later, in any flush, returns to the composes.
+    r#"
+    CREATE TABLE sent_composes (
+        id TEXT PRIMARY KEY NOT NULL,
+        sent_at INTEGER NOT NULL
+    ) STRICT;
+    ALTER TABLE outbox ADD COLUMN compose_body TEXT NOT NULL DEFAULT '';
+    "#,
 ];
