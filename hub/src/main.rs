@@ -5,7 +5,7 @@ use std::{path::PathBuf, process::ExitCode, sync::Arc};
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use sealpost_hub::{
-    cli::{parse_span, print_table, when},
+    cli::{count, parse_span, print_table, when},
     sending::{AttachmentFile, OrgMessage},
     Caller, Hub, InitOptions,
 };
@@ -473,24 +473,31 @@ async fn admin(hub: Hub, command: Admin) -> anyhow::Result<()> {
                 say!("{}", serde_json::to_string_pretty(&r)?);
             } else if dry_run {
                 say!(
-                    "would delete {} expired messages with {} attachment files, {} files left by \
-                     crashes ({}) and {} empty pending mailboxes (nothing was changed)",
-                    r.messages,
-                    r.attachments,
-                    left.files,
+                    "would delete {} with {}, {} left by crashes ({}) and {} (nothing \
+                     was changed)",
+                    count(r.messages as u64, "expired message", "expired messages"),
+                    count(r.attachments as u64, "attachment file", "attachment files"),
+                    count(left.files, "file", "files"),
                     sealpost_proto::text::megabytes(left.bytes),
-                    left.mailboxes
+                    count(
+                        left.mailboxes,
+                        "empty pending mailbox",
+                        "empty pending mailboxes"
+                    )
                 );
             } else {
                 say!(
-                    "deleted {} expired messages, {} attachment files, {} unused uploads, {} files \
-                     left by crashes ({}) and {} empty pending mailboxes",
-                    r.messages,
-                    r.attachments,
-                    r.uploads,
-                    left.files,
+                    "deleted {}, {}, {}, {} left by crashes ({}) and {}",
+                    count(r.messages as u64, "expired message", "expired messages"),
+                    count(r.attachments as u64, "attachment file", "attachment files"),
+                    count(r.uploads as u64, "unused upload", "unused uploads"),
+                    count(left.files, "file", "files"),
                     sealpost_proto::text::megabytes(left.bytes),
-                    left.mailboxes
+                    count(
+                        left.mailboxes,
+                        "empty pending mailbox",
+                        "empty pending mailboxes"
+                    )
                 );
             }
         }
@@ -534,7 +541,7 @@ async fn admin(hub: Hub, command: Admin) -> anyhow::Result<()> {
 
 /// Problems `admin check` found that remain.
 #[derive(Debug, thiserror::Error)]
-#[error("{0} problems remain (see above)")]
+#[error("{} (see above)", count(*.0 as u64, "problem remains", "problems remain"))]
 struct CheckFailed(usize);
 
 fn print_check(r: &sealpost_hub::check::CheckReport) {
@@ -550,8 +557,8 @@ fn print_check(r: &sealpost_hub::check::CheckReport) {
     line(
         r.orphan_files == 0 || r.repaired,
         format!(
-            "{} files nothing refers to ({}), left by crashes{}",
-            r.orphan_files,
+            "{} nothing refers to ({}), left by crashes{}",
+            count(r.orphan_files, "file", "files"),
             sealpost_proto::text::megabytes(r.orphan_bytes),
             if r.orphan_files > 0 {
                 fixed(": removed", ": `--repair` removes them")
@@ -562,15 +569,15 @@ fn print_check(r: &sealpost_hub::check::CheckReport) {
     );
     if r.recent_unreferenced_files > 0 {
         say!(
-            "     {} newer files not referred to yet: uploads or sends under way, left alone",
-            r.recent_unreferenced_files
+            "     {} not referred to yet: uploads or sends under way, left alone",
+            count(r.recent_unreferenced_files, "newer file", "newer files")
         );
     }
     line(
         r.lost_attachments.is_empty(),
         format!(
-            "{} messages whose attachment file is gone{}",
-            r.lost_attachments.len(),
+            "{} whose attachment file is gone{}",
+            count(r.lost_attachments.len() as u64, "message", "messages"),
             if r.lost_attachments.is_empty() {
                 String::new()
             } else {
@@ -584,9 +591,9 @@ fn print_check(r: &sealpost_hub::check::CheckReport) {
     line(
         r.lost_uploads + r.lost_emails == 0 || r.repaired,
         format!(
-            "{} uploads and {} emails to staff whose file is gone{}",
-            r.lost_uploads,
-            r.lost_emails,
+            "{} and {} to staff whose file is gone{}",
+            count(r.lost_uploads, "upload", "uploads"),
+            count(r.lost_emails, "email", "emails"),
             if r.lost_uploads + r.lost_emails > 0 {
                 fixed(": given up", ": `--repair` gives them up")
             } else {
@@ -597,8 +604,12 @@ fn print_check(r: &sealpost_hub::check::CheckReport) {
     line(
         r.empty_mailboxes.is_empty() || r.repaired,
         format!(
-            "{} pending mailboxes with no message{}",
-            r.empty_mailboxes.len(),
+            "{} with no message{}",
+            count(
+                r.empty_mailboxes.len() as u64,
+                "pending mailbox",
+                "pending mailboxes"
+            ),
             if r.empty_mailboxes.is_empty() {
                 String::new()
             } else {
@@ -613,8 +624,12 @@ fn print_check(r: &sealpost_hub::check::CheckReport) {
     line(
         r.not_private.is_empty() || r.repaired,
         format!(
-            "{} files or folders others may read{}",
-            r.not_private.len(),
+            "{} others may read{}",
+            count(
+                r.not_private.len() as u64,
+                "file or folder",
+                "files or folders"
+            ),
             if r.not_private.is_empty() {
                 String::new()
             } else {

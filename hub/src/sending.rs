@@ -179,7 +179,7 @@ impl Hub {
                 delivered_to: send.delivered_to,
             })),
             Some(_) => Err(Error::Conflict(
-                "this reference (client_ref or Idempotency-Key) was already used for a \
+                "this reference (client_ref, Idempotency-Key or --client-ref) was already used for a \
                  different message; nothing was sent. Use a new reference for each message."
                     .into(),
             )),

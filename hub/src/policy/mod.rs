@@ -31,7 +31,7 @@ pub fn client_reference(raw: Option<&str>) -> crate::error::Result<Option<String
     };
     if reference.chars().count() > MAX_REFERENCE_CHARS || reference.chars().any(char::is_control) {
         return Err(crate::error::Error::BadRequest(format!(
-            "a message's reference (client_ref or Idempotency-Key) must be at most \
+            "a message's reference (client_ref, Idempotency-Key or --client-ref) must be at most \
              {MAX_REFERENCE_CHARS} characters with no control characters; nothing was sent"
         )));
     }

@@ -728,8 +728,8 @@ fn a_server_killed_mid_upload_leaves_a_file_that_purge_and_check_find_and_remove
         !ok,
         "check exits non-zero while something does not add up: {out}"
     );
-    assert!(out.contains("1 files nothing refers to"), "{out}");
-    assert!(err.contains("problems remain"), "{err}");
+    assert!(out.contains("1 file nothing refers to"), "{out}");
+    assert!(err.contains("remain"), "{err}");
     let (ok, out, err) = run(&["admin", "--data", &data_arg(&dir), "check", "--repair"]);
     assert!(ok, "repaired: {out} {err}");
     assert!(!left[0].exists(), "the file is gone");

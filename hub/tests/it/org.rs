@@ -476,7 +476,7 @@ async fn references_are_refused_rather_than_cut_and_the_refusal_names_both_forms
     let body: Value = r.json().await.unwrap();
     let message = body["error"]["message"].as_str().unwrap();
     assert!(
-        message.contains("client_ref or Idempotency-Key"),
+        message.contains("client_ref, Idempotency-Key"),
         "the header's user is told it is the header: {message}"
     );
 }

@@ -93,9 +93,10 @@ enum Command {
         /// Copy recipient (repeat for several).
         #[arg(long)]
         cc: Vec<String>,
-        /// Subject.
-        #[arg(long, default_value = "")]
-        subject: String,
+        /// Subject (a reply or forward without one gets "Re: …" or "Fwd: …" and the
+        /// original's subject).
+        #[arg(long)]
+        subject: Option<String>,
         /// Body text.
         #[arg(long, conflicts_with = "body_file")]
         body: Option<String>,
@@ -207,6 +208,27 @@ fn local_time(rfc3339: &str) -> String {
         .unwrap_or_else(|_| rfc3339.to_owned())
 }
 
+/// `Re: subject` or `Fwd: subject`, unless it starts so already.
+fn prefixed(prefix: &str, subject: &str) -> String {
+    let already = subject
+        .get(..prefix.len() + 1)
+        .is_some_and(|head| head.eq_ignore_ascii_case(&format!("{prefix}:")));
+    match already {
+        true => subject.to_owned(),
+        false => format!("{prefix}: {subject}"),
+    }
+}
+
+/// The original quoted under an answer, as the app quotes it.
+fn quote(from: &str, sent_at: &str, body: &str) -> String {
+    let quoted: Vec<String> = body.lines().map(|l| format!("> {l}")).collect();
+    format!(
+        "\n\nOn {}, {from} wrote:\n{}",
+        local_time(sent_at),
+        quoted.join("\n")
+    )
+}
+
 /// Text from a message made safe for a terminal: control characters (escape sequences
 /// among them) and characters that hide or reorder text are shown as `\u{…}`, so that a
 /// message cannot restyle the terminal or disguise what it says. Line breaks and tabs stay
@@ -274,8 +296,24 @@ fn read_password(prompt: &str) -> Result<String, ClientError> {
         return Err(ClientError::Refused {
             code: Code::SignInRequired,
             message: "sign in needed: no password was given (standard input is closed or \
-                      empty), and nothing was sent to the hub. Run `sealpost sign-in \
-                      --remember` once, so that scheduled runs need no password"
+                      empty), and nothing was sent to the hub. Type it on a terminal, or give \
+                      it as one line on standard input; for scheduled runs, sign in once \
+                      with `sealpost sign-in --remember`"
+                .into(),
+            refused: Vec::new(),
+        });
+    }
+    Ok(password)
+}
+
+/// A new password: asked twice on a terminal (a typo would leave a password nobody
+/// knows), read once from standard input (scripts).
+fn read_new_password() -> Result<String, ClientError> {
+    let password = read_password("Choose a password: ")?;
+    if std::io::stdin().is_terminal() && read_password("Type it again: ")? != password {
+        return Err(ClientError::Refused {
+            code: Code::Invalid,
+            message: "The two passwords are not the same; nothing was registered. Try again."
                 .into(),
             refused: Vec::new(),
         });
@@ -362,7 +400,7 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
             for rule in &info.password_rules.rules {
                 eprintln!("  - {}", rule.description);
             }
-            let password = read_password("Choose a password: ")?;
+            let password = read_new_password()?;
             let registered = hub.register(token.trim(), &password).await?;
             accounts.add(base, &registered.email)?;
             say!(
@@ -555,6 +593,26 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
                 (_, Some(id), _) => (SendMode::ReplyAll, Some(id)),
                 (_, _, Some(id)) => (SendMode::Forward, Some(id)),
                 _ => (SendMode::New, None),
+            };
+            // As the app does: an answer names what it answers, and quotes it below.
+            let (subject, body_text) = match &in_reply_to {
+                Some(id) => {
+                    let original = mailbox.vault.message(id)?;
+                    let prefix = if mode == SendMode::Forward {
+                        "Fwd"
+                    } else {
+                        "Re"
+                    };
+                    let subject =
+                        subject.unwrap_or_else(|| prefixed(prefix, &original.summary.subject));
+                    let quoted = quote(
+                        &original.summary.from,
+                        &original.summary.sent_at,
+                        &original.body_text,
+                    );
+                    (subject, format!("{body_text}{quoted}"))
+                }
+                None => (subject.unwrap_or_default(), body_text),
             };
             let out = Outgoing {
                 mode,

@@ -158,13 +158,28 @@ async fn a_script_registers_syncs_reads_sends_and_searches() {
     let r = run(d, &["send", "--reply", &id, "--body", "Tuesday works"], "").await;
     assert_eq!(r.code, 0, "{}", r.err);
     assert!(r.out.starts_with("sent msg_"), "{}", r.out);
+    let emails = hub.emails_to(STAFF).await;
+    let reply = emails
+        .iter()
+        .find(|e| e.contains("Tuesday works"))
+        .expect("the reply reached the organisation");
     assert!(
-        hub.emails_to(STAFF)
-            .await
-            .iter()
-            .any(|e| e.contains("Tuesday works")),
-        "the reply reached the organisation"
+        reply.contains("Subject: Re: Referral for Mrs Jones"),
+        "it is titled after what it answers: {reply}"
     );
+    assert!(
+        reply.contains("> "),
+        "and quotes the original below: {reply}"
+    );
+    // Addresses of its own: a reply goes to the sender only, and says so.
+    let r = run(
+        d,
+        &["send", "--reply", &id, "--to", STAFF, "--body", "More"],
+        "",
+    )
+    .await;
+    assert_eq!(r.code, 5, "{}", r.err);
+    assert!(r.err.contains("sender only"), "{}", r.err);
 
     let r = run(
         d,

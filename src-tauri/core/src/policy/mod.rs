@@ -64,13 +64,21 @@ pub fn check_recipients(
         });
     }
     match mode {
-        SendMode::Reply if !cc.iter().all(|c| c.trim().is_empty()) => Err(ClientError::Refused {
-            code: Code::RecipientNotAllowed,
-            message:
-                "A reply goes to the sender only; remove the Cc addresses or use Reply to All."
+        SendMode::Reply if !to.iter().chain(cc).all(|c| c.trim().is_empty()) => {
+            Err(ClientError::Refused {
+                code: Code::RecipientNotAllowed,
+                message: "A reply goes to the sender only; leave out the other addresses, or \
+                          use Reply to All (`--reply-all`), which may add organisation \
+                          addresses. Nothing was sent."
                     .into(),
-            refused: cc.to_vec(),
-        }),
+                refused: to
+                    .iter()
+                    .chain(cc)
+                    .filter(|c| !c.trim().is_empty())
+                    .cloned()
+                    .collect(),
+            })
+        }
         SendMode::Reply | SendMode::ReplyAll => {
             if refused.is_empty() {
                 Ok(())
