@@ -660,6 +660,30 @@ async fn behind_a_trusted_proxy_limits_apply_per_real_client() {
         audit.iter().any(|e| e.ip == "203.0.113.2"),
         "the audit log names the real client"
     );
+    // Behind two proxies (the outer one trusted too), the client is still the nearest
+    // address the trusted hops did not add.
+    for forwarded in ["203.0.113.8, 127.0.0.1", "203.0.113.8, 127.0.0.1"] {
+        let r = t
+            .http
+            .post(format!("{}/api/v1/sessions", t.url))
+            .header("x-forwarded-for", forwarded)
+            .json(&json!({"email": alice(), "password": "x x x x x x x x"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let statuses = futures_statuses(&t, &sign_in_from, &["203.0.113.8"]).await;
+    assert_eq!(statuses, [429], "the same client, whichever way it came");
+    let audit = t
+        .hub
+        .audit_log(chrono::DateTime::<chrono::Utc>::MIN_UTC)
+        .await
+        .unwrap();
+    assert!(
+        audit.iter().any(|e| e.ip == "203.0.113.8"),
+        "the audit log names the client behind both proxies"
+    );
 }
 
 async fn futures_statuses<F, Fut>(t: &TestHub, send: &F, from: &[&str]) -> Vec<u16>
