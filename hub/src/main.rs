@@ -601,45 +601,39 @@ fn print_check(r: &sealpost_hub::check::CheckReport) {
             }
         ),
     );
-    line(
-        r.empty_mailboxes.is_empty() || r.repaired,
+    // Named things `--repair` mends: how many, which, and what was (or would be) done.
+    let mendable = |names: &[String], what: String, done: &str, todo: &str| {
+        let which = match names.is_empty() {
+            true => String::new(),
+            false => format!(" ({}): {}", fixed(done, todo), names.join(", ")),
+        };
+        line(names.is_empty() || r.repaired, format!("{what}{which}"));
+    };
+    mendable(
+        &r.empty_mailboxes,
         format!(
-            "{} with no message{}",
+            "{} with no message",
             count(
                 r.empty_mailboxes.len() as u64,
                 "pending mailbox",
                 "pending mailboxes"
-            ),
-            if r.empty_mailboxes.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    "{}: {}",
-                    fixed(" (removed)", " (`--repair` removes them)"),
-                    r.empty_mailboxes.join(", ")
-                )
-            }
+            )
         ),
+        "removed",
+        "`--repair` removes them",
     );
-    line(
-        r.not_private.is_empty() || r.repaired,
+    mendable(
+        &r.not_private,
         format!(
-            "{} others may read{}",
+            "{} others may read",
             count(
                 r.not_private.len() as u64,
                 "file or folder",
                 "files or folders"
-            ),
-            if r.not_private.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    "{}: {}",
-                    fixed(" (made owner-only)", " (`--repair` makes them owner-only)"),
-                    r.not_private.join(", ")
-                )
-            }
+            )
         ),
+        "made owner-only",
+        "`--repair` makes them owner-only",
     );
     for note in &r.notes {
         say!("note {note}");

@@ -409,6 +409,32 @@ impl HubClient {
         Ok(session)
     }
 
+    /// Ends this device's session, and with it its Remember-me chain, at the hub: with the
+    /// session in hand, or else with one got by exchanging the remembered token. A session
+    /// that ended by itself (401) is exchanged for a live one once.
+    async fn end_session_at_hub(&self) -> Result<()> {
+        for _ in 0..2 {
+            if !self.signed_in() {
+                if !self.has_remember() {
+                    return Ok(());
+                }
+                self.exchange_remembered().await?;
+            }
+            let response = self
+                .send_raw(Method::DELETE, "/sessions/current", None::<&()>, true)
+                .await?;
+            if response.status() == StatusCode::UNAUTHORIZED {
+                self.forget_session();
+                continue;
+            }
+            if !response.status().is_success() {
+                return Err(Self::refusal(response).await);
+            }
+            return Ok(());
+        }
+        Ok(())
+    }
+
     /// Takes the lock that makes one process of this computer refresh at a time. A holder
     /// gives it up within [`REFRESH_TIMEOUT`] (or by exiting); waiting longer than
     /// [`REFRESH_LOCK_WAIT`] means something is stuck, and is answered like an unreachable
@@ -440,42 +466,7 @@ impl HubClient {
     /// chain rather than leaving the token working. Unreachable, the hub is not told:
     /// everything is forgotten here, and the chain ends unused after 30 days.
     pub async fn sign_out(&self) -> Result<()> {
-        let mut result = Ok(());
-        for attempt in 0..2 {
-            if !self.signed_in() {
-                if !self.has_remember() {
-                    break;
-                }
-                match self.exchange_remembered().await {
-                    Ok(_) => {}
-                    Err(e) => {
-                        result = Err(e);
-                        break;
-                    }
-                }
-            }
-            match self
-                .send_raw(Method::DELETE, "/sessions/current", None::<&()>, true)
-                .await
-            {
-                Ok(r) if r.status() == StatusCode::UNAUTHORIZED && attempt == 0 => {
-                    // The session ended by itself; Remember me may still be alive.
-                    self.forget_session();
-                }
-                Ok(r) if r.status().is_success() || r.status() == StatusCode::UNAUTHORIZED => {
-                    result = Ok(());
-                    break;
-                }
-                Ok(r) => {
-                    result = Err(Self::refusal(r).await);
-                    break;
-                }
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
-            }
-        }
+        let result = self.end_session_at_hub().await;
         self.forget_session();
         let slot = self.remember.lock().expect("BUG: poisoned").clone();
         if let Some(slot) = slot {

@@ -3,7 +3,7 @@
 
 use rusqlite::{params, OptionalExtension};
 
-use super::outbox::{insert_item, QueuedFile};
+use super::outbox::{insert_item, mark_failed, QueuedFile};
 use super::Vault;
 use crate::error::{ClientError, Code, Result};
 
@@ -25,18 +25,31 @@ pub enum SentCompose {
     Delivered(Option<String>),
 }
 
+/// Whether the compose was sent (and not refused since).
+fn was_sent(c: &rusqlite::Connection, id: &str) -> Result<bool> {
+    Ok(c.query_row(
+        "SELECT 1 FROM sent_composes WHERE id = ?1",
+        [id],
+        |_| Ok(()),
+    )
+    .optional()?
+    .is_some())
+}
+
+/// A kept compose's JSON, if it is kept.
+fn body_of(c: &rusqlite::Connection, id: &str) -> Result<Option<String>> {
+    Ok(
+        c.query_row("SELECT body FROM composes WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()?,
+    )
+}
+
 /// A compose that was sent cannot be kept, saved or sent again: whatever holds it (a late
 /// autosave, a lock that began during the send) holds an old copy.
 fn refuse_if_sent(tx: &rusqlite::Connection, id: &str) -> Result<()> {
-    let sent = tx
-        .query_row(
-            "SELECT 1 FROM sent_composes WHERE id = ?1",
-            [id],
-            |_| Ok(()),
-        )
-        .optional()?
-        .is_some();
-    if sent {
+    if was_sent(tx, id)? {
         return Err(ClientError::Refused {
             code: Code::Invalid,
             message: "This message was sent already; it can no longer be changed.".into(),
@@ -75,14 +88,7 @@ impl Vault {
 
     /// One compose's JSON, if it is kept.
     pub fn compose(&self, id: &str) -> Result<Option<String>> {
-        self.read(|c| {
-            Ok(
-                c.query_row("SELECT body FROM composes WHERE id = ?1", [id], |r| {
-                    r.get(0)
-                })
-                .optional()?,
-            )
-        })
+        self.read(|c| body_of(c, id))
     }
 
     /// Queues a compose (`kind` `send` or `draft`, `json` as it is) in one transaction with
@@ -139,37 +145,18 @@ impl Vault {
             let Some((kind, compose_id, body)) = row else {
                 return Ok(());
             };
-            let sent = tx
-                .query_row(
-                    "SELECT 1 FROM sent_composes WHERE id = ?1",
-                    [&compose_id],
-                    |_| Ok(()),
-                )
-                .optional()?
-                .is_some();
-            if kind != "send" && sent {
+            if kind != "send" && was_sent(tx, &compose_id)? {
                 tx.execute("DELETE FROM outbox WHERE id = ?1", [item])?;
                 return Ok(());
             }
             // Open again already (a lock keeps it open): that copy is newer.
-            let open: Option<String> = tx
-                .query_row(
-                    "SELECT body FROM composes WHERE id = ?1",
-                    [&compose_id],
-                    |r| r.get(0),
-                )
-                .optional()?;
+            let open = body_of(tx, &compose_id)?;
             let Some(mut compose) = open
                 .as_deref()
                 .or(Some(body.as_str()).filter(|b| !b.is_empty()))
                 .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
             else {
-                tx.execute(
-                    "UPDATE outbox SET status = 'failed', attempts = attempts + 1, \
-                     last_error = ?2 WHERE id = ?1",
-                    params![item, reason],
-                )?;
-                return Ok(());
+                return mark_failed(tx, item, reason);
             };
             tx.execute("DELETE FROM outbox WHERE id = ?1", [item])?;
             if kind == "send" {
@@ -215,14 +202,7 @@ impl Vault {
     /// Where a compose that was sent is now; `None` when it was never sent.
     pub fn sent_compose(&self, compose_id: &str) -> Result<Option<SentCompose>> {
         self.read(|c| {
-            let sent = c
-                .query_row(
-                    "SELECT 1 FROM sent_composes WHERE id = ?1",
-                    [compose_id],
-                    |_| Ok(()),
-                )
-                .optional()?;
-            if sent.is_none() {
+            if !was_sent(c, compose_id)? {
                 return Ok(None);
             }
             let queued: Option<i64> = c

@@ -96,6 +96,15 @@ pub(super) fn insert_item(
     Ok(id)
 }
 
+/// Marks an outbox item refused, with the reason; it stays, visibly, until it is removed.
+pub(super) fn mark_failed(tx: &rusqlite::Connection, id: i64, error: &str) -> Result<()> {
+    tx.execute(
+        "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+        params![id, error],
+    )?;
+    Ok(())
+}
+
 impl Vault {
     /// Queues a message, draft or change with its files; returns the queue id.
     pub fn queue(
@@ -171,13 +180,7 @@ impl Vault {
 
     /// Records a refusal: the item stays, marked failed, for the person to fix or discard.
     pub fn outbox_failed(&self, id: i64, error: &str) -> Result<()> {
-        self.write(|tx| {
-            tx.execute(
-                "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
-                params![id, error],
-            )?;
-            Ok(())
-        })
+        self.write(|tx| mark_failed(tx, id, error))
     }
 
     /// Counts an attempt that could not reach the hub.
