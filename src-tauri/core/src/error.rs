@@ -120,6 +120,12 @@ impl From<rusqlite::Error> for ClientError {
 
 impl From<std::io::Error> for ClientError {
     fn from(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::StorageFull {
+            return Self::Io(
+                "the disk is full: a file could not be written. Free some space and try again"
+                    .into(),
+            );
+        }
         Self::Io(format!("a file could not be read or written: {e}"))
     }
 }

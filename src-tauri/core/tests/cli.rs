@@ -329,6 +329,42 @@ async fn attachments_are_named_by_id_times_are_local_and_nothing_reaches_the_ter
     assert_eq!(r.code, 0, "{}", r.err);
     assert_eq!(std::fs::read_to_string(to).unwrap(), "first notes");
 
+    // A full disk (/dev/full answers every write with ENOSPC): said plainly, and the
+    // attachment is still there to save elsewhere.
+    let r = run(
+        d,
+        &[
+            "save-attachment",
+            &id,
+            &ids[1],
+            "--to",
+            "/dev/full",
+            "--force",
+        ],
+        "",
+    )
+    .await;
+    assert_ne!(r.code, 0, "{}", r.out);
+    assert!(r.err.contains("the disk is full"), "{}", r.err);
+    let elsewhere = files.path().join("elsewhere.txt");
+    let r = run(
+        d,
+        &[
+            "save-attachment",
+            &id,
+            &ids[1],
+            "--to",
+            elsewhere.to_str().unwrap(),
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert_eq!(
+        std::fs::read_to_string(&elsewhere).unwrap(),
+        "second, longer notes"
+    );
+
     // Output read only in part (`| head -1`): the reader goes away, the command ends
     // quietly with no panic.
     let (data_dir, id_for) = (d.to_owned(), id.clone());
