@@ -5,7 +5,6 @@
 //! which lives in `master.key` beside the database and never inside it.
 
 mod password;
-mod sensitive;
 mod tokens;
 
 use std::{
@@ -20,7 +19,7 @@ use age::secrecy::ExposeSecret;
 use age::x25519;
 
 pub use password::{PasswordHasher, HASH_PARAMS};
-pub use sensitive::Sensitive;
+pub use sealpost_common::Sensitive;
 pub use tokens::{hash_token, new_id, new_token};
 
 /// A failure to encrypt, decrypt or read key material.

@@ -125,22 +125,13 @@ impl Store {
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {
-    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    let version = version.max(0) as usize;
-    if version > schema::MIGRATIONS.len() {
-        return Err(Error::Other(format!(
-            "the database was written by a newer Sealpost hub (schema {version}, this one knows {}); \
-             upgrade sealpost-hub",
-            schema::MIGRATIONS.len()
-        )));
-    }
-    for (i, step) in schema::MIGRATIONS.iter().enumerate().skip(version) {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
-        tx.execute_batch(step)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-        tx.commit()?;
-    }
-    Ok(())
+    sealpost_common::migrate(conn, schema::MIGRATIONS).map_err(|e| match e {
+        sealpost_common::MigrateError::Newer { found, known } => Error::Other(format!(
+            "the database was written by a newer Sealpost hub (schema {found}, this one knows \
+             {known}); upgrade sealpost-hub"
+        )),
+        sealpost_common::MigrateError::Sqlite(e) => e.into(),
+    })
 }
 
 #[cfg(test)]

@@ -12,12 +12,12 @@ pub mod links;
 mod lock;
 pub mod outbox;
 pub mod policy;
-mod secret;
+
 pub mod sync;
 pub mod vault;
 
 pub use accounts::{AccountRecord, Accounts, Mailbox, Progress};
 pub use compose::{Compose, ComposeFile};
 pub use error::{ClientError, Code, Result};
-pub use secret::Sensitive;
+pub use sealpost_common::Sensitive;
 pub use vault::Vault;

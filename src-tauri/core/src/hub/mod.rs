@@ -15,7 +15,7 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use crate::error::{ClientError, Code, Result};
 use crate::keyring::SecretStore;
-use crate::secret::Sensitive;
+use sealpost_common::Sensitive;
 
 /// Where an account's tokens are kept, so that rotations are saved at once: the remembered
 /// refresh token and the trusted-device token, in the keyring; and a lock file that lets

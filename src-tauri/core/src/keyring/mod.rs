@@ -7,7 +7,7 @@
 
 use std::{collections::HashMap, sync::Mutex};
 
-use crate::secret::Sensitive;
+use sealpost_common::Sensitive;
 
 /// The keyring service name under which Sealpost keeps its entries.
 pub const SERVICE: &str = "sealpost";

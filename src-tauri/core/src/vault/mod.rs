@@ -15,7 +15,7 @@ use std::{
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 use crate::error::{ClientError, Result};
-use crate::secret::Sensitive;
+use sealpost_common::Sensitive;
 
 pub use compose::{AfterQueue, SentCompose};
 pub use messages::{Applied, SearchHit, CHUNK};
@@ -112,20 +112,12 @@ impl Vault {
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {
-    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    let version = version.max(0) as usize;
-    if version > schema::MIGRATIONS.len() {
-        return Err(ClientError::Vault(format!(
-            "this vault was written by a newer Sealpost (schema {version}); update the app"
-        )));
-    }
-    for (i, step) in schema::MIGRATIONS.iter().enumerate().skip(version) {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
-        tx.execute_batch(step)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-        tx.commit()?;
-    }
-    Ok(())
+    sealpost_common::migrate(conn, schema::MIGRATIONS).map_err(|e| match e {
+        sealpost_common::MigrateError::Newer { found, .. } => ClientError::Vault(format!(
+            "this vault was written by a newer Sealpost (schema {found}); update the app"
+        )),
+        sealpost_common::MigrateError::Sqlite(e) => e.into(),
+    })
 }
 
 #[cfg(test)]

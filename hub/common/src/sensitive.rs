@@ -1,6 +1,7 @@
 use zeroize::Zeroize;
 
 /// Holds a secret: never printed by `Debug`, wiped from memory when dropped.
+#[derive(Clone)]
 pub struct Sensitive<T: Zeroize>(T);
 
 impl<T: Zeroize> Sensitive<T> {
