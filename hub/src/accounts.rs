@@ -200,7 +200,7 @@ impl Hub {
         self.sign_in_by_ip
             .hit(&caller.network(), now)
             .map_err(Error::RateLimited)?;
-        let Some(email) = crate::policy::normalise_email(email) else {
+        let Ok(email) = sealpost_proto::address::normalise(email) else {
             return Err(Error::InvalidCredentials);
         };
         if password.is_empty() {
@@ -661,7 +661,7 @@ impl Hub {
         self.resets_by_ip
             .hit(&caller.network(), now)
             .map_err(Error::RateLimited)?;
-        let Some(email) = crate::policy::normalise_email(email) else {
+        let Ok(email) = sealpost_proto::address::normalise(email) else {
             return Ok(());
         };
         if self.resets_by_address.hit(&email, now).is_err() {

@@ -195,11 +195,9 @@ impl HubConfig {
         }
     }
 
-    /// Whether `email` (already lower-cased) is in an organisation domain.
+    /// Whether `email` is in an organisation domain (`sealpost_proto::address::in_domains`).
     pub fn is_org_address(&self, email: &str) -> bool {
-        email
-            .rsplit_once('@')
-            .is_some_and(|(_, domain)| self.org_domains.iter().any(|d| d == domain))
+        sealpost_proto::address::in_domains(email, &self.org_domains)
     }
 
     /// Checks values an admin may have mistyped.

@@ -18,7 +18,7 @@ use crate::config::{private_dir, private_file, DataDir, HubConfig};
 use crate::crypto::{MasterKey, PasswordHasher};
 use crate::error::{Error, Result};
 use crate::mail::{templates::Email, Mailer};
-use crate::policy::{normalise_email, HashPool, PasswordPolicy, Throttle};
+use crate::policy::{HashPool, PasswordPolicy, Throttle};
 use crate::store::Store;
 
 /// A running hub's state, shared by every request.
@@ -134,10 +134,8 @@ impl Hub {
         }
         let mut domains = Vec::new();
         for d in &options.org_domains {
-            let d = d.trim().trim_start_matches('@').to_lowercase();
-            if !d.contains('.') || d.contains('@') || d.contains(char::is_whitespace) {
-                return Err(Error::BadRequest(format!("{d:?} is not a domain name")));
-            }
+            let d = sealpost_proto::address::normalise_domain(d)
+                .map_err(|_| Error::BadRequest(format!("{:?} is not a domain name", d.trim())))?;
             domains.push(d);
         }
         let config = HubConfig {
@@ -269,8 +267,11 @@ impl Hub {
 
     /// A normalised address, or a clear refusal.
     pub(crate) fn email(&self, raw: &str) -> Result<String> {
-        normalise_email(raw).ok_or_else(|| {
-            Error::BadRequest(format!("{:?} is not a valid email address", raw.trim()))
+        sealpost_proto::address::normalise(raw).map_err(|why| {
+            Error::BadRequest(format!(
+                "{:?} is not a valid email address: {why}",
+                raw.trim()
+            ))
         })
     }
 

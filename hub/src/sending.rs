@@ -8,7 +8,7 @@ use std::{
 };
 
 use chrono::Duration;
-use sealpost_proto::{Folder, SendMode};
+use sealpost_proto::{address, Folder, SendMode};
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::{new_id, PublicKey};
@@ -47,11 +47,11 @@ impl OrgMessage {
     fn identity(&self) -> Vec<u8> {
         let addresses = |list: &[String]| -> Vec<String> {
             list.iter()
-                .map(|a| crate::policy::normalise_email(a).unwrap_or_else(|| a.trim().to_owned()))
+                .map(|a| address::normalise(a).unwrap_or_else(|_| a.trim().to_owned()))
                 .collect()
         };
         serde_json::json!([
-            self.from.trim().to_lowercase(),
+            address::normalise(&self.from).unwrap_or_else(|_| self.from.trim().to_lowercase()),
             addresses(&self.to),
             addresses(&self.cc),
             self.subject,
@@ -224,9 +224,9 @@ impl Hub {
         let mut normalise = |list: &[String]| -> Vec<String> {
             let mut seen = BTreeSet::new();
             list.iter()
-                .filter_map(|raw| match crate::policy::normalise_email(raw) {
-                    Some(e) => seen.insert(e.clone()).then_some(e),
-                    None => {
+                .filter_map(|raw| match address::normalise(raw) {
+                    Ok(e) => seen.insert(e.clone()).then_some(e),
+                    Err(_) => {
                         invalid.push(raw.trim().to_owned());
                         None
                     }

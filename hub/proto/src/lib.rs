@@ -1,11 +1,13 @@
 //! Wire types of the Sealpost hub's HTTP API, version 1.
 //!
-//! Shared by the hub, the desktop client and the tests. This crate depends on serde only:
-//! no HTTP, database or crypto types leak into the contract. Timestamps are RFC 3339 strings
+//! Shared by the hub, the desktop client and the tests. No HTTP, database or crypto types
+//! leak into the contract: this crate depends on serde, and [`address`] on the two small
+//! libraries of the address rule (`email_address`, `idna`). Timestamps are RFC 3339 strings
 //! in UTC; ids are opaque strings.
 
 use serde::{Deserialize, Serialize};
 
+pub mod address;
 pub mod text;
 
 /// Every refusal has this shape: `{"error": {"code", "message", ..}}`.

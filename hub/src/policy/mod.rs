@@ -1,4 +1,5 @@
-//! Rules the hub enforces whatever the client does: passwords, rates, addresses.
+//! Rules the hub enforces whatever the client does: passwords, rates, recipients. What an
+//! address is, and when two are one, is `sealpost_proto::address`.
 
 mod password;
 mod recipients;
@@ -7,14 +8,6 @@ mod throttle;
 pub use password::{nfkc, PasswordPolicy};
 pub use recipients::{resolve_recipients, Original};
 pub use throttle::{HashPool, Throttle};
-
-/// Lower-cases and trims an address, and checks it is one (`local@domain.tld`).
-pub fn normalise_email(raw: &str) -> Option<String> {
-    let email = raw.trim().to_lowercase();
-    let parsed: lettre::Address = email.parse().ok()?;
-    // An address needs a dotted domain to be reachable; refuse bare hosts like `root@localhost`.
-    parsed.domain().contains('.').then_some(email)
-}
 
 /// Longest reference a client may give a message (`client_ref`, `Idempotency-Key`).
 pub const MAX_REFERENCE_CHARS: usize = 100;
@@ -53,18 +46,5 @@ mod tests {
         assert_eq!(client_reference(Some(&long)).unwrap(), Some(long.clone()));
         assert!(client_reference(Some(&format!("{long}1"))).is_err());
         assert!(client_reference(Some("job\n2")).is_err());
-    }
-
-    use super::*;
-
-    #[test]
-    fn addresses_are_lower_cased_and_checked() {
-        assert_eq!(
-            normalise_email("  Referrals@Partner.Example ").as_deref(),
-            Some("referrals@partner.example")
-        );
-        assert_eq!(normalise_email("not an address"), None);
-        assert_eq!(normalise_email("a@localhost"), None);
-        assert_eq!(normalise_email("a@b@c.example"), None);
     }
 }

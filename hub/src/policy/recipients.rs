@@ -1,9 +1,8 @@
 //! Who an external user may write to. Enforced on the hub whatever the client does; the
 //! desktop client runs the same rules early for clear errors.
 
-use sealpost_proto::SendMode;
+use sealpost_proto::{address, SendMode};
 
-use super::normalise_email;
 use crate::config::HubConfig;
 use crate::error::{Error, Result};
 
@@ -36,10 +35,10 @@ pub fn resolve_recipients(
     let mut clean = |list: &[String]| -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for raw in list.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
-            match normalise_email(raw) {
-                Some(e) if !out.contains(&e) => out.push(e),
-                Some(_) => {}
-                None => invalid.push(raw.to_owned()),
+            match address::normalise(raw) {
+                Ok(e) if !out.contains(&e) => out.push(e),
+                Ok(_) => {}
+                Err(_) => invalid.push(raw.to_owned()),
             }
         }
         out
@@ -73,7 +72,7 @@ pub fn resolve_recipients(
         SendMode::Reply => {
             let original =
                 original.ok_or_else(|| Error::BadRequest("a reply needs in_reply_to".into()))?;
-            let sender = original.sender.to_lowercase();
+            let sender = stored(original.sender);
             let mut bad: Vec<String> = to.iter().filter(|a| **a != sender).cloned().collect();
             bad.extend(cc.iter().cloned());
             if !bad.is_empty() {
@@ -89,14 +88,14 @@ pub fn resolve_recipients(
             if !bad.is_empty() {
                 return Err(Error::RecipientNotAllowed(bad));
             }
-            let sender = original.sender.to_lowercase();
+            let sender = stored(original.sender);
             let mut out_to = vec![sender.clone()];
             let mut out_cc: Vec<String> = Vec::new();
             let others = original
                 .to
                 .iter()
                 .chain(original.cc)
-                .map(|a| a.to_lowercase())
+                .map(|a| stored(a))
                 .filter(|a| config.is_org_address(a) && *a != me && *a != sender);
             for a in others.chain(cc) {
                 if !out_cc.contains(&a) && !out_to.contains(&a) {
@@ -112,6 +111,11 @@ pub fn resolve_recipients(
             Ok((out_to, out_cc))
         }
     }
+}
+
+/// An address read back from a stored message, in the form typed ones are compared in.
+fn stored(address: &str) -> String {
+    address::normalise(address).unwrap_or_else(|_| address.trim().to_lowercase())
 }
 
 #[cfg(test)]

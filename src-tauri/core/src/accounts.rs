@@ -132,14 +132,12 @@ impl Accounts {
     /// creates its vault with a new key kept in the keyring.
     pub fn add(&self, hub_url: &str, email: &str) -> Result<AccountRecord> {
         let hub_url = check_hub_url(hub_url)?;
-        let email = email.trim().to_lowercase();
-        if !email.contains('@') {
-            return Err(ClientError::Refused {
+        let email =
+            sealpost_proto::address::normalise(email).map_err(|why| ClientError::Refused {
                 code: Code::Invalid,
-                message: format!("{email:?} is not an email address"),
+                message: format!("{:?} is not an email address: {why}", email.trim()),
                 refused: Vec::new(),
-            });
-        }
+            })?;
         let mut list = self.list()?;
         if let Some(existing) = list
             .iter()

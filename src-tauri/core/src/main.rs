@@ -259,7 +259,7 @@ fn pick(accounts: &Accounts, wanted: Option<&str>) -> Result<Mailbox, ClientErro
     let record = match wanted {
         Some(email) => list
             .iter()
-            .find(|a| a.email.eq_ignore_ascii_case(email.trim()))
+            .find(|a| sealpost_proto::address::same(&a.email, email))
             .ok_or_else(|| {
                 ClientError::Other(format!(
                     "there is no mailbox {email} here; see `sealpost account list`"

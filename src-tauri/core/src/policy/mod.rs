@@ -1,7 +1,7 @@
 //! The hub's rules, checked before anything is uploaded so that a person hears at once,
 //! in the same words, what the hub would refuse. The hub enforces them regardless.
 
-use sealpost_proto::SendMode;
+use sealpost_proto::{address, SendMode};
 
 use crate::error::{ClientError, Code, Result};
 
@@ -9,26 +9,6 @@ use crate::error::{ClientError, Code, Result};
 pub const MAX_FILES: usize = 10;
 /// Most bytes of attachments on one message (the hub's default: 75 MB, 75,000,000 bytes).
 pub const MAX_TOTAL_BYTES: u64 = 75 * sealpost_proto::text::MEGABYTE;
-
-/// Lower-cases and trims an address; `None` if it is not one.
-pub fn normalise(raw: &str) -> Option<String> {
-    let e = raw.trim().to_lowercase();
-    let (local, domain) = e.split_once('@')?;
-    let ok = !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !e.contains(char::is_whitespace)
-        && e.matches('@').count() == 1;
-    ok.then_some(e)
-}
-
-/// Whether an address is in one of the organisation's domains.
-pub fn is_org_address(address: &str, org_domains: &[String]) -> bool {
-    address
-        .rsplit_once('@')
-        .is_some_and(|(_, d)| org_domains.iter().any(|o| o.eq_ignore_ascii_case(d)))
-}
 
 /// The recipient rules for `mode` (for replies the hub fills in the recipients).
 pub fn check_recipients(
@@ -45,12 +25,12 @@ pub fn check_recipients(
         .map(|s| s.trim())
         .filter(|s| !s.is_empty())
     {
-        match normalise(raw) {
-            None => invalid.push(raw.to_owned()),
-            Some(a) if !org_domains.is_empty() && !is_org_address(&a, org_domains) => {
+        match address::normalise(raw) {
+            Err(_) => invalid.push(raw.to_owned()),
+            Ok(a) if !org_domains.is_empty() && !address::in_domains(&a, org_domains) => {
                 refused.push(a)
             }
-            Some(_) => {}
+            Ok(_) => {}
         }
     }
     if !invalid.is_empty() {
