@@ -1,5 +1,5 @@
 # The only entry points: `make run`, `make test`, `make bench`.
-.PHONY: run test bench deps lint ui
+.PHONY: run test bench deps lint ui bindings
 
 CARGO ?= cargo
 
@@ -24,3 +24,8 @@ test: lint
 
 bench: ui
 	./scripts/bench.sh
+
+# The window's TypeScript bindings, generated from the Rust commands, events and types;
+# `make test` fails while the committed file is stale.
+bindings:
+	SEALPOST_WRITE_BINDINGS=1 $(CARGO) test -p sealpost-desktop --lib --locked the_windows_bindings

@@ -20,7 +20,7 @@ use crate::error::{UiError, UiResult};
 use crate::session::{AccountView, Desk};
 
 /// What the UI needs to know at start.
-#[derive(Serialize)]
+#[derive(Serialize, specta::Type)]
 pub struct AppInfo {
     idle_seconds: u64,
     launch_link: Option<String>,
@@ -29,6 +29,7 @@ pub struct AppInfo {
 }
 
 #[tauri::command]
+#[specta::specta]
 pub fn app_info(desk: State<'_, Desk>) -> AppInfo {
     AppInfo {
         idle_seconds: desk.idle_seconds,
@@ -39,6 +40,7 @@ pub fn app_info(desk: State<'_, Desk>) -> AppInfo {
 }
 
 #[tauri::command]
+#[specta::specta]
 pub fn accounts(app: AppHandle, desk: State<'_, Desk>) -> UiResult<Vec<AccountView>> {
     let mut views = Vec::new();
     for record in desk.accounts.list()? {
@@ -49,7 +51,7 @@ pub fn accounts(app: AppHandle, desk: State<'_, Desk>) -> UiResult<Vec<AccountVi
 }
 
 /// A link from an email, read.
-#[derive(Serialize)]
+#[derive(Serialize, specta::Type)]
 pub struct LinkInfo {
     kind: LinkKind,
     hub_url: String,
@@ -59,6 +61,7 @@ pub struct LinkInfo {
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn link_info(link: String) -> UiResult<LinkInfo> {
     let parsed = parse_link(&link)?;
     let mut info = LinkInfo {
@@ -81,6 +84,7 @@ pub async fn link_info(link: String) -> UiResult<LinkInfo> {
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn register(
     app: AppHandle,
     desk: State<'_, Desk>,
@@ -98,6 +102,7 @@ pub async fn register(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn sign_in(
     app: AppHandle,
     desk: State<'_, Desk>,
@@ -129,6 +134,7 @@ pub async fn sign_in(
 
 /// Continues a remembered session (Remember me), or says sign-in is needed.
 #[tauri::command]
+#[specta::specta]
 pub async fn resume(
     app: AppHandle,
     desk: State<'_, Desk>,
@@ -150,12 +156,14 @@ pub async fn resume(
 
 /// Asks for a reset email; returns how many minutes its link works.
 #[tauri::command]
+#[specta::specta]
 pub async fn request_reset(hub_url: String, email: String) -> UiResult<i64> {
     let hub = sealpost_client::hub::HubClient::new(&hub_url)?;
     Ok(hub.request_reset(&email).await?)
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn confirm_reset(link: String, password: String) -> UiResult<()> {
     let parsed = parse_link(&link)?;
     if parsed.kind != LinkKind::Reset {
@@ -169,13 +177,14 @@ pub async fn confirm_reset(link: String, password: String) -> UiResult<()> {
 }
 
 /// Where a page of a folder starts: after this listed message.
-#[derive(Deserialize)]
+#[derive(Deserialize, specta::Type)]
 pub struct After {
     sent_at: String,
     id: String,
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn list(
     app: AppHandle,
     desk: State<'_, Desk>,
@@ -193,6 +202,7 @@ pub async fn list(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn search(
     app: AppHandle,
     desk: State<'_, Desk>,
@@ -205,6 +215,7 @@ pub async fn search(
 
 /// Opens a message, marking it read.
 #[tauri::command]
+#[specta::specta]
 pub async fn open_message(
     app: AppHandle,
     desk: State<'_, Desk>,
@@ -227,6 +238,7 @@ pub async fn open_message(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn delete_message(
     app: AppHandle,
     desk: State<'_, Desk>,
@@ -238,7 +250,7 @@ pub async fn delete_message(
 }
 
 /// Where an attachment was saved.
-#[derive(Serialize)]
+#[derive(Serialize, specta::Type)]
 pub struct Saved {
     path: String,
     bytes: u64,
@@ -246,6 +258,7 @@ pub struct Saved {
 
 /// Asks where to save an attachment (the system's save dialog), then writes it there.
 #[tauri::command]
+#[specta::specta]
 pub async fn save_attachment(
     app: AppHandle,
     desk: State<'_, Desk>,
@@ -280,7 +293,7 @@ pub async fn save_attachment(
 }
 
 /// A file chosen to attach.
-#[derive(Serialize)]
+#[derive(Serialize, specta::Type)]
 pub struct Picked {
     path: String,
     name: String,
@@ -314,6 +327,7 @@ fn picked(paths: Vec<PathBuf>) -> UiResult<Vec<Picked>> {
 
 /// The system's open dialog, several files at once.
 #[tauri::command]
+#[specta::specta]
 pub async fn pick_files(app: AppHandle) -> UiResult<Vec<Picked>> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     app.dialog()
@@ -335,11 +349,13 @@ pub async fn pick_files(app: AppHandle) -> UiResult<Vec<Picked>> {
 
 /// Names and sizes of files dropped on the window.
 #[tauri::command]
+#[specta::specta]
 pub fn file_info(paths: Vec<PathBuf>) -> UiResult<Vec<Picked>> {
     picked(paths)
 }
 
 #[tauri::command]
+#[specta::specta]
 pub fn org_domains(
     app: AppHandle,
     desk: State<'_, Desk>,
@@ -351,6 +367,7 @@ pub fn org_domains(
 /// The messages being written in a mailbox, most recent first (what a crash or a restart
 /// left, or a lock kept open).
 #[tauri::command]
+#[specta::specta]
 pub fn composes(app: AppHandle, desk: State<'_, Desk>, account: String) -> UiResult<Vec<Compose>> {
     Ok(desk.mailbox(&app, &account)?.composes()?)
 }
@@ -358,6 +375,7 @@ pub fn composes(app: AppHandle, desk: State<'_, Desk>, account: String) -> UiRes
 /// Keeps the compose as it is being written (on this computer; the window calls it as the
 /// person types).
 #[tauri::command]
+#[specta::specta]
 pub fn keep_compose(
     app: AppHandle,
     desk: State<'_, Desk>,
@@ -368,6 +386,7 @@ pub fn keep_compose(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn send_compose(
     app: AppHandle,
     desk: State<'_, Desk>,
@@ -380,6 +399,7 @@ pub async fn send_compose(
 
 /// Saves the compose as a draft and closes it.
 #[tauri::command]
+#[specta::specta]
 pub async fn save_compose(
     app: AppHandle,
     desk: State<'_, Desk>,
@@ -391,6 +411,7 @@ pub async fn save_compose(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn discard_compose(
     app: AppHandle,
     desk: State<'_, Desk>,
@@ -403,6 +424,7 @@ pub async fn discard_compose(
 
 /// The compose of a draft from the Drafts folder.
 #[tauri::command]
+#[specta::specta]
 pub fn open_draft(
     app: AppHandle,
     desk: State<'_, Desk>,
@@ -413,6 +435,7 @@ pub fn open_draft(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn delete_draft(
     app: AppHandle,
     desk: State<'_, Desk>,
@@ -424,18 +447,20 @@ pub async fn delete_draft(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub fn pending(app: AppHandle, desk: State<'_, Desk>, account: String) -> UiResult<Vec<Pending>> {
     Ok(desk.mailbox(&app, &account)?.pending()?)
 }
 
 /// Contacts and groups.
-#[derive(Serialize)]
+#[derive(Serialize, specta::Type)]
 pub struct AddressBook {
     contacts: Vec<Contact>,
     groups: Vec<Group>,
 }
 
 #[tauri::command]
+#[specta::specta]
 pub fn address_book(
     app: AppHandle,
     desk: State<'_, Desk>,
@@ -449,6 +474,7 @@ pub fn address_book(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn save_contact(
     app: AppHandle,
     desk: State<'_, Desk>,
@@ -461,6 +487,7 @@ pub async fn save_contact(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn delete_contact(
     app: AppHandle,
     desk: State<'_, Desk>,
@@ -472,6 +499,7 @@ pub async fn delete_contact(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn save_group(
     app: AppHandle,
     desk: State<'_, Desk>,
@@ -484,6 +512,7 @@ pub async fn save_group(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn delete_group(
     app: AppHandle,
     desk: State<'_, Desk>,
@@ -495,7 +524,7 @@ pub async fn delete_group(
 }
 
 /// The compose in progress when the app locks.
-#[derive(Deserialize)]
+#[derive(Deserialize, specta::Type)]
 pub struct InProgress {
     account: String,
     compose: Compose,
@@ -504,6 +533,7 @@ pub struct InProgress {
 /// Locks every open mailbox; the compose in progress is saved as a draft and kept open for
 /// after the unlock. Returns whether a draft was saved (at the hub, or queued for it).
 #[tauri::command]
+#[specta::specta]
 pub async fn lock(desk: State<'_, Desk>, compose: Option<InProgress>) -> UiResult<bool> {
     let mut saved = false;
     let mut first_error = None;
@@ -529,6 +559,7 @@ pub async fn lock(desk: State<'_, Desk>, compose: Option<InProgress>) -> UiResul
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn unlock(
     app: AppHandle,
     desk: State<'_, Desk>,
@@ -544,6 +575,7 @@ pub async fn unlock(
 /// Signs out of one mailbox: the compose in progress is saved as a draft (and kept for the
 /// next sign-in), the hub ends the session and Remember me is deleted.
 #[tauri::command]
+#[specta::specta]
 pub async fn sign_out(
     app: AppHandle,
     desk: State<'_, Desk>,
@@ -557,6 +589,7 @@ pub async fn sign_out(
 
 /// Removes a mailbox from this computer (its local copy and keyring entries).
 #[tauri::command]
+#[specta::specta]
 pub async fn remove_account(
     app: AppHandle,
     desk: State<'_, Desk>,
@@ -571,6 +604,7 @@ pub async fn remove_account(
 
 /// Opens a link from a message in the system browser (the UI has asked first).
 #[tauri::command]
+#[specta::specta]
 pub fn open_link(app: AppHandle, url: String) -> UiResult<()> {
     let lower = url.to_ascii_lowercase();
     if !(lower.starts_with("https://")

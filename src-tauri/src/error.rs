@@ -5,7 +5,7 @@ use sealpost_client::{ClientError, Code};
 use serde::Serialize;
 
 /// An error as the UI sees it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, specta::Type)]
 pub struct UiError {
     code: Code,
     message: String,

@@ -3,6 +3,7 @@
 
 mod commands;
 mod error;
+mod events;
 mod notify;
 mod session;
 
@@ -17,6 +18,74 @@ use crate::session::Desk;
 
 /// Twenty minutes, as the hub's own idle timeout.
 const DEFAULT_IDLE_SECONDS: u64 = 20 * 60;
+
+/// The window's contract: every command and event, from which `ui/src/lib/bindings.ts` is
+/// generated (`make bindings`; a test fails when the file is stale).
+pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
+    tauri_specta::Builder::<tauri::Wry>::new()
+        .commands(tauri_specta::collect_commands![
+            commands::app_info,
+            commands::accounts,
+            commands::link_info,
+            commands::register,
+            commands::sign_in,
+            commands::resume,
+            commands::request_reset,
+            commands::confirm_reset,
+            commands::list,
+            commands::search,
+            commands::open_message,
+            commands::delete_message,
+            commands::save_attachment,
+            commands::pick_files,
+            commands::file_info,
+            commands::org_domains,
+            commands::composes,
+            commands::keep_compose,
+            commands::send_compose,
+            commands::save_compose,
+            commands::discard_compose,
+            commands::open_draft,
+            commands::delete_draft,
+            commands::pending,
+            commands::address_book,
+            commands::save_contact,
+            commands::delete_contact,
+            commands::save_group,
+            commands::delete_group,
+            commands::lock,
+            commands::unlock,
+            commands::sign_out,
+            commands::remove_account,
+            commands::open_link,
+        ])
+        .events(tauri_specta::collect_events![
+            events::Mail,
+            events::Progress,
+            events::OpenLink,
+            events::FocusMessage,
+        ])
+        // A failed command rejects its promise with the UiError, as `invoke` does, so the
+        // window keeps one way of handling failures (try/catch and `asError`).
+        .error_handling(tauri_specta::ErrorHandlingMode::Throw)
+        // Sizes, counts and ids on this side are u64 but stay far below 2^53 (attachments
+        // are capped at the hub's limit), so a JavaScript number holds them exactly.
+        .dangerously_cast_bigints_to_number()
+}
+
+/// Writes the window's TypeScript bindings to `path`.
+///
+/// # Errors
+/// When a type cannot be said in TypeScript, or the file cannot be written.
+pub fn export_bindings(path: &std::path::Path) -> Result<(), String> {
+    bindings()
+        .export(
+            specta_typescript::Typescript::default()
+                .header("// Generated from the Rust types by `make bindings` (tauri-specta). Do not edit.\n"),
+            path,
+        )
+        .map_err(|e| e.to_string())
+}
 
 /// Starts the app.
 pub fn run() {
@@ -61,6 +130,8 @@ pub fn run() {
         fatal,
     );
 
+    let bindings = bindings();
+    let invoke = bindings.invoke_handler();
     let result = tauri::Builder::default()
         // First: a second start hands over its sealpost:// link (through the deep-link
         // plugin) and brings this window forward.
@@ -71,9 +142,10 @@ pub fn run() {
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_opener::init())
         .manage(desk)
-        .setup(|app| {
-            use tauri::Emitter;
+        .setup(move |app| {
             use tauri_plugin_deep_link::DeepLinkExt;
+            use tauri_specta::Event as _;
+            bindings.mount_events(app);
             // Linux and Windows learn the scheme at run time; macOS from the bundle.
             #[cfg(any(target_os = "linux", windows))]
             if let Err(e) = app.deep_link().register_all() {
@@ -83,51 +155,42 @@ pub fn run() {
             app.deep_link().on_open_url(move |event| {
                 for url in event.urls() {
                     if url.scheme() == "sealpost" {
-                        let _ = handle.emit("open-link", url.as_str());
+                        let _ = events::OpenLink(url.as_str().to_owned()).emit(&handle);
                     }
                 }
             });
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::app_info,
-            commands::accounts,
-            commands::link_info,
-            commands::register,
-            commands::sign_in,
-            commands::resume,
-            commands::request_reset,
-            commands::confirm_reset,
-            commands::list,
-            commands::search,
-            commands::open_message,
-            commands::delete_message,
-            commands::save_attachment,
-            commands::pick_files,
-            commands::file_info,
-            commands::org_domains,
-            commands::composes,
-            commands::keep_compose,
-            commands::send_compose,
-            commands::save_compose,
-            commands::discard_compose,
-            commands::open_draft,
-            commands::delete_draft,
-            commands::pending,
-            commands::address_book,
-            commands::save_contact,
-            commands::delete_contact,
-            commands::save_group,
-            commands::delete_group,
-            commands::lock,
-            commands::unlock,
-            commands::sign_out,
-            commands::remove_account,
-            commands::open_link,
-        ])
+        .invoke_handler(invoke)
         .run(tauri::generate_context!());
     if let Err(e) = result {
         eprintln!("Sealpost could not start its window: {e}");
         std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The window's bindings, as committed.
+    fn committed() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/lib/bindings.ts")
+    }
+
+    #[test]
+    fn the_windows_bindings_match_the_rust_types() {
+        if std::env::var_os("SEALPOST_WRITE_BINDINGS").is_some() {
+            super::export_bindings(&committed()).expect("bindings written");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = dir.path().join("bindings.ts");
+        super::export_bindings(&fresh).expect("every command and event has a TypeScript type");
+        let fresh = std::fs::read_to_string(fresh).unwrap();
+        let committed = std::fs::read_to_string(committed()).unwrap_or_default();
+        assert!(
+            fresh == committed,
+            "ui/src/lib/bindings.ts is stale: a command, event or type changed on the Rust side. \
+             Run `make bindings` and commit the result."
+        );
     }
 }

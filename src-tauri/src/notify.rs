@@ -2,7 +2,10 @@
 //! a word of content. Clicking one brings the window forward on that message.
 
 use notify_rust::Notification;
-use tauri::{AppHandle, Emitter, Manager};
+use tauri::{AppHandle, Manager};
+use tauri_specta::Event as _;
+
+use crate::events::FocusMessage;
 
 /// The text of a new-mail notification (summary, body).
 pub fn new_mail_text(count: usize, senders: &[String]) -> (String, String) {
@@ -70,10 +73,11 @@ pub fn focus_window(app: &AppHandle) {
 /// Brings the main window forward and asks the UI to open the message.
 pub fn focus(app: &AppHandle, account: &str, message_id: Option<&str>) {
     focus_window(app);
-    let _ = app.emit(
-        "focus-message",
-        serde_json::json!({"account": account, "id": message_id}),
-    );
+    let _ = FocusMessage {
+        account: account.to_owned(),
+        id: message_id.map(str::to_owned),
+    }
+    .emit(app);
 }
 
 #[cfg(test)]

@@ -8,9 +8,11 @@ use std::{
 
 use sealpost_client::{sync::SyncEvent, Accounts, ClientError, Mailbox};
 use serde::Serialize;
-use tauri::{AppHandle, Emitter};
+use tauri::AppHandle;
+use tauri_specta::Event as _;
 use tokio::sync::watch;
 
+use crate::events::{Mail, MailKind, Progress};
 use crate::notify;
 
 /// What the app holds while it runs.
@@ -27,7 +29,7 @@ pub struct Desk {
 }
 
 /// A mailbox as the account switcher shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, specta::Type)]
 pub struct AccountView {
     pub id: String,
     pub email: String,
@@ -36,14 +38,6 @@ pub struct AccountView {
     pub remembered: bool,
     pub signed_in: bool,
     pub locked: bool,
-}
-
-/// A sync event for the UI.
-#[derive(Debug, Clone, Serialize)]
-struct MailEvent<'a> {
-    account: &'a str,
-    kind: &'static str,
-    count: usize,
 }
 
 impl Desk {
@@ -72,10 +66,13 @@ impl Desk {
         let mailbox = Arc::new(self.accounts.open(account)?);
         let (app, id) = (app.clone(), account.to_owned());
         mailbox.set_progress(Some(Arc::new(move |name: &str, done: u64, total: u64| {
-            let _ = app.emit(
-                "progress",
-                serde_json::json!({"account": id, "name": name, "done": done, "total": total}),
-            );
+            let _ = Progress {
+                account: id.clone(),
+                name: name.to_owned(),
+                done,
+                total,
+            }
+            .emit(&app);
         })));
         open.insert(account.to_owned(), mailbox.clone());
         Ok(mailbox)
@@ -137,14 +134,12 @@ impl Desk {
             let flush = |mailbox: Arc<Mailbox>, app: AppHandle, id: String| async move {
                 if let Ok(report) = mailbox.flush_outbox().await {
                     if report.failed > 0 {
-                        let _ = app.emit(
-                            "mail",
-                            MailEvent {
-                                account: &id,
-                                kind: "refused",
-                                count: report.failed,
-                            },
-                        );
+                        let _ = Mail {
+                            account: id.clone(),
+                            kind: MailKind::Refused,
+                            count: report.failed as u64,
+                        }
+                        .emit(&app);
                     }
                 }
             };
@@ -167,24 +162,22 @@ impl Desk {
                         latest,
                     } => {
                         notify::new_mail(&app, &id, latest.clone(), *count, senders);
-                        ("new_mail", *count)
+                        (MailKind::NewMail, *count as u64)
                     }
-                    SyncEvent::Changed => ("changed", 0),
-                    SyncEvent::Offline => ("offline", 0),
+                    SyncEvent::Changed => (MailKind::Changed, 0),
+                    SyncEvent::Offline => (MailKind::Offline, 0),
                     SyncEvent::Online => {
                         flush(mailbox.clone(), app.clone(), id.clone()).await;
-                        ("online", 0)
+                        (MailKind::Online, 0)
                     }
-                    SyncEvent::SignInRequired => ("sign_in_required", 0),
+                    SyncEvent::SignInRequired => (MailKind::SignInRequired, 0),
                 };
-                let _ = app.emit(
-                    "mail",
-                    MailEvent {
-                        account: &id,
-                        kind,
-                        count,
-                    },
-                );
+                let _ = Mail {
+                    account: id.clone(),
+                    kind,
+                    count,
+                }
+                .emit(&app);
                 if matches!(event, SyncEvent::SignInRequired) {
                     break;
                 }

@@ -13,6 +13,7 @@ pub mod text;
 /// Every refusal has this shape: `{"error": {"code", "message", ..}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ErrorBody {
     /// The refusal itself.
     pub error: ApiError,
@@ -21,6 +22,7 @@ pub struct ErrorBody {
 /// A refusal: a stable `code` for programs, a `message` for people, and fields some codes add.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ApiError {
     /// Stable snake_case code a client switches on.
     pub code: String,
@@ -46,6 +48,7 @@ pub struct ApiError {
 /// One password rule, as shown to a person choosing a password.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PasswordRule {
     /// Stable id, as named in `rules_failed`: `min_length`, `max_length`, `not_common`,
     /// `not_address`.
@@ -57,6 +60,7 @@ pub struct PasswordRule {
 /// The password rules of a hub.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PasswordRules {
     /// Fewest characters accepted (Unicode scalar values).
     pub min_length: u32,
@@ -69,6 +73,7 @@ pub struct PasswordRules {
 /// `GET /api/v1/registrations/{token}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RegistrationInfo {
     /// The address this registration is for.
     pub email: String,
@@ -81,6 +86,7 @@ pub struct RegistrationInfo {
 /// `POST /api/v1/registrations`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RegistrationRequest {
     /// The token from the registration link.
     pub token: String,
@@ -91,6 +97,7 @@ pub struct RegistrationRequest {
 /// Answer to a successful registration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Registered {
     /// The address now registered.
     pub email: String,
@@ -99,6 +106,7 @@ pub struct Registered {
 /// `POST /api/v1/sessions`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SignInRequest {
     /// The account's address.
     pub email: String,
@@ -119,6 +127,7 @@ pub struct SignInRequest {
 /// `POST /api/v1/sessions/refresh`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RefreshRequest {
     /// The refresh token from the last sign-in or refresh; it stops working once used.
     pub refresh_token: String,
@@ -127,6 +136,7 @@ pub struct RefreshRequest {
 /// The signed-in account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct AccountInfo {
     /// The account's address.
     pub email: String,
@@ -139,6 +149,7 @@ pub struct AccountInfo {
 /// Answer to a sign-in or a refresh.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Session {
     /// Bearer token for the mailbox API.
     pub access_token: String,
@@ -158,6 +169,7 @@ pub struct Session {
 /// `POST /api/v1/password-resets`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ResetRequest {
     /// The account's address.
     pub email: String,
@@ -166,6 +178,7 @@ pub struct ResetRequest {
 /// Answer to `POST /api/v1/password-resets` (the same for every address).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ResetRequested {
     /// How long the emailed link works, in minutes.
     pub link_minutes: i64,
@@ -174,6 +187,7 @@ pub struct ResetRequested {
 /// `POST /api/v1/password-resets/confirm`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ResetConfirm {
     /// The token from the reset link.
     pub token: String,
@@ -184,6 +198,7 @@ pub struct ResetConfirm {
 /// `POST /api/v1/org/messages`: a secure message from organisation staff.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct OrgOutgoing {
     /// The staff member's address, in an organisation domain.
     pub from: String,
@@ -217,6 +232,7 @@ pub struct OrgOutgoing {
 /// Answer to `POST /api/v1/org/messages`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct OrgSent {
     /// Id of the sent message (one id, whatever the number of recipients).
     pub id: String,
@@ -227,6 +243,7 @@ pub struct OrgSent {
 /// Answer to an upload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Upload {
     /// Pass this in `upload_ids` when sending.
     pub upload_id: String,
@@ -239,6 +256,7 @@ pub struct Upload {
 /// The folders of a mailbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum Folder {
     /// Received messages.
@@ -272,6 +290,7 @@ impl Folder {
 /// How an outgoing message relates to an earlier one.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum SendMode {
     /// A new message.
@@ -310,6 +329,7 @@ impl SendMode {
 /// One attachment of a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct AttachmentInfo {
     /// Id for download.
     pub id: String,
@@ -324,6 +344,7 @@ pub struct AttachmentInfo {
 /// Delivery of a Sent item to the organisation's staff by email.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Delivery {
     /// `queued`, `delivered` or `failed`.
     pub status: String,
@@ -335,6 +356,7 @@ pub struct Delivery {
 /// A message as listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct MessageSummary {
     /// Message id.
     pub id: String,
@@ -368,6 +390,7 @@ pub struct MessageSummary {
 /// A whole message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Message {
     /// Everything a listing shows.
     #[serde(flatten)]
@@ -388,6 +411,7 @@ pub struct Message {
 /// A page of a folder.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct MessageList {
     /// Newest first.
     pub items: Vec<MessageSummary>,
@@ -399,6 +423,7 @@ pub struct MessageList {
 /// `PATCH /api/v1/messages/{id}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct MessagePatch {
     /// Mark read or unread.
     pub read: bool,
@@ -407,6 +432,7 @@ pub struct MessagePatch {
 /// A message to send or a draft to save (`POST /messages`, `POST/PUT /drafts`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Outgoing {
     /// How it relates to `in_reply_to`.
     #[serde(default)]
@@ -455,6 +481,7 @@ pub struct Outgoing {
 /// An address-book contact.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Contact {
     /// Contact id.
     pub id: String,
@@ -467,6 +494,7 @@ pub struct Contact {
 /// `POST/PUT /api/v1/contacts`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ContactInput {
     /// Display name.
     #[serde(default)]
@@ -478,6 +506,7 @@ pub struct ContactInput {
 /// An address-book group of contacts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Group {
     /// Group id.
     pub id: String,
@@ -490,6 +519,7 @@ pub struct Group {
 /// `POST/PUT /api/v1/groups`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct GroupInput {
     /// Display name.
     pub name: String,
@@ -501,6 +531,7 @@ pub struct GroupInput {
 /// A listing of contacts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ContactList {
     /// By name.
     pub items: Vec<Contact>,
@@ -509,6 +540,7 @@ pub struct ContactList {
 /// A listing of groups.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct GroupList {
     /// By name.
     pub items: Vec<Group>,
@@ -517,6 +549,7 @@ pub struct GroupList {
 /// Something that changed in a mailbox, tagged with its `kind`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ChangedItem {
     /// A message (any folder), whole. Boxed: it is much larger than the others.
@@ -530,6 +563,7 @@ pub enum ChangedItem {
 /// Something that is gone (deleted or expired).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Destroyed {
     /// `message`, `contact` or `group`.
     pub kind: String,
@@ -540,6 +574,7 @@ pub struct Destroyed {
 /// `GET /api/v1/changes`: one page of what changed since a state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Changes {
     /// The state this page brings the client to; ask again with it.
     pub state: String,
@@ -556,6 +591,7 @@ pub struct Changes {
 /// The data of an `/events` `state` event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct StateEvent {
     /// The mailbox's new state.
     pub state: String,

@@ -17,6 +17,7 @@ use crate::outbox::{files_to_queue, new_ref, SendOutcome};
 use crate::vault::{AfterQueue, SentCompose};
 
 /// A message being written, as the window holds it.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Compose {
     /// The compose's own id ("" until first kept); the `client_ref` of what it sends.
@@ -58,6 +59,7 @@ pub struct Compose {
 }
 
 /// A file chosen from this computer.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ComposeFile {
     /// Where it is read from when the compose is sent or saved.

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 /// What kind of problem, for the UI to choose what to show.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Code {

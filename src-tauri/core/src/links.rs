@@ -5,6 +5,7 @@ use crate::error::{ClientError, Code, Result};
 use crate::hub::check_hub_url;
 
 /// What an emailed link is for.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkKind {

@@ -2,16 +2,9 @@
 // checked by the hub against its bundled lists when the password is submitted; until then
 // it shows as not yet known.
 
-export interface PasswordRule {
-  id: string;
-  description: string;
-}
+import type { PasswordRule, PasswordRules } from './bindings';
 
-export interface PasswordRules {
-  min_length: number;
-  max_length: number;
-  rules: PasswordRule[];
-}
+export type { PasswordRule, PasswordRules };
 
 export type RuleState = 'met' | 'unmet' | 'pending';
 

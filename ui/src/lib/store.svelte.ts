@@ -1,7 +1,7 @@
 // What the whole window shares: the accounts, which one is shown, which view, the compose
 // in progress, and passing notices.
 
-import { api, asError, type AccountView, type AppInfo, type AttachmentInfo, type Compose, type Folder, type Picked, type SendMode } from './api';
+import { api, asError, type AccountView, type AppInfo, type AttachmentInfo, type Compose, type ComposeInput, type Folder, type Picked, type SendMode } from './api';
 
 export type View = Folder | 'compose' | 'address' | 'help';
 export type Screen = 'loading' | 'fatal' | 'welcome' | 'main' | 'locked';
@@ -51,7 +51,7 @@ const splitAddresses = (s: string) =>
     .filter(Boolean);
 
 /** The compose as the app's core keeps and sends it. */
-export function toCore(c: ComposeState): Compose {
+export function toCore(c: ComposeState): ComposeInput {
   return {
     id: c.id,
     mode: c.mode,

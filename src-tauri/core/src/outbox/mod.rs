@@ -93,6 +93,7 @@ impl FlushReport {
 }
 
 /// What happened to a message given to [`Mailbox::send`].
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum SendOutcome {
@@ -109,6 +110,7 @@ pub enum SendOutcome {
 }
 
 /// Something waiting in the outbox, as the app lists it.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Pending {
     /// Queue id.

@@ -12,6 +12,7 @@ use super::Vault;
 use crate::error::{ClientError, Result};
 
 /// A search result: the message and a short excerpt around the match.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Serialize)]
 pub struct SearchHit {
     /// The message as listed.
