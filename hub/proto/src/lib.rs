@@ -7,7 +7,10 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use error_code::ErrorCode;
+
 pub mod address;
+mod error_code;
 pub mod text;
 
 /// Every refusal has this shape: `{"error": {"code", "message", ..}}`.
@@ -25,7 +28,8 @@ pub struct ErrorBody {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ApiError {
     /// Stable snake_case code a client switches on.
-    pub code: String,
+    #[cfg_attr(feature = "specta", specta(type = String))]
+    pub code: ErrorCode,
     /// A sentence a person can act on.
     pub message: String,
     /// With `weak_password`: the id of each password rule that failed.

@@ -71,7 +71,7 @@ pub async fn refresh(
         Ok(session) => Ok((StatusCode::CREATED, axum::Json(session))),
         Err(Error::InvalidToken) => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "invalid_token",
+            sealpost_proto::ErrorCode::InvalidToken,
             "This device is no longer signed in. Sign in again with your password.",
         )),
         Err(e) => Err(e.into()),

@@ -5,7 +5,7 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use sealpost_proto::{ApiError as Body, ErrorBody};
+use sealpost_proto::{ApiError as Body, ErrorBody, ErrorCode};
 
 use crate::clock::rfc3339;
 use crate::error::Error;
@@ -20,11 +20,11 @@ pub struct ApiError {
 
 impl ApiError {
     /// A refusal with a status, a code and a sentence.
-    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             status,
             body: Body {
-                code: code.into(),
+                code,
                 message: message.into(),
                 rules_failed: None,
                 locked_until: None,
@@ -40,7 +40,7 @@ impl ApiError {
     pub fn too_large() -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "request_too_large",
+            ErrorCode::RequestTooLarge,
             format!(
                 "The request's body is over the hub's limit of {}; nothing of it was used. \
                  Attachments go separately, as uploads.",
@@ -51,7 +51,7 @@ impl ApiError {
 
     /// 400 with a sentence saying what is wrong with the request.
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+        Self::new(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, message)
     }
 }
 
@@ -61,14 +61,14 @@ impl From<Error> for ApiError {
         match e {
             Error::NotFound("upload") => Self::new(
                 S::NOT_FOUND,
-                "not_found",
+                ErrorCode::NotFound,
                 "An upload was not found: uploads are kept 24 hours until they are attached. Upload the file again.",
             ),
-            Error::NotFound(what) => Self::new(S::NOT_FOUND, "not_found", format!("The {what} was not found.")),
-            Error::UnknownUser(_) => Self::new(S::NOT_FOUND, "not_found", "There is no such user."),
+            Error::NotFound(what) => Self::new(S::NOT_FOUND, ErrorCode::NotFound, format!("The {what} was not found.")),
+            Error::UnknownUser(_) => Self::new(S::NOT_FOUND, ErrorCode::NotFound, "There is no such user."),
             Error::InvalidToken => Self::new(
                 S::NOT_FOUND,
-                "invalid_token",
+                ErrorCode::InvalidToken,
                 "This link is not valid: it was already used, has expired, or was not copied whole. \
                  Ask for a new one.",
             ),
@@ -87,7 +87,7 @@ impl From<Error> for ApiError {
                     .collect();
                 let mut err = Self::new(
                     S::UNPROCESSABLE_ENTITY,
-                    "weak_password",
+                    ErrorCode::WeakPassword,
                     format!(
                         "The password breaks {}: {}. Choose another.",
                         if rules.len() == 1 { "this rule" } else { "these rules" },
@@ -99,19 +99,19 @@ impl From<Error> for ApiError {
             }
             Error::AlreadyRegistered => Self::new(
                 S::CONFLICT,
-                "already_registered",
+                ErrorCode::AlreadyRegistered,
                 "This address is already registered. Sign in, or reset the password if it is forgotten.",
             ),
             Error::InvalidCredentials => Self::new(
                 S::UNAUTHORIZED,
-                "invalid_credentials",
+                ErrorCode::InvalidCredentials,
                 "The email address or password is not right. Check both and try again; \
                  repeated failures lock the account for a while.",
             ),
             Error::AccountLocked(until) => {
                 let mut err = Self::new(
                     S::LOCKED,
-                    "account_locked",
+                    ErrorCode::AccountLocked,
                     // When it opens again is in `locked_until`, for the client to say in the
                     // person's own time zone.
                     "This account is locked for a while after too many failed sign-ins. Wait, or \
@@ -122,23 +122,23 @@ impl From<Error> for ApiError {
             }
             Error::AccountDisabled => Self::new(
                 S::FORBIDDEN,
-                "account_disabled",
+                ErrorCode::AccountDisabled,
                 "This account has been disabled. Contact the organisation that sent you messages.",
             ),
             Error::Unauthenticated => Self::new(
                 S::UNAUTHORIZED,
-                "not_signed_in",
+                ErrorCode::NotSignedIn,
                 "Sign in first: this request needs a valid access token.",
             ),
             Error::SessionExpired => Self::new(
                 S::UNAUTHORIZED,
-                "session_expired",
+                ErrorCode::SessionExpired,
                 "The session has ended (it was idle too long or signed out). Sign in again.",
             ),
             Error::RateLimited(seconds) => {
                 let mut err = Self::new(
                     S::TOO_MANY_REQUESTS,
-                    "rate_limited",
+                    ErrorCode::RateLimited,
                     format!("Too many attempts. Wait {seconds} seconds and try again."),
                 );
                 err.retry_after = Some(seconds);
@@ -146,13 +146,13 @@ impl From<Error> for ApiError {
             }
             Error::SenderNotAllowed(from) => Self::new(
                 S::UNPROCESSABLE_ENTITY,
-                "sender_not_allowed",
+                ErrorCode::SenderNotAllowed,
                 format!("{from} is not an address of the organisation; send from a staff address."),
             ),
             Error::RecipientNotAllowed(refused) => {
                 let mut err = Self::new(
                     S::UNPROCESSABLE_ENTITY,
-                    "recipient_not_allowed",
+                    ErrorCode::RecipientNotAllowed,
                     format!(
                         "Messages can go only to the organisation's addresses. Remove: {}. Nothing was sent.",
                         refused.join(", ")
@@ -167,7 +167,7 @@ impl From<Error> for ApiError {
             } => {
                 let mut err = Self::new(
                     S::PAYLOAD_TOO_LARGE,
-                    "attachment_limit",
+                    ErrorCode::AttachmentLimit,
                     format!(
                         "A message may carry at most {max_files} attachments and {} in total. \
                          Remove some and try again.",
@@ -180,17 +180,17 @@ impl From<Error> for ApiError {
             }
             Error::StateTooOld => Self::new(
                 S::GONE,
-                "state_too_old",
+                ErrorCode::StateTooOld,
                 "This sync state is older than the history the hub keeps. Sync again from the start \
                  (without `since`).",
             ),
             Error::BadRequest(message) => Self::bad_request(message),
-            Error::Conflict(message) => Self::new(S::CONFLICT, "conflict", message),
+            Error::Conflict(message) => Self::new(S::CONFLICT, ErrorCode::Conflict, message),
             fault @ (Error::Store(_) | Error::Crypto(_) | Error::Io(_) | Error::Other(_)) => {
                 tracing::error!(error = %fault, "request failed");
                 Self::new(
                     S::INTERNAL_SERVER_ERROR,
-                    "internal",
+                    ErrorCode::Internal,
                     "The hub could not complete the request. Try again later; if it goes on, tell the \
                      hub's administrator.",
                 )

@@ -24,7 +24,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
             Ok(axum::Json(value)) => Ok(Json(value)),
             Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+                sealpost_proto::ErrorCode::UnsupportedMediaType,
                 "Send the body as JSON with Content-Type: application/json.",
             )),
             Err(JsonRejection::JsonDataError(e)) => Err(ApiError::bad_request(format!(
@@ -143,7 +143,7 @@ impl FromRequestParts<AppState> for OrgClient {
         let token = bearer(parts).ok_or_else(|| {
             ApiError::new(
                 StatusCode::UNAUTHORIZED,
-                "not_signed_in",
+                sealpost_proto::ErrorCode::NotSignedIn,
                 "This request needs an organisation API token (sealpost-hub admin token create).",
             )
         })?;
@@ -153,7 +153,7 @@ impl FromRequestParts<AppState> for OrgClient {
             .map_err(|_| {
                 ApiError::new(
                     StatusCode::UNAUTHORIZED,
-                    "invalid_token",
+                    sealpost_proto::ErrorCode::InvalidToken,
                     "This organisation API token is not valid or was revoked.",
                 )
             })

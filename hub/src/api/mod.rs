@@ -177,7 +177,7 @@ pub fn router(hub: Arc<Hub>) -> Router {
 async fn not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
-        "not_found",
+        sealpost_proto::ErrorCode::NotFound,
         "There is no such address on this hub.",
     )
 }

@@ -89,8 +89,13 @@ impl Accounts {
     /// Every account, in the order added.
     pub fn list(&self) -> Result<Vec<AccountRecord>> {
         match fs::read_to_string(self.list_path()) {
-            Ok(text) => serde_json::from_str(&text)
-                .map_err(|e| ClientError::Other(format!("accounts.json is damaged: {e}"))),
+            Ok(text) => serde_json::from_str(&text).map_err(|e| ClientError::Damaged {
+                message: format!(
+                    "the list of mailboxes ({}) is damaged: {e}",
+                    self.list_path().display()
+                ),
+                source: e,
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
             Err(e) => Err(e.into()),
         }
@@ -183,14 +188,14 @@ impl Accounts {
             .ok_or(ClientError::NotFound("account"))?;
         let path = self.vault_path(id);
         let key = self.keyring.load(&vault_key_name(id))?.ok_or_else(|| {
-            ClientError::Vault(format!(
+            ClientError::vault(format!(
                 "the key of the vault for {} is not in the system keyring, so its local copy cannot be opened. \
                  Remove the account and add it again: everything is synced afresh from the hub",
                 account.email
             ))
         })?;
         if !path.exists() {
-            return Err(ClientError::Vault(format!(
+            return Err(ClientError::vault(format!(
                 "the vault file for {} is missing; remove the account and add it again",
                 account.email
             )));
@@ -462,9 +467,7 @@ impl Mailbox {
 pub(crate) async fn blocking<R: Send + 'static>(
     f: impl FnOnce() -> Result<R> + Send + 'static,
 ) -> Result<R> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ClientError::Other(format!("a background task failed: {e}")))?
+    tokio::task::spawn_blocking(f).await?
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The client core against a real hub on loopback: sync into a real SQLCipher vault.
 
 mod compose;
+mod errors;
 mod journey;
 mod lock;
 mod outbox;

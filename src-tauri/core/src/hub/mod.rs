@@ -8,8 +8,9 @@ use futures_util::{Stream, StreamExt};
 pub use reqwest::Method;
 use reqwest::StatusCode;
 use sealpost_proto::{
-    Changes, ErrorBody, RefreshRequest, Registered, RegistrationInfo, RegistrationRequest,
-    ResetConfirm, ResetRequest, ResetRequested, Session, SignInRequest, Upload,
+    Changes, ErrorBody, ErrorCode, RefreshRequest, Registered, RegistrationInfo,
+    RegistrationRequest, ResetConfirm, ResetRequest, ResetRequested, Session, SignInRequest,
+    Upload,
 };
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -82,24 +83,46 @@ pub fn check_hub_url(url: &str) -> Result<String> {
     }
 }
 
-fn code_of(code: &str) -> Code {
+fn code_of(code: &ErrorCode) -> Code {
     match code {
-        "invalid_credentials" => Code::InvalidCredentials,
-        "account_locked" => Code::AccountLocked,
-        "account_disabled" => Code::AccountDisabled,
-        "session_expired" | "not_signed_in" => Code::SignInRequired,
-        "weak_password" => Code::WeakPassword,
-        "invalid_token" => Code::InvalidLink,
-        "already_registered" => Code::AlreadyRegistered,
-        "recipient_not_allowed" => Code::RecipientNotAllowed,
-        "attachment_limit" => Code::AttachmentLimit,
-        "rate_limited" => Code::RateLimited,
-        "not_found" => Code::NotFound,
-        "internal" => Code::Internal,
-        // `bad_request`, `conflict`, `request_too_large`, `sender_not_allowed`, and codes
-        // newer than this client: a refusal of this request, which the message explains.
+        ErrorCode::InvalidCredentials => Code::InvalidCredentials,
+        ErrorCode::AccountLocked => Code::AccountLocked,
+        ErrorCode::AccountDisabled => Code::AccountDisabled,
+        ErrorCode::SessionExpired | ErrorCode::NotSignedIn => Code::SignInRequired,
+        ErrorCode::WeakPassword => Code::WeakPassword,
+        ErrorCode::InvalidToken => Code::InvalidLink,
+        ErrorCode::AlreadyRegistered => Code::AlreadyRegistered,
+        ErrorCode::RecipientNotAllowed => Code::RecipientNotAllowed,
+        ErrorCode::AttachmentLimit => Code::AttachmentLimit,
+        ErrorCode::RateLimited => Code::RateLimited,
+        ErrorCode::NotFound => Code::NotFound,
+        ErrorCode::Internal => Code::Internal,
+        // `bad_request`, `conflict`, `request_too_large`, `sender_not_allowed` and the like,
+        // and codes newer than this client: a refusal of this request, which the message
+        // explains.
         _ => Code::Invalid,
     }
+}
+
+/// An answer that is not what the API promises (the body of a 2xx that does not decode).
+fn not_understood(e: reqwest::Error) -> ClientError {
+    ClientError::Answer {
+        message: format!("the hub's answer was not understood: {e}"),
+        status: e.status().map(|s| s.as_u16()),
+        source: Some(e),
+    }
+}
+
+/// The TLS library's reason, when `e` (or what caused it) is a TLS failure.
+fn tls_failure(e: &reqwest::Error) -> Option<String> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if let Some(tls) = c.downcast_ref::<native_tls::Error>() {
+            return Some(tls.to_string());
+        }
+        cause = c.source();
+    }
+    None
 }
 
 /// How long one try of a Remember-me refresh may take before it counts as lost.
@@ -166,11 +189,27 @@ impl HubClient {
         format!("{}/api/v1{path}", self.base)
     }
 
+    /// What a failed request means: a TLS failure (a refused certificate, a hub that does
+    /// not speak TLS) is said as such, not as "offline", since waiting will not mend it.
     fn offline(&self, e: reqwest::Error) -> ClientError {
+        if let Some(tls) = tls_failure(&e) {
+            return ClientError::Tls {
+                hub: self.base.clone(),
+                reason: tls,
+                source: e,
+            };
+        }
         if e.is_connect() || e.is_timeout() || e.is_request() {
-            ClientError::Offline(self.base.clone())
+            ClientError::Offline {
+                hub: self.base.clone(),
+                cause: Some(e),
+            }
         } else {
-            ClientError::Other(format!("the hub's answer could not be read: {e}"))
+            ClientError::Answer {
+                message: format!("the hub's answer could not be read: {e}"),
+                status: e.status().map(|s| s.as_u16()),
+                source: Some(e),
+            }
         }
     }
 
@@ -179,6 +218,7 @@ impl HubClient {
         let origin = response.url().origin().ascii_serialization();
         match response.json::<ErrorBody>().await {
             Ok(body) => ClientError::Hub {
+                status: status.as_u16(),
                 // A fault on the hub's side, whatever it calls it: the request may work later.
                 code: if status.is_server_error() {
                     Code::Internal
@@ -190,11 +230,13 @@ impl HubClient {
             },
             // A proxy's 502, 503 or 504: the hub behind it cannot be reached.
             Err(_) if status.is_server_error() => {
-                ClientError::Offline(format!("{origin} (it answered {status})"))
+                ClientError::offline(format!("{origin} (it answered {status})"))
             }
-            Err(_) => {
-                ClientError::Other(format!("the hub answered {status} without an explanation"))
-            }
+            Err(_) => ClientError::Answer {
+                message: format!("the hub answered {status} without an explanation"),
+                status: Some(status.as_u16()),
+                source: None,
+            },
         }
     }
 
@@ -228,10 +270,7 @@ impl HubClient {
         body: Option<&(impl Serialize + ?Sized)>,
     ) -> Result<T> {
         let response = self.call_raw(method, path, body).await?;
-        response
-            .json()
-            .await
-            .map_err(|e| ClientError::Other(format!("the hub's answer was not understood: {e}")))
+        response.json().await.map_err(not_understood)
     }
 
     /// As [`HubClient::call`], for answers without a body (204).
@@ -325,10 +364,7 @@ impl HubClient {
         if !response.status().is_success() {
             return Err(Self::refusal(response).await);
         }
-        let session: Session = response
-            .json()
-            .await
-            .map_err(|e| ClientError::Other(format!("the hub's answer was not understood: {e}")))?;
+        let session: Session = response.json().await.map_err(not_understood)?;
         self.keep_session(&session)?;
         if let (Some(slot), Some(token)) = (slot, &session.device_token) {
             slot.store.store(&slot.device, token)?;
@@ -383,13 +419,13 @@ impl HubClient {
                 let session = response
                     .json::<Session>()
                     .await
-                    .map_err(|_| (false, ClientError::Offline(self.base.clone())))?;
+                    .map_err(|_| (false, ClientError::offline(self.base.clone())))?;
                 Ok(Ok(session))
             };
             let outcome: std::result::Result<Result<Session>, (bool, ClientError)> =
                 tokio::time::timeout(REFRESH_TIMEOUT, attempt)
                     .await
-                    .unwrap_or_else(|_| Err((false, ClientError::Offline(self.base.clone()))));
+                    .unwrap_or_else(|_| Err((false, ClientError::offline(self.base.clone()))));
             match outcome {
                 Ok(Ok(session)) => break session,
                 Ok(Err(err)) if matches!(err.code(), Code::InvalidLink | Code::SignInRequired) => {
@@ -399,7 +435,7 @@ impl HubClient {
                     return Err(ClientError::SignInRequired);
                 }
                 Ok(Err(err)) => return Err(err),
-                Err((false, ClientError::Offline(_))) if tries < REFRESH_TRIES => {
+                Err((false, ClientError::Offline { .. })) if tries < REFRESH_TRIES => {
                     tokio::time::sleep(std::time::Duration::from_secs(tries)).await;
                 }
                 Err((_, err)) => return Err(err),
@@ -451,7 +487,7 @@ impl HubClient {
                 Ok(()) => return Ok(file),
                 Err(std::fs::TryLockError::WouldBlock) => {
                     if tokio::time::Instant::now() >= deadline {
-                        return Err(ClientError::Offline(self.base.clone()));
+                        return Err(ClientError::offline(self.base.clone()));
                     }
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 }
@@ -474,7 +510,7 @@ impl HubClient {
         }
         match result {
             // Offline, or the chain had already ended: nothing is left to end.
-            Err(ClientError::Offline(_) | ClientError::SignInRequired) | Ok(()) => Ok(()),
+            Err(ClientError::Offline { .. } | ClientError::SignInRequired) | Ok(()) => Ok(()),
             Err(e) => Err(e),
         }
     }
@@ -493,18 +529,18 @@ impl HubClient {
         {
             return Ok(None);
         }
-        response
-            .json()
-            .await
-            .map(Some)
-            .map_err(|e| ClientError::Other(format!("the hub's answer was not understood: {e}")))
+        response.json().await.map(Some).map_err(not_understood)
     }
 
     /// What a registration link is for: the address and the password rules.
     pub async fn registration_info(&self, token: &str) -> Result<RegistrationInfo> {
         self.public(Method::GET, &format!("/registrations/{token}"), None::<&()>)
             .await?
-            .ok_or_else(|| ClientError::Other("the hub sent no registration details".into()))
+            .ok_or_else(|| ClientError::Answer {
+                message: "the hub sent no registration details".into(),
+                status: None,
+                source: None,
+            })
     }
 
     /// Completes registration.
@@ -515,7 +551,11 @@ impl HubClient {
         };
         self.public(Method::POST, "/registrations", Some(&body))
             .await?
-            .ok_or_else(|| ClientError::Other("the hub sent no answer".into()))
+            .ok_or_else(|| ClientError::Answer {
+                message: "the hub sent no answer".into(),
+                status: None,
+                source: None,
+            })
     }
 
     /// Asks for a password-reset email; returns how many minutes its link will work.
@@ -545,7 +585,11 @@ impl HubClient {
             None::<&()>,
         )
         .await?
-        .ok_or_else(|| ClientError::Other("the hub sent no details of the link".into()))
+        .ok_or_else(|| ClientError::Answer {
+            message: "the hub sent no details of the link".into(),
+            status: None,
+            source: None,
+        })
     }
 
     /// Sets a new password with the emailed link's token.
@@ -581,7 +625,7 @@ impl HubClient {
             total,
             response
                 .bytes_stream()
-                .map(move |c| c.map_err(|_| ClientError::Offline(base.clone()))),
+                .map(move |c| c.map_err(|_| ClientError::offline(base.clone()))),
         ))
     }
 
@@ -624,7 +668,7 @@ impl HubClient {
             .await?
             .json()
             .await
-            .map_err(|e| ClientError::Other(format!("the hub's answer was not understood: {e}")))
+            .map_err(not_understood)
     }
 
     /// One page of changes since `since`.
@@ -644,7 +688,7 @@ impl HubClient {
         Ok(response
             .bytes_stream()
             .map(move |chunk| {
-                let chunk = chunk.map_err(|_| ClientError::Offline(base.clone()))?;
+                let chunk = chunk.map_err(|_| ClientError::offline(base.clone()))?;
                 buffer.push_str(&String::from_utf8_lossy(&chunk));
                 let mut states = Vec::new();
                 while let Some(end) = buffer.find("\n\n") {

@@ -34,6 +34,7 @@ pub struct FlushReport {
 }
 
 /// Whether a failure to hand an item to the hub is for now only: it is kept in the queue.
+/// A TLS failure waits too: the hub's certificate is mended at the hub, not in the message.
 fn waits(e: &ClientError) -> bool {
     matches!(
         e.code(),
@@ -43,7 +44,7 @@ fn waits(e: &ClientError) -> bool {
         ClientError::Hub {
             code: Code::Internal,
             ..
-        }
+        } | ClientError::Tls { .. }
     )
 }
 
@@ -356,8 +357,11 @@ impl Mailbox {
             read: bool,
         }
         if item.kind == "read" || item.kind == "delete" {
-            let target: Target = serde_json::from_str(&item.payload)
-                .map_err(|e| ClientError::Other(format!("a queued change is unreadable: {e}")))?;
+            let target: Target =
+                serde_json::from_str(&item.payload).map_err(|e| ClientError::Damaged {
+                    message: format!("a queued change is unreadable: {e}"),
+                    source: e,
+                })?;
             let path = format!("/messages/{}", target.id);
             let done = if item.kind == "read" {
                 self.hub
@@ -382,8 +386,11 @@ impl Mailbox {
     }
 
     async fn send_message_item(&self, item: &crate::vault::OutboxItem) -> Result<MessageSummary> {
-        let mut out: Outgoing = serde_json::from_str(&item.payload)
-            .map_err(|e| ClientError::Other(format!("a queued message is unreadable: {e}")))?;
+        let mut out: Outgoing =
+            serde_json::from_str(&item.payload).map_err(|e| ClientError::Damaged {
+                message: format!("a queued message is unreadable: {e}"),
+                source: e,
+            })?;
         for (position, (name, content_type, size)) in item.files.iter().enumerate() {
             let (vault, id, progress) = (self.vault.clone(), item.id, self.progress_for(name));
             let progress = std::sync::Arc::new(std::sync::Mutex::new(progress));

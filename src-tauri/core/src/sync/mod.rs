@@ -89,23 +89,17 @@ impl Syncer {
         let mut latest: Option<String> = None;
         let since = {
             let vault = self.vault.clone();
-            tokio::task::spawn_blocking(move || vault.sync_state())
-                .await
-                .map_err(|e| ClientError::Other(e.to_string()))??
+            tokio::task::spawn_blocking(move || vault.sync_state()).await??
         };
         let mut fetching = Some(self.fetch(since));
         while let Some(handle) = fetching.take() {
-            let page = match handle
-                .await
-                .map_err(|e| ClientError::Other(e.to_string()))?
-            {
+            let page = match handle.await? {
                 Err(ClientError::Hub { detail, .. })
-                    if detail.code == "state_too_old" && !report.resynced =>
+                    if detail.code == sealpost_proto::ErrorCode::StateTooOld
+                        && !report.resynced =>
                 {
                     let vault = self.vault.clone();
-                    tokio::task::spawn_blocking(move || vault.reset_sync())
-                        .await
-                        .map_err(|e| ClientError::Other(e.to_string()))??;
+                    tokio::task::spawn_blocking(move || vault.reset_sync()).await??;
                     report.resynced = true;
                     fetching = Some(self.fetch(None));
                     continue;
@@ -117,9 +111,7 @@ impl Syncer {
                 fetching = Some(self.fetch(Some(page.state.clone())));
             }
             let vault = self.vault.clone();
-            let applied = tokio::task::spawn_blocking(move || vault.apply_changes(&page))
-                .await
-                .map_err(|e| ClientError::Other(e.to_string()))??;
+            let applied = tokio::task::spawn_blocking(move || vault.apply_changes(&page)).await??;
             report.pages += 1;
             report.changed += applied.changed;
             report.new_mail += applied.new_inbox_from.len();
@@ -172,7 +164,7 @@ impl Syncer {
                         self.sync().await?;
                     }
                 }
-                Err::<(), ClientError>(ClientError::Offline(self.hub.base().to_owned()))
+                Err::<(), ClientError>(ClientError::offline(self.hub.base().to_owned()))
             };
             let result = tokio::select! {
                 _ = &mut shutdown => return,

@@ -42,8 +42,8 @@ impl Vault {
     /// Opens (or creates) the vault at `path` with `key_hex` (64 hex digits).
     pub fn open(path: &Path, key_hex: &str) -> Result<Self> {
         if key_hex.len() != 64 || !key_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(ClientError::Vault(
-                "the vault key from the keyring is malformed".into(),
+            return Err(ClientError::vault(
+                "the vault key from the keyring is malformed",
             ));
         }
         let mut conn = Connection::open(path)?;
@@ -52,7 +52,7 @@ impl Vault {
         // A read proves the key; a wrong one reads as "file is not a database".
         conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
             .map_err(|_| {
-                ClientError::Vault(format!(
+                ClientError::vault(format!(
                     "the vault {} cannot be opened with the key in the keyring: the key is wrong or the file is damaged",
                     path.display()
                 ))
@@ -113,7 +113,7 @@ impl Vault {
 
 fn migrate(conn: &mut Connection) -> Result<()> {
     sealpost_common::migrate(conn, schema::MIGRATIONS).map_err(|e| match e {
-        sealpost_common::MigrateError::Newer { found, .. } => ClientError::Vault(format!(
+        sealpost_common::MigrateError::Newer { found, .. } => ClientError::vault(format!(
             "this vault was written by a newer Sealpost (schema {found}); update the app"
         )),
         sealpost_common::MigrateError::Sqlite(e) => e.into(),
