@@ -544,6 +544,13 @@ impl Hub {
             email: email.to_owned(),
             org_name: self.config.org_name.clone(),
             org_domains: self.config.org_domains.clone(),
+            limits: sealpost_proto::MailboxLimits {
+                max_files: self.config.limits.max_attachments,
+                max_total_bytes: self.config.limits.max_attachment_bytes,
+                idle_timeout_seconds: u64::try_from(self.config.security.idle_timeout_minutes)
+                    .unwrap_or(0)
+                    .saturating_mul(60),
+            },
         }
     }
 

@@ -5,11 +5,13 @@ use std::path::PathBuf;
 use sealpost_client::{
     links::{parse_link, LinkKind},
     outbox::{Pending, SendOutcome},
+    policy::AddressCheck,
     vault::SearchHit,
     ClientError, Code, Compose,
 };
 use sealpost_proto::{
     Contact, ContactInput, Folder, Group, GroupInput, Message, MessageSummary, PasswordRules,
+    SendMode,
 };
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, State};
@@ -22,7 +24,9 @@ use crate::session::{AccountView, Desk};
 /// What the UI needs to know at start.
 #[derive(Serialize, specta::Type)]
 pub struct AppInfo {
-    idle_seconds: u64,
+    /// Seconds of inactivity before the window locks, when set for this computer
+    /// (`SEALPOST_IDLE_SECONDS`); otherwise each hub's idle timeout applies.
+    idle_seconds: Option<u64>,
     launch_link: Option<String>,
     fatal: Option<String>,
     version: &'static str,
@@ -354,14 +358,32 @@ pub fn file_info(paths: Vec<PathBuf>) -> UiResult<Vec<Picked>> {
     picked(paths)
 }
 
+/// Recipient entries as typed, each checked as an address and against the organisation's
+/// domains (the rule the hub applies).
 #[tauri::command]
 #[specta::specta]
-pub fn org_domains(
+pub fn check_addresses(
     app: AppHandle,
     desk: State<'_, Desk>,
     account: String,
+    entries: Vec<String>,
+) -> UiResult<AddressCheck> {
+    Ok(desk.mailbox(&app, &account)?.check_addresses(&entries)?)
+}
+
+/// Who an answer to a message reaches, as the hub will work it out.
+#[tauri::command]
+#[specta::specta]
+pub fn reply_audience(
+    app: AppHandle,
+    desk: State<'_, Desk>,
+    account: String,
+    message_id: String,
+    mode: SendMode,
 ) -> UiResult<Vec<String>> {
-    Ok(desk.mailbox(&app, &account)?.org_domains()?)
+    Ok(desk
+        .mailbox(&app, &account)?
+        .reply_audience(&message_id, mode)?)
 }
 
 /// The messages being written in a mailbox, most recent first (what a crash or a restart

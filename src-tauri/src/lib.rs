@@ -16,9 +16,6 @@ use sealpost_client::{
 
 use crate::session::Desk;
 
-/// Twenty minutes, as the hub's own idle timeout.
-const DEFAULT_IDLE_SECONDS: u64 = 20 * 60;
-
 /// The window's contract: every command and event, from which `ui/src/lib/bindings.ts` is
 /// generated (`make bindings`; a test fails when the file is stale).
 pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
@@ -39,7 +36,8 @@ pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
             commands::save_attachment,
             commands::pick_files,
             commands::file_info,
-            commands::org_domains,
+            commands::check_addresses,
+            commands::reply_audience,
             commands::composes,
             commands::keep_compose,
             commands::send_compose,
@@ -120,8 +118,7 @@ pub fn run() {
     let idle_seconds = std::env::var("SEALPOST_IDLE_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .filter(|s| *s > 0)
-        .unwrap_or(DEFAULT_IDLE_SECONDS);
+        .filter(|s| *s > 0);
     let launch_link = std::env::args().find(|a| a.starts_with("sealpost://"));
     let desk = Desk::new(
         Accounts::new(dir, keyring),

@@ -20,8 +20,9 @@ pub struct Desk {
     pub accounts: Accounts,
     open: Mutex<HashMap<String, Arc<Mailbox>>>,
     syncing: Mutex<HashMap<String, watch::Sender<bool>>>,
-    /// Minutes of inactivity before the window locks.
-    pub idle_seconds: u64,
+    /// Seconds of inactivity before the window locks, when set for this computer; else
+    /// the hubs' idle timeouts apply.
+    pub idle_seconds: Option<u64>,
     /// A `sealpost://` link the app was started with.
     pub launch_link: Mutex<Option<String>>,
     /// Why the app cannot work at all (no keyring, no home folder).
@@ -38,12 +39,16 @@ pub struct AccountView {
     pub remembered: bool,
     pub signed_in: bool,
     pub locked: bool,
+    /// The organisation's domains, as the hub gave them at the last sign-in.
+    pub org_domains: Vec<String>,
+    /// What the hub allows this mailbox (attachments, idle timeout), as of the last sign-in.
+    pub limits: sealpost_proto::MailboxLimits,
 }
 
 impl Desk {
     pub fn new(
         accounts: Accounts,
-        idle_seconds: u64,
+        idle_seconds: Option<u64>,
         launch_link: Option<String>,
         fatal: Option<String>,
     ) -> Self {
@@ -103,6 +108,8 @@ impl Desk {
             remembered: mailbox.remembered().unwrap_or(false),
             signed_in: mailbox.hub.signed_in(),
             locked: mailbox.is_locked(),
+            org_domains: mailbox.org_domains().unwrap_or_default(),
+            limits: mailbox.limits().unwrap_or_default(),
         }
     }
 

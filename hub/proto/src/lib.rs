@@ -148,6 +148,36 @@ pub struct AccountInfo {
     pub org_name: String,
     /// Addresses in these domains are the organisation's; external users may write only to them.
     pub org_domains: Vec<String>,
+    /// What this hub allows a mailbox, for clients to check before uploading. Absent from
+    /// hubs older than this field; clients then assume [`MailboxLimits::default`].
+    #[serde(default)]
+    pub limits: MailboxLimits,
+}
+
+/// What a hub allows each message and session, as configured by its admin (`[limits]` and
+/// `[security]` of `hub.toml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct MailboxLimits {
+    /// Most attachments on one message.
+    pub max_files: u32,
+    /// Most bytes of attachments on one message, in all (SI: 75 MB = 75,000,000).
+    pub max_total_bytes: u64,
+    /// Seconds of inactivity after which a session ends; clients lock their window sooner
+    /// or at the same time.
+    pub idle_timeout_seconds: u64,
+}
+
+impl Default for MailboxLimits {
+    /// The limits of a hub with the default configuration: 10 files, 75 MB, 20 minutes.
+    fn default() -> Self {
+        Self {
+            max_files: 10,
+            max_total_bytes: 75 * text::MEGABYTE,
+            idle_timeout_seconds: 20 * 60,
+        }
+    }
 }
 
 /// Answer to a sign-in or a refresh.

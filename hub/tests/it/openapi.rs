@@ -99,6 +99,7 @@ async fn the_document_lists_exactly_the_routes_the_hub_serves() {
         "Changes",
         "ErrorBody",
         "Session",
+        "MailboxLimits",
     ] {
         assert!(
             doc["components"]["schemas"][schema].is_object(),

@@ -249,6 +249,12 @@ async fn attachment_limits_refuse_before_storing_anything() {
     })
     .await;
     let alice = t.user(alice()).await;
+    let (_, session) = t.sign_in(&alice.email, GOOD_PASSWORD, false).await;
+    assert_eq!(
+        session["account"]["limits"],
+        serde_json::json!({"max_files": 3, "max_total_bytes": 1000, "idle_timeout_seconds": 1200}),
+        "the sign-in answer reports the configured limits, not the defaults"
+    );
     let blobs = || files_under(&t.data().join("blobs")).len();
     let before = blobs();
     let (status, body) = alice.upload("big.bin", vec![7u8; 1001]).await;

@@ -30,7 +30,13 @@ async fn sign_in_returns_a_short_session_and_the_account() {
     );
     assert_eq!(
         body["account"],
-        json!({"email": alice(), "org_name": "Example Council", "org_domains": ["example.gov.uk"]})
+        json!({
+            "email": alice(),
+            "org_name": "Example Council",
+            "org_domains": ["example.gov.uk"],
+            "limits": {"max_files": 10, "max_total_bytes": 75_000_000, "idle_timeout_seconds": 1200}
+        }),
+        "the account and what the hub allows it, for the client to check before uploading"
     );
     let (_, remembered) = t.sign_in(alice(), GOOD_PASSWORD, true).await;
     assert!(remembered["refresh_token"]

@@ -285,6 +285,10 @@ impl Mailbox {
             "org_domains",
             &serde_json::to_string(&session.account.org_domains).expect("BUG: domains serialise"),
         )?;
+        self.vault.set_setting(
+            "limits",
+            &serde_json::to_string(&session.account.limits).expect("BUG: limits serialise"),
+        )?;
         self.keep_verifier(password).await
     }
 

@@ -213,7 +213,7 @@ impl Mailbox {
         compose.refusal = None;
         let (files, mut sizes) = files_to_queue(&compose.paths())?;
         sizes.extend(compose.carried.iter().map(|a| a.size));
-        crate::policy::check_attachments(&sizes)?;
+        crate::policy::check_attachments(&sizes, &self.limits()?)?;
         let payload = serde_json::to_string(&compose.outgoing()).expect("BUG: outgoing serialises");
         let json = compose.json();
         let after = if keep_open {

@@ -510,3 +510,42 @@ async fn a_proxy_answering_for_a_hub_that_is_down_keeps_the_send_waiting() {
     assert_eq!(report.sent.len(), 1, "sent once the hub is back");
     assert_eq!(hub.emails_to(WORKER).await.len(), 1);
 }
+
+#[tokio::test]
+async fn the_attachment_limits_are_the_hubs_and_hold_offline() {
+    let mut hub = TestServer::start_with(|c| {
+        c.limits.max_attachments = 2;
+        c.limits.max_attachment_bytes = 300_000;
+    })
+    .await;
+    let client = TestClient::new();
+    let mailbox = client.registered(&hub, alice(), false).await;
+    assert_eq!(
+        mailbox.limits().unwrap().max_files,
+        2,
+        "kept from the sign-in answer"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut compose = compose_with_file(dir.path(), "Two plans");
+    let second = dir.path().join("second.pdf");
+    std::fs::write(&second, vec![1u8; 200_000]).unwrap();
+    compose.files.push(ComposeFile {
+        path: second,
+        name: "second.pdf".into(),
+        size: 200_000,
+    });
+    hub.go_offline().await;
+    let err = mailbox
+        .send_compose(compose.clone())
+        .await
+        .expect_err("400 kB is over this hub's 300 kB, even with the hub away");
+    assert_eq!(err.code(), Code::AttachmentLimit);
+    assert!(
+        err.to_string().contains("at most 2 attachments and 0.3 MB"),
+        "the hub's figures, not the defaults: {err}"
+    );
+    assert!(
+        mailbox.vault.outbox().unwrap().is_empty(),
+        "nothing was queued for the hub"
+    );
+}

@@ -28,7 +28,13 @@ export const commands = {
 	pickFiles: () => __TAURI_INVOKE<Picked[]>("pick_files"),
 	/**  Names and sizes of files dropped on the window. */
 	fileInfo: (paths: string[]) => __TAURI_INVOKE<Picked[]>("file_info", { paths }),
-	orgDomains: (account: string) => __TAURI_INVOKE<string[]>("org_domains", { account }),
+	/**
+	 *  Recipient entries as typed, each checked as an address and against the organisation's
+	 *  domains (the rule the hub applies).
+	 */
+	checkAddresses: (account: string, entries: string[]) => __TAURI_INVOKE<AddressCheck>("check_addresses", { account, entries }),
+	/**  Who an answer to a message reaches, as the hub will work it out. */
+	replyAudience: (account: string, messageId: string, mode: SendMode) => __TAURI_INVOKE<string[]>("reply_audience", { account, messageId, mode }),
 	/**
 	 *  The messages being written in a mailbox, most recent first (what a crash or a restart
 	 *  left, or a lock kept open).
@@ -87,12 +93,29 @@ export type AccountView = {
 	remembered: boolean,
 	signed_in: boolean,
 	locked: boolean,
+	/**  The organisation's domains, as the hub gave them at the last sign-in. */
+	org_domains: string[],
+	/**  What the hub allows this mailbox (attachments, idle timeout), as of the last sign-in. */
+	limits: MailboxLimits,
 };
 
 /**  Contacts and groups. */
 export type AddressBook = {
 	contacts: Contact[],
 	groups: Group[],
+};
+
+/**
+ *  Recipients as typed, sorted by the address rule (`sealpost_proto::address`) and the
+ *  organisation's domains.
+ */
+export type AddressCheck = {
+	/**  Every entry that is an address, in its stored form, each once. */
+	addresses: string[],
+	/**  Entries that are not addresses, as typed (trimmed). */
+	invalid: string[],
+	/**  Addresses outside the organisation's domains (none when no domains are known yet). */
+	outside: string[],
 };
 
 /**  Where a page of a folder starts: after this listed message. */
@@ -106,7 +129,11 @@ export type AppInfo = AppInfo_Serialize | AppInfo_Deserialize;
 
 /**  What the UI needs to know at start. */
 export type AppInfo_Deserialize = {
-	idle_seconds: number,
+	/**
+	 *  Seconds of inactivity before the window locks, when set for this computer
+	 *  (`SEALPOST_IDLE_SECONDS`); otherwise each hub's idle timeout applies.
+	 */
+	idle_seconds?: number | null,
 	launch_link?: string | null,
 	fatal?: string | null,
 	version: string,
@@ -114,7 +141,11 @@ export type AppInfo_Deserialize = {
 
 /**  What the UI needs to know at start. */
 export type AppInfo_Serialize = {
-	idle_seconds: number,
+	/**
+	 *  Seconds of inactivity before the window locks, when set for this computer
+	 *  (`SEALPOST_IDLE_SECONDS`); otherwise each hub's idle timeout applies.
+	 */
+	idle_seconds: number | null,
 	launch_link: string | null,
 	fatal: string | null,
 	version: string,
@@ -411,6 +442,22 @@ export type MailKind =
  *  composes, with the reason.
  */
 "refused";
+
+/**
+ *  What a hub allows each message and session, as configured by its admin (`[limits]` and
+ *  `[security]` of `hub.toml`).
+ */
+export type MailboxLimits = {
+	/**  Most attachments on one message. */
+	max_files: number,
+	/**  Most bytes of attachments on one message, in all (SI: 75 MB = 75,000,000). */
+	max_total_bytes: number,
+	/**
+	 *  Seconds of inactivity after which a session ends; clients lock their window sooner
+	 *  or at the same time.
+	 */
+	idle_timeout_seconds: number,
+};
 
 /**  A whole message. */
 export type Message = Message_Serialize | Message_Deserialize;

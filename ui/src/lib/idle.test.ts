@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IdleTimer, type IdleClock } from './idle';
+import { IdleTimer, lockAfterSeconds, type IdleClock } from './idle';
 
 /** A clock the test moves by hand, with the timers it holds. */
 class TestClock implements IdleClock {
@@ -72,5 +72,38 @@ describe('idle lock timer', () => {
     timer.start();
     clock.advance(1000);
     expect(locked, 'counting resumes from the restart').toBe(1);
+  });
+
+  it('takes a shorter limit at once, counted from the last input', () => {
+    const clock = new TestClock();
+    let locked = 0;
+    const timer = new IdleTimer(20 * 60_000, () => locked++, clock);
+    timer.start();
+    clock.advance(5 * 60_000);
+    timer.setLimit(6 * 60_000);
+    clock.advance(60_000 - 1);
+    expect(locked, 'six minutes since the last input are not over yet').toBe(0);
+    clock.advance(1);
+    expect(locked).toBe(1);
+  });
+});
+
+describe('how long the window may sit idle', () => {
+  const mailbox = (signed_in: boolean, minutes: number) => ({
+    signed_in,
+    limits: { idle_timeout_seconds: minutes * 60 },
+  });
+
+  it("is the shortest idle timeout of the signed-in mailboxes' hubs", () => {
+    expect(lockAfterSeconds(null, [mailbox(true, 20), mailbox(true, 10), mailbox(false, 1)])).toBe(600);
+  });
+
+  it('is what this computer sets, whatever the hubs say', () => {
+    expect(lockAfterSeconds(45, [mailbox(true, 20)])).toBe(45);
+  });
+
+  it('is nothing to count while no mailbox is signed in', () => {
+    expect(lockAfterSeconds(null, [mailbox(false, 20)])).toBeNull();
+    expect(lockAfterSeconds(null, [])).toBeNull();
   });
 });

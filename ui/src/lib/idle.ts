@@ -19,7 +19,7 @@ export class IdleTimer {
   private running = false;
 
   constructor(
-    private readonly timeoutMs: number,
+    private timeoutMs: number,
     private readonly onIdle: () => void,
     private readonly clock: IdleClock = systemClock,
   ) {
@@ -45,6 +45,12 @@ export class IdleTimer {
     if (this.running) this.last = this.clock.now();
   }
 
+  /** Changes how long inactivity may last; counts from the last activity, as before. */
+  setLimit(ms: number): void {
+    this.timeoutMs = ms;
+    if (this.running) this.schedule(this.remaining());
+  }
+
   /** Milliseconds left before locking. */
   remaining(): number {
     return Math.max(0, this.timeoutMs - (this.clock.now() - this.last));
@@ -68,4 +74,17 @@ export class IdleTimer {
       this.schedule(left);
     }
   }
+}
+
+/** How long the window may sit idle before it locks, in seconds: the time set for this
+ *  computer (`SEALPOST_IDLE_SECONDS`), or else the shortest idle timeout among the hubs of
+ *  the signed-in mailboxes (each hub ends an idle session by itself; the window locks no
+ *  later). `null` when no mailbox is signed in. */
+export function lockAfterSeconds(
+  override: number | null,
+  accounts: { signed_in: boolean; limits: { idle_timeout_seconds: number } }[],
+): number | null {
+  if (override !== null) return override;
+  const timeouts = accounts.filter((a) => a.signed_in).map((a) => a.limits.idle_timeout_seconds);
+  return timeouts.length ? Math.min(...timeouts) : null;
 }

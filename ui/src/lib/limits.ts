@@ -1,10 +1,10 @@
-// The attachment limits of a message (the hub's defaults): shown as a meter while composing,
-// and refused before anything is uploaded.
+// The attachment limits of a message, as the hub reported them at sign-in (kept in the
+// vault, so they hold offline): shown as a meter while composing, and refused before
+// anything is uploaded.
 
-export const MAX_FILES = 10;
-/** 75 MB: sizes are stated in SI units everywhere (1 MB = 1,000,000 bytes), as the hub
- *  states and enforces its limit. */
-export const MAX_TOTAL_BYTES = 75_000_000;
+import type { MailboxLimits } from './bindings';
+
+export type { MailboxLimits };
 
 export interface Meter {
   files: number;
@@ -17,27 +17,34 @@ export interface Meter {
   problem: string;
 }
 
+/** Sizes in SI units, as the hub states and enforces its limit (1 MB = 1,000,000 bytes). */
 export function formatSize(bytes: number): string {
   if (bytes < 1000) return `${bytes} B`;
   if (bytes < 1_000_000) return `${(bytes / 1000).toFixed(bytes < 10_000 ? 1 : 0)} kB`;
   return `${(bytes / 1_000_000).toFixed(1)} MB`;
 }
 
-export function meter(sizes: number[]): Meter {
+/** The limit as people say it: "75 MB", "1.5 MB", "300 kB". */
+export function formatLimit(bytes: number): string {
+  const text = formatSize(bytes);
+  return text.replace(/\.0 (MB|kB)$/, ' $1');
+}
+
+export function meter(sizes: number[], limits: MailboxLimits): Meter {
   const files = sizes.length;
   const bytes = sizes.reduce((a, b) => a + b, 0);
-  const overFiles = files > MAX_FILES;
-  const overBytes = bytes > MAX_TOTAL_BYTES;
+  const overFiles = files > limits.max_files;
+  const overBytes = bytes > limits.max_total_bytes;
   let problem = '';
   if (overFiles) {
-    problem = `${files} files attached; a message can carry at most ${MAX_FILES}. Remove ${files - MAX_FILES}.`;
+    problem = `${files} files attached; a message can carry at most ${limits.max_files}. Remove ${files - limits.max_files}.`;
   } else if (overBytes) {
-    problem = `${formatSize(bytes)} attached; a message can carry at most 75 MB. Remove ${formatSize(bytes - MAX_TOTAL_BYTES)} or send the rest in another message.`;
+    problem = `${formatSize(bytes)} attached; a message can carry at most ${formatLimit(limits.max_total_bytes)}. Remove ${formatSize(bytes - limits.max_total_bytes)} or send the rest in another message.`;
   }
   return {
     files,
     bytes,
-    fraction: Math.min(1, bytes / MAX_TOTAL_BYTES),
+    fraction: Math.min(1, bytes / limits.max_total_bytes),
     overFiles,
     overBytes,
     problem,

@@ -1,49 +1,17 @@
-// Recipient fields: addresses separated by commas, semicolons or new lines, checked against
-// the organisation's domains as the person types (the same rule the hub enforces).
+// Recipient fields: addresses separated by commas, semicolons or new lines. Whether each is
+// an address, and the organisation's, is the app core's answer (`checkAddresses`: the rule
+// the hub enforces); this file splits fields, words the problems and suggests contacts.
 
-export interface RecipientCheck {
-  /** Addresses as entered, normalised (lower case, trimmed). */
-  addresses: string[];
-  /** Entries that are not email addresses. */
-  invalid: string[];
-  /** Addresses outside the organisation's domains. */
-  outside: string[];
-}
+import type { AddressCheck } from './bindings';
+
+/** Entries of a field as the app's core sorted them by the address rule (the hub's). */
+export type RecipientCheck = AddressCheck;
 
 export function splitAddresses(field: string): string[] {
   return field
     .split(/[,;\n]/)
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
-}
-
-/** Lower-cased address, or null when it is not one (the same test as the client core). */
-export function normalise(raw: string): string | null {
-  const e = raw.trim().toLowerCase();
-  const at = e.indexOf('@');
-  if (at <= 0 || e.indexOf('@', at + 1) !== -1 || /\s/.test(e)) return null;
-  const domain = e.slice(at + 1);
-  if (!domain.includes('.') || domain.startsWith('.') || domain.endsWith('.')) return null;
-  return e;
-}
-
-export function isOrgAddress(address: string, orgDomains: string[]): boolean {
-  const domain = address.slice(address.lastIndexOf('@') + 1);
-  return orgDomains.some((d) => d.toLowerCase() === domain);
-}
-
-export function checkRecipients(field: string, orgDomains: string[]): RecipientCheck {
-  const result: RecipientCheck = { addresses: [], invalid: [], outside: [] };
-  for (const raw of splitAddresses(field)) {
-    const a = normalise(raw);
-    if (a === null) {
-      result.invalid.push(raw);
-    } else {
-      result.addresses.push(a);
-      if (orgDomains.length > 0 && !isOrgAddress(a, orgDomains)) result.outside.push(a);
-    }
-  }
-  return result;
 }
 
 /** The sentence shown under the field, or '' when all is well. */
@@ -84,23 +52,4 @@ export function complete(field: string, address: string): string {
   if (endsOpen) parts.pop();
   parts.push(address);
   return parts.join(', ') + ', ';
-}
-
-/** Who a reply reaches, as the hub will work it out: Reply goes to the sender only;
- *  Reply to All adds the organisation's other recipients (never outside addresses, never
- *  the person replying). Shown so that nobody has to guess. */
-export function replyAudience(
-  mode: 'reply' | 'reply_all',
-  original: { from: string; to: string[]; cc: string[] },
-  me: string,
-  orgDomains: string[],
-): string[] {
-  const sender = original.from.toLowerCase();
-  const out = [sender];
-  if (mode === 'reply') return out;
-  for (const raw of [...original.to, ...original.cc]) {
-    const a = normalise(raw);
-    if (a && a !== me.toLowerCase() && isOrgAddress(a, orgDomains) && !out.includes(a)) out.push(a);
-  }
-  return out;
 }

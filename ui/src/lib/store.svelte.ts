@@ -1,6 +1,7 @@
 // What the whole window shares: the accounts, which one is shown, which view, the compose
 // in progress, and passing notices.
 
+import { splitAddresses } from './recipients';
 import { api, asError, type AccountView, type AppInfo, type AttachmentInfo, type Compose, type ComposeInput, type Folder, type Picked, type SendMode } from './api';
 
 export type View = Folder | 'compose' | 'address' | 'help';
@@ -21,8 +22,6 @@ export interface ComposeState {
   /** Attachments already at the hub: the draft's own, or the forwarded message's. */
   carried: AttachmentInfo[];
   draftId: string | null;
-  /** The message answered (Reply, Reply to All), to show who the answer reaches. */
-  original?: { from: string; to: string[]; cc: string[] } | null;
   /** Why the hub refused to send it, when it came back for changes. */
   refusal: string | null;
 }
@@ -43,12 +42,6 @@ export function blankCompose(): ComposeState {
     refusal: null,
   };
 }
-
-const splitAddresses = (s: string) =>
-  s
-    .split(/[,;\n]/)
-    .map((x) => x.trim())
-    .filter(Boolean);
 
 /** The compose as the app's core keeps and sends it. */
 export function toCore(c: ComposeState): ComposeInput {

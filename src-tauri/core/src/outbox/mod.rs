@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use sealpost_proto::{MessageSummary, Outgoing, Upload};
+use sealpost_proto::{MessageSummary, Outgoing, SendMode, Upload};
 use serde::Serialize;
 
 use crate::accounts::Mailbox;
@@ -186,6 +186,34 @@ impl Mailbox {
             .unwrap_or_default())
     }
 
+    /// What the hub allows this mailbox, as it said at the last sign-in (kept in the vault,
+    /// so that compose checks work offline); a hub's defaults before the first sign-in.
+    pub fn limits(&self) -> Result<sealpost_proto::MailboxLimits> {
+        Ok(self
+            .vault
+            .setting("limits")?
+            .and_then(|v| serde_json::from_str(&v).ok())
+            .unwrap_or_default())
+    }
+
+    /// `entries` as typed in a recipient field, checked against the organisation's domains.
+    pub fn check_addresses(&self, entries: &[String]) -> Result<policy::AddressCheck> {
+        Ok(policy::check_addresses(entries, &self.org_domains()?))
+    }
+
+    /// Who an answer (`mode`) to the message `id` reaches (see [`policy::reply_audience`]).
+    pub fn reply_audience(&self, id: &str, mode: SendMode) -> Result<Vec<String>> {
+        let m = self.vault.message(id)?;
+        Ok(policy::reply_audience(
+            mode,
+            &m.summary.from,
+            &m.summary.to,
+            &m.summary.cc,
+            &self.account.email,
+            &self.org_domains()?,
+        ))
+    }
+
     /// Messages and drafts waiting in the outbox (read flags and deletions are not listed).
     pub fn pending(&self) -> Result<Vec<Pending>> {
         Ok(self
@@ -211,7 +239,7 @@ impl Mailbox {
     pub fn check(&self, out: &Outgoing, file_sizes: &[u64]) -> Result<()> {
         let (to, cc) = self.with_group_members(out)?;
         policy::check_recipients(out.mode, &to, &cc, &self.org_domains()?)?;
-        policy::check_attachments(file_sizes)
+        policy::check_attachments(file_sizes, &self.limits()?)
     }
 
     /// To and Cc with the members of the chosen groups added (from the vault's address
@@ -270,7 +298,7 @@ impl Mailbox {
         files: &[PathBuf],
     ) -> Result<SendOutcome> {
         let (queued, sizes) = files_to_queue(files)?;
-        policy::check_attachments(&sizes)?;
+        policy::check_attachments(&sizes, &self.limits()?)?;
         out.draft_id = draft_id.map(str::to_owned);
         let payload = serde_json::to_string(&out).expect("BUG: outgoing serialises");
         let _one_at_a_time = self.flushing.lock().await;

@@ -1,14 +1,72 @@
 //! The hub's rules, checked before anything is uploaded so that a person hears at once,
 //! in the same words, what the hub would refuse. The hub enforces them regardless.
 
-use sealpost_proto::{address, SendMode};
+use sealpost_proto::{address, MailboxLimits, SendMode};
 
 use crate::error::{ClientError, Code, Result};
 
-/// Most attachments on one message (the hub's default).
-pub const MAX_FILES: usize = 10;
-/// Most bytes of attachments on one message (the hub's default: 75 MB, 75,000,000 bytes).
-pub const MAX_TOTAL_BYTES: u64 = 75 * sealpost_proto::text::MEGABYTE;
+/// Recipients as typed, sorted by the address rule (`sealpost_proto::address`) and the
+/// organisation's domains.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct AddressCheck {
+    /// Every entry that is an address, in its stored form, each once.
+    pub addresses: Vec<String>,
+    /// Entries that are not addresses, as typed (trimmed).
+    pub invalid: Vec<String>,
+    /// Addresses outside the organisation's domains (none when no domains are known yet).
+    pub outside: Vec<String>,
+}
+
+/// Checks each of `entries` (blank ones are skipped) as an address and against
+/// `org_domains`.
+pub fn check_addresses(entries: &[String], org_domains: &[String]) -> AddressCheck {
+    let mut check = AddressCheck::default();
+    for raw in entries.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        match address::normalise(raw) {
+            Err(_) => check.invalid.push(raw.to_owned()),
+            Ok(a) if check.addresses.contains(&a) => {}
+            Ok(a) => {
+                if !org_domains.is_empty() && !address::in_domains(&a, org_domains) {
+                    check.outside.push(a.clone());
+                }
+                check.addresses.push(a);
+            }
+        }
+    }
+    check
+}
+
+/// Who an answer to a message from `from` (to `to`, copied to `cc`) reaches, as the hub
+/// works it out: Reply goes to the sender only; Reply to All adds the organisation's other
+/// recipients, never an outside address and never `me`. Other modes reach no one by
+/// themselves.
+pub fn reply_audience(
+    mode: SendMode,
+    from: &str,
+    to: &[String],
+    cc: &[String],
+    me: &str,
+    org_domains: &[String],
+) -> Vec<String> {
+    let stored = |a: &str| address::normalise(a).unwrap_or_else(|_| a.trim().to_lowercase());
+    let mut out = vec![stored(from)];
+    match mode {
+        SendMode::Reply => {}
+        SendMode::ReplyAll => {
+            for a in to.iter().chain(cc).map(|a| stored(a)) {
+                if address::in_domains(&a, org_domains)
+                    && !address::same(&a, me)
+                    && !out.contains(&a)
+                {
+                    out.push(a);
+                }
+            }
+        }
+        SendMode::New | SendMode::Forward => out.clear(),
+    }
+    out
+}
 
 /// The recipient rules for `mode` (for replies the hub fills in the recipients).
 pub fn check_recipients(
@@ -17,22 +75,12 @@ pub fn check_recipients(
     cc: &[String],
     org_domains: &[String],
 ) -> Result<()> {
-    let mut invalid = Vec::new();
-    let mut refused = Vec::new();
-    for raw in to
-        .iter()
-        .chain(cc)
-        .map(|s| s.trim())
-        .filter(|s| !s.is_empty())
-    {
-        match address::normalise(raw) {
-            Err(_) => invalid.push(raw.to_owned()),
-            Ok(a) if !org_domains.is_empty() && !address::in_domains(&a, org_domains) => {
-                refused.push(a)
-            }
-            Ok(_) => {}
-        }
-    }
+    let entries: Vec<String> = to.iter().chain(cc).cloned().collect();
+    let AddressCheck {
+        invalid,
+        outside: refused,
+        ..
+    } = check_addresses(&entries, org_domains);
     if !invalid.is_empty() {
         return Err(ClientError::Refused {
             code: Code::Invalid,
@@ -93,15 +141,16 @@ fn not_allowed(refused: Vec<String>) -> ClientError {
     }
 }
 
-/// The attachment limits.
-pub fn check_attachments(sizes: &[u64]) -> Result<()> {
+/// The hub's attachment limits, as it reported them at sign-in.
+pub fn check_attachments(sizes: &[u64], limits: &MailboxLimits) -> Result<()> {
     let total: u64 = sizes.iter().sum();
-    if sizes.len() > MAX_FILES || total > MAX_TOTAL_BYTES {
+    if sizes.len() > limits.max_files as usize || total > limits.max_total_bytes {
         return Err(ClientError::Refused {
             code: Code::AttachmentLimit,
             message: format!(
-                "A message may carry at most {MAX_FILES} attachments and {} in total. Remove some and try again.",
-                sealpost_proto::text::megabytes(MAX_TOTAL_BYTES)
+                "A message may carry at most {} attachments and {} in total. Remove some and try again.",
+                limits.max_files,
+                sealpost_proto::text::megabytes(limits.max_total_bytes)
             ),
             refused: Vec::new(),
         });
@@ -154,16 +203,96 @@ mod tests {
     }
 
     #[test]
-    fn attachment_limits() {
-        assert!(check_attachments(&[1; 10]).is_ok());
+    fn typed_entries_are_sorted_once_each() {
+        let typed: Vec<String> = [
+            "Ann@Example.gov.uk",
+            " ann@example.gov.uk ",
+            "friend@gmail.example",
+            "bob",
+            "",
+        ]
+        .map(String::from)
+        .to_vec();
+        let check = check_addresses(&typed, &org());
         assert_eq!(
-            check_attachments(&[1; 11]).unwrap_err().code(),
+            check.addresses,
+            ["ann@example.gov.uk", "friend@gmail.example"]
+        );
+        assert_eq!(check.outside, ["friend@gmail.example"]);
+        assert_eq!(check.invalid, ["bob"]);
+        assert!(
+            check_addresses(&["x@example.gov.uk.evil.example".into()], &org())
+                .outside
+                .len()
+                == 1,
+            "a look-alike domain is outside"
+        );
+    }
+
+    #[test]
+    fn a_reply_reaches_the_sender_and_reply_all_the_organisation_too() {
+        let to: Vec<String> = vec!["Me@Partner.example".into(), "Lead@Example.gov.uk".into()];
+        let cc: Vec<String> = vec![
+            "friend@gmail.example".into(),
+            "case.worker@example.gov.uk".into(),
+            "team@EXAMPLE.gov.uk".into(),
+        ];
+        let from = "Case.Worker@example.gov.uk";
+        assert_eq!(
+            reply_audience(
+                SendMode::Reply,
+                from,
+                &to,
+                &cc,
+                "me@partner.example",
+                &org()
+            ),
+            ["case.worker@example.gov.uk"]
+        );
+        assert_eq!(
+            reply_audience(
+                SendMode::ReplyAll,
+                from,
+                &to,
+                &cc,
+                "me@partner.example",
+                &org()
+            ),
+            [
+                "case.worker@example.gov.uk",
+                "lead@example.gov.uk",
+                "team@example.gov.uk"
+            ],
+            "never the outside address, never me, the sender once"
+        );
+    }
+
+    #[test]
+    fn attachment_limits_are_the_hubs() {
+        let hub = MailboxLimits::default();
+        assert!(check_attachments(&[1; 10], &hub).is_ok());
+        assert_eq!(
+            check_attachments(&[1; 11], &hub).unwrap_err().code(),
             Code::AttachmentLimit
         );
-        assert!(check_attachments(&[MAX_TOTAL_BYTES]).is_ok());
+        assert!(check_attachments(&[hub.max_total_bytes], &hub).is_ok());
         assert_eq!(
-            check_attachments(&[MAX_TOTAL_BYTES, 1]).unwrap_err().code(),
+            check_attachments(&[hub.max_total_bytes, 1], &hub)
+                .unwrap_err()
+                .code(),
             Code::AttachmentLimit
         );
+        let strict = MailboxLimits {
+            max_files: 2,
+            max_total_bytes: 1_500_000,
+            ..hub
+        };
+        let err = check_attachments(&[1, 1, 1], &strict).unwrap_err();
+        assert!(
+            err.to_string().contains("at most 2 attachments and 1.5 MB"),
+            "the hub's own figures are said: {err}"
+        );
+        assert!(check_attachments(&[1_000_000], &strict).is_ok());
+        assert!(check_attachments(&[1_000_001, 500_000], &strict).is_err());
     }
 }
