@@ -3,15 +3,14 @@
 use std::path::PathBuf;
 
 use sealpost_client::{
-    links::{parse_link, LinkKind},
+    links::{self, LinkInfo},
     outbox::{Pending, SendOutcome},
     policy::AddressCheck,
     vault::SearchHit,
-    ClientError, Code, Compose,
+    Code, Compose,
 };
 use sealpost_proto::{
-    Contact, ContactInput, Folder, Group, GroupInput, Message, MessageSummary, PasswordRules,
-    SendMode,
+    Contact, ContactInput, Folder, Group, GroupInput, Message, MessageSummary, SendMode,
 };
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, State};
@@ -45,46 +44,19 @@ pub fn app_info(desk: State<'_, Desk>) -> AppInfo {
 
 #[tauri::command]
 #[specta::specta]
-pub fn accounts(app: AppHandle, desk: State<'_, Desk>) -> UiResult<Vec<AccountView>> {
+pub fn accounts(desk: State<'_, Desk>) -> UiResult<Vec<AccountView>> {
     let mut views = Vec::new();
-    for record in desk.accounts.list()? {
-        let mailbox = desk.mailbox(&app, &record.id)?;
-        views.push(desk.view(&mailbox));
+    for record in desk.mailboxes.accounts.list()? {
+        views.push(desk.view(&*desk.mailboxes.get(&record.id)?));
     }
     Ok(views)
 }
 
-/// A link from an email, read.
-#[derive(Serialize, specta::Type)]
-pub struct LinkInfo {
-    kind: LinkKind,
-    hub_url: String,
-    email: Option<String>,
-    org_name: Option<String>,
-    rules: Option<PasswordRules>,
-}
-
+/// A link from an email, read and checked with its hub.
 #[tauri::command]
 #[specta::specta]
 pub async fn link_info(link: String) -> UiResult<LinkInfo> {
-    let parsed = parse_link(&link)?;
-    let mut info = LinkInfo {
-        kind: parsed.kind,
-        hub_url: parsed.hub_url.clone(),
-        email: None,
-        org_name: None,
-        rules: None,
-    };
-    // A used or expired link is refused here, before a password is chosen for it.
-    let hub = sealpost_client::hub::HubClient::new(&parsed.hub_url)?;
-    let details = match parsed.kind {
-        LinkKind::Register => hub.registration_info(&parsed.token).await?,
-        LinkKind::Reset => hub.reset_info(&parsed.token).await?,
-    };
-    info.email = Some(details.email);
-    info.org_name = Some(details.org_name);
-    info.rules = Some(details.password_rules);
-    Ok(info)
+    Ok(links::link_info(&link).await?)
 }
 
 #[tauri::command]
@@ -96,11 +68,10 @@ pub async fn register(
     password: String,
     remember: bool,
 ) -> UiResult<AccountView> {
-    let parsed = parse_link(&link)?;
-    let record = desk.accounts.register(&parsed, &password).await?;
-    let mailbox = desk.mailbox(&app, &record.id)?;
-    mailbox.sign_in(&password, remember).await?;
-    mailbox.syncer.sync().await?;
+    let mailbox = desk
+        .mailboxes
+        .register_and_sign_in(&link, &password, remember)
+        .await?;
     desk.start_sync(&app, mailbox.clone());
     Ok(desk.view(&mailbox))
 }
@@ -115,23 +86,10 @@ pub async fn sign_in(
     password: String,
     remember: bool,
 ) -> UiResult<AccountView> {
-    let known = desk.accounts.list()?;
-    let record = desk.accounts.add(&hub_url, &email)?;
-    let is_new = !known.iter().any(|a| a.id == record.id);
-    let mailbox = desk.mailbox(&app, &record.id)?;
-    if let Err(e) = mailbox.sign_in(&password, remember).await {
-        if is_new {
-            // A mistyped address or hub must not leave an empty mailbox behind.
-            desk.close(&record.id);
-            let _ = desk.accounts.remove(&record.id);
-        }
-        return Err(e.into());
-    }
-    match mailbox.syncer.sync().await {
-        Ok(_) => {}
-        Err(e) if e.code() == Code::Offline => {}
-        Err(e) => return Err(e.into()),
-    }
+    let mailbox = desk
+        .mailboxes
+        .sign_in(&hub_url, &email, &password, remember)
+        .await?;
     desk.start_sync(&app, mailbox.clone());
     Ok(desk.view(&mailbox))
 }
@@ -144,16 +102,7 @@ pub async fn resume(
     desk: State<'_, Desk>,
     account: String,
 ) -> UiResult<AccountView> {
-    let mailbox = desk.mailbox(&app, &account)?;
-    if mailbox.is_locked() || (!mailbox.remembered()? && !mailbox.hub.signed_in()) {
-        return Err(ClientError::SignInRequired.into());
-    }
-    match mailbox.syncer.sync().await {
-        Ok(_) => {}
-        // Offline with Remember me: the vault is readable; sync starts when the hub is back.
-        Err(e) if e.code() == Code::Offline => {}
-        Err(e) => return Err(e.into()),
-    }
+    let mailbox = desk.mailboxes.resume(&account).await?;
     desk.start_sync(&app, mailbox.clone());
     Ok(desk.view(&mailbox))
 }
@@ -168,16 +117,8 @@ pub async fn request_reset(hub_url: String, email: String) -> UiResult<i64> {
 
 #[tauri::command]
 #[specta::specta]
-pub async fn confirm_reset(link: String, password: String) -> UiResult<()> {
-    let parsed = parse_link(&link)?;
-    if parsed.kind != LinkKind::Reset {
-        return Err(UiError::new(
-            Code::InvalidLink,
-            "That is a registration link; use it on the Register screen.",
-        ));
-    }
-    let hub = sealpost_client::hub::HubClient::new(&parsed.hub_url)?;
-    Ok(hub.confirm_reset(&parsed.token, &password).await?)
+pub async fn confirm_reset(desk: State<'_, Desk>, link: String, password: String) -> UiResult<()> {
+    Ok(desk.mailboxes.confirm_reset(&link, &password).await?)
 }
 
 /// Where a page of a folder starts: after this listed message.
@@ -190,14 +131,13 @@ pub struct After {
 #[tauri::command]
 #[specta::specta]
 pub async fn list(
-    app: AppHandle,
     desk: State<'_, Desk>,
     account: String,
     folder: Folder,
     limit: u32,
     after: Option<After>,
 ) -> UiResult<Vec<MessageSummary>> {
-    let mailbox = desk.mailbox(&app, &account)?;
+    let mailbox = desk.mailboxes.get(&account)?;
     Ok(mailbox.vault.list_after(
         folder,
         limit,
@@ -208,30 +148,23 @@ pub async fn list(
 #[tauri::command]
 #[specta::specta]
 pub async fn search(
-    app: AppHandle,
     desk: State<'_, Desk>,
     account: String,
     query: String,
 ) -> UiResult<Vec<SearchHit>> {
-    let mailbox = desk.mailbox(&app, &account)?;
+    let mailbox = desk.mailboxes.get(&account)?;
     Ok(mailbox.vault.search(&query, 200)?)
 }
 
 /// Opens a message, marking it read.
 #[tauri::command]
 #[specta::specta]
-pub async fn open_message(
-    app: AppHandle,
-    desk: State<'_, Desk>,
-    account: String,
-    id: String,
-) -> UiResult<Message> {
-    let mailbox = desk.mailbox(&app, &account)?;
-    let message = mailbox.vault.message(&id)?;
-    if !message.summary.read && message.summary.folder == Folder::Inbox {
-        // Read at once in the vault; the hub hears behind the scenes (now, or when it
-        // answers again), so opening never waits for the network.
-        mailbox.queue_read(&id, true)?;
+pub async fn open_message(desk: State<'_, Desk>, account: String, id: String) -> UiResult<Message> {
+    let mailbox = desk.mailboxes.get(&account)?;
+    let (message, flagged) = mailbox.open_message(&id)?;
+    if flagged {
+        // The hub hears behind the scenes (now, or when it answers again), so opening
+        // never waits for the network.
         tauri::async_runtime::spawn(async move {
             if let Err(e) = mailbox.flush_outbox().await {
                 tracing::debug!(error = %e, "the read flag waits for the hub");
@@ -243,13 +176,8 @@ pub async fn open_message(
 
 #[tauri::command]
 #[specta::specta]
-pub async fn delete_message(
-    app: AppHandle,
-    desk: State<'_, Desk>,
-    account: String,
-    id: String,
-) -> UiResult<()> {
-    let mailbox = desk.mailbox(&app, &account)?;
+pub async fn delete_message(desk: State<'_, Desk>, account: String, id: String) -> UiResult<()> {
+    let mailbox = desk.mailboxes.get(&account)?;
     Ok(mailbox.delete(&id).await?)
 }
 
@@ -271,7 +199,7 @@ pub async fn save_attachment(
     attachment_id: String,
     name: String,
 ) -> UiResult<Option<Saved>> {
-    let mailbox = desk.mailbox(&app, &account)?;
+    let mailbox = desk.mailboxes.get(&account)?;
     let (tx, rx) = tokio::sync::oneshot::channel();
     app.dialog()
         .file()
@@ -363,26 +291,25 @@ pub fn file_info(paths: Vec<PathBuf>) -> UiResult<Vec<Picked>> {
 #[tauri::command]
 #[specta::specta]
 pub fn check_addresses(
-    app: AppHandle,
     desk: State<'_, Desk>,
     account: String,
     entries: Vec<String>,
 ) -> UiResult<AddressCheck> {
-    Ok(desk.mailbox(&app, &account)?.check_addresses(&entries)?)
+    Ok(desk.mailboxes.get(&account)?.check_addresses(&entries)?)
 }
 
 /// Who an answer to a message reaches, as the hub will work it out.
 #[tauri::command]
 #[specta::specta]
 pub fn reply_audience(
-    app: AppHandle,
     desk: State<'_, Desk>,
     account: String,
     message_id: String,
     mode: SendMode,
 ) -> UiResult<Vec<String>> {
     Ok(desk
-        .mailbox(&app, &account)?
+        .mailboxes
+        .get(&account)?
         .reply_audience(&message_id, mode)?)
 }
 
@@ -390,32 +317,26 @@ pub fn reply_audience(
 /// left, or a lock kept open).
 #[tauri::command]
 #[specta::specta]
-pub fn composes(app: AppHandle, desk: State<'_, Desk>, account: String) -> UiResult<Vec<Compose>> {
-    Ok(desk.mailbox(&app, &account)?.composes()?)
+pub fn composes(desk: State<'_, Desk>, account: String) -> UiResult<Vec<Compose>> {
+    Ok(desk.mailboxes.get(&account)?.composes()?)
 }
 
 /// Keeps the compose as it is being written (on this computer; the window calls it as the
 /// person types).
 #[tauri::command]
 #[specta::specta]
-pub fn keep_compose(
-    app: AppHandle,
-    desk: State<'_, Desk>,
-    account: String,
-    compose: Compose,
-) -> UiResult<Compose> {
-    Ok(desk.mailbox(&app, &account)?.keep_compose(compose)?)
+pub fn keep_compose(desk: State<'_, Desk>, account: String, compose: Compose) -> UiResult<Compose> {
+    Ok(desk.mailboxes.get(&account)?.keep_compose(compose)?)
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn send_compose(
-    app: AppHandle,
     desk: State<'_, Desk>,
     account: String,
     compose: Compose,
 ) -> UiResult<SendOutcome> {
-    let mailbox = desk.mailbox(&app, &account)?;
+    let mailbox = desk.mailboxes.get(&account)?;
     Ok(mailbox.send_compose(compose).await?)
 }
 
@@ -423,55 +344,43 @@ pub async fn send_compose(
 #[tauri::command]
 #[specta::specta]
 pub async fn save_compose(
-    app: AppHandle,
     desk: State<'_, Desk>,
     account: String,
     compose: Compose,
 ) -> UiResult<SendOutcome> {
-    let mailbox = desk.mailbox(&app, &account)?;
+    let mailbox = desk.mailboxes.get(&account)?;
     Ok(mailbox.save_compose(compose, false).await?.0)
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn discard_compose(
-    app: AppHandle,
     desk: State<'_, Desk>,
     account: String,
     compose: Compose,
 ) -> UiResult<()> {
-    let mailbox = desk.mailbox(&app, &account)?;
+    let mailbox = desk.mailboxes.get(&account)?;
     Ok(mailbox.discard_compose(&compose).await?)
 }
 
 /// The compose of a draft from the Drafts folder.
 #[tauri::command]
 #[specta::specta]
-pub fn open_draft(
-    app: AppHandle,
-    desk: State<'_, Desk>,
-    account: String,
-    id: String,
-) -> UiResult<Compose> {
-    Ok(desk.mailbox(&app, &account)?.compose_for_draft(&id)?)
+pub fn open_draft(desk: State<'_, Desk>, account: String, id: String) -> UiResult<Compose> {
+    Ok(desk.mailboxes.get(&account)?.compose_for_draft(&id)?)
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn delete_draft(
-    app: AppHandle,
-    desk: State<'_, Desk>,
-    account: String,
-    id: String,
-) -> UiResult<()> {
-    let mailbox = desk.mailbox(&app, &account)?;
+pub async fn delete_draft(desk: State<'_, Desk>, account: String, id: String) -> UiResult<()> {
+    let mailbox = desk.mailboxes.get(&account)?;
     Ok(mailbox.delete_draft(&id).await?)
 }
 
 #[tauri::command]
 #[specta::specta]
-pub fn pending(app: AppHandle, desk: State<'_, Desk>, account: String) -> UiResult<Vec<Pending>> {
-    Ok(desk.mailbox(&app, &account)?.pending()?)
+pub fn pending(desk: State<'_, Desk>, account: String) -> UiResult<Vec<Pending>> {
+    Ok(desk.mailboxes.get(&account)?.pending()?)
 }
 
 /// Contacts and groups.
@@ -483,12 +392,8 @@ pub struct AddressBook {
 
 #[tauri::command]
 #[specta::specta]
-pub fn address_book(
-    app: AppHandle,
-    desk: State<'_, Desk>,
-    account: String,
-) -> UiResult<AddressBook> {
-    let mailbox = desk.mailbox(&app, &account)?;
+pub fn address_book(desk: State<'_, Desk>, account: String) -> UiResult<AddressBook> {
+    let mailbox = desk.mailboxes.get(&account)?;
     Ok(AddressBook {
         contacts: mailbox.vault.contacts()?,
         groups: mailbox.vault.groups()?,
@@ -498,50 +403,38 @@ pub fn address_book(
 #[tauri::command]
 #[specta::specta]
 pub async fn save_contact(
-    app: AppHandle,
     desk: State<'_, Desk>,
     account: String,
     id: Option<String>,
     contact: ContactInput,
 ) -> UiResult<Contact> {
-    let mailbox = desk.mailbox(&app, &account)?;
+    let mailbox = desk.mailboxes.get(&account)?;
     Ok(mailbox.save_contact(id.as_deref(), &contact).await?)
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn delete_contact(
-    app: AppHandle,
-    desk: State<'_, Desk>,
-    account: String,
-    id: String,
-) -> UiResult<()> {
-    let mailbox = desk.mailbox(&app, &account)?;
+pub async fn delete_contact(desk: State<'_, Desk>, account: String, id: String) -> UiResult<()> {
+    let mailbox = desk.mailboxes.get(&account)?;
     Ok(mailbox.delete_contact(&id).await?)
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn save_group(
-    app: AppHandle,
     desk: State<'_, Desk>,
     account: String,
     id: Option<String>,
     group: GroupInput,
 ) -> UiResult<Group> {
-    let mailbox = desk.mailbox(&app, &account)?;
+    let mailbox = desk.mailboxes.get(&account)?;
     Ok(mailbox.save_group(id.as_deref(), &group).await?)
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn delete_group(
-    app: AppHandle,
-    desk: State<'_, Desk>,
-    account: String,
-    id: String,
-) -> UiResult<()> {
-    let mailbox = desk.mailbox(&app, &account)?;
+pub async fn delete_group(desk: State<'_, Desk>, account: String, id: String) -> UiResult<()> {
+    let mailbox = desk.mailboxes.get(&account)?;
     Ok(mailbox.delete_group(&id).await?)
 }
 
@@ -557,27 +450,11 @@ pub struct InProgress {
 #[tauri::command]
 #[specta::specta]
 pub async fn lock(desk: State<'_, Desk>, compose: Option<InProgress>) -> UiResult<bool> {
-    let mut saved = false;
-    let mut first_error = None;
-    for mailbox in desk.open_mailboxes() {
-        desk.stop_sync(&mailbox.account.id);
-        let draft = compose
-            .as_ref()
-            .filter(|c| c.account == mailbox.account.id)
-            .map(|c| c.compose.clone());
-        let had_draft = draft.as_ref().is_some_and(Compose::has_content);
-        // The mailbox locks even when the draft fails; the compose then stays kept here.
-        match mailbox.lock(draft).await {
-            Ok(_) => saved |= had_draft,
-            Err(e) => {
-                first_error.get_or_insert(e);
-            }
-        }
-    }
-    match first_error {
-        Some(e) => Err(e.into()),
-        None => Ok(saved),
-    }
+    let compose = compose.map(|c| (c.account, c.compose));
+    Ok(desk
+        .mailboxes
+        .lock_all(compose.as_ref().map(|(a, c)| (a.as_str(), c.clone())))
+        .await?)
 }
 
 #[tauri::command]
@@ -588,8 +465,7 @@ pub async fn unlock(
     account: String,
     password: String,
 ) -> UiResult<AccountView> {
-    let mailbox = desk.mailbox(&app, &account)?;
-    mailbox.unlock(&password).await?;
+    let mailbox = desk.mailboxes.unlock(&account, &password).await?;
     desk.start_sync(&app, mailbox.clone());
     Ok(desk.view(&mailbox))
 }
@@ -599,29 +475,18 @@ pub async fn unlock(
 #[tauri::command]
 #[specta::specta]
 pub async fn sign_out(
-    app: AppHandle,
     desk: State<'_, Desk>,
     account: String,
     compose: Option<Compose>,
 ) -> UiResult<()> {
-    let mailbox = desk.mailbox(&app, &account)?;
-    desk.stop_sync(&account);
-    Ok(mailbox.sign_out(compose).await?)
+    Ok(desk.mailboxes.sign_out(&account, compose).await?)
 }
 
 /// Removes a mailbox from this computer (its local copy and keyring entries).
 #[tauri::command]
 #[specta::specta]
-pub async fn remove_account(
-    app: AppHandle,
-    desk: State<'_, Desk>,
-    account: String,
-) -> UiResult<()> {
-    if let Ok(mailbox) = desk.mailbox(&app, &account) {
-        let _ = mailbox.sign_out(None).await;
-    }
-    desk.close(&account);
-    Ok(desk.accounts.remove(&account)?)
+pub async fn remove_account(desk: State<'_, Desk>, account: String) -> UiResult<()> {
+    Ok(desk.mailboxes.remove(&account).await?)
 }
 
 /// Opens a link from a message in the system browser (the UI has asked first).

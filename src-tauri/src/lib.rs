@@ -143,6 +143,8 @@ pub fn run() {
             use tauri_plugin_deep_link::DeepLinkExt;
             use tauri_specta::Event as _;
             bindings.mount_events(app);
+            use tauri::Manager;
+            app.state::<Desk>().attach(app.handle().clone());
             // Linux and Windows learn the scheme at run time; macOS from the bundle.
             #[cfg(any(target_os = "linux", windows))]
             if let Err(e) = app.deep_link().register_all() {

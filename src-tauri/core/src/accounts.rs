@@ -269,6 +269,16 @@ pub fn device_name() -> String {
     }
 }
 
+impl std::fmt::Debug for Mailbox {
+    /// The account only: a mailbox's vault, keys and sessions are never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mailbox")
+            .field("id", &self.account.id)
+            .field("email", &self.account.email)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Mailbox {
     /// Signs in to the hub. With `remember_me` the refresh token is kept in the keyring.
     pub async fn sign_in(&self, password: &str, remember_me: bool) -> Result<()> {
@@ -416,6 +426,22 @@ impl Mailbox {
         self.vault
             .queue("read", &payload, &[], chrono::Utc::now().timestamp_millis())?;
         Ok(())
+    }
+
+    /// Opens a message from the vault. An unread inbox message is marked read at once,
+    /// without waiting for the network: the flag is queued, and the second value says so
+    /// (the caller runs [`Mailbox::flush_outbox`] when it suits it).
+    ///
+    /// # Errors
+    /// `NotFound` when the vault has no such message.
+    pub fn open_message(&self, id: &str) -> Result<(sealpost_proto::Message, bool)> {
+        let message = self.vault.message(id)?;
+        let unread =
+            !message.summary.read && message.summary.folder == sealpost_proto::Folder::Inbox;
+        if unread {
+            self.queue_read(id, true)?;
+        }
+        Ok((message, unread))
     }
 
     /// Deletes a message: from the vault at once, at the hub now or, offline, when it

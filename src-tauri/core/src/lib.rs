@@ -10,6 +10,7 @@ pub mod hub;
 pub mod keyring;
 pub mod links;
 mod lock;
+pub mod mailboxes;
 pub mod outbox;
 pub mod policy;
 
@@ -19,5 +20,6 @@ pub mod vault;
 pub use accounts::{AccountRecord, Accounts, Mailbox, Progress};
 pub use compose::{Compose, ComposeFile};
 pub use error::{ClientError, Code, Result};
+pub use mailboxes::Mailboxes;
 pub use sealpost_common::Sensitive;
 pub use vault::Vault;

@@ -113,6 +113,44 @@ pub fn parse_link(link: &str) -> Result<HubLink> {
     Err(not_a_link())
 }
 
+/// An emailed link, read and checked with its hub: who it is for and the password rules to
+/// show while a password is chosen for it.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LinkInfo {
+    /// Registration or reset.
+    pub kind: LinkKind,
+    /// The hub's address.
+    pub hub_url: String,
+    /// The address the link is for.
+    pub email: String,
+    /// The organisation that runs the hub.
+    pub org_name: String,
+    /// The hub's password rules.
+    pub rules: sealpost_proto::PasswordRules,
+}
+
+/// Reads `link` and asks its hub about it, so that a used or expired link is refused before
+/// a password is chosen for it.
+///
+/// # Errors
+/// `InvalidLink` for text that is not a link, or a link the hub no longer knows; `Offline`.
+pub async fn link_info(link: &str) -> Result<LinkInfo> {
+    let parsed = parse_link(link)?;
+    let hub = crate::hub::HubClient::new(&parsed.hub_url)?;
+    let details = match parsed.kind {
+        LinkKind::Register => hub.registration_info(&parsed.token).await?,
+        LinkKind::Reset => hub.reset_info(&parsed.token).await?,
+    };
+    Ok(LinkInfo {
+        kind: parsed.kind,
+        hub_url: parsed.hub_url,
+        email: details.email,
+        org_name: details.org_name,
+        rules: details.password_rules,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

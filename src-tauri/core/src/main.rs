@@ -14,7 +14,10 @@ use std::{
 
 use clap::{Parser, Subcommand};
 use sealpost_client::{
-    keyring::OsKeyring, outbox::SendOutcome, Accounts, ClientError, Code, Mailbox,
+    keyring::OsKeyring,
+    links::{self, LinkKind},
+    outbox::SendOutcome,
+    Accounts, ClientError, Code, Mailbox, Mailboxes,
 };
 use sealpost_proto::{say, Folder, Outgoing, SendMode};
 
@@ -246,40 +249,15 @@ fn for_terminal(text: &str, keep_lines: bool) -> String {
     out
 }
 
-fn accounts() -> Result<Accounts, ClientError> {
+fn mailboxes() -> Result<Mailboxes, ClientError> {
     let dir = match std::env::var_os("SEALPOST_DATA_DIR") {
         Some(d) => PathBuf::from(d),
         None => Accounts::default_dir()?,
     };
-    Ok(Accounts::new(dir, Arc::new(OsKeyring::open()?)))
-}
-
-fn pick(accounts: &Accounts, wanted: Option<&str>) -> Result<Mailbox, ClientError> {
-    let list = accounts.list()?;
-    let record = match wanted {
-        Some(email) => list
-            .iter()
-            .find(|a| sealpost_proto::address::same(&a.email, email))
-            .ok_or_else(|| {
-                ClientError::Other(format!(
-                    "there is no mailbox {email} here; see `sealpost account list`"
-                ))
-            })?,
-        None => match list.as_slice() {
-            [only] => only,
-            [] => {
-                return Err(ClientError::Other(
-                    "no mailbox yet; add one with `sealpost account add`".into(),
-                ))
-            }
-            _ => {
-                return Err(ClientError::Other(
-                    "there are several mailboxes; choose one with --account EMAIL".into(),
-                ))
-            }
-        },
-    };
-    accounts.open(&record.id)
+    Ok(Mailboxes::new(Accounts::new(
+        dir,
+        Arc::new(OsKeyring::open()?),
+    )))
 }
 
 /// The password, from the terminal or a line of standard input. Nothing there (standard
@@ -358,7 +336,8 @@ fn print_json(value: &impl serde::Serialize) {
 }
 
 async fn run(cli: Cli) -> Result<(), ClientError> {
-    let accounts = accounts()?;
+    let mailboxes = mailboxes()?;
+    let accounts = &mailboxes.accounts;
     let wanted = cli.account.as_deref();
     match cli.command {
         Command::Account { command } => match command {
@@ -383,44 +362,46 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
                 }
             }
             AccountCommand::Remove { email } => {
-                let mailbox = pick(&accounts, Some(&email))?;
-                let id = mailbox.account.id.clone();
-                drop(mailbox);
-                accounts.remove(&id)?;
+                let id = mailboxes.by_address(Some(&email))?.account.id.clone();
+                mailboxes.remove(&id).await?;
                 say!("removed {email} and its local copy");
             }
         },
         Command::Register { link } => {
-            let (base, token) = link.split_once("/register?token=").ok_or_else(|| {
-                ClientError::Other("that is not a registration link (…/register?token=…)".into())
-            })?;
-            let hub = sealpost_client::hub::HubClient::new(base)?;
-            let info = hub.registration_info(token.trim()).await?;
+            let info = links::link_info(&link).await?;
+            if info.kind != LinkKind::Register {
+                return Err(ClientError::Refused {
+                    code: Code::InvalidLink,
+                    message: "that is a password-reset link, not a registration link; choose \
+                              the new password on the page it opens"
+                        .into(),
+                    refused: Vec::new(),
+                });
+            }
             eprintln!("Registering {} with {}.", info.email, info.org_name);
-            for rule in &info.password_rules.rules {
+            for rule in &info.rules.rules {
                 eprintln!("  - {}", rule.description);
             }
             let password = read_new_password()?;
-            let registered = hub.register(token.trim(), &password).await?;
-            accounts.add(base, &registered.email)?;
+            let registered = mailboxes.register(&link, &password).await?;
             say!(
                 "registered {}; sign in with `sealpost sign-in`",
                 registered.email
             );
         }
         Command::SignIn { remember } => {
-            let mailbox = pick(&accounts, wanted)?;
+            let mailbox = mailboxes.by_address(wanted)?;
             let password = read_password(&format!("Password for {}: ", mailbox.account.email))?;
             mailbox.sign_in(&password, remember).await?;
             say!("signed in as {}", mailbox.account.email);
         }
         Command::SignOut => {
-            let mailbox = pick(&accounts, wanted)?;
-            mailbox.sign_out(None).await?;
+            let id = mailboxes.by_address(wanted)?.account.id.clone();
+            mailboxes.sign_out(&id, None).await?;
             say!("signed out");
         }
         Command::Sync => {
-            let mailbox = pick(&accounts, wanted)?;
+            let mailbox = mailboxes.by_address(wanted)?;
             ensure_session(&mailbox).await?;
             show_progress(&mailbox);
             let flushed = mailbox.flush_outbox().await?;
@@ -445,12 +426,14 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
                 "sent" => Folder::Sent,
                 "drafts" => Folder::Drafts,
                 other => {
-                    return Err(ClientError::Other(format!(
-                        "no folder {other:?}; use inbox, sent or drafts"
-                    )))
+                    return Err(ClientError::Refused {
+                        code: Code::Invalid,
+                        message: format!("no folder {other:?}; use inbox, sent or drafts"),
+                        refused: Vec::new(),
+                    })
                 }
             };
-            let mailbox = pick(&accounts, wanted)?;
+            let mailbox = mailboxes.by_address(wanted)?;
             let items = mailbox.vault.list(folder, limit, None)?;
             if cli.json {
                 print_json(&items);
@@ -473,20 +456,11 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
             }
         }
         Command::Read { id } => {
-            let mailbox = pick(&accounts, wanted)?;
-            let m = mailbox.vault.message(&id)?;
-            if !m.summary.read && m.summary.folder == Folder::Inbox {
-                mailbox.vault.set_read(&id, true)?;
-                if ensure_session(&mailbox).await.is_ok() {
-                    let _ = mailbox
-                        .hub
-                        .call_empty(
-                            sealpost_client::hub::Method::PATCH,
-                            &format!("/messages/{id}"),
-                            Some(&serde_json::json!({"read": true})),
-                        )
-                        .await;
-                }
+            let mailbox = mailboxes.by_address(wanted)?;
+            let (m, flagged) = mailbox.open_message(&id)?;
+            // As the app does: the hub hears now when it can, or with the next sync.
+            if flagged && ensure_session(&mailbox).await.is_ok() {
+                let _ = mailbox.flush_outbox().await;
             }
             if cli.json {
                 print_json(&m);
@@ -528,7 +502,7 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
                     refused: Vec::new(),
                 });
             }
-            let mailbox = pick(&accounts, wanted)?;
+            let mailbox = mailboxes.by_address(wanted)?;
             let m = mailbox.vault.message(&id)?;
             let att = match m.summary.attachments.iter().find(|a| a.id == name) {
                 Some(by_id) => by_id,
@@ -582,7 +556,7 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
             reply_all,
             forward,
         } => {
-            let mailbox = pick(&accounts, wanted)?;
+            let mailbox = mailboxes.by_address(wanted)?;
             let body_text = match (body, body_file) {
                 (Some(b), _) => b,
                 (None, Some(f)) => std::fs::read_to_string(&f)?,
@@ -646,7 +620,7 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
             }
         }
         Command::Search { text } => {
-            let mailbox = pick(&accounts, wanted)?;
+            let mailbox = mailboxes.by_address(wanted)?;
             let hits = mailbox.vault.search(&text, 50)?;
             if cli.json {
                 print_json(&hits);

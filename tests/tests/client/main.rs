@@ -4,6 +4,7 @@ mod compose;
 mod errors;
 mod journey;
 mod lock;
+mod mailboxes;
 mod outbox;
 mod remember;
 mod sync;

@@ -167,8 +167,7 @@ async fn a_missing_vault_key_is_a_clear_error_and_no_new_key_is_made() {
     let err = client
         .accounts()
         .open(&id)
-        .err()
-        .expect("cannot open without the key");
+        .expect_err("cannot open without the key");
     assert_eq!(err.code(), Code::Vault);
     assert!(
         err.to_string().contains("not in the system keyring"),

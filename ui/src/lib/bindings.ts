@@ -9,7 +9,8 @@ import * as __TAURI_EVENT from "@tauri-apps/api/event";
 export const commands = {
 	appInfo: () => __TAURI_INVOKE<AppInfo_Serialize>("app_info"),
 	accounts: () => __TAURI_INVOKE<AccountView[]>("accounts"),
-	linkInfo: (link: string) => __TAURI_INVOKE<LinkInfo_Serialize>("link_info", { link }),
+	/**  A link from an email, read and checked with its hub. */
+	linkInfo: (link: string) => __TAURI_INVOKE<LinkInfo>("link_info", { link }),
 	register: (link: string, password: string, remember: boolean) => __TAURI_INVOKE<AccountView>("register", { link, password, remember }),
 	signIn: (hubUrl: string, email: string, password: string, remember: boolean) => __TAURI_INVOKE<AccountView>("sign_in", { hubUrl, email, password, remember }),
 	/**  Continues a remembered session (Remember me), or says sign-in is needed. */
@@ -387,25 +388,21 @@ export type InProgress_Serialize = {
 	compose: Compose_Serialize,
 };
 
-/**  A link from an email, read. */
-export type LinkInfo = LinkInfo_Serialize | LinkInfo_Deserialize;
-
-/**  A link from an email, read. */
-export type LinkInfo_Deserialize = {
+/**
+ *  An emailed link, read and checked with its hub: who it is for and the password rules to
+ *  show while a password is chosen for it.
+ */
+export type LinkInfo = {
+	/**  Registration or reset. */
 	kind: LinkKind,
+	/**  The hub's address. */
 	hub_url: string,
-	email?: string | null,
-	org_name?: string | null,
-	rules?: PasswordRules | null,
-};
-
-/**  A link from an email, read. */
-export type LinkInfo_Serialize = {
-	kind: LinkKind,
-	hub_url: string,
-	email: string | null,
-	org_name: string | null,
-	rules: PasswordRules | null,
+	/**  The address the link is for. */
+	email: string,
+	/**  The organisation that runs the hub. */
+	org_name: string,
+	/**  The hub's password rules. */
+	rules: PasswordRules,
 };
 
 /**  What an emailed link is for. */

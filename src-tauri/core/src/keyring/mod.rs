@@ -116,6 +116,21 @@ pub struct MemoryKeyring {
     entries: Mutex<HashMap<String, String>>,
 }
 
+impl MemoryKeyring {
+    /// The names of the entries held, sorted (to check what is left behind).
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .entries
+            .lock()
+            .expect("BUG: keyring lock poisoned")
+            .keys()
+            .cloned()
+            .collect();
+        names.sort();
+        names
+    }
+}
+
 impl SecretStore for MemoryKeyring {
     fn store(&self, name: &str, secret: &str) -> Result<(), KeyringError> {
         self.entries

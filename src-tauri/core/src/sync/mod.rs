@@ -31,6 +31,12 @@ pub enum SyncEvent {
     Online,
     /// The session ended and cannot be renewed: the password is needed.
     SignInRequired,
+    /// The hub refused items that waited in the outbox; they are back among the composes,
+    /// with the reason (told by [`crate::Mailboxes::start_sync`]).
+    Refused {
+        /// How many.
+        count: usize,
+    },
 }
 
 /// What one sync did.

@@ -1,0 +1,359 @@
+//! The mailboxes of this computer, side by side: every step of the desktop's and the
+//! terminal client's journeys that opens, creates, locks, signs out or removes a mailbox
+//! goes through here, so both do them the same way and each can be tested without a window.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use tokio::sync::{broadcast::error::RecvError, watch};
+
+use crate::accounts::{AccountRecord, Accounts, Mailbox};
+use crate::compose::Compose;
+use crate::error::{ClientError, Code, Result};
+use crate::links::{parse_link, LinkKind};
+use crate::sync::SyncEvent;
+
+/// Hears what each running sync does: the mailbox and the event. Runs on the sync task.
+pub type Listener = Arc<dyn Fn(&Mailbox, &SyncEvent) + Send + Sync>;
+
+/// Called on each mailbox as it is opened (to set its progress listener, say).
+pub type OnOpen = Arc<dyn Fn(&Mailbox) + Send + Sync>;
+
+/// The mailboxes of this computer, each opened once (vault and hub connection), each with
+/// at most one running sync.
+pub struct Mailboxes {
+    /// The account list and keyring the mailboxes come from.
+    pub accounts: Accounts,
+    open: Mutex<HashMap<String, Arc<Mailbox>>>,
+    syncing: Mutex<HashMap<String, watch::Sender<bool>>>,
+    on_open: Option<OnOpen>,
+}
+
+impl Mailboxes {
+    /// The mailboxes of `accounts`, none open yet.
+    pub fn new(accounts: Accounts) -> Self {
+        Self {
+            accounts,
+            open: Mutex::new(HashMap::new()),
+            syncing: Mutex::new(HashMap::new()),
+            on_open: None,
+        }
+    }
+
+    /// Runs `f` on each mailbox when it is opened.
+    pub fn with_on_open(mut self, f: OnOpen) -> Self {
+        self.on_open = Some(f);
+        self
+    }
+
+    /// The mailbox of account `id`, opened (vault key from the keyring) the first time.
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown account; keyring and vault errors as they come.
+    pub fn get(&self, id: &str) -> Result<Arc<Mailbox>> {
+        let mut open = self.open.lock().expect("BUG: poisoned");
+        if let Some(m) = open.get(id) {
+            return Ok(m.clone());
+        }
+        let mailbox = Arc::new(self.accounts.open(id)?);
+        if let Some(f) = &self.on_open {
+            f(&mailbox);
+        }
+        open.insert(id.to_owned(), mailbox.clone());
+        Ok(mailbox)
+    }
+
+    /// The mailbox with address `wanted` (any spelling of it), or the only one when none
+    /// is named.
+    ///
+    /// # Errors
+    /// `Refused` (`NotFound` or `Invalid`) saying which to choose, when that is not clear.
+    pub fn by_address(&self, wanted: Option<&str>) -> Result<Arc<Mailbox>> {
+        let list = self.accounts.list()?;
+        let refused = |code, message: String| ClientError::Refused {
+            code,
+            message,
+            refused: Vec::new(),
+        };
+        let record = match wanted {
+            Some(email) => list
+                .iter()
+                .find(|a| sealpost_proto::address::same(&a.email, email))
+                .ok_or_else(|| {
+                    refused(
+                        Code::NotFound,
+                        format!("there is no mailbox {email} here; see `sealpost account list`"),
+                    )
+                })?,
+            None => match list.as_slice() {
+                [only] => only,
+                [] => {
+                    return Err(refused(
+                        Code::NotFound,
+                        "no mailbox yet; add one with `sealpost account add`".into(),
+                    ))
+                }
+                _ => {
+                    return Err(refused(
+                        Code::Invalid,
+                        "there are several mailboxes; choose one with --account EMAIL".into(),
+                    ))
+                }
+            },
+        };
+        self.get(&record.id)
+    }
+
+    /// Every mailbox opened so far.
+    pub fn opened(&self) -> Vec<Arc<Mailbox>> {
+        self.open
+            .lock()
+            .expect("BUG: poisoned")
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Stops the sync of account `id` and forgets its open mailbox.
+    pub fn close(&self, id: &str) {
+        self.stop_sync(id);
+        self.open.lock().expect("BUG: poisoned").remove(id);
+    }
+
+    /// Signs in to the mailbox `email` at `hub_url`, adding it to this computer if it is
+    /// new, and brings its vault up to date (an unreachable hub leaves that for later).
+    ///
+    /// A mailbox added by this call is removed again when the sign-in fails (a mistyped
+    /// address, hub or password): no account, vault file or keyring entry is left behind.
+    ///
+    /// # Errors
+    /// The hub's refusal (`InvalidCredentials`, `AccountLocked`, ...), `Offline`, or a
+    /// keyring or vault failure.
+    pub async fn sign_in(
+        &self,
+        hub_url: &str,
+        email: &str,
+        password: &str,
+        remember: bool,
+    ) -> Result<Arc<Mailbox>> {
+        let known = self.accounts.list()?;
+        let record = self.accounts.add(hub_url, email)?;
+        let is_new = !known.iter().any(|a| a.id == record.id);
+        let signed_in = async {
+            let mailbox = self.get(&record.id)?;
+            mailbox.sign_in(password, remember).await?;
+            Ok::<_, ClientError>(mailbox)
+        }
+        .await;
+        let mailbox = match signed_in {
+            Ok(m) => m,
+            Err(e) => {
+                if is_new {
+                    self.close(&record.id);
+                    // The sign-in's error is the one to tell; a failure to clean up would
+                    // only hide it, and the next sign-in reuses the same account.
+                    let _ = self.accounts.remove(&record.id);
+                }
+                return Err(e);
+            }
+        };
+        catch_up(&mailbox).await?;
+        Ok(mailbox)
+    }
+
+    /// Registers the address of a registration `link` with `password`, and adds the
+    /// mailbox to this computer (not signed in).
+    ///
+    /// # Errors
+    /// `InvalidLink` for a link that is not a registration link, or is used or expired;
+    /// `WeakPassword` with the broken rules.
+    pub async fn register(&self, link: &str, password: &str) -> Result<AccountRecord> {
+        let link = parse_link(link)?;
+        if link.kind != LinkKind::Register {
+            return Err(ClientError::Refused {
+                code: Code::InvalidLink,
+                message: "That is a password-reset link; use it to choose a new password.".into(),
+                refused: Vec::new(),
+            });
+        }
+        self.accounts.register(&link, password).await
+    }
+
+    /// [`Mailboxes::register`], then signs in with the same password and syncs.
+    pub async fn register_and_sign_in(
+        &self,
+        link: &str,
+        password: &str,
+        remember: bool,
+    ) -> Result<Arc<Mailbox>> {
+        let record = self.register(link, password).await?;
+        let mailbox = self.get(&record.id)?;
+        mailbox.sign_in(password, remember).await?;
+        mailbox.syncer.sync().await?;
+        Ok(mailbox)
+    }
+
+    /// Chooses a new password with a reset `link`.
+    ///
+    /// # Errors
+    /// `InvalidLink` for a registration link, or a used or expired one; `WeakPassword`.
+    pub async fn confirm_reset(&self, link: &str, password: &str) -> Result<()> {
+        let link = parse_link(link)?;
+        if link.kind != LinkKind::Reset {
+            return Err(ClientError::Refused {
+                code: Code::InvalidLink,
+                message: "That is a registration link; use it on the Register screen.".into(),
+                refused: Vec::new(),
+            });
+        }
+        let hub = crate::hub::HubClient::new(&link.hub_url)?;
+        hub.confirm_reset(&link.token, password).await
+    }
+
+    /// Continues a remembered session (Remember me) and syncs; the vault is readable
+    /// offline, so an unreachable hub is no failure here.
+    ///
+    /// # Errors
+    /// `SignInRequired` when the mailbox is locked or has neither a session nor Remember
+    /// me; the hub's refusal of the remembered token.
+    pub async fn resume(&self, id: &str) -> Result<Arc<Mailbox>> {
+        let mailbox = self.get(id)?;
+        if mailbox.is_locked() || (!mailbox.remembered()? && !mailbox.hub.signed_in()) {
+            return Err(ClientError::SignInRequired);
+        }
+        catch_up(&mailbox).await?;
+        Ok(mailbox)
+    }
+
+    /// Unlocks account `id` with its password (checked on this computer first).
+    pub async fn unlock(&self, id: &str, password: &str) -> Result<Arc<Mailbox>> {
+        let mailbox = self.get(id)?;
+        mailbox.unlock(password).await?;
+        Ok(mailbox)
+    }
+
+    /// Locks every open mailbox and stops its sync. The compose in progress (with the
+    /// account it belongs to) is saved as a draft and kept for after the unlock; every
+    /// mailbox locks even when saving fails. Returns whether a draft was saved (at the
+    /// hub, or queued for it).
+    ///
+    /// # Errors
+    /// The first failure to save, once all are locked.
+    pub async fn lock_all(&self, compose: Option<(&str, Compose)>) -> Result<bool> {
+        let mut saved = false;
+        let mut first_error = None;
+        for mailbox in self.opened() {
+            self.stop_sync(&mailbox.account.id);
+            let draft = compose
+                .as_ref()
+                .filter(|(account, _)| *account == mailbox.account.id)
+                .map(|(_, c)| c.clone());
+            let had_draft = draft.as_ref().is_some_and(Compose::has_content);
+            match mailbox.lock(draft).await {
+                Ok(_) => saved |= had_draft,
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(saved),
+        }
+    }
+
+    /// Signs out of account `id`: its sync stops, the compose in progress becomes a
+    /// draft (kept for the next sign-in), the hub ends the session, Remember me is deleted.
+    pub async fn sign_out(&self, id: &str, compose: Option<Compose>) -> Result<()> {
+        let mailbox = self.get(id)?;
+        self.stop_sync(id);
+        mailbox.sign_out(compose).await
+    }
+
+    /// Removes account `id` from this computer: signs out where it can, then deletes its
+    /// vault files and keyring entries.
+    pub async fn remove(&self, id: &str) -> Result<()> {
+        if let Ok(mailbox) = self.get(id) {
+            // Best effort: a removed mailbox must go even when the hub cannot be told.
+            let _ = mailbox.sign_out(None).await;
+        }
+        self.close(id);
+        self.accounts.remove(id)
+    }
+
+    /// Keeps `mailbox` in step with its hub until [`Mailboxes::stop_sync`] (or a sign-in
+    /// is needed), telling `listener` what happens. Whatever waits in the outbox leaves
+    /// when the sync starts and whenever the hub answers again; items the hub refuses then
+    /// are told as [`SyncEvent::Refused`]. Call within a tokio runtime.
+    pub fn start_sync(&self, mailbox: Arc<Mailbox>, listener: Listener) {
+        let id = mailbox.account.id.clone();
+        self.stop_sync(&id);
+        let (stop, stopped) = watch::channel(false);
+        let mut forwarder_stopped = stopped.clone();
+        self.syncing.lock().expect("BUG: poisoned").insert(id, stop);
+        let mut events = mailbox.syncer.subscribe();
+        let runner = mailbox.clone();
+        tokio::spawn(async move {
+            runner
+                .syncer
+                .run(async move {
+                    let mut stopped = stopped;
+                    let _ = stopped.changed().await;
+                })
+                .await;
+        });
+        tokio::spawn(async move {
+            flush(&mailbox, &listener).await;
+            loop {
+                let received = tokio::select! {
+                    _ = forwarder_stopped.changed() => break,
+                    r = events.recv() => r,
+                };
+                let event = match received {
+                    Ok(e) => e,
+                    Err(RecvError::Lagged(_)) => SyncEvent::Changed,
+                    Err(RecvError::Closed) => break,
+                };
+                if event == SyncEvent::Online {
+                    flush(&mailbox, &listener).await;
+                }
+                listener(&mailbox, &event);
+                if event == SyncEvent::SignInRequired {
+                    break;
+                }
+            }
+        });
+    }
+
+    /// Stops the sync of account `id`, if one runs.
+    pub fn stop_sync(&self, id: &str) {
+        if let Some(stop) = self.syncing.lock().expect("BUG: poisoned").remove(id) {
+            let _ = stop.send(true);
+        }
+    }
+}
+
+/// Syncs once; an unreachable hub is no failure (the vault reads offline).
+async fn catch_up(mailbox: &Mailbox) -> Result<()> {
+    match mailbox.syncer.sync().await {
+        Ok(_) => Ok(()),
+        Err(e) if e.code() == Code::Offline => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Hands the outbox to the hub; refusals come back to the composes and are told.
+async fn flush(mailbox: &Mailbox, listener: &Listener) {
+    if let Ok(report) = mailbox.flush_outbox().await {
+        if report.failed > 0 {
+            listener(
+                mailbox,
+                &SyncEvent::Refused {
+                    count: report.failed,
+                },
+            );
+        }
+    }
+}
