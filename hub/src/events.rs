@@ -1,6 +1,9 @@
 //! Push: signed-in clients hold `/events` open and hear each new mailbox state. One task
-//! polls the states of watched mailboxes, so changes made by another process (a
-//! `sealpost-hub send` beside `serve`) are heard as quickly as the server's own.
+//! polls the states of watched mailboxes in the store, so changes made by another process
+//! (a `sealpost-hub send` beside `serve`) are heard as quickly as the server's own.
+//!
+//! This module knows the store only; the hub holds one [`Notifier`] and answers
+//! `Hub::watch` with it (`mailbox.rs`).
 
 use std::{
     collections::HashMap,
@@ -10,8 +13,7 @@ use std::{
 
 use tokio::sync::{broadcast, watch};
 
-use crate::error::Result;
-use crate::hub::Hub;
+use crate::store::Store;
 
 /// How often watched mailboxes are checked.
 const POLL: Duration = Duration::from_millis(200);
@@ -45,64 +47,60 @@ pub struct Listener {
     pub closing: watch::Receiver<bool>,
 }
 
-impl Hub {
-    /// Listens for a mailbox's new states; returns the current one too.
-    pub async fn watch(self: &Arc<Self>, account_id: &str) -> Result<Listener> {
-        let current = self.mailbox_state(account_id).await?;
+impl Notifier {
+    /// Listens for the new states of `account_id`'s mailbox, which is at `current` now.
+    /// The first listener starts the task that polls `store` (within a tokio runtime).
+    pub fn listen(self: &Arc<Self>, store: &Store, account_id: &str, current: i64) -> Listener {
         let receiver = {
-            let mut watched = self
-                .notifier
-                .watched
-                .lock()
-                .expect("BUG: notifier poisoned");
+            let mut watched = self.watched.lock().expect("BUG: notifier poisoned");
             let entry = watched
                 .entry(account_id.to_owned())
                 .or_insert_with(|| (broadcast::channel(16).0, current));
             entry.0.subscribe()
         };
-        let weak = Arc::downgrade(self);
-        self.notifier.started.get_or_init(|| {
-            tokio::spawn(poll(weak));
+        self.started.get_or_init(|| {
+            tokio::spawn(poll(Arc::downgrade(self), store.clone()));
         });
-        Ok(Listener {
+        Listener {
             current,
             states: receiver,
-            closing: self.notifier.closing.subscribe(),
-        })
+            closing: self.closing.subscribe(),
+        }
     }
 
-    /// Ends every open `/events` stream, and any opened later, until
-    /// [`Hub::open_event_streams`]: called when the server stops.
-    pub fn close_event_streams(&self) {
-        self.notifier.closing.send_replace(true);
+    /// Ends every open stream, and any opened later, until [`Notifier::reopen`].
+    pub fn close(&self) {
+        self.closing.send_replace(true);
     }
 
-    /// Lets `/events` streams be opened again (a test server that comes back).
-    pub fn open_event_streams(&self) {
-        self.notifier.closing.send_replace(false);
+    /// Lets streams be opened again.
+    pub fn reopen(&self) {
+        self.closing.send_replace(false);
     }
 }
 
-async fn poll(hub: Weak<Hub>) {
+async fn poll(notifier: Weak<Notifier>, store: Store) {
     loop {
         tokio::time::sleep(POLL).await;
-        let Some(hub) = hub.upgrade() else { return };
+        let Some(notifier) = notifier.upgrade() else {
+            return;
+        };
         let ids: Vec<String> = {
-            let mut watched = hub.notifier.watched.lock().expect("BUG: notifier poisoned");
+            let mut watched = notifier.watched.lock().expect("BUG: notifier poisoned");
             watched.retain(|_, (tx, _)| tx.receiver_count() > 0);
             watched.keys().cloned().collect()
         };
         if ids.is_empty() {
             continue;
         }
-        let states = match hub.store.read(move |tx| tx.states_of(&ids)).await {
+        let states = match store.read(move |tx| tx.states_of(&ids)).await {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!(error = %e, "reading mailbox states for /events");
                 continue;
             }
         };
-        let mut watched = hub.notifier.watched.lock().expect("BUG: notifier poisoned");
+        let mut watched = notifier.watched.lock().expect("BUG: notifier poisoned");
         for (id, state) in states {
             if let Some((tx, last)) = watched.get_mut(&id) {
                 if *last != state {

@@ -3,21 +3,16 @@
 //! (`accounts`, `sending`, `admin`); this file opens and initialises a hub and runs the
 //! mail queue.
 
-use std::{
-    fs,
-    io::{Read, Write},
-    path::Path,
-    sync::Arc,
-};
+use std::{fs, io::Write, path::Path, sync::Arc};
 
 use chrono::{DateTime, Duration, Utc};
 use tokio::sync::Notify;
 
-use crate::clock::{to_millis, Clock, Entropy, OsEntropy, SystemClock};
+use crate::clock::{Clock, Entropy, OsEntropy, SystemClock};
 use crate::config::{private_dir, private_file, DataDir, HubConfig};
 use crate::crypto::{MasterKey, PasswordHasher};
 use crate::error::{Error, Result};
-use crate::mail::{templates::Email, Mailer};
+use crate::mail::Mailer;
 use crate::policy::{HashPool, PasswordPolicy, Throttle};
 use crate::store::Store;
 
@@ -44,33 +39,9 @@ pub struct Hub {
     /// Work that goes on after its request was answered (reset emails); tests wait for it.
     pub(crate) background: tokio_util::task::TaskTracker,
     pub(crate) mail_wakeup: Notify,
-    pub(crate) notifier: crate::events::Notifier,
+    pub(crate) notifier: Arc<crate::events::Notifier>,
     /// Counters for `/metrics`.
     pub metrics: crate::metrics::Metrics,
-}
-
-/// Attempts before a queued email is given up (about 10 hours of retries).
-pub const MAX_MAIL_ATTEMPTS: u32 = 14;
-
-/// Emails claimed at a time; batches follow each other until the queue is empty.
-const MAIL_BATCH: u32 = 20;
-
-/// How long a claim keeps other senders (another `serve`, a `sealpost-hub send`) off a
-/// batch: long enough for twenty emails of 75 MB over a slow relay, after which a crashed
-/// sender's batch is taken up again.
-const MAIL_LEASE_MINUTES: i64 = 15;
-
-/// Reads an email kept in memory without copying it out of its zeroised wrapper.
-struct SensitiveReader(Arc<crate::crypto::Sensitive<Vec<u8>>>, usize);
-
-impl Read for SensitiveReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let rest = &self.0.expose()[self.1..];
-        let n = rest.len().min(buf.len());
-        buf[..n].copy_from_slice(&rest[..n]);
-        self.1 += n;
-        Ok(n)
-    }
 }
 
 /// Who is asking, for rate limits and the audit log.
@@ -280,124 +251,6 @@ impl Hub {
         format!("{}{path}?token={token}", self.config.public_url)
     }
 
-    /// An email composed and sealed to the master key, ready for the mail queue (it may
-    /// hold a one-time link, so it is never stored in the clear).
-    pub(crate) fn seal_email(&self, to: &str, email: Email) -> Result<Vec<u8>> {
-        let raw = self.mailer.compose(to, &email.subject, email.text)?;
-        Ok(self.master.seal(&raw)?)
-    }
-
-    /// Sends every email that is due, the notifications due first turned into emails, in
-    /// batches until none is left (security emails first). Returns how many went out.
-    pub async fn deliver_mail(&self) -> Result<usize> {
-        if let Err(e) = self.queue_notifications().await {
-            // The emails already queued still go out.
-            tracing::error!(error = %e, "notifications could not be queued");
-        }
-        let mut sent = 0;
-        loop {
-            let now = self.now();
-            let due = self
-                .store
-                .write(move |tx| {
-                    tx.claim_due_mail(now, Duration::minutes(MAIL_LEASE_MINUTES), MAIL_BATCH)
-                })
-                .await?;
-            let whole = due.len() == MAIL_BATCH as usize;
-            sent += self.deliver_batch(due).await?;
-            if !whole {
-                return Ok(sent);
-            }
-        }
-    }
-
-    /// Sends a batch of claimed emails; returns how many went out.
-    async fn deliver_batch(&self, due: Vec<crate::store::QueuedMail>) -> Result<usize> {
-        let mut sent = 0;
-        for mail in due {
-            // A notification is small and sealed in its row; an email to staff, with its
-            // attachments, streams from its sealed file.
-            let content: crate::mail::Content = if mail.blob.is_empty() {
-                let raw = Arc::new(self.master.open(&mail.sealed)?);
-                Arc::new(move || {
-                    Ok(Box::new(SensitiveReader(raw.clone(), 0)) as Box<dyn Read + Send>)
-                })
-            } else {
-                let (key, path) = (self.master.clone_key(), self.blob_path(&mail.blob));
-                Arc::new(move || {
-                    key.open_file(&path)
-                        .map(|r| Box::new(r) as Box<dyn Read + Send>)
-                        .map_err(std::io::Error::other)
-                })
-            };
-            let name = format!("{:013}-{:06}", to_millis(self.now()), mail.id);
-            let recipients: Vec<String> = mail.recipient.split(',').map(str::to_owned).collect();
-            let outcome = self.mailer.deliver(&recipients, content, &name).await;
-            let now = self.now();
-            let attempts = mail.attempts + 1;
-            match outcome {
-                Ok(()) => {
-                    sent += 1;
-                    let (id, message_id) = (mail.id, mail.message_id.clone());
-                    self.store
-                        .write(move |tx| {
-                            tx.mail_sent(id, now)?;
-                            if !message_id.is_empty() {
-                                tx.set_delivery(&message_id, "delivered", "")?;
-                            }
-                            Ok(())
-                        })
-                        .await?;
-                    self.remove_blobs(&[mail.blob]);
-                }
-                Err(error) if error.permanent || attempts >= MAX_MAIL_ATTEMPTS => {
-                    tracing::warn!(queue_id = mail.id, attempts, error = %error.message, "email delivery failed for good");
-                    let (id, message_id, recipient) =
-                        (mail.id, mail.message_id.clone(), mail.recipient.clone());
-                    self.store
-                        .write(move |tx| {
-                            tx.mail_abandoned(id, &error.message, now)?;
-                            if !message_id.is_empty() {
-                                tx.set_delivery(&message_id, "failed", &error.message)?;
-                            }
-                            tx.audit(
-                                now,
-                                "mail_failed",
-                                &recipient,
-                                "",
-                                &format!("gave up: {}", error.message),
-                            )
-                        })
-                        .await?;
-                    self.remove_blobs(&[mail.blob]);
-                }
-                Err(error) => {
-                    // 1, 2, 4 … minutes, at most an hour apart.
-                    let wait = Duration::minutes(1 << mail.attempts.min(6));
-                    tracing::warn!(queue_id = mail.id, attempts, error = %error.message, "email delivery failed; will retry");
-                    let (id, message_id, recipient) =
-                        (mail.id, mail.message_id.clone(), mail.recipient.clone());
-                    let retry_at = now + wait;
-                    self.store
-                        .write(move |tx| {
-                            tx.mail_failed(id, &error.message, retry_at)?;
-                            if !message_id.is_empty() {
-                                let detail = format!(
-                                    "Not delivered yet; trying again at {} UTC. {}",
-                                    retry_at.format("%H:%M"),
-                                    error.message
-                                );
-                                tx.set_delivery(&message_id, "queued", &detail)?;
-                            }
-                            tx.audit(now, "mail_failed", &recipient, "", &error.message)
-                        })
-                        .await?;
-                }
-            }
-        }
-        Ok(sent)
-    }
-
     /// Waits until the work started after answering requests (reset emails) is done.
     pub async fn background_done(&self) {
         self.background.close();
@@ -408,46 +261,6 @@ impl Hub {
     /// Wakes the mail worker after new email was queued.
     pub(crate) fn mail_queued(&self) {
         self.mail_wakeup.notify_one();
-    }
-
-    /// Runs until `shutdown` resolves: delivers queued email as it arrives, retries failures,
-    /// and sweeps expired tokens.
-    pub async fn run_background(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
-        tokio::pin!(shutdown);
-        let mut last_sweep = None::<DateTime<Utc>>;
-        loop {
-            if let Err(e) = self.deliver_mail().await {
-                tracing::error!(error = %e, "mail queue");
-            }
-            let now = self.now();
-            if last_sweep.is_none_or(|t| now - t >= Duration::hours(1)) {
-                last_sweep = Some(now);
-                if let Err(e) = self.sweep().await {
-                    tracing::error!(error = %e, "sweep");
-                }
-            }
-            tokio::select! {
-                _ = &mut shutdown => return,
-                _ = self.mail_wakeup.notified() => {}
-                _ = tokio::time::sleep(std::time::Duration::from_secs(15)) => {}
-            }
-        }
-    }
-
-    /// Removes expired links, dead sessions, stale sign-in guards, and (retention)
-    /// expired messages and uploads.
-    pub async fn sweep(&self) -> Result<()> {
-        self.purge(false, &Caller { ip: "sweep".into() }).await?;
-        let now = self.now();
-        let idle = Duration::minutes(self.config.security.idle_timeout_minutes);
-        self.store
-            .write(move |tx| {
-                tx.prune_links(now)?;
-                tx.prune_sessions(now, idle)?;
-                tx.prune_guards(now - Duration::days(1), now)?;
-                Ok(())
-            })
-            .await
     }
 }
 

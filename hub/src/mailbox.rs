@@ -10,10 +10,10 @@ use sealpost_proto::text::{clean_file_name, clean_line};
 
 use crate::accounts::Authenticated;
 use crate::clock::{from_millis, rfc3339, to_millis};
+use crate::crypto::sealed::SealedContent;
 use crate::crypto::MailboxKey;
 use crate::error::{Error, Result};
 use crate::hub::Hub;
-use crate::sending::SealedContent;
 use crate::store::{Change, EntryKind, MessageRow};
 
 /// Most items in one page of a listing or of `/changes`.
@@ -286,6 +286,23 @@ impl Hub {
     pub async fn mailbox_state(&self, account_id: &str) -> Result<i64> {
         let id = account_id.to_owned();
         Ok(self.store.read(move |tx| tx.mailbox_state(&id)).await?.0)
+    }
+
+    /// Listens for a mailbox's new states (`/events`); the current one is in the answer.
+    pub async fn watch(&self, account_id: &str) -> Result<crate::events::Listener> {
+        let current = self.mailbox_state(account_id).await?;
+        Ok(self.notifier.listen(&self.store, account_id, current))
+    }
+
+    /// Ends every open `/events` stream, and any opened later, until
+    /// [`Hub::open_event_streams`]: called when the server stops.
+    pub fn close_event_streams(&self) {
+        self.notifier.close();
+    }
+
+    /// Lets `/events` streams be opened again (a test server that comes back).
+    pub fn open_event_streams(&self) {
+        self.notifier.reopen();
     }
 }
 

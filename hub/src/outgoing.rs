@@ -6,11 +6,11 @@ use lettre::message::{Mailbox, MultiPart, SinglePart};
 use sealpost_proto::{Folder, MessageSummary, Outgoing, SendMode};
 
 use crate::accounts::Authenticated;
+use crate::crypto::sealed::{SealedAttachment, SealedContent};
 use crate::crypto::{new_id, MailboxKey, PublicKey};
 use crate::error::{Error, Result};
 use crate::hub::{Caller, Hub};
 use crate::policy::{resolve_recipients, Original};
-use crate::sending::{SealedAttachment, SealedContent};
 use crate::store::{Account, MessageRow, NewAttachment, NewMessage};
 use crate::uploads::UploadMeta;
 

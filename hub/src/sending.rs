@@ -9,8 +9,8 @@ use std::{
 
 use chrono::Duration;
 use sealpost_proto::{address, Folder, SendMode};
-use serde::{Deserialize, Serialize};
 
+use crate::crypto::sealed::{SealedAttachment, SealedContent};
 use crate::crypto::{new_id, PublicKey};
 use crate::error::{Error, Result};
 use crate::hub::{Caller, Hub};
@@ -90,31 +90,6 @@ struct Source {
     upload_id: Option<String>,
 }
 
-/// What a recipient's mailbox stores sealed: everything that is content.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SealedContent {
-    /// Subject line.
-    pub subject: String,
-    /// Plain-text body.
-    pub body_text: String,
-    /// HTML body, if the sender wrote one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body_html: Option<String>,
-    /// Attachment names and types, in order.
-    pub attachments: Vec<SealedAttachment>,
-}
-
-/// The content half of an attachment's description.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SealedAttachment {
-    /// Attachment id (matches the `attachments` row).
-    pub id: String,
-    /// File name for display.
-    pub name: String,
-    /// MIME type.
-    pub content_type: String,
-}
-
 /// The outcome of a send.
 #[derive(Debug, Clone)]
 pub struct SendReceipt {
@@ -124,7 +99,7 @@ pub struct SendReceipt {
     pub delivered_to: Vec<String>,
 }
 
-pub use sealpost_proto::text::clean_file_name;
+use sealpost_proto::text::clean_file_name;
 
 impl Hub {
     /// Stores a staff member's message in each external recipient's mailbox, creating

@@ -13,8 +13,8 @@ use crate::accounts::Authenticated;
 use crate::crypto::{new_id, PublicKey};
 use crate::error::{Error, Result};
 use crate::hub::Hub;
-use crate::sending::clean_file_name;
 use crate::store::UploadRow;
+use sealpost_proto::text::clean_file_name;
 
 /// How long an upload waits to be attached before it is removed.
 pub const UPLOAD_HOURS: i64 = 24;

@@ -1,5 +1,9 @@
-//! Output helpers for the `sealpost-hub` command line: aligned tables for people, JSON for
-//! scripts, and durations like `24h`.
+//! The `sealpost-hub` command line: its commands and arguments ([`args`]), how admin
+//! reports are said to people ([`render`]), and the helpers both use: aligned tables,
+//! counted nouns, durations like `24h`. The binary (`main.rs`) dispatches.
+
+pub mod args;
+pub mod render;
 
 use chrono::{DateTime, Duration, Utc};
 

@@ -5,6 +5,7 @@
 //! which lives in `master.key` beside the database and never inside it.
 
 mod password;
+pub mod sealed;
 mod tokens;
 
 use std::{

@@ -1,0 +1,203 @@
+//! The `sealpost-hub` command line as clap reads it: commands, arguments and their help.
+//! What each does is in the binary (`main.rs`); what admin commands print, in [`super::render`].
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "sealpost-hub",
+    version,
+    about = "Run and administer a Sealpost secure message hub"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    /// What to do.
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Create a new hub in an empty data directory.
+    Init {
+        /// The hub's data directory (created if missing).
+        #[arg(long, env = "SEALPOST_DATA")]
+        data: PathBuf,
+        /// The organisation's name, as recipients see it.
+        #[arg(long)]
+        org_name: String,
+        /// An email domain of the organisation (repeat for several).
+        #[arg(long = "org-domain", required = true)]
+        org_domains: Vec<String>,
+        /// The address people reach the hub at, e.g. https://secure.example.gov.uk
+        #[arg(long)]
+        public_url: String,
+    },
+    /// Serve the hub's API and pages.
+    Serve {
+        /// The hub's data directory.
+        #[arg(long, env = "SEALPOST_DATA")]
+        data: PathBuf,
+        /// Address to listen on (default: `listen` in hub.toml); port 0 picks a free port.
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Send a secure message as organisation staff; prints the message id.
+    Send {
+        /// The hub's data directory.
+        #[arg(long, env = "SEALPOST_DATA")]
+        data: PathBuf,
+        /// Staff address in an organisation domain.
+        #[arg(long)]
+        from: String,
+        /// Recipient (repeat for several).
+        #[arg(long, required = true)]
+        to: Vec<String>,
+        /// Copy recipient (repeat for several).
+        #[arg(long)]
+        cc: Vec<String>,
+        /// Subject line.
+        #[arg(long)]
+        subject: String,
+        /// Body text.
+        #[arg(
+            long,
+            conflicts_with = "body_file",
+            required_unless_present = "body_file"
+        )]
+        body: Option<String>,
+        /// Read the body from this file.
+        #[arg(long)]
+        body_file: Option<PathBuf>,
+        /// Also send an HTML version of the body, read from this file (shown sanitised).
+        #[arg(long)]
+        body_html_file: Option<PathBuf>,
+        /// Attach a file (repeat for several).
+        #[arg(long)]
+        attach: Vec<PathBuf>,
+        /// Keep this message for fewer days than the hub's retention (e.g. 3).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        keep_days: Option<u32>,
+        /// A reference of yours for this message: run again with the same one (after a
+        /// failure, say), it is not sent twice and the first id is printed.
+        #[arg(long)]
+        client_ref: Option<String>,
+    },
+    /// Administer users, tokens, the audit log.
+    Admin {
+        /// The hub's data directory.
+        #[arg(long, env = "SEALPOST_DATA")]
+        data: PathBuf,
+        #[command(subcommand)]
+        command: Admin,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum Admin {
+    /// Users (external mailboxes).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Organisation API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Show the audit log.
+    Audit {
+        /// How far back, e.g. 30m, 24h, 7d.
+        #[arg(long, default_value = "24h")]
+        since: String,
+        /// Print JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check that the data directory adds up: files nothing refers to, rows whose file is
+    /// gone, empty pending mailboxes, permissions, the database. Exits 1 if problems remain.
+    Check {
+        /// Mend what can be mended (see the admin guide).
+        #[arg(long)]
+        repair: bool,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete messages past the retention period, with their files, unused uploads, and
+    /// what crashes left (files nothing refers to, empty pending mailboxes).
+    Purge {
+        /// Only count what would go.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show figures for the hub.
+    Stats {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// List every user.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one user.
+    Show {
+        /// The user's address.
+        email: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Clear a sign-in lock.
+    Unlock {
+        /// The user's address.
+        email: String,
+    },
+    /// Stop a user signing in, and sign them out everywhere.
+    Disable {
+        /// The user's address.
+        email: String,
+    },
+    /// Let a disabled user sign in again.
+    Enable {
+        /// The user's address.
+        email: String,
+    },
+    /// Delete a user, their mailbox and attachments.
+    Delete {
+        /// The user's address.
+        email: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Create a token; it is shown once.
+    Create {
+        /// What the token is for, e.g. "case system".
+        #[arg(long)]
+        name: String,
+    },
+    /// List tokens.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token.
+    Revoke {
+        /// The token's id (from `token list`).
+        id: String,
+    },
+}

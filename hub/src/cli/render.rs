@@ -1,0 +1,249 @@
+//! How `sealpost-hub admin` says what it found, for people: aligned tables and one line per
+//! figure. Scripts get the same reports as JSON (`--json`) and never read these words.
+
+use sealpost_proto::say;
+
+use super::{count, print_table, when};
+use crate::admin::{TokenView, UserView};
+use crate::check::CheckReport;
+use crate::retention::PurgeReport;
+use crate::store::{AuditEntry, Stats};
+
+/// `admin user list`.
+pub fn users(users: &[UserView]) {
+    if users.is_empty() {
+        say!("no users yet");
+        return;
+    }
+    let rows: Vec<Vec<String>> = users
+        .iter()
+        .map(|u| {
+            vec![
+                u.email.clone(),
+                u.status.into(),
+                if u.locked_until.is_some() {
+                    "locked".into()
+                } else {
+                    "-".into()
+                },
+                u.inbox.to_string(),
+                u.unread.to_string(),
+                when(u.last_sign_in_at),
+            ]
+        })
+        .collect();
+    print_table(
+        &["EMAIL", "STATUS", "LOCK", "INBOX", "UNREAD", "LAST SIGN-IN"],
+        &rows,
+    );
+}
+
+/// `admin user show`.
+pub fn user(u: &UserView) {
+    say!("email:            {}", u.email);
+    say!("status:           {}", u.status);
+    say!("locked until:     {}", when(u.locked_until));
+    say!("failed sign-ins:  {}", u.failed_sign_ins);
+    say!("created:          {}", when(Some(u.created_at)));
+    say!("registered:       {}", when(u.registered_at));
+    say!("last sign-in:     {}", when(u.last_sign_in_at));
+    say!("inbox:            {} ({} unread)", u.inbox, u.unread);
+    say!("signed-in devices: {}", u.sessions);
+}
+
+/// `admin token list`.
+pub fn org_tokens(tokens: &[TokenView]) {
+    if tokens.is_empty() {
+        say!("no org tokens");
+        return;
+    }
+    let rows: Vec<Vec<String>> = tokens
+        .iter()
+        .map(|t| {
+            vec![
+                t.id.clone(),
+                t.name.clone(),
+                when(Some(t.created_at)),
+                when(t.last_used_at),
+                if t.revoked_at.is_some() {
+                    "revoked".into()
+                } else {
+                    "live".into()
+                },
+            ]
+        })
+        .collect();
+    print_table(&["ID", "NAME", "CREATED", "LAST USED", "STATE"], &rows);
+}
+
+/// `admin audit`; `since` as the admin gave it (`24h`).
+pub fn audit(entries: &[AuditEntry], since: &str) {
+    if entries.is_empty() {
+        say!("nothing in the audit log since {since} ago");
+        return;
+    }
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .map(|e| {
+            vec![
+                e.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                e.event.clone(),
+                e.email.clone(),
+                e.ip.clone(),
+                e.detail.clone(),
+            ]
+        })
+        .collect();
+    print_table(&["TIME (UTC)", "EVENT", "EMAIL", "FROM", "DETAIL"], &rows);
+}
+
+/// `admin purge [--dry-run]`.
+pub fn purge(r: &PurgeReport, dry_run: bool) {
+    let left = &r.leftovers;
+    if dry_run {
+        say!(
+            "would delete {} with {}, {} left by crashes ({}) and {} (nothing \
+                     was changed)",
+            count(r.messages, "expired message", "expired messages"),
+            count(r.attachments, "attachment file", "attachment files"),
+            count(left.files, "file", "files"),
+            sealpost_proto::text::megabytes(left.bytes),
+            count(
+                left.mailboxes,
+                "empty pending mailbox",
+                "empty pending mailboxes"
+            )
+        );
+    } else {
+        say!(
+            "deleted {}, {}, {}, {} left by crashes ({}) and {}",
+            count(r.messages, "expired message", "expired messages"),
+            count(r.attachments, "attachment file", "attachment files"),
+            count(r.uploads, "unused upload", "unused uploads"),
+            count(left.files, "file", "files"),
+            sealpost_proto::text::megabytes(left.bytes),
+            count(
+                left.mailboxes,
+                "empty pending mailbox",
+                "empty pending mailboxes"
+            )
+        );
+    }
+}
+
+/// `admin stats`.
+pub fn stats(s: &Stats) {
+    say!(
+        "accounts:     {} active, {} pending, {} disabled, {} locked",
+        s.accounts_active,
+        s.accounts_pending,
+        s.accounts_disabled,
+        s.accounts_locked
+    );
+    say!("messages:     {}", s.messages);
+    say!(
+        "attachments:  {} ({} bytes)",
+        s.attachments,
+        s.attachment_bytes
+    );
+    say!("sessions:     {}", s.sessions);
+    say!("org tokens:   {}", s.org_tokens);
+    say!("mail backlog: {}", s.mail_backlog);
+}
+
+/// `admin check [--repair]`.
+pub fn check(r: &CheckReport) {
+    let fixed = |done: &str, todo: &str| {
+        if r.repaired {
+            done.to_owned()
+        } else {
+            todo.to_owned()
+        }
+    };
+    let line = |ok: bool, text: String| say!("{} {text}", if ok { "ok  " } else { "FIX " });
+    line(r.database == "ok", format!("database: {}", r.database));
+    line(
+        r.orphan_files == 0 || r.repaired,
+        format!(
+            "{} nothing refers to ({}), left by crashes{}",
+            count(r.orphan_files, "file", "files"),
+            sealpost_proto::text::megabytes(r.orphan_bytes),
+            if r.orphan_files > 0 {
+                fixed(": removed", ": `--repair` removes them")
+            } else {
+                String::new()
+            }
+        ),
+    );
+    if r.recent_unreferenced_files > 0 {
+        say!(
+            "     {} not referred to yet: uploads or sends under way, left alone",
+            count(r.recent_unreferenced_files, "newer file", "newer files")
+        );
+    }
+    line(
+        r.lost_attachments.is_empty(),
+        format!(
+            "{} whose attachment file is gone{}",
+            count(r.lost_attachments.len() as u64, "message", "messages"),
+            if r.lost_attachments.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (restore blobs/ from a backup): {}",
+                    r.lost_attachments.join(", ")
+                )
+            }
+        ),
+    );
+    line(
+        r.lost_uploads + r.lost_emails == 0 || r.repaired,
+        format!(
+            "{} and {} to staff whose file is gone{}",
+            count(r.lost_uploads, "upload", "uploads"),
+            count(r.lost_emails, "email", "emails"),
+            if r.lost_uploads + r.lost_emails > 0 {
+                fixed(": given up", ": `--repair` gives them up")
+            } else {
+                String::new()
+            }
+        ),
+    );
+    // Named things `--repair` mends: how many, which, and what was (or would be) done.
+    let mendable = |names: &[String], what: String, done: &str, todo: &str| {
+        let which = match names.is_empty() {
+            true => String::new(),
+            false => format!(" ({}): {}", fixed(done, todo), names.join(", ")),
+        };
+        line(names.is_empty() || r.repaired, format!("{what}{which}"));
+    };
+    mendable(
+        &r.empty_mailboxes,
+        format!(
+            "{} with no message",
+            count(
+                r.empty_mailboxes.len() as u64,
+                "pending mailbox",
+                "pending mailboxes"
+            )
+        ),
+        "removed",
+        "`--repair` removes them",
+    );
+    mendable(
+        &r.not_private,
+        format!(
+            "{} others may read",
+            count(
+                r.not_private.len() as u64,
+                "file or folder",
+                "files or folders"
+            )
+        ),
+        "made owner-only",
+        "`--repair` makes them owner-only",
+    );
+    for note in &r.notes {
+        say!("note {note}");
+    }
+}
