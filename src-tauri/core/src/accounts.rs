@@ -1,6 +1,7 @@
 //! Several mailboxes per OS user, side by side: each account is a hub address and an email
 //! address, with its own vault file in the platform's data folder and its own keyring
-//! entries. The list of accounts (`accounts.json`) holds nothing secret.
+//! entries. The list of accounts (`accounts.json`) holds nothing secret. An account opened
+//! is a [`Mailbox`].
 
 use std::{
     fs,
@@ -14,6 +15,7 @@ use crate::error::{ClientError, Code, Result};
 use crate::hub::{check_hub_url, HubClient, RememberSlot};
 use crate::keyring::{device_token_name, remember_name, vault_key_name, SecretStore};
 use crate::links::HubLink;
+use crate::mailbox::Mailbox;
 use crate::sync::Syncer;
 use crate::vault::{new_key, Vault};
 
@@ -33,33 +35,6 @@ pub struct Accounts {
     dir: PathBuf,
     keyring: Arc<dyn SecretStore>,
 }
-
-/// An account opened: its vault, its hub connection, its syncer.
-pub struct Mailbox {
-    /// Which account.
-    pub account: AccountRecord,
-    /// Its vault.
-    pub vault: Vault,
-    /// Its hub.
-    pub hub: Arc<HubClient>,
-    /// Its sync.
-    pub syncer: Syncer,
-    keyring: Arc<dyn SecretStore>,
-    pub(crate) locked: std::sync::atomic::AtomicBool,
-    progress: std::sync::Mutex<Option<Progress>>,
-    /// One flush of the outbox at a time (the app, sync and a send may all start one).
-    pub(crate) flushing: tokio::sync::Mutex<()>,
-    /// A lock (with the save of the compose it holds) and an unlock one after the other:
-    /// an unlock never runs before a lock under way has finished.
-    pub(crate) locking: tokio::sync::Mutex<()>,
-    /// Wrong passwords at the lock screen, and when the next may be tried.
-    pub(crate) unlock_failures: std::sync::Mutex<(u32, Option<std::time::Instant>)>,
-    /// The clock those waits are measured by; tests move it.
-    pub wait_clock: crate::lock::WaitClock,
-}
-
-/// Hears how a transfer goes: (file name, bytes so far, total bytes).
-pub type Progress = Arc<dyn Fn(&str, u64, u64) + Send + Sync>;
 
 impl Accounts {
     /// The platform's data folder for Sealpost (e.g. `~/.local/share/sealpost`).
@@ -267,237 +242,6 @@ pub fn device_name() -> String {
         Some(host) => format!("Sealpost on {host} ({})", std::env::consts::OS),
         None => format!("Sealpost on {}", std::env::consts::OS),
     }
-}
-
-impl std::fmt::Debug for Mailbox {
-    /// The account only: a mailbox's vault, keys and sessions are never printed.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Mailbox")
-            .field("id", &self.account.id)
-            .field("email", &self.account.email)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Mailbox {
-    /// Signs in to the hub. With `remember_me` the refresh token is kept in the keyring.
-    pub async fn sign_in(&self, password: &str, remember_me: bool) -> Result<()> {
-        if !remember_me {
-            self.keyring.delete(&remember_name(&self.account.id))?;
-        }
-        let session = self
-            .hub
-            .sign_in(&self.account.email, password, remember_me, &device_name())
-            .await?;
-        // The password was right: whatever the idle lock held back may go on.
-        self.lift_lock();
-        self.vault.set_setting(
-            "org_domains",
-            &serde_json::to_string(&session.account.org_domains).expect("BUG: domains serialise"),
-        )?;
-        self.vault.set_setting(
-            "limits",
-            &serde_json::to_string(&session.account.limits).expect("BUG: limits serialise"),
-        )?;
-        self.keep_verifier(password).await
-    }
-
-    /// Reports uploads and downloads to `progress` from now on (`None`: silence).
-    pub fn set_progress(&self, progress: Option<Progress>) {
-        *self.progress.lock().expect("BUG: poisoned") = progress;
-    }
-
-    /// The progress listener for a transfer of `name`.
-    pub(crate) fn progress_for(&self, name: &str) -> impl FnMut(u64, u64) + Send + 'static {
-        let listener = self.progress.lock().expect("BUG: poisoned").clone();
-        let name = name.to_owned();
-        move |done, total| {
-            if let Some(l) = &listener {
-                l(&name, done, total);
-            }
-        }
-    }
-
-    /// Makes sure an attachment is in the vault: downloaded once, chunk by chunk (memory
-    /// stays flat whatever the size), kept encrypted for offline use.
-    pub async fn fetch_attachment(&self, message_id: &str, attachment_id: &str) -> Result<()> {
-        let vault = self.vault.clone();
-        let id = attachment_id.to_owned();
-        let cached = blocking(move || vault.attachment_cached(&id)).await?;
-        if cached {
-            return Ok(());
-        }
-        let (total, mut stream) = self.hub.download(message_id, attachment_id).await?;
-        let mut progress = self.progress_for(attachment_id);
-        let (vault, id) = (self.vault.clone(), attachment_id.to_owned());
-        blocking(move || vault.attachment_cache_begin(&id)).await?;
-        let mut buffer: Vec<u8> = Vec::with_capacity(crate::vault::CHUNK);
-        let (mut seq, mut received) = (0u32, 0u64);
-        loop {
-            let next = futures_util::StreamExt::next(&mut stream)
-                .await
-                .transpose()?;
-            let done = next.is_none();
-            if let Some(bytes) = next {
-                received += bytes.len() as u64;
-                buffer.extend_from_slice(&bytes);
-                progress(received, total.max(received));
-            }
-            while buffer.len() >= crate::vault::CHUNK || (done && !buffer.is_empty()) {
-                let take = buffer.len().min(crate::vault::CHUNK);
-                let chunk: Vec<u8> = buffer.drain(..take).collect();
-                let (vault, id) = (self.vault.clone(), attachment_id.to_owned());
-                blocking(move || vault.attachment_cache_put(&id, seq, &chunk)).await?;
-                seq += 1;
-            }
-            if done {
-                break;
-            }
-        }
-        let (vault, id) = (self.vault.clone(), attachment_id.to_owned());
-        blocking(move || vault.attachment_cache_finish(&id)).await
-    }
-
-    /// An attachment's bytes, whole in memory (for showing small files).
-    pub async fn attachment(&self, message_id: &str, attachment_id: &str) -> Result<Vec<u8>> {
-        self.fetch_attachment(message_id, attachment_id).await?;
-        let (vault, id) = (self.vault.clone(), attachment_id.to_owned());
-        blocking(move || vault.cached_attachment(&id))
-            .await?
-            .ok_or(ClientError::NotFound("attachment"))
-    }
-
-    /// Saves an attachment to the file the person chose, and only there, chunk by chunk.
-    /// A file already at `to` is replaced only with `replace` (a save dialog asked);
-    /// otherwise it is left as it is and the answer says so. Returns the bytes written.
-    pub async fn save_attachment(
-        &self,
-        message_id: &str,
-        attachment_id: &str,
-        to: &Path,
-        replace: bool,
-    ) -> Result<u64> {
-        self.fetch_attachment(message_id, attachment_id).await?;
-        let (vault, id, to) = (self.vault.clone(), attachment_id.to_owned(), to.to_owned());
-        blocking(move || {
-            use std::io::Write;
-            // Straight to the chosen path: no temporary copy of the plaintext anywhere else.
-            let opened = match replace {
-                true => fs::File::create(&to),
-                false => fs::File::options().write(true).create_new(true).open(&to),
-            };
-            let mut file = match opened {
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    return Err(ClientError::Refused {
-                        code: Code::Invalid,
-                        message: format!(
-                            "{} exists already and was left as it is; choose another name",
-                            to.display()
-                        ),
-                        refused: Vec::new(),
-                    });
-                }
-                other => other?,
-            };
-            let (mut seq, mut written) = (0u32, 0u64);
-            while let Some(chunk) = vault.attachment_chunk(&id, seq)? {
-                file.write_all(&chunk)?;
-                written += chunk.len() as u64;
-                seq += 1;
-            }
-            file.sync_all()?;
-            Ok(written)
-        })
-        .await
-    }
-
-    /// Marks a message read or unread: in the vault at once, at the hub now or, offline,
-    /// when it answers again.
-    pub async fn mark_read(&self, message_id: &str, read: bool) -> Result<()> {
-        self.queue_read(message_id, read)?;
-        self.flush_or_wait().await
-    }
-
-    /// Marks a message read or unread in the vault and queues the flag for the hub, without
-    /// waiting for it: the next [`Mailbox::flush_outbox`] takes it there.
-    pub fn queue_read(&self, message_id: &str, read: bool) -> Result<()> {
-        self.vault.set_read(message_id, read)?;
-        let payload = serde_json::json!({"id": message_id, "read": read}).to_string();
-        self.vault
-            .queue("read", &payload, &[], chrono::Utc::now().timestamp_millis())?;
-        Ok(())
-    }
-
-    /// Opens a message from the vault. An unread inbox message is marked read at once,
-    /// without waiting for the network: the flag is queued, and the second value says so
-    /// (the caller runs [`Mailbox::flush_outbox`] when it suits it).
-    ///
-    /// # Errors
-    /// `NotFound` when the vault has no such message.
-    pub fn open_message(&self, id: &str) -> Result<(sealpost_proto::Message, bool)> {
-        let message = self.vault.message(id)?;
-        let unread =
-            !message.summary.read && message.summary.folder == sealpost_proto::Folder::Inbox;
-        if unread {
-            self.queue_read(id, true)?;
-        }
-        Ok((message, unread))
-    }
-
-    /// Deletes a message: from the vault at once, at the hub now or, offline, when it
-    /// answers again (other devices hear of it by sync).
-    pub async fn delete(&self, message_id: &str) -> Result<()> {
-        self.vault.remove_message(message_id)?;
-        let payload = serde_json::json!({"id": message_id}).to_string();
-        self.vault.queue(
-            "delete",
-            &payload,
-            &[],
-            chrono::Utc::now().timestamp_millis(),
-        )?;
-        self.flush_or_wait().await
-    }
-
-    async fn flush_or_wait(&self) -> Result<()> {
-        match self.flush_outbox().await {
-            Ok(_) => Ok(()),
-            Err(e) if e.code() == crate::Code::Offline => Ok(()),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Whether this device has a Remember-me token for the account.
-    pub fn remembered(&self) -> Result<bool> {
-        Ok(self
-            .keyring
-            .load(&remember_name(&self.account.id))?
-            .is_some())
-    }
-
-    /// Signs out: saves `compose` (if it holds anything) as a draft first, and keeps it open
-    /// for the next sign-in, then ends the session at the hub (when reachable) and deletes
-    /// Remember me.
-    pub async fn sign_out(&self, compose: Option<crate::compose::Compose>) -> Result<()> {
-        if let Some(c) = compose.filter(crate::compose::Compose::has_content) {
-            if let Err(e) = self.save_compose(c.clone(), true).await {
-                // Offline, or the draft refused: it stays kept on this computer, and the
-                // sign-out goes ahead.
-                tracing::debug!(error = %e, "the compose stays on this computer");
-                if let Err(e) = self.keep_compose(c) {
-                    // Sent meanwhile, say: the sign-out goes ahead whatever became of it.
-                    tracing::debug!(error = %e, "the compose was not kept");
-                }
-            }
-        }
-        self.hub.sign_out().await
-    }
-}
-
-/// Runs vault work off the async runtime.
-pub(crate) async fn blocking<R: Send + 'static>(
-    f: impl FnOnce() -> Result<R> + Send + 'static,
-) -> Result<R> {
-    tokio::task::spawn_blocking(f).await?
 }
 
 #[cfg(test)]

@@ -3,9 +3,9 @@
 
 use sealpost_proto::{Contact, ContactInput, Group, GroupInput};
 
-use crate::accounts::Mailbox;
 use crate::error::Result;
 use crate::hub::Method;
+use crate::mailbox::Mailbox;
 
 impl Mailbox {
     /// Adds a contact (`id` `None`) or changes one, then brings the vault up to date.

@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use sealpost_proto::{AttachmentInfo, Folder, Outgoing, SendMode};
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::Mailbox;
 use crate::error::{ClientError, Code, Result};
+use crate::mailbox::Mailbox;
 use crate::outbox::{files_to_queue, new_ref, SendOutcome};
 use crate::vault::{AfterQueue, SentCompose};
 

@@ -4,12 +4,14 @@
 
 pub mod accounts;
 mod address_book;
+mod attachments;
 pub mod compose;
 pub mod error;
 pub mod hub;
 pub mod keyring;
 pub mod links;
 mod lock;
+pub mod mailbox;
 pub mod mailboxes;
 pub mod outbox;
 pub mod policy;
@@ -17,9 +19,10 @@ pub mod policy;
 pub mod sync;
 pub mod vault;
 
-pub use accounts::{AccountRecord, Accounts, Mailbox, Progress};
+pub use accounts::{AccountRecord, Accounts};
 pub use compose::{Compose, ComposeFile};
 pub use error::{ClientError, Code, Result};
+pub use mailbox::{Mailbox, Progress};
 pub use mailboxes::Mailboxes;
 pub use sealpost_common::Sensitive;
 pub use vault::Vault;

@@ -4,9 +4,9 @@
 
 use std::sync::atomic::Ordering;
 
-use crate::accounts::Mailbox;
 use crate::compose::Compose;
 use crate::error::{ClientError, Code, Result};
+use crate::mailbox::Mailbox;
 use crate::outbox::SendOutcome;
 use argon2::{
     password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString},

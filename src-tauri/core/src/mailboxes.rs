@@ -9,10 +9,11 @@ use std::{
 
 use tokio::sync::{broadcast::error::RecvError, watch};
 
-use crate::accounts::{AccountRecord, Accounts, Mailbox};
+use crate::accounts::{AccountRecord, Accounts};
 use crate::compose::Compose;
 use crate::error::{ClientError, Code, Result};
 use crate::links::{parse_link, LinkKind};
+use crate::mailbox::Mailbox;
 use crate::sync::SyncEvent;
 
 /// Hears what each running sync does: the mailbox and the event. Runs on the sync task.

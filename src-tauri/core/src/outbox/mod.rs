@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use sealpost_proto::{MessageSummary, Outgoing, SendMode, Upload};
 use serde::Serialize;
 
-use crate::accounts::Mailbox;
 use crate::error::{ClientError, Code, Result};
 use crate::hub::Method;
+use crate::mailbox::Mailbox;
 use crate::policy;
 use crate::vault::QueuedFile;
 

@@ -1,25 +1,14 @@
-//! Messages, address book and sync state in the vault.
+//! Messages in the vault: how they are stored and read back, listed by folder, marked read,
+//! removed, and purged at expiry. Sync (`changes.rs`), search (`search.rs`), the address
+//! book and attachment bytes have files of their own.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
-use sealpost_proto::{
-    AttachmentInfo, ChangedItem, Changes, Contact, Delivery, Folder, Group, Message,
-    MessageSummary, SendMode,
-};
+use sealpost_proto::{AttachmentInfo, Delivery, Folder, Message, MessageSummary, SendMode};
 use serde::{Deserialize, Serialize};
 
 use super::Vault;
 use crate::error::{ClientError, Result};
-
-/// A search result: the message and a short excerpt around the match.
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-#[derive(Debug, Clone, Serialize)]
-pub struct SearchHit {
-    /// The message as listed.
-    pub message: MessageSummary,
-    /// Text around the first match, with the match in `[` `]`.
-    pub excerpt: String,
-}
 
 #[derive(Serialize, Deserialize, Default)]
 struct Recipients {
@@ -41,11 +30,11 @@ fn rfc3339(ms: i64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-const COLUMNS: &str =
+pub(super) const COLUMNS: &str =
     "id, folder, mode, sender, recipients, subject, body_text, body_html, sent_at, \
      expires_at, read, in_reply_to, delivery, client_ref";
 
-fn message_from_row(r: &Row) -> rusqlite::Result<Message> {
+pub(super) fn message_from_row(r: &Row) -> rusqlite::Result<Message> {
     let recipients: Recipients = serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default();
     let delivery: String = r.get(12)?;
     let html: String = r.get(7)?;
@@ -74,7 +63,7 @@ fn message_from_row(r: &Row) -> rusqlite::Result<Message> {
     })
 }
 
-fn attachments_of(c: &Connection, message_id: &str) -> Result<Vec<AttachmentInfo>> {
+pub(super) fn attachments_of(c: &Connection, message_id: &str) -> Result<Vec<AttachmentInfo>> {
     let mut stmt = c.prepare_cached(
         "SELECT id, name, size, content_type FROM attachments WHERE message_id = ?1 ORDER BY position",
     )?;
@@ -90,7 +79,7 @@ fn attachments_of(c: &Connection, message_id: &str) -> Result<Vec<AttachmentInfo
 }
 
 /// Stores or replaces a message, its attachment list and its search entry.
-fn upsert_message(tx: &Transaction, m: &Message) -> Result<()> {
+pub(super) fn upsert_message(tx: &Transaction, m: &Message) -> Result<()> {
     let s = &m.summary;
     let recipients = serde_json::to_string(&Recipients {
         to: s.to.clone(),
@@ -171,104 +160,7 @@ pub(super) fn delete_message(tx: &Transaction, id: &str) -> Result<bool> {
     Ok(true)
 }
 
-/// What a page of changes did to the vault.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Applied {
-    /// New inbox messages (for notifications): their senders.
-    pub new_inbox_from: Vec<String>,
-    /// The id of the last new inbox message of the page.
-    pub latest_new: Option<String>,
-    /// Items created, updated or destroyed.
-    pub changed: usize,
-}
-
 impl Vault {
-    /// Applies one page of `/changes` and records its state, in one transaction: a crash
-    /// at any point leaves the vault at the previous page or at this one, never between.
-    pub fn apply_changes(&self, page: &Changes) -> Result<Applied> {
-        self.write(|tx| {
-            let mut applied = Applied::default();
-            for (item, created) in page
-                .created
-                .iter()
-                .map(|i| (i, true))
-                .chain(page.updated.iter().map(|i| (i, false)))
-            {
-                match item {
-                    ChangedItem::Message(m) => {
-                        let existed: bool = tx
-                            .query_row(
-                                "SELECT 1 FROM messages WHERE id = ?1",
-                                [&m.summary.id],
-                                |_| Ok(()),
-                            )
-                            .optional()?
-                            .is_some();
-                        upsert_message(tx, m)?;
-                        if created
-                            && !existed
-                            && m.summary.folder == Folder::Inbox
-                            && !m.summary.read
-                        {
-                            applied.new_inbox_from.push(m.summary.from.clone());
-                            applied.latest_new = Some(m.summary.id.clone());
-                        }
-                    }
-                    ChangedItem::Contact(c) => {
-                        tx.execute(
-                            "INSERT INTO contacts (id, name, email) VALUES (?1, ?2, ?3) \
-                             ON CONFLICT(id) DO UPDATE SET name = ?2, email = ?3",
-                            params![c.id, c.name, c.email],
-                        )?;
-                    }
-                    ChangedItem::Group(g) => {
-                        let ids =
-                            serde_json::to_string(&g.contact_ids).expect("BUG: ids serialise");
-                        tx.execute(
-                            "INSERT INTO groups (id, name, contact_ids) VALUES (?1, ?2, ?3) \
-                             ON CONFLICT(id) DO UPDATE SET name = ?2, contact_ids = ?3",
-                            params![g.id, g.name, ids],
-                        )?;
-                    }
-                }
-                applied.changed += 1;
-            }
-            for gone in &page.destroyed {
-                match gone.kind.as_str() {
-                    "message" => {
-                        delete_message(tx, &gone.id)?;
-                    }
-                    "contact" => {
-                        tx.execute("DELETE FROM contacts WHERE id = ?1", [&gone.id])?;
-                    }
-                    "group" => {
-                        tx.execute("DELETE FROM groups WHERE id = ?1", [&gone.id])?;
-                    }
-                    _ => {}
-                }
-                applied.changed += 1;
-            }
-            tx.execute(
-                "INSERT INTO sync (key, value) VALUES ('state', ?1) \
-                 ON CONFLICT(key) DO UPDATE SET value = ?1",
-                [&page.state],
-            )?;
-            Ok(applied)
-        })
-    }
-
-    /// Forgets everything synced (before a full resync after `state_too_old`); the outbox
-    /// and cached drafts waiting to leave are kept.
-    pub fn reset_sync(&self) -> Result<()> {
-        self.write(|tx| {
-            tx.execute_batch(
-                "INSERT INTO search (search) VALUES ('delete-all'); DELETE FROM messages; \
-                 DELETE FROM contacts; DELETE FROM groups; DELETE FROM sync WHERE key = 'state';",
-            )?;
-            Ok(())
-        })
-    }
-
     /// A page of a folder, newest first.
     pub fn list(
         &self,
@@ -338,47 +230,6 @@ impl Vault {
         })
     }
 
-    /// Messages matching `query` (full-text: subject, body, sender, attachment names),
-    /// best matches first.
-    pub fn search(&self, query: &str, limit: u32) -> Result<Vec<SearchHit>> {
-        let fts = fts_query(query);
-        if fts.is_empty() {
-            return Ok(Vec::new());
-        }
-        let words: Vec<String> = query
-            .split_whitespace()
-            .map(|w| w.replace('"', "").to_lowercase())
-            .filter(|w| !w.is_empty())
-            .collect();
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {} FROM search JOIN messages m ON m.rowid = search.rowid \
-                 WHERE search MATCH ?1 ORDER BY rank LIMIT ?2",
-                COLUMNS
-                    .split(", ")
-                    .map(|col| format!("m.{col}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))?;
-            let rows = stmt
-                .query_map(params![fts, limit], message_from_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            rows.into_iter()
-                .map(|m| {
-                    let excerpt = excerpt(&m.body_text, &words)
-                        .or_else(|| excerpt(&m.summary.subject, &words))
-                        .unwrap_or_else(|| m.body_text.chars().take(80).collect());
-                    let mut s = m.summary;
-                    s.attachments = attachments_of(c, &s.id)?;
-                    Ok(SearchHit {
-                        message: s,
-                        excerpt,
-                    })
-                })
-                .collect()
-        })
-    }
-
     /// Deletes every message past `expires_at` (with cached attachment bytes), offline
     /// or not. Returns how many went.
     pub fn purge_expired(&self, now: DateTime<Utc>) -> Result<usize> {
@@ -398,40 +249,6 @@ impl Vault {
                 [now - 100 * 24 * 3600 * 1000],
             )?;
             Ok(tx.execute("DELETE FROM messages WHERE expires_at <= ?1", [now])?)
-        })
-    }
-
-    /// Every contact, by name.
-    pub fn contacts(&self) -> Result<Vec<Contact>> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT id, name, email FROM contacts ORDER BY name COLLATE NOCASE",
-            )?;
-            let rows = stmt.query_map([], |r| {
-                Ok(Contact {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    email: r.get(2)?,
-                })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
-        })
-    }
-
-    /// Every group, by name.
-    pub fn groups(&self) -> Result<Vec<Group>> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT id, name, contact_ids FROM groups ORDER BY name COLLATE NOCASE",
-            )?;
-            let rows = stmt.query_map([], |r| {
-                Ok(Group {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    contact_ids: serde_json::from_str(&r.get::<_, String>(2)?).unwrap_or_default(),
-                })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }
 
@@ -457,182 +274,5 @@ impl Vault {
             }
             Ok(())
         })
-    }
-
-    /// Starts caching an attachment: forgets any partial earlier download.
-    pub fn attachment_cache_begin(&self, attachment_id: &str) -> Result<()> {
-        self.write(|tx| {
-            tx.execute(
-                "DELETE FROM attachment_chunks WHERE attachment_id = ?1",
-                [attachment_id],
-            )?;
-            tx.execute(
-                "UPDATE attachments SET cached = 0 WHERE id = ?1",
-                [attachment_id],
-            )?;
-            Ok(())
-        })
-    }
-
-    /// Stores one chunk of a downloading attachment (encrypted with the vault).
-    pub fn attachment_cache_put(&self, attachment_id: &str, seq: u32, bytes: &[u8]) -> Result<()> {
-        self.write(|tx| {
-            tx.execute(
-                "INSERT INTO attachment_chunks (attachment_id, seq, bytes) VALUES (?1, ?2, ?3)",
-                params![attachment_id, seq, bytes],
-            )?;
-            Ok(())
-        })
-    }
-
-    /// Marks an attachment's chunks complete: only then is it read from the vault.
-    pub fn attachment_cache_finish(&self, attachment_id: &str) -> Result<()> {
-        self.write(|tx| {
-            tx.execute(
-                "UPDATE attachments SET cached = 1 WHERE id = ?1",
-                [attachment_id],
-            )?;
-            Ok(())
-        })
-    }
-
-    /// Stores a whole attachment at once (small ones, tests).
-    pub fn cache_attachment(&self, attachment_id: &str, bytes: &[u8]) -> Result<()> {
-        self.attachment_cache_begin(attachment_id)?;
-        for (seq, chunk) in bytes.chunks(CHUNK).enumerate() {
-            self.attachment_cache_put(attachment_id, seq as u32, chunk)?;
-        }
-        self.attachment_cache_finish(attachment_id)
-    }
-
-    /// Whether an attachment is wholly in the vault.
-    pub fn attachment_cached(&self, attachment_id: &str) -> Result<bool> {
-        self.read(|c| {
-            Ok(c.query_row(
-                "SELECT cached FROM attachments WHERE id = ?1",
-                [attachment_id],
-                |r| r.get::<_, i64>(0),
-            )
-            .optional()?
-                == Some(1))
-        })
-    }
-
-    /// One chunk of a cached attachment, in order from 0; `None` past the end.
-    pub fn attachment_chunk(&self, attachment_id: &str, seq: u32) -> Result<Option<Vec<u8>>> {
-        self.read(|c| {
-            Ok(c.prepare_cached(
-                "SELECT bytes FROM attachment_chunks WHERE attachment_id = ?1 AND seq = ?2",
-            )?
-            .query_row(params![attachment_id, seq], |r| r.get(0))
-            .optional()?)
-        })
-    }
-
-    /// Cached attachment bytes, if downloaded before (whole, in memory: for small files).
-    pub fn cached_attachment(&self, attachment_id: &str) -> Result<Option<Vec<u8>>> {
-        if !self.attachment_cached(attachment_id)? {
-            return Ok(None);
-        }
-        let mut out = Vec::new();
-        let mut seq = 0;
-        while let Some(chunk) = self.attachment_chunk(attachment_id, seq)? {
-            out.extend_from_slice(&chunk);
-            seq += 1;
-        }
-        Ok(Some(out))
-    }
-}
-
-/// Attachment bytes are kept in chunks of this size.
-pub const CHUNK: usize = 256 * 1024;
-
-/// About 60 characters around the first word starting with one of `words` (lower-case),
-/// with that word in `[` `]`; `None` when no word matches.
-fn excerpt(text: &str, words: &[String]) -> Option<String> {
-    let lower = text.to_lowercase();
-    // Word starts only, as the search matched prefixes of words.
-    let mut found: Option<(usize, usize)> = None;
-    for w in words {
-        let mut from = 0;
-        while let Some(at) = lower[from..].find(w.as_str()).map(|i| i + from) {
-            let starts_word = lower[..at]
-                .chars()
-                .last()
-                .is_none_or(|c| !c.is_alphanumeric());
-            if starts_word {
-                if found.is_none_or(|(f, _)| at < f) {
-                    found = Some((at, w.len()));
-                }
-                break;
-            }
-            from = at + w.len().max(1);
-        }
-    }
-    let (at, len) = found?;
-    // Lower-casing can change byte lengths; map back only when it did not.
-    if lower.len() != text.len() {
-        return Some(text.chars().take(80).collect());
-    }
-    let end_word = text[at..]
-        .find(|c: char| !c.is_alphanumeric())
-        .map_or(text.len(), |e| at + e)
-        .max(at + len);
-    let start = text[..at]
-        .char_indices()
-        .rev()
-        .nth(30)
-        .map_or(0, |(i, _)| i);
-    let stop = text[end_word..]
-        .char_indices()
-        .nth(30)
-        .map_or(text.len(), |(i, _)| end_word + i);
-    Some(format!(
-        "{}{}[{}]{}{}",
-        if start > 0 { "…" } else { "" },
-        &text[start..at],
-        &text[at..end_word],
-        &text[end_word..stop],
-        if stop < text.len() { "…" } else { "" }
-    ))
-}
-
-/// Turns what a person types into an FTS5 query: each word a prefix match, all required.
-/// Quotes keep operators and punctuation from being read as query syntax.
-fn fts_query(input: &str) -> String {
-    input
-        .split_whitespace()
-        .map(|w| w.replace('"', ""))
-        .filter(|w| !w.is_empty())
-        .map(|w| format!("\"{w}\"*"))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn excerpts_mark_the_first_matching_word() {
-        let words = vec!["visit".to_owned()];
-        assert_eq!(
-            excerpt("Please confirm the visit date, thanks", &words).as_deref(),
-            Some("Please confirm the [visit] date, thanks")
-        );
-        assert_eq!(excerpt("revisit later", &words), None, "word starts only");
-        let long = format!("{} visiting {}", "a".repeat(100), "b".repeat(100));
-        let e = excerpt(&long, &words).unwrap();
-        assert!(
-            e.starts_with('…') && e.ends_with('…') && e.contains("[visiting]"),
-            "{e}"
-        );
-    }
-
-    #[test]
-    fn search_queries_cannot_inject_fts_syntax() {
-        assert_eq!(fts_query("care plan"), "\"care\"* \"plan\"*");
-        assert_eq!(fts_query("a\" OR b"), "\"a\"* \"OR\"* \"b\"*");
-        assert_eq!(fts_query("   "), "");
     }
 }

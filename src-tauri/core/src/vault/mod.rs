@@ -2,10 +2,14 @@
 //! lives only in the OS keyring. Everything the app shows offline is in here, attachment
 //! bytes included; nothing is written in the clear anywhere else.
 
+mod address_book;
+mod attachments;
+mod changes;
 mod compose;
 mod messages;
 mod outbox;
 mod schema;
+mod search;
 
 use std::{
     path::{Path, PathBuf},
@@ -17,9 +21,11 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use crate::error::{ClientError, Result};
 use sealpost_common::Sensitive;
 
+pub use attachments::CHUNK;
+pub use changes::Applied;
 pub use compose::{AfterQueue, SentCompose};
-pub use messages::{Applied, SearchHit, CHUNK};
 pub use outbox::{OutboxItem, QueuedFile};
+pub use search::SearchHit;
 
 /// An open vault; cheap to clone.
 #[derive(Clone)]

@@ -37,7 +37,7 @@ pub struct OutboxItem {
     pub files: Vec<(String, String, u64)>,
 }
 
-use super::messages::CHUNK;
+use super::attachments::CHUNK;
 
 /// Reads until `buf` is full or the file ends.
 fn read_full(file: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {

@@ -1,0 +1,177 @@
+//! One mailbox opened: its vault, its hub connection and its sync, and what a person does
+//! with it that is neither writing (`compose.rs`, `outbox/`) nor locking (`lock.rs`):
+//! signing in and out, opening, marking and deleting messages.
+
+use std::sync::Arc;
+
+use crate::accounts::{device_name, AccountRecord};
+use crate::error::Result;
+use crate::hub::HubClient;
+use crate::keyring::{remember_name, SecretStore};
+use crate::sync::Syncer;
+use crate::vault::Vault;
+
+/// An account opened: its vault, its hub connection, its syncer.
+pub struct Mailbox {
+    /// Which account.
+    pub account: AccountRecord,
+    /// Its vault.
+    pub vault: Vault,
+    /// Its hub.
+    pub hub: Arc<HubClient>,
+    /// Its sync.
+    pub syncer: Syncer,
+    pub(crate) keyring: Arc<dyn SecretStore>,
+    pub(crate) locked: std::sync::atomic::AtomicBool,
+    pub(crate) progress: std::sync::Mutex<Option<Progress>>,
+    /// One flush of the outbox at a time (the app, sync and a send may all start one).
+    pub(crate) flushing: tokio::sync::Mutex<()>,
+    /// A lock (with the save of the compose it holds) and an unlock one after the other:
+    /// an unlock never runs before a lock under way has finished.
+    pub(crate) locking: tokio::sync::Mutex<()>,
+    /// Wrong passwords at the lock screen, and when the next may be tried.
+    pub(crate) unlock_failures: std::sync::Mutex<(u32, Option<std::time::Instant>)>,
+    /// The clock those waits are measured by; tests move it.
+    pub wait_clock: crate::lock::WaitClock,
+}
+
+/// Hears how a transfer goes: (file name, bytes so far, total bytes).
+pub type Progress = Arc<dyn Fn(&str, u64, u64) + Send + Sync>;
+
+impl std::fmt::Debug for Mailbox {
+    /// The account only: a mailbox's vault, keys and sessions are never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mailbox")
+            .field("id", &self.account.id)
+            .field("email", &self.account.email)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Mailbox {
+    /// Signs in to the hub. With `remember_me` the refresh token is kept in the keyring.
+    pub async fn sign_in(&self, password: &str, remember_me: bool) -> Result<()> {
+        if !remember_me {
+            self.keyring.delete(&remember_name(&self.account.id))?;
+        }
+        let session = self
+            .hub
+            .sign_in(&self.account.email, password, remember_me, &device_name())
+            .await?;
+        // The password was right: whatever the idle lock held back may go on.
+        self.lift_lock();
+        self.vault.set_setting(
+            "org_domains",
+            &serde_json::to_string(&session.account.org_domains).expect("BUG: domains serialise"),
+        )?;
+        self.vault.set_setting(
+            "limits",
+            &serde_json::to_string(&session.account.limits).expect("BUG: limits serialise"),
+        )?;
+        self.keep_verifier(password).await
+    }
+
+    /// Reports uploads and downloads to `progress` from now on (`None`: silence).
+    pub fn set_progress(&self, progress: Option<Progress>) {
+        *self.progress.lock().expect("BUG: poisoned") = progress;
+    }
+
+    /// The progress listener for a transfer of `name`.
+    pub(crate) fn progress_for(&self, name: &str) -> impl FnMut(u64, u64) + Send + 'static {
+        let listener = self.progress.lock().expect("BUG: poisoned").clone();
+        let name = name.to_owned();
+        move |done, total| {
+            if let Some(l) = &listener {
+                l(&name, done, total);
+            }
+        }
+    }
+
+    /// Marks a message read or unread: in the vault at once, at the hub now or, offline,
+    /// when it answers again.
+    pub async fn mark_read(&self, message_id: &str, read: bool) -> Result<()> {
+        self.queue_read(message_id, read)?;
+        self.flush_or_wait().await
+    }
+
+    /// Marks a message read or unread in the vault and queues the flag for the hub, without
+    /// waiting for it: the next [`Mailbox::flush_outbox`] takes it there.
+    pub fn queue_read(&self, message_id: &str, read: bool) -> Result<()> {
+        self.vault.set_read(message_id, read)?;
+        let payload = serde_json::json!({"id": message_id, "read": read}).to_string();
+        self.vault
+            .queue("read", &payload, &[], chrono::Utc::now().timestamp_millis())?;
+        Ok(())
+    }
+
+    /// Opens a message from the vault. An unread inbox message is marked read at once,
+    /// without waiting for the network: the flag is queued, and the second value says so
+    /// (the caller runs [`Mailbox::flush_outbox`] when it suits it).
+    ///
+    /// # Errors
+    /// `NotFound` when the vault has no such message.
+    pub fn open_message(&self, id: &str) -> Result<(sealpost_proto::Message, bool)> {
+        let message = self.vault.message(id)?;
+        let unread =
+            !message.summary.read && message.summary.folder == sealpost_proto::Folder::Inbox;
+        if unread {
+            self.queue_read(id, true)?;
+        }
+        Ok((message, unread))
+    }
+
+    /// Deletes a message: from the vault at once, at the hub now or, offline, when it
+    /// answers again (other devices hear of it by sync).
+    pub async fn delete(&self, message_id: &str) -> Result<()> {
+        self.vault.remove_message(message_id)?;
+        let payload = serde_json::json!({"id": message_id}).to_string();
+        self.vault.queue(
+            "delete",
+            &payload,
+            &[],
+            chrono::Utc::now().timestamp_millis(),
+        )?;
+        self.flush_or_wait().await
+    }
+
+    async fn flush_or_wait(&self) -> Result<()> {
+        match self.flush_outbox().await {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == crate::Code::Offline => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether this device has a Remember-me token for the account.
+    pub fn remembered(&self) -> Result<bool> {
+        Ok(self
+            .keyring
+            .load(&remember_name(&self.account.id))?
+            .is_some())
+    }
+
+    /// Signs out: saves `compose` (if it holds anything) as a draft first, and keeps it open
+    /// for the next sign-in, then ends the session at the hub (when reachable) and deletes
+    /// Remember me.
+    pub async fn sign_out(&self, compose: Option<crate::compose::Compose>) -> Result<()> {
+        if let Some(c) = compose.filter(crate::compose::Compose::has_content) {
+            if let Err(e) = self.save_compose(c.clone(), true).await {
+                // Offline, or the draft refused: it stays kept on this computer, and the
+                // sign-out goes ahead.
+                tracing::debug!(error = %e, "the compose stays on this computer");
+                if let Err(e) = self.keep_compose(c) {
+                    // Sent meanwhile, say: the sign-out goes ahead whatever became of it.
+                    tracing::debug!(error = %e, "the compose was not kept");
+                }
+            }
+        }
+        self.hub.sign_out().await
+    }
+}
+
+/// Runs vault work off the async runtime.
+pub(crate) async fn blocking<R: Send + 'static>(
+    f: impl FnOnce() -> Result<R> + Send + 'static,
+) -> Result<R> {
+    tokio::task::spawn_blocking(f).await?
+}
