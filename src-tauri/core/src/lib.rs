@@ -1,6 +1,7 @@
 //! The Sealpost desktop's core, with no window attached: the encrypted vault, the OS
-//! keyring, the hub connection, sync, search, and (later) the outbox. The Tauri app and
-//! the `sealpost` command line are thin layers over it.
+//! keyring, the hub connection, sync, search, compose and the outbox. The Tauri app and the
+//! `sealpost` command line are thin layers over it: both go through [`Mailboxes`] for what
+//! opens, creates, locks or removes a mailbox, and through [`Mailbox`] for the rest.
 
 pub mod accounts;
 mod address_book;
