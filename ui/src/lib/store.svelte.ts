@@ -2,10 +2,11 @@
 // in progress, and passing notices.
 
 import { splitAddresses } from './recipients';
+import type { Screen } from './screens';
 import { api, asError, type AccountView, type AppInfo, type AttachmentInfo, type Compose, type ComposeInput, type Folder, type Picked, type SendMode } from './api';
 
 export type View = Folder | 'compose' | 'address' | 'help';
-export type Screen = 'loading' | 'fatal' | 'welcome' | 'main' | 'locked';
+export type { Screen };
 
 /** A message being written, as the window edits it (recipients as typed). */
 export interface ComposeState {
