@@ -21,6 +21,7 @@ lint: deps ui
 test: lint
 	npm --prefix ui test
 	./scripts/with-keyring.sh $(CARGO) nextest run --workspace --all-features --locked --no-fail-fast
+	./scripts/api-conformance.sh
 
 bench: ui
 	./scripts/bench.sh

@@ -13,7 +13,7 @@ set -euo pipefail
 # are dragged from in the drag-and-drop test; desktop-file-utils lets the app register
 # sealpost:// links with the desktop. The openssl command makes the self-signed certificate
 # of the test that a refused certificate is said as such.
-packages=(build-essential pkg-config libssl-dev openssl libdbus-1-dev age dbus dbus-x11 gnome-keyring
+packages=(build-essential pkg-config libssl-dev openssl python3-venv libdbus-1-dev age dbus dbus-x11 gnome-keyring
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   desktop-file-utils xvfb xauth webkit2gtk-driver dunst xdotool imagemagick python3-gi
   gir1.2-gtk-3.0)
@@ -49,6 +49,15 @@ fi
 # The desktop UI's own packages, exactly as package-lock.json pins them.
 if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
   (cd ui && npm ci --no-audit --no-fund)
+fi
+
+# schemathesis checks the hub against its own OpenAPI document (scripts/api-conformance.sh).
+# Its own virtualenv, outside the checkout, kept between runs.
+tools="${SEALPOST_TOOLS:-$HOME/.cache/sealpost}"
+if ! "$tools/st-venv/bin/st" --version 2>/dev/null | grep -q '4.32.5'; then
+  mkdir -p "$tools"
+  python3 -m venv "$tools/st-venv"
+  "$tools/st-venv/bin/pip" install --quiet --disable-pip-version-check schemathesis==4.32.5
 fi
 
 # An independent SQLCipher build for the vault interoperability test.

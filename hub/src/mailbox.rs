@@ -189,7 +189,7 @@ impl Hub {
         let limit = limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE);
         let since = match since {
             None => 0,
-            Some(s) => s.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+            Some(s) => state_number(s).ok_or_else(|| {
                 Error::BadRequest(format!("{s:?} is not a sync state from this hub"))
             })?,
         };
@@ -365,9 +365,40 @@ enum Loaded {
     Gone,
 }
 
+/// A sync state as the hub gives them out: 1 to 18 digits (the API document's pattern
+/// `^[0-9]{1,18}$`, which every mailbox state fits).
+fn state_number(s: &str) -> Option<i64> {
+    let digits = !s.is_empty() && s.len() <= 18 && s.bytes().all(|b| b.is_ascii_digit());
+    digits.then(|| s.parse().ok()).flatten()
+}
+
+/// A `before` cursor as the hub gives them out, `<milliseconds>.<message id>` (the API
+/// document's pattern `^[0-9]{1,18}\.[A-Za-z0-9_-]{1,64}$`).
 fn parse_cursor(s: &str) -> Result<(DateTime<Utc>, String)> {
     let bad = || Error::BadRequest(format!("{s:?} is not a `before` value this hub gave out"));
     let (ms, id) = s.split_once('.').ok_or_else(bad)?;
-    let ms: i64 = ms.parse().map_err(|_| bad())?;
+    let id_ok = (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    let ms = state_number(ms).filter(|_| id_ok).ok_or_else(bad)?;
     Ok((from_millis(ms), id.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{parse_cursor, state_number};
+
+    #[test]
+    fn states_and_cursors_are_read_exactly_as_the_document_says() {
+        assert_eq!(state_number("0"), Some(0));
+        assert_eq!(state_number("123456789012345678"), Some(123_456_789_012_345_678));
+        for refused in ["", "+5", "-1", " 5", "5 ", "1234567890123456789", "x"] {
+            assert_eq!(state_number(refused), None, "{refused:?}");
+        }
+        assert!(parse_cursor("1764547200000.msg_AbC-d_9").is_ok());
+        for refused in ["1764547200000", ".msg_x", "+1.msg_x", "1.", "1.msg x", "1.msg.x"] {
+            assert!(parse_cursor(refused).is_err(), "{refused:?}");
+        }
+    }
 }

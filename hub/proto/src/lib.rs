@@ -114,7 +114,8 @@ pub struct Registered {
 pub struct SignInRequest {
     /// The account's address.
     pub email: String,
-    /// The account's password.
+    /// The account's password (an empty one is refused before anything is checked).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub password: String,
     /// Also issue a refresh token, so the device stays signed in.
     #[serde(default)]
@@ -235,6 +236,7 @@ pub struct ResetConfirm {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct OrgOutgoing {
     /// The staff member's address, in an organisation domain.
+    #[cfg_attr(feature = "openapi", schema(format = Email))]
     pub from: String,
     /// Recipients.
     #[serde(default)]
@@ -260,6 +262,7 @@ pub struct OrgOutgoing {
     /// answer, the message is not sent twice: the first receipt comes back. The same value
     /// with a different message is refused with 409.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x1f\x7f-\x9f]{0,100}[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"))]
     pub client_ref: Option<String>,
 }
 
@@ -509,6 +512,7 @@ pub struct Outgoing {
     /// (after a lost answer) returns the message already sent instead of sending twice, and
     /// saving a draft again with it replaces that draft instead of adding another.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x1f\x7f-\x9f]{0,100}[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"))]
     pub client_ref: Option<String>,
 }
 
@@ -530,10 +534,12 @@ pub struct Contact {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ContactInput {
-    /// Display name.
+    /// Display name, at most 200 characters (control characters are dropped).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     pub name: String,
-    /// Address.
+    /// Address (see the address rule in the API guide).
+    #[cfg_attr(feature = "openapi", schema(format = Email))]
     pub email: String,
 }
 
@@ -555,7 +561,9 @@ pub struct Group {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct GroupInput {
-    /// Display name.
+    /// Display name: 1 to 200 characters once control characters and surrounding spaces
+    /// are dropped.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200, pattern = r"[^\s\x00-\x1f\x7f-\x9f]"))]
     pub name: String,
     /// Its members.
     #[serde(default)]

@@ -36,8 +36,8 @@ pub struct ListQuery {
 
 #[utoipa::path(get, path = "/messages", tag = "mailbox", security(("bearer" = [])),
     params(("folder" = Option<Folder>, Query, description = "inbox (default), sent or drafts"),
-        ("limit" = Option<u32>, Query, description = "1 to 500, default 50"),
-        ("before" = Option<String>, Query, description = "next_before of the previous page")),
+        ("limit" = Option<u32>, Query, description = "How many, default 50; below 1 counts as 1, above 500 as 500", minimum = 0, maximum = 4294967295_u64),
+        ("before" = Option<String>, Query, description = "next_before of the previous page", pattern = r"^[0-9]{1,18}\.[A-Za-z0-9_-]{1,64}$")),
     responses((status = 200, body = MessageList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list(
     State(hub): State<AppState>,
@@ -129,6 +129,12 @@ pub async fn delete_draft(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// An upload's body in the API document: the file's bytes as they are.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+pub struct FileBytes(Vec<u8>);
+
 #[derive(Deserialize)]
 pub struct UploadQuery {
     #[serde(default)]
@@ -167,9 +173,9 @@ async fn upload_as(
 }
 
 #[utoipa::path(post, path = "/uploads", tag = "mailbox", security(("bearer" = [])),
-    params(("name" = String, Query, description = "The file's name")),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file's bytes"),
-    responses((status = 201, body = Upload), (status = 400, body = ErrorBody), (status = 413, description = "attachment_limit", body = ErrorBody)))]
+    params(("name" = String, Query, description = "The file's name (a path is cut to its last part)", min_length = 1, pattern = r"\S")),
+    request_body(content = FileBytes, content_type = "application/octet-stream", description = "The file's bytes"),
+    responses((status = 201, body = Upload), (status = 400, description = "No file name (`bad_request`)", body = ErrorBody), (status = 413, description = "Over the attachment limit (`attachment_limit`); nothing was kept", body = ErrorBody)))]
 pub async fn upload(
     State(hub): State<AppState>,
     SignedIn(who): SignedIn,
@@ -181,9 +187,9 @@ pub async fn upload(
 }
 
 #[utoipa::path(post, path = "/org/uploads", tag = "organisation", security(("org_token" = [])),
-    params(("name" = String, Query, description = "The file's name")),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file's bytes"),
-    responses((status = 201, body = Upload), (status = 401, body = ErrorBody), (status = 413, description = "attachment_limit", body = ErrorBody)))]
+    params(("name" = String, Query, description = "The file's name (a path is cut to its last part)", min_length = 1, pattern = r"\S")),
+    request_body(content = FileBytes, content_type = "application/octet-stream", description = "The file's bytes"),
+    responses((status = 201, body = Upload), (status = 400, description = "No file name (`bad_request`)", body = ErrorBody), (status = 413, description = "Over the attachment limit (`attachment_limit`); nothing was kept", body = ErrorBody)))]
 pub async fn org_upload(
     State(hub): State<AppState>,
     OrgClient(_): OrgClient,
@@ -250,8 +256,8 @@ pub struct ChangesQuery {
 }
 
 #[utoipa::path(get, path = "/changes", tag = "sync", security(("bearer" = [])),
-    params(("since" = Option<String>, Query, description = "A state from an earlier answer; absent: everything"),
-        ("limit" = Option<u32>, Query, description = "Items per page, 1 to 500")),
+    params(("since" = Option<String>, Query, description = "A state from an earlier answer; absent: everything", pattern = r"^[0-9]{1,18}$"),
+        ("limit" = Option<u32>, Query, description = "Items per page, default and most 500; below 1 counts as 1", minimum = 0, maximum = 4294967295_u64)),
     responses((status = 200, body = Changes), (status = 400, body = ErrorBody), (status = 410, description = "state_too_old", body = ErrorBody)))]
 pub async fn changes(
     State(hub): State<AppState>,

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod address_book;
+mod document;
 pub mod error;
 mod extract;
 mod mailbox;
@@ -114,8 +115,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(org::send))
         .routes(routes!(mailbox::org_upload).layer(uploads_unlimited()))
         .split_for_parts();
-    let mut full = utoipa::openapi::OpenApi::default();
-    full.merge(doc);
+    let mut full = doc;
     let (_, ops) = OpenApiRouter::<AppState>::new()
         .routes(routes!(healthz))
         .routes(routes!(metrics))
@@ -129,6 +129,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         paths.paths.insert(path, item);
     }
     full.paths = paths;
+    document::complete(&mut full);
     (api, full)
 }
 

@@ -107,3 +107,47 @@ async fn the_document_lists_exactly_the_routes_the_hub_serves() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_document_says_every_answer_and_the_shared_refusals() {
+    let t = TestHub::start().await;
+    let doc: Value = t.get("/api/v1/openapi.json").await.json().await.unwrap();
+    assert_eq!(doc["info"]["title"], "Sealpost hub API");
+    assert!(!doc["info"]["version"].as_str().unwrap().is_empty());
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            for (status, answer) in responses {
+                assert!(
+                    !answer["description"].as_str().unwrap_or_default().is_empty(),
+                    "{method} {path} {status} has a description"
+                );
+            }
+            let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
+            if secured {
+                assert!(responses.contains_key("401"), "{method} {path} says 401");
+            }
+            if op["requestBody"]["content"]["application/json"].is_object() {
+                for status in ["400", "413", "415"] {
+                    assert!(responses.contains_key(status), "{method} {path} says {status}");
+                }
+            }
+        }
+    }
+    let upload = &doc["paths"]["/api/v1/uploads"]["post"]["requestBody"]["content"]
+        ["application/octet-stream"]["schema"];
+    let upload = match upload.get("$ref").and_then(Value::as_str) {
+        Some(r) => &doc["components"]["schemas"][r.rsplit('/').next().unwrap()],
+        None => upload,
+    };
+    assert_eq!(upload["format"], "binary", "file bytes, not an array of numbers");
+    let group_name = &doc["components"]["schemas"]["GroupInput"]["properties"]["name"];
+    assert_eq!(group_name["minLength"], 1, "a group needs a name");
+    let since = doc["paths"]["/api/v1/changes"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "since")
+        .unwrap();
+    assert_eq!(since["schema"]["pattern"], "^[0-9]{1,18}$");
+}
