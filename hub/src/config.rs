@@ -230,6 +230,11 @@ impl HubConfig {
         if self.security.lockout_threshold == 0 {
             return Err("security.lockout_threshold must be at least 1".into());
         }
+        // Apps lock their window after this long; less than a minute would lock it again
+        // as soon as it is unlocked.
+        if self.security.idle_timeout_minutes < 1 {
+            return Err("security.idle_timeout_minutes must be at least 1".into());
+        }
         Ok(())
     }
 }
@@ -323,5 +328,26 @@ impl DataDir {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HubConfig;
+
+    fn config(extra: &str) -> HubConfig {
+        toml::from_str(&format!(
+            "org_name = \"C\"\norg_domains = [\"example.gov.uk\"]\npublic_url = \"http://x.example\"\n{extra}"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_idle_timeout_under_a_minute_is_refused() {
+        assert!(config("").validate().is_ok());
+        let err = config("[security]\nidle_timeout_minutes = 0\n")
+            .validate()
+            .unwrap_err();
+        assert!(err.contains("idle_timeout_minutes"), "{err}");
     }
 }

@@ -392,12 +392,22 @@ mod tests {
     #[test]
     fn states_and_cursors_are_read_exactly_as_the_document_says() {
         assert_eq!(state_number("0"), Some(0));
-        assert_eq!(state_number("123456789012345678"), Some(123_456_789_012_345_678));
+        assert_eq!(
+            state_number("123456789012345678"),
+            Some(123_456_789_012_345_678)
+        );
         for refused in ["", "+5", "-1", " 5", "5 ", "1234567890123456789", "x"] {
             assert_eq!(state_number(refused), None, "{refused:?}");
         }
         assert!(parse_cursor("1764547200000.msg_AbC-d_9").is_ok());
-        for refused in ["1764547200000", ".msg_x", "+1.msg_x", "1.", "1.msg x", "1.msg.x"] {
+        for refused in [
+            "1764547200000",
+            ".msg_x",
+            "+1.msg_x",
+            "1.",
+            "1.msg x",
+            "1.msg.x",
+        ] {
             assert!(parse_cursor(refused).is_err(), "{refused:?}");
         }
     }

@@ -110,9 +110,8 @@ pub async fn resume(
 /// Asks for a reset email; returns how many minutes its link works.
 #[tauri::command]
 #[specta::specta]
-pub async fn request_reset(hub_url: String, email: String) -> UiResult<i64> {
-    let hub = sealpost_client::hub::HubClient::new(&hub_url)?;
-    Ok(hub.request_reset(&email).await?)
+pub async fn request_reset(desk: State<'_, Desk>, hub_url: String, email: String) -> UiResult<i64> {
+    Ok(desk.mailboxes.request_reset(&hub_url, &email).await?)
 }
 
 #[tauri::command]
@@ -361,6 +360,18 @@ pub async fn discard_compose(
 ) -> UiResult<()> {
     let mailbox = desk.mailboxes.get(&account)?;
     Ok(mailbox.discard_compose(&compose).await?)
+}
+
+/// A compose answering a message: Reply, Reply to All or Forward.
+#[tauri::command]
+#[specta::specta]
+pub fn answer(
+    desk: State<'_, Desk>,
+    account: String,
+    message_id: String,
+    mode: SendMode,
+) -> UiResult<Compose> {
+    Ok(desk.mailboxes.get(&account)?.answer(&message_id, mode)?)
 }
 
 /// The compose of a draft from the Drafts folder.

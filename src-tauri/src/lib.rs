@@ -43,6 +43,7 @@ pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
             commands::send_compose,
             commands::save_compose,
             commands::discard_compose,
+            commands::answer,
             commands::open_draft,
             commands::delete_draft,
             commands::pending,

@@ -160,7 +160,9 @@ fn said(status: &str) -> &'static str {
         "404" => "Not found, or not the caller's (`not_found`).",
         "409" => "It conflicts with what is stored; the code says how.",
         "410" => "Gone: the sync state is older than the hub's history (`state_too_old`).",
-        "413" => "Too large; the code says which limit (`attachment_limit` or `request_too_large`).",
+        "413" => {
+            "Too large; the code says which limit (`attachment_limit` or `request_too_large`)."
+        }
         "415" => "The body's type is not accepted (`unsupported_media_type`).",
         "422" => "Refused by a rule; the code says which.",
         "423" => "The account is locked (`account_locked`, with `locked_until`).",

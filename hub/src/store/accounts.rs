@@ -401,3 +401,42 @@ pub fn guard_key(email: &str, ip: &str, per_ip: bool) -> String {
         email.to_owned()
     }
 }
+
+/// Brings addresses stored before the one address rule (`sealpost_proto::address`) to its
+/// form: an internationalised domain or a trailing dot was kept as typed, so the account
+/// could no longer be found by its address. Only such rows are read (non-ASCII, or a
+/// trailing dot); an address whose new form another account already has is left as it is
+/// and said in the log, for the admin to resolve.
+pub(super) fn renormalise_addresses(conn: &mut rusqlite::Connection) -> Result<()> {
+    let tx = conn.transaction()?;
+    let odd: Vec<(String, String)> = {
+        let mut stmt = tx.prepare(
+            "SELECT id, email FROM accounts WHERE email GLOB '*[^ -~]*' OR email GLOB '*.'",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for (id, email) in odd {
+        let Ok(stored) = sealpost_proto::address::normalise(&email) else {
+            continue;
+        };
+        if stored == email {
+            continue;
+        }
+        let taken: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM accounts WHERE email = ?1)",
+            [&stored],
+            |r| r.get(0),
+        )?;
+        if taken {
+            tracing::warn!(account = %id, "two accounts are one address under the address rule; left as they are");
+            continue;
+        }
+        tx.execute(
+            "UPDATE accounts SET email = ?2 WHERE id = ?1",
+            rusqlite::params![id, stored],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}

@@ -69,6 +69,7 @@ impl Store {
         // Keep the working set in memory (negative = KiB): 32 MiB.
         conn.pragma_update(None, "cache_size", -32_768)?;
         migrate(&mut conn)?;
+        accounts::renormalise_addresses(&mut conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -148,6 +149,43 @@ mod tests {
         drop(conn);
         let err = Store::open(&path).err().expect("a newer schema is refused");
         assert!(err.to_string().contains("newer"), "{err}");
+    }
+
+    #[test]
+    fn addresses_stored_before_the_address_rule_are_found_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.db");
+        drop(Store::open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        for (id, email) in [
+            ("acc_1", "ann@bücher.example"),
+            ("acc_2", "bob@partner.example."),
+            ("acc_3", "cat@xn--bcher-kva.example"),
+            ("acc_4", "cat@bücher.example"),
+        ] {
+            conn.execute(
+                "INSERT INTO accounts (id, email, status, mailbox_public, mailbox_key, created_at) \
+                 VALUES (?1, ?2, 'pending', '', x'', 0)",
+                [id, email],
+            )
+            .unwrap();
+        }
+        drop(conn);
+        drop(Store::open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        let email = |id: &str| -> String {
+            conn.query_row("SELECT email FROM accounts WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .unwrap()
+        };
+        assert_eq!(email("acc_1"), "ann@xn--bcher-kva.example");
+        assert_eq!(email("acc_2"), "bob@partner.example");
+        assert_eq!(
+            email("acc_4"),
+            "cat@bücher.example",
+            "an address another account has in the new form is left for the admin"
+        );
     }
 
     #[test]

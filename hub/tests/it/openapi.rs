@@ -119,7 +119,10 @@ async fn the_document_says_every_answer_and_the_shared_refusals() {
             let responses = op["responses"].as_object().unwrap();
             for (status, answer) in responses {
                 assert!(
-                    !answer["description"].as_str().unwrap_or_default().is_empty(),
+                    !answer["description"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .is_empty(),
                     "{method} {path} {status} has a description"
                 );
             }
@@ -129,7 +132,10 @@ async fn the_document_says_every_answer_and_the_shared_refusals() {
             }
             if op["requestBody"]["content"]["application/json"].is_object() {
                 for status in ["400", "413", "415"] {
-                    assert!(responses.contains_key(status), "{method} {path} says {status}");
+                    assert!(
+                        responses.contains_key(status),
+                        "{method} {path} says {status}"
+                    );
                 }
             }
         }
@@ -140,7 +146,10 @@ async fn the_document_says_every_answer_and_the_shared_refusals() {
         Some(r) => &doc["components"]["schemas"][r.rsplit('/').next().unwrap()],
         None => upload,
     };
-    assert_eq!(upload["format"], "binary", "file bytes, not an array of numbers");
+    assert_eq!(
+        upload["format"], "binary",
+        "file bytes, not an array of numbers"
+    );
     let group_name = &doc["components"]["schemas"]["GroupInput"]["properties"]["name"];
     assert_eq!(group_name["minLength"], 1, "a group needs a name");
     let since = doc["paths"]["/api/v1/changes"]["get"]["parameters"]

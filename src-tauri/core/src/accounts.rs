@@ -121,7 +121,7 @@ impl Accounts {
         let mut list = self.list()?;
         if let Some(existing) = list
             .iter()
-            .find(|a| a.hub_url == hub_url && a.email == email)
+            .find(|a| a.hub_url == hub_url && sealpost_proto::address::same(&a.email, &email))
         {
             return Ok(existing.clone());
         }

@@ -116,7 +116,73 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
+/// `Re: subject` or `Fwd: subject`, unless it starts with that prefix already (any case):
+/// answers do not stack `Re: Re:`.
+pub fn prefixed(prefix: &str, subject: &str) -> String {
+    let already = subject
+        .get(..prefix.len() + 1)
+        .is_some_and(|head| head.eq_ignore_ascii_case(&format!("{prefix}:")));
+    if already {
+        subject.to_owned()
+    } else {
+        format!("{prefix}: {subject}")
+    }
+}
+
+/// The original quoted under an answer: who wrote it and when (in this computer's time
+/// zone, the zone said), then each line after `> `.
+pub fn quote(from: &str, sent_at: &str, body: &str) -> String {
+    let when = chrono::DateTime::parse_from_rfc3339(sent_at)
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M %:z")
+                .to_string()
+        })
+        .unwrap_or_else(|_| sent_at.to_owned());
+    let quoted: Vec<String> = body.lines().map(|l| format!("> {l}")).collect();
+    format!("\n\nOn {when}, {from} wrote:\n{}", quoted.join("\n"))
+}
+
 impl Mailbox {
+    /// A compose answering the message `id` (`Reply`, `ReplyAll` or `Forward`): the subject
+    /// prefixed, the original quoted below an empty line, and for a forward the original's
+    /// attachments carried along. Recipients of a reply are the hub's to fill in.
+    ///
+    /// # Errors
+    /// `NotFound` when the vault has no such message; `Invalid` for `New`.
+    pub fn answer(&self, id: &str, mode: SendMode) -> Result<Compose> {
+        if mode == SendMode::New {
+            return Err(ClientError::Refused {
+                code: Code::Invalid,
+                message: "a new message answers nothing; choose reply, reply to all or forward"
+                    .into(),
+                refused: Vec::new(),
+            });
+        }
+        let original = self.vault.message(id)?;
+        let prefix = if mode == SendMode::Forward {
+            "Fwd"
+        } else {
+            "Re"
+        };
+        Ok(Compose {
+            mode,
+            subject: prefixed(prefix, &original.summary.subject),
+            body_text: quote(
+                &original.summary.from,
+                &original.summary.sent_at,
+                &original.body_text,
+            ),
+            in_reply_to: Some(id.to_owned()),
+            carried: if mode == SendMode::Forward {
+                original.summary.attachments
+            } else {
+                Vec::new()
+            },
+            ..Compose::default()
+        })
+    }
+
     /// The composes kept on this computer, most recently changed first.
     pub fn composes(&self) -> Result<Vec<Compose>> {
         Ok(self
@@ -332,5 +398,29 @@ impl Mailbox {
             self.vault.forget_compose(&compose.id)?;
         }
         self.delete(draft_id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{prefixed, quote};
+
+    #[test]
+    fn answers_do_not_stack_prefixes() {
+        assert_eq!(prefixed("Re", "Care plan"), "Re: Care plan");
+        assert_eq!(prefixed("Re", "RE: Care plan"), "RE: Care plan");
+        assert_eq!(prefixed("Fwd", "Re: Care plan"), "Fwd: Re: Care plan");
+        assert_eq!(prefixed("Re", ""), "Re: ");
+    }
+
+    #[test]
+    fn the_original_is_quoted_line_by_line_under_who_wrote_it() {
+        let q = quote(
+            "case.worker@example.gov.uk",
+            "2026-12-01T09:30:00Z",
+            "Hello\nSee attached",
+        );
+        assert!(q.starts_with("\n\nOn 2026-12-01 "), "{q}");
+        assert!(q.contains(", case.worker@example.gov.uk wrote:\n> Hello\n> See attached"));
     }
 }

@@ -72,15 +72,17 @@ pub enum ClientError {
         cause: Option<reqwest::Error>,
     },
     /// The hub was reached but the connection could not be made safe: its certificate was
-    /// refused, or it does not speak TLS.
+    /// refused, or it does not speak TLS (a wrong address, or a network's sign-in page in
+    /// between). Work goes on as offline: nothing is sent until it is safe.
     #[error(
-        "the connection to the hub at {hub} is not secure (TLS failed: {reason}); nothing was \
-         sent. Check the hub's address; if it is right, tell the hub's administrator"
+        "the connection to the hub at {hub} is not secure: its certificate was not accepted, \
+         so nothing was sent and work continues offline. Check the hub's address; if it is \
+         right, tell the hub's administrator"
     )]
     Tls {
         /// The hub's address.
         hub: String,
-        /// The TLS library's reason, in its words.
+        /// The TLS library's reason, in its words (for logs, not for people).
         reason: String,
         /// The connection's failure.
         #[source]
@@ -153,16 +155,15 @@ impl ClientError {
     pub fn code(&self) -> Code {
         match self {
             Self::Hub { code, .. } | Self::Refused { code, .. } => *code,
-            Self::Offline { .. } => Code::Offline,
+            // Waiting is all a person can do about either; the message says which it is.
+            Self::Offline { .. } | Self::Tls { .. } => Code::Offline,
             Self::Keyring(_) => Code::Keyring,
             Self::Vault { .. } => Code::Vault,
             Self::NotFound(_) => Code::NotFound,
             Self::SignInRequired => Code::SignInRequired,
-            Self::Tls { .. }
-            | Self::Answer { .. }
-            | Self::Io { .. }
-            | Self::Damaged { .. }
-            | Self::Other(_) => Code::Internal,
+            Self::Answer { .. } | Self::Io { .. } | Self::Damaged { .. } | Self::Other(_) => {
+                Code::Internal
+            }
         }
     }
 

@@ -60,8 +60,7 @@ impl Mailbox {
                 .hash_password(password.expose().as_bytes(), &salt)
                 .map(|h| h.to_string())
         })
-        .await
-        .map_err(|e| ClientError::Other(e.to_string()))?
+        .await?
         .map_err(|e| ClientError::Other(format!("the password verifier could not be made: {e}")))?;
         self.vault.set_setting(VERIFIER, &phc)?;
         self.vault.set_setting(VERIFIER_FORM, "nfkc")
@@ -89,8 +88,7 @@ impl Mailbox {
                 matches(typed.expose()) || matches(normal.expose())
             }
         })
-        .await
-        .map_err(|e| ClientError::Other(e.to_string()))?;
+        .await?;
         if ok && !normalised {
             self.keep_verifier(password).await?;
         }

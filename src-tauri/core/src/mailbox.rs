@@ -60,15 +60,30 @@ impl Mailbox {
             .await?;
         // The password was right: whatever the idle lock held back may go on.
         self.lift_lock();
+        self.keep_account_info(&session.account)?;
+        self.keep_verifier(password).await
+    }
+
+    /// Keeps what the hub said about the account (its domains and limits) in the vault, so
+    /// that checks work offline and after a restart.
+    pub(crate) fn keep_account_info(&self, info: &sealpost_proto::AccountInfo) -> Result<()> {
         self.vault.set_setting(
             "org_domains",
-            &serde_json::to_string(&session.account.org_domains).expect("BUG: domains serialise"),
+            &serde_json::to_string(&info.org_domains).expect("BUG: domains serialise"),
         )?;
         self.vault.set_setting(
             "limits",
-            &serde_json::to_string(&session.account.limits).expect("BUG: limits serialise"),
-        )?;
-        self.keep_verifier(password).await
+            &serde_json::to_string(&info.limits).expect("BUG: limits serialise"),
+        )
+    }
+
+    /// Keeps the domains and limits a Remember-me refresh brought, if one happened: a
+    /// remembered device learns a hub's new limits without a password sign-in.
+    pub fn keep_refreshed_account_info(&self) -> Result<()> {
+        match self.hub.account() {
+            Some(info) => self.keep_account_info(&info),
+            None => Ok(()),
+        }
     }
 
     /// Reports uploads and downloads to `progress` from now on (`None`: silence).

@@ -196,6 +196,17 @@ impl Mailboxes {
         Ok(mailbox)
     }
 
+    /// Asks the hub at `hub_url` to email `email` a password-reset link. The hub answers
+    /// alike whether or not the address is known; returns how many minutes the link works.
+    ///
+    /// # Errors
+    /// `RateLimited` after too many requests; `Offline`.
+    pub async fn request_reset(&self, hub_url: &str, email: &str) -> Result<i64> {
+        crate::hub::HubClient::new(hub_url)?
+            .request_reset(email)
+            .await
+    }
+
     /// Chooses a new password with a reset `link`.
     ///
     /// # Errors
@@ -336,10 +347,11 @@ impl Mailboxes {
     }
 }
 
-/// Syncs once; an unreachable hub is no failure (the vault reads offline).
+/// Syncs once; an unreachable hub is no failure (the vault reads offline). What a
+/// Remember-me refresh on the way said about the account is kept.
 async fn catch_up(mailbox: &Mailbox) -> Result<()> {
     match mailbox.syncer.sync().await {
-        Ok(_) => Ok(()),
+        Ok(_) => mailbox.keep_refreshed_account_info(),
         Err(e) if e.code() == Code::Offline => Ok(()),
         Err(e) => Err(e),
     }

@@ -211,27 +211,6 @@ fn local_time(rfc3339: &str) -> String {
         .unwrap_or_else(|_| rfc3339.to_owned())
 }
 
-/// `Re: subject` or `Fwd: subject`, unless it starts so already.
-fn prefixed(prefix: &str, subject: &str) -> String {
-    let already = subject
-        .get(..prefix.len() + 1)
-        .is_some_and(|head| head.eq_ignore_ascii_case(&format!("{prefix}:")));
-    match already {
-        true => subject.to_owned(),
-        false => format!("{prefix}: {subject}"),
-    }
-}
-
-/// The original quoted under an answer, as the app quotes it.
-fn quote(from: &str, sent_at: &str, body: &str) -> String {
-    let quoted: Vec<String> = body.lines().map(|l| format!("> {l}")).collect();
-    format!(
-        "\n\nOn {}, {from} wrote:\n{}",
-        local_time(sent_at),
-        quoted.join("\n")
-    )
-}
-
 /// Text from a message made safe for a terminal: control characters (escape sequences
 /// among them) and characters that hide or reorder text are shown as `\u{…}`, so that a
 /// message cannot restyle the terminal or disguise what it says. Line breaks and tabs stay
@@ -571,20 +550,11 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
             // As the app does: an answer names what it answers, and quotes it below.
             let (subject, body_text) = match &in_reply_to {
                 Some(id) => {
-                    let original = mailbox.vault.message(id)?;
-                    let prefix = if mode == SendMode::Forward {
-                        "Fwd"
-                    } else {
-                        "Re"
-                    };
-                    let subject =
-                        subject.unwrap_or_else(|| prefixed(prefix, &original.summary.subject));
-                    let quoted = quote(
-                        &original.summary.from,
-                        &original.summary.sent_at,
-                        &original.body_text,
-                    );
-                    (subject, format!("{body_text}{quoted}"))
+                    let answer = mailbox.answer(id, mode)?;
+                    (
+                        subject.unwrap_or(answer.subject),
+                        format!("{body_text}{}", answer.body_text),
+                    )
                 }
                 None => (subject.unwrap_or_default(), body_text),
             };

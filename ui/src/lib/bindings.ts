@@ -50,6 +50,8 @@ export const commands = {
 	/**  Saves the compose as a draft and closes it. */
 	saveCompose: (account: string, compose: Compose_Deserialize) => __TAURI_INVOKE<SendOutcome_Serialize>("save_compose", { account, compose }),
 	discardCompose: (account: string, compose: Compose_Deserialize) => __TAURI_INVOKE<null>("discard_compose", { account, compose }),
+	/**  A compose answering a message: Reply, Reply to All or Forward. */
+	answer: (account: string, messageId: string, mode: SendMode) => __TAURI_INVOKE<Compose_Serialize>("answer", { account, messageId, mode }),
 	/**  The compose of a draft from the Drafts folder. */
 	openDraft: (account: string, id: string) => __TAURI_INVOKE<Compose_Serialize>("open_draft", { account, id }),
 	deleteDraft: (account: string, id: string) => __TAURI_INVOKE<null>("delete_draft", { account, id }),
@@ -283,17 +285,17 @@ export type ContactInput = ContactInput_Serialize | ContactInput_Deserialize;
 
 /**  `POST/PUT /api/v1/contacts`. */
 export type ContactInput_Deserialize = {
-	/**  Display name. */
+	/**  Display name, at most 200 characters (control characters are dropped). */
 	name?: string,
-	/**  Address. */
+	/**  Address (see the address rule in the API guide). */
 	email: string,
 };
 
 /**  `POST/PUT /api/v1/contacts`. */
 export type ContactInput_Serialize = {
-	/**  Display name. */
+	/**  Display name, at most 200 characters (control characters are dropped). */
 	name: string,
-	/**  Address. */
+	/**  Address (see the address rule in the API guide). */
 	email: string,
 };
 
@@ -359,7 +361,10 @@ export type GroupInput = GroupInput_Serialize | GroupInput_Deserialize;
 
 /**  `POST/PUT /api/v1/groups`. */
 export type GroupInput_Deserialize = {
-	/**  Display name. */
+	/**
+	 *  Display name: 1 to 200 characters once control characters and surrounding spaces
+	 *  are dropped.
+	 */
 	name: string,
 	/**  Its members. */
 	contact_ids?: string[],
@@ -367,7 +372,10 @@ export type GroupInput_Deserialize = {
 
 /**  `POST/PUT /api/v1/groups`. */
 export type GroupInput_Serialize = {
-	/**  Display name. */
+	/**
+	 *  Display name: 1 to 200 characters once control characters and surrounding spaces
+	 *  are dropped.
+	 */
 	name: string,
 	/**  Its members. */
 	contact_ids: string[],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deletionDate, expiresIn, expiresSoon, fromNow, lockedUntil, prefixed } from './format';
+import { deletionDate, expiresIn, expiresSoon, fromNow, lockedUntil } from './format';
 import { runs } from './text';
 
 const now = Date.parse('2026-11-28T12:00:00Z');
@@ -36,11 +36,6 @@ describe('expiry', () => {
 });
 
 describe('subjects and bodies', () => {
-  it('does not stack Re: and Fwd:', () => {
-    expect(prefixed('Re', 'Care plan')).toBe('Re: Care plan');
-    expect(prefixed('Re', 'RE: Care plan')).toBe('RE: Care plan');
-    expect(prefixed('Fwd', 'Re: Care plan')).toBe('Fwd: Re: Care plan');
-  });
   it('finds links in plain text, leaving sentence punctuation out', () => {
     const r = runs('See https://example.gov.uk/a?b=1. Or mail mailto:x@example.gov.uk');
     expect(r.filter((x) => x.kind === 'link').map((x) => x.text)).toEqual([

@@ -69,8 +69,3 @@ export function fullDate(sentAt: string): string {
   });
 }
 
-/** "Re: subject" without stacking prefixes. */
-export function prefixed(prefix: 'Re' | 'Fwd', subject: string): string {
-  const re = new RegExp(`^${prefix}:\\s*`, 'i');
-  return re.test(subject) ? subject : `${prefix}: ${subject}`;
-}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IdleTimer, lockAfterSeconds, type IdleClock } from './idle';
+import { IdleTimer, lockAfterSeconds, sayDuration, type IdleClock } from './idle';
 
 /** A clock the test moves by hand, with the timers it holds. */
 class TestClock implements IdleClock {
@@ -89,21 +89,27 @@ describe('idle lock timer', () => {
 });
 
 describe('how long the window may sit idle', () => {
-  const mailbox = (signed_in: boolean, minutes: number) => ({
-    signed_in,
-    limits: { idle_timeout_seconds: minutes * 60 },
-  });
+  const mailbox = (seconds: number) => ({ limits: { idle_timeout_seconds: seconds } });
 
-  it("is the shortest idle timeout of the signed-in mailboxes' hubs", () => {
-    expect(lockAfterSeconds(null, [mailbox(true, 20), mailbox(true, 10), mailbox(false, 1)])).toBe(600);
+  it("is the shortest idle timeout of the mailboxes' hubs, signed in or remembered", () => {
+    expect(lockAfterSeconds(null, [mailbox(1200), mailbox(600), mailbox(900)])).toBe(600);
   });
 
   it('is what this computer sets, whatever the hubs say', () => {
-    expect(lockAfterSeconds(45, [mailbox(true, 20)])).toBe(45);
+    expect(lockAfterSeconds(45, [mailbox(1200)])).toBe(45);
   });
 
-  it('is nothing to count while no mailbox is signed in', () => {
-    expect(lockAfterSeconds(null, [mailbox(false, 20)])).toBeNull();
+  it('is never under a minute from a hub, so an unlock is not locked again at once', () => {
+    expect(lockAfterSeconds(null, [mailbox(0)])).toBe(60);
+  });
+
+  it('is nothing to count without a mailbox', () => {
     expect(lockAfterSeconds(null, [])).toBeNull();
+  });
+
+  it('is said as people say it', () => {
+    expect(sayDuration(45)).toBe('45 seconds');
+    expect(sayDuration(60)).toBe('1 minute');
+    expect(sayDuration(1200)).toBe('20 minutes');
   });
 });

@@ -78,13 +78,22 @@ export class IdleTimer {
 
 /** How long the window may sit idle before it locks, in seconds: the time set for this
  *  computer (`SEALPOST_IDLE_SECONDS`), or else the shortest idle timeout among the hubs of
- *  the signed-in mailboxes (each hub ends an idle session by itself; the window locks no
- *  later). `null` when no mailbox is signed in. */
+ *  the mailboxes on this computer, as each said at its last sign-in (the window shows any
+ *  of them, signed in, remembered or offline; each hub ends an idle session by itself, and
+ *  the window locks no later). A timeout under a minute counts as a minute, so that the
+ *  window never locks again straight after an unlock. `null` when there is no mailbox. */
 export function lockAfterSeconds(
   override: number | null,
-  accounts: { signed_in: boolean; limits: { idle_timeout_seconds: number } }[],
+  accounts: { limits: { idle_timeout_seconds: number } }[],
 ): number | null {
   if (override !== null) return override;
-  const timeouts = accounts.filter((a) => a.signed_in).map((a) => a.limits.idle_timeout_seconds);
+  const timeouts = accounts.map((a) => Math.max(60, a.limits.idle_timeout_seconds));
   return timeouts.length ? Math.min(...timeouts) : null;
+}
+
+/** `seconds` as people say it: "45 seconds", "1 minute", "20 minutes". */
+export function sayDuration(seconds: number): string {
+  if (seconds < 60) return `${seconds} seconds`;
+  const m = Math.round(seconds / 60);
+  return m === 1 ? '1 minute' : `${m} minutes`;
 }

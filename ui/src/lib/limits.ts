@@ -44,7 +44,8 @@ export function meter(sizes: number[], limits: MailboxLimits): Meter {
   return {
     files,
     bytes,
-    fraction: Math.min(1, bytes / limits.max_total_bytes),
+    // A hub that allows no attachments at all shows a full meter as soon as one is added.
+    fraction: limits.max_total_bytes > 0 ? Math.min(1, bytes / limits.max_total_bytes) : bytes > 0 ? 1 : 0,
     overFiles,
     overBytes,
     problem,

@@ -51,6 +51,11 @@ describe('signing in and out', () => {
       screen: 'welcome',
       signInFor: remembered,
     });
+    const locked = nextScreen(s, { type: 'lock' });
+    expect(
+      nextScreen(locked, { type: 'resume_refused', account: remembered, offline: false }).screen,
+      'a refusal that arrives on the lock screen asks for the password too',
+    ).toBe('welcome');
     const other = nextScreen(s, { type: 'shown', account: signedIn });
     expect(
       nextScreen(other, { type: 'resume_refused', account: remembered, offline: false }).screen,
@@ -115,5 +120,11 @@ describe('locking', () => {
       link: 'sealpost://reset?t',
       signInFor: null,
     });
+  });
+
+  it('shows the mailbox of a clicked notification, only while a mailbox is open', () => {
+    expect(nextScreen(inMain(), { type: 'focus', account: 'a2' })).toMatchObject({ screen: 'main', current: 'a2' });
+    const locked = nextScreen(inMain(), { type: 'lock' });
+    expect(nextScreen(locked, { type: 'focus', account: 'a2' })).toEqual(locked);
   });
 });

@@ -9,6 +9,7 @@
 //   main ─add_mailbox─▶ welcome (a new one) ─cancel_add─▶ main
 //   locked ─forgot / sign_in_again─▶ welcome (that mailbox's sign-in or reset)
 //   any but locked and fatal ─link_opened─▶ welcome (the link's registration or reset)
+//   main ─focus─▶ main, on the notification's mailbox
 
 export type Screen = 'loading' | 'fatal' | 'welcome' | 'main' | 'locked';
 
@@ -42,6 +43,8 @@ export type ScreenEvent<A extends MailboxRef = MailboxRef> =
   | { type: 'resume_refused'; account: A; offline: boolean }
   /** The hub ended the session of a mailbox. */
   | { type: 'session_ended'; account: A }
+  /** A notification was clicked: show its mailbox (only when one is open already). */
+  | { type: 'focus'; account: string }
   /** A sealpost:// link arrived while the app runs. */
   | { type: 'link_opened'; link: string }
   /** Locked by hand or by the idle timer. */
@@ -89,8 +92,10 @@ export function nextScreen<A extends MailboxRef>(s: ScreenState<A>, event: Scree
       // The link has done its work: a later sign-out must not bring it back.
       return { ...s, screen: 'main', current: event.account.id, signInFor: null, link: null, forgot: false };
     case 'resume_refused':
-      if (event.offline || s.current !== event.account.id || s.screen !== 'main') return s;
-      return welcome(s, event.account);
+      if (event.offline || s.current !== event.account.id) return s;
+      return s.screen === 'main' || s.screen === 'locked' ? welcome(s, event.account) : s;
+    case 'focus':
+      return s.screen === 'main' ? { ...s, current: event.account } : s;
     case 'session_ended':
       if (s.screen !== 'main' || s.current !== event.account.id) return s;
       return welcome(s, event.account);

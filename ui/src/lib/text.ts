@@ -19,13 +19,3 @@ export function runs(body: string): Run[] {
   if (last < body.length) out.push({ kind: 'text', text: body.slice(last) });
   return out;
 }
-
-/** The quoted original under a reply or forward. */
-export function quote(from: string, sentAt: string, body: string): string {
-  const when = new Date(sentAt).toLocaleString();
-  const quoted = body
-    .split('\n')
-    .map((l) => '> ' + l)
-    .join('\n');
-  return `\n\nOn ${when}, ${from} wrote:\n${quoted}`;
-}

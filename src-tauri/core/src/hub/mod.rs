@@ -40,6 +40,8 @@ pub struct HubClient {
     http: reqwest::Client,
     access: Mutex<Option<Sensitive<String>>>,
     remember: Mutex<Option<RememberSlot>>,
+    /// Who the last sign-in or refresh said is signed in, with the hub's domains and limits.
+    account: Mutex<Option<sealpost_proto::AccountInfo>>,
     /// While locked (idle timeout), nothing is sent with the person's credentials.
     locked: std::sync::atomic::AtomicBool,
 }
@@ -146,9 +148,16 @@ impl HubClient {
             base,
             http,
             access: Mutex::new(None),
+            account: Mutex::new(None),
             remember: Mutex::new(None),
             locked: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// What the hub said about the account at the last sign-in or Remember-me refresh
+    /// (its domains and limits), if either happened in this process.
+    pub fn account(&self) -> Option<sealpost_proto::AccountInfo> {
+        self.account.lock().expect("BUG: poisoned").clone()
     }
 
     /// The hub's address.
@@ -323,6 +332,7 @@ impl HubClient {
     fn keep_session(&self, session: &Session) -> Result<()> {
         *self.access.lock().expect("BUG: poisoned") =
             Some(Sensitive::new(session.access_token.clone()));
+        *self.account.lock().expect("BUG: poisoned") = Some(session.account.clone());
         let slot = self.remember.lock().expect("BUG: poisoned").clone();
         if let (Some(slot), Some(refresh)) = (slot, &session.refresh_token) {
             slot.store.store(&slot.name, refresh)?;

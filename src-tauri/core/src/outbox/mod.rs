@@ -34,7 +34,6 @@ pub struct FlushReport {
 }
 
 /// Whether a failure to hand an item to the hub is for now only: it is kept in the queue.
-/// A TLS failure waits too: the hub's certificate is mended at the hub, not in the message.
 fn waits(e: &ClientError) -> bool {
     matches!(
         e.code(),
@@ -44,7 +43,7 @@ fn waits(e: &ClientError) -> bool {
         ClientError::Hub {
             code: Code::Internal,
             ..
-        } | ClientError::Tls { .. }
+        }
     )
 }
 
