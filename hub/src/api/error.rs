@@ -181,7 +181,8 @@ impl From<Error> for ApiError {
             Error::StateTooOld => Self::new(
                 S::GONE,
                 ErrorCode::StateTooOld,
-                "This sync state is older than the history the hub keeps. Sync again from the start \
+                "The hub cannot go on from this sync state (it is older than the history the hub \
+                 keeps, or from before the hub was restored). Sync again from the start \
                  (without `since`).",
             ),
             Error::BadRequest(message) => Self::bad_request(message),

@@ -75,9 +75,9 @@ pub enum ClientError {
     /// refused, or it does not speak TLS (a wrong address, or a network's sign-in page in
     /// between). Work goes on as offline: nothing is sent until it is safe.
     #[error(
-        "the connection to the hub at {hub} is not secure: its certificate was not accepted, \
-         so nothing was sent and work continues offline. Check the hub's address; if it is \
-         right, tell the hub's administrator"
+        "the connection to the hub at {hub} is not secure (its certificate was not accepted, \
+         or it does not speak TLS), so nothing was sent and work continues offline. Check the \
+         hub's address; if it is right, tell the hub's administrator"
     )]
     Tls {
         /// The hub's address.
