@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use sealpost_client::{
     links::{self, LinkInfo},
     outbox::{Pending, SendOutcome},
-    policy::AddressCheck,
+    policy::{AddressCheck, ReplyAudience},
     vault::SearchHit,
     Code, Compose,
 };
@@ -305,7 +305,7 @@ pub fn reply_audience(
     account: String,
     message_id: String,
     mode: SendMode,
-) -> UiResult<Vec<String>> {
+) -> UiResult<ReplyAudience> {
     Ok(desk
         .mailboxes
         .get(&account)?

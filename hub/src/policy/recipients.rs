@@ -67,6 +67,8 @@ pub fn resolve_recipients(
             if to.is_empty() && cc.is_empty() {
                 return Err(Error::BadRequest("add at least one recipient".into()));
             }
+            // An address in both fields is sent once, in To.
+            let cc = cc.into_iter().filter(|a| !to.contains(a)).collect();
             Ok((to, cc))
         }
         SendMode::Reply => {

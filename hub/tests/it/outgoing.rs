@@ -556,3 +556,36 @@ async fn seventy_six_million_bytes_are_over_the_75_mb_limit() {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
     assert_eq!(code(&body), "attachment_limit");
 }
+
+#[tokio::test]
+async fn an_address_in_to_and_cc_is_sent_once() {
+    let t = TestHub::start().await;
+    let alice = t.user(alice()).await;
+    let (status, sent) = alice
+        .post(
+            "/messages",
+            json!({"mode": "new", "to": ["worker@example.gov.uk"],
+                   "cc": ["Worker@Example.gov.uk.", "boss@example.gov.uk"],
+                   "subject": "Twice", "body_text": "Once, please"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{sent}");
+    assert_eq!(sent["to"], json!(["worker@example.gov.uk"]));
+    assert_eq!(
+        sent["cc"],
+        json!(["boss@example.gov.uk"]),
+        "the second spelling of the To address is dropped from Cc"
+    );
+    let emails: Vec<String> = t
+        .emails_to("worker@example.gov.uk")
+        .await
+        .into_iter()
+        .filter(|e| e.contains("Subject: Twice"))
+        .collect();
+    assert_eq!(emails.len(), 1, "one email reaches the worker");
+    assert!(
+        !emails[0].contains("Cc: worker@") && !emails[0].contains(", worker@"),
+        "{}",
+        emails[0]
+    );
+}

@@ -129,24 +129,47 @@ pub fn prefixed(prefix: &str, subject: &str) -> String {
     }
 }
 
-/// The original quoted under an answer: who wrote it and when (in this computer's time
-/// zone, the zone said), then each line after `> `.
-pub fn quote(from: &str, sent_at: &str, body: &str) -> String {
-    let when = chrono::DateTime::parse_from_rfc3339(sent_at)
+/// An RFC 3339 time in this computer's time zone, the zone said: `2026-12-01 14:32 +01:00`.
+fn local_time(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
         .map(|t| {
             t.with_timezone(&chrono::Local)
                 .format("%Y-%m-%d %H:%M %:z")
                 .to_string()
         })
-        .unwrap_or_else(|_| sent_at.to_owned());
+        .unwrap_or_else(|_| rfc3339.to_owned())
+}
+
+/// The original under a forward, as mail programs set it out: a header block (subject,
+/// date, from, to, cc) and the text as it was, not quoted.
+pub fn forwarded(original: &sealpost_proto::Message) -> String {
+    let m = &original.summary;
+    let mut head = format!(
+        "\n\n---------- Forwarded message ----------\nSubject: {}\nDate: {}\nFrom: {}\nTo: {}\n",
+        m.subject,
+        local_time(&m.sent_at),
+        m.from,
+        m.to.join(", ")
+    );
+    if !m.cc.is_empty() {
+        head.push_str(&format!("Cc: {}\n", m.cc.join(", ")));
+    }
+    format!("{head}\n{}", original.body_text)
+}
+
+/// The original quoted under a reply: who wrote it and when (in this computer's time
+/// zone, the zone said), then each line after `> `.
+pub fn quote(from: &str, sent_at: &str, body: &str) -> String {
+    let when = local_time(sent_at);
     let quoted: Vec<String> = body.lines().map(|l| format!("> {l}")).collect();
     format!("\n\nOn {when}, {from} wrote:\n{}", quoted.join("\n"))
 }
 
 impl Mailbox {
     /// A compose answering the message `id` (`Reply`, `ReplyAll` or `Forward`): the subject
-    /// prefixed, the original quoted below an empty line, and for a forward the original's
-    /// attachments carried along. Recipients of a reply are the hub's to fill in.
+    /// prefixed; below an empty line, a reply quotes the original and a forward sets it out
+    /// under a forwarded-message header, with the original's attachments carried along.
+    /// Recipients of a reply are the hub's to fill in.
     ///
     /// # Errors
     /// `NotFound` when the vault has no such message; `Invalid` for `New`.
@@ -168,11 +191,15 @@ impl Mailbox {
         Ok(Compose {
             mode,
             subject: prefixed(prefix, &original.summary.subject),
-            body_text: quote(
-                &original.summary.from,
-                &original.summary.sent_at,
-                &original.body_text,
-            ),
+            body_text: if mode == SendMode::Forward {
+                forwarded(&original)
+            } else {
+                quote(
+                    &original.summary.from,
+                    &original.summary.sent_at,
+                    &original.body_text,
+                )
+            },
             in_reply_to: Some(id.to_owned()),
             carried: if mode == SendMode::Forward {
                 original.summary.attachments
@@ -403,7 +430,7 @@ impl Mailbox {
 
 #[cfg(test)]
 mod tests {
-    use super::{prefixed, quote};
+    use super::{forwarded, prefixed, quote};
 
     #[test]
     fn answers_do_not_stack_prefixes() {
@@ -422,5 +449,27 @@ mod tests {
         );
         assert!(q.starts_with("\n\nOn 2026-12-01 "), "{q}");
         assert!(q.contains(", case.worker@example.gov.uk wrote:\n> Hello\n> See attached"));
+    }
+
+    #[test]
+    fn a_forward_sets_the_original_out_under_a_header_not_a_quote() {
+        let original: sealpost_proto::Message = serde_json::from_value(serde_json::json!({
+            "id": "msg_1", "folder": "inbox", "from": "case.worker@example.gov.uk",
+            "to": ["ann@partner.example"], "cc": ["lead@example.gov.uk"],
+            "subject": "Care plan", "sent_at": "2026-12-01T09:30:00Z",
+            "expires_at": "2027-03-01T09:30:00Z", "read": true, "attachments": [],
+            "body_text": "Hello\nSee attached"
+        }))
+        .unwrap();
+        let f = forwarded(&original);
+        assert!(
+            f.starts_with("\n\n---------- Forwarded message ----------\nSubject: Care plan\n"),
+            "{f}"
+        );
+        assert!(f.contains("\nFrom: case.worker@example.gov.uk\nTo: ann@partner.example\nCc: lead@example.gov.uk\n"), "{f}");
+        assert!(
+            f.ends_with("\n\nHello\nSee attached"),
+            "the text as it was, not quoted: {f}"
+        );
     }
 }

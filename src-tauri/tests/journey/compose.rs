@@ -224,3 +224,96 @@ async fn what_is_written_is_never_lost() -> Result<()> {
     .await;
     finish(&mut ui, result).await
 }
+
+/// Whether the element with `id` has the keyboard focus.
+fn focus_is(id: &str) -> String {
+    format!("return document.activeElement && document.activeElement.id === '{id}'")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_open_where_the_person_types() -> Result<()> {
+    if !in_desktop_session() {
+        return Ok(());
+    }
+    const OTHER: &str = "family@other-partner.example";
+    let (work, data_dir, home) = work_dirs("answers")?;
+    let server = TestServer::start().await;
+    server.catch_up_to_wall_clock();
+    server
+        .hub
+        .send_org_message(
+            sealpost_hub::sending::OrgMessage {
+                from: STAFF.into(),
+                to: vec![ADDRESS.into(), OTHER.into()],
+                subject: "Visit plan".into(),
+                body_text: "The visit is on Monday.".into(),
+                ..Default::default()
+            },
+            &sealpost_hub::Caller::cli(),
+        )
+        .await?;
+    let link = registration_link(&server, ADDRESS).await?;
+    let (_desktop, mut ui) = start_app(&work, &data_dir, &home).await?;
+    let result = async {
+        ui.wait("#sign-in").await?;
+        wait_js(&ui, &focus_is("hub"), "sign-in opens on its first empty field").await?;
+        register(&ui, &link, ADDRESS).await?;
+        ui.wait_text("#message-list", "Visit plan").await?;
+
+        // Reply: the cursor is in the text, above the quote; Ctrl+Enter sends.
+        ui.click_row("Visit plan").await?;
+        ui.click("#reply").await?;
+        wait_js(&ui, &focus_is("body"), "a reply opens in its text").await?;
+        let caret = ui
+            .js("const b = document.querySelector('#body'); return b.selectionStart === 0 && b.value.includes('> The visit is on Monday.')")
+            .await?;
+        ensure!(caret == true, "the caret is above the quoted original");
+        ui.type_into("#body", "Monday suits us.").await?;
+        ui.client
+            .find(fantoccini::Locator::Css("#body"))
+            .await?
+            .send_keys("\u{E009}\u{E007}")
+            .await?;
+        ui.wait_text("#notice", "Message sent.").await?;
+        let reply = email_to(&server, STAFF, "Re: Visit plan")
+            .await
+            .context("Ctrl+Enter sent the reply")?;
+        ensure!(reply.contains("Monday suits us."), "{reply}");
+
+        // Reply to All: the outside co-recipient is named as left out, and why.
+        ui.click("#tab-inbox").await?;
+        ui.click_row("Visit plan").await?;
+        ui.click("#reply-all").await?;
+        let said = ui.wait_text("#reply-left-out", OTHER).await?;
+        ensure!(
+            said.contains("organisation"),
+            "Compose says why the address is left out: {said}"
+        );
+        ui.shot("reply-all-left-out").await?;
+        ui.click("#discard").await?;
+        if ui.present("#confirm-ok").await {
+            ui.click("#confirm-ok").await?;
+        }
+
+        // Forward: the cursor is in To, and the original is set out under a header.
+        ui.click("#tab-inbox").await?;
+        ui.click_row("Visit plan").await?;
+        ui.click("#forward").await?;
+        wait_js(&ui, &focus_is("to"), "a forward opens in To").await?;
+        let body = ui
+            .js("return document.querySelector('#body').value")
+            .await?;
+        let body = body.as_str().unwrap_or_default();
+        ensure!(
+            body.contains("---------- Forwarded message ----------")
+                && body.contains("Subject: Visit plan")
+                && body.contains("\nThe visit is on Monday.")
+                && !body.contains("> The visit"),
+            "a forwarded-message header, not a reply quote: {body}"
+        );
+        ui.shot("forward-header").await?;
+        Ok(())
+    }
+    .await;
+    finish(&mut ui, result).await
+}

@@ -35,7 +35,7 @@ export const commands = {
 	 */
 	checkAddresses: (account: string, entries: string[]) => __TAURI_INVOKE<AddressCheck>("check_addresses", { account, entries }),
 	/**  Who an answer to a message reaches, as the hub will work it out. */
-	replyAudience: (account: string, messageId: string, mode: SendMode) => __TAURI_INVOKE<string[]>("reply_audience", { account, messageId, mode }),
+	replyAudience: (account: string, messageId: string, mode: SendMode) => __TAURI_INVOKE<ReplyAudience>("reply_audience", { account, messageId, mode }),
 	/**
 	 *  The messages being written in a mailbox, most recent first (what a crash or a restart
 	 *  left, or a lock kept open).
@@ -613,6 +613,17 @@ export type Progress = {
 	done: number,
 	/**  Bytes in all. */
 	total: number,
+};
+
+/**  Who an answer reaches, and who of the original's recipients it leaves out. */
+export type ReplyAudience = {
+	/**  The addresses the answer goes to, the original's sender first. */
+	reaches: string[],
+	/**
+	 *  The original's other recipients outside the organisation: a secure message cannot
+	 *  be sent to them, so Reply to All leaves them out (said in Compose).
+	 */
+	left_out: string[],
 };
 
 /**  Where an attachment was saved. */

@@ -201,7 +201,7 @@ impl Mailbox {
     }
 
     /// Who an answer (`mode`) to the message `id` reaches (see [`policy::reply_audience`]).
-    pub fn reply_audience(&self, id: &str, mode: SendMode) -> Result<Vec<String>> {
+    pub fn reply_audience(&self, id: &str, mode: SendMode) -> Result<policy::ReplyAudience> {
         let m = self.vault.message(id)?;
         Ok(policy::reply_audience(
             mode,

@@ -37,10 +37,21 @@ pub fn check_addresses(entries: &[String], org_domains: &[String]) -> AddressChe
     check
 }
 
+/// Who an answer reaches, and who of the original's recipients it leaves out.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ReplyAudience {
+    /// The addresses the answer goes to, the original's sender first.
+    pub reaches: Vec<String>,
+    /// The original's other recipients outside the organisation: a secure message cannot
+    /// be sent to them, so Reply to All leaves them out (said in Compose).
+    pub left_out: Vec<String>,
+}
+
 /// Who an answer to a message from `from` (to `to`, copied to `cc`) reaches, as the hub
 /// works it out: Reply goes to the sender only; Reply to All adds the organisation's other
-/// recipients, never an outside address and never `me`. Other modes reach no one by
-/// themselves.
+/// recipients, never an outside address (those are `left_out`) and never `me`. Other modes
+/// reach no one by themselves.
 pub fn reply_audience(
     mode: SendMode,
     from: &str,
@@ -48,22 +59,27 @@ pub fn reply_audience(
     cc: &[String],
     me: &str,
     org_domains: &[String],
-) -> Vec<String> {
+) -> ReplyAudience {
     let stored = |a: &str| address::normalise(a).unwrap_or_else(|_| a.trim().to_lowercase());
-    let mut out = vec![stored(from)];
+    let mut out = ReplyAudience {
+        reaches: vec![stored(from)],
+        left_out: Vec::new(),
+    };
     match mode {
         SendMode::Reply => {}
         SendMode::ReplyAll => {
             for a in to.iter().chain(cc).map(|a| stored(a)) {
-                if address::in_domains(&a, org_domains)
-                    && !address::same(&a, me)
-                    && !out.contains(&a)
-                {
-                    out.push(a);
+                if address::same(&a, me) || out.reaches.contains(&a) || out.left_out.contains(&a) {
+                    continue;
+                }
+                if address::in_domains(&a, org_domains) {
+                    out.reaches.push(a);
+                } else {
+                    out.left_out.push(a);
                 }
             }
         }
-        SendMode::New | SendMode::Forward => out.clear(),
+        SendMode::New | SendMode::Forward => out.reaches.clear(),
     }
     out
 }
@@ -247,7 +263,10 @@ mod tests {
                 "me@partner.example",
                 &org()
             ),
-            ["case.worker@example.gov.uk"]
+            ReplyAudience {
+                reaches: vec!["case.worker@example.gov.uk".into()],
+                left_out: Vec::new()
+            }
         );
         assert_eq!(
             reply_audience(
@@ -258,12 +277,15 @@ mod tests {
                 "me@partner.example",
                 &org()
             ),
-            [
-                "case.worker@example.gov.uk",
-                "lead@example.gov.uk",
-                "team@example.gov.uk"
-            ],
-            "never the outside address, never me, the sender once"
+            ReplyAudience {
+                reaches: vec![
+                    "case.worker@example.gov.uk".into(),
+                    "lead@example.gov.uk".into(),
+                    "team@example.gov.uk".into()
+                ],
+                left_out: vec!["friend@gmail.example".into()],
+            },
+            "never the outside address (it is said to be left out), never me, the sender once"
         );
     }
 
