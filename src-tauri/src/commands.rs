@@ -200,19 +200,32 @@ pub async fn save_attachment(
 ) -> UiResult<Option<Saved>> {
     let mailbox = desk.mailboxes.get(&account)?;
     let (tx, rx) = tokio::sync::oneshot::channel();
-    app.dialog()
+    let folder = desk
+        .last_save_folder
+        .lock()
+        .expect("BUG: poisoned")
+        .clone()
+        .or_else(|| downloads(&app));
+    let mut dialog = app
+        .dialog()
         .file()
         .set_title("Save attachment")
-        .set_file_name(&name)
-        .save_file(move |path| {
-            let _ = tx.send(path);
-        });
+        .set_file_name(&name);
+    if let Some(folder) = folder {
+        dialog = dialog.set_directory(folder);
+    }
+    dialog.save_file(move |path| {
+        let _ = tx.send(path);
+    });
     let Some(chosen) = rx.await.ok().flatten() else {
         return Ok(None);
     };
     let path = chosen
         .into_path()
         .map_err(|_| UiError::new(Code::Invalid, "Choose a folder on this computer."))?;
+    if let Some(folder) = path.parent() {
+        *desk.last_save_folder.lock().expect("BUG: poisoned") = Some(folder.to_owned());
+    }
     // The save dialog asked before replacing a file.
     let bytes = mailbox
         .save_attachment(&message_id, &attachment_id, &path, true)
@@ -221,6 +234,51 @@ pub async fn save_attachment(
         path: path.display().to_string(),
         bytes,
     }))
+}
+
+/// Where a first save dialog opens: the person's Downloads folder, as the system names it,
+/// or `~/Downloads` when it exists, else the home folder (never the app's working folder).
+fn downloads(app: &AppHandle) -> Option<PathBuf> {
+    use tauri::Manager;
+    let paths = app.path();
+    paths
+        .download_dir()
+        .ok()
+        .filter(|d| d.is_dir())
+        .or_else(|| {
+            let home = paths.home_dir().ok()?;
+            let downloads = home.join("Downloads");
+            Some(if downloads.is_dir() { downloads } else { home })
+        })
+}
+
+/// Shows how many messages are unread, in every mailbox together, in the window's title
+/// and (where the desktop has one) on its taskbar or dock badge.
+#[tauri::command]
+#[specta::specta]
+pub fn show_unread(app: AppHandle, count: u32) {
+    use tauri::Manager;
+    if let Some(window) = app.get_webview_window("main") {
+        let title = match count {
+            0 => "Sealpost".to_owned(),
+            n => format!("Sealpost — {n} unread"),
+        };
+        let _ = window.set_title(&title);
+        // Not every desktop has badges; the title says it anyway.
+        let _ = window.set_badge_count((count > 0).then_some(i64::from(count)));
+    }
+}
+
+/// Marks a message read or unread: in the vault at once, at the hub now or when it answers.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_read(
+    desk: State<'_, Desk>,
+    account: String,
+    id: String,
+    read: bool,
+) -> UiResult<()> {
+    Ok(desk.mailboxes.get(&account)?.mark_read(&id, read).await?)
 }
 
 /// A file chosen to attach.

@@ -33,6 +33,8 @@ pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
             commands::search,
             commands::open_message,
             commands::delete_message,
+            commands::set_read,
+            commands::show_unread,
             commands::save_attachment,
             commands::pick_files,
             commands::file_info,

@@ -24,6 +24,8 @@ pub struct Desk {
     pub fatal: Option<String>,
     /// The app, once it runs (transfers report their progress to its window).
     app: Arc<OnceLock<AppHandle>>,
+    /// The folder of the last attachment saved, where the next save dialog opens.
+    pub last_save_folder: Mutex<Option<std::path::PathBuf>>,
 }
 
 /// A mailbox as the account switcher shows it.
@@ -71,6 +73,7 @@ impl Desk {
             launch_link: Mutex::new(launch_link),
             fatal,
             app,
+            last_save_folder: Mutex::new(None),
         }
     }
 

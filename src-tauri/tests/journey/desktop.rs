@@ -198,7 +198,7 @@ impl Desktop {
             "the drag source (python3-gi)",
         )?;
         let source = self.window("^Sealpost test drag source$")?;
-        let app = self.window("^Sealpost$")?;
+        let app = self.window("^Sealpost( — .*)?$")?;
         let (sx, sy) = self.centre(&source)?;
         let (ax, ay) = self.centre(&app)?;
         self.xdotool(&["mousemove", "--sync", &sx.to_string(), &sy.to_string()])?;

@@ -8,6 +8,7 @@
 
 mod compose;
 mod desktop;
+mod reading;
 mod signin;
 mod ui;
 

@@ -23,6 +23,13 @@ export const commands = {
 	/**  Opens a message, marking it read. */
 	openMessage: (account: string, id: string) => __TAURI_INVOKE<Message_Serialize>("open_message", { account, id }),
 	deleteMessage: (account: string, id: string) => __TAURI_INVOKE<null>("delete_message", { account, id }),
+	/**  Marks a message read or unread: in the vault at once, at the hub now or when it answers. */
+	setRead: (account: string, id: string, read: boolean) => __TAURI_INVOKE<null>("set_read", { account, id, read }),
+	/**
+	 *  Shows how many messages are unread, in every mailbox together, in the window's title
+	 *  and (where the desktop has one) on its taskbar or dock badge.
+	 */
+	showUnread: (count: number) => __TAURI_INVOKE<void>("show_unread", { count }),
 	/**  Asks where to save an attachment (the system's save dialog), then writes it there. */
 	saveAttachment: (account: string, messageId: string, attachmentId: string, name: string) => __TAURI_INVOKE<Saved | null>("save_attachment", { account, messageId, attachmentId, name }),
 	/**  The system's open dialog, several files at once. */

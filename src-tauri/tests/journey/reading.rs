@@ -1,0 +1,114 @@
+//! Habits of desktop mail in the real window: the unread count in the window's title, Mark
+//! as unread, who a sent message went to, and where a save dialog opens.
+
+use anyhow::{ensure, Context, Result};
+use sealpost_hub::testing::{TestServer, STAFF};
+
+use super::{
+    finish, in_desktop_session, register, registration_link, start_app, wait_js, work_dirs, ADDRESS,
+};
+
+/// Waits until the app's window is titled exactly `title` (the title the desktop shows, as
+/// the window manager reads it).
+fn wait_title(desktop: &super::desktop::Desktop, title: &str) -> Result<()> {
+    // xdotool's patterns are byte-wise: the dash (three bytes in UTF-8) is matched as any.
+    let pattern = format!("^{}$", title.replace('—', ".*"));
+    desktop
+        .xdotool(&["search", "--sync", "--onlyvisible", "--name", &pattern])
+        .with_context(|| {
+            let names = desktop
+                .xdotool(&[
+                    "search",
+                    "--onlyvisible",
+                    "--name",
+                    "Sealpost",
+                    "getwindowname",
+                    "%@",
+                ])
+                .unwrap_or_default();
+            format!("a window titled {title:?}; there are: {names:?}")
+        })?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unread_count_mark_unread_sent_to_and_saving_to_downloads() -> Result<()> {
+    if !in_desktop_session() {
+        return Ok(());
+    }
+    let (work, data_dir, home) = work_dirs("reading")?;
+    let downloads = home.join("Downloads");
+    std::fs::create_dir_all(&downloads)?;
+    let files = work.join("files");
+    std::fs::create_dir_all(&files)?;
+    let letter = files.join("letter.txt");
+    std::fs::write(&letter, "Dear Mrs Jones")?;
+    let server = TestServer::start().await;
+    server.catch_up_to_wall_clock();
+    server
+        .org_send_files(
+            ADDRESS,
+            "Appointment letter",
+            "The letter is attached.",
+            std::slice::from_ref(&letter),
+        )
+        .await;
+    let link = registration_link(&server, ADDRESS).await?;
+    let (desktop, mut ui) = start_app(&work, &data_dir, &home).await?;
+    let result = async {
+        ui.wait("#sign-in").await?;
+        register(&ui, &link, ADDRESS).await?;
+        ui.wait_text("#message-list", "Appointment letter").await?;
+        wait_title(&desktop, "Sealpost — 1 unread")?;
+
+        // Opening reads it; Mark as unread brings the count and the bold row back.
+        ui.click_row("Appointment letter").await?;
+        ui.wait_text("#message-body", "The letter is attached.")
+            .await?;
+        wait_title(&desktop, "Sealpost")?;
+        ui.click("#mark-unread").await?;
+        ui.wait_text("#notice", "Marked as unread.").await?;
+        wait_js(
+            &ui,
+            "return !!document.querySelector('#message-list .row-item.unread')",
+            "the row is bold again",
+        )
+        .await?;
+        wait_title(&desktop, "Sealpost — 1 unread")?;
+        ui.shot("marked-unread").await?;
+
+        // A first save dialog opens in Downloads: a bare name lands there.
+        ui.click_row("Appointment letter").await?;
+        ui.click("button[aria-label='Save letter.txt']").await?;
+        desktop.answer_file_dialog(
+            "Save attachment",
+            std::path::Path::new("kept-letter.txt"),
+            true,
+        )?;
+        ui.wait_text("#notice", "Saved").await?;
+        let saved = downloads.join("kept-letter.txt");
+        ensure!(
+            std::fs::read_to_string(&saved).unwrap_or_default() == "Dear Mrs Jones",
+            "the attachment was saved in Downloads ({})",
+            saved.display()
+        );
+
+        // Sent says who a message went to.
+        ui.click("#tab-compose").await?;
+        ui.type_into("#to", STAFF).await?;
+        ui.type_into("#subject", "Letter received").await?;
+        ui.type_into("#body", "Thank you.").await?;
+        ui.click("#send").await?;
+        ui.wait_text("#notice", "Message sent.").await?;
+        ui.click("#tab-sent").await?;
+        let row = ui.wait_text("#message-list", "Letter received").await?;
+        ensure!(
+            row.contains(&format!("To: {STAFF}")),
+            "the Sent row names its recipient: {row}"
+        );
+        ui.shot("sent-to").await?;
+        Ok(())
+    }
+    .await;
+    finish(&mut ui, result).await
+}
