@@ -151,7 +151,9 @@ impl Hub {
         }
     }
 
-    /// Adds a contact, or replaces one (`id`).
+    /// Adds a contact, or replaces one (`id`). An address already in the address book
+    /// (another contact, by the address rule) is refused with `Conflict`: one person, one
+    /// contact.
     pub async fn save_contact(
         &self,
         who: &Authenticated,
@@ -159,6 +161,17 @@ impl Hub {
         input: &ContactInput,
     ) -> Result<Contact> {
         let contact = self.checked_contact(input)?;
+        let existing = self.contacts(who).await?;
+        if let Some(same) = existing
+            .items
+            .iter()
+            .find(|c| Some(c.id.as_str()) != id && c.email == contact.email)
+        {
+            return Err(Error::Conflict(format!(
+                "{} is already in the address book, as {}; change that contact instead",
+                contact.email, same.name
+            )));
+        }
         let id = self
             .save_entry(who, EntryKind::Contact, id, &contact)
             .await?;

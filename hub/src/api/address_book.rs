@@ -22,7 +22,8 @@ pub async fn list_contacts(
 }
 
 #[utoipa::path(post, path = "/contacts", tag = "address book", security(("bearer" = [])),
-    request_body = ContactInput, responses((status = 201, body = Contact), (status = 400, body = ErrorBody)))]
+    request_body = ContactInput, responses((status = 201, body = Contact), (status = 400, body = ErrorBody),
+        (status = 409, description = "The address is already another contact's (`conflict`)", body = ErrorBody)))]
 pub async fn create_contact(
     State(hub): State<AppState>,
     SignedIn(who): SignedIn,
@@ -35,7 +36,8 @@ pub async fn create_contact(
 }
 
 #[utoipa::path(put, path = "/contacts/{id}", tag = "address book", security(("bearer" = [])), params(("id" = String, Path, description = "Contact id")),
-    request_body = ContactInput, responses((status = 200, body = Contact), (status = 404, body = ErrorBody)))]
+    request_body = ContactInput, responses((status = 200, body = Contact), (status = 404, body = ErrorBody),
+        (status = 409, description = "The address is already another contact's (`conflict`)", body = ErrorBody)))]
 pub async fn update_contact(
     State(hub): State<AppState>,
     SignedIn(who): SignedIn,

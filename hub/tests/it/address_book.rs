@@ -122,3 +122,45 @@ async fn contact_names_are_not_stored_in_the_clear() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_address_already_in_the_address_book_is_refused() {
+    let t = TestHub::start().await;
+    let alice = t.user(alice()).await;
+    let (status, wendy) = alice
+        .post(
+            "/contacts",
+            json!({"name": "Wendy Worker", "email": "wendy@example.gov.uk"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, body) = alice
+        .post(
+            "/contacts",
+            json!({"name": "W. Worker", "email": " WENDY@example.gov.uk. "}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "another spelling is the same person: {body}"
+    );
+    assert_eq!(code(&body), "conflict");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("as Wendy Worker"),
+        "{body}"
+    );
+    let (status, _) = alice
+        .call(
+            Method::PUT,
+            &format!("/contacts/{}", wendy["id"].as_str().unwrap()),
+            Some(json!({"name": "Wendy W.", "email": "wendy@example.gov.uk"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "a contact may keep its own address");
+    let (_, list) = alice.get("/contacts").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "one contact");
+}

@@ -112,3 +112,106 @@ async fn unread_count_mark_unread_sent_to_and_saving_to_downloads() -> Result<()
     .await;
     finish(&mut ui, result).await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expiry_warning_attachment_strip_contacts_and_search_everywhere() -> Result<()> {
+    if !in_desktop_session() {
+        return Ok(());
+    }
+    let (work, data_dir, home) = work_dirs("reading-more")?;
+    let files = work.join("files");
+    std::fs::create_dir_all(&files)?;
+    let mut papers = Vec::new();
+    for i in 1..=10 {
+        let p = files.join(format!("form-{i:02}.txt"));
+        std::fs::write(&p, format!("form {i}"))?;
+        papers.push(sealpost_hub::sending::AttachmentFile::from_path(p));
+    }
+    let server = TestServer::start().await;
+    server.catch_up_to_wall_clock();
+    server
+        .hub
+        .send_org_message(
+            sealpost_hub::sending::OrgMessage {
+                from: STAFF.into(),
+                to: vec![ADDRESS.into()],
+                subject: "Many papers".into(),
+                body_text: "Ten forms for the file.".into(),
+                attachments: papers,
+                keep_days: Some(3),
+                ..Default::default()
+            },
+            &sealpost_hub::Caller::cli(),
+        )
+        .await?;
+    let link = registration_link(&server, ADDRESS).await?;
+    let (_desktop, mut ui) = start_app(&work, &data_dir, &home).await?;
+    let result = async {
+        ui.wait("#sign-in").await?;
+        register(&ui, &link, ADDRESS).await?;
+        ui.wait_text("#message-list", "Many papers").await?;
+        let title = ui
+            .js("return document.querySelector('#message-list .expiry.soon').title")
+            .await?;
+        ensure!(
+            title
+                .as_str()
+                .unwrap_or_default()
+                .contains("save it if you need it"),
+            "the list warns of the near expiry: {title}"
+        );
+
+        // The message: the warning, twelve attachments in a strip, and the text in view.
+        ui.click_row("Many papers").await?;
+        ui.wait_text("#expiry-warning", "save it if you need it")
+            .await?;
+        ui.wait_text("#message-body", "Ten forms for the file.")
+            .await?;
+        let in_view = ui
+            .js(
+                "const r = document.querySelector('#message-body').getBoundingClientRect(); \
+                 return r.top < window.innerHeight - 40",
+            )
+            .await?;
+        ensure!(
+            in_view == true,
+            "the text stays in view above the fold with ten attachments"
+        );
+        ui.shot("attachment-strip").await?;
+
+        // The sender into the address book, once.
+        ui.click("#add-sender").await?;
+        ui.wait_text("#notice", "to the address book").await?;
+        ensure!(
+            !ui.present("#add-sender").await,
+            "a known sender is not offered again"
+        );
+        ui.click("#tab-address").await?;
+        ui.type_into("#contact-name", "Case Worker").await?;
+        ui.type_into("#contact-email", &STAFF.to_uppercase())
+            .await?;
+        ui.click("#save-contact").await?;
+        ui.wait_text("#address-book-error", "already in the address book")
+            .await?;
+
+        // Search covers every folder and says which.
+        ui.click("#tab-compose").await?;
+        ui.type_into("#to", STAFF).await?;
+        ui.type_into("#subject", "Papers received").await?;
+        ui.type_into("#body", "All ten.").await?;
+        ui.click("#send").await?;
+        ui.wait_text("#notice", "Message sent.").await?;
+        ui.click("#tab-inbox").await?;
+        ui.type_into("#search", "papers").await?;
+        let sent = ui
+            .wait_text("#message-list .folder-tag[data-folder='sent']", "Sent")
+            .await?;
+        ensure!(sent == "Sent", "{sent}");
+        ui.wait("#message-list .folder-tag[data-folder='inbox']")
+            .await?;
+        ui.shot("search-everywhere").await?;
+        Ok(())
+    }
+    .await;
+    finish(&mut ui, result).await
+}

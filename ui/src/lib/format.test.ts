@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deletionDate, expiresIn, expiresSoon, fromNow, lockedUntil } from './format';
+import { deletionDate, expiresIn, expiresSoon, expiryWarning, fromNow, lockedUntil } from './format';
 import { runs } from './text';
 
 const now = Date.parse('2026-11-28T12:00:00Z');
@@ -49,5 +49,13 @@ describe('subjects and bodies', () => {
   it('treats markup in a body as text', () => {
     const r = runs('<script>alert(1)</script>');
     expect(r).toEqual([{ kind: 'text', text: '<script>alert(1)</script>' }]);
+  });
+});
+
+describe('the expiry warning', () => {
+  it('names the day and says what to do', () => {
+    const w = expiryWarning('2026-12-04T12:00:00Z');
+    expect(w).toMatch(/^Expires on .*4.* — save it if you need it\.$/);
+    expect(w).toContain('December');
   });
 });

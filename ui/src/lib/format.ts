@@ -45,6 +45,13 @@ export function lockedUntil(until: string, now: number = Date.now()): string {
   return `${day}${time} (${fromNow(until, now)})`;
 }
 
+/** The warning a message carries in its last days: "Expires on Friday 4 December — save it
+ *  if you need it." */
+export function expiryWarning(expiresAt: string): string {
+  const day = new Date(expiresAt).toLocaleDateString(undefined, { weekday: 'long', day: 'numeric', month: 'long' });
+  return `Expires on ${day} — save it if you need it.`;
+}
+
 /** Whether expiry is close enough to draw attention (a week or less). */
 export function expiresSoon(expiresAt: string, now: number = Date.now()): boolean {
   return Date.parse(expiresAt) - now <= 7 * DAY;
