@@ -107,6 +107,27 @@ async fn unread_count_mark_unread_sent_to_and_saving_to_downloads() -> Result<()
             "the Sent row names its recipient: {row}"
         );
         ui.shot("sent-to").await?;
+
+        // Left alone, the window warns before it locks; Keep me signed in keeps it open.
+        let warning = ui.wait_text("#idle-warning", "locks in").await?;
+        ensure!(
+            warning.contains("what you are writing is kept"),
+            "{warning}"
+        );
+        ui.shot("idle-warning").await?;
+        ui.js("document.querySelector('#keep-signed-in').click(); return true")
+            .await?;
+        wait_js(
+            &ui,
+            "return !document.querySelector('#idle-warning')",
+            "the warning goes",
+        )
+        .await?;
+        tokio::time::sleep(std::time::Duration::from_secs(8)).await;
+        ensure!(
+            !ui.present("#unlock-password").await,
+            "still open 8 s after Keep me signed in (the lock came 5 s after the warning)"
+        );
         Ok(())
     }
     .await;

@@ -88,6 +88,40 @@ describe('idle lock timer', () => {
   });
 });
 
+describe('the warning before the lock', () => {
+  it('comes a minute before, and goes when the person is back', () => {
+    const clock = new TestClock();
+    let locked = 0;
+    const said: string[] = [];
+    const timer = new IdleTimer(20 * 60_000, () => locked++, clock, {
+      onWarn: (left) => said.push(`warn ${left}`),
+      onBack: () => said.push('back'),
+    });
+    timer.start();
+    clock.advance(19 * 60_000 - 1);
+    expect(said, 'no warning before the last minute').toEqual([]);
+    clock.advance(1);
+    expect(said).toEqual(['warn 60000']);
+    timer.activity();
+    expect(said, 'any input ends the warning').toEqual(['warn 60000', 'back']);
+    clock.advance(60_000);
+    expect(locked, 'the countdown started again').toBe(0);
+    clock.advance(18 * 60_000);
+    expect(said).toEqual(['warn 60000', 'back', 'warn 60000']);
+    clock.advance(60_000);
+    expect(locked).toBe(1);
+  });
+
+  it('comes a third of the time before a short timeout', () => {
+    const clock = new TestClock();
+    const said: number[] = [];
+    const timer = new IdleTimer(15_000, () => {}, clock, { onWarn: (left) => said.push(left), onBack: () => {} });
+    timer.start();
+    clock.advance(10_000);
+    expect(said).toEqual([5_000]);
+  });
+});
+
 describe('how long the window may sit idle', () => {
   const mailbox = (seconds: number) => ({ limits: { idle_timeout_seconds: seconds } });
 

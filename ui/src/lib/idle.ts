@@ -13,42 +13,61 @@ export const systemClock: IdleClock = {
   clearTimeout: (h) => globalThis.clearTimeout(h as ReturnType<typeof setTimeout>),
 };
 
+/** What the timer tells besides the lock itself: a warning shortly before it (a minute, or
+ *  a third of the timeout when that is shorter), and that the warning is over because the
+ *  person is back. */
+export interface IdleWarnings {
+  onWarn(msLeft: number): void;
+  onBack(): void;
+}
+
 export class IdleTimer {
   private last: number;
   private handle: unknown = null;
   private running = false;
+  private warned = false;
 
   constructor(
     private timeoutMs: number,
     private readonly onIdle: () => void,
     private readonly clock: IdleClock = systemClock,
+    private readonly warnings: IdleWarnings | null = null,
   ) {
     this.last = clock.now();
+  }
+
+  /** How long before the lock the warning comes. */
+  warnBeforeMs(): number {
+    return Math.min(60_000, Math.floor(this.timeoutMs / 3));
   }
 
   /** Starts (or restarts) counting from now. */
   start(): void {
     this.running = true;
     this.last = this.clock.now();
-    this.schedule(this.timeoutMs);
+    this.calm();
+    this.schedule(this.nextCheck(this.timeoutMs));
   }
 
   /** Stops counting (while locked or signed out). */
   stop(): void {
     this.running = false;
+    this.calm();
     if (this.handle !== null) this.clock.clearTimeout(this.handle);
     this.handle = null;
   }
 
   /** Input happened: the countdown starts again. Cheap enough to call on every event. */
   activity(): void {
-    if (this.running) this.last = this.clock.now();
+    if (!this.running) return;
+    this.last = this.clock.now();
+    this.calm();
   }
 
   /** Changes how long inactivity may last; counts from the last activity, as before. */
   setLimit(ms: number): void {
     this.timeoutMs = ms;
-    if (this.running) this.schedule(this.remaining());
+    if (this.running) this.schedule(this.nextCheck(this.remaining()));
   }
 
   /** Milliseconds left before locking. */
@@ -69,10 +88,27 @@ export class IdleTimer {
     const left = this.remaining();
     if (left <= 0) {
       this.running = false;
+      this.calm();
       this.onIdle();
-    } else {
-      this.schedule(left);
+      return;
     }
+    if (left <= this.warnBeforeMs() && !this.warned && this.warnings) {
+      this.warned = true;
+      this.warnings.onWarn(left);
+    }
+    this.schedule(this.nextCheck(left));
+  }
+
+  /** When to look next, `left` ms before the lock: at the warning, else at the lock. */
+  private nextCheck(left: number): number {
+    const untilWarning = left - this.warnBeforeMs();
+    return this.warnings && !this.warned && untilWarning > 0 ? untilWarning : left;
+  }
+
+  private calm(): void {
+    if (!this.warned) return;
+    this.warned = false;
+    this.warnings?.onBack();
   }
 }
 
