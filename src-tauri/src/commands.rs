@@ -204,7 +204,8 @@ pub async fn save_attachment(
         .last_save_folder
         .lock()
         .expect("BUG: poisoned")
-        .clone()
+        .get(&account)
+        .cloned()
         .or_else(|| downloads(&app));
     let mut dialog = app
         .dialog()
@@ -224,7 +225,10 @@ pub async fn save_attachment(
         .into_path()
         .map_err(|_| UiError::new(Code::Invalid, "Choose a folder on this computer."))?;
     if let Some(folder) = path.parent() {
-        *desk.last_save_folder.lock().expect("BUG: poisoned") = Some(folder.to_owned());
+        desk.last_save_folder
+            .lock()
+            .expect("BUG: poisoned")
+            .insert(account.clone(), folder.to_owned());
     }
     // The save dialog asked before replacing a file.
     let bytes = mailbox
@@ -278,7 +282,16 @@ pub async fn set_read(
     id: String,
     read: bool,
 ) -> UiResult<()> {
-    Ok(desk.mailboxes.get(&account)?.mark_read(&id, read).await?)
+    let mailbox = desk.mailboxes.get(&account)?;
+    mailbox.queue_read(&id, read)?;
+    // The hub hears behind the scenes, as when a message is opened: the window never waits
+    // for the outbox.
+    tauri::async_runtime::spawn(async move {
+        if let Err(e) = mailbox.flush_outbox().await {
+            tracing::debug!(error = %e, "the read flag waits for the hub");
+        }
+    });
+    Ok(())
 }
 
 /// A file chosen to attach.
@@ -548,6 +561,11 @@ pub async fn sign_out(
     account: String,
     compose: Option<Compose>,
 ) -> UiResult<()> {
+    // The next person at this computer starts saving in Downloads, not in a case's folder.
+    desk.last_save_folder
+        .lock()
+        .expect("BUG: poisoned")
+        .remove(&account);
     Ok(desk.mailboxes.sign_out(&account, compose).await?)
 }
 

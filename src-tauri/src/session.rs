@@ -24,8 +24,9 @@ pub struct Desk {
     pub fatal: Option<String>,
     /// The app, once it runs (transfers report their progress to its window).
     app: Arc<OnceLock<AppHandle>>,
-    /// The folder of the last attachment saved, where the next save dialog opens.
-    pub last_save_folder: Mutex<Option<std::path::PathBuf>>,
+    /// Per mailbox, the folder of the last attachment saved, where its next save dialog
+    /// opens (forgotten at sign-out).
+    pub last_save_folder: Mutex<std::collections::HashMap<String, std::path::PathBuf>>,
 }
 
 /// A mailbox as the account switcher shows it.
@@ -73,7 +74,7 @@ impl Desk {
             launch_link: Mutex::new(launch_link),
             fatal,
             app,
-            last_save_folder: Mutex::new(None),
+            last_save_folder: Mutex::new(std::collections::HashMap::new()),
         }
     }
 

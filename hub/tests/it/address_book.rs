@@ -161,6 +161,27 @@ async fn an_address_already_in_the_address_book_is_refused() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "a contact may keep its own address");
+    let (_, boss) = alice
+        .post(
+            "/contacts",
+            json!({"name": "Boss", "email": "boss@example.gov.uk"}),
+        )
+        .await;
+    let (status, body) = alice
+        .call(
+            Method::PUT,
+            &format!("/contacts/{}", boss["id"].as_str().unwrap()),
+            Some(json!({"name": "Boss", "email": "wendy@example.gov.uk"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "nor take another's: {body}");
+    alice
+        .call(
+            Method::DELETE,
+            &format!("/contacts/{}", boss["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
     let (_, list) = alice.get("/contacts").await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1, "one contact");
 }

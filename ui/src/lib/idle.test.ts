@@ -122,6 +122,28 @@ describe('the warning before the lock', () => {
   });
 });
 
+describe('a new limit while the warning shows', () => {
+  it('ends a warning the longer limit makes untrue, and warns at once inside a shorter one', () => {
+    const clock = new TestClock();
+    const said: string[] = [];
+    let locked = 0;
+    const timer = new IdleTimer(120_000, () => locked++, clock, {
+      onWarn: (left) => said.push(`warn ${left}`),
+      onBack: () => said.push('back'),
+    });
+    timer.start();
+    clock.advance(80_000);
+    expect(said).toEqual(['warn 40000']);
+    timer.setLimit(20 * 60_000);
+    expect(said, 'the old warning goes').toEqual(['warn 40000', 'back']);
+    timer.setLimit(90_000);
+    clock.advance(0);
+    expect(said, '10 s left of a 90 s limit: warned at once').toEqual(['warn 40000', 'back', 'warn 10000']);
+    clock.advance(10_000);
+    expect(locked).toBe(1);
+  });
+});
+
 describe('how long the window may sit idle', () => {
   const mailbox = (seconds: number) => ({ limits: { idle_timeout_seconds: seconds } });
 

@@ -67,7 +67,10 @@ export class IdleTimer {
   /** Changes how long inactivity may last; counts from the last activity, as before. */
   setLimit(ms: number): void {
     this.timeoutMs = ms;
-    if (this.running) this.schedule(this.nextCheck(this.remaining()));
+    if (!this.running) return;
+    // A warning given for the old limit is no longer true: it comes again if due.
+    this.calm();
+    this.schedule(this.nextCheck(this.remaining()));
   }
 
   /** Milliseconds left before locking. */
@@ -101,8 +104,8 @@ export class IdleTimer {
 
   /** When to look next, `left` ms before the lock: at the warning, else at the lock. */
   private nextCheck(left: number): number {
-    const untilWarning = left - this.warnBeforeMs();
-    return this.warnings && !this.warned && untilWarning > 0 ? untilWarning : left;
+    if (!this.warnings || this.warned) return left;
+    return Math.max(0, left - this.warnBeforeMs());
   }
 
   private calm(): void {
