@@ -317,3 +317,78 @@ async fn answers_open_where_the_person_types() -> Result<()> {
     .await;
     finish(&mut ui, result).await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suggestions_by_keyboard_and_a_groups_members_in_view() -> Result<()> {
+    if !in_desktop_session() {
+        return Ok(());
+    }
+    let (work, data_dir, home) = work_dirs("suggestions")?;
+    let server = TestServer::start().await;
+    server.catch_up_to_wall_clock();
+    server.org_send(&[ADDRESS], "Welcome", "Hello.").await;
+    let link = registration_link(&server, ADDRESS).await?;
+    let (_desktop, mut ui) = start_app(&work, &data_dir, &home).await?;
+    let result = async {
+        ui.wait("#sign-in").await?;
+        register(&ui, &link, ADDRESS).await?;
+        ui.wait_text("#message-list", "Welcome").await?;
+
+        // Two contacts and a group of both, in the Address tab.
+        ui.click("#tab-address").await?;
+        for (name, email) in [("Ann Smith", "ann@example.gov.uk"), ("Bob Jones", "bob@example.gov.uk")] {
+            ui.type_into("#contact-name", name).await?;
+            ui.type_into("#contact-email", email).await?;
+            ui.click("#save-contact").await?;
+            ui.wait_text("#notice", "Contact added.").await?;
+        }
+        ui.type_into("#group-name", "Team").await?;
+        wait_js(
+            &ui,
+            "return document.querySelectorAll('input[type=checkbox][value]').length === 2",
+            "both contacts can be chosen",
+        )
+        .await?;
+        ui.js("document.querySelectorAll('input[type=checkbox][value]').forEach(c => c.click()); return true")
+            .await?;
+        ui.click("#save-group").await?;
+
+        // Compose: the arrow keys and Enter pick a suggestion; Enter does not send.
+        ui.click("#tab-compose").await?;
+        let to = ui.wait("#to").await?;
+        to.send_keys("jo").await?;
+        ui.wait_text("#to-suggestions", "bob@example.gov.uk").await?;
+        to.send_keys("\u{E015}\u{E007}").await?;
+        wait_js(
+            &ui,
+            "return document.querySelector('#to').value === 'bob@example.gov.uk, '",
+            "Enter took the suggestion",
+        )
+        .await?;
+        to.send_keys("a").await?;
+        ui.wait_text("#to-suggestions", "ann@example.gov.uk").await?;
+        to.send_keys("\u{E007}").await?;
+        wait_js(
+            &ui,
+            "return document.querySelector('#to').value === 'bob@example.gov.uk, ann@example.gov.uk, '",
+            "the second suggestion was taken too",
+        )
+        .await?;
+        ensure!(
+            !ui.present("#compose-error").await,
+            "Enter in the field did not send"
+        );
+
+        // Ticking a group shows who it reaches.
+        ui.js("document.querySelector('.groups input[type=checkbox]').click(); return true")
+            .await?;
+        let members = ui
+            .wait_text(".group-members[data-group='Team']", "bob@example.gov.uk")
+            .await?;
+        ensure!(members.contains("ann@example.gov.uk"), "{members}");
+        ui.shot("group-members").await?;
+        Ok(())
+    }
+    .await;
+    finish(&mut ui, result).await
+}
