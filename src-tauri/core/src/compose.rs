@@ -129,8 +129,9 @@ pub fn prefixed(prefix: &str, subject: &str) -> String {
     }
 }
 
-/// An RFC 3339 time in this computer's time zone, the zone said: `2026-12-01 14:32 +01:00`.
-fn local_time(rfc3339: &str) -> String {
+/// An RFC 3339 time in this computer's time zone, the zone said: `2026-12-01 14:32 +01:00`
+/// (the text as it came when it is not RFC 3339).
+pub fn local_time(rfc3339: &str) -> String {
     chrono::DateTime::parse_from_rfc3339(rfc3339)
         .map(|t| {
             t.with_timezone(&chrono::Local)

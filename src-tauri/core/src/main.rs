@@ -14,6 +14,7 @@ use std::{
 
 use clap::{Parser, Subcommand};
 use sealpost_client::{
+    compose::local_time,
     keyring::OsKeyring,
     links::{self, LinkKind},
     outbox::SendOutcome,
@@ -197,18 +198,6 @@ fn describe(e: &ClientError) -> String {
         ),
         None => e.to_string(),
     }
-}
-
-/// An RFC 3339 time in this computer's time zone, with the zone said:
-/// `2026-12-01 14:32 +01:00`.
-fn local_time(rfc3339: &str) -> String {
-    chrono::DateTime::parse_from_rfc3339(rfc3339)
-        .map(|t| {
-            t.with_timezone(&chrono::Local)
-                .format("%Y-%m-%d %H:%M %:z")
-                .to_string()
-        })
-        .unwrap_or_else(|_| rfc3339.to_owned())
 }
 
 /// Text from a message made safe for a terminal: control characters (escape sequences
