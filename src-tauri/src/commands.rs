@@ -199,21 +199,38 @@ pub async fn save_attachment(
     name: String,
 ) -> UiResult<Option<Saved>> {
     let mailbox = desk.mailboxes.get(&account)?;
+    let name = sealpost_client::attachments::safe_file_name(&name);
+    let Some(path) = ask_save_path(&app, &desk, &account, "Save attachment", &name, None).await?
+    else {
+        return Ok(None);
+    };
+    // The save dialog asked before replacing a file.
+    let bytes = mailbox
+        .save_attachment(&message_id, &attachment_id, &path, true)
+        .await?;
+    Ok(Some(Saved {
+        path: path.display().to_string(),
+        bytes,
+    }))
+}
+
+/// The system's save dialog, opening where this mailbox last saved (else Downloads), for
+/// a file named `name`; remembers the folder chosen. `None` when the person cancels.
+async fn ask_save_path(
+    app: &AppHandle,
+    desk: &Desk,
+    account: &str,
+    title: &str,
+    name: &str,
+    filter: Option<(&str, &[&str])>,
+) -> UiResult<Option<PathBuf>> {
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let folder = desk
-        .last_save_folder
-        .lock()
-        .expect("BUG: poisoned")
-        .get(&account)
-        .cloned()
-        .or_else(|| downloads(&app));
-    let mut dialog = app
-        .dialog()
-        .file()
-        .set_title("Save attachment")
-        .set_file_name(&name);
-    if let Some(folder) = folder {
+    let mut dialog = app.dialog().file().set_title(title).set_file_name(name);
+    if let Some(folder) = save_folder(app, desk, account) {
         dialog = dialog.set_directory(folder);
+    }
+    if let Some((kind, extensions)) = filter {
+        dialog = dialog.add_filter(kind, extensions);
     }
     dialog.save_file(move |path| {
         let _ = tx.send(path);
@@ -225,19 +242,182 @@ pub async fn save_attachment(
         .into_path()
         .map_err(|_| UiError::new(Code::Invalid, "Choose a folder on this computer."))?;
     if let Some(folder) = path.parent() {
-        desk.last_save_folder
-            .lock()
-            .expect("BUG: poisoned")
-            .insert(account.clone(), folder.to_owned());
+        remember_save_folder(desk, account, folder);
     }
-    // The save dialog asked before replacing a file.
-    let bytes = mailbox
-        .save_attachment(&message_id, &attachment_id, &path, true)
-        .await?;
+    Ok(Some(path))
+}
+
+/// Where this mailbox's next save dialog opens: the last folder used, else Downloads.
+fn save_folder(app: &AppHandle, desk: &Desk, account: &str) -> Option<PathBuf> {
+    desk.last_save_folder
+        .lock()
+        .expect("BUG: poisoned")
+        .get(account)
+        .cloned()
+        .or_else(|| downloads(app))
+}
+
+fn remember_save_folder(desk: &Desk, account: &str, folder: &std::path::Path) {
+    desk.last_save_folder
+        .lock()
+        .expect("BUG: poisoned")
+        .insert(account.to_owned(), folder.to_owned());
+}
+
+/// What Save all wrote.
+#[derive(Serialize, specta::Type)]
+pub struct SavedAll {
+    folder: String,
+    files: Vec<Saved>,
+}
+
+/// Asks for a folder (the system's folder dialog, once), then saves every attachment of
+/// the message into it; a name taken there gets a number, nothing is replaced.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_all_attachments(
+    app: AppHandle,
+    desk: State<'_, Desk>,
+    account: String,
+    message_id: String,
+) -> UiResult<Option<SavedAll>> {
+    let mailbox = desk.mailboxes.get(&account)?;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let mut dialog = app
+        .dialog()
+        .file()
+        .set_title("Save all attachments in a folder");
+    if let Some(folder) = save_folder(&app, &desk, &account) {
+        dialog = dialog.set_directory(folder);
+    }
+    dialog.pick_folder(move |path| {
+        let _ = tx.send(path);
+    });
+    let Some(chosen) = rx.await.ok().flatten() else {
+        return Ok(None);
+    };
+    let folder = chosen
+        .into_path()
+        .map_err(|_| UiError::new(Code::Invalid, "Choose a folder on this computer."))?;
+    remember_save_folder(&desk, &account, &folder);
+    let files = mailbox.save_all_attachments(&message_id, &folder).await?;
+    Ok(Some(SavedAll {
+        folder: folder.display().to_string(),
+        files: files
+            .into_iter()
+            .map(|f| Saved {
+                path: f.path.display().to_string(),
+                bytes: f.bytes,
+            })
+            .collect(),
+    }))
+}
+
+/// A file name for a record of a message: its subject (or "message"), made safe.
+fn record_name(mailbox: &sealpost_client::Mailbox, message_id: &str, extension: &str) -> String {
+    let subject = mailbox
+        .vault
+        .message(message_id)
+        .map(|m| m.summary.subject)
+        .unwrap_or_default();
+    let stem = match subject.trim() {
+        "" => "message".to_owned(),
+        s => sealpost_client::attachments::safe_file_name(s),
+    };
+    format!("{stem}.{extension}")
+}
+
+/// Saves a message as an email file (`.eml`, with its attachments) where the person
+/// chooses (the system's save dialog), for a case file.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_as_email(
+    app: AppHandle,
+    desk: State<'_, Desk>,
+    account: String,
+    message_id: String,
+) -> UiResult<Option<Saved>> {
+    let mailbox = desk.mailboxes.get(&account)?;
+    let name = record_name(&mailbox, &message_id, "eml");
+    let filter = Some(("Email", &["eml"][..]));
+    let Some(path) = ask_save_path(&app, &desk, &account, "Save as email", &name, filter).await?
+    else {
+        return Ok(None);
+    };
+    let bytes = mailbox.save_as_email(&message_id, &path).await?;
     Ok(Some(Saved {
         path: path.display().to_string(),
         bytes,
     }))
+}
+
+/// Saves the open message as a PDF where the person chooses: the page as it prints.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_as_pdf(
+    app: AppHandle,
+    window: tauri::WebviewWindow,
+    desk: State<'_, Desk>,
+    account: String,
+    message_id: String,
+) -> UiResult<Option<Saved>> {
+    let mailbox = desk.mailboxes.get(&account)?;
+    let name = record_name(&mailbox, &message_id, "pdf");
+    let filter = Some(("PDF", &["pdf"][..]));
+    let Some(path) = ask_save_path(&app, &desk, &account, "Save as PDF", &name, filter).await?
+    else {
+        return Ok(None);
+    };
+    crate::print::save_pdf(&window, &path)
+        .await
+        .map_err(|reason| {
+            UiError::new(Code::Invalid, format!("The PDF was not saved: {reason}."))
+        })?;
+    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    Ok(Some(Saved {
+        path: path.display().to_string(),
+        bytes,
+    }))
+}
+
+/// The system's print dialog for the window's page (the open message, as it prints).
+#[tauri::command]
+#[specta::specta]
+pub fn print(window: tauri::WebviewWindow) -> UiResult<()> {
+    window.print().map_err(|e| {
+        UiError::new(
+            Code::Invalid,
+            format!("The print dialog could not be opened: {e}."),
+        )
+    })
+}
+
+/// Opens an attachment in the application the system chooses for its kind, from a private
+/// read-only copy that goes when the app locks, signs out or quits.
+#[tauri::command]
+#[specta::specta]
+pub async fn open_attachment(
+    app: AppHandle,
+    desk: State<'_, Desk>,
+    account: String,
+    message_id: String,
+    attachment_id: String,
+) -> UiResult<()> {
+    let mailbox = desk.mailboxes.get(&account)?;
+    let copy = mailbox
+        .copy_for_opening(&message_id, &attachment_id, &desk.mailboxes.opened)
+        .await?;
+    app.opener()
+        .open_path(copy.display().to_string(), None::<&str>)
+        .map_err(|e| {
+            UiError::new(
+                Code::Invalid,
+                format!(
+                    "This computer has no application to open {} ({e}). Save it instead.",
+                    copy.file_name().unwrap_or_default().to_string_lossy()
+                ),
+            )
+        })
 }
 
 /// Where a first save dialog opens: the person's Downloads folder, as the system names it,

@@ -5,6 +5,7 @@ mod commands;
 mod error;
 mod events;
 mod notify;
+mod print;
 mod session;
 
 use std::{path::PathBuf, sync::Arc};
@@ -36,6 +37,11 @@ pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
             commands::set_read,
             commands::show_unread,
             commands::save_attachment,
+            commands::save_all_attachments,
+            commands::open_attachment,
+            commands::save_as_email,
+            commands::save_as_pdf,
+            commands::print,
             commands::pick_files,
             commands::file_info,
             commands::check_addresses,
@@ -164,10 +170,28 @@ pub fn run() {
             Ok(())
         })
         .invoke_handler(invoke)
-        .run(tauri::generate_context!());
-    if let Err(e) = result {
-        eprintln!("Sealpost could not start its window: {e}");
-        std::process::exit(1);
+        .build(tauri::generate_context!());
+    let app = match result {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("Sealpost could not start its window: {e}");
+            std::process::exit(1);
+        }
+    };
+    // Attachments opened in other applications are copies that live only while the app
+    // does: those a crash left behind go at start, the rest at quit.
+    forget_opened(app.handle());
+    app.run(|app, event| {
+        if let tauri::RunEvent::Exit = event {
+            forget_opened(app);
+        }
+    });
+}
+
+fn forget_opened(app: &tauri::AppHandle) {
+    use tauri::Manager;
+    if let Err(e) = app.state::<Desk>().mailboxes.opened.forget_all() {
+        tracing::warn!(error = %e, "opened attachments could not all be removed");
     }
 }
 

@@ -5,7 +5,7 @@
 
 pub mod accounts;
 mod address_book;
-mod attachments;
+pub mod attachments;
 pub mod compose;
 pub mod error;
 pub mod hub;
@@ -16,11 +16,13 @@ pub mod mailbox;
 pub mod mailboxes;
 pub mod outbox;
 pub mod policy;
+mod record;
 
 pub mod sync;
 pub mod vault;
 
 pub use accounts::{AccountRecord, Accounts};
+pub use attachments::{OpenedFiles, SavedFile};
 pub use compose::{Compose, ComposeFile};
 pub use error::{ClientError, Code, Result};
 pub use mailbox::{Mailbox, Progress};

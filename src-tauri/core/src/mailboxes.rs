@@ -10,6 +10,7 @@ use std::{
 use tokio::sync::{broadcast::error::RecvError, watch};
 
 use crate::accounts::{AccountRecord, Accounts};
+use crate::attachments::OpenedFiles;
 use crate::compose::Compose;
 use crate::error::{ClientError, Code, Result};
 use crate::links::{parse_link, LinkKind};
@@ -27,6 +28,8 @@ pub type OnOpen = Arc<dyn Fn(&Mailbox) + Send + Sync>;
 pub struct Mailboxes {
     /// The account list and keyring the mailboxes come from.
     pub accounts: Accounts,
+    /// Attachments copied out to be opened in another application (see [`OpenedFiles`]).
+    pub opened: OpenedFiles,
     open: Mutex<HashMap<String, Arc<Mailbox>>>,
     syncing: Mutex<HashMap<String, watch::Sender<bool>>>,
     on_open: Option<OnOpen>,
@@ -36,6 +39,7 @@ impl Mailboxes {
     /// The mailboxes of `accounts`, none open yet.
     pub fn new(accounts: Accounts) -> Self {
         Self {
+            opened: OpenedFiles::new(accounts.dir().join("opened")),
             accounts,
             open: Mutex::new(HashMap::new()),
             syncing: Mutex::new(HashMap::new()),
@@ -270,6 +274,9 @@ impl Mailboxes {
                 }
             }
         }
+        if let Err(e) = self.opened.forget_all() {
+            first_error.get_or_insert(e);
+        }
         match first_error {
             Some(e) => Err(e),
             None => Ok(saved),
@@ -281,7 +288,9 @@ impl Mailboxes {
     pub async fn sign_out(&self, id: &str, compose: Option<Compose>) -> Result<()> {
         let mailbox = self.get(id)?;
         self.stop_sync(id);
-        mailbox.sign_out(compose).await
+        let opened = self.opened.forget(id);
+        mailbox.sign_out(compose).await?;
+        opened
     }
 
     /// Removes account `id` from this computer: signs out where it can, then deletes its
@@ -292,6 +301,7 @@ impl Mailboxes {
             let _ = mailbox.sign_out(None).await;
         }
         self.close(id);
+        self.opened.forget(id)?;
         self.accounts.remove(id)
     }
 

@@ -9,6 +9,7 @@
 mod compose;
 mod desktop;
 mod reading;
+mod record;
 mod signin;
 mod ui;
 
@@ -119,14 +120,23 @@ async fn start_app(
     data_dir: &std::path::Path,
     home: &std::path::Path,
 ) -> Result<(Desktop, Ui)> {
-    let desktop = Desktop::start(
-        work,
-        &[
-            ("SEALPOST_DATA_DIR", data_dir.display().to_string()),
-            ("SEALPOST_IDLE_SECONDS", IDLE_SECONDS.to_string()),
-            ("HOME", home.display().to_string()),
-        ],
-    )?;
+    start_app_with(work, data_dir, home, &[]).await
+}
+
+/// As [`start_app`], with more of the app's environment.
+async fn start_app_with(
+    work: &std::path::Path,
+    data_dir: &std::path::Path,
+    home: &std::path::Path,
+    more: &[(&str, String)],
+) -> Result<(Desktop, Ui)> {
+    let mut env = vec![
+        ("SEALPOST_DATA_DIR", data_dir.display().to_string()),
+        ("SEALPOST_IDLE_SECONDS", IDLE_SECONDS.to_string()),
+        ("HOME", home.display().to_string()),
+    ];
+    env.extend(more.iter().cloned());
+    let desktop = Desktop::start(work, &env)?;
     let ui = Ui::launch(
         &desktop.driver_url,
         &desktop.display,

@@ -66,7 +66,7 @@ async fn unread_count_mark_unread_sent_to_and_saving_to_downloads() -> Result<()
         ui.wait_text("#message-body", "The letter is attached.")
             .await?;
         wait_title(&desktop, "Sealpost")?;
-        ui.click("#mark-unread").await?;
+        ui.menu("#more-actions", "#mark-unread").await?;
         ui.wait_text("#notice", "Marked as unread.").await?;
         wait_js(
             &ui,
@@ -202,12 +202,15 @@ async fn expiry_warning_attachment_strip_contacts_and_search_everywhere() -> Res
         ui.shot("attachment-strip").await?;
 
         // The sender into the address book, once.
-        ui.click("#add-sender").await?;
+        ui.menu("#more-actions", "#add-sender").await?;
         ui.wait_text("#notice", "to the address book").await?;
+        ui.click("#more-actions").await?;
+        ui.wait("#print").await?;
         ensure!(
             !ui.present("#add-sender").await,
             "a known sender is not offered again"
         );
+        ui.click("#more-actions").await?;
         ui.click("#tab-address").await?;
         ui.type_into("#contact-name", "Case Worker").await?;
         ui.type_into("#contact-email", &STAFF.to_uppercase())

@@ -117,6 +117,12 @@ impl Ui {
         }
     }
 
+    /// Opens the menu of the button `menu` and picks its item `item`.
+    pub async fn menu(&self, menu: &str, item: &str) -> Result<()> {
+        self.click(menu).await?;
+        self.click(item).await
+    }
+
     /// Clicks the message-list row showing `subject`.
     pub async fn click_row(&self, subject: &str) -> Result<()> {
         self.wait_text("#message-list", subject).await?;

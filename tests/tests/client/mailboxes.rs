@@ -162,3 +162,99 @@ async fn locking_all_keeps_the_compose_of_its_mailbox_and_sign_out_ends_the_sess
         client.keyring.names()
     );
 }
+
+#[tokio::test]
+async fn an_opened_attachment_is_a_private_copy_gone_at_lock_and_sign_out() {
+    use std::os::unix::fs::PermissionsExt;
+    let hub = TestServer::start().await;
+    registered_at_hub(&hub, alice()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (
+        dir.path().join("care-plan.txt"),
+        dir.path().join("notes.txt"),
+    );
+    std::fs::write(&a, "the plan").unwrap();
+    std::fs::write(&b, "the notes").unwrap();
+    hub.org_send_files(alice(), "Two files", "Both attached.", &[a, b])
+        .await;
+    let client = TestClient::new();
+    let mailboxes = Mailboxes::new(client.accounts());
+    let mailbox = mailboxes
+        .sign_in(&hub.url, alice(), GOOD_PASSWORD, false)
+        .await
+        .unwrap();
+    let id = mailbox.account.id.clone();
+    let message = mailbox
+        .vault
+        .list(sealpost_proto::Folder::Inbox, 10, None)
+        .unwrap()
+        .into_iter()
+        .find(|m| m.subject == "Two files")
+        .expect("synced at sign-in");
+
+    let copy = mailbox
+        .copy_for_opening(&message.id, &message.attachments[0].id, &mailboxes.opened)
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read_to_string(&copy).unwrap(), "the plan");
+    assert_eq!(
+        copy.file_name().unwrap(),
+        "care-plan.txt",
+        "under its own name"
+    );
+    assert!(
+        copy.starts_with(mailboxes.opened.root()),
+        "in the private folder only"
+    );
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&copy), 0o400, "read-only, the user's alone");
+    let mut folder = copy.parent();
+    while let Some(f) = folder.filter(|f| f.starts_with(mailboxes.opened.root())) {
+        assert_eq!(mode(f), 0o700, "{} is the user's alone", f.display());
+        folder = f.parent();
+    }
+    let again = mailbox
+        .copy_for_opening(&message.id, &message.attachments[0].id, &mailboxes.opened)
+        .await
+        .unwrap();
+    assert_ne!(copy, again, "a second opening has its own copy");
+
+    mailboxes.lock_all(None).await.unwrap();
+    assert!(
+        !mailboxes.opened.root().exists(),
+        "locking removes every opened copy"
+    );
+    mailboxes.unlock(&id, GOOD_PASSWORD).await.unwrap();
+    let copy = mailbox
+        .copy_for_opening(&message.id, &message.attachments[1].id, &mailboxes.opened)
+        .await
+        .unwrap();
+    mailboxes.sign_out(&id, None).await.unwrap();
+    assert!(!copy.exists(), "signing out removes the mailbox's copies");
+
+    // Save all: into a folder chosen once, nothing there replaced.
+    let to = tempfile::tempdir().unwrap();
+    std::fs::write(to.path().join("notes.txt"), "mine").unwrap();
+    let saved = mailbox
+        .save_all_attachments(&message.id, to.path())
+        .await
+        .expect("cached attachments save while signed out");
+    let names: Vec<_> = saved
+        .iter()
+        .map(|s| s.path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        ["care-plan.txt", "notes (2).txt"],
+        "a taken name gets a number"
+    );
+    assert_eq!(
+        std::fs::read_to_string(to.path().join("notes.txt")).unwrap(),
+        "mine"
+    );
+    assert_eq!(
+        std::fs::read_to_string(to.path().join("notes (2).txt")).unwrap(),
+        "the notes"
+    );
+    assert_eq!(saved[1].bytes, 9);
+}

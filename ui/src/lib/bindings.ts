@@ -32,6 +32,25 @@ export const commands = {
 	showUnread: (count: number) => __TAURI_INVOKE<void>("show_unread", { count }),
 	/**  Asks where to save an attachment (the system's save dialog), then writes it there. */
 	saveAttachment: (account: string, messageId: string, attachmentId: string, name: string) => __TAURI_INVOKE<Saved | null>("save_attachment", { account, messageId, attachmentId, name }),
+	/**
+	 *  Asks for a folder (the system's folder dialog, once), then saves every attachment of
+	 *  the message into it; a name taken there gets a number, nothing is replaced.
+	 */
+	saveAllAttachments: (account: string, messageId: string) => __TAURI_INVOKE<SavedAll | null>("save_all_attachments", { account, messageId }),
+	/**
+	 *  Opens an attachment in the application the system chooses for its kind, from a private
+	 *  read-only copy that goes when the app locks, signs out or quits.
+	 */
+	openAttachment: (account: string, messageId: string, attachmentId: string) => __TAURI_INVOKE<null>("open_attachment", { account, messageId, attachmentId }),
+	/**
+	 *  Saves a message as an email file (`.eml`, with its attachments) where the person
+	 *  chooses (the system's save dialog), for a case file.
+	 */
+	saveAsEmail: (account: string, messageId: string) => __TAURI_INVOKE<Saved | null>("save_as_email", { account, messageId }),
+	/**  Saves the open message as a PDF where the person chooses: the page as it prints. */
+	saveAsPdf: (account: string, messageId: string) => __TAURI_INVOKE<Saved | null>("save_as_pdf", { account, messageId }),
+	/**  The system's print dialog for the window's page (the open message, as it prints). */
+	print: () => __TAURI_INVOKE<null>("print"),
 	/**  The system's open dialog, several files at once. */
 	pickFiles: () => __TAURI_INVOKE<Picked[]>("pick_files"),
 	/**  Names and sizes of files dropped on the window. */
@@ -637,6 +656,12 @@ export type ReplyAudience = {
 export type Saved = {
 	path: string,
 	bytes: number,
+};
+
+/**  What Save all wrote. */
+export type SavedAll = {
+	folder: string,
+	files: Saved[],
 };
 
 /**  A search result: the message and a short excerpt around the match. */
