@@ -8,7 +8,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::clock::rfc3339;
 use crate::crypto::{hash_token, new_id, new_token, Sensitive};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TriesLeft};
 use crate::hub::{Caller, Hub};
 use crate::mail::templates;
 use crate::policy::nfkc;
@@ -201,7 +201,8 @@ impl Hub {
             .hit(&caller.network(), now)
             .map_err(Error::RateLimited)?;
         let Ok(email) = sealpost_proto::address::normalise(email) else {
-            return Err(Error::InvalidCredentials);
+            // Not an address at all: nothing to count.
+            return Err(Error::InvalidCredentials(None));
         };
         if password.is_empty() {
             // Never anyone's password: a client with no password at hand, not a guess.
@@ -385,7 +386,7 @@ impl Hub {
             account.as_ref().map(|a| a.id.clone()).unwrap_or_default(),
         );
         let by_device = trusted.is_some();
-        let locked = self
+        let (locked, failures) = self
             .store
             .write(move |tx| {
                 if let Some(hash) = &trusted {
@@ -404,7 +405,7 @@ impl Hub {
                         tx.audit(now, "locked", &failing, &ip, &detail)?;
                     }
                     tx.set_device(hash, &device, now)?;
-                    return Ok(locked);
+                    return Ok((locked, device.failures));
                 }
                 let mut guard = tx.guard(&guard_key)?;
                 guard.failures += 1;
@@ -424,12 +425,17 @@ impl Hub {
                     tx.audit(now, "locked", &failing, &ip, &detail)?;
                 }
                 tx.set_guard(&guard_key, &guard, now)?;
-                Ok(locked)
+                Ok((locked, guard.failures))
             })
             .await?;
         self.metrics.sign_in_failed();
         let Some(until) = locked else {
-            return Err(Error::InvalidCredentials);
+            // Counted the same way for every address, known or not: saying how many are
+            // left tells nothing about the account.
+            return Err(Error::InvalidCredentials(Some(TriesLeft {
+                tries: threshold.saturating_sub(failures).max(1),
+                lock_minutes: self.config.security.lockout_minutes,
+            })));
         };
         self.metrics.lockout();
         // The owner hears of every lock, with a link that opens it at once; but not of

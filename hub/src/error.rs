@@ -25,9 +25,10 @@ pub enum Error {
         "this address is already registered; sign in, or reset the password if it is forgotten"
     )]
     AlreadyRegistered,
-    /// Wrong address or password (the two are never told apart).
+    /// Wrong address or password (the two are never told apart), with the failures left
+    /// before the lock when they are counted (for known and unknown addresses alike).
     #[error("the email address or password is not right")]
-    InvalidCredentials,
+    InvalidCredentials(Option<TriesLeft>),
     /// Too many failed sign-ins; sign-in opens again at the given time.
     #[error("this account is locked after too many failed sign-ins")]
     AccountLocked(DateTime<Utc>),
@@ -85,3 +86,12 @@ pub enum Error {
 
 /// The hub's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How many more failed sign-ins lock sign-in, and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TriesLeft {
+    /// Failures still allowed before the lock (at least 1).
+    pub tries: u32,
+    /// How long the lock lasts, in minutes.
+    pub lock_minutes: i64,
+}

@@ -38,6 +38,10 @@ pub struct ApiError {
     /// With `account_locked`: when sign-in opens again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locked_until: Option<String>,
+    /// With `invalid_credentials`: how many more failed sign-ins lock sign-in (the same
+    /// for every address, registered or not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tries_left: Option<u32>,
     /// With `recipient_not_allowed`: every address that was refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refused: Option<Vec<String>>,

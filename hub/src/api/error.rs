@@ -28,6 +28,7 @@ impl ApiError {
                 message: message.into(),
                 rules_failed: None,
                 locked_until: None,
+                tries_left: None,
                 refused: None,
                 max_files: None,
                 max_total_bytes: None,
@@ -102,12 +103,32 @@ impl From<Error> for ApiError {
                 ErrorCode::AlreadyRegistered,
                 "This address is already registered. Sign in, or reset the password if it is forgotten.",
             ),
-            Error::InvalidCredentials => Self::new(
+            Error::InvalidCredentials(None) => Self::new(
                 S::UNAUTHORIZED,
                 ErrorCode::InvalidCredentials,
                 "The email address or password is not right. Check both and try again; \
                  repeated failures lock the account for a while.",
             ),
+            Error::InvalidCredentials(Some(left)) => {
+                let minutes = left.lock_minutes;
+                let mut err = Self::new(
+                    S::UNAUTHORIZED,
+                    ErrorCode::InvalidCredentials,
+                    match left.tries {
+                        1 => format!(
+                            "The email address or password is not right. One more failure locks \
+                             sign-in for {minutes} minutes: if the password is forgotten, reset \
+                             it instead."
+                        ),
+                        n => format!(
+                            "The email address or password is not right. Check both and try \
+                             again: {n} more failures lock sign-in for {minutes} minutes."
+                        ),
+                    },
+                );
+                err.body.tries_left = Some(left.tries);
+                err
+            }
             Error::AccountLocked(until) => {
                 let mut err = Self::new(
                     S::LOCKED,

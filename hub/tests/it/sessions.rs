@@ -99,11 +99,16 @@ async fn three_failures_lock_for_30_minutes_and_email_a_reset_link() {
     let t = TestHub::start().await;
     t.registered(alice()).await;
     for attempt in 1..=2 {
-        let (status, _) = t.sign_in(alice(), "wrong wrong wrong wrong", false).await;
+        let (status, body) = t.sign_in(alice(), "wrong wrong wrong wrong", false).await;
         assert_eq!(
             status,
             StatusCode::UNAUTHORIZED,
             "attempt {attempt} is only refused"
+        );
+        assert_eq!(
+            body["error"]["tries_left"],
+            3 - attempt,
+            "the refusal says how many tries are left"
         );
     }
     let (status, body) = t.sign_in(alice(), "wrong wrong wrong wrong", false).await;
@@ -155,12 +160,34 @@ async fn three_failures_lock_for_30_minutes_and_email_a_reset_link() {
 async fn unknown_addresses_lock_the_same_way_but_get_no_email() {
     let t = TestHub::start().await;
     let ghost = "ghost@nowhere.example";
-    for _ in 0..2 {
+    t.registered(alice()).await;
+    for attempt in 1..=2 {
+        let (status, unknown) = t.sign_in(ghost, "whatever whatever", false).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let (_, known) = t.sign_in(alice(), "whatever whatever", false).await;
         assert_eq!(
-            t.sign_in(ghost, "whatever whatever", false).await.0,
-            StatusCode::UNAUTHORIZED
+            unknown, known,
+            "attempt {attempt}: an unknown address gets the very answer a registered one \
+             gets, tries left included"
         );
     }
+    let message = t.sign_in(bob(), "whatever whatever", false).await.1["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        message.contains("2 more failures lock sign-in for 30 minutes"),
+        "the first refusal words it: {message}"
+    );
+    let message = t.sign_in(bob(), "whatever whatever", false).await.1["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        message.contains("One more failure locks sign-in for 30 minutes")
+            && message.contains("reset it"),
+        "the last try before the lock says so, and points at the reset: {message}"
+    );
     let (status, body) = t.sign_in(ghost, "whatever whatever", false).await;
     assert_eq!(
         status,

@@ -131,12 +131,21 @@ async fn no_sign_in_trap() -> Result<()> {
             .unwrap_or_default();
         ensure!(selected == "true", "the Sign in tab is open");
 
-        // Locked at the hub: when it opens again, in local time.
-        for _ in 0..3 {
+        // Each wrong password says how many tries are left; then the lock says when it
+        // opens again, in local time.
+        for said in [
+            "2 more failures lock sign-in for 30 minutes",
+            "One more failure locks sign-in for 30 minutes",
+        ] {
             ui.type_into("#password", "not the password at all").await?;
             ui.click("#sign-in").await?;
-            tokio::time::sleep(Duration::from_millis(300)).await;
+            ui.wait_text("#welcome-error", said).await?;
+            if said.starts_with("One") {
+                ui.shot("tries-left").await?;
+            }
         }
+        ui.type_into("#password", "not the password at all").await?;
+        ui.click("#sign-in").await?;
         wait_js(
             &ui,
             "const e = document.querySelector('#welcome-error'); return !!e && e.dataset.code === 'account_locked'",
