@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sealpost_proto::{
     AttachmentInfo, ChangedItem, Changes, Delivery, Destroyed, Folder, Message, MessageList,
-    MessageSummary,
+    MessagePatch, MessageSummary,
 };
 
 use sealpost_proto::text::{clean_file_name, clean_line};
@@ -69,7 +69,11 @@ pub(crate) fn view_message(key: &MailboxKey, row: &MessageRow) -> Result<Message
         Ok(Message {
             summary: MessageSummary {
                 id: row.id.clone(),
-                folder: row.folder,
+                folder: if row.deleted {
+                    Folder::Deleted
+                } else {
+                    row.folder
+                },
                 from: row.sender.clone(),
                 to: row.to.clone(),
                 cc: row.cc.clone(),
@@ -81,6 +85,7 @@ pub(crate) fn view_message(key: &MailboxKey, row: &MessageRow) -> Result<Message
                 delivery,
                 client_ref: (!row.client_ref.is_empty() && row.folder != Folder::Inbox)
                     .then(|| row.client_ref.clone()),
+                deleted_from: row.deleted.then_some(row.folder),
             },
             body_text: content.body_text,
             body_html: content.body_html,
@@ -137,18 +142,39 @@ impl Hub {
             .ok_or(Error::NotFound("message"))
     }
 
-    /// Marks a message read or unread.
-    pub async fn mark_read(
+    /// Marks a message read or unread, moves it to Deleted or back, or both (one change).
+    ///
+    /// # Errors
+    /// `BadRequest` when the patch changes nothing; `NotFound`; `Conflict` for moving a
+    /// draft.
+    pub async fn patch_message(
         &self,
         who: &Authenticated,
         id: &str,
-        read: bool,
+        patch: MessagePatch,
     ) -> Result<MessageSummary> {
+        if patch.read.is_none() && patch.deleted.is_none() {
+            return Err(Error::BadRequest(
+                "Nothing to change: give `read`, `deleted` or both.".into(),
+            ));
+        }
         let key = self.mailbox_key(&who.account_id).await?;
-        let (account, id) = (who.account_id.clone(), id.to_owned());
+        let (account, id, now) = (who.account_id.clone(), id.to_owned(), self.now());
         let row = self
             .store
-            .write(move |tx| tx.set_read(&account, &id, read))
+            .write(move |tx| {
+                let mut row = None;
+                if let Some(read) = patch.read {
+                    row = tx.set_read(&account, &id, read)?;
+                    if row.is_none() {
+                        return Ok(None);
+                    }
+                }
+                if let Some(deleted) = patch.deleted {
+                    row = tx.set_deleted(&account, &id, deleted, now)?;
+                }
+                Ok(row)
+            })
             .await?
             .ok_or(Error::NotFound("message"))?;
         Ok(self.message_view(&key, &row)?.summary)

@@ -173,11 +173,29 @@ pub async fn open_message(desk: State<'_, Desk>, account: String, id: String) ->
     Ok(message)
 }
 
+/// Deletes a message: to Deleted from the inbox or Sent, for good from Deleted. Returns
+/// whether it went for good.
 #[tauri::command]
 #[specta::specta]
-pub async fn delete_message(desk: State<'_, Desk>, account: String, id: String) -> UiResult<()> {
+pub async fn delete_message(desk: State<'_, Desk>, account: String, id: String) -> UiResult<bool> {
     let mailbox = desk.mailboxes.get(&account)?;
     Ok(mailbox.delete(&id).await?)
+}
+
+/// Moves a message from Deleted back to where it was deleted from (Undo).
+#[tauri::command]
+#[specta::specta]
+pub async fn restore_message(desk: State<'_, Desk>, account: String, id: String) -> UiResult<()> {
+    let mailbox = desk.mailboxes.get(&account)?;
+    Ok(mailbox.restore(&id).await?)
+}
+
+/// Deletes everything in Deleted for good; returns how many.
+#[tauri::command]
+#[specta::specta]
+pub async fn empty_deleted(desk: State<'_, Desk>, account: String) -> UiResult<u32> {
+    let mailbox = desk.mailboxes.get(&account)?;
+    Ok(mailbox.empty_deleted().await? as u32)
 }
 
 /// Where an attachment was saved.

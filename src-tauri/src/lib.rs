@@ -34,6 +34,8 @@ pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
             commands::search,
             commands::open_message,
             commands::delete_message,
+            commands::restore_message,
+            commands::empty_deleted,
             commands::set_read,
             commands::show_unread,
             commands::save_attachment,

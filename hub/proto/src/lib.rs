@@ -311,6 +311,9 @@ pub enum Folder {
     Sent,
     /// Unfinished messages.
     Drafts,
+    /// Messages deleted from the inbox or Sent, kept (under the same retention) until the
+    /// folder is emptied; `deleted_from` says where each came from.
+    Deleted,
 }
 
 impl Folder {
@@ -320,6 +323,7 @@ impl Folder {
             Self::Inbox => "inbox",
             Self::Sent => "sent",
             Self::Drafts => "drafts",
+            Self::Deleted => "deleted",
         }
     }
 
@@ -328,6 +332,7 @@ impl Folder {
         match name {
             "sent" => Self::Sent,
             "drafts" => Self::Drafts,
+            "deleted" => Self::Deleted,
             _ => Self::Inbox,
         }
     }
@@ -431,6 +436,9 @@ pub struct MessageSummary {
     /// client finds the draft of a compose it holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_ref: Option<String>,
+    /// For messages in Deleted: the folder it was deleted from (where a restore puts it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_from: Option<Folder>,
 }
 
 /// A whole message.
@@ -472,7 +480,12 @@ pub struct MessageList {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct MessagePatch {
     /// Mark read or unread.
-    pub read: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read: Option<bool>,
+    /// `true` moves an inbox or Sent message to Deleted; `false` moves it back to the folder
+    /// it came from. (`DELETE /messages/{id}` removes it for good.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<bool>,
 }
 
 /// A message to send or a draft to save (`POST /messages`, `POST/PUT /drafts`).

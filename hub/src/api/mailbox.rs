@@ -62,14 +62,15 @@ pub async fn open(
 }
 
 #[utoipa::path(patch, path = "/messages/{id}", tag = "mailbox", security(("bearer" = [])), params(("id" = String, Path, description = "Message id")),
-    request_body = MessagePatch, responses((status = 200, body = MessageSummary), (status = 404, body = ErrorBody)))]
+    request_body = MessagePatch, responses((status = 200, body = MessageSummary), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "a draft cannot be moved to Deleted", body = ErrorBody)))]
 pub async fn patch(
     State(hub): State<AppState>,
     SignedIn(who): SignedIn,
     Path(id): Path<String>,
     Json(body): Json<MessagePatch>,
 ) -> Result<axum::Json<MessageSummary>, ApiError> {
-    Ok(axum::Json(hub.mark_read(&who, &id, body.read).await?))
+    Ok(axum::Json(hub.patch_message(&who, &id, body).await?))
 }
 
 #[utoipa::path(delete, path = "/messages/{id}", tag = "mailbox", security(("bearer" = [])), params(("id" = String, Path, description = "Message id")),

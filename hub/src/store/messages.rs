@@ -91,6 +91,8 @@ pub struct MessageRow {
     pub modseq: i64,
     /// The client's reference ("" when it gave none).
     pub client_ref: String,
+    /// In the Deleted folder (`folder` is where it came from).
+    pub deleted: bool,
     /// Attachments, in order.
     pub attachments: Vec<AttachmentRow>,
 }
@@ -141,7 +143,8 @@ struct Recipients {
 
 const COLUMNS: &str =
     "id, account_id, folder, mode, sender, recipients, sent_at, expires_at, read, \
-     in_reply_to, delivery, delivery_detail, sealed, created_modseq, modseq, client_ref";
+     in_reply_to, delivery, delivery_detail, sealed, created_modseq, modseq, client_ref, \
+     deleted_at";
 
 fn row(r: &Row) -> rusqlite::Result<MessageRow> {
     let recipients: Recipients = serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or_default();
@@ -163,6 +166,7 @@ fn row(r: &Row) -> rusqlite::Result<MessageRow> {
         created_modseq: r.get(13)?,
         modseq: r.get(14)?,
         client_ref: r.get(15)?,
+        deleted: r.get::<_, i64>(16)? > 0,
         attachments: Vec::new(),
     })
 }
@@ -372,7 +376,8 @@ impl Tx<'_> {
             .map(|(t, id)| (to_millis(t), id))
             .unwrap_or((i64::MAX, String::new()));
         let mut stmt = self.0.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM messages WHERE account_id = ?1 AND folder = ?2 \
+            "SELECT {COLUMNS} FROM messages WHERE account_id = ?1 \
+             AND (CASE WHEN ?2 = 'deleted' THEN deleted_at > 0 ELSE folder = ?2 AND deleted_at = 0 END) \
              AND (sent_at < ?3 OR (sent_at = ?3 AND id < ?4)) \
              ORDER BY sent_at DESC, id DESC LIMIT ?5"
         ))?;
@@ -395,6 +400,36 @@ impl Tx<'_> {
             self.0.execute(
                 "UPDATE messages SET read = ?2, modseq = ?3 WHERE id = ?1",
                 params![id, read, modseq],
+            )?;
+        }
+        self.message(account_id, id)
+    }
+
+    /// Moves an inbox or Sent message to Deleted (`deleted`) or back to its folder; returns
+    /// the message, or `None` if it is not the account's.
+    ///
+    /// # Errors
+    /// `Conflict` for a draft (drafts are deleted for good, `DELETE /drafts/{id}`).
+    pub fn set_deleted(
+        &self,
+        account_id: &str,
+        id: &str,
+        deleted: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Option<MessageRow>> {
+        let Some(current) = self.message(account_id, id)? else {
+            return Ok(None);
+        };
+        if current.folder == Folder::Drafts {
+            return Err(crate::error::Error::Conflict(
+                "A draft is not moved to Deleted: delete it with DELETE /drafts/{id}.".into(),
+            ));
+        }
+        if current.deleted != deleted {
+            let modseq = self.bump_mailbox_state(account_id)?;
+            self.0.execute(
+                "UPDATE messages SET deleted_at = ?2, modseq = ?3 WHERE id = ?1",
+                params![id, if deleted { to_millis(now).max(1) } else { 0 }, modseq],
             )?;
         }
         self.message(account_id, id)
@@ -466,7 +501,7 @@ impl Tx<'_> {
     pub fn inbox_counts(&self, account_id: &str) -> Result<(u64, u64)> {
         let (all, unread): (i64, i64) = self.0.query_row(
             "SELECT count(*), coalesce(sum(read = 0), 0) FROM messages \
-             WHERE account_id = ?1 AND folder = 'inbox'",
+             WHERE account_id = ?1 AND folder = 'inbox' AND deleted_at = 0",
             [account_id],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;

@@ -245,4 +245,10 @@ pub const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX notifications_due ON notifications(due_at) WHERE waiting > 0;
     "#,
+    // 4: Delete moves an inbox or Sent message to the Deleted folder (`deleted_at`, 0 when
+    //    not deleted), keeping its own folder for Undo; DELETE removes it for good.
+    r#"
+    ALTER TABLE messages ADD COLUMN deleted_at INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX messages_deleted ON messages(account_id, sent_at) WHERE deleted_at > 0;
+    "#,
 ];

@@ -185,6 +185,92 @@ async fn deleting_removes_the_message_and_its_files() {
 }
 
 #[tokio::test]
+async fn delete_moves_to_deleted_and_undo_moves_back_to_where_it_was() {
+    let t = TestHub::start().await;
+    let alice = t.user(alice()).await;
+    t.advance(chrono::Duration::minutes(1));
+    t.org_send_files(&alice.email, "Referral", "text", &[])
+        .await;
+    let inbox = alice.folder("inbox").await.len(); // the welcome message too
+    let id = alice.folder("inbox").await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, before) = alice.get("/changes").await;
+    let state = before["state"].as_str().unwrap().to_owned();
+    let path = format!("/messages/{id}");
+
+    let (status, moved) = alice
+        .call(Method::PATCH, &path, Some(json!({"deleted": true})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    assert_eq!(moved["folder"], "deleted");
+    assert_eq!(moved["deleted_from"], "inbox", "it says where it came from");
+    let original = before["created"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == id.as_str())
+        .unwrap();
+    assert_eq!(
+        moved["expires_at"], original["expires_at"],
+        "the 90-day rule still runs"
+    );
+    assert_eq!(
+        alice.folder("inbox").await.len(),
+        inbox - 1,
+        "out of the inbox"
+    );
+    assert_eq!(alice.folder("deleted").await.len(), 1, "in Deleted");
+    let (_, changes) = alice.get(&format!("/changes?since={state}")).await;
+    assert_eq!(
+        changes["updated"][0]["folder"], "deleted",
+        "other devices hear of the move: {changes}"
+    );
+
+    let (status, back) = alice
+        .call(
+            Method::PATCH,
+            &path,
+            Some(json!({"deleted": false, "read": false})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(back["folder"], "inbox", "Undo puts it back where it was");
+    assert!(back.get("deleted_from").is_none());
+    assert_eq!(back["read"], false, "one patch may change both");
+    assert_eq!(alice.folder("inbox").await.len(), inbox);
+
+    let (status, body) = alice.call(Method::PATCH, &path, Some(json!({}))).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "a patch that changes nothing: {body}"
+    );
+
+    // Deleted for good from Deleted.
+    alice
+        .call(Method::PATCH, &path, Some(json!({"deleted": true})))
+        .await;
+    let (status, _) = alice.call(Method::DELETE, &path, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(alice.folder("deleted").await.is_empty(), "emptied");
+
+    // A draft is deleted for good, not moved.
+    let (_, draft) = alice
+        .post("/drafts", json!({"mode": "new", "subject": "half"}))
+        .await;
+    let (status, body) = alice
+        .call(
+            Method::PATCH,
+            &format!("/messages/{}", draft["id"].as_str().unwrap()),
+            Some(json!({"deleted": true})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+}
+
+#[tokio::test]
 async fn mailbox_routes_need_a_session() {
     let t = TestHub::start().await;
     for path in [

@@ -376,7 +376,7 @@ impl Mailbox {
         match draft {
             Some(d) => match self.delete(&d).await {
                 Err(ClientError::NotFound(_)) => Ok(()),
-                other => other,
+                other => other.map(|_| ()),
             },
             None => Ok(()),
         }
@@ -425,7 +425,7 @@ impl Mailbox {
             let _one_at_a_time = self.flushing.lock().await;
             self.vault.forget_compose(&compose.id)?;
         }
-        self.delete(draft_id).await
+        self.delete(draft_id).await.map(|_| ())
     }
 }
 

@@ -10,6 +10,11 @@ use crate::hub::HubClient;
 use crate::keyring::{remember_name, SecretStore};
 use crate::sync::Syncer;
 use crate::vault::Vault;
+use sealpost_proto::Folder;
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
 
 /// An account opened: its vault, its hub connection, its syncer.
 pub struct Mailbox {
@@ -115,7 +120,7 @@ impl Mailbox {
         self.vault.set_read(message_id, read)?;
         let payload = serde_json::json!({"id": message_id, "read": read}).to_string();
         self.vault
-            .queue("read", &payload, &[], chrono::Utc::now().timestamp_millis())?;
+            .queue(crate::outbox::PATCH, &payload, &[], now_ms())?;
         Ok(())
     }
 
@@ -135,18 +140,57 @@ impl Mailbox {
         Ok((message, unread))
     }
 
-    /// Deletes a message: from the vault at once, at the hub now or, offline, when it
-    /// answers again (other devices hear of it by sync).
-    pub async fn delete(&self, message_id: &str) -> Result<()> {
-        self.vault.remove_message(message_id)?;
-        let payload = serde_json::json!({"id": message_id}).to_string();
-        self.vault.queue(
-            "delete",
-            &payload,
-            &[],
-            chrono::Utc::now().timestamp_millis(),
-        )?;
+    /// Deletes a message. From the inbox or Sent it moves to Deleted (where the 90-day rule
+    /// still runs, and [`Mailbox::restore`] undoes it); from Deleted, and a draft, it goes
+    /// for good. In the vault at once, at the hub now or, offline, when it answers again
+    /// (other devices hear of it by sync). Returns whether it went for good.
+    ///
+    /// # Errors
+    /// `NotFound` when the vault has no such message; vault errors.
+    pub async fn delete(&self, message_id: &str) -> Result<bool> {
+        let folder = self.vault.message(message_id)?.summary.folder;
+        let for_good = matches!(folder, Folder::Deleted | Folder::Drafts);
+        if for_good {
+            self.vault.remove_message(message_id)?;
+            let payload = serde_json::json!({"id": message_id}).to_string();
+            self.vault.queue("delete", &payload, &[], now_ms())?;
+        } else {
+            self.move_deleted(message_id, true)?;
+        }
+        self.flush_or_wait().await?;
+        Ok(for_good)
+    }
+
+    /// Moves a message from Deleted back to the folder it was deleted from (Undo).
+    ///
+    /// # Errors
+    /// `NotFound` when the vault has no such message; vault errors.
+    pub async fn restore(&self, message_id: &str) -> Result<()> {
+        self.move_deleted(message_id, false)?;
         self.flush_or_wait().await
+    }
+
+    /// Deletes every message in Deleted for good. Returns how many.
+    ///
+    /// # Errors
+    /// Vault errors.
+    pub async fn empty_deleted(&self) -> Result<usize> {
+        let ids = self.vault.deleted_ids()?;
+        for id in &ids {
+            self.vault.remove_message(id)?;
+            let payload = serde_json::json!({"id": id}).to_string();
+            self.vault.queue("delete", &payload, &[], now_ms())?;
+        }
+        self.flush_or_wait().await?;
+        Ok(ids.len())
+    }
+
+    fn move_deleted(&self, message_id: &str, deleted: bool) -> Result<()> {
+        self.vault.set_deleted(message_id, deleted)?;
+        let payload = serde_json::json!({"id": message_id, "deleted": deleted}).to_string();
+        self.vault
+            .queue(crate::outbox::PATCH, &payload, &[], now_ms())?;
+        Ok(())
     }
 
     async fn flush_or_wait(&self) -> Result<()> {

@@ -63,7 +63,7 @@ enum Command {
     Sync,
     /// List a folder, newest first.
     List {
-        /// inbox, sent or drafts.
+        /// inbox, sent, drafts or deleted.
         #[arg(long, default_value = "inbox")]
         folder: String,
         /// How many.
@@ -393,10 +393,11 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
                 "inbox" => Folder::Inbox,
                 "sent" => Folder::Sent,
                 "drafts" => Folder::Drafts,
+                "deleted" => Folder::Deleted,
                 other => {
                     return Err(ClientError::Refused {
                         code: Code::Invalid,
-                        message: format!("no folder {other:?}; use inbox, sent or drafts"),
+                        message: format!("no folder {other:?}; use inbox, sent, drafts or deleted"),
                         refused: Vec::new(),
                     })
                 }

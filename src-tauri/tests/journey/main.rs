@@ -522,7 +522,14 @@ async fn search_delete_address_book_reset_and_lockout() -> Result<()> {
         ui.click("#tab-sent").await?;
         ui.click("#tab-inbox").await?;
 
-        // Delete asks first, from the keyboard as from the button.
+        // Delete moves to Deleted at once, from the keyboard as from the button, and Undo
+        // (the toast's button, or Ctrl+Z) brings it back.
+        let in_inbox = |present: bool| {
+            format!(
+                "return {}document.querySelector('#message-list').innerText.includes('Meeting moved')",
+                if present { "" } else { "!" }
+            )
+        };
         ui.click_row("Meeting moved").await?;
         ui.wait_text("#message-subject", "Meeting moved").await?;
         ui.client
@@ -530,19 +537,50 @@ async fn search_delete_address_book_reset_and_lockout() -> Result<()> {
             .await?
             .send_keys("\u{E017}")
             .await?;
-        ui.wait_text("#confirm-dialog", "cannot be undone").await?;
-        ui.click("#confirm-cancel").await?;
+        ui.wait_text("#undo-toast", "Moved to Deleted.").await?;
+        wait_js(&ui, &in_inbox(false), "the deleted message left the inbox").await?;
+        ensure!(
+            !ui.present("#confirm-dialog").await,
+            "a move to Deleted asks nothing: it can be undone"
+        );
+        ui.shot("delete-undo").await?;
+        ui.click("#undo").await?;
+        wait_js(&ui, &in_inbox(true), "Undo brings it back").await?;
+        ui.click_row("Meeting moved").await?;
         ui.click("#delete").await?;
+        ui.wait_text("#undo-toast", "Moved to Deleted.").await?;
+        ui.client
+            .find(fantoccini::Locator::Css("body"))
+            .await?
+            .send_keys("\u{E009}z\u{E000}")
+            .await?;
+        wait_js(&ui, &in_inbox(true), "Ctrl+Z brings it back").await?;
+
+        // In Deleted: where it came from, back from there, and emptied for good.
+        ui.click_row("Meeting moved").await?;
+        ui.click("#delete").await?;
+        wait_js(&ui, &in_inbox(false), "deleted again").await?;
+        ui.click("#tab-deleted").await?;
+        ui.wait_text("#message-list", "from Inbox").await?;
+        ui.click_row("Meeting moved").await?;
+        ui.click("#restore").await?;
+        ui.wait_text("#notice", "Moved back to Inbox").await?;
+        ui.wait_text("#message-list", "Nothing deleted.").await?;
+        ui.click("#tab-inbox").await?;
+        ui.click_row("Meeting moved").await?;
+        ui.click("#delete").await?;
+        wait_js(&ui, &in_inbox(false), "deleted once more").await?;
+        ui.click("#tab-deleted").await?;
+        ui.wait_text("#message-list", "Meeting moved").await?;
+        ui.shot("deleted-folder").await?;
+        ui.click("#empty-deleted").await?;
         ui.wait_text("#confirm-dialog", "cannot be undone").await?;
-        ui.shot("delete-confirm").await?;
+        ui.shot("empty-deleted-confirm").await?;
         ui.click("#confirm-ok").await?;
-        ui.wait_text("#notice", "Message deleted.").await?;
-        wait_js(
-            &ui,
-            "return !document.querySelector('#message-list').innerText.includes('Meeting moved')",
-            "the deleted message left the list",
-        )
-        .await?;
+        ui.wait_text("#notice", "Deleted 1 message for good.").await?;
+        ui.wait_text("#message-list", "Nothing deleted.").await?;
+        ui.click("#tab-inbox").await?;
+        wait_js(&ui, &in_inbox(false), "gone for good").await?;
 
         // Reading far down a long inbox, new mail does not throw the list back up.
         let count = |n: usize| {

@@ -264,6 +264,83 @@ async fn read_flags_and_deletions_made_offline_reach_the_hub_later() {
 }
 
 #[tokio::test]
+async fn delete_moves_to_deleted_offline_too_undo_brings_it_back_and_emptying_ends_it() {
+    let mut hub = TestServer::start().await;
+    let client = TestClient::new();
+    hub.org_send(&[alice()], "Referral", "b").await;
+    let mailbox = client.registered(&hub, alice(), false).await;
+    mailbox.syncer.sync().await.unwrap();
+    let subjects = |folder: Folder, m: &sealpost_client::Mailbox| -> Vec<String> {
+        let mut s: Vec<String> = m
+            .vault
+            .list(folder, 10, None)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.subject)
+            .collect();
+        s.sort();
+        s
+    };
+    let id = mailbox
+        .vault
+        .list(Folder::Inbox, 10, None)
+        .unwrap()
+        .into_iter()
+        .find(|m| m.subject == "Referral")
+        .unwrap()
+        .id;
+
+    hub.go_offline().await;
+    let for_good = mailbox.delete(&id).await.expect("offline is not an error");
+    assert!(!for_good, "from the inbox, Delete moves to Deleted");
+    assert_eq!(subjects(Folder::Deleted, &mailbox), ["Referral"]);
+    assert!(!subjects(Folder::Inbox, &mailbox).contains(&"Referral".to_owned()));
+    let deleted = mailbox.vault.message(&id).unwrap().summary;
+    assert_eq!(
+        deleted.deleted_from,
+        Some(Folder::Inbox),
+        "it knows where it came from"
+    );
+    mailbox.restore(&id).await.expect("offline is not an error");
+    assert!(
+        subjects(Folder::Inbox, &mailbox).contains(&"Referral".to_owned()),
+        "Undo"
+    );
+    mailbox.delete(&id).await.unwrap();
+    hub.come_back().await;
+    assert_eq!(mailbox.flush_outbox().await.unwrap().changes, 3);
+
+    // Another device of the same mailbox sees it in Deleted.
+    let other = TestClient::new();
+    let accounts = other.accounts();
+    let record = accounts.add(&hub.url, alice()).unwrap();
+    let second = accounts.open(&record.id).unwrap();
+    second.sign_in(GOOD_PASSWORD, false).await.unwrap();
+    second.syncer.sync().await.unwrap();
+    assert_eq!(subjects(Folder::Deleted, &second), ["Referral"]);
+    assert_eq!(
+        second.vault.unread_count().unwrap(),
+        0,
+        "the unread message in Deleted is not counted unread"
+    );
+
+    assert_eq!(mailbox.empty_deleted().await.unwrap(), 1);
+    assert!(subjects(Folder::Deleted, &mailbox).is_empty());
+    second.syncer.sync().await.unwrap();
+    assert!(
+        subjects(Folder::Deleted, &second).is_empty(),
+        "emptied on every device"
+    );
+    assert!(
+        matches!(
+            mailbox.vault.message(&id),
+            Err(sealpost_client::ClientError::NotFound(_))
+        ),
+        "gone for good"
+    );
+}
+
+#[tokio::test]
 async fn a_message_to_a_group_alone_is_sent_to_its_members() {
     use sealpost_proto::{ContactInput, GroupInput};
     let hub = TestServer::start().await;

@@ -22,7 +22,15 @@ export const commands = {
 	search: (account: string, query: string) => __TAURI_INVOKE<SearchHit_Serialize[]>("search", { account, query }),
 	/**  Opens a message, marking it read. */
 	openMessage: (account: string, id: string) => __TAURI_INVOKE<Message_Serialize>("open_message", { account, id }),
-	deleteMessage: (account: string, id: string) => __TAURI_INVOKE<null>("delete_message", { account, id }),
+	/**
+	 *  Deletes a message: to Deleted from the inbox or Sent, for good from Deleted. Returns
+	 *  whether it went for good.
+	 */
+	deleteMessage: (account: string, id: string) => __TAURI_INVOKE<boolean>("delete_message", { account, id }),
+	/**  Moves a message from Deleted back to where it was deleted from (Undo). */
+	restoreMessage: (account: string, id: string) => __TAURI_INVOKE<null>("restore_message", { account, id }),
+	/**  Deletes everything in Deleted for good; returns how many. */
+	emptyDeleted: (account: string) => __TAURI_INVOKE<number>("empty_deleted", { account }),
 	/**  Marks a message read or unread: in the vault at once, at the hub now or when it answers. */
 	setRead: (account: string, id: string, read: boolean) => __TAURI_INVOKE<null>("set_read", { account, id, read }),
 	/**
@@ -370,7 +378,12 @@ export type Folder =
 /**  Messages the user sent. */
 "sent" | 
 /**  Unfinished messages. */
-"drafts";
+"drafts" | 
+/**
+ *  Messages deleted from the inbox or Sent, kept (under the same retention) until the
+ *  folder is emptied; `deleted_from` says where each came from.
+ */
+"deleted";
 
 /**  An address-book group of contacts. */
 export type Group = {
@@ -525,6 +538,8 @@ export type MessageSummary_Deserialize = {
 	 *  client finds the draft of a compose it holds.
 	 */
 	client_ref?: string | null,
+	/**  For messages in Deleted: the folder it was deleted from (where a restore puts it). */
+	deleted_from?: Folder | null,
 };
 
 /**  A message as listed. */
@@ -556,6 +571,8 @@ export type MessageSummary_Serialize = {
 	 *  client finds the draft of a compose it holds.
 	 */
 	client_ref?: string,
+	/**  For messages in Deleted: the folder it was deleted from (where a restore puts it). */
+	deleted_from?: Folder,
 };
 
 /**  A whole message. */

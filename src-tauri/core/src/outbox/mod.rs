@@ -14,6 +14,11 @@ use crate::mailbox::Mailbox;
 use crate::policy;
 use crate::vault::QueuedFile;
 
+/// The outbox kind of a change to a message's flags: `{"id", "read"?, "deleted"?}` (a
+/// `MessagePatch` with its id). Named `read` because read flags came first; the vault's
+/// table allows only its original kinds, and items queued by older versions still parse.
+pub(crate) const PATCH: &str = "read";
+
 /// What flushing the outbox did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct FlushReport {
@@ -380,23 +385,19 @@ impl Mailbox {
         #[derive(serde::Deserialize)]
         struct Target {
             id: String,
-            #[serde(default)]
-            read: bool,
+            #[serde(flatten)]
+            patch: sealpost_proto::MessagePatch,
         }
-        if item.kind == "read" || item.kind == "delete" {
+        if matches!(item.kind.as_str(), PATCH | "delete") {
             let target: Target =
                 serde_json::from_str(&item.payload).map_err(|e| ClientError::Damaged {
                     message: format!("a queued change is unreadable: {e}"),
                     source: e,
                 })?;
             let path = format!("/messages/{}", target.id);
-            let done = if item.kind == "read" {
+            let done = if item.kind == PATCH {
                 self.hub
-                    .call_empty(
-                        Method::PATCH,
-                        &path,
-                        Some(&sealpost_proto::MessagePatch { read: target.read }),
-                    )
+                    .call_empty(Method::PATCH, &path, Some(&target.patch))
                     .await
             } else {
                 self.hub

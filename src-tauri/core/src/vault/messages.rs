@@ -32,7 +32,7 @@ fn rfc3339(ms: i64) -> String {
 
 pub(super) const COLUMNS: &str =
     "id, folder, mode, sender, recipients, subject, body_text, body_html, sent_at, \
-     expires_at, read, in_reply_to, delivery, client_ref";
+     expires_at, read, in_reply_to, delivery, client_ref, deleted";
 
 pub(super) fn message_from_row(r: &Row) -> rusqlite::Result<Message> {
     let recipients: Recipients = serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default();
@@ -40,10 +40,12 @@ pub(super) fn message_from_row(r: &Row) -> rusqlite::Result<Message> {
     let html: String = r.get(7)?;
     let in_reply_to: String = r.get(11)?;
     let folder = Folder::from_name(&r.get::<_, String>(1)?);
+    let deleted: bool = r.get(14)?;
     Ok(Message {
         summary: MessageSummary {
             id: r.get(0)?,
-            folder,
+            folder: if deleted { Folder::Deleted } else { folder },
+            deleted_from: deleted.then_some(folder),
             from: r.get(3)?,
             to: recipients.to,
             cc: recipients.cc,
@@ -93,15 +95,19 @@ pub(super) fn upsert_message(tx: &Transaction, m: &Message) -> Result<()> {
         .unwrap_or_default();
     tx.prepare_cached(
         "INSERT INTO messages (id, folder, mode, sender, recipients, subject, body_text, body_html, \
-         sent_at, expires_at, read, in_reply_to, delivery, client_ref) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
+         sent_at, expires_at, read, in_reply_to, delivery, client_ref, deleted) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
          ON CONFLICT(id) DO UPDATE SET folder = ?2, mode = ?3, sender = ?4, recipients = ?5, \
          subject = ?6, body_text = ?7, body_html = ?8, sent_at = ?9, expires_at = ?10, read = ?11, \
-         in_reply_to = ?12, delivery = ?13, client_ref = ?14",
+         in_reply_to = ?12, delivery = ?13, client_ref = ?14, deleted = ?15",
     )?
     .execute(params![
         s.id,
-        s.folder.as_str(),
+        // A deleted message is kept under its own folder, marked deleted.
+        match s.folder {
+            Folder::Deleted => s.deleted_from.unwrap_or(Folder::Inbox).as_str(),
+            other => other.as_str(),
+        },
         m.mode.unwrap_or_default().as_str(),
         s.from,
         recipients,
@@ -114,6 +120,7 @@ pub(super) fn upsert_message(tx: &Transaction, m: &Message) -> Result<()> {
         m.in_reply_to.clone().unwrap_or_default(),
         delivery,
         s.client_ref.clone().unwrap_or_default(),
+        s.folder == Folder::Deleted,
     ])?;
     // Attachments: keep cached bytes of those that stay, drop the rest.
     let keep: Vec<&str> = s.attachments.iter().map(|a| a.id.as_str()).collect();
@@ -173,7 +180,8 @@ impl Vault {
             // A draft whose compose waits in the outbox to be sent is on its way out: it
             // is not offered for sending a second time.
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM messages WHERE folder = ?1 \
+                "SELECT {COLUMNS} FROM messages \
+                 WHERE (CASE WHEN ?1 = 'deleted' THEN deleted ELSE folder = ?1 AND NOT deleted END) \
                  AND (sent_at < ?2 OR (sent_at = ?2 AND id < ?3)) \
                  AND NOT (folder = 'drafts' AND client_ref != '' AND client_ref IN \
                      (SELECT compose_id FROM outbox WHERE kind = 'send')) \
@@ -223,7 +231,7 @@ impl Vault {
     pub fn unread_count(&self) -> Result<u64> {
         self.read(|c| {
             Ok(c.query_row(
-                "SELECT count(*) FROM messages WHERE folder = 'inbox' AND read = 0",
+                "SELECT count(*) FROM messages WHERE folder = 'inbox' AND read = 0 AND NOT deleted",
                 [],
                 |r| r.get::<_, i64>(0),
             )? as u64)
@@ -259,6 +267,35 @@ impl Vault {
                 return Err(ClientError::NotFound("message"));
             }
             Ok(())
+        })
+    }
+
+    /// Moves a message to Deleted (`deleted`) or back to its own folder, locally (the hub
+    /// is told separately).
+    ///
+    /// # Errors
+    /// `NotFound` when the vault has no such message.
+    pub fn set_deleted(&self, id: &str, deleted: bool) -> Result<()> {
+        self.write(|tx| {
+            if tx.execute(
+                "UPDATE messages SET deleted = ?2 WHERE id = ?1",
+                params![id, deleted],
+            )? == 0
+            {
+                return Err(ClientError::NotFound("message"));
+            }
+            Ok(())
+        })
+    }
+
+    /// The ids of every message in Deleted.
+    pub fn deleted_ids(&self) -> Result<Vec<String>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached("SELECT id FROM messages WHERE deleted")?;
+            let ids = stmt
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
+            Ok(ids)
         })
     }
 

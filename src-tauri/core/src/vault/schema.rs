@@ -121,4 +121,9 @@ pub const MIGRATIONS: &[&str] = &[
     ) STRICT;
     ALTER TABLE outbox ADD COLUMN compose_body TEXT NOT NULL DEFAULT '';
     "#,
+    // 4: a message in the Deleted folder keeps its own folder (where Undo puts it back)
+    //    and is marked `deleted`.
+    r#"
+    ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
