@@ -6,6 +6,7 @@
 //! cannot run and passes without checking anything. Screenshots of each screen are kept in
 //! `target/tmp/journey/`.
 
+mod accessibility;
 mod compose;
 mod desktop;
 mod reading;

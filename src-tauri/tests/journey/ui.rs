@@ -123,6 +123,117 @@ impl Ui {
         self.click(item).await
     }
 
+    /// Runs axe-core (npm `axe-core`, the rules tagged WCAG 2.0/2.1/2.2 A and AA) on the
+    /// window as it is now, and fails on any serious or critical violation, naming the rule
+    /// and the elements.
+    pub async fn axe(&self, screen: &str) -> Result<()> {
+        const SOURCE: &str = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../ui/node_modules/axe-core/axe.min.js"
+        );
+        if self.js("return typeof window.axe").await? != "object" {
+            let source = std::fs::read_to_string(SOURCE)
+                .with_context(|| format!("{SOURCE} (npm ci in ui/ installs it)"))?;
+            self.client
+                .execute(&format!("{source}\n;return true;"), vec![])
+                .await
+                .context("loading axe-core into the window")?;
+        }
+        let found = self
+            .client
+            .execute_async(
+                r#"const done = arguments[arguments.length - 1];
+                axe.run(document, {
+                    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] },
+                    resultTypes: ['violations'],
+                }).then((r) => done(r.violations
+                    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+                    .map((v) => `${v.id} (${v.impact}): ${v.help}\n` + v.nodes.slice(0, 6)
+                        .map((n) => `    ${n.target.join(' ')}: ${n.failureSummary.replace(/\s+/g, ' ')}`).join('\n'))))
+                  .catch((e) => done([`axe-core failed: ${e}`]));"#,
+                vec![],
+            )
+            .await
+            .context("running axe-core")?;
+        let found: Vec<String> = serde_json::from_value(found)?;
+        if !found.is_empty() {
+            bail!(
+                "accessibility ({screen}): {} serious or critical violations:\n{}",
+                found.len(),
+                found.join("\n")
+            );
+        }
+        Ok(())
+    }
+
+    /// Walks the window with Tab from its first control and fails when a visible control is
+    /// never reached, or is reached without a visible focus ring. Inside an open dialog,
+    /// the dialog's controls only.
+    pub async fn tab_through(&self, screen: &str) -> Result<()> {
+        const DESCRIBE: &str = r#"const describe = (e) => e.id ? '#' + e.id
+            : `${e.tagName.toLowerCase()}[${(e.getAttribute('aria-label') || e.textContent || '').trim().slice(0, 30)}]`;"#;
+        let wanted = self
+            .js(&[
+                DESCRIBE,
+                r#"
+                const scope = document.querySelector('dialog[open]') || document;
+                const sel = 'a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), '
+                    + 'select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+                const shown = (e) => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0
+                    && getComputedStyle(e).visibility !== 'hidden'; };
+                const all = [...scope.querySelectorAll(sel)].filter(shown);
+                document.activeElement?.blur?.();
+                return all.map(describe);"#,
+            ]
+            .concat())
+            .await?;
+        let wanted: Vec<String> = serde_json::from_value(wanted)?;
+        let mut seen = Vec::new();
+        let mut unringed = Vec::new();
+        for _ in 0..wanted.len() + 4 {
+            self.client
+                .active_element()
+                .await?
+                .send_keys("\u{E004}")
+                .await?;
+            let now = self
+                .js(&[
+                    DESCRIBE,
+                    r#"
+                    const e = document.activeElement;
+                    if (!e || e === document.body) return null;
+                    const s = getComputedStyle(e);
+                    const ring = (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2)
+                        || (s.boxShadow && s.boxShadow !== 'none');
+                    return [describe(e), ring];"#,
+                ]
+                .concat())
+                .await?;
+            if let Some([who, ring]) =
+                serde_json::from_value::<Option<[serde_json::Value; 2]>>(now)?
+            {
+                let who = who.as_str().unwrap_or_default().to_owned();
+                if ring != true && !unringed.contains(&who) {
+                    unringed.push(who.clone());
+                }
+                if !seen.contains(&who) {
+                    seen.push(who);
+                }
+            }
+            if wanted.iter().all(|w| seen.contains(w)) {
+                break;
+            }
+        }
+        let missed: Vec<&String> = wanted.iter().filter(|w| !seen.contains(w)).collect();
+        if !missed.is_empty() || !unringed.is_empty() {
+            bail!(
+                "keyboard ({screen}): never reached by Tab: {missed:?}; reached without a visible \
+                 focus ring: {unringed:?} (Tab order: {seen:?})"
+            );
+        }
+        Ok(())
+    }
+
     /// Clicks the message-list row showing `subject`.
     pub async fn click_row(&self, subject: &str) -> Result<()> {
         self.wait_text("#message-list", subject).await?;
