@@ -182,6 +182,51 @@ pub async fn delete_message(desk: State<'_, Desk>, account: String, id: String) 
     Ok(mailbox.delete(&id).await?)
 }
 
+/// Deletes several messages (a selection): each to Deleted, or for good from Deleted.
+/// Returns how many went for good.
+#[tauri::command]
+#[specta::specta]
+pub async fn delete_messages(
+    desk: State<'_, Desk>,
+    account: String,
+    ids: Vec<String>,
+) -> UiResult<u32> {
+    let mailbox = desk.mailboxes.get(&account)?;
+    Ok(mailbox.delete_many(&ids).await? as u32)
+}
+
+/// Moves several messages from Deleted back to where they came from (Undo of a bulk
+/// delete).
+#[tauri::command]
+#[specta::specta]
+pub async fn restore_messages(
+    desk: State<'_, Desk>,
+    account: String,
+    ids: Vec<String>,
+) -> UiResult<()> {
+    let mailbox = desk.mailboxes.get(&account)?;
+    Ok(mailbox.restore_many(&ids).await?)
+}
+
+/// Saves several messages as email files (with their attachments) into a folder chosen
+/// once (the system's folder dialog).
+#[tauri::command]
+#[specta::specta]
+pub async fn save_messages_as_email(
+    app: AppHandle,
+    desk: State<'_, Desk>,
+    account: String,
+    ids: Vec<String>,
+) -> UiResult<Option<SavedAll>> {
+    let mailbox = desk.mailboxes.get(&account)?;
+    let Some(folder) = ask_folder(&app, &desk, &account, "Save the messages in a folder").await?
+    else {
+        return Ok(None);
+    };
+    let files = mailbox.save_many_as_email(&ids, &folder).await?;
+    Ok(Some(saved_all(&folder, files)))
+}
+
 /// Moves a message from Deleted back to where it was deleted from (Undo).
 #[tauri::command]
 #[specta::specta]
@@ -300,12 +345,38 @@ pub async fn save_all_attachments(
     message_id: String,
 ) -> UiResult<Option<SavedAll>> {
     let mailbox = desk.mailboxes.get(&account)?;
+    let title = "Save all attachments in a folder";
+    let Some(folder) = ask_folder(&app, &desk, &account, title).await? else {
+        return Ok(None);
+    };
+    let files = mailbox.save_all_attachments(&message_id, &folder).await?;
+    Ok(Some(saved_all(&folder, files)))
+}
+
+fn saved_all(folder: &std::path::Path, files: Vec<sealpost_client::SavedFile>) -> SavedAll {
+    SavedAll {
+        folder: folder.display().to_string(),
+        files: files
+            .into_iter()
+            .map(|f| Saved {
+                path: f.path.display().to_string(),
+                bytes: f.bytes,
+            })
+            .collect(),
+    }
+}
+
+/// The system's folder dialog, opening where this mailbox last saved (else Downloads);
+/// remembers the folder chosen. `None` when the person cancels.
+async fn ask_folder(
+    app: &AppHandle,
+    desk: &Desk,
+    account: &str,
+    title: &str,
+) -> UiResult<Option<PathBuf>> {
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let mut dialog = app
-        .dialog()
-        .file()
-        .set_title("Save all attachments in a folder");
-    if let Some(folder) = save_folder(&app, &desk, &account) {
+    let mut dialog = app.dialog().file().set_title(title);
+    if let Some(folder) = save_folder(app, desk, account) {
         dialog = dialog.set_directory(folder);
     }
     dialog.pick_folder(move |path| {
@@ -317,18 +388,8 @@ pub async fn save_all_attachments(
     let folder = chosen
         .into_path()
         .map_err(|_| UiError::new(Code::Invalid, "Choose a folder on this computer."))?;
-    remember_save_folder(&desk, &account, &folder);
-    let files = mailbox.save_all_attachments(&message_id, &folder).await?;
-    Ok(Some(SavedAll {
-        folder: folder.display().to_string(),
-        files: files
-            .into_iter()
-            .map(|f| Saved {
-                path: f.path.display().to_string(),
-                bytes: f.bytes,
-            })
-            .collect(),
-    }))
+    remember_save_folder(desk, account, &folder);
+    Ok(Some(folder))
 }
 
 /// A file name for a record of a message: its subject (or "message"), made safe.

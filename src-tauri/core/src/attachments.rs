@@ -251,7 +251,7 @@ pub fn safe_file_name(name: &str) -> String {
 }
 
 /// Creates `name` in `folder`, or `name (2)`, `name (3)`... when it is taken.
-fn create_numbered(folder: &Path, name: &str) -> Result<(PathBuf, fs::File)> {
+pub(crate) fn create_numbered(folder: &Path, name: &str) -> Result<(PathBuf, fs::File)> {
     let (stem, ext) = match name.rsplit_once('.') {
         Some((stem, ext)) if !stem.is_empty() => (stem, format!(".{ext}")),
         _ => (name, String::new()),

@@ -148,14 +148,27 @@ impl Mailbox {
     /// # Errors
     /// `NotFound` when the vault has no such message; vault errors.
     pub async fn delete(&self, message_id: &str) -> Result<bool> {
-        let folder = self.vault.message(message_id)?.summary.folder;
-        let for_good = matches!(folder, Folder::Deleted | Folder::Drafts);
-        if for_good {
-            self.vault.remove_message(message_id)?;
-            let payload = serde_json::json!({"id": message_id}).to_string();
-            self.vault.queue("delete", &payload, &[], now_ms())?;
-        } else {
-            self.move_deleted(message_id, true)?;
+        Ok(self.delete_many(&[message_id.to_owned()]).await? == 1)
+    }
+
+    /// Deletes several messages as [`Mailbox::delete`] does each, telling the hub in one
+    /// go. Returns how many went for good (the rest moved to Deleted).
+    ///
+    /// # Errors
+    /// `NotFound` when the vault has no such message (those before it are deleted);
+    /// vault errors.
+    pub async fn delete_many(&self, message_ids: &[String]) -> Result<usize> {
+        let mut for_good = 0;
+        for id in message_ids {
+            let folder = self.vault.message(id)?.summary.folder;
+            if matches!(folder, Folder::Deleted | Folder::Drafts) {
+                self.vault.remove_message(id)?;
+                let payload = serde_json::json!({"id": id}).to_string();
+                self.vault.queue("delete", &payload, &[], now_ms())?;
+                for_good += 1;
+            } else {
+                self.move_deleted(id, true)?;
+            }
         }
         self.flush_or_wait().await?;
         Ok(for_good)
@@ -166,7 +179,18 @@ impl Mailbox {
     /// # Errors
     /// `NotFound` when the vault has no such message; vault errors.
     pub async fn restore(&self, message_id: &str) -> Result<()> {
-        self.move_deleted(message_id, false)?;
+        self.restore_many(&[message_id.to_owned()]).await
+    }
+
+    /// Moves several messages from Deleted back where they came from, telling the hub in
+    /// one go.
+    ///
+    /// # Errors
+    /// `NotFound` when the vault has no such message; vault errors.
+    pub async fn restore_many(&self, message_ids: &[String]) -> Result<()> {
+        for id in message_ids {
+            self.move_deleted(id, false)?;
+        }
         self.flush_or_wait().await
     }
 
@@ -176,13 +200,7 @@ impl Mailbox {
     /// Vault errors.
     pub async fn empty_deleted(&self) -> Result<usize> {
         let ids = self.vault.deleted_ids()?;
-        for id in &ids {
-            self.vault.remove_message(id)?;
-            let payload = serde_json::json!({"id": id}).to_string();
-            self.vault.queue("delete", &payload, &[], now_ms())?;
-        }
-        self.flush_or_wait().await?;
-        Ok(ids.len())
+        self.delete_many(&ids).await
     }
 
     fn move_deleted(&self, message_id: &str, deleted: bool) -> Result<()> {

@@ -95,6 +95,46 @@ impl Mailbox {
     }
 }
 
+impl Mailbox {
+    /// Saves several messages as email files into `folder`, each named after its subject
+    /// (`message.eml` when it has none); a name taken there gets a number, nothing is
+    /// replaced. Returns what was written, in the order given.
+    ///
+    /// # Errors
+    /// As [`Mailbox::message_as_email`], and disk errors (the files written before stay).
+    pub async fn save_many_as_email(
+        &self,
+        message_ids: &[String],
+        folder: &Path,
+    ) -> Result<Vec<crate::attachments::SavedFile>> {
+        let mut saved = Vec::new();
+        for id in message_ids {
+            let subject = self.vault.message(id)?.summary.subject;
+            let stem = match subject.trim() {
+                "" => "message".to_owned(),
+                s => crate::attachments::safe_file_name(s),
+            };
+            let email = self.message_as_email(id).await?;
+            let folder = folder.to_owned();
+            saved.push(
+                blocking(move || {
+                    use std::io::Write;
+                    let (path, mut file) =
+                        crate::attachments::create_numbered(&folder, &format!("{stem}.eml"))?;
+                    file.write_all(&email)?;
+                    file.sync_all()?;
+                    Ok(crate::attachments::SavedFile {
+                        path,
+                        bytes: email.len() as u64,
+                    })
+                })
+                .await?,
+            );
+        }
+        Ok(saved)
+    }
+}
+
 /// The host of a hub address, for message ids (`sealpost.invalid` when there is none).
 fn url_host(url: &str) -> String {
     reqwest::Url::parse(url)

@@ -9,6 +9,7 @@
 mod accessibility;
 mod compose;
 mod desktop;
+mod list;
 mod reading;
 mod record;
 mod signin;
@@ -131,11 +132,24 @@ async fn start_app_with(
     home: &std::path::Path,
     more: &[(&str, String)],
 ) -> Result<(Desktop, Ui)> {
+    // The window's own storage (its list width and sort order, say) lives under the XDG
+    // folders: each test has its own, as it has its own home.
     let mut env = vec![
         ("SEALPOST_DATA_DIR", data_dir.display().to_string()),
         ("SEALPOST_IDLE_SECONDS", IDLE_SECONDS.to_string()),
         ("HOME", home.display().to_string()),
+        (
+            "XDG_DATA_HOME",
+            home.join(".local/share").display().to_string(),
+        ),
+        (
+            "XDG_CONFIG_HOME",
+            home.join(".config").display().to_string(),
+        ),
+        ("XDG_CACHE_HOME", home.join(".cache").display().to_string()),
     ];
+    // Later entries win (the test's own XDG folders, say).
+    env.retain(|(k, _)| !more.iter().any(|(m, _)| m == k));
     env.extend(more.iter().cloned());
     let desktop = Desktop::start(work, &env)?;
     let ui = Ui::launch(

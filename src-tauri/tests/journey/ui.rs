@@ -236,6 +236,12 @@ impl Ui {
 
     /// Clicks the message-list row showing `subject`.
     pub async fn click_row(&self, subject: &str) -> Result<()> {
+        let row = self.row(subject).await?;
+        self.click(&row).await
+    }
+
+    /// A CSS selector of the message-list row showing `subject`.
+    pub async fn row(&self, subject: &str) -> Result<String> {
         self.wait_text("#message-list", subject).await?;
         let script = format!(
             "const r = [...document.querySelectorAll('#message-list .row-item')]\
@@ -244,8 +250,43 @@ impl Ui {
         );
         let id = self.client.execute(&script, vec![]).await?;
         let id = id.as_str().context("a row with that subject")?;
-        self.click(&format!("#message-list .row-item[data-id='{id}']"))
+        Ok(format!("#message-list .row-item[data-id='{id}']"))
+    }
+
+    /// Clicks the element while holding a modifier key (`'\u{E009}'` Control,
+    /// `'\u{E008}'` Shift), as a person does: real key and pointer input through WebDriver.
+    pub async fn click_holding(&self, css: &str, modifier: char) -> Result<()> {
+        use fantoccini::actions::{
+            Actions, InputSource, KeyAction, KeyActions, MouseActions, PointerAction,
+            MOUSE_BUTTON_LEFT,
+        };
+        let element = self.wait(css).await?;
+        let zero = Duration::ZERO;
+        let keys = KeyActions::new("keys".into())
+            .then(KeyAction::Down { value: modifier })
+            .then(KeyAction::Pause { duration: zero })
+            .then(KeyAction::Pause { duration: zero })
+            .then(KeyAction::Up { value: modifier });
+        let mouse = MouseActions::new("mouse".into())
+            .then(PointerAction::MoveToElement {
+                element,
+                duration: None,
+                x: 0.0,
+                y: 0.0,
+            })
+            .then(PointerAction::Down {
+                button: MOUSE_BUTTON_LEFT,
+            })
+            .then(PointerAction::Up {
+                button: MOUSE_BUTTON_LEFT,
+            })
+            .then(PointerAction::Pause { duration: zero });
+        self.client
+            .perform_actions(Actions::from(keys).and(mouse))
             .await
+            .with_context(|| format!("clicking {css} with a key held"))?;
+        self.client.release_actions().await?;
+        Ok(())
     }
 
     pub async fn type_into(&self, css: &str, text: &str) -> Result<()> {

@@ -29,6 +29,21 @@ export const commands = {
 	deleteMessage: (account: string, id: string) => __TAURI_INVOKE<boolean>("delete_message", { account, id }),
 	/**  Moves a message from Deleted back to where it was deleted from (Undo). */
 	restoreMessage: (account: string, id: string) => __TAURI_INVOKE<null>("restore_message", { account, id }),
+	/**
+	 *  Deletes several messages (a selection): each to Deleted, or for good from Deleted.
+	 *  Returns how many went for good.
+	 */
+	deleteMessages: (account: string, ids: string[]) => __TAURI_INVOKE<number>("delete_messages", { account, ids }),
+	/**
+	 *  Moves several messages from Deleted back to where they came from (Undo of a bulk
+	 *  delete).
+	 */
+	restoreMessages: (account: string, ids: string[]) => __TAURI_INVOKE<null>("restore_messages", { account, ids }),
+	/**
+	 *  Saves several messages as email files (with their attachments) into a folder chosen
+	 *  once (the system's folder dialog).
+	 */
+	saveMessagesAsEmail: (account: string, ids: string[]) => __TAURI_INVOKE<SavedAll | null>("save_messages_as_email", { account, ids }),
 	/**  Deletes everything in Deleted for good; returns how many. */
 	emptyDeleted: (account: string) => __TAURI_INVOKE<number>("empty_deleted", { account }),
 	/**  Marks a message read or unread: in the vault at once, at the hub now or when it answers. */

@@ -95,8 +95,10 @@ export const app = $state({
   progress: null as { name: string; done: number; total: number } | null,
   /** Bumped whenever the vault changed, so lists reload. */
   revision: 0,
-  /** The message just deleted: lists drop it at once, before they reload. */
-  deleted: null as string | null,
+  /** The messages just deleted: lists drop them at once, before they reload. */
+  deleted: [] as string[],
+  /** The messages chosen in the list (Ctrl/Shift-click, Ctrl+A) when more than one. */
+  selection: [] as string[],
   /** Which account the welcome screen signs in to (null: a new one). */
   signInFor: null as AccountView | null,
 });
