@@ -86,6 +86,8 @@ pub(crate) fn view_message(key: &MailboxKey, row: &MessageRow) -> Result<Message
                 client_ref: (!row.client_ref.is_empty() && row.folder != Folder::Inbox)
                     .then(|| row.client_ref.clone()),
                 deleted_from: row.deleted.then_some(row.folder),
+                replied: row.replied,
+                forwarded: row.forwarded,
             },
             body_text: content.body_text,
             body_html: content.body_html,

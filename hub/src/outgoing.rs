@@ -156,6 +156,9 @@ impl Hub {
                     tx.delete_message(&account, draft, now)?;
                 }
                 tx.insert_message(&message)?;
+                if !message.in_reply_to.is_empty() {
+                    tx.mark_answered(&account, &message.in_reply_to, message.mode)?;
+                }
                 for id in &uploads {
                     tx.delete_upload(id)?;
                 }

@@ -439,6 +439,12 @@ pub struct MessageSummary {
     /// For messages in Deleted: the folder it was deleted from (where a restore puts it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted_from: Option<Folder>,
+    /// A reply (or reply to all) to it was sent from this mailbox (IMAP's `\Answered`).
+    #[serde(default)]
+    pub replied: bool,
+    /// It was forwarded from this mailbox (IMAP's `$Forwarded`).
+    #[serde(default)]
+    pub forwarded: bool,
 }
 
 /// A whole message.

@@ -93,6 +93,10 @@ pub struct MessageRow {
     pub client_ref: String,
     /// In the Deleted folder (`folder` is where it came from).
     pub deleted: bool,
+    /// A reply to it was sent from its mailbox.
+    pub replied: bool,
+    /// It was forwarded from its mailbox.
+    pub forwarded: bool,
     /// Attachments, in order.
     pub attachments: Vec<AttachmentRow>,
 }
@@ -144,7 +148,7 @@ struct Recipients {
 const COLUMNS: &str =
     "id, account_id, folder, mode, sender, recipients, sent_at, expires_at, read, \
      in_reply_to, delivery, delivery_detail, sealed, created_modseq, modseq, client_ref, \
-     deleted_at";
+     deleted_at, replied, forwarded";
 
 fn row(r: &Row) -> rusqlite::Result<MessageRow> {
     let recipients: Recipients = serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or_default();
@@ -167,6 +171,8 @@ fn row(r: &Row) -> rusqlite::Result<MessageRow> {
         modseq: r.get(14)?,
         client_ref: r.get(15)?,
         deleted: r.get::<_, i64>(16)? > 0,
+        replied: r.get(17)?,
+        forwarded: r.get(18)?,
         attachments: Vec::new(),
     })
 }
@@ -433,6 +439,33 @@ impl Tx<'_> {
             )?;
         }
         self.message(account_id, id)
+    }
+
+    /// Notes on a message of `account_id` that it was answered (`mode` reply or reply to
+    /// all) or forwarded, as a change sync reports. Nothing for another mode, an unknown
+    /// message, or a flag already set.
+    pub fn mark_answered(&self, account_id: &str, id: &str, mode: SendMode) -> Result<()> {
+        let column = match mode {
+            SendMode::Reply | SendMode::ReplyAll => "replied",
+            SendMode::Forward => "forwarded",
+            SendMode::New => return Ok(()),
+        };
+        let Some(current) = self.message(account_id, id)? else {
+            return Ok(());
+        };
+        let set = if column == "replied" {
+            current.replied
+        } else {
+            current.forwarded
+        };
+        if !set {
+            let modseq = self.bump_mailbox_state(account_id)?;
+            self.0.execute(
+                &format!("UPDATE messages SET {column} = 1, modseq = ?2 WHERE id = ?1"),
+                params![id, modseq],
+            )?;
+        }
+        Ok(())
     }
 
     /// Deletes a message from a mailbox (recorded for sync). Returns its attachment files,

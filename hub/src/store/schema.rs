@@ -251,4 +251,10 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE messages ADD COLUMN deleted_at INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX messages_deleted ON messages(account_id, sent_at) WHERE deleted_at > 0;
     "#,
+    // 5: a message remembers that it was answered and forwarded from its mailbox (set when
+    //    the reply or forward is sent; other devices hear of it as an update).
+    r#"
+    ALTER TABLE messages ADD COLUMN replied INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN forwarded INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];

@@ -194,6 +194,53 @@ async fn reply_goes_to_the_sender_only_and_reply_all_to_staff_participants() {
 }
 
 #[tokio::test]
+async fn the_original_is_marked_replied_and_forwarded_and_other_devices_hear_of_it() {
+    let t = TestHub::start().await;
+    let alice = t.user(alice()).await;
+    t.advance(chrono::Duration::minutes(1));
+    t.org_send_files(&alice.email, "Case", "b", &[]).await;
+    let original = alice.folder("inbox").await[0].clone();
+    let id = original["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        (original["replied"].clone(), original["forwarded"].clone()),
+        (json!(false), json!(false)),
+        "not answered yet"
+    );
+    let (_, before) = alice.get("/changes").await;
+    let state = before["state"].as_str().unwrap().to_owned();
+
+    let (status, r) = alice
+        .post(
+            "/messages",
+            json!({"mode": "reply", "in_reply_to": id, "body_text": "ok"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    let (_, changes) = alice.get(&format!("/changes?since={state}")).await;
+    let updated = changes["updated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == id.as_str())
+        .unwrap_or_else(|| panic!("the original travels as an update: {changes}"));
+    assert_eq!(updated["replied"], true);
+    assert_eq!(updated["forwarded"], false);
+
+    let (status, r) = alice
+        .post(
+            "/messages",
+            json!({"mode": "forward", "in_reply_to": id, "to": ["boss@example.gov.uk"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    let (_, m) = alice.get(&format!("/messages/{id}")).await;
+    assert_eq!(
+        (m["replied"].clone(), m["forwarded"].clone()),
+        (json!(true), json!(true))
+    );
+}
+
+#[tokio::test]
 async fn forward_carries_the_attachments_to_the_organisation_only() {
     let t = TestHub::start().await;
     let alice = t.user(alice()).await;

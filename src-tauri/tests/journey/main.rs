@@ -334,9 +334,17 @@ async fn journey(
         "the reply keeps the subject"
     );
 
-    // Forward to an outside address: refused inline, before anything is sent.
+    // The original says it was answered, in the list and in the message.
     ui.click("#tab-inbox").await?;
-    ui.click_row("Referral for Mrs Jones").await?;
+    let row = ui.row("Referral for Mrs Jones").await?;
+    ui.wait(&format!("{row} .answered[data-replied='true']"))
+        .await?;
+    ui.click(&row).await?;
+    ui.wait_text("#message-answered", "You replied to it")
+        .await?;
+    ui.shot("replied-marker").await?;
+
+    // Forward to an outside address: refused inline, before anything is sent.
     ui.click("#forward").await?;
     ui.type_into("#to", "friend@gmail.com").await?;
     ui.wait_text("#to-problem", "outside the organisation")

@@ -412,3 +412,51 @@ async fn an_item_the_hub_refuses_as_too_large_does_not_hold_up_the_others() {
         left[0].last_error
     );
 }
+
+#[tokio::test]
+async fn a_reply_sent_offline_marks_the_original_at_once_and_the_hub_keeps_it() {
+    let mut hub = TestServer::start().await;
+    let client = TestClient::new();
+    hub.org_send(&[alice()], "Case", "b").await;
+    let mailbox = client.registered(&hub, alice(), false).await;
+    mailbox.syncer.sync().await.unwrap();
+    let original = mailbox.vault.list(Folder::Inbox, 10, None).unwrap()[0].clone();
+    assert!(!original.replied);
+
+    hub.go_offline().await;
+    let reply = Outgoing {
+        mode: SendMode::Reply,
+        in_reply_to: Some(original.id.clone()),
+        body_text: "Thanks".into(),
+        ..Default::default()
+    };
+    let outcome = mailbox.send(reply, &[]).await.unwrap();
+    assert!(
+        matches!(outcome, SendOutcome::Queued { .. }),
+        "offline it waits"
+    );
+    assert!(
+        mailbox.vault.message(&original.id).unwrap().summary.replied,
+        "the original says it was answered at once"
+    );
+    // A sync meanwhile (the hub back for reading, say) does not take the mark away while
+    // the reply still waits.
+    hub.come_back().await;
+    mailbox.syncer.sync().await.unwrap();
+    assert!(mailbox.vault.message(&original.id).unwrap().summary.replied);
+    mailbox.flush_outbox().await.unwrap();
+    mailbox.syncer.sync().await.unwrap();
+    assert!(mailbox.vault.message(&original.id).unwrap().summary.replied);
+
+    let other = TestClient::new();
+    let accounts = other.accounts();
+    let record = accounts.add(&hub.url, alice()).unwrap();
+    let second = accounts.open(&record.id).unwrap();
+    second.sign_in(GOOD_PASSWORD, false).await.unwrap();
+    second.syncer.sync().await.unwrap();
+    let there = second.vault.message(&original.id).unwrap().summary;
+    assert!(
+        there.replied && !there.forwarded,
+        "another device sees it answered, not forwarded"
+    );
+}

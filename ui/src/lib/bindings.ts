@@ -555,6 +555,10 @@ export type MessageSummary_Deserialize = {
 	client_ref?: string | null,
 	/**  For messages in Deleted: the folder it was deleted from (where a restore puts it). */
 	deleted_from?: Folder | null,
+	/**  A reply (or reply to all) to it was sent from this mailbox (IMAP's `\Answered`). */
+	replied?: boolean,
+	/**  It was forwarded from this mailbox (IMAP's `$Forwarded`). */
+	forwarded?: boolean,
 };
 
 /**  A message as listed. */
@@ -588,6 +592,10 @@ export type MessageSummary_Serialize = {
 	client_ref?: string,
 	/**  For messages in Deleted: the folder it was deleted from (where a restore puts it). */
 	deleted_from?: Folder,
+	/**  A reply (or reply to all) to it was sent from this mailbox (IMAP's `\Answered`). */
+	replied: boolean,
+	/**  It was forwarded from this mailbox (IMAP's `$Forwarded`). */
+	forwarded: boolean,
 };
 
 /**  A whole message. */

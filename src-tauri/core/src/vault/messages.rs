@@ -32,7 +32,7 @@ fn rfc3339(ms: i64) -> String {
 
 pub(super) const COLUMNS: &str =
     "id, folder, mode, sender, recipients, subject, body_text, body_html, sent_at, \
-     expires_at, read, in_reply_to, delivery, client_ref, deleted";
+     expires_at, read, in_reply_to, delivery, client_ref, deleted, replied, forwarded";
 
 pub(super) fn message_from_row(r: &Row) -> rusqlite::Result<Message> {
     let recipients: Recipients = serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default();
@@ -46,6 +46,8 @@ pub(super) fn message_from_row(r: &Row) -> rusqlite::Result<Message> {
             id: r.get(0)?,
             folder: if deleted { Folder::Deleted } else { folder },
             deleted_from: deleted.then_some(folder),
+            replied: r.get(15)?,
+            forwarded: r.get(16)?,
             from: r.get(3)?,
             to: recipients.to,
             cc: recipients.cc,
@@ -95,11 +97,15 @@ pub(super) fn upsert_message(tx: &Transaction, m: &Message) -> Result<()> {
         .unwrap_or_default();
     tx.prepare_cached(
         "INSERT INTO messages (id, folder, mode, sender, recipients, subject, body_text, body_html, \
-         sent_at, expires_at, read, in_reply_to, delivery, client_ref, deleted) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
+         sent_at, expires_at, read, in_reply_to, delivery, client_ref, deleted, replied, forwarded) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) \
          ON CONFLICT(id) DO UPDATE SET folder = ?2, mode = ?3, sender = ?4, recipients = ?5, \
          subject = ?6, body_text = ?7, body_html = ?8, sent_at = ?9, expires_at = ?10, read = ?11, \
-         in_reply_to = ?12, delivery = ?13, client_ref = ?14, deleted = ?15",
+         in_reply_to = ?12, delivery = ?13, client_ref = ?14, deleted = ?15, \
+         replied = ?16 OR (replied AND EXISTS (SELECT 1 FROM outbox WHERE kind = 'send' \
+             AND json_extract(payload, '$.in_reply_to') = ?1)), \
+         forwarded = ?17 OR (forwarded AND EXISTS (SELECT 1 FROM outbox WHERE kind = 'send' \
+             AND json_extract(payload, '$.in_reply_to') = ?1))",
     )?
     .execute(params![
         s.id,
@@ -121,6 +127,10 @@ pub(super) fn upsert_message(tx: &Transaction, m: &Message) -> Result<()> {
         delivery,
         s.client_ref.clone().unwrap_or_default(),
         s.folder == Folder::Deleted,
+        // Set here first, a flag stays while its answer waits in the outbox (the hub has not
+        // heard of it yet); after that the hub's word holds.
+        s.replied,
+        s.forwarded,
     ])?;
     // Attachments: keep cached bytes of those that stay, drop the rest.
     let keep: Vec<&str> = s.attachments.iter().map(|a| a.id.as_str()).collect();
@@ -284,6 +294,24 @@ impl Vault {
             {
                 return Err(ClientError::NotFound("message"));
             }
+            Ok(())
+        })
+    }
+
+    /// Notes at once that message `id` was answered (`mode` reply, reply to all) or
+    /// forwarded, as the hub will when the answer reaches it. Nothing for a new message or
+    /// an id the vault does not hold.
+    pub fn mark_answered(&self, id: &str, mode: SendMode) -> Result<()> {
+        let column = match mode {
+            SendMode::Reply | SendMode::ReplyAll => "replied",
+            SendMode::Forward => "forwarded",
+            SendMode::New => return Ok(()),
+        };
+        self.write(|tx| {
+            tx.execute(
+                &format!("UPDATE messages SET {column} = 1 WHERE id = ?1"),
+                [id],
+            )?;
             Ok(())
         })
     }

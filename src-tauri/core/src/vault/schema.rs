@@ -126,4 +126,10 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 5: whether a message was answered or forwarded from this mailbox (the hub's flags,
+    //    set here at once when the answer is queued).
+    r#"
+    ALTER TABLE messages ADD COLUMN replied INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN forwarded INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
