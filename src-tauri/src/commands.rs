@@ -471,6 +471,29 @@ pub fn print(window: tauri::WebviewWindow) -> UiResult<()> {
     })
 }
 
+/// Starts dragging an attachment out of the window (the pointer's button is held): the
+/// desktop receives a private read-only copy, as Open makes.
+#[tauri::command]
+#[specta::specta]
+pub async fn drag_attachment(
+    window: tauri::WebviewWindow,
+    desk: State<'_, Desk>,
+    account: String,
+    message_id: String,
+    attachment_id: String,
+) -> UiResult<()> {
+    let mailbox = desk.mailboxes.get(&account)?;
+    let copy = mailbox
+        .copy_for_opening(&message_id, &attachment_id, &desk.mailboxes.opened)
+        .await?;
+    crate::drag::start(&window, &copy).map_err(|reason| {
+        UiError::new(
+            Code::Invalid,
+            format!("The file could not be dragged: {reason}."),
+        )
+    })
+}
+
 /// Opens an attachment in the application the system chooses for its kind, from a private
 /// read-only copy that goes when the app locks, signs out or quits.
 #[tauri::command]

@@ -2,6 +2,7 @@
 //! `commands`, the open mailboxes and their sync in `session`, notifications in `notify`.
 
 mod commands;
+mod drag;
 mod error;
 mod events;
 mod notify;
@@ -44,6 +45,7 @@ pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
             commands::save_attachment,
             commands::save_all_attachments,
             commands::open_attachment,
+            commands::drag_attachment,
             commands::save_as_email,
             commands::save_as_pdf,
             commands::print,

@@ -218,6 +218,53 @@ impl Desktop {
         Ok(())
     }
 
+    /// Drags from the point (`x`, `y`) of the app's page (CSS pixels from its top-left)
+    /// onto a small folder-like window that copies what is dropped into `into`, moving the
+    /// real pointer with xdotool. Returns once the drop had time to be delivered.
+    pub fn drag_from_app_to_folder(&self, x: i64, y: i64, into: &Path) -> Result<()> {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/journey/drop_target.py");
+        let _target = spawn(
+            Command::new("/usr/bin/python3")
+                .arg(script)
+                .arg(into)
+                .env("DISPLAY", &self.display)
+                .env("NO_AT_BRIDGE", "1")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+            "the drop target (python3-gi)",
+        )?;
+        let target = self.window("^Sealpost test drop target$")?;
+        let app = self.window("^Sealpost( — .*)?$")?;
+        let (ox, oy) = self.origin(&app)?;
+        let (sx, sy) = (ox + x, oy + y);
+        let (tx, ty) = self.centre(&target)?;
+        self.xdotool(&["mousemove", "--sync", &sx.to_string(), &sy.to_string()])?;
+        self.xdotool(&["mousedown", "1"])?;
+        for step in 1..=20 {
+            let px = sx + (tx - sx) * step / 20;
+            let py = sy + (ty - sy) * step / 20;
+            self.xdotool(&["mousemove", &px.to_string(), &py.to_string()])?;
+            std::thread::sleep(Duration::from_millis(60));
+        }
+        std::thread::sleep(Duration::from_millis(400));
+        self.xdotool(&["mouseup", "1"])?;
+        std::thread::sleep(Duration::from_millis(800));
+        Ok(())
+    }
+
+    /// The top-left corner of a window, in screen coordinates.
+    fn origin(&self, window: &str) -> Result<(i64, i64)> {
+        let shell = self.xdotool(&["getwindowgeometry", "--shell", window])?;
+        let get = |key: &str| -> Result<i64> {
+            shell
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{key}=")))
+                .and_then(|v| v.parse().ok())
+                .with_context(|| format!("{key} of window {window}: {shell}"))
+        };
+        Ok((get("X")?, get("Y")?))
+    }
+
     /// The id of the visible window whose title matches `pattern`.
     fn window(&self, pattern: &str) -> Result<String> {
         let found = self.xdotool(&["search", "--sync", "--onlyvisible", "--name", pattern])?;

@@ -57,12 +57,15 @@ async fn open_save_all_print_and_keep_a_record_as_pdf_and_email() -> Result<()> 
     let (work, data_dir, home) = work_dirs("record")?;
     let files = work.join("files");
     std::fs::create_dir_all(&files)?;
-    let (letter, notes) = (files.join("letter.txt"), files.join("notes.txt"));
+    let (letter, notes) = (
+        files.join("letter.txt"),
+        files.join("notes of the visit.txt"),
+    );
     std::fs::write(&letter, "Dear Mrs Jones")?;
     std::fs::write(&notes, "Visit notes")?;
     let case_file = work.join("case-file");
     std::fs::create_dir_all(&case_file)?;
-    std::fs::write(case_file.join("notes.txt"), "mine")?;
+    std::fs::write(case_file.join("notes of the visit.txt"), "mine")?;
     // A copy a crash left behind: the next start removes it.
     let opened = data_dir.join("opened");
     std::fs::create_dir_all(opened.join("stale"))?;
@@ -116,6 +119,23 @@ async fn open_save_all_print_and_keep_a_record_as_pdf_and_email() -> Result<()> 
         );
         ui.shot("attachment-opened").await?;
 
+        // Drag out: the notes onto a folder, which gets a copy of the file.
+        let point = ui
+            .js("const r = document.querySelector(\"[data-attachment='notes of the visit.txt'] .open\")\
+                   .getBoundingClientRect(); return [Math.round(r.left + 12), Math.round(r.top + r.height / 2)]")
+            .await?;
+        let (x, y) = (point[0].as_i64().unwrap_or(0), point[1].as_i64().unwrap_or(0));
+        let folder = work.join("dragged-to");
+        desktop.drag_from_app_to_folder(x, y, &folder)?;
+        wait_for(Duration::from_secs(10), "the dropped file", || {
+            std::fs::read_to_string(folder.join("notes of the visit.txt")).is_ok_and(|t| t == "Visit notes")
+        })?;
+        let dropped = std::fs::read_to_string(folder.join("dropped.log"))?;
+        ensure!(
+            dropped.contains("notes%20of%20the%20visit.txt"),
+            "the folder was handed a proper file address: {dropped}"
+        );
+
         // Save all: one folder, nothing in it replaced.
         ui.click("#save-all").await?;
         desktop.answer_file_dialog("Save all attachments", &case_file, false)?;
@@ -126,11 +146,11 @@ async fn open_save_all_print_and_keep_a_record_as_pdf_and_email() -> Result<()> 
             "the letter is saved"
         );
         ensure!(
-            read("notes (2).txt") == "Visit notes",
+            read("notes of the visit (2).txt") == "Visit notes",
             "the notes are saved beside the file there"
         );
         ensure!(
-            read("notes.txt") == "mine",
+            read("notes of the visit.txt") == "mine",
             "the file already there is left as it was"
         );
 
@@ -145,7 +165,7 @@ async fn open_save_all_print_and_keep_a_record_as_pdf_and_email() -> Result<()> 
             &format!("To: {ADDRESS}"),
             "The letter and the visit notes are attached.",
             "filename=\"letter.txt\"",
-            "filename=\"notes.txt\"",
+            "notes of the visit.txt",
             "RGVhciBNcnMgSm9uZXM=", // "Dear Mrs Jones" in base64
         ] {
             ensure!(

@@ -66,6 +66,11 @@ export const commands = {
 	 */
 	openAttachment: (account: string, messageId: string, attachmentId: string) => __TAURI_INVOKE<null>("open_attachment", { account, messageId, attachmentId }),
 	/**
+	 *  Starts dragging an attachment out of the window (the pointer's button is held): the
+	 *  desktop receives a private read-only copy, as Open makes.
+	 */
+	dragAttachment: (account: string, messageId: string, attachmentId: string) => __TAURI_INVOKE<null>("drag_attachment", { account, messageId, attachmentId }),
+	/**
 	 *  Saves a message as an email file (`.eml`, with its attachments) where the person
 	 *  chooses (the system's save dialog), for a case file.
 	 */
