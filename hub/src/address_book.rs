@@ -153,7 +153,8 @@ impl Hub {
 
     /// Adds a contact, or replaces one (`id`). An address already in the address book
     /// (another contact, by the address rule) is refused with `Conflict`: one person, one
-    /// contact.
+    /// contact. The check and the write are one store transaction, so two saves of the
+    /// same address at once cannot both pass it.
     pub async fn save_contact(
         &self,
         who: &Authenticated,
@@ -161,22 +162,43 @@ impl Hub {
         input: &ContactInput,
     ) -> Result<Contact> {
         let contact = self.checked_contact(input)?;
-        let existing = self.contacts(who).await?;
-        if let Some(same) = existing
-            .items
-            .iter()
-            .find(|c| Some(c.id.as_str()) != id && c.email == contact.email)
-        {
-            return Err(Error::Conflict(format!(
-                "{} is already in the address book, as {}; change that contact instead",
-                contact.email, same.name
-            )));
-        }
-        let id = self
-            .save_entry(who, EntryKind::Contact, id, &contact)
+        let key = self.mailbox_key(&who.account_id).await?;
+        let sealed = seal_json(&self.public_key(&who.account_id).await?, &contact)?;
+        let fresh = id.is_none().then(|| new_id(self.entropy.as_ref(), "con_"));
+        let (account, row_id, wanted) = (
+            who.account_id.clone(),
+            fresh
+                .clone()
+                .or_else(|| id.map(str::to_owned))
+                .unwrap_or_default(),
+            contact.email.clone(),
+        );
+        let replacing = id.is_some();
+        self.store
+            .write(move |tx| {
+                for row in tx.entries(&account, EntryKind::Contact)? {
+                    if row.id == row_id {
+                        continue;
+                    }
+                    let other = view_contact(&key, &row)?;
+                    if other.email == wanted {
+                        return Err(Error::Conflict(format!(
+                            "{wanted} is already in the address book, as {}; change that \
+                             contact instead",
+                            other.name
+                        )));
+                    }
+                }
+                if !replacing {
+                    tx.insert_entry(&account, EntryKind::Contact, &row_id, &sealed)?;
+                } else if !tx.update_entry(&account, EntryKind::Contact, &row_id, &sealed)? {
+                    return Err(Error::NotFound(EntryKind::Contact.kind()));
+                }
+                Ok(())
+            })
             .await?;
         Ok(Contact {
-            id,
+            id: fresh.unwrap_or_else(|| id.unwrap_or_default().to_owned()),
             name: contact.name,
             email: contact.email,
         })

@@ -185,3 +185,31 @@ async fn an_address_already_in_the_address_book_is_refused() {
     let (_, list) = alice.get("/contacts").await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1, "one contact");
 }
+
+#[tokio::test]
+async fn the_same_address_saved_at_once_from_several_places_is_kept_once() {
+    let t = TestHub::start().await;
+    let alice = t.user(alice()).await;
+    let attempts = (0..8).map(|i| {
+        alice.post(
+            "/contacts",
+            json!({"name": format!("Wendy {i}"), "email": "wendy@example.gov.uk"}),
+        )
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    let created = answers
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::CREATED)
+        .count();
+    let refused = answers
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::CONFLICT)
+        .count();
+    assert_eq!(
+        (created, refused),
+        (1, 7),
+        "one save wins, the rest are told the address is taken: {answers:?}"
+    );
+    let (_, list) = alice.get("/contacts").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+}
