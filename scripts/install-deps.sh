@@ -10,14 +10,16 @@ set -euo pipefail
 # Desktop app: WebKitGTK and friends to build the Tauri shell; Xvfb, WebKitWebDriver, a
 # notification daemon (dunst) and xdotool (to drive the real GTK file dialog) to test it;
 # imagemagick keeps screenshots of the test run; python3-gi with GTK 3 is the window files
-# are dragged from in the drag-and-drop test; desktop-file-utils lets the app register
-# sealpost:// links with the desktop; poppler-utils reads back the PDF a message is saved as. The openssl command makes the self-signed certificate
-# of the test that a refused certificate is said as such; curl and python3-venv serve the
-# API conformance run (scripts/api-conformance.sh).
+# are dragged from (and dropped on) in the drag-and-drop tests; desktop-file-utils lets the
+# app register sealpost:// links with the desktop; poppler-utils reads back the PDF a
+# message is saved as; at-spi2-core and gir1.2-atspi-2.0 let a test read the window's
+# accessibility tree as a screen reader does. The openssl command makes the self-signed
+# certificate of the test that a refused certificate is said as such; curl and python3-venv
+# serve the API conformance run (scripts/api-conformance.sh).
 packages=(build-essential pkg-config libssl-dev openssl curl python3-venv libdbus-1-dev age dbus dbus-x11 gnome-keyring
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   desktop-file-utils poppler-utils xvfb xauth webkit2gtk-driver dunst xdotool imagemagick python3-gi
-  gir1.2-gtk-3.0)
+  gir1.2-gtk-3.0 at-spi2-core gir1.2-atspi-2.0)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -2,14 +2,17 @@
 //! theme (colour contrast included), and every control reached by Tab with a visible
 //! focus ring.
 //!
-//! Not checked here: what a screen reader hears through AT-SPI (the tests run with
-//! `NO_AT_BRIDGE=1`, and WebKitGTK's accessibility tree is not read); names and roles are
-//! checked in the page, where axe-core reads them.
+//! What a screen reader hears is checked too: the accessibility tree WebKitGTK gives AT-SPI
+//! (the bus screen readers such as Orca read) holds the list, the message, Compose and the
+//! dialogs under the roles and names a person needs.
 
 use anyhow::Result;
 use sealpost_hub::testing::{TestServer, STAFF};
 
-use super::{finish, in_desktop_session, registration_link, start_app, ui::Ui, work_dirs, ADDRESS};
+use super::{
+    finish, in_desktop_session, registration_link, start_app, start_app_with, ui::Ui, work_dirs,
+    ADDRESS,
+};
 
 /// axe-core in both themes, then the Tab walk, on the window as it is.
 async fn check(ui: &mut Ui, screen: &str) -> Result<()> {
@@ -110,6 +113,111 @@ async fn every_screen_passes_axe_in_both_themes_and_is_walked_by_keyboard() -> R
         ui.click("#lock-now").await?;
         ui.wait("#unlock-password").await?;
         check(&mut ui, "lock").await?;
+        Ok(())
+    }
+    .await;
+    finish(&mut ui, result).await
+}
+
+/// The app's accessibility tree as AT-SPI gives it: (role, name) per node, in tree order.
+fn heard(display: &str) -> Result<Vec<(String, String)>> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/journey/a11y_tree.py");
+    let out = std::process::Command::new("timeout")
+        .args(["60", "/usr/bin/python3", script, "sealpost"])
+        .env("DISPLAY", display)
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "reading the accessibility tree: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut parts = l.splitn(3, '\t');
+            let (_, role, name) = (parts.next()?, parts.next()?, parts.next()?);
+            Some((role.to_owned(), name.to_owned()))
+        })
+        .collect())
+}
+
+/// Fails unless the tree has a node of `role` whose name contains `name`.
+fn hears(tree: &[(String, String)], role: &str, name: &str, screen: &str) -> Result<()> {
+    anyhow::ensure!(
+        tree.iter().any(|(r, n)| r == role && n.contains(name)),
+        "{screen}: a screen reader hears no {role} named {name:?}; it hears:\n{}",
+        tree.iter()
+            .filter(|(r, _)| r != "filler" && r != "section" && r != "static")
+            .map(|(r, n)| format!("  {r}: {n}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_screen_reader_hears_the_list_the_message_compose_and_dialogs() -> Result<()> {
+    if !in_desktop_session() {
+        return Ok(());
+    }
+    let (work, data_dir, home) = work_dirs("screen-reader")?;
+    let server = TestServer::start().await;
+    server.catch_up_to_wall_clock();
+    server
+        .org_send(&[ADDRESS], "Appointment letter", "The visit is on Monday.")
+        .await;
+    let link = registration_link(&server, ADDRESS).await?;
+    // The accessibility bridge on (the other tests turn it off, for speed).
+    let (desktop, mut ui) =
+        start_app_with(&work, &data_dir, &home, &[("NO_AT_BRIDGE", "0".into())]).await?;
+    let result = async {
+        ui.wait("#sign-in").await?;
+        super::register(&ui, &link, ADDRESS).await?;
+        ui.click_row("Appointment letter").await?;
+        ui.wait_text("#message-body", "The visit is on Monday.")
+            .await?;
+        let tree = heard(&desktop.display)?;
+        let screen = "a message open";
+        hears(&tree, "frame", "Sealpost", screen)?;
+        hears(&tree, "list box", "Messages", screen)?;
+        hears(&tree, "list item", "Appointment letter", screen)?;
+        hears(&tree, "heading", "Appointment letter", screen)?;
+        hears(&tree, "list item", "case.worker@example.gov.uk, ", screen)?;
+        for button in [
+            "Reply",
+            "Reply to All",
+            "Forward",
+            "Delete",
+            "Lock",
+            "Sign Out",
+        ] {
+            hears(&tree, "push button", button, screen)?;
+        }
+        // WebKitGTK gives a menu button (aria-haspopup) the role of a combo box.
+        hears(&tree, "combo box", "More", screen)?;
+        hears(&tree, "tool bar", "Message actions", screen)?;
+
+        ui.click("#more-actions").await?;
+        ui.wait("#print").await?;
+        let tree = heard(&desktop.display)?;
+        hears(&tree, "menu", "More", "the More menu")?;
+        hears(&tree, "menu item", "Save as PDF", "the More menu")?;
+        ui.click("#more-actions").await?;
+
+        ui.click("#reply").await?;
+        ui.wait("#body").await?;
+        let tree = heard(&desktop.display)?;
+        let screen = "Compose";
+        hears(&tree, "entry", "Subject", screen)?;
+        hears(&tree, "push button", "Send", screen)?;
+        hears(&tree, "push button", "Attach", screen)?;
+
+        ui.click("#discard").await?;
+        ui.wait("#confirm-dialog").await?;
+        let tree = heard(&desktop.display)?;
+        hears(&tree, "dialog", "Discard", "the Discard question")?;
+        hears(&tree, "push button", "Cancel", "the Discard question")?;
+        ui.shot("screen-reader-dialog").await?;
         Ok(())
     }
     .await;
