@@ -233,6 +233,21 @@ async fn sort_choose_several_act_on_them_together_and_resize_the_list() -> Resul
         )
         .await?;
 
+        // Shift+↓ from the open message takes the next ones too.
+        ui.click_row("Delta notes").await?;
+        ui.client
+            .find(fantoccini::Locator::Css("#message-list"))
+            .await?
+            .send_keys("\u{E008}\u{E015}\u{E015}\u{E000}")
+            .await?;
+        ui.wait_text("#selection-count", "3 messages selected")
+            .await?;
+        ui.client
+            .find(fantoccini::Locator::Css("#message-list"))
+            .await?
+            .send_keys("\u{E00C}")
+            .await?;
+
         // The list's width: by keyboard on the bar between list and message.
         let width =
             "return Math.round(document.querySelector('.list').getBoundingClientRect().width)";
