@@ -57,8 +57,9 @@ struct NewSession<'a> {
     device: &'a str,
     /// The family a refresh continues; `None`: a sign-in starts one.
     family: Option<String>,
-    /// The guard to clear after a sign-in from a device not yet trusted.
-    clear_guard: Option<String>,
+    /// The guards to clear after a sign-in (the address's, unless a trusted device signed
+    /// in; and this caller's count of tries, see [`tries_key`]).
+    clear_guard: Vec<String>,
     /// The trusted device that signed in (its failures are forgiven).
     trusted_device: Option<String>,
     /// The refresh token this refresh consumed (it names its replacement).
@@ -357,7 +358,12 @@ impl Hub {
                 device: &device,
                 family: None,
                 // A trusted device's success says nothing of failures elsewhere.
-                clear_guard: trusted.is_none().then_some(guard_key),
+                clear_guard: trusted
+                    .is_none()
+                    .then_some(guard_key)
+                    .into_iter()
+                    .chain([tries_key(&email, &caller.network())])
+                    .collect(),
                 trusted_device: trusted,
                 replaces: None,
             },
@@ -386,6 +392,7 @@ impl Hub {
             account.as_ref().map(|a| a.id.clone()).unwrap_or_default(),
         );
         let by_device = trusted.is_some();
+        let own_key = tries_key(email, &caller.network());
         let (locked, failures) = self
             .store
             .write(move |tx| {
@@ -409,6 +416,10 @@ impl Hub {
                 }
                 let mut guard = tx.guard(&guard_key)?;
                 guard.failures += 1;
+                // What this caller is told: its own failures in a row (see `tries_key`),
+                // counted afresh after a lock.
+                let mut own = tx.guard(&own_key)?;
+                own.failures += 1;
                 tx.audit(now, "sign_in_failed", &failing, &ip, "")?;
                 let mut locked = None;
                 if guard.failures >= threshold {
@@ -425,7 +436,12 @@ impl Hub {
                     tx.audit(now, "locked", &failing, &ip, &detail)?;
                 }
                 tx.set_guard(&guard_key, &guard, now)?;
-                Ok((locked, guard.failures))
+                let told = own.failures;
+                if locked.is_some() {
+                    own.failures = 0;
+                }
+                tx.set_guard(&own_key, &own, now)?;
+                Ok((locked, told))
             })
             .await?;
         self.metrics.sign_in_failed();
@@ -499,7 +515,7 @@ impl Hub {
             .write(move |tx| {
                 if is_new_family {
                     tx.insert_family(&family_id, &account_id, &device, remember_me, now)?;
-                    if let Some(key) = &clear_guard {
+                    for key in &clear_guard {
                         tx.clear_guard(key)?;
                     }
                     if let Some(hash) = &trusted_device {
@@ -602,7 +618,7 @@ impl Hub {
                         remember_me: true,
                         device: "",
                         family: Some(family_id),
-                        clear_guard: None,
+                        clear_guard: Vec::new(),
                         trusted_device: None,
                         replaces: Some(hash),
                     },
@@ -777,4 +793,13 @@ impl Hub {
             })
             .await
     }
+}
+
+/// The guard row counting one caller's failed sign-ins to `email` (from `network`), of
+/// which the refusal says how many are left. Kept for every address alike, and cleared only
+/// by this caller's own success, never by what the owner does elsewhere (a reset, an unlock,
+/// a sign-in): the number a caller sees never tells whether the address has a mailbox. The
+/// lock itself counts on the address's own guard.
+fn tries_key(email: &str, network: &str) -> String {
+    format!("tries|{email}|{network}")
 }

@@ -146,26 +146,25 @@ impl Hub {
 
     /// Marks a message read or unread, moves it to Deleted or back, or both (one change).
     ///
+    /// A patch that names nothing changes nothing and answers the message as it is.
+    ///
     /// # Errors
-    /// `BadRequest` when the patch changes nothing; `NotFound`; `Conflict` for moving a
-    /// draft.
+    /// `NotFound`; `Conflict` for moving a draft.
     pub async fn patch_message(
         &self,
         who: &Authenticated,
         id: &str,
         patch: MessagePatch,
     ) -> Result<MessageSummary> {
-        if patch.read.is_none() && patch.deleted.is_none() {
-            return Err(Error::BadRequest(
-                "Nothing to change: give `read`, `deleted` or both.".into(),
-            ));
-        }
         let key = self.mailbox_key(&who.account_id).await?;
         let (account, id, now) = (who.account_id.clone(), id.to_owned(), self.now());
         let row = self
             .store
             .write(move |tx| {
-                let mut row = None;
+                let mut row = tx.message(&account, &id)?;
+                if row.is_none() {
+                    return Ok(None);
+                }
                 if let Some(read) = patch.read {
                     row = tx.set_read(&account, &id, read)?;
                     if row.is_none() {

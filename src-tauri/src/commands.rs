@@ -392,20 +392,6 @@ async fn ask_folder(
     Ok(Some(folder))
 }
 
-/// A file name for a record of a message: its subject (or "message"), made safe.
-fn record_name(mailbox: &sealpost_client::Mailbox, message_id: &str, extension: &str) -> String {
-    let subject = mailbox
-        .vault
-        .message(message_id)
-        .map(|m| m.summary.subject)
-        .unwrap_or_default();
-    let stem = match subject.trim() {
-        "" => "message".to_owned(),
-        s => sealpost_client::attachments::safe_file_name(s),
-    };
-    format!("{stem}.{extension}")
-}
-
 /// Saves a message as an email file (`.eml`, with its attachments) where the person
 /// chooses (the system's save dialog), for a case file.
 #[tauri::command]
@@ -417,7 +403,7 @@ pub async fn save_as_email(
     message_id: String,
 ) -> UiResult<Option<Saved>> {
     let mailbox = desk.mailboxes.get(&account)?;
-    let name = record_name(&mailbox, &message_id, "eml");
+    let name = mailbox.record_name(&message_id, "eml")?;
     let filter = Some(("Email", &["eml"][..]));
     let Some(path) = ask_save_path(&app, &desk, &account, "Save as email", &name, filter).await?
     else {
@@ -441,7 +427,7 @@ pub async fn save_as_pdf(
     message_id: String,
 ) -> UiResult<Option<Saved>> {
     let mailbox = desk.mailboxes.get(&account)?;
-    let name = record_name(&mailbox, &message_id, "pdf");
+    let name = mailbox.record_name(&message_id, "pdf")?;
     let filter = Some(("PDF", &["pdf"][..]));
     let Some(path) = ask_save_path(&app, &desk, &account, "Save as PDF", &name, filter).await?
     else {
@@ -471,6 +457,19 @@ pub fn print(window: tauri::WebviewWindow) -> UiResult<()> {
     })
 }
 
+/// Brings every attachment of a message into the vault (encrypted), as a mail program
+/// downloads a message whole: then they open, drag and save at once, also offline.
+#[tauri::command]
+#[specta::specta]
+pub async fn fetch_attachments(
+    desk: State<'_, Desk>,
+    account: String,
+    message_id: String,
+) -> UiResult<()> {
+    let mailbox = desk.mailboxes.get(&account)?;
+    Ok(mailbox.fetch_attachments(&message_id).await?)
+}
+
 /// Starts dragging an attachment out of the window (the pointer's button is held): the
 /// desktop receives a private read-only copy, as Open makes.
 #[tauri::command]
@@ -483,9 +482,20 @@ pub async fn drag_attachment(
     attachment_id: String,
 ) -> UiResult<()> {
     let mailbox = desk.mailboxes.get(&account)?;
-    let copy = mailbox
-        .copy_for_opening(&message_id, &attachment_id, &desk.mailboxes.opened)
-        .await?;
+    let copy = match mailbox
+        .copy_for_dragging(&message_id, &attachment_id, &desk.mailboxes.opened)
+        .await
+    {
+        Err(e) if e.code() == Code::Invalid => {
+            // Not downloaded yet: fetch it now, for the next try.
+            let (mailbox, message_id) = (mailbox.clone(), message_id.clone());
+            tauri::async_runtime::spawn(async move {
+                let _ = mailbox.fetch_attachment(&message_id, &attachment_id).await;
+            });
+            return Err(e.into());
+        }
+        other => other?,
+    };
     crate::drag::start(&window, &copy).map_err(|reason| {
         UiError::new(
             Code::Invalid,
@@ -509,6 +519,8 @@ pub async fn open_attachment(
     let copy = mailbox
         .copy_for_opening(&message_id, &attachment_id, &desk.mailboxes.opened)
         .await?;
+    // The core refuses to copy a program or script for opening (`runs_code`): this point is
+    // reached only by documents.
     app.opener()
         .open_path(copy.display().to_string(), None::<&str>)
         .map_err(|e| {

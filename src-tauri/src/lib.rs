@@ -46,6 +46,7 @@ pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
             commands::save_all_attachments,
             commands::open_attachment,
             commands::drag_attachment,
+            commands::fetch_attachments,
             commands::save_as_email,
             commands::save_as_pdf,
             commands::print,

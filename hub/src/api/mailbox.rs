@@ -62,7 +62,7 @@ pub async fn open(
 }
 
 #[utoipa::path(patch, path = "/messages/{id}", tag = "mailbox", security(("bearer" = [])), params(("id" = String, Path, description = "Message id")),
-    request_body = MessagePatch, responses((status = 200, body = MessageSummary), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+    request_body = MessagePatch, responses((status = 200, body = MessageSummary), (status = 404, body = ErrorBody),
         (status = 409, description = "a draft cannot be moved to Deleted", body = ErrorBody)))]
 pub async fn patch(
     State(hub): State<AppState>,

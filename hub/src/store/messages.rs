@@ -381,9 +381,13 @@ impl Tx<'_> {
         let (before_ms, before_id) = before
             .map(|(t, id)| (to_millis(t), id))
             .unwrap_or((i64::MAX, String::new()));
+        // Two statements, not one CASE, so that each can use its index (Deleted has its own).
+        let which = match folder {
+            Folder::Deleted => "deleted_at > 0 AND ?2 = 'deleted'",
+            _ => "folder = ?2 AND deleted_at = 0",
+        };
         let mut stmt = self.0.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM messages WHERE account_id = ?1 \
-             AND (CASE WHEN ?2 = 'deleted' THEN deleted_at > 0 ELSE folder = ?2 AND deleted_at = 0 END) \
+            "SELECT {COLUMNS} FROM messages WHERE account_id = ?1 AND {which} \
              AND (sent_at < ?3 OR (sent_at = ?3 AND id < ?4)) \
              ORDER BY sent_at DESC, id DESC LIMIT ?5"
         ))?;

@@ -979,3 +979,60 @@ async fn renewing_an_old_hash_never_undoes_a_password_changed_meanwhile() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "the new one works");
 }
+
+/// One failed sign-in to `email` from `ip`; what the refusal says is left.
+async fn tries_left_after_failing(t: &TestHub, email: &str, ip: &str) -> Value {
+    let r = t
+        .http
+        .post(format!("{}/api/v1/sessions", t.url))
+        .header("x-forwarded-for", ip)
+        .json(&json!({"email": email, "password": "guessing guessing"}))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = r.json().await.unwrap();
+    body["error"]["tries_left"].clone()
+}
+
+#[tokio::test]
+async fn tries_left_never_tells_a_registered_address_from_an_unknown_one() {
+    let ghost = "ghost@nowhere.example";
+    // The owner signs in (which forgets the address's failures) between two tries.
+    let t = behind_a_proxy().await;
+    t.registered(alice()).await;
+    let mut seen = Vec::new();
+    for email in [alice(), ghost] {
+        let first = tries_left_after_failing(&t, email, "203.0.113.9").await;
+        if email == alice() {
+            let (status, _) = sign_in_from(&t, "198.51.100.7", GOOD_PASSWORD, None).await;
+            assert_eq!(status, StatusCode::CREATED);
+        }
+        let second = tries_left_after_failing(&t, email, "203.0.113.9").await;
+        seen.push((first, second));
+    }
+    assert_eq!(
+        seen[0], seen[1],
+        "the owner's own sign-in does not show in what a guesser is told"
+    );
+    assert_eq!(seen[0], (json!(2), json!(1)));
+
+    // In the owner's window (after an unlock), failures lock per client IP; the number told
+    // is per caller for every address anyway.
+    let t = behind_a_proxy().await;
+    t.registered(alice()).await;
+    t.hub
+        .unlock_user(alice(), &sealpost_hub::Caller::cli())
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    for email in [alice(), ghost] {
+        seen.push((
+            tries_left_after_failing(&t, email, "203.0.113.9").await,
+            tries_left_after_failing(&t, email, "192.0.2.44").await,
+        ));
+    }
+    assert_eq!(
+        seen[0], seen[1],
+        "two callers, same numbers for both addresses"
+    );
+}

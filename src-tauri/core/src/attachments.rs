@@ -52,6 +52,19 @@ impl Mailbox {
         blocking(move || vault.attachment_cache_finish(&id)).await
     }
 
+    /// Makes sure every attachment of a message is in the vault (see
+    /// [`Mailbox::fetch_attachment`]).
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown message; download and vault errors.
+    pub async fn fetch_attachments(&self, message_id: &str) -> Result<()> {
+        let message = self.vault.message(message_id)?;
+        for a in &message.summary.attachments {
+            self.fetch_attachment(message_id, &a.id).await?;
+        }
+        Ok(())
+    }
+
     /// An attachment's bytes, whole in memory (for showing small files).
     pub async fn attachment(&self, message_id: &str, attachment_id: &str) -> Result<Vec<u8>> {
         self.fetch_attachment(message_id, attachment_id).await?;
@@ -92,7 +105,9 @@ impl Mailbox {
                 }
                 other => other?,
             };
-            write_out(&vault, &id, file)
+            let written = write_out(&vault, &id, file)?;
+            mark_from_internet(&to);
+            Ok(written)
         })
         .await
     }
@@ -119,6 +134,7 @@ impl Mailbox {
                 blocking(move || {
                     let (path, file) = create_numbered(&folder, &name)?;
                     let bytes = write_out(&vault, &id, file)?;
+                    mark_from_internet(&path);
                     Ok(SavedFile { path, bytes })
                 })
                 .await?,
@@ -128,31 +144,84 @@ impl Mailbox {
     }
 
     /// Copies an attachment into `opened` for another application to open, read-only, under
-    /// its own name (made safe); returns the file's path.
+    /// its own name (made safe); returns the file's path. On Windows the copy is marked as
+    /// come from the internet (zone 3), so the system and Office treat it with care.
     ///
     /// # Errors
-    /// `NotFound` for an unknown message or attachment; download, disk and vault errors.
+    /// `Refused` (`Invalid`) for a program or script ([`runs_code`]); `NotFound` for an
+    /// unknown message or attachment; download, disk and vault errors.
     pub async fn copy_for_opening(
         &self,
         message_id: &str,
         attachment_id: &str,
         opened: &OpenedFiles,
     ) -> Result<PathBuf> {
-        let message = self.vault.message(message_id)?;
-        let name = message
+        let name = self.attachment_file_name(message_id, attachment_id)?;
+        if runs_code(&name) {
+            return Err(ClientError::Refused {
+                code: Code::Invalid,
+                message: format!(
+                    "{name} could run a program on this computer, so Sealpost does not open it. \
+                     Save it, and open it yourself only if you trust the sender and expected it."
+                ),
+                refused: Vec::new(),
+            });
+        }
+        self.fetch_attachment(message_id, attachment_id).await?;
+        self.copy_out(attachment_id, name, opened).await
+    }
+
+    /// Copies an attachment already in the vault into `opened`, to be dragged to a folder
+    /// (which is saving it: any kind of file). Dragging cannot wait for a download (the
+    /// button would be let go): one not yet here starts downloading and is refused.
+    ///
+    /// # Errors
+    /// `Refused` (`Invalid`) while the attachment is not yet downloaded; `NotFound`; disk and
+    /// vault errors.
+    pub async fn copy_for_dragging(
+        &self,
+        message_id: &str,
+        attachment_id: &str,
+        opened: &OpenedFiles,
+    ) -> Result<PathBuf> {
+        let name = self.attachment_file_name(message_id, attachment_id)?;
+        if !self.vault.attachment_cached(attachment_id)? {
+            return Err(ClientError::Refused {
+                code: Code::Invalid,
+                message: format!(
+                    "{name} is not on this computer yet; it is being downloaded. Drag it again \
+                     in a moment, or use Save."
+                ),
+                refused: Vec::new(),
+            });
+        }
+        self.copy_out(attachment_id, name, opened).await
+    }
+
+    fn attachment_file_name(&self, message_id: &str, attachment_id: &str) -> Result<String> {
+        self.vault
+            .message(message_id)?
             .summary
             .attachments
             .iter()
             .find(|a| a.id == attachment_id)
             .map(|a| safe_file_name(&a.name))
-            .ok_or(ClientError::NotFound("attachment"))?;
-        self.fetch_attachment(message_id, attachment_id).await?;
+            .ok_or(ClientError::NotFound("attachment"))
+    }
+
+    async fn copy_out(
+        &self,
+        attachment_id: &str,
+        name: String,
+        opened: &OpenedFiles,
+    ) -> Result<PathBuf> {
         let folder = opened.fresh_folder(&self.account.id)?;
         let (vault, id) = (self.vault.clone(), attachment_id.to_owned());
         blocking(move || {
             let path = folder.join(&name);
             let file = private_file(&path)?;
             write_out(&vault, &id, file)?;
+            mark_from_internet(&path);
             // Read-only, so that an application warns before edits are made to a copy that
             // goes when the app locks.
             set_mode(&path, 0o400)?;
@@ -219,35 +288,155 @@ impl OpenedFiles {
     }
 }
 
-/// A name from a message as a file name: its last path part, without control characters
-/// or characters Windows refuses, never `.`/`..`/empty (then `attachment`), at most 200
-/// bytes (keeping the extension).
+/// A name from a message as a file name: its last path part (the hub's
+/// `clean_file_name`: no control characters, none that reorder or hide text, no leading
+/// dot), without characters Windows refuses, never a Windows device name (`CON`, `NUL.txt`
+/// become `_CON`, `_NUL.txt`), never empty (then `attachment`), at most 200 bytes (keeping
+/// the extension).
 pub fn safe_file_name(name: &str) -> String {
+    // Shortened first, keeping the extension (the hub's cleaning cuts at 200 characters,
+    // extension and all).
     let last = name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = last
+    let cleaned: String = sealpost_proto::text::clean_file_name(&shorten(last, 200))
         .chars()
         .map(|c| match c {
-            c if c.is_control() => '_',
             '<' | '>' | ':' | '"' | '|' | '?' | '*' => '_',
             c => c,
         })
         .collect();
-    let cleaned = cleaned.trim().trim_end_matches('.').trim();
-    if cleaned.is_empty() || cleaned.chars().all(|c| c == '.') {
+    let cleaned = cleaned
+        .trim()
+        .trim_end_matches(['.', ' '])
+        .trim_start_matches('.');
+    if cleaned.is_empty() {
         return "attachment".to_owned();
     }
-    if cleaned.len() <= 200 {
-        return cleaned.to_owned();
-    }
-    let (stem, ext) = match cleaned.rsplit_once('.') {
-        Some((stem, ext)) if !stem.is_empty() && ext.len() <= 16 => (stem, format!(".{ext}")),
-        _ => (cleaned, String::new()),
+    let stem_upper = cleaned
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_uppercase();
+    let reserved = matches!(stem_upper.as_str(), "CON" | "PRN" | "AUX" | "NUL")
+        || (stem_upper.len() == 4
+            && (stem_upper.starts_with("COM") || stem_upper.starts_with("LPT"))
+            && stem_upper.as_bytes()[3].is_ascii_digit());
+    let cleaned = if reserved {
+        format!("_{cleaned}")
+    } else {
+        cleaned.to_owned()
     };
-    let mut cut = 200 - ext.len();
+    shorten(&cleaned, 200)
+}
+
+/// `name` in at most `max` bytes, the extension (up to 16 bytes) kept whole.
+fn shorten(name: &str, max: usize) -> String {
+    if name.len() <= max {
+        return name.to_owned();
+    }
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() && ext.len() <= 16 => (stem, format!(".{ext}")),
+        _ => (name, String::new()),
+    };
+    let mut cut = max - ext.len();
     while !stem.is_char_boundary(cut) {
         cut -= 1;
     }
     format!("{}{ext}", &stem[..cut])
+}
+
+/// A file name for a record of a message (`.eml`, `.pdf`): its subject, whose slashes
+/// become dashes ("Minutes 01/02" is `Minutes 01-02.eml`), made safe; `message` when it has
+/// none.
+pub fn record_file_name(subject: &str, extension: &str) -> String {
+    let subject = subject.replace(['/', '\\'], "-");
+    let stem = match subject.trim() {
+        "" => "message".to_owned(),
+        s => safe_file_name(s),
+    };
+    format!("{stem}.{extension}")
+}
+
+/// Whether opening a file of this name could run a program rather than show a document
+/// (programs, scripts, shortcuts and installers, after the lists Windows and browsers keep
+/// of dangerous types). Such a file is saved, never opened from Sealpost.
+pub fn runs_code(name: &str) -> bool {
+    const KINDS: &[&str] = &[
+        "exe",
+        "com",
+        "scr",
+        "pif",
+        "cpl",
+        "msi",
+        "msp",
+        "mst",
+        "msc",
+        "bat",
+        "cmd",
+        "ps1",
+        "psm1",
+        "psd1",
+        "ps1xml",
+        "vbs",
+        "vbe",
+        "js",
+        "jse",
+        "wsf",
+        "wsh",
+        "wsc",
+        "hta",
+        "lnk",
+        "url",
+        "scf",
+        "reg",
+        "inf",
+        "jar",
+        "gadget",
+        "application",
+        "appref-ms",
+        "sh",
+        "bash",
+        "zsh",
+        "csh",
+        "run",
+        "bin",
+        "desktop",
+        "appimage",
+        "deb",
+        "rpm",
+        "pkg",
+        "dmg",
+        "app",
+        "command",
+        "workflow",
+        "py",
+        "pyw",
+        "pl",
+        "rb",
+        "php",
+        "dll",
+        "sys",
+        "drv",
+        "ocx",
+        "iso",
+        "img",
+        "vhd",
+        "vhdx",
+        "xll",
+        "xlam",
+        "ppam",
+        "docm",
+        "dotm",
+        "xlsm",
+        "xltm",
+        "pptm",
+        "potm",
+        "ppsm",
+        "sldm",
+    ];
+    name.rsplit_once('.')
+        .map(|(_, ext)| ext.trim().to_ascii_lowercase())
+        .is_some_and(|ext| KINDS.contains(&ext.as_str()))
 }
 
 /// Creates `name` in `folder`, or `name (2)`, `name (3)`... when it is taken.
@@ -306,6 +495,19 @@ fn private_file(path: &Path) -> Result<fs::File> {
     Ok(options.open(path)?)
 }
 
+/// Windows: the Mark of the Web (an NTFS `Zone.Identifier` stream, zone 3 = internet), which
+/// SmartScreen and Office's Protected View act on. Best effort: a file system without
+/// streams keeps the file unmarked.
+#[cfg(windows)]
+fn mark_from_internet(path: &Path) {
+    let mut stream = path.as_os_str().to_owned();
+    stream.push(":Zone.Identifier");
+    let _ = fs::write(stream, "[ZoneTransfer]\r\nZoneId=3\r\n");
+}
+
+#[cfg(not(windows))]
+fn mark_from_internet(_path: &Path) {}
+
 #[cfg(unix)]
 fn set_mode(path: &Path, mode: u32) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
@@ -335,13 +537,18 @@ mod tests {
     fn names_from_a_message_cannot_leave_the_folder_or_break_it() {
         let cases = [
             ("report.pdf", "report.pdf"),
-            ("../../.bashrc", ".bashrc"),
+            ("../../.bashrc", "bashrc"),
+            ("invoice\u{202E}fdp.exe", "invoicefdp.exe"),
+            ("CON", "_CON"),
+            ("nul.txt", "_nul.txt"),
+            ("COM1.log", "_COM1.log"),
+            ("COMPANY.txt", "COMPANY.txt"),
             ("..\\..\\evil.exe", "evil.exe"),
             ("/etc/passwd", "passwd"),
             ("..", "attachment"),
             ("", "attachment"),
             ("   ", "attachment"),
-            ("a\u{0}b\nc.txt", "a_b_c.txt"),
+            ("a\u{0}b\nc.txt", "abc.txt"),
             ("what?.txt", "what_.txt"),
             ("Überweisung März.pdf", "Überweisung März.pdf"),
             ("trailing. ", "trailing"),
@@ -349,6 +556,13 @@ mod tests {
         for (given, want) in cases {
             assert_eq!(safe_file_name(given), want, "{given:?} as a file name");
         }
+        assert_eq!(
+            record_file_name("Minutes 01/02/2025", "eml"),
+            "Minutes 01-02-2025.eml"
+        );
+        assert_eq!(record_file_name("  ", "pdf"), "message.pdf");
+        assert!(runs_code("setup.EXE") && runs_code("notes.txt.lnk") && runs_code("a.docm"));
+        assert!(!runs_code("letter.pdf") && !runs_code("photo.jpeg") && !runs_code("README"));
         let long = format!("{}.pdf", "é".repeat(300));
         let safe = safe_file_name(&long);
         assert!(

@@ -280,9 +280,6 @@ impl Mailbox {
             now_ms(),
             AfterQueue::Close,
         )?;
-        if let Some(original) = &out.in_reply_to {
-            self.vault.mark_answered(original, out.mode)?;
-        }
         let report = self.flush_locked().await?;
         if let Some(message) = report.sent_by(item) {
             return Ok(SendOutcome::Sent {

@@ -154,13 +154,20 @@ impl Mailbox {
     /// Deletes several messages as [`Mailbox::delete`] does each, telling the hub in one
     /// go. Returns how many went for good (the rest moved to Deleted).
     ///
+    /// A message no longer in the vault (a sync took it meanwhile) is passed over.
+    ///
     /// # Errors
-    /// `NotFound` when the vault has no such message (those before it are deleted);
-    /// vault errors.
+    /// `NotFound` when none of them is in the vault; vault errors.
     pub async fn delete_many(&self, message_ids: &[String]) -> Result<usize> {
         let mut for_good = 0;
+        let mut found = 0;
         for id in message_ids {
-            let folder = self.vault.message(id)?.summary.folder;
+            let folder = match self.vault.message(id) {
+                Ok(m) => m.summary.folder,
+                Err(crate::ClientError::NotFound(_)) => continue,
+                Err(e) => return Err(e),
+            };
+            found += 1;
             if matches!(folder, Folder::Deleted | Folder::Drafts) {
                 self.vault.remove_message(id)?;
                 let payload = serde_json::json!({"id": id}).to_string();
@@ -171,6 +178,9 @@ impl Mailbox {
             }
         }
         self.flush_or_wait().await?;
+        if found == 0 && !message_ids.is_empty() {
+            return Err(crate::ClientError::NotFound("message"));
+        }
         Ok(for_good)
     }
 

@@ -274,8 +274,10 @@ impl Mailboxes {
                 }
             }
         }
+        // A copy another application holds open may refuse to go: the next lock or start
+        // tries again, and the lock itself does not fail for it.
         if let Err(e) = self.opened.forget_all() {
-            first_error.get_or_insert(e);
+            tracing::warn!(error = %e, "opened attachments could not all be removed");
         }
         match first_error {
             Some(e) => Err(e),
@@ -288,9 +290,10 @@ impl Mailboxes {
     pub async fn sign_out(&self, id: &str, compose: Option<Compose>) -> Result<()> {
         let mailbox = self.get(id)?;
         self.stop_sync(id);
-        let opened = self.opened.forget(id);
-        mailbox.sign_out(compose).await?;
-        opened
+        if let Err(e) = self.opened.forget(id) {
+            tracing::warn!(error = %e, "opened attachments could not all be removed");
+        }
+        mailbox.sign_out(compose).await
     }
 
     /// Removes account `id` from this computer: signs out where it can, then deletes its
@@ -301,7 +304,9 @@ impl Mailboxes {
             let _ = mailbox.sign_out(None).await;
         }
         self.close(id);
-        self.opened.forget(id)?;
+        if let Err(e) = self.opened.forget(id) {
+            tracing::warn!(error = %e, "opened attachments could not all be removed");
+        }
         self.accounts.remove(id)
     }
 

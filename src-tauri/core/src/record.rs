@@ -109,18 +109,13 @@ impl Mailbox {
     ) -> Result<Vec<crate::attachments::SavedFile>> {
         let mut saved = Vec::new();
         for id in message_ids {
-            let subject = self.vault.message(id)?.summary.subject;
-            let stem = match subject.trim() {
-                "" => "message".to_owned(),
-                s => crate::attachments::safe_file_name(s),
-            };
+            let name = self.record_name(id, "eml")?;
             let email = self.message_as_email(id).await?;
             let folder = folder.to_owned();
             saved.push(
                 blocking(move || {
                     use std::io::Write;
-                    let (path, mut file) =
-                        crate::attachments::create_numbered(&folder, &format!("{stem}.eml"))?;
+                    let (path, mut file) = crate::attachments::create_numbered(&folder, &name)?;
                     file.write_all(&email)?;
                     file.sync_all()?;
                     Ok(crate::attachments::SavedFile {
@@ -132,6 +127,16 @@ impl Mailbox {
             );
         }
         Ok(saved)
+    }
+
+    /// The file name a record of message `message_id` gets: its subject with `extension`
+    /// (see [`crate::attachments::record_file_name`]).
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown message.
+    pub fn record_name(&self, message_id: &str, extension: &str) -> Result<String> {
+        let subject = self.vault.message(message_id)?.summary.subject;
+        Ok(crate::attachments::record_file_name(&subject, extension))
     }
 }
 

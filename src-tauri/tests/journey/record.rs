@@ -119,7 +119,10 @@ async fn open_save_all_print_and_keep_a_record_as_pdf_and_email() -> Result<()> 
         );
         ui.shot("attachment-opened").await?;
 
-        // Drag out: the notes onto a folder, which gets a copy of the file.
+        // Drag out: the notes onto a folder, which gets a copy of the file. (The attachments
+        // came down with the message.)
+        ui.wait("[data-attachment='notes of the visit.txt'][data-ready='true']")
+            .await?;
         let point = ui
             .js("const r = document.querySelector(\"[data-attachment='notes of the visit.txt'] .open\")\
                    .getBoundingClientRect(); return [Math.round(r.left + 12), Math.round(r.top + r.height / 2)]")

@@ -439,24 +439,88 @@ async fn a_reply_sent_offline_marks_the_original_at_once_and_the_hub_keeps_it() 
         mailbox.vault.message(&original.id).unwrap().summary.replied,
         "the original says it was answered at once"
     );
-    // A sync meanwhile (the hub back for reading, say) does not take the mark away while
-    // the reply still waits.
+    // Another device changes the original meanwhile (marks it unread): the hub's update,
+    // which knows nothing of the reply yet, does not take the mark away while the reply
+    // still waits here.
     hub.come_back().await;
-    mailbox.syncer.sync().await.unwrap();
-    assert!(mailbox.vault.message(&original.id).unwrap().summary.replied);
-    mailbox.flush_outbox().await.unwrap();
-    mailbox.syncer.sync().await.unwrap();
-    assert!(mailbox.vault.message(&original.id).unwrap().summary.replied);
-
     let other = TestClient::new();
     let accounts = other.accounts();
     let record = accounts.add(&hub.url, alice()).unwrap();
     let second = accounts.open(&record.id).unwrap();
     second.sign_in(GOOD_PASSWORD, false).await.unwrap();
     second.syncer.sync().await.unwrap();
+    second.mark_read(&original.id, false).await.unwrap();
+    mailbox.syncer.sync().await.unwrap();
+    let here = mailbox.vault.message(&original.id).unwrap().summary;
+    assert!(!here.read, "the other device's change arrived");
+    assert!(here.replied, "and the waiting reply still marks it");
+    mailbox.flush_outbox().await.unwrap();
+    mailbox.syncer.sync().await.unwrap();
+    assert!(mailbox.vault.message(&original.id).unwrap().summary.replied);
+
+    second.syncer.sync().await.unwrap();
     let there = second.vault.message(&original.id).unwrap().summary;
     assert!(
         there.replied && !there.forwarded,
         "another device sees it answered, not forwarded"
+    );
+}
+
+#[tokio::test]
+async fn a_sync_before_the_outbox_leaves_does_not_undo_what_was_done_offline() {
+    let mut hub = TestServer::start().await;
+    let client = TestClient::new();
+    hub.org_send(&[alice()], "Moved", "b").await;
+    hub.advance(chrono::Duration::minutes(1));
+    hub.org_send(&[alice()], "Gone", "b").await;
+    let mailbox = client.registered(&hub, alice(), false).await;
+    mailbox.syncer.sync().await.unwrap();
+    let id_of = |subject: &str| {
+        mailbox
+            .vault
+            .list(Folder::Inbox, 10, None)
+            .unwrap()
+            .into_iter()
+            .find(|m| m.subject == subject)
+            .unwrap()
+            .id
+    };
+    let (moved, gone) = (id_of("Moved"), id_of("Gone"));
+    hub.go_offline().await;
+    mailbox.delete(&moved).await.unwrap();
+    mailbox.delete(&gone).await.unwrap();
+    mailbox.delete(&gone).await.unwrap(); // from Deleted: for good
+    mailbox.queue_read(&moved, true).unwrap();
+    hub.come_back().await;
+
+    // Another device changes both at the hub (marks them unread), so the hub sends both
+    // back as updates; this device syncs before its outbox has left.
+    let other = TestClient::new();
+    let accounts = other.accounts();
+    let record = accounts.add(&hub.url, alice()).unwrap();
+    let second = accounts.open(&record.id).unwrap();
+    second.sign_in(GOOD_PASSWORD, false).await.unwrap();
+    second.syncer.sync().await.unwrap();
+    second.mark_read(&moved, false).await.unwrap();
+    second.mark_read(&gone, false).await.unwrap();
+    mailbox.syncer.sync().await.unwrap();
+
+    let m = mailbox.vault.message(&moved).unwrap().summary;
+    assert_eq!(m.folder, Folder::Deleted, "still in Deleted, as moved here");
+    assert!(m.read, "and read, as marked here");
+    assert!(
+        matches!(
+            mailbox.vault.message(&gone),
+            Err(sealpost_client::ClientError::NotFound(_))
+        ),
+        "a message deleted for good here does not come back"
+    );
+    mailbox.flush_outbox().await.unwrap();
+    mailbox.syncer.sync().await.unwrap();
+    let m = mailbox.vault.message(&moved).unwrap().summary;
+    assert_eq!(
+        (m.folder, m.read),
+        (Folder::Deleted, true),
+        "the hub agrees"
     );
 }

@@ -71,6 +71,11 @@ export const commands = {
 	 */
 	dragAttachment: (account: string, messageId: string, attachmentId: string) => __TAURI_INVOKE<null>("drag_attachment", { account, messageId, attachmentId }),
 	/**
+	 *  Brings every attachment of a message into the vault (encrypted), as a mail program
+	 *  downloads a message whole: then they open, drag and save at once, also offline.
+	 */
+	fetchAttachments: (account: string, messageId: string) => __TAURI_INVOKE<null>("fetch_attachments", { account, messageId }),
+	/**
 	 *  Saves a message as an email file (`.eml`, with its attachments) where the person
 	 *  chooses (the system's save dialog), for a case file.
 	 */

@@ -281,9 +281,6 @@ impl Mailbox {
         // leave this call believing it still waits.
         let _one_at_a_time = self.flushing.lock().await;
         let id = self.vault.queue("send", &payload, &queued, now)?;
-        if let Some(original) = &out.in_reply_to {
-            self.vault.mark_answered(original, out.mode)?;
-        }
         let report = self.flush_locked().await?;
         if let Some(message) = report.sent_by(id) {
             return Ok(SendOutcome::Sent {

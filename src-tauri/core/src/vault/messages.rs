@@ -82,9 +82,49 @@ pub(super) fn attachments_of(c: &Connection, message_id: &str) -> Result<Vec<Att
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// Marks the messages that a reply or forward waiting in the outbox answers, as the hub
+/// will once it has it (and will not if it refuses it: the mark then goes with the item).
+pub(super) fn with_pending_answers(
+    c: &Connection,
+    summaries: &mut [&mut MessageSummary],
+) -> Result<()> {
+    let mut stmt = c.prepare_cached(
+        "SELECT json_extract(payload, '$.in_reply_to'), json_extract(payload, '$.mode') \
+         FROM outbox WHERE kind = 'send' AND json_extract(payload, '$.in_reply_to') IS NOT NULL",
+    )?;
+    let pending = stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    for (original, mode) in pending {
+        for s in summaries.iter_mut().filter(|s| s.id == original) {
+            match mode.as_deref().map(SendMode::from_name) {
+                Some(SendMode::Reply | SendMode::ReplyAll) => s.replied = true,
+                Some(SendMode::Forward) => s.forwarded = true,
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Stores or replaces a message, its attachment list and its search entry.
+///
+/// What this device changed and has not yet told the hub wins over what the hub says: a
+/// message deleted for good here stays away, and a read flag or a move to (or from)
+/// Deleted waiting in the outbox keeps its local value until the hub has it.
 pub(super) fn upsert_message(tx: &Transaction, m: &Message) -> Result<()> {
     let s = &m.summary;
+    let deleting: bool = tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE kind = 'delete' \
+             AND json_extract(payload, '$.id') = ?1)",
+        )?
+        .query_row([&s.id], |r| r.get(0))?;
+    if deleting {
+        return Ok(());
+    }
     let recipients = serde_json::to_string(&Recipients {
         to: s.to.clone(),
         cc: s.cc.clone(),
@@ -100,12 +140,15 @@ pub(super) fn upsert_message(tx: &Transaction, m: &Message) -> Result<()> {
          sent_at, expires_at, read, in_reply_to, delivery, client_ref, deleted, replied, forwarded) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) \
          ON CONFLICT(id) DO UPDATE SET folder = ?2, mode = ?3, sender = ?4, recipients = ?5, \
-         subject = ?6, body_text = ?7, body_html = ?8, sent_at = ?9, expires_at = ?10, read = ?11, \
-         in_reply_to = ?12, delivery = ?13, client_ref = ?14, deleted = ?15, \
-         replied = ?16 OR (replied AND EXISTS (SELECT 1 FROM outbox WHERE kind = 'send' \
-             AND json_extract(payload, '$.in_reply_to') = ?1)), \
-         forwarded = ?17 OR (forwarded AND EXISTS (SELECT 1 FROM outbox WHERE kind = 'send' \
-             AND json_extract(payload, '$.in_reply_to') = ?1))",
+         subject = ?6, body_text = ?7, body_html = ?8, sent_at = ?9, expires_at = ?10, \
+         read = CASE WHEN EXISTS (SELECT 1 FROM outbox WHERE kind = 'read' \
+             AND json_extract(payload, '$.id') = ?1 AND json_type(payload, '$.read') IS NOT NULL) \
+             THEN read ELSE ?11 END, \
+         in_reply_to = ?12, delivery = ?13, client_ref = ?14, \
+         deleted = CASE WHEN EXISTS (SELECT 1 FROM outbox WHERE kind = 'read' \
+             AND json_extract(payload, '$.id') = ?1 AND json_type(payload, '$.deleted') IS NOT NULL) \
+             THEN deleted ELSE ?15 END, \
+         replied = ?16, forwarded = ?17",
     )?
     .execute(params![
         s.id,
@@ -127,8 +170,8 @@ pub(super) fn upsert_message(tx: &Transaction, m: &Message) -> Result<()> {
         delivery,
         s.client_ref.clone().unwrap_or_default(),
         s.folder == Folder::Deleted,
-        // Set here first, a flag stays while its answer waits in the outbox (the hub has not
-        // heard of it yet); after that the hub's word holds.
+        // The hub's word; an answer still in the outbox is added when messages are read
+        // (`with_pending_answers`).
         s.replied,
         s.forwarded,
     ])?;
@@ -189,9 +232,13 @@ impl Vault {
             let (ms, id) = before.unwrap_or((i64::MAX, String::new()));
             // A draft whose compose waits in the outbox to be sent is on its way out: it
             // is not offered for sending a second time.
+            // Two statements, not one CASE, so that each can use its index.
+            let which = match folder {
+                Folder::Deleted => "deleted AND ?1 = 'deleted'",
+                _ => "folder = ?1 AND NOT deleted",
+            };
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM messages \
-                 WHERE (CASE WHEN ?1 = 'deleted' THEN deleted ELSE folder = ?1 AND NOT deleted END) \
+                "SELECT {COLUMNS} FROM messages WHERE {which} \
                  AND (sent_at < ?2 OR (sent_at = ?2 AND id < ?3)) \
                  AND NOT (folder = 'drafts' AND client_ref != '' AND client_ref IN \
                      (SELECT compose_id FROM outbox WHERE kind = 'send')) \
@@ -200,13 +247,16 @@ impl Vault {
             let rows = stmt
                 .query_map(params![folder.as_str(), ms, id, limit], message_from_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            rows.into_iter()
+            let mut listed = rows
+                .into_iter()
                 .map(|m| {
                     let mut s = m.summary;
                     s.attachments = attachments_of(c, &s.id)?;
                     Ok(s)
                 })
-                .collect()
+                .collect::<Result<Vec<_>>>()?;
+            with_pending_answers(c, &mut listed.iter_mut().collect::<Vec<_>>())?;
+            Ok(listed)
         })
     }
 
@@ -233,6 +283,7 @@ impl Vault {
                 .optional()?
                 .ok_or(ClientError::NotFound("message"))?;
             m.summary.attachments = attachments_of(c, id)?;
+            with_pending_answers(c, &mut [&mut m.summary])?;
             Ok(m)
         })
     }
@@ -294,24 +345,6 @@ impl Vault {
             {
                 return Err(ClientError::NotFound("message"));
             }
-            Ok(())
-        })
-    }
-
-    /// Notes at once that message `id` was answered (`mode` reply, reply to all) or
-    /// forwarded, as the hub will when the answer reaches it. Nothing for a new message or
-    /// an id the vault does not hold.
-    pub fn mark_answered(&self, id: &str, mode: SendMode) -> Result<()> {
-        let column = match mode {
-            SendMode::Reply | SendMode::ReplyAll => "replied",
-            SendMode::Forward => "forwarded",
-            SendMode::New => return Ok(()),
-        };
-        self.write(|tx| {
-            tx.execute(
-                &format!("UPDATE messages SET {column} = 1 WHERE id = ?1"),
-                [id],
-            )?;
             Ok(())
         })
     }

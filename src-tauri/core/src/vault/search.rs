@@ -4,7 +4,7 @@ use rusqlite::params;
 use sealpost_proto::MessageSummary;
 use serde::Serialize;
 
-use super::messages::{attachments_of, message_from_row, COLUMNS};
+use super::messages::{attachments_of, message_from_row, with_pending_answers, COLUMNS};
 use super::Vault;
 use crate::error::Result;
 
@@ -44,7 +44,8 @@ impl Vault {
             let rows = stmt
                 .query_map(params![fts, limit], message_from_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            rows.into_iter()
+            let mut hits = rows
+                .into_iter()
                 .map(|m| {
                     let excerpt = excerpt(&m.body_text, &words)
                         .or_else(|| excerpt(&m.summary.subject, &words))
@@ -56,7 +57,12 @@ impl Vault {
                         excerpt,
                     })
                 })
-                .collect()
+                .collect::<Result<Vec<_>>>()?;
+            with_pending_answers(
+                c,
+                &mut hits.iter_mut().map(|h| &mut h.message).collect::<Vec<_>>(),
+            )?;
+            Ok(hits)
         })
     }
 }
