@@ -524,10 +524,12 @@ pub async fn open_attachment(
     app.opener()
         .open_path(copy.display().to_string(), None::<&str>)
         .map_err(|e| {
+            tracing::warn!(error = %e, "no application opened an attachment");
             UiError::new(
                 Code::Invalid,
                 format!(
-                    "This computer has no application to open {} ({e}). Save it instead.",
+                    "This computer has no application set to open {}. Save it, then open it \
+                     from your files.",
                     copy.file_name().unwrap_or_default().to_string_lossy()
                 ),
             )

@@ -161,14 +161,17 @@ impl Mailbox {
             return Err(ClientError::Refused {
                 code: Code::Invalid,
                 message: format!(
-                    "{name} could run a program on this computer, so Sealpost does not open it. \
-                     Save it, and open it yourself only if you trust the sender and expected it."
+                    "Sealpost does not open {name}: a file of this kind can run a program on \
+                     this computer. Save it, and open it yourself only if you trust the sender \
+                     and expected it."
                 ),
                 refused: Vec::new(),
             });
         }
         self.fetch_attachment(message_id, attachment_id).await?;
-        self.copy_out(attachment_id, name, opened).await
+        // Read-only, so that an application warns before edits are made to a copy that
+        // goes when the app locks.
+        self.copy_out(attachment_id, name, opened, 0o400).await
     }
 
     /// Copies an attachment already in the vault into `opened`, to be dragged to a folder
@@ -195,7 +198,9 @@ impl Mailbox {
                 refused: Vec::new(),
             });
         }
-        self.copy_out(attachment_id, name, opened).await
+        // The user's to change: where it is dropped it is their file (a file manager's copy
+        // keeps the mode).
+        self.copy_out(attachment_id, name, opened, 0o600).await
     }
 
     fn attachment_file_name(&self, message_id: &str, attachment_id: &str) -> Result<String> {
@@ -214,6 +219,7 @@ impl Mailbox {
         attachment_id: &str,
         name: String,
         opened: &OpenedFiles,
+        mode: u32,
     ) -> Result<PathBuf> {
         let folder = opened.fresh_folder(&self.account.id)?;
         let (vault, id) = (self.vault.clone(), attachment_id.to_owned());
@@ -222,9 +228,7 @@ impl Mailbox {
             let file = private_file(&path)?;
             write_out(&vault, &id, file)?;
             mark_from_internet(&path);
-            // Read-only, so that an application warns before edits are made to a copy that
-            // goes when the app locks.
-            set_mode(&path, 0o400)?;
+            set_mode(&path, mode)?;
             Ok(path)
         })
         .await
@@ -349,7 +353,7 @@ fn shorten(name: &str, max: usize) -> String {
 /// become dashes ("Minutes 01/02" is `Minutes 01-02.eml`), made safe; `message` when it has
 /// none.
 pub fn record_file_name(subject: &str, extension: &str) -> String {
-    let subject = subject.replace(['/', '\\'], "-");
+    let subject = subject.replace(['/', '\\'], "-").replace(':', " -");
     let stem = match subject.trim() {
         "" => "message".to_owned(),
         s => safe_file_name(s),
@@ -560,6 +564,7 @@ mod tests {
             record_file_name("Minutes 01/02/2025", "eml"),
             "Minutes 01-02-2025.eml"
         );
+        assert_eq!(record_file_name("Fwd: budget", "eml"), "Fwd - budget.eml");
         assert_eq!(record_file_name("  ", "pdf"), "message.pdf");
         assert!(runs_code("setup.EXE") && runs_code("notes.txt.lnk") && runs_code("a.docm"));
         assert!(!runs_code("letter.pdf") && !runs_code("photo.jpeg") && !runs_code("README"));

@@ -31,7 +31,8 @@ def take(_widget, context, _x, _y, data, _info, time):
         for uri in data.get_uris():
             log.write(uri + "\n")
             path, _host = GLib.filename_from_uri(uri)
-            shutil.copyfile(path, into / Path(path).name)
+            # Mode bits too, as a file manager's copy keeps them.
+            shutil.copy(path, into / Path(path).name)
     Gtk.drag_finish(context, True, False, time)
 
 

@@ -84,9 +84,11 @@ async fn sort_choose_several_act_on_them_together_and_resize_the_list() -> Resul
 
         // Sorting: by subject (prefixes and case aside), by sender, by expiry; and back.
         sort_by(&ui, "subject").await?;
-        let direction = ui.wait_text("#sort-direction", "Z to A").await?;
-        ensure!(direction == "Z to A", "{direction}");
-        ui.click("#sort-direction").await?;
+        let direction = ui.wait_text("#sort-direction", "A to Z").await?;
+        ensure!(
+            direction == "A to Z",
+            "a subject sort starts A to Z: {direction}"
+        );
         ensure!(
             order(&ui).await?
                 == [
@@ -124,6 +126,12 @@ async fn sort_choose_several_act_on_them_together_and_resize_the_list() -> Resul
             order(&ui).await?
         );
         sort_by(&ui, "date").await?;
+        ui.click("#sort-direction").await?;
+        let oldest = order(&ui).await?;
+        ensure!(
+            oldest.iter().rev().eq(newest.iter()),
+            "oldest first is newest first reversed: {oldest:?}"
+        );
         ui.click("#sort-direction").await?;
         ensure!(order(&ui).await? == newest, "newest first again");
 
@@ -187,7 +195,7 @@ async fn sort_choose_several_act_on_them_together_and_resize_the_list() -> Resul
                 == [
                     "Bravo visit.eml",
                     "Delta notes.eml",
-                    "Re_ Charlie's plan.eml",
+                    "Re - Charlie's plan.eml",
                     "alpha referral.eml"
                 ],
             "one email file each, named after its subject: {files:?}"

@@ -562,6 +562,13 @@ async fn search_delete_address_book_reset_and_lockout() -> Result<()> {
             .await?;
         ui.wait_text("#undo-toast", "Moved to Deleted.").await?;
         wait_js(&ui, &in_inbox(false), "the deleted message left the inbox").await?;
+        wait_js(
+            &ui,
+            "return document.activeElement?.id === 'message-list' \
+               && !!document.querySelector('#message-subject')",
+            "the next message opens and the list keeps the keyboard",
+        )
+        .await?;
         ensure!(
             !ui.present("#confirm-dialog").await,
             "a move to Deleted asks nothing: it can be undone"

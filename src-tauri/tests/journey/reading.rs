@@ -281,9 +281,22 @@ async fn all_reachable(ui: &mut super::ui::Ui, screen: &str) -> Result<()> {
                     const x = Math.min(Math.max(r.left + Math.min(r.width, 40) / 2, 0), window.innerWidth - 1);
                     const y = Math.min(Math.max(r.top + Math.min(r.height, 30) / 2, 0), window.innerHeight - 1);
                     const inView = r.left >= -1 && r.top >= -1 && r.left < window.innerWidth && r.top < window.innerHeight;
-                    const hit = document.elementFromPoint(x, y);
+                    // A control taller than the pane that scrolls it (the list's width bar) is
+                    // tried where it shows: the middle of its part inside that pane.
+                    let px = x, py = y;
+                    for (let p = e.parentElement; p; p = p.parentElement) {
+                        const st = getComputedStyle(p);
+                        if (/(auto|scroll)/.test(st.overflowY + st.overflowX)) {
+                            const b = p.getBoundingClientRect();
+                            const top = Math.max(r.top, b.top), bottom = Math.min(r.bottom, b.bottom);
+                            const lft = Math.max(r.left, b.left), rgt = Math.min(r.right, b.right);
+                            if (bottom > top && rgt > lft) { px = (lft + Math.min(rgt, lft + 40)) / 2; py = (top + Math.min(bottom, top + 30)) / 2; }
+                            break;
+                        }
+                    }
+                    const hit = document.elementFromPoint(px, py);
                     if (!inView || !(hit === e || e.contains(hit) || hit?.closest('label')?.control === e))
-                        problems.push(`${name(e)} cannot be reached (${inView ? 'covered or clipped' : 'out of view'})`);
+                        problems.push(`${name(e)} cannot be reached (${inView ? `covered by ${hit ? name(hit) : 'nothing'} at ${Math.round(x)},${Math.round(y)}` : 'out of view'})`);
                     // A button's own words must fit it (an input scrolls its text, as it should).
                     if (e.tagName === 'BUTTON' && (e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 1))
                         problems.push(`${name(e)} cuts its label (${e.scrollWidth}×${e.scrollHeight} in ${e.clientWidth}×${e.clientHeight})`);
@@ -293,6 +306,10 @@ async fn all_reachable(ui: &mut super::ui::Ui, screen: &str) -> Result<()> {
                     if (t.getBoundingClientRect().width > 0 && t.scrollWidth > t.clientWidth + 1
                         && getComputedStyle(t).overflowX === 'visible')
                         problems.push(`${name(t)} runs out of its box (${t.scrollWidth} > ${t.clientWidth})`);
+                const list = document.querySelector('#message-list');
+                const row = document.querySelector('#message-list .row-item');
+                if (list && row && list.clientHeight < row.offsetHeight)
+                    problems.push(`the message list shows no whole row (${list.clientHeight}px high)`);
                 for (const row of document.querySelectorAll('#message-list .row-item'))
                     if (row.scrollHeight > row.clientHeight + 1) problems.push(`a list row cuts its text (${row.scrollHeight} > ${row.clientHeight})`);
                 return problems;"#)

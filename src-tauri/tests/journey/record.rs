@@ -133,6 +133,10 @@ async fn open_save_all_print_and_keep_a_record_as_pdf_and_email() -> Result<()> 
         wait_for(Duration::from_secs(10), "the dropped file", || {
             std::fs::read_to_string(folder.join("notes of the visit.txt")).is_ok_and(|t| t == "Visit notes")
         })?;
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(folder.join("notes of the visit.txt"))?.permissions(),
+        );
+        ensure!(mode & 0o200 != 0, "the dropped copy is the user's to change ({mode:o})");
         let dropped = std::fs::read_to_string(folder.join("dropped.log"))?;
         ensure!(
             dropped.contains("notes%20of%20the%20visit.txt"),
