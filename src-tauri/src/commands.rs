@@ -471,7 +471,7 @@ pub async fn fetch_attachments(
 }
 
 /// Starts dragging an attachment out of the window (the pointer's button is held): the
-/// desktop receives a private read-only copy, as Open makes.
+/// desktop receives a private copy, the user's to change, in the folder Open uses.
 #[tauri::command]
 #[specta::specta]
 pub async fn drag_attachment(

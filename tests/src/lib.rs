@@ -67,6 +67,19 @@ impl TestClient {
             .expect("sign in");
         mailbox
     }
+
+    /// Signs in on this computer to `email`, registered already (another device of the
+    /// same mailbox, say).
+    pub async fn signed_in(&self, hub: &TestServer, email: &str) -> Mailbox {
+        let accounts = self.accounts();
+        let record = accounts.add(&hub.url, email).expect("add account");
+        let mailbox = accounts.open(&record.id).expect("open account");
+        mailbox
+            .sign_in(GOOD_PASSWORD, false)
+            .await
+            .expect("sign in");
+        mailbox
+    }
 }
 
 impl Default for TestClient {

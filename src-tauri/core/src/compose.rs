@@ -12,7 +12,7 @@ use sealpost_proto::{AttachmentInfo, Folder, Outgoing, SendMode};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ClientError, Code, Result};
-use crate::mailbox::Mailbox;
+use crate::mailbox::{now_ms, Mailbox};
 use crate::outbox::{files_to_queue, new_ref, SendOutcome};
 use crate::vault::{AfterQueue, SentCompose};
 
@@ -110,10 +110,6 @@ impl Compose {
     fn json(&self) -> String {
         serde_json::to_string(self).expect("BUG: a compose serialises")
     }
-}
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }
 
 /// `Re: subject` or `Fwd: subject`, unless it starts with that prefix already (any case):

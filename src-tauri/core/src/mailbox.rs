@@ -12,7 +12,8 @@ use crate::sync::Syncer;
 use crate::vault::Vault;
 use sealpost_proto::Folder;
 
-fn now_ms() -> i64 {
+/// Now, in milliseconds since 1970 (the vault's timestamps).
+pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 

@@ -93,9 +93,7 @@ impl Mailbox {
         })
         .await
     }
-}
 
-impl Mailbox {
     /// Saves several messages as email files into `folder`, each named after its subject
     /// (`message.eml` when it has none); a name taken there gets a number, nothing is
     /// replaced. Returns what was written, in the order given.

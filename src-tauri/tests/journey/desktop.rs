@@ -185,66 +185,44 @@ impl Desktop {
     /// Drags `files` (folders too) from a small file-offering window, as a file manager would,
     /// and drops them in the middle of the app's window, moving the real pointer with xdotool.
     pub fn drop_files_on_app(&self, files: &[&Path]) -> Result<()> {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/journey/drag_source.py");
-        let _source = spawn(
-            // Debian's python3-gi belongs to the system Python, whatever else is on PATH.
-            Command::new("/usr/bin/python3")
-                .arg(script)
-                .args(files)
-                .env("DISPLAY", &self.display)
-                .env("NO_AT_BRIDGE", "1")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null()),
-            "the drag source (python3-gi)",
-        )?;
+        let _source = self.gtk_window("drag_source.py", files, "the drag source")?;
         let source = self.window("^Sealpost test drag source$")?;
         let app = self.window("^Sealpost( — .*)?$")?;
         let (sx, sy) = self.centre(&source)?;
         let (ax, ay) = self.centre(&app)?;
-        self.xdotool(&["mousemove", "--sync", &sx.to_string(), &sy.to_string()])?;
-        self.xdotool(&["mousedown", "1"])?;
-        // GTK starts a drag once the pointer has moved a few pixels with the button held;
-        // then the pointer travels to the drop point in steps, as a hand would.
-        for step in 1..=20 {
-            let x = sx + (ax - sx) * step / 20;
-            let y = sy + (ay - sy) * step / 20;
-            self.xdotool(&["mousemove", &x.to_string(), &y.to_string()])?;
-            std::thread::sleep(Duration::from_millis(40));
-        }
-        std::thread::sleep(Duration::from_millis(300));
-        self.xdotool(&["mouseup", "1"])?;
-        // The drop's data is asked for and delivered after the button is released.
-        std::thread::sleep(Duration::from_millis(500));
-        Ok(())
+        self.drag_pointer((sx, sy), (ax, ay))
     }
 
-    /// Drags from the point (`x`, `y`) of the app's page (CSS pixels from its top-left)
-    /// onto a small folder-like window that copies what is dropped into `into`, moving the
-    /// real pointer with xdotool. Returns once the drop had time to be delivered.
-    pub fn drag_from_app_to_folder(&self, x: i64, y: i64, into: &Path) -> Result<()> {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/journey/drop_target.py");
-        let _target = spawn(
+    /// Starts one of the test's small GTK windows (`script` in tests/journey/) on this
+    /// display; it goes when the returned process is dropped.
+    fn gtk_window(&self, script: &str, args: &[&Path], what: &str) -> Result<Proc> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/journey")
+            .join(script);
+        spawn(
+            // Debian's python3-gi belongs to the system Python, whatever else is on PATH.
             Command::new("/usr/bin/python3")
-                .arg(script)
-                .arg(into)
+                .arg(path)
+                .args(args)
                 .env("DISPLAY", &self.display)
                 .env("NO_AT_BRIDGE", "1")
                 .stdout(Stdio::null())
                 .stderr(Stdio::null()),
-            "the drop target (python3-gi)",
-        )?;
-        let target = self.window("^Sealpost test drop target$")?;
-        let app = self.window("^Sealpost( — .*)?$")?;
-        let (ox, oy) = self.origin(&app)?;
-        let (sx, sy) = (ox + x, oy + y);
-        let (tx, ty) = self.centre(&target)?;
+            &format!("{what} (python3-gi)"),
+        )
+    }
+
+    /// Presses the button at `from`, moves the real pointer to `to` in steps, as a hand
+    /// would (GTK starts a drag once it has moved a few pixels with the button held), lets
+    /// go, and waits for the drop's data, which is asked for after the release.
+    fn drag_pointer(&self, (sx, sy): (i64, i64), (tx, ty): (i64, i64)) -> Result<()> {
         self.xdotool(&["mousemove", "--sync", &sx.to_string(), &sy.to_string()])?;
         self.xdotool(&["mousedown", "1"])?;
         for step in 1..=20 {
-            let px = sx + (tx - sx) * step / 20;
-            let py = sy + (ty - sy) * step / 20;
-            self.xdotool(&["mousemove", &px.to_string(), &py.to_string()])?;
-            std::thread::sleep(Duration::from_millis(60));
+            let x = sx + (tx - sx) * step / 20;
+            let y = sy + (ty - sy) * step / 20;
+            self.xdotool(&["mousemove", &x.to_string(), &y.to_string()])?;
+            std::thread::sleep(Duration::from_millis(50));
         }
         std::thread::sleep(Duration::from_millis(400));
         self.xdotool(&["mouseup", "1"])?;
@@ -252,17 +230,15 @@ impl Desktop {
         Ok(())
     }
 
-    /// The top-left corner of a window, in screen coordinates.
-    fn origin(&self, window: &str) -> Result<(i64, i64)> {
-        let shell = self.xdotool(&["getwindowgeometry", "--shell", window])?;
-        let get = |key: &str| -> Result<i64> {
-            shell
-                .lines()
-                .find_map(|l| l.strip_prefix(&format!("{key}=")))
-                .and_then(|v| v.parse().ok())
-                .with_context(|| format!("{key} of window {window}: {shell}"))
-        };
-        Ok((get("X")?, get("Y")?))
+    /// Drags from the point (`x`, `y`) of the app's page (CSS pixels from its top-left)
+    /// onto a small folder-like window that copies what is dropped into `into`, moving the
+    /// real pointer with xdotool. Returns once the drop had time to be delivered.
+    pub fn drag_from_app_to_folder(&self, x: i64, y: i64, into: &Path) -> Result<()> {
+        let _target = self.gtk_window("drop_target.py", &[into], "the drop target")?;
+        let target = self.window("^Sealpost test drop target$")?;
+        let app = self.window("^Sealpost( — .*)?$")?;
+        let (ox, oy, _, _) = self.geometry(&app)?;
+        self.drag_pointer((ox + x, oy + y), self.centre(&target)?)
     }
 
     /// The id of the visible window whose title matches `pattern`.
@@ -275,8 +251,8 @@ impl Desktop {
             .with_context(|| format!("no window named {pattern}"))
     }
 
-    /// The centre of a window, in screen coordinates.
-    fn centre(&self, window: &str) -> Result<(i64, i64)> {
+    /// A window's top-left corner and size, in screen coordinates: (x, y, width, height).
+    fn geometry(&self, window: &str) -> Result<(i64, i64, i64, i64)> {
         let shell = self.xdotool(&["getwindowgeometry", "--shell", window])?;
         let get = |key: &str| -> Result<i64> {
             shell
@@ -285,10 +261,13 @@ impl Desktop {
                 .and_then(|v| v.parse().ok())
                 .with_context(|| format!("{key} of window {window}: {shell}"))
         };
-        Ok((
-            get("X")? + get("WIDTH")? / 2,
-            get("Y")? + get("HEIGHT")? / 2,
-        ))
+        Ok((get("X")?, get("Y")?, get("WIDTH")?, get("HEIGHT")?))
+    }
+
+    /// The centre of a window, in screen coordinates.
+    fn centre(&self, window: &str) -> Result<(i64, i64)> {
+        let (x, y, w, h) = self.geometry(window)?;
+        Ok((x + w / 2, y + h / 2))
     }
 
     /// What the notification daemon was asked to show so far.

@@ -248,10 +248,7 @@ async fn read_flags_and_deletions_made_offline_reach_the_hub_later() {
     assert_eq!(report.changes, 2);
     // A second device sees what the first did offline.
     let other = TestClient::new();
-    let accounts = other.accounts();
-    let record = accounts.add(&hub.url, alice()).unwrap();
-    let second = accounts.open(&record.id).unwrap();
-    second.sign_in(GOOD_PASSWORD, false).await.unwrap();
+    let second = other.signed_in(&hub, alice()).await;
     second.syncer.sync().await.unwrap();
     let there: Vec<(String, bool)> = second
         .vault
@@ -312,10 +309,7 @@ async fn delete_moves_to_deleted_offline_too_undo_brings_it_back_and_emptying_en
 
     // Another device of the same mailbox sees it in Deleted.
     let other = TestClient::new();
-    let accounts = other.accounts();
-    let record = accounts.add(&hub.url, alice()).unwrap();
-    let second = accounts.open(&record.id).unwrap();
-    second.sign_in(GOOD_PASSWORD, false).await.unwrap();
+    let second = other.signed_in(&hub, alice()).await;
     second.syncer.sync().await.unwrap();
     assert_eq!(subjects(Folder::Deleted, &second), ["Referral"]);
     assert_eq!(
@@ -444,10 +438,7 @@ async fn a_reply_sent_offline_marks_the_original_at_once_and_the_hub_keeps_it() 
     // still waits here.
     hub.come_back().await;
     let other = TestClient::new();
-    let accounts = other.accounts();
-    let record = accounts.add(&hub.url, alice()).unwrap();
-    let second = accounts.open(&record.id).unwrap();
-    second.sign_in(GOOD_PASSWORD, false).await.unwrap();
+    let second = other.signed_in(&hub, alice()).await;
     second.syncer.sync().await.unwrap();
     second.mark_read(&original.id, false).await.unwrap();
     mailbox.syncer.sync().await.unwrap();
@@ -496,10 +487,7 @@ async fn a_sync_before_the_outbox_leaves_does_not_undo_what_was_done_offline() {
     // Another device changes both at the hub (marks them unread), so the hub sends both
     // back as updates; this device syncs before its outbox has left.
     let other = TestClient::new();
-    let accounts = other.accounts();
-    let record = accounts.add(&hub.url, alice()).unwrap();
-    let second = accounts.open(&record.id).unwrap();
-    second.sign_in(GOOD_PASSWORD, false).await.unwrap();
+    let second = other.signed_in(&hub, alice()).await;
     second.syncer.sync().await.unwrap();
     second.mark_read(&moved, false).await.unwrap();
     second.mark_read(&gone, false).await.unwrap();

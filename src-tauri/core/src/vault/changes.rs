@@ -4,7 +4,7 @@
 use rusqlite::{params, OptionalExtension};
 use sealpost_proto::{ChangedItem, Changes, Folder};
 
-use super::messages::{delete_message, upsert_message};
+use super::messages::{delete_message, pending_deletes, upsert_message};
 use super::Vault;
 use crate::error::Result;
 
@@ -25,6 +25,7 @@ impl Vault {
     pub fn apply_changes(&self, page: &Changes) -> Result<Applied> {
         self.write(|tx| {
             let mut applied = Applied::default();
+            let deleting = pending_deletes(tx)?;
             for (item, created) in page
                 .created
                 .iter()
@@ -32,6 +33,7 @@ impl Vault {
                 .chain(page.updated.iter().map(|i| (i, false)))
             {
                 match item {
+                    ChangedItem::Message(m) if deleting.contains(&m.summary.id) => {}
                     ChangedItem::Message(m) => {
                         let existed: bool = tx
                             .query_row(

@@ -82,6 +82,18 @@ pub(super) fn attachments_of(c: &Connection, message_id: &str) -> Result<Vec<Att
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// The messages deleted for good on this device whose deletion still waits in the outbox:
+/// a sync that runs before it leaves must not bring them back.
+pub(super) fn pending_deletes(tx: &Transaction) -> Result<std::collections::HashSet<String>> {
+    let mut stmt = tx
+        .prepare_cached("SELECT json_extract(payload, '$.id') FROM outbox WHERE kind = 'delete'")?;
+    let ids = stmt
+        .query_map([], |r| r.get::<_, Option<String>>(0))?
+        .filter_map(|id| id.transpose())
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(ids)
+}
+
 /// Marks the messages that a reply or forward waiting in the outbox answers, as the hub
 /// will once it has it (and will not if it refuses it: the mark then goes with the item).
 pub(super) fn with_pending_answers(
@@ -112,19 +124,11 @@ pub(super) fn with_pending_answers(
 /// Stores or replaces a message, its attachment list and its search entry.
 ///
 /// What this device changed and has not yet told the hub wins over what the hub says: a
-/// message deleted for good here stays away, and a read flag or a move to (or from)
-/// Deleted waiting in the outbox keeps its local value until the hub has it.
+/// read flag or a move to (or from) Deleted waiting in the outbox keeps its local value
+/// until the hub has it. (A message deleted for good here is not upserted at all: see
+/// [`pending_deletes`].)
 pub(super) fn upsert_message(tx: &Transaction, m: &Message) -> Result<()> {
     let s = &m.summary;
-    let deleting: bool = tx
-        .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM outbox WHERE kind = 'delete' \
-             AND json_extract(payload, '$.id') = ?1)",
-        )?
-        .query_row([&s.id], |r| r.get(0))?;
-    if deleting {
-        return Ok(());
-    }
     let recipients = serde_json::to_string(&Recipients {
         to: s.to.clone(),
         cc: s.cc.clone(),
