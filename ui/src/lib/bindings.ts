@@ -67,7 +67,7 @@ export const commands = {
 	openAttachment: (account: string, messageId: string, attachmentId: string) => __TAURI_INVOKE<null>("open_attachment", { account, messageId, attachmentId }),
 	/**
 	 *  Starts dragging an attachment out of the window (the pointer's button is held): the
-	 *  desktop receives a private read-only copy, as Open makes.
+	 *  desktop receives a private copy, the user's to change, in the folder Open uses.
 	 */
 	dragAttachment: (account: string, messageId: string, attachmentId: string) => __TAURI_INVOKE<null>("drag_attachment", { account, messageId, attachmentId }),
 	/**
