@@ -15,11 +15,12 @@ set -euo pipefail
 # message is saved as; at-spi2-core and gir1.2-atspi-2.0 let a test read the window's
 # accessibility tree as a screen reader does. The openssl command makes the self-signed
 # certificate of the test that a refused certificate is said as such; curl and python3-venv
-# serve the API conformance run (scripts/api-conformance.sh).
+# serve the API conformance run (scripts/api-conformance.sh). python3-nacl (libsodium) opens
+# the hub's sealed fields independently of the hub's own code.
 packages=(build-essential pkg-config libssl-dev openssl curl python3-venv libdbus-1-dev age dbus dbus-x11 gnome-keyring
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   desktop-file-utils poppler-utils xvfb xauth webkit2gtk-driver dunst xdotool imagemagick python3-gi
-  gir1.2-gtk-3.0 at-spi2-core gir1.2-atspi-2.0)
+  gir1.2-gtk-3.0 at-spi2-core gir1.2-atspi-2.0 python3-nacl)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,11 +1,12 @@
-//! A user's contacts and groups. Names and addresses are sealed to the mailbox key like
-//! everything else the user keeps.
+//! A user's contacts and groups. Names and addresses are sealed with the mailbox's data
+//! key like everything else the user keeps.
 
 use sealpost_proto::{Contact, ContactInput, ContactList, Group, GroupInput, GroupList};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::Authenticated;
-use crate::crypto::{new_id, MailboxKey, PublicKey};
+use crate::crypto::sealed::{open_entry, seal_entry};
+use crate::crypto::{new_id, Field, MailboxKeys};
 use crate::error::{Error, Result};
 use crate::hub::Hub;
 use crate::store::{EntryKind, EntryRow};
@@ -22,22 +23,16 @@ struct SealedGroup {
     contact_ids: Vec<String>,
 }
 
-fn seal_json(key: &PublicKey, value: &impl Serialize) -> Result<Vec<u8>> {
-    let plain = zeroize::Zeroizing::new(
-        serde_json::to_vec(value).expect("BUG: address-book entries serialise"),
-    );
-    Ok(key.seal(&plain)?)
+fn field(kind: EntryKind) -> Field {
+    match kind {
+        EntryKind::Contact => Field::Contact,
+        EntryKind::Group => Field::Group,
+    }
 }
 
-fn open_json<T: for<'de> Deserialize<'de>>(key: &MailboxKey, sealed: &[u8]) -> Result<T> {
-    let plain = key.open(sealed)?;
-    serde_json::from_slice(plain.expose())
-        .map_err(|e| Error::Other(format!("a stored entry is unreadable: {e}")))
-}
-
-/// Decrypts a stored contact.
-pub(crate) fn view_contact(key: &MailboxKey, row: &EntryRow) -> Result<Contact> {
-    let c: SealedContact = open_json(key, &row.sealed)?;
+/// Decrypts a stored contact of `mailbox`.
+pub(crate) fn view_contact(keys: &MailboxKeys, mailbox: &str, row: &EntryRow) -> Result<Contact> {
+    let c: SealedContact = open_entry(keys, mailbox, &row.id, Field::Contact, &row.sealed)?;
     Ok(Contact {
         id: row.id.clone(),
         name: sealpost_proto::text::clean_line(&c.name),
@@ -45,9 +40,9 @@ pub(crate) fn view_contact(key: &MailboxKey, row: &EntryRow) -> Result<Contact> 
     })
 }
 
-/// Decrypts a stored group.
-pub(crate) fn view_group(key: &MailboxKey, row: &EntryRow) -> Result<Group> {
-    let g: SealedGroup = open_json(key, &row.sealed)?;
+/// Decrypts a stored group of `mailbox`.
+pub(crate) fn view_group(keys: &MailboxKeys, mailbox: &str, row: &EntryRow) -> Result<Group> {
+    let g: SealedGroup = open_entry(keys, mailbox, &row.id, Field::Group, &row.sealed)?;
     Ok(Group {
         id: row.id.clone(),
         name: sealpost_proto::text::clean_line(&g.name),
@@ -56,24 +51,6 @@ pub(crate) fn view_group(key: &MailboxKey, row: &EntryRow) -> Result<Group> {
 }
 
 impl Hub {
-    pub(crate) fn contact_view(&self, key: &MailboxKey, row: &EntryRow) -> Result<Contact> {
-        view_contact(key, row)
-    }
-
-    pub(crate) fn group_view(&self, key: &MailboxKey, row: &EntryRow) -> Result<Group> {
-        view_group(key, row)
-    }
-
-    async fn public_key(&self, account_id: &str) -> Result<PublicKey> {
-        let id = account_id.to_owned();
-        let account = self
-            .store
-            .read(move |tx| tx.account_by_id(&id))
-            .await?
-            .ok_or(Error::Unauthenticated)?;
-        Ok(PublicKey::parse(&account.mailbox_public)?)
-    }
-
     /// Every contact, by name.
     pub async fn contacts(&self, who: &Authenticated) -> Result<ContactList> {
         let key = self.mailbox_key(&who.account_id).await?;
@@ -84,7 +61,7 @@ impl Hub {
             .await?;
         let mut items = rows
             .iter()
-            .map(|r| self.contact_view(&key, r))
+            .map(|r| view_contact(&key, &who.account_id, r))
             .collect::<Result<Vec<_>>>()?;
         items.sort_by(|a, b| {
             a.name
@@ -122,7 +99,7 @@ impl Hub {
         id: Option<&str>,
         value: &impl Serialize,
     ) -> Result<String> {
-        let sealed = seal_json(&self.public_key(&who.account_id).await?, value)?;
+        let keys = self.mailbox_key(&who.account_id).await?;
         let account = who.account_id.clone();
         match id {
             None => {
@@ -131,6 +108,7 @@ impl Hub {
                     EntryKind::Group => "grp_",
                 };
                 let id = new_id(self.entropy.as_ref(), prefix);
+                let sealed = seal_entry(&keys.data, &account, &id, field(kind), value);
                 let row_id = id.clone();
                 self.store
                     .write(move |tx| tx.insert_entry(&account, kind, &row_id, &sealed))
@@ -138,6 +116,7 @@ impl Hub {
                 Ok(id)
             }
             Some(id) => {
+                let sealed = seal_entry(&keys.data, &account, id, field(kind), value);
                 let row_id = id.to_owned();
                 if !self
                     .store
@@ -163,7 +142,6 @@ impl Hub {
     ) -> Result<Contact> {
         let contact = self.checked_contact(input)?;
         let key = self.mailbox_key(&who.account_id).await?;
-        let sealed = seal_json(&self.public_key(&who.account_id).await?, &contact)?;
         let fresh = id.is_none().then(|| new_id(self.entropy.as_ref(), "con_"));
         let (account, row_id, wanted) = (
             who.account_id.clone(),
@@ -173,6 +151,7 @@ impl Hub {
                 .unwrap_or_default(),
             contact.email.clone(),
         );
+        let sealed = seal_entry(&key.data, &account, &row_id, Field::Contact, &contact);
         let replacing = id.is_some();
         self.store
             .write(move |tx| {
@@ -180,7 +159,7 @@ impl Hub {
                     if row.id == row_id {
                         continue;
                     }
-                    let other = view_contact(&key, &row)?;
+                    let other = view_contact(&key, &account, &row)?;
                     if other.email == wanted {
                         return Err(Error::Conflict(format!(
                             "{wanted} is already in the address book, as {}; change that \
@@ -207,7 +186,6 @@ impl Hub {
     /// Deletes a contact and takes it out of every group.
     pub async fn delete_contact(&self, who: &Authenticated, id: &str) -> Result<()> {
         let key = self.mailbox_key(&who.account_id).await?;
-        let public = self.public_key(&who.account_id).await?;
         let account = who.account_id.clone();
         let groups = self
             .store
@@ -215,10 +193,12 @@ impl Hub {
             .await?;
         let mut rewritten = Vec::new();
         for g in &groups {
-            let mut group: SealedGroup = open_json(&key, &g.sealed)?;
+            let mailbox = &who.account_id;
+            let mut group: SealedGroup = open_entry(&key, mailbox, &g.id, Field::Group, &g.sealed)?;
             if group.contact_ids.iter().any(|c| c == id) {
                 group.contact_ids.retain(|c| c != id);
-                rewritten.push((g.id.clone(), seal_json(&public, &group)?));
+                let sealed = seal_entry(&key.data, mailbox, &g.id, Field::Group, &group);
+                rewritten.push((g.id.clone(), sealed));
             }
         }
         let (account, id) = (who.account_id.clone(), id.to_owned());
@@ -252,7 +232,7 @@ impl Hub {
             .await?;
         let mut items = rows
             .iter()
-            .map(|r| self.group_view(&key, r))
+            .map(|r| view_group(&key, &who.account_id, r))
             .collect::<Result<Vec<_>>>()?;
         items.sort_by_key(|a| a.name.to_lowercase());
         Ok(GroupList { items })
@@ -330,7 +310,7 @@ impl Hub {
     pub(crate) async fn group_addresses(
         &self,
         who: &Authenticated,
-        key: &MailboxKey,
+        key: &MailboxKeys,
         group_id: &str,
     ) -> Result<Vec<String>> {
         let (account, id) = (who.account_id.clone(), group_id.to_owned());
@@ -339,7 +319,8 @@ impl Hub {
             .read(move |tx| tx.entry(&account, EntryKind::Group, &id))
             .await?
             .ok_or(Error::NotFound("group"))?;
-        let group: SealedGroup = open_json(key, &row.sealed)?;
+        let group: SealedGroup =
+            open_entry(key, &who.account_id, &row.id, Field::Group, &row.sealed)?;
         let account = who.account_id.clone();
         let rows = self
             .store
@@ -352,7 +333,10 @@ impl Hub {
             })
             .await?;
         rows.iter()
-            .map(|r| open_json::<SealedContact>(key, &r.sealed).map(|c| c.email))
+            .map(|r| {
+                open_entry::<SealedContact>(key, &who.account_id, &r.id, Field::Contact, &r.sealed)
+                    .map(|c| c.email)
+            })
             .collect()
     }
 }

@@ -295,6 +295,16 @@ impl DataDir {
     pub fn master_key(&self) -> PathBuf {
         self.root.join("master.key")
     }
+    /// Where `admin rotate-master-key` writes the new master key until its rotation
+    /// commits (then it replaces `master.key`).
+    pub fn new_master_key(&self) -> PathBuf {
+        self.root.join("master.key.new")
+    }
+    /// The lock every process using the hub holds shared, and a master-key rotation
+    /// holds alone.
+    pub fn lock_file(&self) -> PathBuf {
+        self.root.join("hub.lock")
+    }
     /// The SQLite database.
     pub fn database(&self) -> PathBuf {
         self.root.join("hub.db")

@@ -1,27 +1,27 @@
-//! Push: signed-in clients hold `/events` open and hear each new mailbox state. One task
-//! polls the states of watched mailboxes in the store, so changes made by another process
-//! (a `sealpost-hub send` beside `serve`) are heard as quickly as the server's own.
+//! Push: signed-in clients hold `/events` open and hear each new mailbox state.
 //!
-//! This module knows the store only; the hub holds one [`Notifier`] and answers
-//! `Hub::watch` with it (`mailbox.rs`).
+//! Nothing polls. The store tells the [`Notifier`] after every commit which mailboxes it
+//! advanced and to which state (`Store::on_commit`), and the notifier wakes those
+//! mailboxes' streams. Other processes on the same data directory (a `sealpost-hub send`
+//! beside `serve`) feed it too: their commits are sent as datagrams to the serving
+//! process's socket `events.sock` in the data directory ([`Feed`]). A store shared by
+//! several hub processes on different machines would feed it the same way from its own
+//! channel (PostgreSQL's `LISTEN/NOTIFY`).
+//!
+//! The hub holds one notifier; `Hub::watch` answers `/events` with it (`mailbox.rs`).
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex, Weak},
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
 use tokio::sync::{broadcast, watch};
 
-use crate::store::Store;
-
-/// How often watched mailboxes are checked.
-const POLL: Duration = Duration::from_millis(200);
-
-/// Who is listening, and the last state each mailbox was heard at.
+/// Who is listening, by mailbox.
 pub struct Notifier {
-    watched: Mutex<HashMap<String, (broadcast::Sender<i64>, i64)>>,
-    started: std::sync::OnceLock<()>,
+    watched: Mutex<HashMap<String, broadcast::Sender<i64>>>,
     /// True while the server is stopping: open streams end, so that a graceful shutdown
     /// does not wait for clients that would listen for ever.
     closing: watch::Sender<bool>,
@@ -31,7 +31,6 @@ impl Default for Notifier {
     fn default() -> Self {
         Self {
             watched: Mutex::default(),
-            started: std::sync::OnceLock::new(),
             closing: watch::channel(false).0,
         }
     }
@@ -39,7 +38,8 @@ impl Default for Notifier {
 
 /// What an open `/events` stream listens to.
 pub struct Listener {
-    /// The mailbox's state when listening began.
+    /// The mailbox's state when listening began (read after subscribing, so that no
+    /// change falls between the two).
     pub current: i64,
     /// Each new state.
     pub states: broadcast::Receiver<i64>,
@@ -48,24 +48,34 @@ pub struct Listener {
 }
 
 impl Notifier {
-    /// Listens for the new states of `account_id`'s mailbox, which is at `current` now.
-    /// The first listener starts the task that polls `store` (within a tokio runtime).
-    pub fn listen(self: &Arc<Self>, store: &Store, account_id: &str, current: i64) -> Listener {
-        let receiver = {
-            let mut watched = self.watched.lock().expect("BUG: notifier poisoned");
-            let entry = watched
-                .entry(account_id.to_owned())
-                .or_insert_with(|| (broadcast::channel(16).0, current));
-            entry.0.subscribe()
-        };
-        self.started.get_or_init(|| {
-            tokio::spawn(poll(Arc::downgrade(self), store.clone()));
-        });
-        Listener {
-            current,
-            states: receiver,
-            closing: self.closing.subscribe(),
+    /// Subscribes to the new states of `account_id`'s mailbox. Read the current state
+    /// after this, then build the [`Listener`].
+    pub fn subscribe(&self, account_id: &str) -> (broadcast::Receiver<i64>, watch::Receiver<bool>) {
+        let mut watched = self.watched.lock().expect("BUG: notifier poisoned");
+        let sender = watched
+            .entry(account_id.to_owned())
+            .or_insert_with(|| broadcast::channel(16).0);
+        (sender.subscribe(), self.closing.subscribe())
+    }
+
+    /// Wakes the listeners of each mailbox in `advanced` with its new state, and forgets
+    /// mailboxes no one listens to any more.
+    pub fn publish(&self, advanced: &[(String, i64)]) {
+        let mut watched = self.watched.lock().expect("BUG: notifier poisoned");
+        for (account_id, state) in advanced {
+            if let Some(sender) = watched.get(account_id) {
+                if sender.send(*state).is_err() {
+                    watched.remove(account_id);
+                }
+            }
         }
+    }
+
+    /// How many mailboxes have listeners (for tests and `/metrics`).
+    pub fn watched(&self) -> usize {
+        let mut watched = self.watched.lock().expect("BUG: notifier poisoned");
+        watched.retain(|_, sender| sender.receiver_count() > 0);
+        watched.len()
     }
 
     /// Ends every open stream, and any opened later, until [`Notifier::reopen`].
@@ -79,35 +89,123 @@ impl Notifier {
     }
 }
 
-async fn poll(notifier: Weak<Notifier>, store: Store) {
-    loop {
-        tokio::time::sleep(POLL).await;
-        let Some(notifier) = notifier.upgrade() else {
-            return;
-        };
-        let ids: Vec<String> = {
-            let mut watched = notifier.watched.lock().expect("BUG: notifier poisoned");
-            watched.retain(|_, (tx, _)| tx.receiver_count() > 0);
-            watched.keys().cloned().collect()
-        };
-        if ids.is_empty() {
-            continue;
+/// The local feed between processes of one data directory: a Unix datagram socket the
+/// serving process binds, to which other processes send the states their commits
+/// advanced, one `account_id state` line each.
+pub struct Feed {
+    path: PathBuf,
+}
+
+/// The most a datagram carries; longer lists are sent in several.
+const DATAGRAM: usize = 8 * 1024;
+
+impl Feed {
+    /// The feed of the data directory at `root`.
+    pub fn new(root: &Path) -> Self {
+        Self {
+            path: root.join("events.sock"),
         }
-        let states = match store.read(move |tx| tx.states_of(&ids)).await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(error = %e, "reading mailbox states for /events");
-                continue;
-            }
-        };
-        let mut watched = notifier.watched.lock().expect("BUG: notifier poisoned");
-        for (id, state) in states {
-            if let Some((tx, last)) = watched.get_mut(&id) {
-                if *last != state {
-                    *last = state;
-                    let _ = tx.send(state);
+    }
+
+    /// Sends `advanced` to the serving process, if one listens. Best effort and quick:
+    /// with no server (or a full socket for 200 ms) the states are not sent, and clients
+    /// learn them when they next connect.
+    pub fn send(&self, advanced: &[(String, i64)]) {
+        #[cfg(unix)]
+        {
+            let Ok(socket) = std::os::unix::net::UnixDatagram::unbound() else {
+                return;
+            };
+            let _ = socket.set_write_timeout(Some(Duration::from_millis(200)));
+            let mut text = String::new();
+            for (account_id, state) in advanced {
+                let line = format!("{account_id} {state}\n");
+                if text.len() + line.len() > DATAGRAM {
+                    let _ = socket.send_to(text.as_bytes(), &self.path);
+                    text.clear();
                 }
+                text.push_str(&line);
+            }
+            if !text.is_empty() {
+                let _ = socket.send_to(text.as_bytes(), &self.path);
             }
         }
+    }
+
+    /// Binds the socket (replacing one a stopped server left) and passes what other
+    /// processes send to `notifier` until the task is dropped.
+    ///
+    /// # Errors
+    /// The socket could not be bound (a path too long for a socket, say).
+    #[cfg(unix)]
+    pub fn serve(self, notifier: Arc<Notifier>) -> std::io::Result<tokio::task::JoinHandle<()>> {
+        let _ = std::fs::remove_file(&self.path);
+        let socket = tokio::net::UnixDatagram::bind(&self.path)?;
+        crate::config::set_private(&self.path)?;
+        Ok(tokio::spawn(async move {
+            let mut buf = vec![0u8; DATAGRAM + 128];
+            loop {
+                let n = match socket.recv(&mut buf).await {
+                    Ok(n) => n,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reading the events socket");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
+                let advanced = parse(&buf[..n]);
+                notifier.publish(&advanced);
+            }
+        }))
+    }
+}
+
+fn parse(datagram: &[u8]) -> Vec<(String, i64)> {
+    String::from_utf8_lossy(datagram)
+        .lines()
+        .filter_map(|line| {
+            let (id, state) = line.split_once(' ')?;
+            Some((id.to_owned(), state.parse().ok()?))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_publish_wakes_only_that_mailboxs_listeners() {
+        let notifier = Notifier::default();
+        let (mut a, _) = notifier.subscribe("acc_a");
+        let (mut b, _) = notifier.subscribe("acc_b");
+        notifier.publish(&[("acc_a".into(), 7)]);
+        assert_eq!(a.try_recv().unwrap(), 7);
+        assert!(
+            b.try_recv().is_err(),
+            "Bob's stream hears nothing of Alice's mail"
+        );
+    }
+
+    #[tokio::test]
+    async fn states_sent_by_another_process_reach_the_listeners() {
+        let dir = tempfile::tempdir().unwrap();
+        let notifier = Arc::new(Notifier::default());
+        let (mut a, _) = notifier.subscribe("acc_a");
+        let task = Feed::new(dir.path()).serve(notifier.clone()).unwrap();
+        let many: Vec<(String, i64)> = (0..2_000).map(|i| (format!("acc_{i}"), i)).collect();
+        Feed::new(dir.path()).send(&many);
+        Feed::new(dir.path()).send(&[("acc_a".into(), 42)]);
+        let got = tokio::time::timeout(Duration::from_secs(5), a.recv()).await;
+        assert_eq!(got.unwrap().unwrap(), 42);
+        task.abort();
+    }
+
+    #[test]
+    fn malformed_lines_are_skipped() {
+        assert_eq!(
+            parse(b"acc_a 3\nnonsense\nacc_b x\nacc_c 9\n"),
+            vec![("acc_a".to_owned(), 3), ("acc_c".to_owned(), 9)]
+        );
     }
 }

@@ -22,6 +22,10 @@ pub struct Hub {
     pub(crate) dir: DataDir,
     pub(crate) store: Store,
     pub(crate) master: MasterKey,
+    /// Mailbox keys unwrapped lately (bounded in time and number).
+    pub(crate) keys: crate::crypto::KeyCache,
+    /// The key staff-send fingerprints are made with (`sending.rs`).
+    pub(crate) org_send_key: zeroize::Zeroizing<[u8; 32]>,
     pub(crate) mailer: Mailer,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) entropy: Arc<dyn Entropy>,
@@ -40,8 +44,11 @@ pub struct Hub {
     pub(crate) background: tokio_util::task::TaskTracker,
     pub(crate) mail_wakeup: Notify,
     pub(crate) notifier: Arc<crate::events::Notifier>,
+    /// Whether this process receives the other processes' commits (it serves).
+    feed_served: Arc<std::sync::atomic::AtomicBool>,
     /// Counters for `/metrics`.
     pub metrics: crate::metrics::Metrics,
+    _lock: crate::rotation::HubLock,
 }
 
 /// Who is asking, for rate limits and the audit log.
@@ -124,14 +131,15 @@ impl Hub {
         private_dir(dir)?;
         private_dir(&data.blobs())?;
         private_dir(&data.outbox())?;
-        MasterKey::create(&data.master_key())?;
+        let master = MasterKey::create(&data.master_key())?;
         // Made owner-only before SQLite opens it: its journal files take its mode.
         private_file()
             .write(true)
             .create(true)
             .truncate(false)
             .open(data.database())?;
-        Store::open(&data.database())?;
+        let store = Store::open(&data.database())?;
+        crate::upgrade::prepare_keys(&store, &master)?;
         let text = toml::to_string_pretty(&config)
             .map_err(|e| Error::Other(format!("hub.toml could not be written: {e}")))?;
         private_file()
@@ -163,9 +171,27 @@ impl Hub {
         config
             .validate()
             .map_err(|e| Error::Other(format!("hub.toml is not valid: {e}")))?;
-        let master = MasterKey::load(&data.master_key())?;
+        // Held while the hub is open: a master-key rotation waits for no one.
+        let lock = crate::rotation::HubLock::shared(&data)?;
         data.make_private()?;
         let store = Store::open(&data.database())?;
+        crate::rotation::finish_interrupted(&data, &store)?;
+        let master = MasterKey::load(&data.master_key())?;
+        let org_send_key = crate::upgrade::prepare_keys(&store, &master)?;
+        let notifier = Arc::new(crate::events::Notifier::default());
+        let feed_served = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        {
+            // Every commit wakes this process's `/events` listeners at once, and those of
+            // the serving process when this one is not it (a `send` beside `serve`).
+            let (notifier, served) = (notifier.clone(), feed_served.clone());
+            let feed = crate::events::Feed::new(data.root());
+            store.on_commit(Arc::new(move |advanced| {
+                notifier.publish(advanced);
+                if !served.load(std::sync::atomic::Ordering::Relaxed) {
+                    feed.send(advanced);
+                }
+            }));
+        }
         let mailer = Mailer::new(&config, &data)?;
         let hasher = Arc::new(PasswordHasher::new(entropy.as_ref())?);
         let security = &config.security;
@@ -198,12 +224,16 @@ impl Hub {
             ),
             background: tokio_util::task::TaskTracker::new(),
             mail_wakeup: Notify::new(),
-            notifier: Default::default(),
+            notifier,
+            feed_served,
             metrics: Default::default(),
             config,
             dir: data,
             store,
             master,
+            keys: Default::default(),
+            org_send_key,
+            _lock: lock,
             mailer,
             clock,
             entropy,
@@ -224,6 +254,35 @@ impl Hub {
     /// The store (for tests and tools that inspect it).
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Rewrites every row still in storage v1 (see `upgrade.rs`), calling `progress` after
+    /// each batch of 1,000 messages. Returns how many messages were rewritten.
+    pub async fn upgrade_storage(
+        &self,
+        progress: impl FnMut(crate::upgrade::Progress) + Send + 'static,
+    ) -> Result<u64> {
+        let (store, master) = (self.store.clone(), self.master.clone_key());
+        tokio::task::spawn_blocking(move || crate::upgrade::upgrade_rows(&store, &master, progress))
+            .await
+            .map_err(|e| Error::Other(format!("the storage upgrade stopped: {e}")))?
+    }
+
+    /// Receives the mailbox states other processes on this data directory advance (a
+    /// `sealpost-hub send` beside `serve`) and wakes this process's `/events` listeners
+    /// with them. The serving process calls it once; the task ends when dropped.
+    pub fn hear_other_processes(&self) -> std::io::Result<tokio::task::JoinHandle<()>> {
+        let task = crate::events::Feed::new(self.dir.root()).serve(self.notifier.clone())?;
+        self.feed_served
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        Ok(task)
+    }
+
+    /// How many unwrapped mailbox keys this hub holds in memory, once those past their
+    /// lifetime are dropped (the background loop drops them every 15 s).
+    pub fn cached_keys(&self) -> usize {
+        self.keys.sweep(self.now());
+        self.keys.len()
     }
 
     /// The master key (for interoperability tests).

@@ -19,6 +19,7 @@ impl Hub {
                 tracing::error!(error = %e, "mail queue");
             }
             let now = self.now();
+            self.keys.sweep(now);
             if last_sweep.is_none_or(|t| now - t >= Duration::hours(1)) {
                 last_sweep = Some(now);
                 if let Err(e) = self.sweep().await {

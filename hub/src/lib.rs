@@ -25,10 +25,12 @@ pub mod notifications;
 pub mod outgoing;
 pub mod policy;
 pub mod retention;
+pub mod rotation;
 pub mod sending;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod upgrade;
 pub mod uploads;
 
 use std::{future::Future, sync::Arc};
@@ -43,6 +45,15 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    // A send from another process (`sealpost-hub send`) is heard at once.
+    let feed = match hub.hear_other_processes() {
+        Ok(task) => Some(task),
+        Err(e) => {
+            tracing::warn!(error = %e, "the events socket could not be bound: sends from other \
+                processes reach open apps only at their next sync");
+            None
+        }
+    };
     let background = {
         let hub = hub.clone();
         let mut stop = stop_rx.clone();
@@ -65,5 +76,8 @@ pub async fn serve(
         })
         .await;
     let _ = background.await;
+    if let Some(feed) = feed {
+        feed.abort();
+    }
     result
 }

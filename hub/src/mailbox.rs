@@ -10,8 +10,10 @@ use sealpost_proto::text::{clean_file_name, clean_line};
 
 use crate::accounts::Authenticated;
 use crate::clock::{from_millis, rfc3339, to_millis};
-use crate::crypto::sealed::SealedContent;
-use crate::crypto::MailboxKey;
+use std::sync::Arc;
+
+use crate::crypto::sealed::MessageContent;
+use crate::crypto::MailboxKeys;
 use crate::error::{Error, Result};
 use crate::hub::Hub;
 use crate::store::{Change, EntryKind, MessageRow};
@@ -20,29 +22,46 @@ use crate::store::{Change, EntryKind, MessageRow};
 pub const MAX_PAGE: u32 = 500;
 
 impl Hub {
-    /// The mailbox key of a signed-in user, unwrapped for this request.
-    pub(crate) async fn mailbox_key(&self, account_id: &str) -> Result<MailboxKey> {
+    /// A mailbox's keys, unwrapped (or from the cache of recently unwrapped keys).
+    ///
+    /// # Errors
+    /// `Unauthenticated` when the account is gone; `Crypto` when its keys do not unwrap
+    /// with this hub's master key.
+    pub(crate) async fn mailbox_key(&self, account_id: &str) -> Result<Arc<MailboxKeys>> {
+        let now = self.now();
+        if let Some(keys) = self.keys.get(account_id, now) {
+            return Ok(keys);
+        }
         let id = account_id.to_owned();
         let account = self
             .store
             .read(move |tx| tx.account_by_id(&id))
             .await?
             .ok_or(Error::Unauthenticated)?;
-        Ok(self.master.unwrap_mailbox_key(&account.mailbox_key)?)
+        if account.data_key.is_empty() {
+            return Err(Error::Other(format!(
+                "mailbox {} has no data key yet; start `sealpost-hub serve` or run                  `sealpost-hub admin upgrade` to finish the storage upgrade",
+                account.id
+            )));
+        }
+        let keys = Arc::new(MailboxKeys {
+            data: self.master.unwrap_data_key(&account.data_key)?,
+            files: self.master.unwrap_mailbox_key(&account.mailbox_key)?,
+        });
+        self.keys.insert(account_id, keys.clone(), now);
+        Ok(keys)
     }
 
     /// Decrypts a stored copy into the API's view.
-    pub(crate) fn message_view(&self, key: &MailboxKey, row: &MessageRow) -> Result<Message> {
+    pub(crate) fn message_view(&self, key: &MailboxKeys, row: &MessageRow) -> Result<Message> {
         view_message(key, row)
     }
 }
 
 /// Decrypts a stored copy into the API's view.
-pub(crate) fn view_message(key: &MailboxKey, row: &MessageRow) -> Result<Message> {
+pub(crate) fn view_message(key: &MailboxKeys, row: &MessageRow) -> Result<Message> {
     {
-        let plain = key.open(&row.sealed)?;
-        let content: SealedContent = serde_json::from_slice(plain.expose())
-            .map_err(|e| Error::Other(format!("a stored message is unreadable: {e}")))?;
+        let content = MessageContent::open(key, &row.account_id, &row.id, &row.content)?;
         let attachments = row
             .attachments
             .iter()
@@ -75,8 +94,8 @@ pub(crate) fn view_message(key: &MailboxKey, row: &MessageRow) -> Result<Message
                     row.folder
                 },
                 from: row.sender.clone(),
-                to: row.to.clone(),
-                cc: row.cc.clone(),
+                to: content.to,
+                cc: content.cc,
                 subject: clean_line(&content.subject),
                 sent_at: rfc3339(row.sent_at),
                 expires_at: rfc3339(row.expires_at),
@@ -279,13 +298,14 @@ impl Hub {
         };
         // Decrypting is most of the work: spread it over the cores, keep the order.
         let key = if page.iter().any(|(_, item)| !matches!(item, Loaded::Gone)) {
-            Some(key()?.clone_key())
+            Some(key()?.clone())
         } else {
             None
         };
         let page: Vec<(Change, Loaded)> = page.to_vec();
+        let mailbox = who.account_id.clone();
         let views = tokio::task::spawn_blocking(move || {
-            decrypt_page(key.as_ref(), &page).map(|v| (v, page))
+            decrypt_page(key.as_deref(), &mailbox, &page).map(|v| (v, page))
         })
         .await
         .map_err(|e| Error::Other(format!("decrypting a page failed: {e}")))??;
@@ -317,8 +337,14 @@ impl Hub {
 
     /// Listens for a mailbox's new states (`/events`); the current one is in the answer.
     pub async fn watch(&self, account_id: &str) -> Result<crate::events::Listener> {
+        // Subscribed first: a change committed while the state is read is heard.
+        let (states, closing) = self.notifier.subscribe(account_id);
         let current = self.mailbox_state(account_id).await?;
-        Ok(self.notifier.listen(&self.store, account_id, current))
+        Ok(crate::events::Listener {
+            current,
+            states,
+            closing,
+        })
     }
 
     /// Ends every open `/events` stream, and any opened later, until
@@ -335,7 +361,8 @@ impl Hub {
 
 /// Decrypts the items of a page, in order, on up to as many threads as there are cores.
 fn decrypt_page(
-    key: Option<&MailboxKey>,
+    key: Option<&MailboxKeys>,
+    mailbox: &str,
     page: &[(Change, Loaded)],
 ) -> Result<Vec<Option<(i64, ChangedItem)>>> {
     let one = |item: &Loaded| -> Result<Option<(i64, ChangedItem)>> {
@@ -347,11 +374,11 @@ fn decrypt_page(
             )),
             Loaded::Entry(EntryKind::Contact, e) => Some((
                 e.created_modseq,
-                ChangedItem::Contact(crate::address_book::view_contact(key()?, e)?),
+                ChangedItem::Contact(crate::address_book::view_contact(key()?, mailbox, e)?),
             )),
             Loaded::Entry(EntryKind::Group, e) => Some((
                 e.created_modseq,
-                ChangedItem::Group(crate::address_book::view_group(key()?, e)?),
+                ChangedItem::Group(crate::address_book::view_group(key()?, mailbox, e)?),
             )),
             Loaded::Gone => None,
         })

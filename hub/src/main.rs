@@ -72,6 +72,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Serve { data, listen } => {
             let hub = Arc::new(open(&data)?);
+            // Rows an older hub stored are rewritten before anyone is served.
+            upgrade(&hub).await?;
             let address = listen.unwrap_or_else(|| hub.config().listen.clone());
             let listener = tokio::net::TcpListener::bind(&address)
                 .await
@@ -135,6 +137,18 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 eprintln!("warning: notification emails are queued but not yet sent: {e}");
             }
             say!("{}", receipt.id);
+        }
+        Command::Admin {
+            data,
+            command: Admin::RotateMasterKey { json },
+        } => {
+            let dir = sealpost_hub::config::DataDir::new(&data);
+            let r = sealpost_hub::rotation::rotate_master_key(&dir)?;
+            if json {
+                say!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                render::rotation(&r);
+            }
         }
         Command::Admin { data, command } => admin(open(&data)?, command).await?,
     }
@@ -230,6 +244,13 @@ async fn admin(hub: Hub, command: Admin) -> anyhow::Result<()> {
                 return Err(CheckFailed(r.problems()).into());
             }
         }
+        Admin::Upgrade => {
+            let n = upgrade(&hub).await?;
+            if n == 0 {
+                say!("storage is up to date: nothing to rewrite");
+            }
+        }
+        Admin::RotateMasterKey { .. } => unreachable!("handled without opening the hub"),
         Admin::Stats { json } => {
             let s = hub.stats().await?;
             if json {
@@ -240,6 +261,18 @@ async fn admin(hub: Hub, command: Admin) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Rewrites rows of an older storage format, a line per batch. Returns how many.
+async fn upgrade(hub: &Hub) -> anyhow::Result<u64> {
+    let n = hub
+        .upgrade_storage(|p| say!("{p}"))
+        .await
+        .context("Upgrading the stored messages (run again to resume)")?;
+    if n > 0 {
+        say!("storage upgrade finished: {n} messages now in the current format");
+    }
+    Ok(n)
 }
 
 /// Problems `admin check` found that remain.

@@ -6,8 +6,8 @@ use lettre::message::{Mailbox, MultiPart, SinglePart};
 use sealpost_proto::{Folder, MessageSummary, Outgoing, SendMode};
 
 use crate::accounts::Authenticated;
-use crate::crypto::sealed::{SealedAttachment, SealedContent};
-use crate::crypto::{new_id, MailboxKey, PublicKey};
+use crate::crypto::sealed::{MessageContent, SealedAttachment};
+use crate::crypto::{new_id, MailboxKeys};
 use crate::error::{Error, Result};
 use crate::hub::{Caller, Hub};
 use crate::policy::{resolve_recipients, Original};
@@ -45,8 +45,7 @@ struct Planned {
 /// Everything checked and ready to store.
 struct Prepared {
     account: Account,
-    key: MailboxKey,
-    public: PublicKey,
+    key: std::sync::Arc<MailboxKeys>,
     mode: SendMode,
     to: Vec<String>,
     cc: Vec<String>,
@@ -84,10 +83,9 @@ impl Hub {
         let p = self.prepare(who, &out, true).await?;
         let now = self.now();
         let sent_id = new_id(self.entropy.as_ref(), "msg_");
-        let content = self.content(&out, &p.attachments);
-        let sealed = p
-            .public
-            .seal(&serde_json::to_vec(&content).expect("BUG: content serialises"))?;
+        let sealed = self
+            .content(&out, &p)
+            .seal(&p.key.data, &p.account.id, &sent_id);
 
         // The email to staff is built now and sealed to the master key in a file, so that a
         // later deletion of the Sent copy cannot lose it and a crash cannot half-send it.
@@ -107,15 +105,13 @@ impl Hub {
             folder: Folder::Sent,
             mode: p.mode,
             sender: p.account.email.clone(),
-            to: p.to.clone(),
-            cc: p.cc.clone(),
             sent_at: now,
             expires_at: now + Duration::days(self.config.limits.retention_days),
             read: true,
             in_reply_to: p.in_reply_to.clone(),
             delivery: "queued",
             client_ref,
-            sealed,
+            content: sealed,
             attachments: p
                 .attachments
                 .iter()
@@ -207,10 +203,6 @@ impl Hub {
         self.adopt_draft(who, &mut out, &client_ref).await?;
         let p = self.prepare(who, &out, false).await?;
         let now = self.now();
-        let content = self.content(&out, &p.attachments);
-        let sealed = p
-            .public
-            .seal(&serde_json::to_vec(&content).expect("BUG: content serialises"))?;
         let expires_at = now + Duration::days(self.config.limits.retention_days);
         let uploads: Vec<String> = p
             .attachments
@@ -240,6 +232,7 @@ impl Hub {
             .unwrap_or_else(|| new_id(self.entropy.as_ref(), "msg_"));
         let account = p.account.id.clone();
         let existing = p.draft.is_some();
+        let sealed = self.content(&out, &p).seal(&p.key.data, &account, &id);
         let message = NewMessage {
             id: id.clone(),
             account_id: account.clone(),
@@ -247,15 +240,13 @@ impl Hub {
             folder: Folder::Drafts,
             mode: p.mode,
             sender: p.account.email.clone(),
-            to: p.to.clone(),
-            cc: p.cc.clone(),
             sent_at: now,
             expires_at,
             read: true,
             in_reply_to: p.in_reply_to.clone(),
             delivery: "",
             client_ref,
-            sealed,
+            content: sealed,
             attachments: added.clone(),
         };
         let stored = self
@@ -266,11 +257,9 @@ impl Hub {
                         &account,
                         &message.id,
                         message.mode,
-                        &message.to,
-                        &message.cc,
                         &message.in_reply_to,
                         &message.client_ref,
-                        &message.sealed,
+                        &message.content,
                         &kept,
                         &added,
                         now,
@@ -346,12 +335,15 @@ impl Hub {
         self.delete_message(who, id).await
     }
 
-    fn content(&self, out: &Outgoing, attachments: &[Planned]) -> SealedContent {
-        SealedContent {
+    fn content(&self, out: &Outgoing, p: &Prepared) -> MessageContent {
+        MessageContent {
             subject: subject_of(out),
             body_text: out.body_text.clone(),
             body_html: None,
-            attachments: attachments
+            to: p.to.clone(),
+            cc: p.cc.clone(),
+            attachments: p
+                .attachments
                 .iter()
                 .map(|a| SealedAttachment {
                     id: a.id.clone(),
@@ -383,8 +375,7 @@ impl Hub {
             .read(move |tx| tx.account_by_id(&id))
             .await?
             .ok_or(Error::Unauthenticated)?;
-        let key = self.master.unwrap_mailbox_key(&account.mailbox_key)?;
-        let public = PublicKey::parse(&account.mailbox_public)?;
+        let key = self.mailbox_key(&account.id).await?;
 
         let draft = match &out.draft_id {
             Some(id) => {
@@ -400,7 +391,11 @@ impl Hub {
             None => None,
         };
         let original = match out.in_reply_to.as_deref().filter(|s| !s.is_empty()) {
-            Some(id) => Some(self.message_row(who, id).await?),
+            Some(id) => {
+                let row = self.message_row(who, id).await?;
+                let content = MessageContent::open(&key, &row.account_id, &row.id, &row.content)?;
+                Some((row, content))
+            }
             None => None,
         };
         if sending && out.mode != SendMode::New && original.is_none() {
@@ -408,7 +403,7 @@ impl Hub {
                 "a reply or forward needs in_reply_to: the id of the message it answers".into(),
             ));
         }
-        if let Some(o) = &original {
+        if let Some((o, _)) = &original {
             let ok = match out.mode {
                 SendMode::Reply | SendMode::ReplyAll => o.folder == Folder::Inbox,
                 SendMode::Forward | SendMode::New => o.folder != Folder::Drafts,
@@ -436,10 +431,10 @@ impl Hub {
                 &account.email,
                 &to,
                 &cc,
-                original.as_ref().map(|o| Original {
+                original.as_ref().map(|(o, c)| Original {
                     sender: &o.sender,
-                    to: &o.to,
-                    cc: &o.cc,
+                    to: &c.to,
+                    cc: &c.cc,
                 }),
             )?
         } else {
@@ -486,7 +481,7 @@ impl Hub {
                 .await?
                 .ok_or(Error::NotFound("upload"))?;
             self.durable_upload(&row)?;
-            let meta: UploadMeta = serde_json::from_slice(key.open(&row.sealed)?.expose())
+            let meta: UploadMeta = serde_json::from_slice(key.files.open(&row.sealed)?.expose())
                 .map_err(|e| Error::Other(format!("an upload's details are unreadable: {e}")))?;
             uploads.push((row, meta));
         }
@@ -494,7 +489,7 @@ impl Hub {
         // `keep_attachment_ids`; the draft's own copies of them are kept or dropped by the
         // same list, so nothing is attached twice.
         let forwarded: Vec<_> = match (&original, out.mode, out.forward_attachments) {
-            (Some(o), SendMode::Forward, Some(true)) => {
+            (Some((o, _)), SendMode::Forward, Some(true)) => {
                 let view = self.message_view(&key, o)?;
                 o.attachments
                     .iter()
@@ -555,11 +550,10 @@ impl Hub {
         Ok(Prepared {
             account,
             key,
-            public,
             mode: out.mode,
             to,
             cc,
-            in_reply_to: original.map(|o| o.id).unwrap_or_default(),
+            in_reply_to: original.map(|(o, _)| o.id).unwrap_or_default(),
             attachments: planned,
             draft,
             dropped,
@@ -621,7 +615,7 @@ impl Hub {
             parts.push(crate::mail::mime::Part {
                 name: a.name.clone(),
                 content_type: a.content_type.clone(),
-                bytes: Box::new(p.key.open_file(&self.blob_path(&a.blob))?),
+                bytes: Box::new(p.key.files.open_file(&self.blob_path(&a.blob))?),
             });
         }
         let id = new_id(self.entropy.as_ref(), "mail_");

@@ -10,11 +10,11 @@ use std::{
 use chrono::Duration;
 use sealpost_proto::{address, Folder, SendMode};
 
-use crate::crypto::sealed::{SealedAttachment, SealedContent};
+use crate::crypto::sealed::{MessageContent, SealedAttachment};
 use crate::crypto::{new_id, PublicKey};
 use crate::error::{Error, Result};
 use crate::hub::{Caller, Hub};
-use crate::store::{AccountStatus, NewAttachment, NewMessage};
+use crate::store::{AccountStatus, NewAttachment, NewMessage, WrappedKeys};
 
 /// A secure message from organisation staff.
 #[derive(Debug, Clone, Default)]
@@ -110,7 +110,7 @@ impl Hub {
         caller: &Caller,
     ) -> Result<SendReceipt> {
         let reference = message.client_ref.clone().filter(|r| !r.trim().is_empty());
-        let fingerprint = self.master.fingerprint("org send", &message.identity());
+        let fingerprint = crate::crypto::fingerprint(&self.org_send_key, &message.identity());
         if let Some(reference) = &reference {
             if let Some(receipt) = self.earlier_send(reference, &fingerprint).await? {
                 // The retry's own uploads (made again for it) are not needed.
@@ -258,8 +258,12 @@ impl Hub {
         let expires_at = now + Duration::days(keep);
         let mut copies = Vec::new();
         let mut written: Vec<PathBuf> = Vec::new();
+        let mut data_keys = Vec::with_capacity(mailboxes.len());
+        for (account_id, ..) in &mailboxes {
+            data_keys.push(self.mailbox_key(account_id).await?);
+        }
         let prepared = (|| -> Result<()> {
-            for (account_id, email, public, status) in &mailboxes {
+            for ((account_id, email, public, status), keys) in mailboxes.iter().zip(&data_keys) {
                 let key = PublicKey::parse(public)?;
                 let mut sealed_attachments = Vec::new();
                 let mut stored = Vec::new();
@@ -290,32 +294,31 @@ impl Hub {
                         blob: relative,
                     });
                 }
-                let content = SealedContent {
+                let content = MessageContent {
                     subject: sealpost_proto::text::clean_line(&message.subject),
                     body_text: message.body_text.clone(),
                     body_html: message.body_html.clone().filter(|h| !h.trim().is_empty()),
+                    to: to.clone(),
+                    cc: cc.clone(),
                     attachments: sealed_attachments,
                 };
-                let plain = zeroize::Zeroizing::new(
-                    serde_json::to_vec(&content).map_err(|e| Error::Other(e.to_string()))?,
-                );
+                let id = new_id(self.entropy.as_ref(), "msg_");
+                let content = content.seal(&keys.data, account_id, &id);
                 copies.push((
                     NewMessage {
-                        id: new_id(self.entropy.as_ref(), "msg_"),
+                        id,
                         account_id: account_id.clone(),
                         origin_id: origin_id.clone(),
                         folder: Folder::Inbox,
                         mode: SendMode::New,
                         sender: from.clone(),
-                        to: to.clone(),
-                        cc: cc.clone(),
                         sent_at: now,
                         expires_at,
                         read: false,
                         in_reply_to: String::new(),
                         delivery: "",
                         client_ref: String::new(),
-                        sealed: key.seal(&plain)?,
+                        content,
                         attachments: stored,
                     },
                     email.clone(),
@@ -476,17 +479,23 @@ impl Hub {
             None => {}
         }
         let (public, wrapped) = self.master.new_mailbox_key()?;
+        let (_, data_key) = crate::crypto::DataKey::generate();
+        let keys = WrappedKeys {
+            public: public.to_string(),
+            mailbox_key: wrapped,
+            data_key: self.master.wrap_data_key(&data_key)?,
+        };
         let id = new_id(self.entropy.as_ref(), "acc_");
         let now = self.now();
         let email = email.to_owned();
-        let public = public.to_string();
+        let public = keys.public.clone();
         self.store
             .write(move |tx| {
                 // Another send may have created it meanwhile; keep the first.
                 if let Some(a) = tx.account_by_email(&email)? {
                     return Ok((a.id, a.email, a.mailbox_public, a.status));
                 }
-                tx.insert_pending_account(&id, &email, &public, &wrapped, now)?;
+                tx.insert_pending_account(&id, &email, &keys, now)?;
                 tx.audit(now, "mailbox_created", &email, "", "")?;
                 Ok((id, email, public, AccountStatus::Pending))
             })

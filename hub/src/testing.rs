@@ -27,6 +27,8 @@ pub struct TestServer {
     pub url: String,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// Hears commits of other processes (a `sealpost-hub send` run by the test).
+    feed: tokio::task::JoinHandle<()>,
 }
 
 impl TestServer {
@@ -51,10 +53,18 @@ impl TestServer {
         configure(&mut config);
         std::fs::write(data.join("hub.toml"), toml::to_string(&config).unwrap()).unwrap();
         let start: DateTime<Utc> = "2026-03-02T09:00:00Z".parse().unwrap();
+        Self::start_in(dir, start).await
+    }
+
+    /// A hub on the data directory `dir/hub` made before (by [`TestServer::stop`], or a
+    /// fixture), its clock at `start`.
+    pub async fn start_in(dir: TempDir, start: DateTime<Utc>) -> Self {
+        let data = dir.path().join("hub");
         let clock = TestClock::at(start);
         let hub = Arc::new(
             Hub::open_with(&data, Arc::new(clock.clone()), Arc::new(OsEntropy)).expect("open"),
         );
+        let feed = hub.hear_other_processes().expect("the events socket binds");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -76,6 +86,7 @@ impl TestServer {
             url,
             stop: Some(stop),
             task: Some(task),
+            feed,
         }
     }
 
@@ -88,6 +99,14 @@ impl TestServer {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+    }
+
+    /// Stops the server and closes the hub (its lock too), keeping the data directory.
+    pub async fn stop(mut self) -> TempDir {
+        self.go_offline().await;
+        self.hub.background_done().await;
+        let replacement = tempfile::tempdir().expect("temp dir");
+        std::mem::replace(&mut self.dir, replacement)
     }
 
     /// Answers again, at the same address.
@@ -225,6 +244,7 @@ impl Drop for TestServer {
         if let Some(task) = self.task.take() {
             task.abort();
         }
+        self.feed.abort();
     }
 }
 

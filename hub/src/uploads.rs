@@ -195,7 +195,7 @@ impl Hub {
             .into_iter()
             .find(|a| a.id == attachment_id)
             .ok_or(Error::NotFound("attachment"))?;
-        let mut reader = key.open_file(&self.blob_path(&attachment.blob))?;
+        let mut reader = key.files.open_file(&self.blob_path(&attachment.blob))?;
         let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
         tokio::task::spawn_blocking(move || {
             let mut buf = vec![0u8; 64 * 1024];

@@ -141,6 +141,17 @@ pub enum Admin {
         #[arg(long)]
         json: bool,
     },
+    /// Rewrite messages stored by an older hub in the current storage format (`serve` does
+    /// this at start too). Prints a line per 1,000 messages; stopped, it resumes.
+    Upgrade,
+    /// Make a new master key and re-wrap every mailbox's keys with it (no mail is
+    /// re-encrypted). The hub must be stopped. The old key file is replaced once the
+    /// rotation has committed; back up the new one.
+    RotateMasterKey {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]

@@ -151,6 +151,26 @@ pub fn stats(s: &Stats) {
     say!("mail backlog: {}", s.mail_backlog);
 }
 
+/// `admin rotate-master-key`.
+pub fn rotation(r: &crate::rotation::Rotation) {
+    say!(
+        "rotated the master key in {:.1} s: {} mailbox keys re-wrapped, {} queued emails and \
+         uploads re-sealed",
+        r.millis as f64 / 1000.0,
+        r.mailboxes,
+        r.resealed
+    );
+    say!(
+        "the new master key is {} (public key {})",
+        r.key_file.display(),
+        r.public_key
+    );
+    say!(
+        "the old key opens nothing in this hub any more; back up the new file now, apart from \
+         the database (database backups made before now still need the old key)"
+    );
+}
+
 /// `admin check [--repair]`.
 pub fn check(r: &CheckReport) {
     let fixed = |done: &str, todo: &str| {

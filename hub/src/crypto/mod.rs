@@ -1,9 +1,13 @@
 //! Encryption at rest, tokens and password hashing.
 //!
-//! Content is stored only as age (X25519) ciphertext. Each mailbox has its own X25519
-//! identity; that identity is itself stored age-encrypted to the hub's master identity,
-//! which lives in `master.key` beside the database and never inside it.
+//! The key hierarchy: the hub's master identity (age X25519) lives in `master.key` beside
+//! the database, never inside it. It wraps, for each mailbox, a data key (storage v2: the
+//! AEAD key of every content value in the mailbox's rows, see [`envelope`]) and an X25519
+//! identity (attachment files are age files sealed to it). Rotating the master key
+//! re-wraps these and nothing else.
 
+pub mod cache;
+pub mod envelope;
 mod password;
 pub mod sealed;
 mod tokens;
@@ -19,6 +23,8 @@ use std::{
 use age::secrecy::ExposeSecret;
 use age::x25519;
 
+pub use cache::KeyCache;
+pub use envelope::{DataKey, Field, Place};
 pub use password::{PasswordHasher, HASH_PARAMS};
 pub use sealpost_common::Sensitive;
 pub use tokens::{hash_token, new_id, new_token};
@@ -37,6 +43,17 @@ pub enum CryptoError {
     /// Ciphertext did not decrypt with the key at hand.
     #[error("stored data could not be decrypted with this hub's key")]
     Decrypt,
+    /// A sealed value failed its integrity check: altered, or moved from another place.
+    #[error(
+        "the stored {field} of {row} failed its integrity check: it was altered, or copied \
+         from another row or mailbox; restore the database from a backup"
+    )]
+    Sealed {
+        /// The row it was read from.
+        row: String,
+        /// The field it was read as.
+        field: &'static str,
+    },
     /// Encryption failed (an I/O error underneath).
     #[error("data could not be encrypted: {0}")]
     Encrypt(String),
@@ -115,6 +132,19 @@ impl MasterKey {
         open(&self.identity, ciphertext)
     }
 
+    /// Wraps a mailbox data key (its 32 bytes) to this master key.
+    pub fn wrap_data_key(&self, bytes: &[u8; 32]) -> Result<Vec<u8>, CryptoError> {
+        self.seal(bytes)
+    }
+
+    /// Unwraps a data key stored by [`MasterKey::wrap_data_key`].
+    ///
+    /// # Errors
+    /// `Decrypt` when it was wrapped by another master key or is damaged.
+    pub fn unwrap_data_key(&self, wrapped: &[u8]) -> Result<DataKey, CryptoError> {
+        DataKey::from_bytes(self.open(wrapped)?.expose())
+    }
+
     /// The master key's public half, for staging files (organisation uploads, queued mail).
     pub fn public(&self) -> PublicKey {
         PublicKey(self.identity.to_public())
@@ -132,26 +162,27 @@ impl MasterKey {
         }
     }
 
-    /// A keyed digest of `data` (HMAC-SHA256, RFC 2104, as 64 hex digits) under a key
-    /// derived from this master key for `purpose`. What it is made from cannot be
-    /// confirmed by guessing without the master key, so it may be stored beside the data
-    /// it identifies (a message's subject and body, for instance).
-    pub fn fingerprint(&self, purpose: &str, data: &[u8]) -> String {
-        use hmac::{Hmac, Mac};
+    /// The key storage format 1 derived from the master key for fingerprints of
+    /// `purpose`. Storage v2 keeps fingerprint keys wrapped in the database instead (so
+    /// that a rotated master key leaves them valid); the upgrade stores this one, so that
+    /// the fingerprints recorded before it still match.
+    pub fn legacy_fingerprint_key(&self, purpose: &str) -> zeroize::Zeroizing<[u8; 32]> {
         use sha2::{Digest, Sha256};
         let secret = self.identity.to_string();
-        let key = zeroize::Zeroizing::new(
+        zeroize::Zeroizing::new(
             Sha256::new()
                 .chain_update(b"sealpost fingerprint key\0")
                 .chain_update(purpose.as_bytes())
                 .chain_update(b"\0")
                 .chain_update(secret.expose_secret().as_bytes())
-                .finalize(),
-        );
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.as_slice())
-            .expect("BUG: HMAC takes keys of any length");
-        mac.update(data);
-        hex::encode(mac.finalize().into_bytes())
+                .finalize()
+                .into(),
+        )
+    }
+
+    /// The `age1…` public key, recorded in the database to tell which master key it uses.
+    pub fn public_text(&self) -> String {
+        self.identity.to_public().to_string()
     }
 
     /// Makes a new mailbox key: its public half and its identity wrapped by this master key.
@@ -220,7 +251,27 @@ impl std::fmt::Display for PublicKey {
     }
 }
 
-/// A mailbox's private key, unwrapped for the duration of one operation.
+/// A keyed digest of `data` (HMAC-SHA256, RFC 2104, as 64 hex digits) under `key`. What
+/// it is made from cannot be confirmed by guessing without the key, so it may be stored
+/// beside the data it identifies (a message's subject and body, for instance).
+pub fn fingerprint(key: &[u8; 32], data: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    use sha2::Sha256;
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(key).expect("BUG: HMAC takes keys of any length");
+    mac.update(data);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// A mailbox's keys, unwrapped: the data key of its rows and the identity of its files.
+pub struct MailboxKeys {
+    /// Seals and opens the content values of the mailbox's rows.
+    pub data: DataKey,
+    /// Opens the mailbox's attachment files and staged uploads (age).
+    pub files: MailboxKey,
+}
+
+/// A mailbox's private key (age X25519, for its files), unwrapped for the duration of one operation.
 pub struct MailboxKey {
     identity: x25519::Identity,
 }

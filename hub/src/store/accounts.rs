@@ -49,6 +49,8 @@ pub struct Account {
     pub mailbox_public: String,
     /// The mailbox's identity, wrapped by the master key.
     pub mailbox_key: Vec<u8>,
+    /// The mailbox's data key, wrapped by the master key (empty before storage v2).
+    pub data_key: Vec<u8>,
     /// When the account was created (first message).
     pub created_at: DateTime<Utc>,
     /// When the person registered, if they have.
@@ -60,6 +62,17 @@ pub struct Account {
     /// Until then (after a reset or an admin's unlock), failed sign-ins of devices not yet
     /// trusted lock only the address and client IP they came from.
     pub owner_window_until: Option<DateTime<Utc>>,
+}
+
+/// A mailbox's keys as stored: wrapped by the master key.
+#[derive(Debug, Clone)]
+pub struct WrappedKeys {
+    /// The `age1…` recipient its files are sealed to.
+    pub public: String,
+    /// Its file identity, wrapped.
+    pub mailbox_key: Vec<u8>,
+    /// Its data key, wrapped.
+    pub data_key: Vec<u8>,
 }
 
 /// What a stored password hash was made from.
@@ -99,7 +112,7 @@ impl LinkPurpose {
 }
 
 const ACCOUNT_COLUMNS: &str = "id, email, status, password_hash, mailbox_public, mailbox_key, \
-     created_at, registered_at, last_sign_in_at, password_form, owner_window_until";
+     created_at, registered_at, last_sign_in_at, password_form, owner_window_until, data_key";
 
 fn optional_time(ms: i64) -> Option<DateTime<Utc>> {
     (ms != 0).then(|| from_millis(ms))
@@ -121,6 +134,7 @@ fn account_from_row(r: &Row) -> rusqlite::Result<Account> {
             _ => PasswordForm::Raw,
         },
         owner_window_until: optional_time(r.get(10)?),
+        data_key: r.get(11)?,
     })
 }
 
@@ -169,21 +183,71 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Adds a pending account with its mailbox key.
+    /// Adds a pending account with its wrapped keys.
     pub fn insert_pending_account(
         &self,
         id: &str,
         email: &str,
-        mailbox_public: &str,
-        mailbox_key: &[u8],
+        keys: &WrappedKeys,
         now: DateTime<Utc>,
     ) -> Result<()> {
         self.0.execute(
-            "INSERT INTO accounts (id, email, status, mailbox_public, mailbox_key, created_at) \
-             VALUES (?1, ?2, 'pending', ?3, ?4, ?5)",
-            params![id, email, mailbox_public, mailbox_key, to_millis(now)],
+            "INSERT INTO accounts (id, email, status, mailbox_public, mailbox_key, data_key, \
+             created_at) VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6)",
+            params![
+                id,
+                email,
+                keys.public,
+                keys.mailbox_key,
+                keys.data_key,
+                to_millis(now)
+            ],
         )?;
         Ok(())
+    }
+
+    /// Every account's wrapped keys, by id (for the master-key rotation).
+    pub fn wrapped_keys(&self) -> Result<Vec<(String, WrappedKeys)>> {
+        let mut stmt = self.0.prepare(
+            "SELECT id, mailbox_public, mailbox_key, data_key FROM accounts ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                WrappedKeys {
+                    public: r.get(1)?,
+                    mailbox_key: r.get(2)?,
+                    data_key: r.get(3)?,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Replaces an account's wrapped keys (same keys, wrapped anew).
+    pub fn set_wrapped_keys(&self, id: &str, keys: &WrappedKeys) -> Result<()> {
+        self.0.execute(
+            "UPDATE accounts SET mailbox_key = ?2, data_key = ?3 WHERE id = ?1",
+            params![id, keys.mailbox_key, keys.data_key],
+        )?;
+        Ok(())
+    }
+
+    /// The ids of accounts that have no data key yet (made before storage v2).
+    pub fn accounts_without_data_key(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .0
+            .prepare("SELECT id FROM accounts WHERE data_key = x'' ORDER BY id")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Gives an account its first data key; false if it had one meanwhile.
+    pub fn set_first_data_key(&self, id: &str, wrapped: &[u8]) -> Result<bool> {
+        Ok(self.0.execute(
+            "UPDATE accounts SET data_key = ?2 WHERE id = ?1 AND data_key = x''",
+            params![id, wrapped],
+        )? == 1)
     }
 
     /// Sets the password (a hash of the normalised password) and makes the account active.

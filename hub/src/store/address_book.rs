@@ -26,7 +26,7 @@ pub enum EntryKind {
 }
 
 impl EntryKind {
-    fn table(self) -> &'static str {
+    pub(super) fn table(self) -> &'static str {
         match self {
             Self::Contact => "contacts",
             Self::Group => "groups",

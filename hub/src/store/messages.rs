@@ -21,10 +21,6 @@ pub struct NewMessage {
     pub mode: SendMode,
     /// Sender address.
     pub sender: String,
-    /// Recipients.
-    pub to: Vec<String>,
-    /// Copy recipients.
-    pub cc: Vec<String>,
     /// When it was sent (drafts: saved).
     pub sent_at: DateTime<Utc>,
     /// When retention deletes it.
@@ -37,10 +33,43 @@ pub struct NewMessage {
     pub delivery: &'static str,
     /// The client's reference for this send ("" when none).
     pub client_ref: String,
-    /// Subject, body and attachment names, age-encrypted to the mailbox.
-    pub sealed: Vec<u8>,
+    /// Subject, bodies, recipients and attachment names, sealed for this row.
+    pub content: SealedFields,
     /// Its attachments.
     pub attachments: Vec<NewAttachment>,
+}
+
+/// A message copy's content fields, each sealed with the mailbox's data key for this row
+/// (storage v2, `crypto::envelope`). `body_html` is empty when there is none.
+#[derive(Debug, Clone, Default)]
+pub struct SealedFields {
+    /// Subject line.
+    pub subject: Vec<u8>,
+    /// Plain-text body.
+    pub body_text: Vec<u8>,
+    /// HTML body (empty: none).
+    pub body_html: Vec<u8>,
+    /// To and Cc, as JSON.
+    pub recipients: Vec<u8>,
+    /// Attachment names and types, as JSON.
+    pub attachments: Vec<u8>,
+}
+
+/// A message copy's content as stored, in either storage format.
+#[derive(Debug, Clone)]
+pub enum StoredContent {
+    /// Storage v1: subject, bodies and attachment names in one age file sealed to the
+    /// mailbox's identity; recipients in the clear. Read until the upgrade rewrites it.
+    V1 {
+        /// The age file.
+        sealed: Vec<u8>,
+        /// Recipients.
+        to: Vec<String>,
+        /// Copy recipients.
+        cc: Vec<String>,
+    },
+    /// Storage v2: each field sealed with the data key.
+    V2(SealedFields),
 }
 
 /// An attachment file already encrypted into the blob store.
@@ -67,10 +96,6 @@ pub struct MessageRow {
     pub mode: SendMode,
     /// Sender.
     pub sender: String,
-    /// Recipients.
-    pub to: Vec<String>,
-    /// Copy recipients.
-    pub cc: Vec<String>,
     /// Sent (or saved) at.
     pub sent_at: DateTime<Utc>,
     /// Expires at.
@@ -84,7 +109,7 @@ pub struct MessageRow {
     /// Delivery detail.
     pub delivery_detail: String,
     /// Sealed content.
-    pub sealed: Vec<u8>,
+    pub content: StoredContent,
     /// Mailbox state at creation.
     pub created_modseq: i64,
     /// Mailbox state at the last change.
@@ -148,25 +173,41 @@ struct Recipients {
 const COLUMNS: &str =
     "id, account_id, folder, mode, sender, recipients, sent_at, expires_at, read, \
      in_reply_to, delivery, delivery_detail, sealed, created_modseq, modseq, client_ref, \
-     deleted_at, replied, forwarded";
+     deleted_at, replied, forwarded, sealed_subject, sealed_body_text, sealed_body_html, \
+     sealed_recipients, sealed_attachments";
 
 fn row(r: &Row) -> rusqlite::Result<MessageRow> {
-    let recipients: Recipients = serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or_default();
+    let v1: Vec<u8> = r.get(12)?;
+    let content = if v1.is_empty() {
+        StoredContent::V2(SealedFields {
+            subject: r.get(19)?,
+            body_text: r.get(20)?,
+            body_html: r.get(21)?,
+            recipients: r.get(22)?,
+            attachments: r.get(23)?,
+        })
+    } else {
+        let recipients: Recipients =
+            serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or_default();
+        StoredContent::V1 {
+            sealed: v1,
+            to: recipients.to,
+            cc: recipients.cc,
+        }
+    };
     Ok(MessageRow {
         id: r.get(0)?,
         account_id: r.get(1)?,
         folder: Folder::from_name(&r.get::<_, String>(2)?),
         mode: SendMode::from_name(&r.get::<_, String>(3)?),
         sender: r.get(4)?,
-        to: recipients.to,
-        cc: recipients.cc,
         sent_at: from_millis(r.get(6)?),
         expires_at: from_millis(r.get(7)?),
         read: r.get(8)?,
         in_reply_to: r.get(9)?,
         delivery: r.get(10)?,
         delivery_detail: r.get(11)?,
-        sealed: r.get(12)?,
+        content,
         created_modseq: r.get(13)?,
         modseq: r.get(14)?,
         client_ref: r.get(15)?,
@@ -180,12 +221,19 @@ fn row(r: &Row) -> rusqlite::Result<MessageRow> {
 impl Tx<'_> {
     /// Advances a mailbox's state and returns the new value.
     pub(crate) fn bump_mailbox_state(&self, account_id: &str) -> Result<i64> {
-        Ok(self.0.query_row(
-            "UPDATE accounts SET mailbox_state = mailbox_state + 1 WHERE id = ?1 \
-             RETURNING mailbox_state",
-            [account_id],
-            |r| r.get(0),
-        )?)
+        let state: i64 = self
+            .0
+            .prepare_cached(
+                "UPDATE accounts SET mailbox_state = mailbox_state + 1 WHERE id = ?1 \
+                 RETURNING mailbox_state",
+            )?
+            .query_row([account_id], |r| r.get(0))?;
+        let mut advanced = self.1.borrow_mut();
+        match advanced.iter_mut().find(|(id, _)| id == account_id) {
+            Some(entry) => entry.1 = state,
+            None => advanced.push((account_id.to_owned(), state)),
+        }
+        Ok(state)
     }
 
     /// A mailbox's current state and the oldest state sync can still answer from.
@@ -217,33 +265,36 @@ impl Tx<'_> {
     /// Stores a message copy and its attachments, and advances the mailbox's state.
     pub fn insert_message(&self, m: &NewMessage) -> Result<()> {
         let modseq = self.bump_mailbox_state(&m.account_id)?;
-        let recipients = serde_json::to_string(&Recipients {
-            to: m.to.clone(),
-            cc: m.cc.clone(),
-        })
-        .expect("BUG: recipients serialise");
-        self.0.execute(
-            "INSERT INTO messages (id, account_id, origin_id, folder, mode, sender, recipients, \
-             sent_at, expires_at, read, in_reply_to, delivery, sealed, created_modseq, modseq, \
-             client_ref) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15)",
-            params![
+        let c = &m.content;
+        self.0
+            .prepare_cached(
+                "INSERT INTO messages (id, account_id, origin_id, folder, mode, sender, \
+                 sent_at, expires_at, read, in_reply_to, delivery, created_modseq, modseq, \
+                 client_ref, sealed, sealed_subject, sealed_body_text, sealed_body_html, \
+                 sealed_recipients, sealed_attachments) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, x'', ?14, \
+                 ?15, ?16, ?17, ?18)",
+            )?
+            .execute(params![
                 m.id,
                 m.account_id,
                 m.origin_id,
                 m.folder.as_str(),
                 m.mode.as_str(),
                 m.sender,
-                recipients,
                 to_millis(m.sent_at),
                 to_millis(m.expires_at),
                 m.read,
                 m.in_reply_to,
                 m.delivery,
-                m.sealed,
                 modseq,
-                m.client_ref
-            ],
-        )?;
+                m.client_ref,
+                c.subject,
+                c.body_text,
+                c.body_html,
+                c.recipients,
+                c.attachments
+            ])?;
         self.insert_attachments(&m.id, 0, &m.attachments)
     }
 
@@ -263,19 +314,17 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Replaces a draft's content in place: new sealed content and recipients; the kept
-    /// attachments stay, `added` join them. Returns the blob files of dropped attachments.
+    /// Replaces a draft's content in place: new sealed content (recipients included); the
+    /// kept attachments stay, `added` join them. Returns the blob files of dropped attachments.
     #[allow(clippy::too_many_arguments)]
     pub fn update_draft(
         &self,
         account_id: &str,
         id: &str,
         mode: SendMode,
-        to: &[String],
-        cc: &[String],
         in_reply_to: &str,
         client_ref: &str,
-        sealed: &[u8],
+        content: &SealedFields,
         keep: &[String],
         added: &[NewAttachment],
         now: DateTime<Utc>,
@@ -293,27 +342,26 @@ impl Tx<'_> {
         let kept = current.len() - dropped.len();
         self.insert_attachments(id, kept, added)?;
         let modseq = self.bump_mailbox_state(account_id)?;
-        let recipients = serde_json::to_string(&Recipients {
-            to: to.to_vec(),
-            cc: cc.to_vec(),
-        })
-        .expect("BUG: recipients serialise");
         self.0.execute(
-            "UPDATE messages SET mode = ?3, recipients = ?4, in_reply_to = ?5, sealed = ?6, \
-             sent_at = ?7, expires_at = ?8, modseq = ?9, \
-             client_ref = CASE WHEN client_ref = '' THEN ?10 ELSE client_ref END \
+            "UPDATE messages SET mode = ?3, in_reply_to = ?4, sent_at = ?5, expires_at = ?6, \
+             modseq = ?7, client_ref = CASE WHEN client_ref = '' THEN ?8 ELSE client_ref END, \
+             recipients = '{}', sealed = x'', sealed_subject = ?9, sealed_body_text = ?10, \
+             sealed_body_html = ?11, sealed_recipients = ?12, sealed_attachments = ?13 \
              WHERE account_id = ?1 AND id = ?2 AND folder = 'drafts'",
             params![
                 account_id,
                 id,
                 mode.as_str(),
-                recipients,
                 in_reply_to,
-                sealed,
                 to_millis(now),
                 to_millis(expires_at),
                 modseq,
-                client_ref
+                client_ref,
+                content.subject,
+                content.body_text,
+                content.body_html,
+                content.recipients,
+                content.attachments
             ],
         )?;
         Ok(dropped)

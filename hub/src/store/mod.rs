@@ -10,12 +10,14 @@ mod audit;
 mod changes;
 mod consistency;
 mod devices;
+mod hub_keys;
 mod mail_queue;
 mod messages;
 mod org_sends;
 mod org_tokens;
 mod schema;
 mod sessions;
+mod upgrade;
 mod uploads;
 
 use std::{
@@ -26,14 +28,19 @@ use std::{
 
 use rusqlite::{Connection, TransactionBehavior};
 
-pub use accounts::{guard_key, Account, AccountStatus, GuardState, LinkPurpose, PasswordForm};
+pub use accounts::{
+    guard_key, Account, AccountStatus, GuardState, LinkPurpose, PasswordForm, WrappedKeys,
+};
 pub use address_book::{EntryKind, EntryRow};
 pub use audit::AuditEntry;
 pub use changes::Change;
 pub use consistency::FileRef;
 pub use devices::DeviceGuard;
+pub use hub_keys::{MasterSealed, MASTER as MASTER_KEY_ROW};
 pub use mail_queue::QueuedMail;
-pub use messages::{AttachmentRow, MessageRow, NewAttachment, NewMessage, Stats};
+pub use messages::{
+    AttachmentRow, MessageRow, NewAttachment, NewMessage, SealedFields, Stats, StoredContent,
+};
 pub use org_sends::OrgSend;
 pub use org_tokens::OrgToken;
 pub use sessions::{AccessCheck, RefreshOutcome, REFRESH_RETRY_GRACE};
@@ -41,14 +48,22 @@ pub use uploads::UploadRow;
 
 use crate::error::{Error, Result};
 
+/// Told, after each commit, which mailboxes it advanced and to which state.
+pub type CommitHook = Arc<dyn Fn(&[(String, i64)]) + Send + Sync>;
+
 /// A handle on the database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
+    on_commit: Arc<std::sync::OnceLock<CommitHook>>,
 }
 
-/// An open transaction, with the store's domain operations as methods.
-pub struct Tx<'a>(&'a rusqlite::Transaction<'a>);
+/// An open transaction, with the store's domain operations as methods. It notes the
+/// mailbox states it advances, for the commit hook.
+pub struct Tx<'a>(
+    &'a rusqlite::Transaction<'a>,
+    &'a std::cell::RefCell<Vec<(String, i64)>>,
+);
 
 impl Store {
     /// Opens (creating if need be) and migrates the database at `path`.
@@ -72,7 +87,24 @@ impl Store {
         accounts::renormalise_addresses(&mut conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
+            on_commit: Arc::default(),
         })
+    }
+
+    /// Sets what is told of the mailbox states each commit advanced (once; the hub sets
+    /// it to wake `/events` listeners). Called after the commit, never for a rollback.
+    pub fn on_commit(&self, hook: CommitHook) {
+        let _ = self.on_commit.set(hook);
+    }
+
+    fn committed(&self, advanced: std::cell::RefCell<Vec<(String, i64)>>) {
+        let advanced = advanced.into_inner();
+        if advanced.is_empty() {
+            return;
+        }
+        if let Some(hook) = self.on_commit.get() {
+            hook(&advanced);
+        }
     }
 
     /// Runs `f` in a read transaction, off the async runtime.
@@ -98,14 +130,20 @@ impl Store {
         F: FnOnce(&Tx) -> Result<R> + Send + 'static,
         R: Send + 'static,
     {
-        let conn = self.conn.clone();
+        let store = self.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = conn
-                .lock()
-                .map_err(|_| Error::Other("store lock poisoned".into()))?;
-            let tx = conn.transaction_with_behavior(behavior)?;
-            let out = f(&Tx(&tx))?;
-            tx.commit()?;
+            let advanced = std::cell::RefCell::default();
+            let out = {
+                let mut conn = store
+                    .conn
+                    .lock()
+                    .map_err(|_| Error::Other("store lock poisoned".into()))?;
+                let tx = conn.transaction_with_behavior(behavior)?;
+                let out = f(&Tx(&tx, &advanced))?;
+                tx.commit()?;
+                out
+            };
+            store.committed(advanced);
             Ok(out)
         })
         .await
@@ -114,13 +152,18 @@ impl Store {
 
     /// Runs `f` in a write transaction on the calling thread (for the CLI and tests).
     pub fn write_blocking<R>(&self, f: impl FnOnce(&Tx) -> Result<R>) -> Result<R> {
-        let mut conn = self
-            .conn
-            .lock()
-            .map_err(|_| Error::Other("store lock poisoned".into()))?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&Tx(&tx))?;
-        tx.commit()?;
+        let advanced = std::cell::RefCell::default();
+        let out = {
+            let mut conn = self
+                .conn
+                .lock()
+                .map_err(|_| Error::Other("store lock poisoned".into()))?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&Tx(&tx, &advanced))?;
+            tx.commit()?;
+            out
+        };
+        self.committed(advanced);
         Ok(out)
     }
 }

@@ -1,8 +1,9 @@
 //! Migrations: an append-only list. Never edit a step that has shipped; add one.
 //!
 //! Times are INTEGER milliseconds since the Unix epoch (UTC); 0 means "never".
-//! Nothing here holds content in the clear: subjects, bodies and attachment names live in
-//! `sealed` columns as age ciphertext, attachment bytes in encrypted files.
+//! Nothing here holds content in the clear: subjects, bodies, recipients and attachment
+//! names live in `sealed_*` columns sealed with the mailbox's data key (storage v2; v1 rows
+//! hold one age file in `sealed` until the upgrade), attachment bytes in encrypted files.
 
 /// Each entry is one migration; `user_version` counts how many have run.
 pub const MIGRATIONS: &[&str] = &[
@@ -256,5 +257,24 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE messages ADD COLUMN replied INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE messages ADD COLUMN forwarded INTEGER NOT NULL DEFAULT 0;
+    "#,
+    // 6: storage v2 (envelope encryption). Each mailbox's data key, wrapped by the master
+    //    key (x'' until the hub makes one at its next start). A message's content fields,
+    //    each sealed with it (`crypto/envelope.rs`). A v1 row keeps `sealed` (one age file)
+    //    and its recipients in the clear until the upgrade rewrites it and empties both.
+    //    `hub_keys` holds hub-wide keys wrapped by the master key, and the master key's
+    //    public half (`name = 'master'`), which tells which master key wraps the rest.
+    r#"
+    ALTER TABLE accounts ADD COLUMN data_key BLOB NOT NULL DEFAULT x'';
+    ALTER TABLE messages ADD COLUMN sealed_subject BLOB NOT NULL DEFAULT x'';
+    ALTER TABLE messages ADD COLUMN sealed_body_text BLOB NOT NULL DEFAULT x'';
+    ALTER TABLE messages ADD COLUMN sealed_body_html BLOB NOT NULL DEFAULT x'';
+    ALTER TABLE messages ADD COLUMN sealed_recipients BLOB NOT NULL DEFAULT x'';
+    ALTER TABLE messages ADD COLUMN sealed_attachments BLOB NOT NULL DEFAULT x'';
+    CREATE TABLE hub_keys (
+        name TEXT PRIMARY KEY NOT NULL,
+        public TEXT NOT NULL DEFAULT '',
+        wrapped BLOB NOT NULL DEFAULT x''
+    ) STRICT;
     "#,
 ];

@@ -6,19 +6,6 @@ use crate::support::*;
 
 const MARKER: &str = "ZEBRA-CROSSING-4471";
 
-fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(files_under(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
-}
-
 fn find_in_files(dir: &Path, needle: &str) -> Vec<String> {
     files_under(dir)
         .into_iter()
@@ -101,19 +88,43 @@ async fn the_master_key_is_private_and_blobs_decrypt_with_the_go_age_cli() {
     t.org_send_files(alice(), "Minutes", "See attached", &[file])
         .await;
 
-    let (wrapped, blob, sealed): (Vec<u8>, String, Vec<u8>) = {
+    type Row = (
+        Vec<u8>,
+        Vec<u8>,
+        String,
+        String,
+        String,
+        Vec<u8>,
+        Vec<u8>,
+        String,
+    );
+    let (wrapped, data_key, blob, mailbox, id, subject, v1, recipients): Row = {
         let db = rusqlite::Connection::open(data.join("hub.db")).unwrap();
         db.query_row(
-            "SELECT a.mailbox_key, t.blob, m.sealed FROM accounts a \
+            "SELECT a.mailbox_key, a.data_key, t.blob, a.id, m.id, m.sealed_subject, m.sealed, \
+             m.recipients FROM accounts a \
              JOIN messages m ON m.account_id = a.id JOIN attachments t ON t.message_id = m.id",
             [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                ))
+            },
         )
         .unwrap()
     };
+    assert!(v1.is_empty(), "a new message has no storage v1 content");
+    assert_eq!(recipients, "{}", "recipients are not kept in the clear");
     let work = tempfile::tempdir().unwrap();
     std::fs::write(work.path().join("wrapped.age"), &wrapped).unwrap();
-    std::fs::write(work.path().join("sealed.age"), &sealed).unwrap();
+    std::fs::write(work.path().join("data_key.age"), &data_key).unwrap();
 
     let age = |args: &[&str]| {
         let out = Command::new("age")
@@ -151,15 +162,36 @@ async fn the_master_key_is_private_and_blobs_decrypt_with_the_go_age_cli() {
         content.as_bytes(),
         "the attachment decrypts whole with Go age"
     );
-    let envelope = age(&[
+    // The data key unwraps with Go age; libsodium (PyNaCl) opens the sealed subject as
+    // docs/security.md describes the format: XChaCha20-Poly1305, 0x02 || nonce || sealed,
+    // associated data "sealpost storage v2" then mailbox, row and field, each after its
+    // length as 4 bytes big-endian.
+    let data_key = age(&[
         "-d",
         "-i",
-        mailbox_key.to_str().unwrap(),
-        work.path().join("sealed.age").to_str().unwrap(),
+        master.to_str().unwrap(),
+        work.path().join("data_key.age").to_str().unwrap(),
     ]);
-    let envelope: serde_json::Value = serde_json::from_slice(&envelope).unwrap();
-    assert_eq!(envelope["subject"], "Minutes");
-    assert_eq!(envelope["attachments"][0]["name"], "minutes.txt");
+    assert_eq!(data_key.len(), 32, "the data key is 256 bits");
+    let script = r#"
+import sys, struct, nacl.bindings as s
+key, sealed, mailbox, row, field = bytes.fromhex(sys.argv[1]), bytes.fromhex(sys.argv[2]), *sys.argv[3:6]
+assert sealed[0] == 2
+ad = b"sealpost storage v2" + b"".join(struct.pack(">I", len(p.encode())) + p.encode() for p in (mailbox, row, field))
+sys.stdout.write(s.crypto_aead_xchacha20poly1305_ietf_decrypt(sealed[25:], ad, sealed[1:25], key).decode())
+"#;
+    let opened = Command::new("/usr/bin/python3")
+        .args(["-c", script])
+        .args([&hex(&data_key), &hex(&subject), &mailbox, &id])
+        .arg("message.subject")
+        .output()
+        .expect("Debian's python3 with python3-nacl is installed (make test installs it)");
+    assert!(
+        opened.status.success(),
+        "libsodium opens the sealed subject: {}",
+        String::from_utf8_lossy(&opened.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&opened.stdout), "Minutes");
 
     let wrong = Command::new("age")
         .args([
@@ -174,6 +206,10 @@ async fn the_master_key_is_private_and_blobs_decrypt_with_the_go_age_cli() {
         !wrong.status.success(),
         "the master key alone does not open a mailbox's blobs"
     );
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Every file and folder under `dir` that group or others may use, with its mode.

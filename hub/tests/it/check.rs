@@ -31,7 +31,12 @@ fn empty_mailbox(t: &TestHub, email: &str) {
     t.hub
         .store()
         .write_blocking(|tx| {
-            tx.insert_pending_account("acc_crashed", email, "age1nothing", b"nothing", now)
+            let keys = sealpost_hub::store::WrappedKeys {
+                public: "age1nothing".into(),
+                mailbox_key: b"nothing".to_vec(),
+                data_key: b"nothing".to_vec(),
+            };
+            tx.insert_pending_account("acc_crashed", email, &keys, now)
         })
         .unwrap();
 }

@@ -17,5 +17,6 @@ mod reset;
 mod retention;
 mod sessions;
 mod smtp;
+mod storage;
 mod support;
 mod sync;

@@ -115,7 +115,12 @@ async fn one_mailbox_whose_email_cannot_be_made_keeps_no_one_elses_back() {
     t.hub
         .store()
         .write_blocking(move |tx| {
-            tx.insert_pending_account("acc_broken", "not an address", "age1x", b"x", now)?;
+            let keys = sealpost_hub::store::WrappedKeys {
+                public: "age1x".into(),
+                mailbox_key: b"x".to_vec(),
+                data_key: b"x".to_vec(),
+            };
+            tx.insert_pending_account("acc_broken", "not an address", &keys, now)?;
             tx.note_arrival("acc_broken", now, interval)
         })
         .unwrap();

@@ -155,6 +155,15 @@ pub struct User<'a> {
 }
 
 impl TestHub {
+    /// Signs in a user registered before.
+    pub async fn signed_in(&self, email: &str) -> User<'_> {
+        User {
+            t: self,
+            email: email.to_owned(),
+            token: self.access_token(email).await,
+        }
+    }
+
     /// Registers `email` (staff send it a first message) and signs in.
     pub async fn user(&self, email: &str) -> User<'_> {
         self.registered(email).await;
@@ -235,7 +244,7 @@ impl User<'_> {
     }
 }
 
-/// Every file under a folder.
+/// Every regular file under a folder (sockets such as `events.sock` are left out).
 pub fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir) {
@@ -243,7 +252,7 @@ pub fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 out.extend(files_under(&path));
-            } else {
+            } else if path.is_file() {
                 out.push(path);
             }
         }

@@ -1,0 +1,241 @@
+//! Master-key rotation (`sealpost-hub admin rotate-master-key`).
+//!
+//! A new master key is written to `master.key.new`; every mailbox's data key and file
+//! identity, the hub keys, and what is sealed to the master key itself (queued email,
+//! organisation uploads not yet attached) are re-wrapped or re-sealed to it; one database
+//! transaction stores all of it with the new key's public half; then `master.key.new`
+//! replaces `master.key`. No message is re-encrypted: a mailbox's data key stays the same.
+//!
+//! Stopped before the commit, nothing changed (the next rotation starts again). Stopped
+//! after it, the next open of the hub finds the database naming the key in
+//! `master.key.new` and finishes the swap ([`finish_interrupted`]). The rotation holds
+//! the hub's lock alone: it refuses to run while `serve` or another command has the hub
+//! open, since they hold the old key in memory.
+
+use std::{fs, io, path::PathBuf, time::Instant};
+
+use crate::clock::OsEntropy;
+use crate::config::DataDir;
+use crate::crypto::{new_id, MasterKey};
+use crate::error::{Error, Result};
+use crate::store::{MasterSealed, Store, WrappedKeys, MASTER_KEY_ROW};
+
+/// What a rotation did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Rotation {
+    /// Where the new master key is now.
+    pub key_file: PathBuf,
+    /// Its public half (`age1…`).
+    pub public_key: String,
+    /// Mailboxes whose keys were re-wrapped.
+    pub mailboxes: u64,
+    /// Queued emails and organisation uploads re-sealed.
+    pub resealed: u64,
+    /// How long it took, in milliseconds.
+    pub millis: u64,
+}
+
+/// Holds the hub's lock, shared (every process using the hub) or alone (a rotation).
+pub struct HubLock(#[allow(dead_code)] fs::File);
+
+impl HubLock {
+    /// Takes the lock shared, waiting while a rotation holds it.
+    pub fn shared(data: &DataDir) -> Result<Self> {
+        let file = Self::open(data)?;
+        file.lock_shared()?;
+        Ok(Self(file))
+    }
+
+    /// Takes the lock alone, or says who is in the way.
+    pub fn exclusive(data: &DataDir) -> Result<Self> {
+        let file = Self::open(data)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Self(file)),
+            Err(fs::TryLockError::WouldBlock) => Err(Error::Conflict(
+                "the hub is in use: `sealpost-hub serve` or another sealpost-hub command has it \
+                 open. Stop it, then run the rotation again; nothing was changed"
+                    .into(),
+            )),
+            Err(fs::TryLockError::Error(e)) => Err(e.into()),
+        }
+    }
+
+    fn open(data: &DataDir) -> Result<fs::File> {
+        Ok(crate::config::private_file()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(data.lock_file())?)
+    }
+}
+
+/// Finishes a rotation that stopped after its commit: the database names the key in
+/// `master.key.new`, so that file becomes `master.key`. Returns whether it did.
+pub fn finish_interrupted(data: &DataDir, store: &Store) -> Result<bool> {
+    let pending = data.new_master_key();
+    if !pending.exists() {
+        return Ok(false);
+    }
+    let recorded = store.write_blocking(|tx| tx.hub_key(MASTER_KEY_ROW))?;
+    let Some((recorded, _)) = recorded else {
+        return Ok(false);
+    };
+    let new = MasterKey::load(&pending)?;
+    if new.public_text() != recorded {
+        return Ok(false);
+    }
+    fs::rename(&pending, data.master_key())?;
+    sync_dir(data)?;
+    tracing::warn!("finished a master-key rotation that had stopped after its commit");
+    Ok(true)
+}
+
+/// Rotates the master key of the (stopped) hub in `data`.
+///
+/// # Errors
+/// `Conflict` while the hub is in use; `Crypto` when `master.key` does not open the keys
+/// in the database. On any error before the commit nothing changed but an unused
+/// `master.key.new`.
+pub fn rotate_master_key(data: &DataDir) -> Result<Rotation> {
+    let started = Instant::now();
+    let _lock = HubLock::exclusive(data)?;
+    let store = Store::open(&data.database())?;
+    finish_interrupted(data, &store)?;
+    let old = MasterKey::load(&data.master_key())?;
+    // Proves master.key is the database's key before anything is made.
+    crate::upgrade::prepare_keys(&store, &old)?;
+    let pending = data.new_master_key();
+    if pending.exists() {
+        // Left by a rotation stopped before its commit: the database never used it.
+        fs::remove_file(&pending)?;
+    }
+    let new = MasterKey::create(&pending)?;
+    let mut written: Vec<PathBuf> = Vec::new();
+    let result = (|| -> Result<(u64, u64, Vec<String>)> {
+        let accounts = store.write_blocking(|tx| tx.wrapped_keys())?;
+        let mut rewrapped = Vec::with_capacity(accounts.len());
+        for (id, keys) in &accounts {
+            let data_key = old.open(&keys.data_key)?;
+            let identity = old.open(&keys.mailbox_key)?;
+            rewrapped.push((
+                id.clone(),
+                WrappedKeys {
+                    public: keys.public.clone(),
+                    mailbox_key: new.seal(identity.expose())?,
+                    data_key: new.seal(data_key.expose())?,
+                },
+            ));
+        }
+        let hub_keys = store.write_blocking(|tx| tx.wrapped_hub_keys())?;
+        let mut hub_keys_new = Vec::new();
+        for (name, wrapped) in &hub_keys {
+            hub_keys_new.push((name.clone(), new.seal(old.open(wrapped)?.expose())?));
+        }
+        let mail = store.write_blocking(|tx| tx.pending_mail_sealing())?;
+        let uploads = store.write_blocking(|tx| tx.org_upload_sealing())?;
+        let mut old_files = Vec::new();
+        let mut reseal = |row: &MasterSealed| -> Result<(MasterSealed, u64)> {
+            let sealed = if row.sealed.is_empty() {
+                Vec::new()
+            } else {
+                new.seal(old.open(&row.sealed)?.expose())?
+            };
+            let (blob, stored) = if row.blob.is_empty() {
+                (String::new(), 0)
+            } else {
+                let source = data.blobs().join(&row.blob);
+                let (relative, absolute) = blob_path(data, &row.blob)?;
+                written.push(absolute.clone());
+                new.public()
+                    .seal_to_file(old.open_file(&source)?, &absolute)?;
+                let stored = crate::crypto::sync_file(&absolute)?;
+                old_files.push(row.blob.clone());
+                (relative, stored)
+            };
+            Ok((
+                MasterSealed {
+                    id: row.id.clone(),
+                    sealed,
+                    blob,
+                },
+                stored,
+            ))
+        };
+        let mail_new = mail.iter().map(&mut reseal).collect::<Result<Vec<_>>>()?;
+        let uploads_new = uploads
+            .iter()
+            .map(&mut reseal)
+            .collect::<Result<Vec<_>>>()?;
+        let public = new.public_text();
+        store.write_blocking(|tx| {
+            for (id, keys) in &rewrapped {
+                tx.set_wrapped_keys(id, keys)?;
+            }
+            for (name, wrapped) in &hub_keys_new {
+                tx.set_hub_key(name, "", wrapped)?;
+            }
+            for (row, _) in &mail_new {
+                tx.set_mail_sealing(row)?;
+            }
+            for (row, stored) in &uploads_new {
+                tx.set_upload_sealing(row, *stored)?;
+            }
+            tx.set_hub_key(MASTER_KEY_ROW, &public, b"")?;
+            tx.audit(
+                chrono::Utc::now(),
+                "master_key_rotated",
+                "",
+                "cli",
+                &format!("{} mailboxes", rewrapped.len()),
+            )
+        })?;
+        Ok((
+            rewrapped.len() as u64,
+            (mail_new.len() + uploads_new.len()) as u64,
+            old_files,
+        ))
+    })();
+    let (mailboxes, resealed, old_files) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            for f in &written {
+                let _ = fs::remove_file(f);
+            }
+            let _ = fs::remove_file(&pending);
+            return Err(e);
+        }
+    };
+    // Committed: the new key is the hub's. The old file goes (replaced in one rename).
+    fs::rename(&pending, data.master_key())?;
+    sync_dir(data)?;
+    for f in old_files {
+        let _ = fs::remove_file(data.blobs().join(f));
+    }
+    Ok(Rotation {
+        key_file: data.master_key(),
+        public_key: new.public_text(),
+        mailboxes,
+        resealed,
+        millis: started.elapsed().as_millis() as u64,
+    })
+}
+
+/// A new file beside `relative` for its re-sealed copy.
+fn blob_path(data: &DataDir, relative: &str) -> Result<(String, PathBuf)> {
+    let shard = std::path::Path::new(relative)
+        .parent()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let id = new_id(&OsEntropy, "rek_");
+    let relative = if shard.is_empty() {
+        format!("{id}.age")
+    } else {
+        format!("{shard}/{id}.age")
+    };
+    Ok((relative.clone(), data.blobs().join(relative)))
+}
+
+fn sync_dir(data: &DataDir) -> io::Result<()> {
+    fs::File::open(data.root())?.sync_all()
+}
