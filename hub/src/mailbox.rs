@@ -40,7 +40,7 @@ impl Hub {
             .ok_or(Error::Unauthenticated)?;
         if account.data_key.is_empty() {
             return Err(Error::Other(format!(
-                "mailbox {} has no data key yet; start `sealpost-hub serve` or run                  `sealpost-hub admin upgrade` to finish the storage upgrade",
+                "mailbox {} has no data key yet; start `sealpost-hub serve` or run `sealpost-hub admin upgrade` to finish the storage upgrade",
                 account.id
             )));
         }
@@ -226,6 +226,9 @@ impl Hub {
     }
 
     /// What changed since `since` (everything when absent), one page.
+    ///
+    /// The page is read in one transaction (the change list, then its messages and their
+    /// attachments in two queries) and opened off the runtime on every core, in order.
     pub async fn changes(
         &self,
         who: &Authenticated,
@@ -240,93 +243,77 @@ impl Hub {
             })?,
         };
         let account = who.account_id.clone();
-        let (state, floor, page) = self
+        let read = self
             .store
             .read(move |tx| {
                 let (state, floor) = tx.mailbox_state(&account)?;
                 if since > state || (since > 0 && since < floor) {
-                    return Ok((state, floor, None));
+                    return Ok(None);
                 }
-                let changes = tx.changes_since(&account, since, limit + 1)?;
-                let mut loaded = Vec::with_capacity(changes.len());
+                let mut changes = tx.changes_since(&account, since, limit + 1)?;
+                let has_more = changes.len() > limit as usize;
+                changes.truncate(limit as usize);
+                let upto = changes.last().map_or(since, Change::modseq);
+                let mut messages = if changes.iter().any(|c| matches!(c, Change::Message { .. })) {
+                    tx.messages_changed(&account, since, upto)?
+                } else {
+                    Default::default()
+                };
+                let mut page = Vec::with_capacity(changes.len());
                 for change in changes {
                     let item = match &change {
-                        Change::Message { id, .. } => tx
-                            .message(&account, id)?
-                            .map(|m| Loaded::Message(Box::new(m))),
+                        Change::Message { id, .. } => {
+                            messages.remove(id).map(|m| Loaded::Message(Box::new(m)))
+                        }
                         Change::Entry { kind, id, .. } => tx
                             .entry(&account, *kind, id)?
                             .map(|e| Loaded::Entry(*kind, e)),
                         Change::Destroyed { .. } => Some(Loaded::Gone),
                     };
                     if let Some(item) = item {
-                        loaded.push((change, item));
+                        page.push((change, item));
                     }
                 }
-                Ok((state, floor, Some(loaded)))
+                let state = if has_more { upto } else { state };
+                Ok(Some((state, has_more, page)))
             })
             .await?;
-        let Some(page) = page else {
+        let Some((state, has_more, page)) = read else {
             return Err(Error::StateTooOld);
         };
-        let _ = floor;
         // "Nothing changed" is the common answer: unwrap the mailbox key only when needed.
         let key = if page.iter().any(|(_, item)| !matches!(item, Loaded::Gone)) {
             Some(self.mailbox_key(&who.account_id).await?)
         } else {
             None
         };
-        let key = || {
-            key.as_ref()
-                .ok_or_else(|| Error::Other("BUG: mailbox key not loaded".into()))
-        };
-        let has_more = page.len() > limit as usize;
-        let page = &page[..page.len().min(limit as usize)];
-        let mut out = Changes {
-            state: if has_more {
-                page.last()
-                    .map(|(c, _)| c.modseq())
-                    .unwrap_or(state)
-                    .to_string()
-            } else {
-                state.to_string()
-            },
-            has_more,
-            created: Vec::new(),
-            updated: Vec::new(),
-            destroyed: Vec::new(),
-        };
-        // Decrypting is most of the work: spread it over the cores, keep the order.
-        let key = if page.iter().any(|(_, item)| !matches!(item, Loaded::Gone)) {
-            Some(key()?.clone())
-        } else {
-            None
-        };
-        let page: Vec<(Change, Loaded)> = page.to_vec();
         let mailbox = who.account_id.clone();
-        let views = tokio::task::spawn_blocking(move || {
-            decrypt_page(key.as_deref(), &mailbox, &page).map(|v| (v, page))
+        tokio::task::spawn_blocking(move || {
+            let views = open_page(key.as_deref(), &mailbox, &page)?;
+            let mut out = Changes {
+                state: state.to_string(),
+                has_more,
+                created: Vec::new(),
+                updated: Vec::new(),
+                destroyed: Vec::new(),
+            };
+            for ((change, _), view) in page.into_iter().zip(views) {
+                match view {
+                    None => {
+                        if let Change::Destroyed { kind, id, .. } = change {
+                            out.destroyed.push(Destroyed { kind, id });
+                        }
+                    }
+                    Some((created_modseq, changed)) if created_modseq > since => {
+                        out.created.push(changed)
+                    }
+                    Some((_, changed)) => out.updated.push(changed),
+                }
+            }
+            Ok(out)
         })
         .await
-        .map_err(|e| Error::Other(format!("decrypting a page failed: {e}")))??;
-        let (views, page) = views;
-        for ((change, _), view) in page.iter().zip(views) {
-            match view {
-                None => {
-                    if let Change::Destroyed { kind, id, .. } = change {
-                        out.destroyed.push(Destroyed {
-                            kind: kind.clone(),
-                            id: id.clone(),
-                        });
-                    }
-                }
-                Some((created_modseq, changed)) if created_modseq > since => {
-                    out.created.push(changed)
-                }
-                Some((_, changed)) => out.updated.push(changed),
-            }
-        }
-        Ok(out)
+        .map_err(|e| Error::Other(format!("opening a page of changes failed: {e}")))?
     }
 
     /// The current sync state of a mailbox.
@@ -360,7 +347,7 @@ impl Hub {
 }
 
 /// Decrypts the items of a page, in order, on up to as many threads as there are cores.
-fn decrypt_page(
+fn open_page(
     key: Option<&MailboxKeys>,
     mailbox: &str,
     page: &[(Change, Loaded)],
@@ -412,7 +399,6 @@ fn decrypt_page(
     })
 }
 
-#[derive(Clone)]
 enum Loaded {
     Message(Box<MessageRow>),
     Entry(EntryKind, crate::store::EntryRow),

@@ -131,8 +131,12 @@ impl MessageContent {
                     )
                 };
                 let text = |field, value: &[u8]| -> Result<String> {
-                    std::str::from_utf8(open(field, value)?.expose())
-                        .map(str::to_owned)
+                    let place = Place {
+                        mailbox,
+                        row: id,
+                        field,
+                    };
+                    String::from_utf8(keys.data.open_plain(place, value)?)
                         .map_err(|e| unreadable(id, field.name(), e))
                 };
                 let recipients: Recipients =
