@@ -131,6 +131,14 @@ impl Syncer {
             }
         }
         if report.changed > 0 {
+            // Messages are listable now; their search entries follow off this task (a
+            // search before then indexes what still waits itself).
+            let vault = self.vault.clone();
+            tokio::task::spawn_blocking(move || {
+                if let Err(e) = vault.index_pending() {
+                    tracing::warn!(error = %e, "indexing synced messages for search");
+                }
+            });
             let _ = self.events.send(SyncEvent::Changed);
         }
         if report.new_mail > 0 {

@@ -1,7 +1,7 @@
 //! Sync into the vault: each page of the hub's `/changes` applied with its state in one
 //! transaction, and the reset before a full resync.
 
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
 use sealpost_proto::{ChangedItem, Changes, Folder};
 
 use super::messages::{delete_message, pending_deletes, upsert_message};
@@ -35,15 +35,7 @@ impl Vault {
                 match item {
                     ChangedItem::Message(m) if deleting.contains(&m.summary.id) => {}
                     ChangedItem::Message(m) => {
-                        let existed: bool = tx
-                            .query_row(
-                                "SELECT 1 FROM messages WHERE id = ?1",
-                                [&m.summary.id],
-                                |_| Ok(()),
-                            )
-                            .optional()?
-                            .is_some();
-                        upsert_message(tx, m)?;
+                        let existed = upsert_message(tx, m)?;
                         if created
                             && !existed
                             && m.summary.folder == Folder::Inbox
@@ -102,7 +94,7 @@ impl Vault {
         self.write(|tx| {
             tx.execute_batch(
                 "INSERT INTO search (search) VALUES ('delete-all'); DELETE FROM messages; \
-                 DELETE FROM contacts; DELETE FROM groups; DELETE FROM sync WHERE key = 'state';",
+                 DELETE FROM search_pending; DELETE FROM contacts; DELETE FROM groups; DELETE FROM sync WHERE key = 'state';",
             )?;
             Ok(())
         })

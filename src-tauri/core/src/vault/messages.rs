@@ -121,13 +121,19 @@ pub(super) fn with_pending_answers(
     Ok(())
 }
 
-/// Stores or replaces a message, its attachment list and its search entry.
+/// Stores or replaces a message, its attachment list and its search entry; says whether
+/// the vault held it before.
 ///
 /// What this device changed and has not yet told the hub wins over what the hub says: a
 /// read flag or a move to (or from) Deleted waiting in the outbox keeps its local value
 /// until the hub has it. (A message deleted for good here is not upserted at all: see
 /// [`pending_deletes`].)
-pub(super) fn upsert_message(tx: &Transaction, m: &Message) -> Result<()> {
+///
+/// A message new to the vault (nearly every one in a first sync) takes the short way:
+/// one insert each into messages and attachments, with cached statements; only a message
+/// seen before has old attachments and an old index entry to replace. Either way the
+/// message waits in `search_pending` for [`Vault::index_pending`] to index it.
+pub(super) fn upsert_message(tx: &Transaction, m: &Message) -> Result<bool> {
     let s = &m.summary;
     let recipients = serde_json::to_string(&Recipients {
         to: s.to.clone(),
@@ -139,7 +145,11 @@ pub(super) fn upsert_message(tx: &Transaction, m: &Message) -> Result<()> {
         .as_ref()
         .map(|d| serde_json::to_string(d).expect("BUG: delivery serialises"))
         .unwrap_or_default();
-    tx.prepare_cached(
+    let existing: Option<i64> = tx
+        .prepare_cached("SELECT rowid FROM messages WHERE id = ?1")?
+        .query_row([&s.id], |r| r.get(0))
+        .optional()?;
+    let sql = if existing.is_some() {
         "INSERT INTO messages (id, folder, mode, sender, recipients, subject, body_text, body_html, \
          sent_at, expires_at, read, in_reply_to, delivery, client_ref, deleted, replied, forwarded) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) \
@@ -152,9 +162,13 @@ pub(super) fn upsert_message(tx: &Transaction, m: &Message) -> Result<()> {
          deleted = CASE WHEN EXISTS (SELECT 1 FROM outbox WHERE kind = 'read' \
              AND json_extract(payload, '$.id') = ?1 AND json_type(payload, '$.deleted') IS NOT NULL) \
              THEN deleted ELSE ?15 END, \
-         replied = ?16, forwarded = ?17",
-    )?
-    .execute(params![
+         replied = ?16, forwarded = ?17"
+    } else {
+        "INSERT INTO messages (id, folder, mode, sender, recipients, subject, body_text, body_html, \
+         sent_at, expires_at, read, in_reply_to, delivery, client_ref, deleted, replied, forwarded) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+    };
+    tx.prepare_cached(sql)?.execute(params![
         s.id,
         // A deleted message is kept under its own folder, marked deleted.
         match s.folder {
@@ -166,26 +180,35 @@ pub(super) fn upsert_message(tx: &Transaction, m: &Message) -> Result<()> {
         recipients,
         s.subject,
         m.body_text,
-        m.body_html.clone().unwrap_or_default(),
+        m.body_html.as_deref().unwrap_or_default(),
         millis(&s.sent_at),
         millis(&s.expires_at),
         s.read,
-        m.in_reply_to.clone().unwrap_or_default(),
+        m.in_reply_to.as_deref().unwrap_or_default(),
         delivery,
-        s.client_ref.clone().unwrap_or_default(),
+        s.client_ref.as_deref().unwrap_or_default(),
         s.folder == Folder::Deleted,
         // The hub's word; an answer still in the outbox is added when messages are read
         // (`with_pending_answers`).
         s.replied,
         s.forwarded,
     ])?;
-    // Attachments: keep cached bytes of those that stay, drop the rest.
-    let keep: Vec<&str> = s.attachments.iter().map(|a| a.id.as_str()).collect();
-    for existing in attachments_of(tx, &s.id)? {
-        if !keep.contains(&existing.id.as_str()) {
-            tx.execute("DELETE FROM attachments WHERE id = ?1", [&existing.id])?;
+    let rowid = match existing {
+        Some(rowid) => {
+            // Attachments: keep cached bytes of those that stay, drop the rest.
+            let keep: Vec<&str> = s.attachments.iter().map(|a| a.id.as_str()).collect();
+            for old in attachments_of(tx, &s.id)? {
+                if !keep.contains(&old.id.as_str()) {
+                    tx.prepare_cached("DELETE FROM attachments WHERE id = ?1")?
+                        .execute([&old.id])?;
+                }
+            }
+            tx.prepare_cached("DELETE FROM search WHERE rowid = ?1")?
+                .execute([rowid])?;
+            rowid
         }
-    }
+        None => tx.last_insert_rowid(),
+    };
     for (i, a) in s.attachments.iter().enumerate() {
         tx.prepare_cached(
             "INSERT INTO attachments (id, message_id, position, name, size, content_type) \
@@ -201,15 +224,9 @@ pub(super) fn upsert_message(tx: &Transaction, m: &Message) -> Result<()> {
             a.content_type
         ])?;
     }
-    let rowid: i64 = tx.query_row("SELECT rowid FROM messages WHERE id = ?1", [&s.id], |r| {
-        r.get(0)
-    })?;
-    tx.prepare_cached("DELETE FROM search WHERE rowid = ?1")?
+    tx.prepare_cached("INSERT OR IGNORE INTO search_pending (message_rowid) VALUES (?1)")?
         .execute([rowid])?;
-    let names: Vec<&str> = s.attachments.iter().map(|a| a.name.as_str()).collect();
-    tx.prepare_cached("INSERT INTO search (rowid, subject, body, sender, attachments) VALUES (?1, ?2, ?3, ?4, ?5)")?
-        .execute(params![rowid, s.subject, m.body_text, s.from, names.join(" ")])?;
-    Ok(())
+    Ok(existing.is_some())
 }
 
 pub(super) fn delete_message(tx: &Transaction, id: &str) -> Result<bool> {
@@ -220,6 +237,10 @@ pub(super) fn delete_message(tx: &Transaction, id: &str) -> Result<bool> {
         .optional()?;
     let Some(rowid) = rowid else { return Ok(false) };
     tx.execute("DELETE FROM search WHERE rowid = ?1", [rowid])?;
+    tx.execute(
+        "DELETE FROM search_pending WHERE message_rowid = ?1",
+        [rowid],
+    )?;
     tx.execute("DELETE FROM messages WHERE id = ?1", [id])?;
     Ok(true)
 }
@@ -312,6 +333,11 @@ impl Vault {
             // and cached bytes follow by cascade.
             tx.execute(
                 "DELETE FROM search WHERE rowid IN (SELECT rowid FROM messages WHERE expires_at <= ?1)",
+                [now],
+            )?;
+            tx.execute(
+                "DELETE FROM search_pending WHERE message_rowid IN \
+                 (SELECT rowid FROM messages WHERE expires_at <= ?1)",
                 [now],
             )?;
             // What was sent longer ago than any message is kept need not be remembered,

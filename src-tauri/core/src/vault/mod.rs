@@ -69,8 +69,13 @@ impl Vault {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // Durable across app crashes in WAL mode, without an fsync per transaction.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        // SQLCipher decrypts every page it reads: keep the working set in memory (64 MiB).
-        conn.pragma_update(None, "cache_size", -65_536)?;
+        // SQLCipher decrypts every page it reads: keep the working set in memory (32 MiB:
+        // the search index and the listing indexes of a 10,000-message vault; see the
+        // client's peak RSS in docs/benchmarks.md).
+        conn.pragma_update(None, "cache_size", -32_768)?;
+        // Sync, listing and search each keep their statements prepared (rusqlite's default
+        // of 16 would evict some on every page of a sync).
+        conn.set_prepared_statement_cache_capacity(64);
         migrate(&mut conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),

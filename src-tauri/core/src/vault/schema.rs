@@ -132,4 +132,17 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE messages ADD COLUMN replied INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE messages ADD COLUMN forwarded INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 6: messages stored by sync wait in `search_pending` to be added to the search index
+    //    just after the page commits, so a first sync's messages are listable before
+    //    thousands of bodies are indexed; search adds whatever still waits before it looks
+    //    (vault/search.rs). The index also takes those documents in larger steps: it
+    //    buffers up to 8 MiB of new entries before writing a segment (FTS5 `hashsize`,
+    //    default 1 MiB) and merges segments 16 at a time (`automerge`, default 4).
+    r#"
+    CREATE TABLE search_pending (
+        message_rowid INTEGER PRIMARY KEY NOT NULL
+    ) STRICT;
+    INSERT INTO search (search, rank) VALUES ('hashsize', 8388608);
+    INSERT INTO search (search, rank) VALUES ('automerge', 16);
+    "#,
 ];
