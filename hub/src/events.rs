@@ -165,7 +165,9 @@ fn parse(datagram: &[u8]) -> Vec<(String, i64)> {
         .lines()
         .filter_map(|line| {
             let (id, state) = line.split_once(' ')?;
-            Some((id.to_owned(), state.parse().ok()?))
+            // States start at 1; anything else was not sent by a hub.
+            let state: i64 = state.parse().ok().filter(|s| *s > 0)?;
+            Some((id.to_owned(), state))
         })
         .collect()
 }

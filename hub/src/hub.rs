@@ -24,6 +24,8 @@ pub struct Hub {
     pub(crate) master: MasterKey,
     /// Mailbox keys unwrapped lately (bounded in time and number).
     pub(crate) keys: crate::crypto::KeyCache,
+    /// Whether rows of storage format 1 may remain, and so may be read (`upgrade.rs`).
+    pub(crate) legacy_rows: std::sync::atomic::AtomicBool,
     /// The key staff-send fingerprints are made with (`sending.rs`).
     pub(crate) org_send_key: zeroize::Zeroizing<[u8; 32]>,
     pub(crate) mailer: Mailer,
@@ -178,6 +180,7 @@ impl Hub {
         crate::rotation::finish_interrupted(&data, &store)?;
         let master = MasterKey::load(&data.master_key())?;
         let org_send_key = crate::upgrade::prepare_keys(&store, &master)?;
+        let legacy_rows = store.write_blocking(|tx| tx.storage_format())? < 2;
         let notifier = Arc::new(crate::events::Notifier::default());
         let feed_served = Arc::new(std::sync::atomic::AtomicBool::new(false));
         {
@@ -232,6 +235,7 @@ impl Hub {
             store,
             master,
             keys: Default::default(),
+            legacy_rows: legacy_rows.into(),
             org_send_key,
             _lock: lock,
             mailer,
@@ -263,9 +267,20 @@ impl Hub {
         progress: impl FnMut(crate::upgrade::Progress) + Send + 'static,
     ) -> Result<u64> {
         let (store, master) = (self.store.clone(), self.master.clone_key());
-        tokio::task::spawn_blocking(move || crate::upgrade::upgrade_rows(&store, &master, progress))
-            .await
-            .map_err(|e| Error::Other(format!("the storage upgrade stopped: {e}")))?
+        let done = tokio::task::spawn_blocking(move || {
+            let done = crate::upgrade::upgrade_rows(&store, &master, progress)?;
+            Ok::<_, Error>((done, store.write_blocking(|tx| tx.storage_format())?))
+        })
+        .await
+        .map_err(|e| Error::Other(format!("the storage upgrade stopped: {e}")))?;
+        let (done, format) = done?;
+        if format >= 2 {
+            // Keys unwrapped while format 1 could be read are dropped, so none opens it.
+            self.legacy_rows
+                .store(false, std::sync::atomic::Ordering::Relaxed);
+            self.keys.clear();
+        }
+        Ok(done)
     }
 
     /// Receives the mailbox states other processes on this data directory advance (a

@@ -47,6 +47,7 @@ impl Hub {
         let keys = Arc::new(MailboxKeys {
             data: self.master.unwrap_data_key(&account.data_key)?,
             files: self.master.unwrap_mailbox_key(&account.mailbox_key)?,
+            legacy: self.legacy_rows.load(std::sync::atomic::Ordering::Relaxed),
         });
         self.keys.insert(account_id, keys.clone(), now);
         Ok(keys)
@@ -370,12 +371,23 @@ fn open_page(
             Loaded::Gone => None,
         })
     };
+    // One page at a time is spread over the cores; pages opened meanwhile (other
+    // clients syncing at once) take one thread each, so threads stay bounded.
+    static SPREADING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    struct Spreading;
+    impl Drop for Spreading {
+        fn drop(&mut self) {
+            SPREADING.store(false, std::sync::atomic::Ordering::Release);
+        }
+    }
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
-    if page.len() < 64 || threads < 2 {
+    if page.len() < 64 || threads < 2 || SPREADING.swap(true, std::sync::atomic::Ordering::Acquire)
+    {
         return page.iter().map(|(_, item)| one(item)).collect();
     }
+    let _spreading = Spreading;
     let chunk = page.len().div_ceil(threads);
     std::thread::scope(|scope| {
         let handles: Vec<_> = page

@@ -81,11 +81,20 @@ pub fn finish_interrupted(data: &DataDir, store: &Store) -> Result<bool> {
     let Some((recorded, _)) = recorded else {
         return Ok(false);
     };
-    let new = MasterKey::load(&pending)?;
+    // A key the database does not name (a rotation stopped before its commit, a file cut
+    // short) is left for the next rotation to replace.
+    let Ok(new) = MasterKey::load(&pending) else {
+        return Ok(false);
+    };
     if new.public_text() != recorded {
         return Ok(false);
     }
-    fs::rename(&pending, data.master_key())?;
+    match fs::rename(&pending, data.master_key()) {
+        Ok(()) => {}
+        // Another process opening at the same moment finished it.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e.into()),
+    }
     sync_dir(data)?;
     tracing::warn!("finished a master-key rotation that had stopped after its commit");
     Ok(true)
@@ -99,6 +108,12 @@ pub fn finish_interrupted(data: &DataDir, store: &Store) -> Result<bool> {
 /// `master.key.new`.
 pub fn rotate_master_key(data: &DataDir) -> Result<Rotation> {
     let started = Instant::now();
+    if !data.config().exists() {
+        return Err(Error::Other(format!(
+            "{} is not an initialised hub (no hub.toml)",
+            data.root().display()
+        )));
+    }
     let _lock = HubLock::exclusive(data)?;
     let store = Store::open(&data.database())?;
     finish_interrupted(data, &store)?;
@@ -111,6 +126,9 @@ pub fn rotate_master_key(data: &DataDir) -> Result<Rotation> {
         fs::remove_file(&pending)?;
     }
     let new = MasterKey::create(&pending)?;
+    // The file is on disk before the database names it (MasterKey::create syncs the file;
+    // this syncs its name).
+    sync_dir(data)?;
     let mut written: Vec<PathBuf> = Vec::new();
     let result = (|| -> Result<(u64, u64, Vec<String>)> {
         let accounts = store.write_blocking(|tx| tx.wrapped_keys())?;
@@ -206,7 +224,9 @@ pub fn rotate_master_key(data: &DataDir) -> Result<Rotation> {
             return Err(e);
         }
     };
-    // Committed: the new key is the hub's. The old file goes (replaced in one rename).
+    // Committed. Before the old key file goes, the commit must survive a power cut too:
+    // otherwise the database could come back wrapped by a key that no longer exists.
+    store.checkpoint()?;
     fs::rename(&pending, data.master_key())?;
     sync_dir(data)?;
     for f in old_files {

@@ -59,7 +59,25 @@ pub fn prepare_keys(store: &Store, master: &MasterKey) -> Result<Zeroizing<[u8; 
                 )))
             }
             Some(_) => {}
-            None => tx.set_hub_key(crate::store::MASTER_KEY_ROW, &public, b"")?,
+            None => {
+                // The first open by this release. A hub of format 1 has mailboxes, whose
+                // keys prove master.key before it is recorded as the database's; a new
+                // hub has none, and no row of format 1 either.
+                match tx.some_wrapped_mailbox_key()? {
+                    Some(wrapped) => {
+                        master.unwrap_mailbox_key(&wrapped).map_err(|_| {
+                            Error::Other(
+                                "master.key does not open this hub's mailbox keys: it is not \
+                                 the key this hub was made with; put the matching master.key \
+                                 back, from the hub's backup"
+                                    .into(),
+                            )
+                        })?;
+                    }
+                    None => tx.set_storage_format(2)?,
+                }
+                tx.set_hub_key(crate::store::MASTER_KEY_ROW, &public, b"")?
+            }
         }
         match tx.hub_key(ORG_SEND_FINGERPRINT)? {
             Some((_, wrapped)) => {
@@ -96,17 +114,40 @@ pub fn prepare_keys(store: &Store, master: &MasterKey) -> Result<Zeroizing<[u8; 
 }
 
 /// Rewrites every row still in storage v1, calling `progress` after each batch. Returns
-/// how many messages were rewritten.
+/// how many messages were rewritten. When none is left, records storage format 2: from
+/// then on a value of format 1 is refused, and this returns at once.
+///
+/// A message that does not open with its mailbox's key (damaged before the upgrade) is
+/// left as it was and named in a warning; it reads as before (an error) and keeps the
+/// hub at format 1 until it is deleted, so the upgrade looks at it again at each start.
 ///
 /// # Errors
-/// A row that does not open with its mailbox's key stops the upgrade with `Crypto`; the
-/// batches before it are kept.
+/// A mailbox whose keys do not unwrap, or the store failing; the batches before are kept.
 pub fn upgrade_rows(
     store: &Store,
     master: &MasterKey,
     mut progress: impl FnMut(Progress),
 ) -> Result<u64> {
+    if store.write_blocking(|tx| tx.storage_format())? >= 2 {
+        return Ok(0);
+    }
     let total = store.write_blocking(|tx| tx.count_v1_messages())?;
+    store.set_secure_delete(true)?;
+    let result = rewrite_all(store, master, total, &mut progress);
+    store.set_secure_delete(false)?;
+    let done = result?;
+    // The log held the replaced pages too: empty it (best effort: another process may be
+    // reading, and the next checkpoint does it anyway).
+    let _ = store.checkpoint();
+    Ok(done)
+}
+
+fn rewrite_all(
+    store: &Store,
+    master: &MasterKey,
+    total: u64,
+    progress: &mut impl FnMut(Progress),
+) -> Result<u64> {
     let mut done = 0u64;
     let mut after = 0i64;
     let mut keys: Option<(String, MailboxKeys)> = None;
@@ -126,7 +167,14 @@ pub fn upgrade_rows(
                 let Some(row) = tx.message(account_id, id)? else {
                     continue;
                 };
-                let content = MessageContent::open(k, account_id, id, &row.content)?;
+                let content = match MessageContent::open(k, account_id, id, &row.content) {
+                    Ok(content) => content,
+                    Err(e) => {
+                        tracing::warn!(message = %id, error = %e,
+                            "a message of format 1 does not open; left as it was");
+                        continue;
+                    }
+                };
                 let sealed = content.seal(&k.data, account_id, id);
                 if tx.rewrite_message_v2(id, &sealed)? {
                     rewritten += 1;
@@ -163,6 +211,15 @@ pub fn upgrade_rows(
             Ok(())
         })?;
     }
+    store.write_blocking(|tx| {
+        let left = tx.count_v1_messages()?
+            + tx.v1_entries(EntryKind::Contact)?.len() as u64
+            + tx.v1_entries(EntryKind::Group)?.len() as u64;
+        if left == 0 {
+            tx.set_storage_format(2)?;
+        }
+        Ok(())
+    })?;
     Ok(done)
 }
 
@@ -173,5 +230,6 @@ fn keys_of(tx: &Tx, master: &MasterKey, account_id: &str) -> Result<MailboxKeys>
     Ok(MailboxKeys {
         data: master.unwrap_data_key(&account.data_key)?,
         files: master.unwrap_mailbox_key(&account.mailbox_key)?,
+        legacy: true,
     })
 }

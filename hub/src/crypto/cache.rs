@@ -114,6 +114,7 @@ mod tests {
         Arc::new(MailboxKeys {
             data,
             files: master.unwrap_mailbox_key(&wrapped).unwrap(),
+            legacy: false,
         })
     }
 

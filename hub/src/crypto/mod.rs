@@ -269,6 +269,10 @@ pub struct MailboxKeys {
     pub data: DataKey,
     /// Opens the mailbox's attachment files and staged uploads (age).
     pub files: MailboxKey,
+    /// Whether values of storage format 1 may be opened: only while the upgrade has not
+    /// rewritten them all. Afterwards such a value is refused like a moved one, since it
+    /// carries no binding to its place and anyone can seal one to a mailbox's public key.
+    pub legacy: bool,
 }
 
 /// A mailbox's private key (age X25519, for its files), unwrapped for the duration of one operation.

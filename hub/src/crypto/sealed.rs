@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use super::{DataKey, Field, MailboxKeys, Place};
+use super::{CryptoError, DataKey, Field, MailboxKeys, Place};
 use crate::error::{Error, Result};
 use crate::store::{SealedFields, StoredContent};
 
@@ -107,6 +107,13 @@ impl MessageContent {
     ) -> Result<Self> {
         match stored {
             StoredContent::V1 { sealed, to, cc } => {
+                if !keys.legacy {
+                    return Err(CryptoError::Sealed {
+                        row: id.to_owned(),
+                        field: "content",
+                    }
+                    .into());
+                }
                 let plain = keys.files.open(sealed)?;
                 let content: SealedContent = serde_json::from_slice(plain.expose())
                     .map_err(|e| unreadable(id, "content", e))?;
@@ -193,6 +200,13 @@ pub fn open_entry<T: for<'de> Deserialize<'de>>(
     sealed: &[u8],
 ) -> Result<T> {
     let plain = if is_v1(sealed) {
+        if !keys.legacy {
+            return Err(CryptoError::Sealed {
+                row: id.to_owned(),
+                field: field.name(),
+            }
+            .into());
+        }
         keys.files.open(sealed)?
     } else {
         keys.data.open(

@@ -31,6 +31,43 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// The storage format every row is in: 1 while rows of format 1 may remain (a hub
+    /// made by an earlier release, not yet upgraded), 2 once none can.
+    pub fn storage_format(&self) -> Result<u32> {
+        let value: Option<String> = self
+            .0
+            .query_row(
+                "SELECT value FROM hub_state WHERE name = 'storage_format'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(value.and_then(|v| v.parse().ok()).unwrap_or(1))
+    }
+
+    /// Records the storage format (see [`Tx::storage_format`]).
+    pub fn set_storage_format(&self, format: u32) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO hub_state (name, value) VALUES ('storage_format', ?1) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            [format.to_string()],
+        )?;
+        Ok(())
+    }
+
+    /// One mailbox's wrapped file identity, if there is a mailbox: opening it proves a
+    /// master key is this database's.
+    pub fn some_wrapped_mailbox_key(&self) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT mailbox_key FROM accounts WHERE mailbox_key != x'' LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// How many accounts the hub has (none: a new hub).
     pub fn account_count(&self) -> Result<u64> {
         Ok(self

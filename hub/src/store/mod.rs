@@ -150,6 +150,37 @@ impl Store {
         .map_err(|e| Error::Other(format!("store task failed: {e}")))?
     }
 
+    /// Whether SQLite overwrites what it frees with zeros (`PRAGMA secure_delete`): on
+    /// while the storage upgrade replaces rows that held recipients in the clear, so the
+    /// old text does not linger in free pages.
+    pub fn set_secure_delete(&self, on: bool) -> Result<()> {
+        let conn = self
+            .conn
+            .lock()
+            .map_err(|_| Error::Other("store lock poisoned".into()))?;
+        conn.pragma_update(None, "secure_delete", on)?;
+        Ok(())
+    }
+
+    /// Makes every committed transaction durable now: in WAL mode with
+    /// `synchronous = NORMAL` a commit survives the process but not a power cut until the
+    /// next checkpoint. For a commit another step depends on (a master-key rotation
+    /// renames the key file after it). Copies the log into the database, syncs both, and
+    /// empties the log.
+    pub fn checkpoint(&self) -> Result<()> {
+        let conn = self
+            .conn
+            .lock()
+            .map_err(|_| Error::Other("store lock poisoned".into()))?;
+        let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        if busy != 0 {
+            return Err(Error::Conflict(
+                "the database is in use by another process; stop it and try again".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Runs `f` in a write transaction on the calling thread (for the CLI and tests).
     pub fn write_blocking<R>(&self, f: impl FnOnce(&Tx) -> Result<R>) -> Result<R> {
         let advanced = std::cell::RefCell::default();

@@ -264,6 +264,8 @@ pub const MIGRATIONS: &[&str] = &[
     //    and its recipients in the clear until the upgrade rewrites it and empties both.
     //    `hub_keys` holds hub-wide keys wrapped by the master key, and the master key's
     //    public half (`name = 'master'`), which tells which master key wraps the rest.
+    //    `hub_state` holds facts about the store itself: `storage_format` is 2 once no
+    //    row of format 1 is left (from then on a value of format 1 is refused).
     r#"
     ALTER TABLE accounts ADD COLUMN data_key BLOB NOT NULL DEFAULT x'';
     ALTER TABLE messages ADD COLUMN sealed_subject BLOB NOT NULL DEFAULT x'';
@@ -275,6 +277,10 @@ pub const MIGRATIONS: &[&str] = &[
         name TEXT PRIMARY KEY NOT NULL,
         public TEXT NOT NULL DEFAULT '',
         wrapped BLOB NOT NULL DEFAULT x''
+    ) STRICT;
+    CREATE TABLE hub_state (
+        name TEXT PRIMARY KEY NOT NULL,
+        value TEXT NOT NULL
     ) STRICT;
     "#,
 ];

@@ -243,7 +243,15 @@ fn store_v1_messages(data: &Path, email: &str, n: usize) {
 async fn an_upgrade_stopped_half_way_resumes_and_says_how_far_it_is_per_thousand() {
     let t = TestHub::start().await;
     t.registered(alice()).await;
-    store_v1_messages(&t.data(), alice(), 2_500);
+    let dir = t.server.stop().await;
+    let data = dir.path().join("hub");
+    store_v1_messages(&data, alice(), 2_500);
+    // As on a hub of the release before: rows of format 1 may remain.
+    rusqlite::Connection::open(data.join("hub.db"))
+        .unwrap()
+        .execute("DELETE FROM hub_state", [])
+        .unwrap();
+    let t = hub_in(dir, "2026-03-02T10:00:00Z".parse().unwrap()).await;
     // Stopped after its first batch (a crash, or Ctrl+C): that batch is kept whole.
     let stopped = t
         .hub
@@ -589,4 +597,86 @@ async fn a_master_key_that_is_not_the_databases_is_refused_with_what_to_do() {
         err.to_string().contains("put the matching master.key back"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn after_the_upgrade_a_value_of_the_old_format_is_refused() {
+    // Anyone can seal an age file to a mailbox's public key: once no row of format 1 is
+    // left, such a value is not content the hub stored.
+    let t = TestHub::start().await;
+    t.registered(alice()).await;
+    let alice_http = t.signed_in(alice()).await;
+    let data = t.data();
+    store_v1_messages(&data, alice(), 1);
+    let (status, body) = alice_http.get("/messages/msg_old00000").await;
+    assert_eq!(status, 500, "a new hub never held format 1: {body}");
+    let who = t.hub.authenticate(&alice_http.token).await.unwrap();
+    let err = t.hub.open_message(&who, "msg_old00000").await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the stored content of msg_old00000 failed its integrity check"),
+        "{err}"
+    );
+    assert_eq!(
+        t.hub.upgrade_storage(|_| {}).await.unwrap(),
+        0,
+        "the upgrade does not take it for a row to rewrite"
+    );
+    let (status, _) = alice_http.get("/messages/msg_old00000").await;
+    assert_eq!(status, 500);
+
+    // An upgraded hub the same, once its last row of format 1 is rewritten.
+    let (dir, expected) = fixture();
+    let t = hub_in(dir, fixture_time()).await;
+    assert!(t.hub.upgrade_storage(|_| {}).await.unwrap() > 0);
+    let data = t.data();
+    let email = expected["email"].as_str().unwrap();
+    store_v1_messages(&data, email, 1);
+    let who = sealpost_hub::accounts::Authenticated {
+        account_id: rusqlite::Connection::open(data.join("hub.db"))
+            .unwrap()
+            .query_row("SELECT id FROM accounts WHERE email = ?1", [email], |r| {
+                r.get(0)
+            })
+            .unwrap(),
+        family_id: String::new(),
+    };
+    let err = t.hub.open_message(&who, "msg_old00000").await.unwrap_err();
+    assert!(
+        err.to_string().contains("failed its integrity check"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn the_first_start_of_an_old_data_directory_with_the_wrong_key_changes_nothing() {
+    let (dir, expected) = fixture();
+    let data = dir.path().join("hub");
+    let right = std::fs::read(data.join("master.key")).unwrap();
+    std::fs::remove_file(data.join("master.key")).unwrap();
+    MasterKey::create(&data.join("master.key")).unwrap();
+    let err = sealpost_hub::Hub::open(&data)
+        .err()
+        .expect("a key that opens no mailbox is refused");
+    assert!(
+        err.to_string()
+            .contains("master.key does not open this hub's mailbox keys"),
+        "{err}"
+    );
+    assert_eq!(
+        sql_count(&data, "SELECT count(*) FROM hub_keys"),
+        0,
+        "nothing was recorded with the wrong key"
+    );
+    assert_eq!(
+        sql_count(&data, "SELECT count(*) FROM accounts WHERE data_key != x''"),
+        0
+    );
+    // The right key put back: the hub opens, upgrades, and everything reads.
+    std::fs::write(data.join("master.key"), right).unwrap();
+    let t = hub_in(dir, fixture_time()).await;
+    let email = expected["email"].as_str().unwrap();
+    let password = expected["password"].as_str().unwrap();
+    let (items, _) = everything(&t, email, password).await;
+    assert_eq!(&items, expected["items"].as_array().unwrap());
 }
