@@ -69,10 +69,11 @@ impl Vault {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // Durable across app crashes in WAL mode, without an fsync per transaction.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        // SQLCipher decrypts every page it reads: keep the working set in memory (32 MiB:
-        // the search index and the listing indexes of a 10,000-message vault; see the
-        // client's peak RSS in docs/benchmarks.md).
-        conn.pragma_update(None, "cache_size", -32_768)?;
+        // SQLCipher decrypts every page it reads: keep the working set in memory, 48 MiB
+        // (docs/benchmarks.md, 2026-12-07: with 64 MiB a first sync of 10,000 messages
+        // peaked at 95 MiB of RSS; with 32 MiB, marking messages read in the app took up
+        // to half a second while the search index's pages were read back from disk).
+        conn.pragma_update(None, "cache_size", -49_152)?;
         // Sync, listing and search each keep their statements prepared (rusqlite's default
         // of 16 would evict some on every page of a sync).
         conn.set_prepared_statement_cache_capacity(64);

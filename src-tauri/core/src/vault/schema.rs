@@ -135,14 +135,14 @@ pub const MIGRATIONS: &[&str] = &[
     // 6: messages stored by sync wait in `search_pending` to be added to the search index
     //    just after the page commits, so a first sync's messages are listable before
     //    thousands of bodies are indexed; search adds whatever still waits before it looks
-    //    (vault/search.rs). The index also takes those documents in larger steps: it
-    //    buffers up to 8 MiB of new entries before writing a segment (FTS5 `hashsize`,
-    //    default 1 MiB) and merges segments 16 at a time (`automerge`, default 4).
+    //    (vault/search.rs). The index also buffers up to 8 MiB of new entries before it
+    //    writes a segment (FTS5 `hashsize`, default 1 MiB). (`automerge` 16 indexed a
+    //    first sync a little faster but left so many segments that the next small write
+    //    merged them all at once, holding the vault for half a second.)
     r#"
     CREATE TABLE search_pending (
         message_rowid INTEGER PRIMARY KEY NOT NULL
     ) STRICT;
     INSERT INTO search (search, rank) VALUES ('hashsize', 8388608);
-    INSERT INTO search (search, rank) VALUES ('automerge', 16);
     "#,
 ];
