@@ -110,6 +110,9 @@ async fn main() -> Result<()> {
         mailbox.sign_in(PASSWORD, true).await?;
         let report = mailbox.syncer.sync().await?;
         anyhow::ensure!(report.new_mail == MESSAGES, "the vault holds every message");
+        // The search index follows a sync in the background: the app is launched on a
+        // vault at rest, as it is once a first sync is over.
+        mailbox.vault.index_pending()?;
     }
 
     let desktop = desktop::Desktop::start(

@@ -361,30 +361,37 @@ async fn main() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let peer_runs: Vec<(String, f64, u64, u64)> = text
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            let seconds: f64 = f.get(1)?.parse().ok()?;
-            let rss: u64 = f.get(2)?.parse().ok()?;
-            let count: u64 = f.get(5)?.parse().ok()?;
-            Some((f[0].to_owned(), seconds, rss, count))
-        })
-        .collect();
+    // The faster of each mode's two runs.
+    let mut peer_runs: Vec<(String, f64, u64, u64)> = Vec::new();
+    for l in text.lines() {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        let (Some(seconds), Some(rss), Some(count)) = (
+            f.get(1).and_then(|v| v.parse::<f64>().ok()),
+            f.get(2).and_then(|v| v.parse::<u64>().ok()),
+            f.get(5).and_then(|v| v.parse::<u64>().ok()),
+        ) else {
+            continue;
+        };
+        assert_eq!(count, 10_000, "mbsync brought every message");
+        match peer_runs.iter_mut().find(|r| r.0 == f[0]) {
+            Some(r) if r.1 <= seconds => {}
+            Some(r) => *r = (f[0].to_owned(), seconds, rss, count),
+            None => peer_runs.push((f[0].to_owned(), seconds, rss, count)),
+        }
+    }
     let sealpost_rate = per_s(10_000, sync_time);
     println!("## Side by side: Dovecot + mbsync pulling the same 10,000 messages over IMAP");
     println!();
     if peer_runs.len() == 2 {
         println!(
             "The same messages as a Maildir ({mean_size} bytes each on average), Debian's \
-             Dovecot on a loopback port, mbsync (isync) into an empty Maildir; Sealpost's first \
-             sync above."
+             Dovecot on a loopback port, mbsync (isync) into an empty Maildir, the faster of \
+             two runs each; Sealpost's first sync above."
         );
         println!();
         println!("| peer | time | messages/s | peak RSS | Sealpost's first sync as a ratio |");
         println!("|---|---|---|---|---|");
-        for (mode, seconds, rss, count) in &peer_runs {
-            assert_eq!(*count, 10_000, "mbsync brought every message");
+        for (mode, seconds, rss, _) in &peer_runs {
             let rate = 10_000.0 / seconds;
             println!(
                 "| mbsync, {} | {:.0} ms | {:.0} | {:.0} MiB | {:.2}x |",
