@@ -124,7 +124,10 @@ impl Mailboxes {
     /// Stops the sync of account `id` and forgets its open mailbox.
     pub fn close(&self, id: &str) {
         self.stop_sync(id);
-        self.open.lock().expect("BUG: poisoned").remove(id);
+        let closed = self.open.lock().expect("BUG: poisoned").remove(id);
+        if let Some(mailbox) = closed {
+            mailbox.vault.close();
+        }
     }
 
     /// Signs in to the mailbox `email` at `hub_url`, adding it to this computer if it is

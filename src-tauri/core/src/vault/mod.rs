@@ -32,6 +32,8 @@ pub use search::SearchHit;
 pub struct Vault {
     conn: Arc<Mutex<Connection>>,
     path: PathBuf,
+    /// Set by [`Vault::close`]: background work (search indexing) stops.
+    closed: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// A fresh random vault key, as hex.
@@ -81,7 +83,21 @@ impl Vault {
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             path: path.to_owned(),
+            closed: Arc::default(),
         })
+    }
+
+    /// Stops background work on this vault (every clone): indexing for search ends before
+    /// its next batch, and this returns once a batch under way has committed. Called when
+    /// the mailbox is closed, before its files may be removed.
+    pub fn close(&self) {
+        self.closed
+            .store(true, std::sync::atomic::Ordering::Release);
+        drop(self.conn.lock());
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Where the vault file is.

@@ -33,6 +33,9 @@ impl Vault {
     pub fn index_pending(&self) -> Result<usize> {
         let mut total = 0;
         loop {
+            if self.is_closed() {
+                return Ok(total);
+            }
             let done = self.write(|tx| {
                 let mut stmt = tx.prepare_cached(
                     "SELECT p.message_rowid, m.id, m.subject, m.body_text, m.sender FROM search_pending p \
@@ -307,6 +310,28 @@ mod tests {
         assert_eq!(pending(&vault), 0);
         assert_eq!(vault.index_pending().unwrap(), 0);
         assert_eq!(found(&vault, "wren"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_closed_vault_indexes_no_more_and_the_next_opening_catches_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vault.db");
+        let key = "ab".repeat(32);
+        let vault = Vault::open(&path, &key).unwrap();
+        vault
+            .apply_changes(&page("1", vec![message("m1", "Heron", "x")], &[]))
+            .unwrap();
+        let background = vault.clone();
+        vault.close();
+        assert_eq!(
+            background.index_pending().unwrap(),
+            0,
+            "closed: no batch starts"
+        );
+        assert_eq!(pending(&vault), 1);
+        drop((vault, background));
+        let vault = Vault::open(&path, &key).unwrap();
+        assert_eq!(found(&vault, "heron"), ["m1"]);
     }
 
     #[test]
