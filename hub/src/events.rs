@@ -107,6 +107,21 @@ impl Feed {
         }
     }
 
+    /// Whether a serving process listens on this feed now (a socket file a stopped
+    /// server left answers no one).
+    pub fn is_served(&self) -> bool {
+        #[cfg(unix)]
+        {
+            std::os::unix::net::UnixDatagram::unbound()
+                .and_then(|s| s.connect(&self.path))
+                .is_ok()
+        }
+        #[cfg(not(unix))]
+        {
+            false
+        }
+    }
+
     /// Sends `advanced` to the serving process, if one listens. Best effort and quick:
     /// with no server (or a full socket for 200 ms) the states are not sent, and clients
     /// learn them when they next connect.

@@ -283,6 +283,12 @@ impl Hub {
         Ok(done)
     }
 
+    /// Whether another process serves this data directory now (`sealpost-hub serve`
+    /// refuses to be a second one).
+    pub fn served_elsewhere(&self) -> bool {
+        crate::events::Feed::new(self.dir.root()).is_served()
+    }
+
     /// Receives the mailbox states other processes on this data directory advance (a
     /// `sealpost-hub send` beside `serve`) and wakes this process's `/events` listeners
     /// with them. The serving process calls it once; the task ends when dropped.

@@ -72,6 +72,13 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Serve { data, listen } => {
             let hub = Arc::new(open(&data)?);
+            if hub.served_elsewhere() {
+                anyhow::bail!(
+                    "another `sealpost-hub serve` is running on {}: stop it first (two would \
+                     both work the mail queue, and only one would hear what other commands send)",
+                    data.display()
+                );
+            }
             // Rows an older hub stored are rewritten before anyone is served.
             upgrade(&hub).await?;
             let address = listen.unwrap_or_else(|| hub.config().listen.clone());

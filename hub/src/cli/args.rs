@@ -84,7 +84,7 @@ pub enum Command {
         #[arg(long)]
         client_ref: Option<String>,
     },
-    /// Administer users, tokens, the audit log.
+    /// Administer users, tokens, the audit log; check, purge, upgrade, rotate the master key.
     Admin {
         /// The hub's data directory.
         #[arg(long, env = "SEALPOST_DATA")]

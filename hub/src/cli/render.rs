@@ -154,11 +154,14 @@ pub fn stats(s: &Stats) {
 /// `admin rotate-master-key`.
 pub fn rotation(r: &crate::rotation::Rotation) {
     say!(
-        "rotated the master key in {:.1} s: {} mailbox keys re-wrapped, {} queued emails and \
-         uploads re-sealed",
+        "rotated the master key in {:.1} s: {} re-wrapped, {} re-sealed",
         r.millis as f64 / 1000.0,
-        r.mailboxes,
-        r.resealed
+        count(r.mailboxes, "mailbox's keys", "mailboxes' keys"),
+        count(
+            r.resealed,
+            "queued email or upload",
+            "queued emails and uploads"
+        )
     );
     say!(
         "the new master key is {} (public key {})",

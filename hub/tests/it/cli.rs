@@ -426,6 +426,35 @@ fn serve_prints_its_address_and_answers_while_send_runs_beside_it() {
 }
 
 #[test]
+fn a_second_serve_on_the_same_directory_is_refused_and_the_first_keeps_hearing_sends() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("hub");
+    init(&dir);
+    let (first, _) = serve(&dir);
+    let out = hub_cmd()
+        .args([
+            "serve",
+            "--data",
+            &data_arg(&dir),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("another `sealpost-hub serve` is running on"),
+        "says why: {err}"
+    );
+    assert!(out.stdout.is_empty(), "it never listened");
+    drop(first);
+    // A socket file the stopped server left does not count as a server.
+    let (_second, url) = serve(&dir);
+    assert!(url.starts_with("http://127.0.0.1:"));
+}
+
+#[test]
 fn a_send_from_another_process_reaches_a_listening_client_and_sigterm_still_stops_serve() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("hub");

@@ -473,7 +473,7 @@ async fn rotating_the_master_key_rewraps_every_mailbox_and_the_old_key_opens_not
         )),
         "it says where the new key is: {stdout}"
     );
-    assert!(stdout.contains("2 mailbox keys re-wrapped"), "{stdout}");
+    assert!(stdout.contains("2 mailboxes' keys re-wrapped"), "{stdout}");
     assert!(
         !data.join("master.key.new").exists(),
         "the new key took the old one's place"
@@ -649,7 +649,7 @@ async fn after_the_upgrade_a_value_of_the_old_format_is_refused() {
 }
 
 #[tokio::test]
-async fn the_first_start_of_an_old_data_directory_with_the_wrong_key_changes_nothing() {
+async fn the_first_start_of_an_old_data_directory_with_the_wrong_key_records_no_key() {
     let (dir, expected) = fixture();
     let data = dir.path().join("hub");
     let right = std::fs::read(data.join("master.key")).unwrap();
