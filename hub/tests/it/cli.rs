@@ -634,6 +634,10 @@ fn the_server_log_never_holds_passwords_tokens_or_content() {
     let logged = log.lines().filter(|l| l.contains("request")).count();
     assert!(logged >= 5, "every request was logged ({logged}):\n{log}");
     assert!(
+        !log.contains('\u{1b}'),
+        "a log written to a file has no terminal colour codes"
+    );
+    assert!(
         log.contains("/api/v1/registrations"),
         "by route pattern:\n{log}"
     );
