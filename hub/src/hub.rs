@@ -283,6 +283,27 @@ impl Hub {
         Ok(done)
     }
 
+    /// Proves the blob folder takes a new file: writes and removes an empty one.
+    ///
+    /// # Errors
+    /// The I/O error that stopped it (a folder gone, read-only or full).
+    pub async fn blobs_writable(&self) -> Result<()> {
+        let probe = self.dir.blobs().join(format!(
+            ".ready-{}",
+            crate::crypto::new_id(self.entropy.as_ref(), "")
+        ));
+        tokio::task::spawn_blocking(move || {
+            crate::config::private_file()
+                .write(true)
+                .create_new(true)
+                .open(&probe)?;
+            std::fs::remove_file(&probe)
+        })
+        .await
+        .map_err(|e| Error::Other(format!("the readiness probe failed: {e}")))??;
+        Ok(())
+    }
+
     /// Whether another process serves this data directory now (`sealpost-hub serve`
     /// refuses to be a second one).
     pub fn served_elsewhere(&self) -> bool {

@@ -666,6 +666,17 @@ pub struct Changes {
     pub destroyed: Vec<Destroyed>,
 }
 
+/// `GET /readyz`: whether this hub process can serve, part by part. Each part is `ok`, or a
+/// sentence saying what is wrong (no path, no content).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Readiness {
+    /// The database answers a read.
+    pub store: String,
+    /// The attachment store takes a new file.
+    pub blobs: String,
+}
+
 /// The data of an `/events` `state` event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

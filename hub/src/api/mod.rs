@@ -118,6 +118,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let mut full = doc;
     let (_, ops) = OpenApiRouter::<AppState>::new()
         .routes(routes!(healthz))
+        .routes(routes!(readyz))
         .routes(routes!(metrics))
         .split_for_parts();
     // The API is served under /api/v1; operations at the root.
@@ -163,6 +164,7 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .nest("/api/v1", api)
         .merge(pages::routes())
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES as usize))
@@ -191,6 +193,38 @@ async fn healthz(
 ) -> Result<&'static str, ApiError> {
     hub.store().read(|_| Ok(())).await?;
     Ok("ok\n")
+}
+
+/// For a load balancer: 200 when this process can serve (its store answers and its
+/// attachment store takes a new file), 503 naming the part that cannot.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, description = "Ready", body = sealpost_proto::Readiness),
+        (status = 503, description = "Not ready: the part that is not says why", body = sealpost_proto::Readiness)))]
+async fn readyz(State(hub): State<AppState>) -> Response {
+    let store = match hub.store().read(|_| Ok(())).await {
+        Ok(()) => "ok".to_owned(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness: the store does not answer");
+            "the database does not answer".to_owned()
+        }
+    };
+    let blobs = match hub.blobs_writable().await {
+        Ok(()) => "ok".to_owned(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness: the attachment store takes no file");
+            "the attachment store takes no new file".to_owned()
+        }
+    };
+    let status = if store == "ok" && blobs == "ok" {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        axum::Json(sealpost_proto::Readiness { store, blobs }),
+    )
+        .into_response()
 }
 
 #[utoipa::path(get, path = "/metrics", tag = "operations",

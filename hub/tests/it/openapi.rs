@@ -38,6 +38,7 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/api/v1/org/messages"),
     ("post", "/api/v1/org/uploads"),
     ("get", "/healthz"),
+    ("get", "/readyz"),
     ("get", "/metrics"),
 ];
 

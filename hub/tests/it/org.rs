@@ -480,3 +480,41 @@ async fn references_are_refused_rather_than_cut_and_the_refusal_names_both_forms
         "the header's user is told it is the header: {message}"
     );
 }
+
+#[tokio::test]
+async fn readyz_says_which_part_cannot_serve_and_recovers_with_it() {
+    let t = TestHub::start().await;
+    let r = t.get("/readyz").await;
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body, json!({"store": "ok", "blobs": "ok"}));
+    // The attachment folder gone (a volume unmounted, say): not ready, and why.
+    let blobs = t.data().join("blobs");
+    std::fs::rename(&blobs, t.data().join("blobs.away")).unwrap();
+    std::fs::write(&blobs, b"not a folder").unwrap();
+    let r = t.get("/readyz").await;
+    assert_eq!(r.status(), 503);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["store"], "ok");
+    assert_eq!(body["blobs"], "the attachment store takes no new file");
+    assert!(
+        !body.to_string().contains(&t.data().display().to_string()),
+        "no path in the answer"
+    );
+    std::fs::remove_file(&blobs).unwrap();
+    std::fs::rename(t.data().join("blobs.away"), &blobs).unwrap();
+    assert_eq!(t.get("/readyz").await.status(), 200);
+    assert_eq!(
+        std::fs::read_dir(&blobs)
+            .unwrap()
+            .filter(|e| e
+                .as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with(".ready"))
+            .count(),
+        0,
+        "the probe leaves no file behind"
+    );
+}
