@@ -109,6 +109,24 @@ fn expected_files(expected: &Value) -> Vec<Vec<u8>> {
     out
 }
 
+/// Runs `sealpost-hub admin --data DATA COMMAND`, which must succeed; its standard output.
+fn admin(data: &Path, command: &str) -> String {
+    let out = Command::cargo_bin("sealpost-hub")
+        .unwrap()
+        .args(["admin", "--data"])
+        .arg(data)
+        .arg(command)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 fn sql_count(data: &Path, sql: &str) -> i64 {
     let db = rusqlite::Connection::open(data.join("hub.db")).unwrap();
     db.query_row(sql, [], |r| r.get(0)).unwrap()
@@ -280,19 +298,7 @@ async fn an_upgrade_stopped_half_way_resumes_and_says_how_far_it_is_per_thousand
     );
     let dir = t.server.stop().await;
 
-    let out = Command::cargo_bin("sealpost-hub")
-        .unwrap()
-        .args(["admin", "--data"])
-        .arg(dir.path().join("hub"))
-        .arg("upgrade")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = admin(&dir.path().join("hub"), "upgrade");
     assert_eq!(
         stdout.lines().collect::<Vec<_>>(),
         vec![
@@ -452,19 +458,7 @@ async fn rotating_the_master_key_rewraps_every_mailbox_and_the_old_key_opens_not
     assert!(!data.join("master.key.new").exists());
 
     let dir = t.server.stop().await;
-    let out = Command::cargo_bin("sealpost-hub")
-        .unwrap()
-        .args(["admin", "--data"])
-        .arg(dir.path().join("hub"))
-        .arg("rotate-master-key")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = admin(&dir.path().join("hub"), "rotate-master-key");
     let data = dir.path().join("hub");
     assert!(
         stdout.contains(&format!(
