@@ -21,6 +21,8 @@ lint: deps ui
 test: lint
 	npm --prefix ui test
 	./scripts/with-keyring.sh $(CARGO) nextest run --workspace --all-features --locked --no-fail-fast
+	# The hub's suite again, every test hub on PostgreSQL.
+	./scripts/with-postgres.sh ./scripts/with-keyring.sh $(CARGO) nextest run -p sealpost-hub --all-features --locked --no-fail-fast
 	./scripts/api-conformance.sh
 
 bench: ui

@@ -175,7 +175,7 @@ impl Hub {
                 tx.complete_registration(&account.id, &password_hash, now)?;
                 tx.delete_links(&account.id, LinkPurpose::Register)?;
                 tx.audit(now, "registered", &account.email, &ip, "")?;
-                Ok(account.email)
+                Ok(account.email.clone())
             })
             .await
     }
@@ -789,7 +789,7 @@ impl Hub {
                     &ip,
                     &format!("{ended} sessions ended"),
                 )?;
-                Ok(account.email)
+                Ok(account.email.clone())
             })
             .await
     }

@@ -183,7 +183,7 @@ impl Hub {
         email: &str,
         caller: &Caller,
         event: &'static str,
-        change: impl FnOnce(&crate::store::Tx, &crate::store::Account, DateTime<Utc>) -> Result<()>
+        change: impl Fn(&crate::store::Tx, &crate::store::Account, DateTime<Utc>) -> Result<()>
             + Send
             + 'static,
     ) -> Result<()> {

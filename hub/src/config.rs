@@ -33,6 +33,62 @@ pub struct HubConfig {
     /// The SMTP relay for outgoing email. Without one, emails are written to `outbox/`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smtp: Option<SmtpConfig>,
+    /// Where rows are kept. Without it, `hub.db` (SQLite) in the data directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<StoreConfig>,
+}
+
+/// The database, when it is not the data directory's SQLite file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `postgres://USER:PASSWORD@HOST:PORT/DATABASE` (libpq's URL form; `?host=/run/…`
+    /// for a Unix socket). The environment variable `SEALPOST_STORE_URL` overrides it,
+    /// so that a password need not sit in `hub.toml`.
+    pub url: String,
+    /// Most connections this process opens at once.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+}
+
+fn default_max_connections() -> usize {
+    16
+}
+
+/// The environment variable that names the store, over `hub.toml`'s `[store] url`.
+pub const STORE_URL_ENV: &str = "SEALPOST_STORE_URL";
+
+impl HubConfig {
+    /// Reads and checks `hub.toml` in `data`.
+    pub fn read(data: &DataDir) -> crate::error::Result<Self> {
+        use crate::error::Error;
+        let text = std::fs::read_to_string(data.config())?;
+        let config: HubConfig = toml::from_str(&text)
+            .map_err(|e| Error::Other(format!("hub.toml is not valid: {}", e.message())))?;
+        config
+            .validate()
+            .map_err(|e| Error::Other(format!("hub.toml is not valid: {e}")))?;
+        Ok(config)
+    }
+
+    /// Where this hub's rows are: `SEALPOST_STORE_URL`, else `[store] url`, else the
+    /// SQLite file in `data`.
+    pub fn store_location(&self, data: &DataDir) -> crate::store::Location {
+        let from_env = std::env::var(STORE_URL_ENV)
+            .ok()
+            .filter(|u| !u.trim().is_empty());
+        let max_connections = self
+            .store
+            .as_ref()
+            .map_or_else(default_max_connections, |s| s.max_connections);
+        match from_env.or_else(|| self.store.as_ref().map(|s| s.url.clone())) {
+            Some(url) => crate::store::Location::Postgres {
+                url,
+                max_connections,
+            },
+            None => crate::store::Location::Sqlite(data.database()),
+        }
+    }
 }
 
 /// Sign-in, password and session rules.

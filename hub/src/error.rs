@@ -72,7 +72,7 @@ pub enum Error {
     StateTooOld,
     /// A fault in the store.
     #[error("database error: {0}")]
-    Store(#[from] rusqlite::Error),
+    Store(#[from] crate::store::StoreError),
     /// A fault in encryption.
     #[error(transparent)]
     Crypto(#[from] CryptoError),
@@ -82,6 +82,12 @@ pub enum Error {
     /// Anything else that is a fault, not a refusal.
     #[error("{0}")]
     Other(String),
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Store(e.into())
+    }
 }
 
 /// The hub's result type.

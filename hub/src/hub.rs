@@ -3,7 +3,7 @@
 //! (`accounts`, `sending`, `admin`); this file opens and initialises a hub and runs the
 //! mail queue.
 
-use std::{fs, io::Write, path::Path, sync::Arc};
+use std::{io::Write, path::Path, sync::Arc};
 
 use chrono::{DateTime, Duration, Utc};
 use tokio::sync::Notify;
@@ -96,6 +96,8 @@ pub struct InitOptions {
     pub org_domains: Vec<String>,
     /// Where people reach the hub.
     pub public_url: String,
+    /// A PostgreSQL database instead of `hub.db`.
+    pub store: Option<crate::config::StoreConfig>,
 }
 
 impl Hub {
@@ -103,6 +105,7 @@ impl Hub {
     /// Refuses a directory that already holds a hub, and changes nothing in it.
     pub fn init(dir: &Path, options: InitOptions) -> Result<HubConfig> {
         let data = DataDir::new(dir);
+        let sqlite = options.store.is_none();
         for existing in [data.config(), data.master_key(), data.database()] {
             if existing.exists() {
                 return Err(Error::Conflict(format!(
@@ -128,19 +131,44 @@ impl Hub {
             security: Default::default(),
             limits: Default::default(),
             smtp: None,
+            store: options.store.clone(),
         };
         config.validate().map_err(Error::BadRequest)?;
+        let location = config.store_location(&data);
+        let shared = if sqlite {
+            None
+        } else {
+            // A shared database is checked before anything is written here: it must not
+            // hold another hub (whose rows this new master key could not open).
+            let store = Store::at(&location)?;
+            if store
+                .write_blocking(|tx| tx.hub_key(crate::store::MASTER_KEY_ROW))?
+                .is_some()
+            {
+                return Err(Error::Conflict(
+                    "that database already holds a hub; to run another replica of it, copy \
+                     hub.toml and master.key from its first data directory instead"
+                        .into(),
+                ));
+            }
+            Some(store)
+        };
         private_dir(dir)?;
         private_dir(&data.blobs())?;
         private_dir(&data.outbox())?;
         let master = MasterKey::create(&data.master_key())?;
-        // Made owner-only before SQLite opens it: its journal files take its mode.
-        private_file()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(data.database())?;
-        let store = Store::open(&data.database())?;
+        let store = match shared {
+            Some(store) => store,
+            None => {
+                // Made owner-only before SQLite opens it: its journal files take its mode.
+                private_file()
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .open(data.database())?;
+                Store::open(&data.database())?
+            }
+        };
         crate::upgrade::prepare_keys(&store, &master)?;
         let text = toml::to_string_pretty(&config)
             .map_err(|e| Error::Other(format!("hub.toml could not be written: {e}")))?;
@@ -167,16 +195,11 @@ impl Hub {
                 dir.display()
             )));
         }
-        let text = fs::read_to_string(data.config())?;
-        let config: HubConfig = toml::from_str(&text)
-            .map_err(|e| Error::Other(format!("hub.toml is not valid: {}", e.message())))?;
-        config
-            .validate()
-            .map_err(|e| Error::Other(format!("hub.toml is not valid: {e}")))?;
+        let config = HubConfig::read(&data)?;
         // Held while the hub is open: a master-key rotation waits for no one.
         let lock = crate::rotation::HubLock::shared(&data)?;
         data.make_private()?;
-        let store = Store::open(&data.database())?;
+        let store = Store::at(&config.store_location(&data))?;
         crate::rotation::finish_interrupted(&data, &store)?;
         let master = MasterKey::load(&data.master_key())?;
         let org_send_key = crate::upgrade::prepare_keys(&store, &master)?;

@@ -132,7 +132,7 @@ impl Hub {
         let account = who.account_id.clone();
         let rows = self
             .store
-            .read(move |tx| tx.messages_page(&account, folder, limit + 1, cursor))
+            .read(move |tx| tx.messages_page(&account, folder, limit + 1, cursor.clone()))
             .await?;
         let has_more = rows.len() > limit as usize;
         let rows = &rows[..rows.len().min(limit as usize)];

@@ -52,6 +52,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             org_name,
             org_domains,
             public_url,
+            store_url,
         } => {
             let config = Hub::init(
                 &data,
@@ -59,6 +60,10 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     org_name,
                     org_domains,
                     public_url,
+                    store: store_url.map(|url| sealpost_hub::config::StoreConfig {
+                        url,
+                        max_connections: 16,
+                    }),
                 },
             )?;
             say!(

@@ -115,7 +115,7 @@ pub fn rotate_master_key(data: &DataDir) -> Result<Rotation> {
         )));
     }
     let _lock = HubLock::exclusive(data)?;
-    let store = Store::open(&data.database())?;
+    let store = Store::at(&crate::config::HubConfig::read(data)?.store_location(data))?;
     finish_interrupted(data, &store)?;
     let old = MasterKey::load(&data.master_key())?;
     // Proves master.key is the database's key before anything is made.

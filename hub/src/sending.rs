@@ -497,7 +497,12 @@ impl Hub {
                 }
                 tx.insert_pending_account(&id, &email, &keys, now)?;
                 tx.audit(now, "mailbox_created", &email, "", "")?;
-                Ok((id, email, public, AccountStatus::Pending))
+                Ok((
+                    id.clone(),
+                    email.clone(),
+                    public.clone(),
+                    AccountStatus::Pending,
+                ))
             })
             .await
     }

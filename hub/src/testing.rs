@@ -39,6 +39,15 @@ impl TestServer {
 
     /// A hub whose `hub.toml` is adjusted by `configure` before it opens.
     pub async fn start_with(configure: impl FnOnce(&mut HubConfig)) -> Self {
+        Self::start_on(postgres::test_store(), configure).await
+    }
+
+    /// A hub keeping its rows in `store` (`None`: SQLite), `hub.toml` adjusted by
+    /// `configure`.
+    pub async fn start_on(
+        store: Option<crate::config::StoreConfig>,
+        configure: impl FnOnce(&mut HubConfig),
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("hub");
         let mut config = Hub::init(
@@ -47,6 +56,7 @@ impl TestServer {
                 org_name: "Example Council".into(),
                 org_domains: vec!["example.gov.uk".into()],
                 public_url: "http://hub.invalid".into(),
+                store,
             },
         )
         .expect("init");
@@ -56,11 +66,27 @@ impl TestServer {
         Self::start_in(dir, start).await
     }
 
+    /// Another replica of this hub: a second hub on the same (PostgreSQL) store, from a
+    /// data directory of its own holding copies of `hub.toml` and `master.key`, on its own
+    /// port, sharing this one's clock.
+    pub async fn replica(&self) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = dir.path().join("hub");
+        crate::config::private_dir(&data).expect("data dir");
+        for file in ["hub.toml", "master.key"] {
+            std::fs::copy(self.data().join(file), data.join(file)).expect("copy");
+        }
+        Self::serve(dir, self.clock.clone()).await
+    }
+
     /// A hub on the data directory `dir/hub` made before (by [`TestServer::stop`], or a
     /// fixture), its clock at `start`.
     pub async fn start_in(dir: TempDir, start: DateTime<Utc>) -> Self {
+        Self::serve(dir, TestClock::at(start)).await
+    }
+
+    async fn serve(dir: TempDir, clock: TestClock) -> Self {
         let data = dir.path().join("hub");
-        let clock = TestClock::at(start);
         let hub = Arc::new(
             Hub::open_with(&data, Arc::new(clock.clone()), Arc::new(OsEntropy)).expect("open"),
         );
@@ -248,6 +274,14 @@ impl Drop for TestServer {
     }
 }
 
+/// The store of the hub in `data` (SQLite or PostgreSQL, as its `hub.toml` says), for
+/// tests that read or shape rows by hand, with the hub open or not.
+pub fn store_of(data: &std::path::Path) -> crate::store::Store {
+    let dir = crate::config::DataDir::new(data);
+    let config = HubConfig::read(&dir).expect("hub.toml");
+    crate::store::Store::at(&config.store_location(&dir)).expect("the store opens")
+}
+
 /// The token of a `path?token=` link in an email's text.
 pub fn token_in(email: &str, path: &str) -> Option<String> {
     let marker = format!("{path}?token=");
@@ -258,4 +292,188 @@ pub fn token_in(email: &str, path: &str) -> Option<String> {
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
             .collect(),
     )
+}
+
+/// PostgreSQL for tests: a throwaway cluster, and a fresh schema per test hub.
+///
+/// When `SEALPOST_TEST_POSTGRES` names a server (`scripts/with-postgres.sh` starts one for
+/// a whole run), every [`TestServer`] keeps its rows there, each in a schema of its own:
+/// the hub's suite runs once on SQLite and once on PostgreSQL, unchanged.
+pub mod postgres {
+    use std::{
+        path::{Path, PathBuf},
+        process::Command,
+    };
+
+    use tempfile::TempDir;
+
+    use crate::config::StoreConfig;
+
+    /// The variable naming the server tests use (`postgres://USER@HOST:PORT/DB`).
+    pub const SERVER_ENV: &str = "SEALPOST_TEST_POSTGRES";
+
+    /// A PostgreSQL cluster of its own in a temporary folder, on a free loopback port,
+    /// run as the `postgres` user when this process is root (`initdb` refuses root), and
+    /// stopped (`pg_ctl -m immediate`) when dropped. Durability is off (`fsync=off`): its
+    /// data is thrown away.
+    pub struct Cluster {
+        dir: TempDir,
+        port: u16,
+        bin: PathBuf,
+    }
+
+    impl Cluster {
+        /// Creates and starts a cluster (about a second). Panics with what failed.
+        pub fn start() -> Self {
+            let bin = bin_dir();
+            let dir = tempfile::Builder::new()
+                .prefix("sealpost-pg-")
+                .tempdir()
+                .expect("a temporary folder");
+            let data = dir.path().join("data");
+            std::fs::create_dir(&data).unwrap();
+            if is_root() {
+                let status = Command::new("chown")
+                    .args(["-R", "postgres:postgres"])
+                    .arg(dir.path())
+                    .status()
+                    .expect("chown runs");
+                assert!(status.success(), "the cluster folder is given to postgres");
+            }
+            run_as_postgres(Command::new(bin.join("initdb")).arg("-D").arg(&data).args([
+                "-A",
+                "trust",
+                "-U",
+                "sealpost",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ]));
+            let port = free_port();
+            let options = format!(
+                "-k {} -c listen_addresses=127.0.0.1 -p {port} -c fsync=off \
+                 -c synchronous_commit=off -c full_page_writes=off -c max_connections=400",
+                dir.path().display()
+            );
+            run_as_postgres(
+                Command::new(bin.join("pg_ctl"))
+                    .arg("-D")
+                    .arg(&data)
+                    .arg("-w")
+                    .arg("-l")
+                    .arg(dir.path().join("log"))
+                    .args(["-o", &options, "start"]),
+            );
+            Self { dir, port, bin }
+        }
+
+        /// The URL of database `db` (`postgres` always exists: `initdb` makes it).
+        pub fn url(&self, db: &str) -> String {
+            format!("postgres://sealpost@127.0.0.1:{}/{db}", self.port)
+        }
+    }
+
+    impl Drop for Cluster {
+        fn drop(&mut self) {
+            let mut stop = Command::new(self.bin.join("pg_ctl"));
+            stop.arg("-D")
+                .arg(self.dir.path().join("data"))
+                .args(["-m", "immediate", "stop"]);
+            let _ = as_postgres(&mut stop).output();
+        }
+    }
+
+    /// The store for a new test hub: a fresh schema on `SEALPOST_TEST_POSTGRES`'s server,
+    /// or `None` (SQLite) when it is not set.
+    pub fn test_store() -> Option<StoreConfig> {
+        let server = std::env::var(SERVER_ENV).ok().filter(|s| !s.is_empty())?;
+        let schema = format!("t_{}", hex::encode(rand::random::<[u8; 8]>()));
+        create_schema(&server, &schema);
+        Some(StoreConfig {
+            url: with_schema(&server, &schema),
+            max_connections: 8,
+        })
+    }
+
+    /// `server`'s URL with `schema` as the search path of every connection.
+    pub fn with_schema(server: &str, schema: &str) -> String {
+        let sep = if server.contains('?') { '&' } else { '?' };
+        format!("{server}{sep}options=-csearch_path%3D{schema}")
+    }
+
+    /// Creates `schema` in the database at `server` (run on a thread of its own).
+    pub fn create_schema(server: &str, schema: &str) {
+        let (server, sql) = (server.to_owned(), format!("CREATE SCHEMA {schema}"));
+        crate::store::postgres::off_runtime(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let (client, conn) = tokio_postgres::connect(&server, tokio_postgres::NoTls)
+                    .await
+                    .unwrap_or_else(|e| panic!("the test PostgreSQL server answers: {e:?}"));
+                tokio::spawn(conn);
+                client.batch_execute(&sql).await.expect("create schema");
+            });
+        });
+    }
+
+    fn bin_dir() -> PathBuf {
+        let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.path().join("bin"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        found.retain(|p| p.join("initdb").exists());
+        found.sort();
+        found
+            .pop()
+            .expect("PostgreSQL is installed (scripts/install-deps.sh installs postgresql-15)")
+    }
+
+    fn is_root() -> bool {
+        Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+    }
+
+    fn as_postgres(command: &mut Command) -> Command {
+        if !is_root() {
+            let mut same = Command::new(command.get_program());
+            same.args(command.get_args());
+            return same;
+        }
+        let mut wrapped = Command::new("runuser");
+        wrapped
+            .args(["-u", "postgres", "--"])
+            .arg(command.get_program())
+            .args(command.get_args());
+        wrapped
+    }
+
+    fn run_as_postgres(command: &mut Command) {
+        let out = as_postgres(command)
+            .output()
+            .expect("PostgreSQL's tools run");
+        assert!(
+            out.status.success(),
+            "{:?} failed: {}{}",
+            Path::new(command.get_program())
+                .file_name()
+                .unwrap_or_default(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free loopback port")
+            .port()
+    }
 }

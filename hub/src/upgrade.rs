@@ -150,7 +150,9 @@ fn rewrite_all(
 ) -> Result<u64> {
     let mut done = 0u64;
     let mut after = 0i64;
-    let mut keys: Option<(String, MailboxKeys)> = None;
+    // The last mailbox's keys, kept from one batch to the next (a Mutex: the batch's
+    // closure may run again, and on another thread).
+    let keys: std::sync::Mutex<Option<(String, MailboxKeys)>> = std::sync::Mutex::new(None);
     loop {
         // One write transaction per batch: rows are read, opened and rewritten under it,
         // so a send or a draft saved meanwhile is either before it or after it.
@@ -158,10 +160,11 @@ fn rewrite_all(
             let found = tx.v1_messages_after(after, BATCH)?;
             let mut rewritten = 0u64;
             let mut last = after;
+            let mut keys = keys.lock().unwrap_or_else(|p| p.into_inner());
             for (rowid, account_id, id) in &found {
                 last = *rowid;
                 if keys.as_ref().is_none_or(|(a, _)| a != account_id) {
-                    keys = Some((account_id.clone(), keys_of(tx, master, account_id)?));
+                    *keys = Some((account_id.clone(), keys_of(tx, master, account_id)?));
                 }
                 let (_, k) = keys.as_ref().expect("BUG: keys just loaded");
                 let Some(row) = tx.message(account_id, id)? else {

@@ -33,6 +33,10 @@ pub enum Command {
         /// The address people reach the hub at, e.g. https://secure.example.gov.uk
         #[arg(long)]
         public_url: String,
+        /// Keep rows in this PostgreSQL database (postgres://USER:PASSWORD@HOST:PORT/DB)
+        /// instead of hub.db; written to hub.toml as `[store] url`.
+        #[arg(long)]
+        store_url: Option<String>,
     },
     /// Serve the hub's API and pages.
     Serve {

@@ -1,5 +1,5 @@
+use super::sql::{params, OptionalExtension, Row};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension, Row};
 
 use super::Tx;
 use crate::clock::{from_millis, to_millis};
@@ -118,7 +118,7 @@ fn optional_time(ms: i64) -> Option<DateTime<Utc>> {
     (ms != 0).then(|| from_millis(ms))
 }
 
-fn account_from_row(r: &Row) -> rusqlite::Result<Account> {
+fn account_from_row(r: &Row) -> Result<Account> {
     Ok(Account {
         id: r.get(0)?,
         email: r.get(1)?,
@@ -141,26 +141,24 @@ fn account_from_row(r: &Row) -> rusqlite::Result<Account> {
 impl Tx<'_> {
     /// The account with this (lower-cased) address.
     pub fn account_by_email(&self, email: &str) -> Result<Option<Account>> {
-        Ok(self
-            .0
+        self.0
             .query_row(
                 &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE email = ?1"),
                 [email],
                 account_from_row,
             )
-            .optional()?)
+            .optional()
     }
 
     /// The account with this id.
     pub fn account_by_id(&self, id: &str) -> Result<Option<Account>> {
-        Ok(self
-            .0
+        self.0
             .query_row(
                 &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?1"),
                 [id],
                 account_from_row,
             )
-            .optional()?)
+            .optional()
     }
 
     /// Every account, by address.
@@ -169,7 +167,7 @@ impl Tx<'_> {
             "SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY email"
         ))?;
         let rows = stmt.query_map([], account_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        rows.collect::<Result<_>>()
     }
 
     /// Marks an empty pending mailbox as just made, so that the sweep of leftovers
@@ -221,7 +219,7 @@ impl Tx<'_> {
                 },
             ))
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        rows.collect::<Result<_>>()
     }
 
     /// Replaces an account's wrapped keys (same keys, wrapped anew).
@@ -239,7 +237,7 @@ impl Tx<'_> {
             .0
             .prepare("SELECT id FROM accounts WHERE data_key = x'' ORDER BY id")?;
         let rows = stmt.query_map([], |r| r.get(0))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        rows.collect::<Result<_>>()
     }
 
     /// Gives an account its first data key; false if it had one meanwhile.
@@ -327,7 +325,7 @@ impl Tx<'_> {
         )?;
         let blobs = stmt
             .query_map([id], |r| r.get(0))?
-            .collect::<rusqlite::Result<Vec<String>>>()?;
+            .collect::<Result<Vec<String>>>()?;
         self.0.execute("DELETE FROM accounts WHERE id = ?1", [id])?;
         Ok(blobs)
     }
@@ -387,10 +385,10 @@ impl Tx<'_> {
     /// Drops guard rows with no lock in force that were last touched before `cutoff`:
     /// attempts on made-up addresses must not grow the table forever.
     pub fn prune_guards(&self, cutoff: DateTime<Utc>, now: DateTime<Utc>) -> Result<usize> {
-        Ok(self.0.execute(
+        self.0.execute(
             "DELETE FROM sign_in_guard WHERE updated_at < ?1 AND locked_until < ?2",
             params![to_millis(cutoff), to_millis(now)],
-        )?)
+        )
     }
 
     /// Stores a one-time link (by its hash).
@@ -449,10 +447,10 @@ impl Tx<'_> {
 
     /// Removes expired links.
     pub fn prune_links(&self, now: DateTime<Utc>) -> Result<usize> {
-        Ok(self.0.execute(
+        self.0.execute(
             "DELETE FROM one_time_links WHERE expires_at <= ?1",
             [to_millis(now)],
-        )?)
+        )
     }
 }
 

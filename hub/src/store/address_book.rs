@@ -1,4 +1,4 @@
-use rusqlite::{params, OptionalExtension};
+use super::sql::{params, OptionalExtension};
 
 use super::Tx;
 use crate::error::Result;
@@ -56,12 +56,12 @@ impl Tx<'_> {
                 modseq: r.get(3)?,
             })
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        rows.collect::<Result<_>>()
     }
 
     /// One entry, if it is the account's.
     pub fn entry(&self, account_id: &str, kind: EntryKind, id: &str) -> Result<Option<EntryRow>> {
-        Ok(self
+        self
             .0
             .prepare_cached(&format!(
                 "SELECT id, sealed, created_modseq, modseq FROM {} WHERE account_id = ?1 AND id = ?2",
@@ -75,7 +75,7 @@ impl Tx<'_> {
                     modseq: r.get(3)?,
                 })
             })
-            .optional()?)
+            .optional()
     }
 
     /// Adds an entry.

@@ -1,5 +1,5 @@
+use super::sql::params;
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 
 use super::Tx;
 use crate::clock::{from_millis, to_millis};
@@ -51,6 +51,6 @@ impl Tx<'_> {
                 detail: r.get(4)?,
             })
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        rows.collect::<Result<_>>()
     }
 }

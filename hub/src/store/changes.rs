@@ -1,5 +1,5 @@
+use super::sql::params;
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 
 use super::address_book::EntryKind;
 use super::Tx;
@@ -71,21 +71,22 @@ impl Tx<'_> {
                 },
             })
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        rows.collect::<Result<_>>()
     }
 
     /// Drops tombstones recorded before `cutoff`, and raises each mailbox's history floor
     /// so that sync states older than what is left answer "start over".
     pub fn prune_tombstones(&self, cutoff: DateTime<Utc>) -> Result<usize> {
         self.0.execute(
-            "UPDATE accounts SET history_floor = max(history_floor, \
-                 (SELECT max(modseq) FROM tombstones t WHERE t.account_id = accounts.id AND t.at < ?1)) \
+            "UPDATE accounts SET history_floor = \
+                 (SELECT CASE WHEN max(t.modseq) > accounts.history_floor THEN max(t.modseq) \
+                     ELSE accounts.history_floor END \
+                  FROM tombstones t WHERE t.account_id = accounts.id AND t.at < ?1) \
              WHERE EXISTS (SELECT 1 FROM tombstones t WHERE t.account_id = accounts.id AND t.at < ?1)",
             [to_millis(cutoff)],
         )?;
-        Ok(self
-            .0
-            .execute("DELETE FROM tombstones WHERE at < ?1", [to_millis(cutoff)])?)
+        self.0
+            .execute("DELETE FROM tombstones WHERE at < ?1", [to_millis(cutoff)])
     }
 
     /// The states of these accounts (for the events notifier).

@@ -3,8 +3,8 @@
 //! elsewhere never lock it out (OWASP, "Slow Down Online Guessing Attacks with Device
 //! Cookies").
 
+use super::sql::{params, OptionalExtension};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension};
 
 use super::Tx;
 use crate::clock::{from_millis, to_millis};
@@ -37,8 +37,7 @@ impl Tx<'_> {
 
     /// The guard of a device trusted by this account; `None` for any other token.
     pub fn device(&self, token_hash: &str, account_id: &str) -> Result<Option<DeviceGuard>> {
-        Ok(self
-            .0
+        self.0
             .query_row(
                 "SELECT failures, locked_until FROM trusted_devices \
                  WHERE token_hash = ?1 AND account_id = ?2",
@@ -51,7 +50,7 @@ impl Tx<'_> {
                     })
                 },
             )
-            .optional()?)
+            .optional()
     }
 
     /// Stores a device's guard and notes its use.
@@ -85,9 +84,9 @@ impl Tx<'_> {
 
     /// Forgets devices not used since `cutoff`.
     pub fn prune_devices(&self, cutoff: DateTime<Utc>) -> Result<usize> {
-        Ok(self.0.execute(
+        self.0.execute(
             "DELETE FROM trusted_devices WHERE last_used_at < ?1",
             [to_millis(cutoff)],
-        )?)
+        )
     }
 }

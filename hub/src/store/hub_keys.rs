@@ -1,6 +1,6 @@
 //! Hub-wide keys wrapped by the master key, and which master key that is.
 
-use rusqlite::{params, OptionalExtension};
+use super::sql::{params, OptionalExtension};
 
 use super::Tx;
 use crate::error::Result;
@@ -11,14 +11,13 @@ pub const MASTER: &str = "master";
 impl Tx<'_> {
     /// A hub key: its public text and wrapped bytes.
     pub fn hub_key(&self, name: &str) -> Result<Option<(String, Vec<u8>)>> {
-        Ok(self
-            .0
+        self.0
             .query_row(
                 "SELECT public, wrapped FROM hub_keys WHERE name = ?1",
                 [name],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
-            .optional()?)
+            .optional()
     }
 
     /// Stores (or replaces) a hub key.
@@ -58,14 +57,13 @@ impl Tx<'_> {
     /// One mailbox's wrapped file identity, if there is a mailbox: opening it proves a
     /// master key is this database's.
     pub fn some_wrapped_mailbox_key(&self) -> Result<Option<Vec<u8>>> {
-        Ok(self
-            .0
+        self.0
             .query_row(
                 "SELECT mailbox_key FROM accounts WHERE mailbox_key != x'' LIMIT 1",
                 [],
                 |r| r.get(0),
             )
-            .optional()?)
+            .optional()
     }
 
     /// How many accounts the hub has (none: a new hub).
@@ -82,7 +80,7 @@ impl Tx<'_> {
             "SELECT name, wrapped FROM hub_keys WHERE name != ?1 AND wrapped != x'' ORDER BY name",
         )?;
         let rows = stmt.query_map([MASTER], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        rows.collect::<Result<_>>()
     }
 }
 
@@ -111,7 +109,7 @@ impl Tx<'_> {
                 blob: r.get(2)?,
             })
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        rows.collect::<Result<_>>()
     }
 
     /// Replaces a queued email's sealed bytes and file.
@@ -135,7 +133,7 @@ impl Tx<'_> {
                 blob: r.get(2)?,
             })
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        rows.collect::<Result<_>>()
     }
 
     /// Replaces an organisation upload's sealed details and file.

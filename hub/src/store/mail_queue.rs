@@ -1,5 +1,5 @@
+use super::sql::params;
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::params;
 
 use super::Tx;
 use crate::clock::to_millis;
@@ -70,8 +70,10 @@ impl Tx<'_> {
     ) -> Result<()> {
         self.0.execute(
             "INSERT INTO notifications (account_id, waiting, due_at) VALUES (?1, 1, ?2) \
-             ON CONFLICT(account_id) DO UPDATE SET waiting = waiting + 1, \
-             due_at = CASE WHEN due_at = 0 THEN max(?2, last_sent_at + ?3) ELSE due_at END",
+             ON CONFLICT(account_id) DO UPDATE SET waiting = notifications.waiting + 1, \
+             due_at = CASE WHEN notifications.due_at != 0 THEN notifications.due_at \
+                 WHEN notifications.last_sent_at + ?3 > ?2 THEN notifications.last_sent_at + ?3 \
+                 ELSE ?2 END",
             params![account_id, to_millis(now), interval.num_milliseconds()],
         )?;
         Ok(())
@@ -94,7 +96,7 @@ impl Tx<'_> {
             .query_map(params![to_millis(now), limit], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })?
-            .collect::<rusqlite::Result<Vec<(String, String, String, u32)>>>()?;
+            .collect::<Result<Vec<(String, String, String, u32)>>>()?;
         for (account, ..) in &due {
             self.0.execute(
                 "UPDATE notifications SET due_at = ?2 WHERE account_id = ?1",
@@ -115,8 +117,10 @@ impl Tx<'_> {
     ) -> Result<()> {
         // (The CASE reads `waiting` as it was before this UPDATE.)
         self.0.execute(
-            "UPDATE notifications SET waiting = max(waiting - ?2, 0), last_sent_at = ?3, \
-             due_at = CASE WHEN waiting - ?2 > 0 THEN ?3 + ?4 ELSE 0 END WHERE account_id = ?1",
+            "UPDATE notifications SET \
+             waiting = CASE WHEN waiting - ?2 > 0 THEN waiting - ?2 ELSE 0 END, last_sent_at = ?3, \
+             due_at = CASE WHEN waiting - ?2 > 0 THEN CAST(?3 AS BIGINT) + ?4 ELSE 0 END \
+             WHERE account_id = ?1",
             params![
                 account_id,
                 told,
@@ -152,7 +156,7 @@ impl Tx<'_> {
                     blob: r.get(5)?,
                 })
             })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>>>()?;
         for mail in &due {
             self.0.execute(
                 "UPDATE mail_queue SET claimed_until = ?2 WHERE id = ?1",

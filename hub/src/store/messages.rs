@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 
+use super::sql::{params, OptionalExtension, Row};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension, Row};
 use sealpost_proto::{Folder, SendMode};
 
 use super::Tx;
@@ -178,7 +178,7 @@ const COLUMNS: &str =
      deleted_at, replied, forwarded, sealed_subject, sealed_body_text, sealed_body_html, \
      sealed_recipients, sealed_attachments";
 
-fn row(r: &Row) -> rusqlite::Result<MessageRow> {
+fn row(r: &Row) -> Result<MessageRow> {
     let v1: Vec<u8> = r.get(12)?;
     let content = if v1.is_empty() {
         StoredContent::V2(SealedFields {
@@ -240,11 +240,11 @@ impl Tx<'_> {
 
     /// A mailbox's current state and the oldest state sync can still answer from.
     pub fn mailbox_state(&self, account_id: &str) -> Result<(i64, i64)> {
-        Ok(self.0.query_row(
+        self.0.query_row(
             "SELECT mailbox_state, history_floor FROM accounts WHERE id = ?1",
             [account_id],
             |r| Ok((r.get(0)?, r.get(1)?)),
-        )?)
+        )
     }
 
     /// Records that something left a mailbox, for sync's `destroyed`.
@@ -257,8 +257,9 @@ impl Tx<'_> {
     ) -> Result<()> {
         let modseq = self.bump_mailbox_state(account_id)?;
         self.0.execute(
-            "INSERT OR REPLACE INTO tombstones (account_id, id, kind, modseq, at) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO tombstones (account_id, id, kind, modseq, at) \
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (account_id, id) DO UPDATE \
+             SET kind = excluded.kind, modseq = excluded.modseq, at = excluded.at",
             params![account_id, id, kind, modseq, to_millis(now)],
         )?;
         Ok(())
@@ -381,7 +382,7 @@ impl Tx<'_> {
                 blob: r.get(2)?,
             })
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        rows.collect::<Result<_>>()
     }
 
     fn with_attachments(&self, mut m: MessageRow) -> Result<MessageRow> {
@@ -406,15 +407,14 @@ impl Tx<'_> {
             ))?
             .query_map(params![account_id, since, upto], row)?
             .map(|m| m.map(|m| (m.id.clone(), m)))
-            .collect::<rusqlite::Result<_>>()?;
+            .collect::<Result<_>>()?;
         let mut stmt = self.0.prepare_cached(
             "SELECT a.message_id, a.id, a.size, a.blob FROM attachments a \
              JOIN messages m ON m.id = a.message_id \
              WHERE m.account_id = ?1 AND m.modseq > ?2 AND m.modseq <= ?3 \
              ORDER BY a.message_id, a.position",
         )?;
-        let mut rows = stmt.query(params![account_id, since, upto])?;
-        while let Some(r) = rows.next()? {
+        stmt.each(params![account_id, since, upto], |r| {
             let message_id: String = r.get(0)?;
             if let Some(m) = out.get_mut(&message_id) {
                 m.attachments.push(AttachmentRow {
@@ -423,7 +423,8 @@ impl Tx<'_> {
                     blob: r.get(3)?,
                 });
             }
-        }
+            Ok(())
+        })?;
         Ok(out)
     }
 
@@ -447,15 +448,14 @@ impl Tx<'_> {
         folder: Folder,
         client_ref: &str,
     ) -> Result<Option<String>> {
-        Ok(self
-            .0
+        self.0
             .query_row(
                 "SELECT id FROM messages WHERE account_id = ?1 AND client_ref = ?2 \
                  AND client_ref != '' AND folder = ?3",
                 [account_id, client_ref, folder.as_str()],
                 |r| r.get(0),
             )
-            .optional()?)
+            .optional()
     }
 
     /// A page of a folder, newest first, strictly before the `(sent_at, id)` cursor.
@@ -484,7 +484,7 @@ impl Tx<'_> {
                 params![account_id, folder.as_str(), before_ms, before_id, limit],
                 row,
             )?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>>>()?;
         rows.into_iter().map(|m| self.with_attachments(m)).collect()
     }
 
@@ -609,7 +609,7 @@ impl Tx<'_> {
             .query_map(params![to_millis(now), limit], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })?
-            .collect::<rusqlite::Result<Vec<(String, String)>>>()?;
+            .collect::<Result<Vec<(String, String)>>>()?;
         ids.into_iter()
             .map(|(account, id)| {
                 let blobs = self
@@ -625,7 +625,8 @@ impl Tx<'_> {
     /// Message copies in an account's inbox, and how many are unread.
     pub fn inbox_counts(&self, account_id: &str) -> Result<(u64, u64)> {
         let (all, unread): (i64, i64) = self.0.query_row(
-            "SELECT count(*), coalesce(sum(read = 0), 0) FROM messages \
+            "SELECT count(*), CAST(coalesce(sum(CASE WHEN read = 0 THEN 1 ELSE 0 END), 0) AS BIGINT) \
+             FROM messages \
              WHERE account_id = ?1 AND folder = 'inbox' AND deleted_at = 0",
             [account_id],
             |r| Ok((r.get(0)?, r.get(1)?)),
@@ -651,7 +652,9 @@ impl Tx<'_> {
             )? as u64,
             messages: count("SELECT count(*) FROM messages")?,
             attachments: count("SELECT count(*) FROM attachments")?,
-            attachment_bytes: count("SELECT coalesce(sum(size), 0) FROM attachments")?,
+            attachment_bytes: count(
+                "SELECT CAST(coalesce(sum(size), 0) AS BIGINT) FROM attachments",
+            )?,
             sessions: self.0.query_row::<i64, _, _>(
                 "SELECT count(DISTINCT f.id) FROM session_families f \
                  JOIN access_tokens t ON t.family_id = f.id \

@@ -1,8 +1,9 @@
-//! The hub's store: SQLite through rusqlite, one file in the data directory.
+//! The hub's store: SQLite through rusqlite (one file in the data directory, the default)
+//! or PostgreSQL (for several hub processes on one database).
 //!
 //! Everything above this module speaks to the store through [`Store::read`] /
-//! [`Store::write`] and the domain methods of [`Tx`]; no SQL lives outside `store/`. A
-//! PostgreSQL store would implement the same methods.
+//! [`Store::write`] and the domain methods of [`Tx`]; no SQL lives outside `store/`. Those
+//! methods are written once, for both backends, through [`sql::Conn`].
 
 mod accounts;
 mod address_book;
@@ -15,8 +16,11 @@ mod mail_queue;
 mod messages;
 mod org_sends;
 mod org_tokens;
+pub mod postgres;
 mod schema;
+mod schema_postgres;
 mod sessions;
+pub mod sql;
 mod upgrade;
 mod uploads;
 
@@ -47,26 +51,97 @@ pub use sessions::{AccessCheck, RefreshOutcome, REFRESH_RETRY_GRACE};
 pub use uploads::UploadRow;
 
 use crate::error::{Error, Result};
+use sql::{Advanced, Conn};
 
 /// Told, after each commit, which mailboxes it advanced and to which state.
 pub type CommitHook = Arc<dyn Fn(&[(String, i64)]) + Send + Sync>;
 
+/// A fault in the store (never a refusal: those are the domain's [`Error`]s).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite said no.
+    #[error("{0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL said no, or the connection broke.
+    #[error("{}", postgres_text(.0))]
+    Postgres(#[from] tokio_postgres::Error),
+    /// No connection to PostgreSQL could be had.
+    #[error("the PostgreSQL server cannot be reached: {0}")]
+    Unreachable(String),
+    /// A single-row read found no row.
+    #[error("a row was expected and none was found")]
+    NoRows,
+    /// A column held another type than the code reads.
+    #[error("{0}")]
+    Column(String),
+}
+
+/// PostgreSQL's message and SQLSTATE, without its DETAIL line (which can quote the
+/// values of a row, such as an address).
+fn postgres_text(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
+}
+
+/// Which database a hub keeps its rows in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A SQLite file.
+    Sqlite(std::path::PathBuf),
+    /// A PostgreSQL database, by URL, with at most this many connections.
+    Postgres {
+        /// `postgres://USER:PASSWORD@HOST:PORT/DATABASE`.
+        url: String,
+        /// The pool's size.
+        max_connections: usize,
+    },
+}
+
 /// A handle on the database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    conn: Arc<Mutex<Connection>>,
+    backend: Backend,
     on_commit: Arc<std::sync::OnceLock<CommitHook>>,
+}
+
+#[derive(Clone)]
+enum Backend {
+    Sqlite(Arc<Mutex<Connection>>),
+    Postgres(postgres::Pg),
 }
 
 /// An open transaction, with the store's domain operations as methods. It notes the
 /// mailbox states it advances, for the commit hook.
-pub struct Tx<'a>(
-    &'a rusqlite::Transaction<'a>,
-    &'a std::cell::RefCell<Vec<(String, i64)>>,
-);
+pub struct Tx<'a>(Conn<'a>, &'a Advanced);
+
+impl<'a> Tx<'a> {
+    /// The transaction itself, for statements of tests that shape rows by hand.
+    #[cfg(feature = "testing")]
+    pub fn sql(&self) -> &Conn<'a> {
+        &self.0
+    }
+
+    /// Whether this transaction is SQLite's.
+    fn is_sqlite(&self) -> bool {
+        matches!(self.0, Conn::Lite(_))
+    }
+}
 
 impl Store {
-    /// Opens (creating if need be) and migrates the database at `path`.
+    /// Opens the store at `location`: see [`Store::open`] and [`Store::connect`].
+    pub fn at(location: &Location) -> Result<Self> {
+        match location {
+            Location::Sqlite(path) => Self::open(path),
+            Location::Postgres {
+                url,
+                max_connections,
+            } => Self::connect(url, *max_connections),
+        }
+    }
+
+    /// Opens (creating if need be) and migrates the SQLite database at `path`.
     pub fn open(path: &Path) -> Result<Self> {
         let mut conn = Connection::open(path)?;
         // Another process (`sealpost-hub send`) may write while `serve` runs: wait for it.
@@ -86,9 +161,23 @@ impl Store {
         migrate(&mut conn)?;
         accounts::renormalise_addresses(&mut conn)?;
         Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
+            backend: Backend::Sqlite(Arc::new(Mutex::new(conn))),
             on_commit: Arc::default(),
         })
+    }
+
+    /// Connects to the PostgreSQL database at `url` and migrates it (one process at a
+    /// time: the others wait for it).
+    pub fn connect(url: &str, max_connections: usize) -> Result<Self> {
+        Ok(Self {
+            backend: Backend::Postgres(postgres::Pg::connect(url, max_connections)?),
+            on_commit: Arc::default(),
+        })
+    }
+
+    /// Whether this store is PostgreSQL (several hub processes may share it).
+    pub fn is_shared(&self) -> bool {
+        matches!(self.backend, Backend::Postgres(_))
     }
 
     /// Sets what is told of the mailbox states each commit advanced (once; the hub sets
@@ -97,7 +186,7 @@ impl Store {
         let _ = self.on_commit.set(hook);
     }
 
-    fn committed(&self, advanced: std::cell::RefCell<Vec<(String, i64)>>) {
+    fn committed(&self, advanced: Advanced) {
         let advanced = advanced.into_inner();
         if advanced.is_empty() {
             return;
@@ -107,58 +196,89 @@ impl Store {
         }
     }
 
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        match &self.backend {
+            Backend::Sqlite(_) => self.read(|_| Ok(())).await,
+            Backend::Postgres(pg) => pg.ping().await,
+        }
+    }
+
     /// Runs `f` in a read transaction, off the async runtime.
     pub async fn read<R, F>(&self, f: F) -> Result<R>
     where
-        F: FnOnce(&Tx) -> Result<R> + Send + 'static,
-        R: Send + 'static,
-    {
-        self.run(TransactionBehavior::Deferred, f).await
-    }
-
-    /// Runs `f` in a write transaction, off the async runtime; commits if it returns `Ok`.
-    pub async fn write<R, F>(&self, f: F) -> Result<R>
-    where
-        F: FnOnce(&Tx) -> Result<R> + Send + 'static,
-        R: Send + 'static,
-    {
-        self.run(TransactionBehavior::Immediate, f).await
-    }
-
-    async fn run<R, F>(&self, behavior: TransactionBehavior, f: F) -> Result<R>
-    where
-        F: FnOnce(&Tx) -> Result<R> + Send + 'static,
+        F: Fn(&Tx) -> Result<R> + Send + 'static,
         R: Send + 'static,
     {
         let store = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let advanced = std::cell::RefCell::default();
-            let out = {
-                let mut conn = store
-                    .conn
+        tokio::task::spawn_blocking(move || store.run(false, f))
+            .await
+            .map_err(|e| Error::Other(format!("store task failed: {e}")))?
+    }
+
+    /// Runs `f` in a write transaction, off the async runtime; commits if it returns `Ok`.
+    /// On PostgreSQL `f` may run more than once (a write that raced another is run again
+    /// from the start), so it must do nothing but its work in the store.
+    pub async fn write<R, F>(&self, f: F) -> Result<R>
+    where
+        F: Fn(&Tx) -> Result<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.run(true, f))
+            .await
+            .map_err(|e| Error::Other(format!("store task failed: {e}")))?
+    }
+
+    /// Runs `f` in a write transaction on the calling thread (for the CLI and tests).
+    pub fn write_blocking<R: Send>(&self, f: impl Fn(&Tx) -> Result<R> + Send) -> Result<R> {
+        match &self.backend {
+            Backend::Sqlite(_) => self.run(true, f),
+            Backend::Postgres(_) => postgres::off_runtime(|| self.run(true, f)),
+        }
+    }
+
+    fn run<R>(&self, write: bool, f: impl Fn(&Tx) -> Result<R>) -> Result<R> {
+        let advanced = Advanced::default();
+        let out = match &self.backend {
+            Backend::Sqlite(conn) => {
+                let mut conn = conn
                     .lock()
                     .map_err(|_| Error::Other("store lock poisoned".into()))?;
-                let tx = conn.transaction_with_behavior(behavior)?;
-                let out = f(&Tx(&tx, &advanced))?;
+                let tx = conn.transaction_with_behavior(if write {
+                    TransactionBehavior::Immediate
+                } else {
+                    TransactionBehavior::Deferred
+                })?;
+                let out = f(&Tx(Conn::Lite(&tx), &advanced))?;
                 tx.commit()?;
                 out
-            };
-            store.committed(advanced);
-            Ok(out)
-        })
-        .await
-        .map_err(|e| Error::Other(format!("store task failed: {e}")))?
+            }
+            Backend::Postgres(pg) => pg.run(write, |tx| {
+                // A write run again starts with nothing advanced.
+                advanced.borrow_mut().clear();
+                f(&Tx(Conn::Pg(tx), &advanced))
+            })?,
+        };
+        self.committed(advanced);
+        Ok(out)
+    }
+
+    /// The SQLite connection, for what only SQLite has; `None` on PostgreSQL.
+    fn sqlite(&self) -> Option<std::sync::MutexGuard<'_, Connection>> {
+        match &self.backend {
+            Backend::Sqlite(conn) => Some(conn.lock().unwrap_or_else(|p| p.into_inner())),
+            Backend::Postgres(_) => None,
+        }
     }
 
     /// Whether SQLite overwrites what it frees with zeros (`PRAGMA secure_delete`): on
     /// while the storage upgrade replaces rows that held recipients in the clear, so the
-    /// old text does not linger in free pages.
+    /// old text does not linger in free pages. (PostgreSQL stores never hold such rows.)
     pub fn set_secure_delete(&self, on: bool) -> Result<()> {
-        let conn = self
-            .conn
-            .lock()
-            .map_err(|_| Error::Other("store lock poisoned".into()))?;
-        conn.pragma_update(None, "secure_delete", on)?;
+        if let Some(conn) = self.sqlite() {
+            conn.pragma_update(None, "secure_delete", on)?;
+        }
         Ok(())
     }
 
@@ -166,12 +286,11 @@ impl Store {
     /// `synchronous = NORMAL` a commit survives the process but not a power cut until the
     /// next checkpoint. For a commit another step depends on (a master-key rotation
     /// renames the key file after it). Copies the log into the database, syncs both, and
-    /// empties the log.
+    /// empties the log. (A PostgreSQL commit is durable when it returns.)
     pub fn checkpoint(&self) -> Result<()> {
-        let conn = self
-            .conn
-            .lock()
-            .map_err(|_| Error::Other("store lock poisoned".into()))?;
+        let Some(conn) = self.sqlite() else {
+            return Ok(());
+        };
         let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
         if busy != 0 {
             return Err(Error::Conflict(
@@ -179,23 +298,6 @@ impl Store {
             ));
         }
         Ok(())
-    }
-
-    /// Runs `f` in a write transaction on the calling thread (for the CLI and tests).
-    pub fn write_blocking<R>(&self, f: impl FnOnce(&Tx) -> Result<R>) -> Result<R> {
-        let advanced = std::cell::RefCell::default();
-        let out = {
-            let mut conn = self
-                .conn
-                .lock()
-                .map_err(|_| Error::Other("store lock poisoned".into()))?;
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let out = f(&Tx(&tx, &advanced))?;
-            tx.commit()?;
-            out
-        };
-        self.committed(advanced);
-        Ok(out)
     }
 }
 

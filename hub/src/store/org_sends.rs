@@ -1,7 +1,7 @@
 //! Sends by staff systems, by their reference, so that a retry is not sent twice.
 
+use super::sql::{params, OptionalExtension};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension};
 
 use super::Tx;
 use crate::clock::to_millis;
@@ -59,9 +59,9 @@ impl Tx<'_> {
 
     /// Forgets references older than `cutoff` (the messages they sent have expired).
     pub fn prune_org_sends(&self, cutoff: DateTime<Utc>) -> Result<usize> {
-        Ok(self.0.execute(
+        self.0.execute(
             "DELETE FROM org_sends WHERE created_at < ?1",
             [to_millis(cutoff)],
-        )?)
+        )
     }
 }

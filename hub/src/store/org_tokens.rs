@@ -1,5 +1,5 @@
+use super::sql::{params, OptionalExtension};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension};
 
 use super::Tx;
 use crate::clock::{from_millis, to_millis};
@@ -71,7 +71,7 @@ impl Tx<'_> {
                 revoked_at: opt(r.get(4)?),
             })
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        rows.collect::<Result<_>>()
     }
 
     /// Revokes an org token; false if there is no live token with that id.

@@ -1,5 +1,5 @@
+use super::sql::{params, OptionalExtension};
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::{params, OptionalExtension};
 
 use super::Tx;
 use crate::clock::{from_millis, to_millis};
@@ -291,7 +291,7 @@ impl Tx<'_> {
         now: DateTime<Utc>,
         idle: Duration,
     ) -> Result<u32> {
-        Ok(self.0.query_row(
+        self.0.query_row(
             "SELECT count(DISTINCT f.id) FROM session_families f \
              LEFT JOIN access_tokens t ON t.family_id = f.id AND t.revoked_at = 0 \
                  AND t.last_used_at > ?2 AND t.max_expires_at > ?3 \
@@ -301,7 +301,7 @@ impl Tx<'_> {
                AND (t.token_hash IS NOT NULL OR r.token_hash IS NOT NULL)",
             params![account_id, to_millis(now - idle), to_millis(now)],
             |r| r.get(0),
-        )?)
+        )
     }
 
     /// Deletes tokens that can never work again.

@@ -2,7 +2,7 @@
 //! format 1 and rewriting them in place. A rewrite changes no mailbox state: the content
 //! is the same, so clients have nothing to fetch again.
 
-use rusqlite::params;
+use super::sql::params;
 
 use super::address_book::EntryKind;
 use super::messages::SealedFields;
@@ -32,7 +32,7 @@ impl Tx<'_> {
         let rows = stmt.query_map(params![rowid, limit], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        rows.collect::<Result<_>>()
     }
 
     /// Replaces a format-1 message's content with its v2 fields and empties the v1 columns
@@ -64,7 +64,7 @@ impl Tx<'_> {
             kind.table()
         ))?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        rows.collect::<Result<_>>()
     }
 
     /// Replaces an entry's sealed value if it is still `old`, without changing its state.

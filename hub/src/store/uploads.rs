@@ -1,5 +1,5 @@
+use super::sql::{params, OptionalExtension};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension};
 
 use super::Tx;
 use crate::clock::to_millis;
@@ -54,8 +54,7 @@ impl Tx<'_> {
         id: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<UploadRow>> {
-        Ok(self
-            .0
+        self.0
             .query_row(
                 "SELECT id, account_id, size, blob, sealed, stored_bytes FROM uploads \
                  WHERE id = ?1 AND account_id = ?2 AND expires_at > ?3",
@@ -71,7 +70,7 @@ impl Tx<'_> {
                     })
                 },
             )
-            .optional()?)
+            .optional()
     }
 
     /// Forgets an upload (its file now belongs to a message, or is removed by the caller).
@@ -87,7 +86,7 @@ impl Tx<'_> {
             .prepare("DELETE FROM uploads WHERE expires_at <= ?1 RETURNING blob")?;
         let blobs = stmt
             .query_map([to_millis(now)], |r| r.get(0))?
-            .collect::<rusqlite::Result<Vec<String>>>()?;
+            .collect::<Result<Vec<String>>>()?;
         Ok(blobs)
     }
 }

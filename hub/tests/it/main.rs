@@ -12,6 +12,7 @@ mod notifications;
 mod openapi;
 mod org;
 mod outgoing;
+mod postgres;
 mod registration;
 mod reset;
 mod retention;

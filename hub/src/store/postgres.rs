@@ -1,0 +1,277 @@
+//! The PostgreSQL backend: a pool of connections (deadpool-postgres over tokio-postgres)
+//! on a small runtime of its own, so that the store's domain methods, which are plain
+//! blocking code like SQLite's, can drive it from any thread that is not itself async.
+//!
+//! Writes run `SERIALIZABLE`: PostgreSQL then gives every write the outcome it would have
+//! had alone, as SQLite's single writer does, and one that raced another (SQLSTATE 40001,
+//! or 40P01 for a deadlock) is run again from the start. Reads run `REPEATABLE READ READ
+//! ONLY`: one snapshot for the whole read, as a SQLite read transaction has.
+
+use std::{str::FromStr, sync::Arc, time::Duration};
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::{error::SqlState, IsolationLevel, NoTls};
+
+use super::{
+    sql::{to_postgres, Param},
+    StoreError,
+};
+use crate::error::{Error, Result};
+
+/// How often a write that lost a race with another is run again before giving up.
+const ATTEMPTS: u32 = 12;
+
+/// A connection pool on its own runtime; cheap to clone.
+#[derive(Clone)]
+pub struct Pg {
+    pool: Pool,
+    runtime: Arc<Runtime>,
+}
+
+/// The pool's runtime, shut down without waiting when the last handle goes (dropping a
+/// runtime the usual way panics inside another runtime's task).
+struct Runtime(Option<tokio::runtime::Runtime>);
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl Runtime {
+    fn handle(&self) -> &tokio::runtime::Handle {
+        self.0
+            .as_ref()
+            .expect("BUG: the runtime lives until dropped")
+            .handle()
+    }
+}
+
+/// An open transaction on a pooled connection.
+pub struct PgTx<'a> {
+    tx: deadpool_postgres::Transaction<'a>,
+    rt: &'a tokio::runtime::Handle,
+}
+
+impl PgTx<'_> {
+    /// Prepares `sql` (written for SQLite, see `sql`) through the connection's cache.
+    pub fn prepare(&self, sql: &str) -> Result<tokio_postgres::Statement> {
+        let sql = to_postgres(sql);
+        Ok(self
+            .rt
+            .block_on(self.tx.prepare_cached(&sql))
+            .map_err(StoreError::from)?)
+    }
+
+    /// Runs a prepared statement; returns the rows it changed.
+    pub fn execute(&self, stmt: &tokio_postgres::Statement, params: &[Param]) -> Result<u64> {
+        let refs = refs(params);
+        Ok(self
+            .rt
+            .block_on(self.tx.execute(stmt, &refs))
+            .map_err(StoreError::from)?)
+    }
+
+    /// Runs a prepared query; returns its rows.
+    pub fn query(
+        &self,
+        stmt: &tokio_postgres::Statement,
+        params: &[Param],
+    ) -> Result<Vec<tokio_postgres::Row>> {
+        let refs = refs(params);
+        Ok(self
+            .rt
+            .block_on(self.tx.query(stmt, &refs))
+            .map_err(StoreError::from)?)
+    }
+
+    /// Runs statements with no parameters and no result, as one batch.
+    pub fn batch(&self, sql: &str) -> Result<()> {
+        Ok(self
+            .rt
+            .block_on(self.tx.batch_execute(sql))
+            .map_err(StoreError::from)?)
+    }
+}
+
+fn refs<'a>(params: &'a [Param<'a>]) -> Vec<&'a (dyn tokio_postgres::types::ToSql + Sync)> {
+    params.iter().map(|p| p as _).collect()
+}
+
+impl Pg {
+    /// Connects to the server at `url` (`postgres://user:password@host:port/database`),
+    /// with at most `max_connections` open at once, and brings its schema up to date.
+    /// Blocks; call it from anywhere (it runs on a thread of its own).
+    pub fn connect(url: &str, max_connections: usize) -> Result<Self> {
+        let config = tokio_postgres::Config::from_str(url).map_err(|e| {
+            Error::Other(format!(
+                "the store URL is not a valid PostgreSQL URL ({e}); expected \
+                 postgres://USER:PASSWORD@HOST:PORT/DATABASE"
+            ))
+        })?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("sealpost-postgres")
+            .enable_all()
+            .build()?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(max_connections.max(1))
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(Duration::from_secs(30)))
+            .create_timeout(Some(Duration::from_secs(10)))
+            .build()
+            .map_err(|e| Error::Other(format!("the PostgreSQL pool: {e}")))?;
+        let pg = Pg {
+            pool,
+            runtime: Arc::new(Runtime(Some(runtime))),
+        };
+        off_runtime(|| pg.migrate())?;
+        Ok(pg)
+    }
+
+    /// Runs `f` in a transaction (a write if `write`), again from the start if PostgreSQL
+    /// says it raced another; commits if `f` returns `Ok`. Blocks: call it from a thread
+    /// that is not running async tasks (`spawn_blocking`, or see [`off_runtime`]).
+    pub fn run<R>(&self, write: bool, f: impl Fn(&PgTx) -> Result<R>) -> Result<R> {
+        let rt = self.runtime.handle();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let outcome = (|| {
+                let mut client = rt.block_on(self.pool.get()).map_err(pool_error)?;
+                let tx = rt
+                    .block_on(
+                        client
+                            .build_transaction()
+                            .isolation_level(if write {
+                                IsolationLevel::Serializable
+                            } else {
+                                IsolationLevel::RepeatableRead
+                            })
+                            .read_only(!write)
+                            .start(),
+                    )
+                    .map_err(StoreError::from)?;
+                let tx = PgTx { tx, rt };
+                let out = f(&tx)?;
+                rt.block_on(tx.tx.commit()).map_err(StoreError::from)?;
+                Ok(out)
+            })();
+            match outcome {
+                Err(e) if attempt < ATTEMPTS && raced(&e) => {
+                    // Back off a little, more each time, so that the racers spread out.
+                    let wait = rand::random::<u64>() % (2 * u64::from(attempt)) + 1;
+                    std::thread::sleep(Duration::from_millis(wait));
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    /// Whether the server answers (for `/readyz` and `/healthz`).
+    pub async fn ping(&self) -> Result<()> {
+        let pool = self.pool.clone();
+        let answer = self.runtime.handle().spawn(async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            client
+                .simple_query("SELECT 1")
+                .await
+                .map_err(StoreError::from)?;
+            Ok::<_, Error>(())
+        });
+        answer
+            .await
+            .map_err(|e| Error::Other(format!("the store check failed: {e}")))?
+    }
+
+    fn migrate(&self) -> Result<()> {
+        let rt = self.runtime.handle();
+        let mut client = rt.block_on(self.pool.get()).map_err(pool_error)?;
+        // One replica migrates at a time; the others wait here, then find nothing to do.
+        // The lock is the session's, so it goes with the connection if this process dies.
+        rt.block_on(client.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})")))
+            .map_err(StoreError::from)?;
+        let done = (|| {
+            rt.block_on(client.batch_execute(
+                "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL); \
+                 INSERT INTO schema_version (version) \
+                 SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM schema_version)",
+            ))
+            .map_err(StoreError::from)?;
+            let found: i64 = rt
+                .block_on(client.query_one("SELECT version FROM schema_version", &[]))
+                .map_err(StoreError::from)?
+                .get(0);
+            let steps = super::schema_postgres::MIGRATIONS;
+            let found = usize::try_from(found).unwrap_or(0);
+            if found > steps.len() {
+                return Err(Error::Other(format!(
+                    "the database was written by a newer Sealpost hub (schema {found}, this one \
+                     knows {}); upgrade sealpost-hub",
+                    steps.len()
+                )));
+            }
+            for (i, step) in steps.iter().enumerate().skip(found) {
+                let tx = rt
+                    .block_on(client.transaction())
+                    .map_err(StoreError::from)?;
+                rt.block_on(tx.batch_execute(step))
+                    .map_err(StoreError::from)?;
+                rt.block_on(tx.execute(
+                    "UPDATE schema_version SET version = $1",
+                    &[&((i + 1) as i64)],
+                ))
+                .map_err(StoreError::from)?;
+                rt.block_on(tx.commit()).map_err(StoreError::from)?;
+            }
+            Ok(())
+        })();
+        let unlocked = rt
+            .block_on(client.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})")))
+            .map_err(StoreError::from);
+        done?;
+        unlocked?;
+        Ok(())
+    }
+}
+
+/// The advisory lock held while the schema is migrated (an arbitrary constant, "sealpost").
+const MIGRATION_LOCK: i64 = 0x7365_616c_706f_7374;
+
+fn pool_error(e: deadpool_postgres::PoolError) -> Error {
+    match e {
+        deadpool_postgres::PoolError::Backend(e) => StoreError::from(e).into(),
+        other => StoreError::Unreachable(other.to_string()).into(),
+    }
+}
+
+/// Whether `e` is PostgreSQL saying the transaction raced another and may simply be
+/// run again.
+fn raced(e: &Error) -> bool {
+    let Error::Store(StoreError::Postgres(e)) = e else {
+        return false;
+    };
+    matches!(
+        e.code(),
+        Some(&SqlState::T_R_SERIALIZATION_FAILURE | &SqlState::T_R_DEADLOCK_DETECTED)
+    )
+}
+
+/// Runs `f` on a thread of its own, so that it may block on the pool's runtime even when
+/// the caller is itself an async task (the CLI and tests call the store this way).
+pub fn off_runtime<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    std::thread::scope(|s| {
+        s.spawn(f)
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}

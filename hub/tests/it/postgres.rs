@@ -1,0 +1,257 @@
+//! What only a shared PostgreSQL store has to get right: replicas migrating at once, and
+//! writes from several hub processes at once that must come out as if one at a time.
+//!
+//! These use the server `SEALPOST_TEST_POSTGRES` names (`make test` starts one), or start
+//! a cluster of their own.
+
+use std::collections::HashSet;
+
+use reqwest::StatusCode;
+use sealpost_hub::{
+    config::StoreConfig,
+    store::Store,
+    testing::{
+        postgres::{create_schema, with_schema, Cluster, SERVER_ENV},
+        TestServer,
+    },
+};
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+/// A PostgreSQL server for one test: the run's, or a cluster of the test's own (kept
+/// alive by the returned guard).
+fn server() -> (Option<Cluster>, String) {
+    match std::env::var(SERVER_ENV).ok().filter(|s| !s.is_empty()) {
+        Some(url) => (None, url),
+        None => {
+            let cluster = Cluster::start();
+            let url = cluster.url("postgres");
+            (Some(cluster), url)
+        }
+    }
+}
+
+/// A fresh schema on `server`, as a store URL.
+fn fresh_store(server: &str) -> StoreConfig {
+    let schema = format!("t_{}", hex::encode(rand::random::<[u8; 8]>()));
+    create_schema(server, &schema);
+    StoreConfig {
+        url: with_schema(server, &schema),
+        max_connections: 8,
+    }
+}
+
+async fn hub_on(store: StoreConfig) -> TestHub {
+    TestHub {
+        server: TestServer::start_on(Some(store), |_| {}).await,
+        http: reqwest::Client::new(),
+    }
+}
+
+async fn replica_of(hub: &TestHub) -> TestHub {
+    TestHub {
+        server: hub.replica().await,
+        http: reqwest::Client::new(),
+    }
+}
+
+#[tokio::test]
+async fn replicas_starting_together_migrate_the_schema_once_and_a_newer_one_is_refused() {
+    let (_cluster, server) = server();
+    let store = fresh_store(&server);
+    let starts: Vec<_> = (0..6)
+        .map(|_| {
+            let url = store.url.clone();
+            std::thread::spawn(move || Store::connect(&url, 2).map(|_| ()))
+        })
+        .collect();
+    for start in starts {
+        start
+            .join()
+            .unwrap()
+            .expect("every replica starts: the others wait for the one migrating");
+    }
+    let db = Store::connect(&store.url, 1).unwrap();
+    let versions: i64 = db
+        .write_blocking(|tx| {
+            tx.sql()
+                .query_row("SELECT count(*) FROM schema_version", [], |r| r.get(0))
+        })
+        .unwrap();
+    assert_eq!(versions, 1, "one record of the schema's version");
+    db.write_blocking(|tx| {
+        tx.sql()
+            .execute("UPDATE schema_version SET version = 999", [])
+    })
+    .unwrap();
+    let err = Store::connect(&store.url, 1)
+        .err()
+        .expect("a schema from a newer hub is refused");
+    assert!(
+        err.to_string().contains("newer Sealpost hub"),
+        "says why and what to do: {err}"
+    );
+}
+
+#[tokio::test]
+async fn a_shared_database_that_holds_a_hub_is_not_initialised_again() {
+    let (_cluster, server) = server();
+    let store = fresh_store(&server);
+    let first = hub_on(store.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let err = sealpost_hub::Hub::init(
+        &dir.path().join("hub"),
+        sealpost_hub::InitOptions {
+            org_name: "Another Council".into(),
+            org_domains: vec!["other.gov.uk".into()],
+            public_url: "http://other.invalid".into(),
+            store: Some(store),
+        },
+    )
+    .expect_err("a second init on the same database is refused");
+    assert!(
+        err.to_string().contains("copy hub.toml and master.key"),
+        "says how to add a replica instead: {err}"
+    );
+    assert!(
+        !dir.path().join("hub").exists(),
+        "nothing was written for the refused hub"
+    );
+    drop(first);
+}
+
+#[tokio::test]
+async fn two_replicas_writing_to_one_mailbox_never_let_a_sync_reader_skip_a_change() {
+    let (_cluster, server) = server();
+    let a = hub_on(fresh_store(&server)).await;
+    let b = replica_of(&a).await;
+    a.registered(alice()).await;
+    let token = a.access_token(alice()).await;
+    let client = reqwest::Client::new();
+    let changes = |url: String, since: Option<String>| {
+        let (client, token) = (client.clone(), token.clone());
+        async move {
+            let mut path = format!("{url}/api/v1/changes?limit=7");
+            if let Some(since) = since {
+                path.push_str(&format!("&since={since}"));
+            }
+            let r = client.get(path).bearer_auth(token).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            r.json::<Value>().await.unwrap()
+        }
+    };
+
+    let before = changes(a.url.clone(), None).await["created"]
+        .as_array()
+        .unwrap()
+        .len();
+    let expected = before + 80;
+
+    // A client syncs, through either replica in turn, while staff send through both.
+    let senders = async {
+        tokio::join!(
+            async {
+                for i in 0..40 {
+                    a.org_send(&[alice()], &format!("A{i}"), "b").await;
+                }
+            },
+            async {
+                for i in 0..40 {
+                    b.org_send(&[alice()], &format!("B{i}"), "b").await;
+                }
+            }
+        );
+    };
+    let reader = async {
+        let mut seen: Vec<String> = Vec::new();
+        let mut state: Option<String> = None;
+        for round in 0..2_000 {
+            let url = if round % 2 == 0 { &a.url } else { &b.url };
+            let page = changes(url.clone(), state.clone()).await;
+            for item in page["created"].as_array().unwrap() {
+                seen.push(item["id"].as_str().unwrap().to_owned());
+            }
+            state = Some(page["state"].as_str().unwrap().to_owned());
+            if seen.len() >= expected {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        seen
+    };
+    let (_, seen) = tokio::join!(senders, reader);
+    // A fresh full sync, through the other replica, pages through what the hub holds.
+    let mut all: HashSet<String> = HashSet::new();
+    let mut since = None;
+    loop {
+        let page = changes(b.url.clone(), since).await;
+        all.extend(
+            page["created"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["id"].as_str().unwrap().to_owned()),
+        );
+        since = Some(page["state"].as_str().unwrap().to_owned());
+        if !page["has_more"].as_bool().unwrap() {
+            break;
+        }
+    }
+    assert_eq!(
+        all.len(),
+        expected,
+        "both replicas' sends are in the mailbox"
+    );
+    let unique: HashSet<String> = seen.iter().cloned().collect();
+    assert_eq!(
+        unique.len(),
+        seen.len(),
+        "no message is announced as created twice"
+    );
+    assert_eq!(
+        unique, all,
+        "the syncing client ends with exactly the hub's messages: none skipped"
+    );
+}
+
+#[tokio::test]
+async fn three_failed_sign_ins_at_once_over_two_replicas_lock_the_account() {
+    let (_cluster, server) = server();
+    let a = hub_on(fresh_store(&server)).await;
+    let b = replica_of(&a).await;
+    a.registered(alice()).await;
+    let wrong = |url: String| async move {
+        reqwest::Client::new()
+            .post(format!("{url}/api/v1/sessions"))
+            .json(&json!({"email": alice(), "password": "not the password at all", "remember_me": false}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    let (one, two, three) = tokio::join!(
+        wrong(a.url.clone()),
+        wrong(b.url.clone()),
+        wrong(a.url.clone())
+    );
+    for status in [one, two, three] {
+        assert!(
+            status == StatusCode::UNAUTHORIZED || status == StatusCode::LOCKED,
+            "{status}"
+        );
+    }
+    for hub in [&a, &b] {
+        let r = hub
+            .post(
+                "/api/v1/sessions",
+                json!({"email": alice(), "password": GOOD_PASSWORD, "remember_me": false}),
+            )
+            .await;
+        assert_eq!(
+            r.status(),
+            StatusCode::LOCKED,
+            "three failures at once, counted by two replicas, still lock the account"
+        );
+    }
+}
