@@ -4,9 +4,10 @@
 //! advanced and to which state (`Store::on_commit`), and the notifier wakes those
 //! mailboxes' streams. Other processes on the same data directory (a `sealpost-hub send`
 //! beside `serve`) feed it too: their commits are sent as datagrams to the serving
-//! process's socket `events.sock` in the data directory ([`Feed`]). A store shared by
-//! several hub processes on different machines would feed it the same way from its own
-//! channel (PostgreSQL's `LISTEN/NOTIFY`).
+//! process's socket `events.sock` in the data directory ([`Feed`]). On a PostgreSQL store
+//! shared by several hub processes, each writing transaction also sends its states on the
+//! database's notification channel (`NOTIFY`, delivered at commit), and every serving
+//! process listens there (`Store::hear_states`, `Hub::hear_other_processes`).
 //!
 //! The hub holds one notifier; `Hub::watch` answers `/events` with it (`mailbox.rs`).
 
@@ -71,6 +72,13 @@ impl Notifier {
         }
     }
 
+    /// The mailboxes that have listeners now.
+    pub fn watched_mailboxes(&self) -> Vec<String> {
+        let mut watched = self.watched.lock().expect("BUG: notifier poisoned");
+        watched.retain(|_, sender| sender.receiver_count() > 0);
+        watched.keys().cloned().collect()
+    }
+
     /// How many mailboxes have listeners (for tests and `/metrics`).
     pub fn watched(&self) -> usize {
         let mut watched = self.watched.lock().expect("BUG: notifier poisoned");
@@ -132,16 +140,7 @@ impl Feed {
                 return;
             };
             let _ = socket.set_write_timeout(Some(Duration::from_millis(200)));
-            let mut text = String::new();
-            for (account_id, state) in advanced {
-                let line = format!("{account_id} {state}\n");
-                if text.len() + line.len() > DATAGRAM {
-                    let _ = socket.send_to(text.as_bytes(), &self.path);
-                    text.clear();
-                }
-                text.push_str(&line);
-            }
-            if !text.is_empty() {
+            for text in encode(advanced, DATAGRAM) {
                 let _ = socket.send_to(text.as_bytes(), &self.path);
             }
         }
@@ -175,7 +174,25 @@ impl Feed {
     }
 }
 
-fn parse(datagram: &[u8]) -> Vec<(String, i64)> {
+/// `advanced` as texts of at most `most` bytes: one `account_id state` line each.
+pub(crate) fn encode(advanced: &[(String, i64)], most: usize) -> Vec<String> {
+    let mut texts = Vec::new();
+    let mut text = String::new();
+    for (account_id, state) in advanced {
+        let line = format!("{account_id} {state}\n");
+        if !text.is_empty() && text.len() + line.len() > most {
+            texts.push(std::mem::take(&mut text));
+        }
+        text.push_str(&line);
+    }
+    if !text.is_empty() {
+        texts.push(text);
+    }
+    texts
+}
+
+/// The states in a text [`encode`] made; lines that are not a hub's are skipped.
+pub(crate) fn parse(datagram: &[u8]) -> Vec<(String, i64)> {
     String::from_utf8_lossy(datagram)
         .lines()
         .filter_map(|line| {

@@ -16,6 +16,25 @@ use crate::mail::Mailer;
 use crate::policy::{HashPool, PasswordPolicy, Throttle};
 use crate::store::Store;
 
+/// Listening to other processes' commits ([`Hub::hear_other_processes`]); stops when
+/// dropped.
+pub struct Hearing(Vec<tokio::task::JoinHandle<()>>);
+
+impl Hearing {
+    /// Stops listening.
+    pub fn abort(&self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for Hearing {
+    fn drop(&mut self) {
+        self.abort();
+    }
+}
+
 /// A running hub's state, shared by every request.
 pub struct Hub {
     pub(crate) config: HubConfig,
@@ -333,14 +352,48 @@ impl Hub {
         crate::events::Feed::new(self.dir.root()).is_served()
     }
 
-    /// Receives the mailbox states other processes on this data directory advance (a
-    /// `sealpost-hub send` beside `serve`) and wakes this process's `/events` listeners
-    /// with them. The serving process calls it once; the task ends when dropped.
-    pub fn hear_other_processes(&self) -> std::io::Result<tokio::task::JoinHandle<()>> {
-        let task = crate::events::Feed::new(self.dir.root()).serve(self.notifier.clone())?;
+    /// Receives the mailbox states other processes advance and wakes this process's
+    /// `/events` listeners with them: processes on this data directory (a `sealpost-hub
+    /// send` beside `serve`) through `events.sock`, and, on a shared PostgreSQL store,
+    /// every hub process on the database through its notification channel. After that
+    /// channel was lost and found again, the state of every watched mailbox is read
+    /// afresh and told, so that a change made meanwhile is not missed. The serving
+    /// process calls it once; listening ends when the returned value is dropped.
+    pub fn hear_other_processes(&self) -> std::io::Result<Hearing> {
+        let feed = crate::events::Feed::new(self.dir.root()).serve(self.notifier.clone())?;
         self.feed_served
             .store(true, std::sync::atomic::Ordering::Relaxed);
-        Ok(task)
+        let mut tasks = vec![feed];
+        if let Some(mut heard) = self.store.hear_states() {
+            let (notifier, store) = (self.notifier.clone(), self.store.clone());
+            tasks.push(tokio::spawn(async move {
+                while let Some(h) = heard.recv().await {
+                    match h {
+                        crate::store::Heard::States(states) => notifier.publish(&states),
+                        crate::store::Heard::Reconnected => {
+                            let watched = notifier.watched_mailboxes();
+                            let states = store
+                                .read(move |tx| {
+                                    let mut states = Vec::new();
+                                    for id in &watched {
+                                        if let Ok((state, _)) = tx.mailbox_state(id) {
+                                            states.push((id.clone(), state));
+                                        }
+                                    }
+                                    Ok(states)
+                                })
+                                .await;
+                            match states {
+                                Ok(states) => notifier.publish(&states),
+                                Err(e) => tracing::warn!(error = %e,
+                                    "watched mailboxes could not be read after a reconnect"),
+                            }
+                        }
+                    }
+                }
+            }));
+        }
+        Ok(Hearing(tasks))
     }
 
     /// How many unwrapped mailbox keys this hub holds in memory, once those past their

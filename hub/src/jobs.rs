@@ -13,16 +13,18 @@ impl Hub {
     /// and sweeps expired tokens.
     pub async fn run_background(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
-        let mut last_sweep = None::<DateTime<Utc>>;
+        let mut last_look = None::<DateTime<Utc>>;
         loop {
             if let Err(e) = self.deliver_mail().await {
                 tracing::error!(error = %e, "mail queue");
             }
             let now = self.now();
             self.keys.sweep(now);
-            if last_sweep.is_none_or(|t| now - t >= Duration::hours(1)) {
-                last_sweep = Some(now);
-                if let Err(e) = self.sweep().await {
+            // Whether the hourly sweep is due is asked of the store once a minute: with
+            // several hub processes on one database, it is whoever's turn it is.
+            if last_look.is_none_or(|t| now - t >= Duration::minutes(1)) {
+                last_look = Some(now);
+                if let Err(e) = self.sweep_if_due().await {
                     tracing::error!(error = %e, "sweep");
                 }
             }
@@ -32,6 +34,17 @@ impl Hub {
                 _ = tokio::time::sleep(std::time::Duration::from_secs(15)) => {}
             }
         }
+    }
+
+    /// Runs [`Hub::sweep`] if it has not run in the last hour, here or in another hub
+    /// process on the same database, and no other process is running it now. Whether
+    /// it ran.
+    pub async fn sweep_if_due(&self) -> Result<bool> {
+        Ok(self
+            .store
+            .run_job("sweep", self.now(), Duration::hours(1), self.sweep())
+            .await?
+            .is_some())
     }
 
     /// Removes expired links, dead sessions, stale sign-in guards, and (retention)

@@ -28,7 +28,7 @@ pub struct TestServer {
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
     /// Hears commits of other processes (a `sealpost-hub send` run by the test).
-    feed: tokio::task::JoinHandle<()>,
+    feed: crate::hub::Hearing,
 }
 
 impl TestServer {

@@ -297,10 +297,15 @@ pub async fn events(
             .expect("BUG: a state event serialises")
     };
     let stream = futures_util::stream::unfold(
-        (Some(listener.current), listener, listening),
-        move |(first, mut listener, listening)| async move {
+        (
+            Some(listener.current),
+            listener.current,
+            listener,
+            listening,
+        ),
+        move |(first, last, mut listener, listening)| async move {
             if let Some(state) = first {
-                return Some((Ok(event(state)), (None, listener, listening)));
+                return Some((Ok(event(state)), (None, state, listener, listening)));
             }
             loop {
                 let next = tokio::select! {
@@ -309,7 +314,12 @@ pub async fn events(
                     _ = listener.closing.wait_for(|closing| *closing) => return None,
                 };
                 match next {
-                    Ok(state) => return Some((Ok(event(state)), (None, listener, listening))),
+                    // Heard twice (from this process's commit and from the shared
+                    // database's channel), or older than what was said: nothing new.
+                    Ok(state) if state <= last => continue,
+                    Ok(state) => {
+                        return Some((Ok(event(state)), (None, state, listener, listening)))
+                    }
                     // Missed some: the latest state is what matters, and the next one will come.
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,

@@ -2,7 +2,10 @@
 
 use super::sql::{params, OptionalExtension};
 
+use chrono::{DateTime, Duration, Utc};
+
 use super::Tx;
+use crate::clock::to_millis;
 use crate::error::Result;
 
 /// The row naming the master key's public half.
@@ -42,6 +45,29 @@ impl Tx<'_> {
             )
             .optional()?;
         Ok(value.and_then(|v| v.parse().ok()).unwrap_or(1))
+    }
+
+    /// Claims the periodic job `name` for this process if it last ran `every` or more
+    /// before `now`, and records `now` as its last run. Whether it was claimed: of hub
+    /// processes sharing the database, one claims it per interval.
+    pub fn claim_job(&self, name: &str, now: DateTime<Utc>, every: Duration) -> Result<bool> {
+        let key = format!("job:{name}");
+        let last: Option<String> = self
+            .0
+            .query_row("SELECT value FROM hub_state WHERE name = ?1", [&key], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let last = last.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+        if to_millis(now) - last < every.num_milliseconds() {
+            return Ok(false);
+        }
+        self.0.execute(
+            "INSERT INTO hub_state (name, value) VALUES (?1, ?2) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            [key, to_millis(now).to_string()],
+        )?;
+        Ok(true)
     }
 
     /// Records the storage format (see [`Tx::storage_format`]).

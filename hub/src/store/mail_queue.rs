@@ -87,11 +87,12 @@ impl Tx<'_> {
         lease: Duration,
         limit: u32,
     ) -> Result<Vec<(String, String, String, u32)>> {
-        let mut stmt = self.0.prepare(
+        let mut stmt = self.0.prepare(&format!(
             "SELECT n.account_id, a.email, a.status, n.waiting FROM notifications n \
              JOIN accounts a ON a.id = n.account_id \
-             WHERE n.waiting > 0 AND n.due_at != 0 AND n.due_at <= ?1 ORDER BY n.due_at LIMIT ?2",
-        )?;
+             WHERE n.waiting > 0 AND n.due_at != 0 AND n.due_at <= ?1 ORDER BY n.due_at LIMIT ?2{}",
+            self.skip_locked("OF n")
+        ))?;
         let due = stmt
             .query_map(params![to_millis(now), limit], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
@@ -139,12 +140,13 @@ impl Tx<'_> {
         limit: u32,
     ) -> Result<Vec<QueuedMail>> {
         let now_ms = to_millis(now);
-        let mut stmt = self.0.prepare(
+        let mut stmt = self.0.prepare(&format!(
             "SELECT id, recipient, sealed, attempts, message_id, blob FROM mail_queue \
              WHERE sent_at = 0 AND abandoned_at = 0 AND next_attempt_at <= ?1 \
              AND claimed_until <= ?1 \
-             ORDER BY priority, id LIMIT ?2",
-        )?;
+             ORDER BY priority, id LIMIT ?2{}",
+            self.skip_locked("")
+        ))?;
         let due = stmt
             .query_map(params![now_ms, limit], |r| {
                 Ok(QueuedMail {

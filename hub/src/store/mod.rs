@@ -76,6 +76,15 @@ pub enum StoreError {
     Column(String),
 }
 
+/// The advisory lock number of the periodic job `name`: stable across processes and
+/// releases (FNV-1a of the name, under the migration lock's prefix).
+fn job_key(name: &str) -> i64 {
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    (hash >> 1) as i64
+}
+
 /// PostgreSQL's message and SQLSTATE, without its DETAIL line (which can quote the
 /// values of a row, such as an address).
 fn postgres_text(e: &tokio_postgres::Error) -> String {
@@ -83,6 +92,15 @@ fn postgres_text(e: &tokio_postgres::Error) -> String {
         Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
         None => e.to_string(),
     }
+}
+
+/// What a hub process hears on a shared database's notification channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Heard {
+    /// Mailboxes some process advanced, with their new states.
+    States(Vec<(String, i64)>),
+    /// Listening again after the connection broke: states may have been missed.
+    Reconnected,
 }
 
 /// Which database a hub keeps its rows in.
@@ -109,7 +127,7 @@ pub struct Store {
 #[derive(Clone)]
 enum Backend {
     Sqlite(Arc<Mutex<Connection>>),
-    Postgres(postgres::Pg),
+    Postgres(Arc<postgres::Pg>),
 }
 
 /// An open transaction, with the store's domain operations as methods. It notes the
@@ -126,6 +144,16 @@ impl<'a> Tx<'a> {
     /// Whether this transaction is SQLite's.
     fn is_sqlite(&self) -> bool {
         matches!(self.0, Conn::Lite(_))
+    }
+
+    /// For a claim of queued work: on PostgreSQL, ` FOR UPDATE [OF table] SKIP LOCKED`,
+    /// so that hub processes claiming at once take different rows instead of waiting on
+    /// (and then racing for) the same ones; nothing on SQLite, whose writers take turns.
+    fn skip_locked(&self, of: &str) -> String {
+        match self.0 {
+            Conn::Lite(_) => String::new(),
+            Conn::Pg(_) => format!(" FOR UPDATE {of} SKIP LOCKED"),
+        }
     }
 }
 
@@ -170,7 +198,7 @@ impl Store {
     /// time: the others wait for it).
     pub fn connect(url: &str, max_connections: usize) -> Result<Self> {
         Ok(Self {
-            backend: Backend::Postgres(postgres::Pg::connect(url, max_connections)?),
+            backend: Backend::Postgres(Arc::new(postgres::Pg::connect(url, max_connections)?)),
             on_commit: Arc::default(),
         })
     }
@@ -194,6 +222,45 @@ impl Store {
         if let Some(hook) = self.on_commit.get() {
             hook(&advanced);
         }
+    }
+
+    /// The mailbox states other hub processes on this (PostgreSQL) database advance, as
+    /// they commit; `None` on SQLite. The channel says [`Heard::Reconnected`] after the
+    /// connection to the server was lost and found again (what was said meanwhile was
+    /// missed). Listening stops when the receiver is dropped.
+    pub fn hear_states(&self) -> Option<tokio::sync::mpsc::Receiver<Heard>> {
+        match &self.backend {
+            Backend::Sqlite(_) => None,
+            Backend::Postgres(pg) => Some(pg.listen()),
+        }
+    }
+
+    /// Runs the periodic job `name` if it is this process's turn: if it last ran `every`
+    /// or more before `now` (on any hub process of the database), and, on PostgreSQL, no
+    /// other process is running it (an advisory lock, held for the job's length and
+    /// released should this process die). Returns what `job` returned, or `None` when it
+    /// was not this process's turn.
+    pub async fn run_job<T, F>(
+        &self,
+        name: &'static str,
+        now: chrono::DateTime<chrono::Utc>,
+        every: chrono::Duration,
+        job: F,
+    ) -> Result<Option<T>>
+    where
+        F: std::future::Future<Output = Result<T>>,
+    {
+        let _lock = match &self.backend {
+            Backend::Sqlite(_) => None,
+            Backend::Postgres(pg) => match pg.try_lock(job_key(name)).await? {
+                Some(lock) => Some(lock),
+                None => return Ok(None),
+            },
+        };
+        if !self.write(move |tx| tx.claim_job(name, now, every)).await? {
+            return Ok(None);
+        }
+        job.await.map(Some)
     }
 
     /// Whether the database answers.
@@ -257,7 +324,15 @@ impl Store {
             Backend::Postgres(pg) => pg.run(write, |tx| {
                 // A write run again starts with nothing advanced.
                 advanced.borrow_mut().clear();
-                f(&Tx(Conn::Pg(tx), &advanced))
+                let out = f(&Tx(Conn::Pg(tx), &advanced))?;
+                // Told to every hub process on this database when (and only if) it commits.
+                for text in crate::events::encode(&advanced.borrow(), postgres::NOTIFY_MAX) {
+                    Conn::Pg(tx).execute(
+                        &format!("SELECT pg_notify('{}', ?1)", postgres::STATES_CHANNEL),
+                        [text],
+                    )?;
+                }
+                Ok(out)
             })?,
         };
         self.committed(advanced);

@@ -14,9 +14,16 @@ use tokio_postgres::{error::SqlState, IsolationLevel, NoTls};
 
 use super::{
     sql::{to_postgres, Param},
-    StoreError,
+    Heard, StoreError,
 };
 use crate::error::{Error, Result};
+
+/// The notification channel on which writes tell every hub process the mailbox states
+/// they advanced (`account_id state` lines, see `events::encode`).
+pub const STATES_CHANNEL: &str = "sealpost_mailbox_states";
+
+/// The longest notification payload sent (PostgreSQL's limit is 8000 bytes).
+pub const NOTIFY_MAX: usize = 7_900;
 
 /// How often a write that lost a race with another is run again before giving up.
 const ATTEMPTS: u32 = 12;
@@ -26,6 +33,7 @@ const ATTEMPTS: u32 = 12;
 pub struct Pg {
     pool: Pool,
     runtime: Arc<Runtime>,
+    config: tokio_postgres::Config,
 }
 
 /// The pool's runtime, shut down without waiting when the last handle goes (dropping a
@@ -117,7 +125,7 @@ impl Pg {
             .enable_all()
             .build()?;
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -133,6 +141,7 @@ impl Pg {
         let pg = Pg {
             pool,
             runtime: Arc::new(Runtime(Some(runtime))),
+            config,
         };
         off_runtime(|| pg.migrate())?;
         Ok(pg)
@@ -175,6 +184,50 @@ impl Pg {
                 outcome => return outcome,
             }
         }
+    }
+
+    /// Listens on [`STATES_CHANNEL`] on a connection of its own (not the pool's), and
+    /// passes what it hears to the receiver; after a broken connection it connects again
+    /// (every second until it can) and says [`Heard::Reconnected`]. Stops when the
+    /// receiver is dropped.
+    pub fn listen(&self) -> tokio::sync::mpsc::Receiver<Heard> {
+        let (tx, rx) = tokio::sync::mpsc::channel(1024);
+        let config = self.config.clone();
+        self.runtime.handle().spawn(async move {
+            let mut first = true;
+            while !tx.is_closed() {
+                match hear(&config, &tx, first).await {
+                    Ok(()) => return,
+                    Err(e) => tracing::warn!(error = %e,
+                        "lost the database's notification channel; connecting again"),
+                }
+                first = false;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+        rx
+    }
+
+    /// Takes the advisory lock `key` on a connection of its own, if no other session holds
+    /// it. Held until the returned lock is dropped, or until this process dies (the
+    /// server releases a session's locks when its connection ends).
+    pub async fn try_lock(&self, key: i64) -> Result<Option<JobLock>> {
+        let config = self.config.clone();
+        let taken = self.runtime.handle().spawn(async move {
+            let (client, connection) = config.connect(NoTls).await?;
+            let driver = tokio::spawn(connection);
+            let row = client
+                .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+                .await?;
+            Ok::<_, tokio_postgres::Error>(row.get::<_, bool>(0).then_some(JobLock {
+                _client: client,
+                driver,
+            }))
+        });
+        Ok(taken
+            .await
+            .map_err(|e| Error::Other(format!("the job lock task failed: {e}")))?
+            .map_err(StoreError::from)?)
     }
 
     /// Whether the server answers (for `/readyz` and `/healthz`).
@@ -242,6 +295,73 @@ impl Pg {
         unlocked?;
         Ok(())
     }
+}
+
+/// A PostgreSQL advisory lock held by a connection of its own; dropping it closes the
+/// connection, which releases the lock.
+pub struct JobLock {
+    _client: tokio_postgres::Client,
+    driver: tokio::task::JoinHandle<std::result::Result<(), tokio_postgres::Error>>,
+}
+
+impl Drop for JobLock {
+    fn drop(&mut self) {
+        self.driver.abort();
+    }
+}
+
+/// One connection's listening: returns `Ok` when the receiver is gone, what went wrong
+/// when the connection broke.
+async fn hear(
+    config: &tokio_postgres::Config,
+    tx: &tokio::sync::mpsc::Sender<Heard>,
+    first: bool,
+) -> std::result::Result<(), StoreError> {
+    use futures_util::StreamExt;
+    let (client, mut connection) = config.connect(NoTls).await?;
+    let (heard, mut payloads) = tokio::sync::mpsc::unbounded_channel();
+    // The connection's messages arrive only while it is polled: a task drives it.
+    let driver = tokio::spawn(async move {
+        let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+        while let Some(message) = messages.next().await {
+            match message {
+                Ok(tokio_postgres::AsyncMessage::Notification(n)) => {
+                    let _ = heard.send(Ok(n.payload().to_owned()));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    let _ = heard.send(Err(e));
+                    return;
+                }
+            }
+        }
+    });
+    let listening = async {
+        client
+            .batch_execute(&format!("LISTEN {STATES_CHANNEL}"))
+            .await?;
+        if !first && tx.send(Heard::Reconnected).await.is_err() {
+            return Ok(());
+        }
+        loop {
+            tokio::select! {
+                payload = payloads.recv() => match payload {
+                    Some(Ok(text)) => {
+                        let states = crate::events::parse(text.as_bytes());
+                        if !states.is_empty() && tx.send(Heard::States(states)).await.is_err() {
+                            return Ok(());
+                        }
+                    }
+                    Some(Err(e)) => return Err(e.into()),
+                    None => return Err(StoreError::Unreachable("the connection closed".into())),
+                },
+                () = tx.closed() => return Ok(()),
+            }
+        }
+    };
+    let outcome = listening.await;
+    driver.abort();
+    outcome
 }
 
 /// The advisory lock held while the schema is migrated (an arbitrary constant, "sealpost").

@@ -4,7 +4,10 @@
 //! These use the server `SEALPOST_TEST_POSTGRES` names (`make test` starts one), or start
 //! a cluster of their own.
 
-use std::collections::HashSet;
+use std::{
+    collections::HashSet,
+    time::{Duration, Instant},
+};
 
 use reqwest::StatusCode;
 use sealpost_hub::{
@@ -252,6 +255,140 @@ async fn three_failed_sign_ins_at_once_over_two_replicas_lock_the_account() {
             r.status(),
             StatusCode::LOCKED,
             "three failures at once, counted by two replicas, still lock the account"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_client_on_one_replica_hears_within_a_second_what_staff_send_through_another() {
+    let (_cluster, server) = server();
+    let a = hub_on(fresh_store(&server)).await;
+    let b = replica_of(&a).await;
+    let user = a.user(alice()).await;
+    let listen = || async {
+        let response = a
+            .http
+            .get(format!("{}/api/v1/events", a.url))
+            .bearer_auth(&user.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response
+    };
+    let reader = tokio::spawn(crate::sync::read_events(
+        listen().await,
+        2,
+        Duration::from_secs(5),
+    ));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let sent_at = Instant::now();
+    b.org_send(&[alice()], "Through the other replica", "Body")
+        .await;
+    let events = reader.await.unwrap();
+    let elapsed = sent_at.elapsed();
+    assert_eq!(
+        events.len(),
+        2,
+        "the current state, then the new one: {events:?}"
+    );
+    assert!(
+        elapsed < Duration::from_secs(1),
+        "heard through replica A within 1 s of a send through B ({elapsed:?})"
+    );
+
+    // The notification channel breaks (the database restarts, a network blip), and a
+    // send lands while replica A is not listening: A reads its watched mailboxes' states
+    // again when it is back, so the client still hears of it.
+    let reader = tokio::spawn(crate::sync::read_events(
+        listen().await,
+        2,
+        Duration::from_secs(8),
+    ));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let admin = Store::connect(&server, 1).unwrap();
+    let ended: i64 = admin
+        .write_blocking(|tx| {
+            tx.sql().query_row(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                 WHERE query LIKE 'LISTEN %'",
+                [],
+                |r| r.get(0),
+            )
+        })
+        .unwrap();
+    assert!(
+        ended >= 2,
+        "both replicas' listening connections ended ({ended})"
+    );
+    b.org_send(&[alice()], "While A was not listening", "Body")
+        .await;
+    let events = reader.await.unwrap();
+    assert_eq!(
+        events.len(),
+        2,
+        "the send made while the channel was down is still announced: {events:?}"
+    );
+}
+
+#[tokio::test]
+async fn each_queued_email_leaves_once_with_two_replicas_delivering() {
+    let (_cluster, server) = server();
+    let a = hub_on(fresh_store(&server)).await;
+    let b = replica_of(&a).await;
+    let people: Vec<String> = (0..40)
+        .map(|i| format!("person{i}@partner.example"))
+        .collect();
+    for person in &people {
+        a.org_send(&[person.as_str()], "Subject", "Body").await;
+    }
+    let (sent_a, sent_b) = tokio::join!(a.hub.deliver_mail(), b.hub.deliver_mail());
+    let (sent_a, sent_b) = (sent_a.unwrap(), sent_b.unwrap());
+    let mut recipients: Vec<String> = Vec::new();
+    for hub in [&a, &b] {
+        for file in files_under(&hub.data().join("outbox")) {
+            let text = std::fs::read_to_string(file).unwrap();
+            let to = text.lines().find_map(|l| l.strip_prefix("To: ")).unwrap();
+            recipients.push(to.to_owned());
+        }
+    }
+    recipients.sort();
+    let mut expected = people.clone();
+    expected.sort();
+    assert_eq!(
+        recipients, expected,
+        "every invitation went out once, whichever replica sent it \
+         ({sent_a} through A, {sent_b} through B)"
+    );
+}
+
+#[tokio::test]
+async fn the_hourly_sweep_runs_once_however_many_replicas_ask() {
+    let (_cluster, server) = server();
+    let a = hub_on(fresh_store(&server)).await;
+    let b = replica_of(&a).await;
+    for round in 1..=2 {
+        // A message past its 90 days: the sweep's purge deletes it and says so.
+        a.org_send(&[alice()], "Subject", "Body").await;
+        a.advance(chrono::Duration::days(91));
+        let (ran_a, ran_b) = tokio::join!(a.hub.sweep_if_due(), b.hub.sweep_if_due());
+        assert_eq!(
+            u8::from(ran_a.unwrap()) + u8::from(ran_b.unwrap()),
+            1,
+            "one of the two replicas sweeps"
+        );
+        assert!(
+            !a.hub.sweep_if_due().await.unwrap(),
+            "not again within the hour"
+        );
+        assert!(
+            !b.hub.sweep_if_due().await.unwrap(),
+            "not by the other either"
+        );
+        assert_eq!(
+            a.audit_count("purge").await,
+            round,
+            "the retention purge ran once per hour across both replicas"
         );
     }
 }

@@ -197,7 +197,11 @@ async fn an_unknown_or_pruned_state_asks_for_a_full_resync() {
 }
 
 /// Reads server-sent events until `want` `state` events arrived or the time runs out.
-async fn read_events(response: reqwest::Response, want: usize, within: Duration) -> Vec<Value> {
+pub(crate) async fn read_events(
+    response: reqwest::Response,
+    want: usize,
+    within: Duration,
+) -> Vec<Value> {
     use futures_util::StreamExt;
     let mut stream = response.bytes_stream();
     let mut buffer = String::new();
