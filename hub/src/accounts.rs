@@ -200,6 +200,7 @@ impl Hub {
         // Throttles answer before any hashing, so a flood costs almost nothing.
         self.sign_in_by_ip
             .hit(&caller.network(), now)
+            .await
             .map_err(Error::RateLimited)?;
         let Ok(email) = sealpost_proto::address::normalise(email) else {
             // Not an address at all: nothing to count.
@@ -238,6 +239,7 @@ impl Hub {
             (Some(hash), Some(device)) => {
                 self.sign_in_by_device
                     .hit(hash, now)
+                    .await
                     .map_err(Error::RateLimited)?;
                 if let Some(until) = device.locked_until.filter(|u| *u > now) {
                     return Err(Error::AccountLocked(until));
@@ -248,6 +250,7 @@ impl Hub {
                 // the owner down.
                 self.sign_in_by_address
                     .hit(&format!("{email}|{}", caller.network()), now)
+                    .await
                     .map_err(Error::RateLimited)?;
                 let key = guard_key.clone();
                 let guard = self.store.read(move |tx| tx.guard(&key)).await?;
@@ -685,15 +688,16 @@ impl Hub {
     /// answered alike and send nothing. A new link never voids an older one still in date,
     /// so requests made by someone else can neither take away the owner's link nor keep
     /// a new one from coming.
-    pub fn request_reset(self: &Arc<Self>, email: &str, caller: &Caller) -> Result<()> {
+    pub async fn request_reset(self: &Arc<Self>, email: &str, caller: &Caller) -> Result<()> {
         let now = self.now();
         self.resets_by_ip
             .hit(&caller.network(), now)
+            .await
             .map_err(Error::RateLimited)?;
         let Ok(email) = sealpost_proto::address::normalise(email) else {
             return Ok(());
         };
-        if self.resets_by_address.hit(&email, now).is_err() {
+        if self.resets_by_address.hit(&email, now).await.is_err() {
             // The owner already has a link less than one spacing old.
             return Ok(());
         }

@@ -250,23 +250,28 @@ impl Hub {
                 max_length: security.password_max_length,
             },
             hash_pool: HashPool::new(concurrency, security.hash_queue as usize),
-            sign_in_by_ip: Throttle::new(security.sign_in_per_ip_per_minute, Duration::minutes(1)),
+            sign_in_by_ip: Throttle::new(security.sign_in_per_ip_per_minute, Duration::minutes(1))
+                .shared(&store, "sign_in_by_ip"),
             sign_in_by_address: Throttle::new(
                 security.sign_in_per_address_per_minute,
                 Duration::minutes(1),
-            ),
+            )
+            .shared(&store, "sign_in_by_address"),
             sign_in_by_device: Throttle::new(
                 security.sign_in_per_address_per_minute,
                 Duration::minutes(1),
-            ),
+            )
+            .shared(&store, "sign_in_by_device"),
             resets_by_address: Throttle::new(
                 1,
                 Duration::seconds(3600 / i64::from(security.resets_per_address_per_hour.max(1))),
-            ),
+            )
+            .shared(&store, "resets_by_address"),
             resets_by_ip: Throttle::new(
                 security.resets_per_address_per_hour * 10,
                 Duration::hours(1),
-            ),
+            )
+            .shared(&store, "resets_by_ip"),
             background: tokio_util::task::TaskTracker::new(),
             mail_wakeup: Notify::new(),
             notifier,

@@ -58,6 +58,7 @@ impl Hub {
                 tx.prune_links(now)?;
                 tx.prune_sessions(now, idle)?;
                 tx.prune_guards(now - Duration::days(1), now)?;
+                tx.prune_throttles(now - Duration::days(1))?;
                 Ok(())
             })
             .await

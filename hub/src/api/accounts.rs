@@ -97,7 +97,7 @@ pub async fn request_reset(
     ClientIp(caller): ClientIp,
     Json(body): Json<ResetRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    hub.request_reset(&body.email, &caller)?;
+    hub.request_reset(&body.email, &caller).await?;
     Ok((
         StatusCode::ACCEPTED,
         axum::Json(ResetRequested {

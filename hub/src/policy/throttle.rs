@@ -6,24 +6,58 @@ use std::{
 use chrono::{DateTime, Duration, Utc};
 
 /// A fixed-window rate limit per key (an IP address, an email address), on the hub's clock.
+///
+/// Counted in memory, or, for hub processes sharing a PostgreSQL store, in the store, so
+/// that a flood spread over several processes meets one limit.
 pub struct Throttle {
     limit: u32,
     window: Duration,
     counts: Mutex<HashMap<String, (DateTime<Utc>, u32)>>,
+    shared: Option<(crate::store::Store, &'static str)>,
 }
 
 impl Throttle {
-    /// Allows `limit` hits per key in each `window`.
+    /// Allows `limit` hits per key in each `window`, counted in this process.
     pub fn new(limit: u32, window: Duration) -> Self {
         Self {
             limit,
             window,
             counts: Mutex::new(HashMap::new()),
+            shared: None,
         }
     }
 
-    /// Counts a hit; `Err(seconds)` says how long to wait when over the limit.
-    pub fn hit(&self, key: &str, now: DateTime<Utc>) -> Result<(), u64> {
+    /// The same limit counted in `store` under `name` when the store is shared by several
+    /// hub processes (PostgreSQL); in this process otherwise.
+    pub fn shared(self, store: &crate::store::Store, name: &'static str) -> Self {
+        Self {
+            shared: store.is_shared().then(|| (store.clone(), name)),
+            ..self
+        }
+    }
+
+    /// Counts a hit; `Err(seconds)` says how long to wait when over the limit. Should the
+    /// shared count fail (the database is away), this process's own count decides.
+    pub async fn hit(&self, key: &str, now: DateTime<Utc>) -> Result<(), u64> {
+        if let Some((store, name)) = &self.shared {
+            let (key, window, name) = (key.to_owned(), self.window, *name);
+            match store
+                .write_atomic(move |tx| tx.count_hit(name, &key, now, window))
+                .await
+            {
+                Ok((start, hits)) if hits > self.limit => {
+                    return Err((start + self.window - now).num_seconds().max(1) as u64);
+                }
+                Ok(_) => return Ok(()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "a shared rate limit could not be counted; counting here");
+                }
+            }
+        }
+        self.hit_here(key, now)
+    }
+
+    fn hit_here(&self, key: &str, now: DateTime<Utc>) -> Result<(), u64> {
         let mut counts = self.counts.lock().expect("BUG: throttle mutex poisoned");
         if counts.len() > 100_000 {
             // Bound memory under a flood of distinct keys: forget finished windows.
@@ -100,11 +134,11 @@ mod tests {
     fn throttle_refuses_past_the_limit_until_the_window_ends() {
         let t = Throttle::new(2, Duration::minutes(1));
         let start = DateTime::<Utc>::from_timestamp(1_000_000, 0).unwrap();
-        assert!(t.hit("ip", start).is_ok());
-        assert!(t.hit("ip", start).is_ok());
-        assert_eq!(t.hit("ip", start + Duration::seconds(20)), Err(40));
-        assert!(t.hit("other", start).is_ok(), "keys are counted apart");
-        assert!(t.hit("ip", start + Duration::seconds(60)).is_ok());
+        assert!(t.hit_here("ip", start).is_ok());
+        assert!(t.hit_here("ip", start).is_ok());
+        assert_eq!(t.hit_here("ip", start + Duration::seconds(20)), Err(40));
+        assert!(t.hit_here("other", start).is_ok(), "keys are counted apart");
+        assert!(t.hit_here("ip", start + Duration::seconds(60)).is_ok());
     }
 
     #[tokio::test]

@@ -28,6 +28,18 @@ pub const NOTIFY_MAX: usize = 7_900;
 /// How often a write that lost a race with another is run again before giving up.
 const ATTEMPTS: u32 = 12;
 
+/// What a transaction does, which sets its isolation on PostgreSQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Reads, from one snapshot (`REPEATABLE READ READ ONLY`).
+    Read,
+    /// Reads and writes, as if alone (`SERIALIZABLE`, run again after a race).
+    Write,
+    /// Statements each atomic by themselves (an upsert that counts): `READ COMMITTED`,
+    /// where writers of one row wait for its lock instead of racing.
+    Atomic,
+}
+
 /// A connection pool on its own runtime; cheap to clone.
 #[derive(Clone)]
 pub struct Pg {
@@ -147,10 +159,10 @@ impl Pg {
         Ok(pg)
     }
 
-    /// Runs `f` in a transaction (a write if `write`), again from the start if PostgreSQL
+    /// Runs `f` in a transaction of the given access, again from the start if PostgreSQL
     /// says it raced another; commits if `f` returns `Ok`. Blocks: call it from a thread
     /// that is not running async tasks (`spawn_blocking`, or see [`off_runtime`]).
-    pub fn run<R>(&self, write: bool, f: impl Fn(&PgTx) -> Result<R>) -> Result<R> {
+    pub fn run<R>(&self, access: Access, f: impl Fn(&PgTx) -> Result<R>) -> Result<R> {
         let rt = self.runtime.handle();
         let mut attempt = 0;
         loop {
@@ -161,12 +173,12 @@ impl Pg {
                     .block_on(
                         client
                             .build_transaction()
-                            .isolation_level(if write {
-                                IsolationLevel::Serializable
-                            } else {
-                                IsolationLevel::RepeatableRead
+                            .isolation_level(match access {
+                                Access::Read => IsolationLevel::RepeatableRead,
+                                Access::Write => IsolationLevel::Serializable,
+                                Access::Atomic => IsolationLevel::ReadCommitted,
                             })
-                            .read_only(!write)
+                            .read_only(access == Access::Read)
                             .start(),
                     )
                     .map_err(StoreError::from)?;

@@ -283,4 +283,17 @@ pub const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     ) STRICT;
     "#,
+    // 7: request rate limits counted in the database, for hub processes sharing one (a
+    //    SQLite hub counts in memory and leaves this empty; the table keeps both schemas
+    //    alike). One fixed window per limit and key (a client network, an address).
+    r#"
+    CREATE TABLE throttles (
+        name TEXT NOT NULL,
+        key TEXT NOT NULL,
+        window_start INTEGER NOT NULL,
+        hits INTEGER NOT NULL,
+        PRIMARY KEY (name, key)
+    ) STRICT;
+    CREATE INDEX throttles_age ON throttles(window_start);
+    "#,
 ];

@@ -239,4 +239,15 @@ pub const MIGRATIONS: &[&str] = &[
     );
     INSERT INTO hub_state (name, value) VALUES ('storage_format', '2');
     "#,
+    // 2: request rate limits shared by every hub process (SQLite's step 7).
+    r#"
+    CREATE TABLE throttles (
+        name TEXT NOT NULL,
+        key TEXT NOT NULL,
+        window_start BIGINT NOT NULL,
+        hits BIGINT NOT NULL,
+        PRIMARY KEY (name, key)
+    );
+    CREATE INDEX throttles_age ON throttles(window_start);
+    "#,
 ];

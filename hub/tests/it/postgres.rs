@@ -392,3 +392,36 @@ async fn the_hourly_sweep_runs_once_however_many_replicas_ask() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_sign_in_flood_spread_over_two_replicas_meets_one_rate_limit() {
+    let (_cluster, server) = server();
+    let a = TestHub {
+        server: TestServer::start_on(Some(fresh_store(&server)), |c| {
+            c.security.sign_in_per_ip_per_minute = 4;
+        })
+        .await,
+        http: reqwest::Client::new(),
+    };
+    let b = replica_of(&a).await;
+    let mut statuses = Vec::new();
+    for i in 0..8 {
+        let hub = if i % 2 == 0 { &a } else { &b };
+        let r = hub
+            .post(
+                "/api/v1/sessions",
+                json!({"email": format!("nobody{i}@partner.example"),
+                       "password": "not the password at all", "remember_me": false}),
+            )
+            .await;
+        statuses.push(r.status());
+    }
+    let limited = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(
+        limited, 4,
+        "4 sign-ins a minute from one network, counted across both replicas: {statuses:?}"
+    );
+}
