@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod address_book;
 pub mod admin;
 pub mod api;
+pub mod backup;
 pub mod check;
 pub mod cli;
 pub mod clock;

@@ -164,6 +164,22 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 render::rotation(&r);
             }
         }
+        Command::Admin {
+            data,
+            command:
+                Admin::Restore {
+                    from,
+                    master_key,
+                    json,
+                },
+        } => {
+            let r = sealpost_hub::backup::restore(&from, &data, master_key.as_deref())?;
+            if json {
+                say!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                render::restored(&r);
+            }
+        }
         Command::Admin { data, command } => admin(open(&data)?, command).await?,
     }
     Ok(())
@@ -172,6 +188,15 @@ async fn run(command: Command) -> anyhow::Result<()> {
 async fn admin(hub: Hub, command: Admin) -> anyhow::Result<()> {
     let caller = Caller::cli();
     match command {
+        Admin::Backup { to, json } => {
+            let r = hub.backup(&to).await?;
+            if json {
+                say!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                render::backup(&r);
+            }
+        }
+        Admin::Restore { .. } => unreachable!("BUG: restore runs before the hub opens"),
         Admin::User { command } => match command {
             UserCommand::List { json } => {
                 let users = hub.users().await?;

@@ -156,6 +156,29 @@ pub enum Admin {
         #[arg(long)]
         json: bool,
     },
+    /// Back up a SQLite hub into a new folder while it serves: the database at one
+    /// moment, the encrypted files it refers to, and hub.toml. Not master.key: back it
+    /// up on its own, and keep it apart. (A PostgreSQL hub: see the admin guide.)
+    Backup {
+        /// The new folder to write (it must not exist, or be empty).
+        #[arg(long)]
+        to: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Restore a backup made by `admin backup` into a new data directory (--data).
+    Restore {
+        /// The backup folder.
+        #[arg(long)]
+        from: PathBuf,
+        /// The hub's master key (from its own backup); not needed if --data holds it.
+        #[arg(long)]
+        master_key: Option<PathBuf>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]

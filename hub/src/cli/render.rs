@@ -174,6 +174,39 @@ pub fn rotation(r: &crate::rotation::Rotation) {
     );
 }
 
+/// `admin backup`.
+pub fn backup(r: &crate::backup::BackupReport) {
+    say!(
+        "backed up {} in {} ({}, {} encrypted files, {}) to {}",
+        count(r.mailboxes, "mailbox", "mailboxes"),
+        r.taken_at,
+        count(r.messages, "message", "messages"),
+        r.files,
+        sealpost_proto::text::megabytes(r.bytes),
+        r.path
+    );
+    if !r.missing_files.is_empty() {
+        say!(
+            "{} deleted while the backup ran (their messages were deleted too); `admin check \
+             --repair` after a restore forgets them",
+            count(r.missing_files.len() as u64, "file was", "files were")
+        );
+    }
+    say!("master.key is not in the backup: keep its own backup apart from this one");
+}
+
+/// `admin restore`.
+pub fn restored(r: &crate::backup::BackupReport) {
+    say!(
+        "restored the backup taken {} into {}: {}, {}, {} encrypted files; the master key opens it",
+        r.taken_at,
+        r.path,
+        count(r.mailboxes, "mailbox", "mailboxes"),
+        count(r.messages, "message", "messages"),
+        r.files
+    );
+}
+
 /// `admin check [--repair]`.
 pub fn check(r: &CheckReport) {
     let fixed = |done: &str, todo: &str| {

@@ -622,6 +622,14 @@ impl Tx<'_> {
             .collect()
     }
 
+    /// Message copies in every mailbox.
+    pub fn count_messages(&self) -> Result<u64> {
+        let n: i64 = self
+            .0
+            .query_row("SELECT count(*) FROM messages", [], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
     /// Message copies in an account's inbox, and how many are unread.
     pub fn inbox_counts(&self, account_id: &str) -> Result<(u64, u64)> {
         let (all, unread): (i64, i64) = self.0.query_row(

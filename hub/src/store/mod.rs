@@ -363,6 +363,32 @@ impl Store {
         }
     }
 
+    /// Copies the SQLite database, as it is at one moment, to a new file at `to` with
+    /// SQLite's online backup API: one step, inside one read transaction, so the copy is
+    /// consistent and writers (a running `serve`) go on meanwhile.
+    ///
+    /// # Errors
+    /// `Conflict` on PostgreSQL (back it up with `pg_dump`); store and file errors.
+    pub fn backup_to(&self, to: &Path) -> Result<()> {
+        let Some(conn) = self.sqlite() else {
+            return Err(Error::Conflict(
+                "this hub keeps its rows in PostgreSQL: back them up with pg_dump (see the \
+                 admin guide, Backups)"
+                    .into(),
+            ));
+        };
+        let mut copy = Connection::open(to)?;
+        let backup = rusqlite::backup::Backup::new(&conn, &mut copy)?;
+        loop {
+            match backup.step(-1)? {
+                rusqlite::backup::StepResult::Done => break,
+                // Another connection held a lock for a moment: try again shortly.
+                _ => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+        Ok(())
+    }
+
     /// Whether SQLite overwrites what it frees with zeros (`PRAGMA secure_delete`): on
     /// while the storage upgrade replaces rows that held recipients in the clear, so the
     /// old text does not linger in free pages. (PostgreSQL stores never hold such rows.)

@@ -4,6 +4,7 @@
 mod address_book;
 mod at_rest;
 mod authz;
+mod backup;
 mod check;
 mod cli;
 mod limits;

@@ -55,7 +55,11 @@ async fn hub_in(dir: tempfile::TempDir, at: DateTime<Utc>) -> TestHub {
 }
 
 /// Every item of a full sync, and every attachment's bytes, as the user's app gets them.
-async fn everything(t: &TestHub, email: &str, password: &str) -> (Vec<Value>, Vec<Vec<u8>>) {
+pub(crate) async fn everything(
+    t: &TestHub,
+    email: &str,
+    password: &str,
+) -> (Vec<Value>, Vec<Vec<u8>>) {
     let (status, session) = t.sign_in(email, password, false).await;
     assert_eq!(status, reqwest::StatusCode::CREATED, "{session}");
     let token = session["access_token"].as_str().unwrap().to_owned();
