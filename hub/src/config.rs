@@ -347,8 +347,16 @@ impl DataDir {
     pub fn config(&self) -> PathBuf {
         self.root.join("hub.toml")
     }
-    /// `master.key`.
+    /// `master.key`: the systemd credential of that name when the service was given one
+    /// (`LoadCredential=master.key:…`, read from `$CREDENTIALS_DIRECTORY`), else the file
+    /// in the data directory.
     pub fn master_key(&self) -> PathBuf {
+        if let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY") {
+            let credential = PathBuf::from(dir).join("master.key");
+            if credential.exists() {
+                return credential;
+            }
+        }
         self.root.join("master.key")
     }
     /// Where `admin rotate-master-key` writes the new master key until its rotation

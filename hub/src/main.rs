@@ -88,6 +88,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             }
             // Rows an older hub stored are rewritten before anyone is served.
             upgrade(&hub).await?;
+            let stop = shutdown_signal();
             let address = listen.unwrap_or_else(|| hub.config().listen.clone());
             let listener = tokio::net::TcpListener::bind(&address)
                 .await
@@ -96,7 +97,16 @@ async fn run(command: Command) -> anyhow::Result<()> {
             say!("listening on http://{local}");
             use std::io::Write;
             std::io::stdout().flush()?;
-            sealpost_hub::serve(hub, listener, shutdown_signal()).await?;
+            // Under systemd (`Type=notify`), the unit is started once this is said; a
+            // no-op elsewhere.
+            if let Err(e) = sd_notify::notify(&[sd_notify::NotifyState::Ready]) {
+                tracing::warn!(error = %e, "could not tell systemd the hub is ready");
+            }
+            sealpost_hub::serve(hub, listener, async {
+                stop.await;
+                let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+            })
+            .await?;
         }
         Command::Send {
             data,
@@ -319,21 +329,34 @@ async fn upgrade(hub: &Hub) -> anyhow::Result<u64> {
 #[error("{} (see above)", count(*.0 as u64, "problem remains", "problems remain"))]
 struct CheckFailed(usize);
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves at Ctrl-C or SIGTERM. The handlers are installed when this is called, not
+/// when it is first awaited: a stop systemd sends right after READY=1 still ends the hub
+/// cleanly.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            s.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (mut interrupt, mut terminate) = (
+            signal(SignalKind::interrupt()).ok(),
+            signal(SignalKind::terminate()).ok(),
+        );
+        async move {
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = wait(interrupt.take()) => {},
+                _ = wait(terminate.take()) => {},
+            }
         }
-    };
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -792,3 +792,110 @@ fn output_read_only_in_part_ends_the_command_quietly() {
     );
     assert_eq!(out.status.code(), Some(0), "{err}");
 }
+
+/// The shipped unit, with `ExecStart` pointing at the binary under test.
+fn unit_under_test(dir: &Path) -> std::path::PathBuf {
+    let unit = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/sealpost-hub.service"),
+    )
+    .unwrap();
+    let binary = assert_cmd::cargo::cargo_bin("sealpost-hub");
+    let path = dir.join("sealpost-hub.service");
+    std::fs::write(
+        &path,
+        unit.replace("/usr/bin/sealpost-hub", binary.to_str().unwrap()),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn the_systemd_unit_verifies_and_its_exposure_stays_low() {
+    let tmp = tempfile::tempdir().unwrap();
+    let unit = unit_under_test(tmp.path());
+    let verify = std::process::Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(&unit)
+        .output()
+        .expect("systemd-analyze runs (Debian's systemd package)");
+    assert!(
+        verify.status.success() && verify.stderr.is_empty(),
+        "systemd-analyze verify: {}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    let security = std::process::Command::new("systemd-analyze")
+        .args(["security", "--offline=true", "--no-pager"])
+        .arg(&unit)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&security.stdout);
+    let score: f64 = report
+        .lines()
+        .find_map(|l| l.split("sealpost-hub.service: ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("an overall exposure level: {report}"));
+    eprintln!("systemd-analyze security: exposure {score}");
+    assert!(
+        score <= 2.0,
+        "the unit's exposure stays at 2.0 or under (systemd rates it OK): {score}\n{report}"
+    );
+}
+
+#[test]
+fn serve_tells_systemd_when_it_is_ready_and_reads_the_master_key_from_a_credential() {
+    use std::os::unix::net::UnixDatagram;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("hub");
+    init(&dir);
+    // As LoadCredential= hands it over: the key lives only in the credentials folder.
+    let credentials = tmp.path().join("credentials");
+    std::fs::create_dir(&credentials).unwrap();
+    std::fs::rename(dir.join("master.key"), credentials.join("master.key")).unwrap();
+    let socket_path = tmp.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let mut child = hub_cmd()
+        .args([
+            "serve",
+            "--data",
+            &data_arg(&dir),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("CREDENTIALS_DIRECTORY", &credentials)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let server = Server(child);
+    assert!(
+        line.starts_with("listening on http://127.0.0.1:"),
+        "serve opened with the credential's key: {line:?}"
+    );
+    let mut buf = [0u8; 256];
+    let n = socket.recv(&mut buf).expect("a readiness notice");
+    assert_eq!(
+        String::from_utf8_lossy(&buf[..n]),
+        "READY=1\n",
+        "systemd hears that the hub is ready once it accepts connections"
+    );
+    let pid = server.0.id().to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let n = socket.recv(&mut buf).expect("a stopping notice");
+    assert_eq!(String::from_utf8_lossy(&buf[..n]), "STOPPING=1\n");
+    let mut server = server;
+    let exit = server.0.wait().unwrap();
+    assert!(exit.success(), "a clean stop on SIGTERM: {exit:?}");
+}
