@@ -173,7 +173,7 @@ impl Hub {
             })
             .await?;
         for blob in blobs {
-            let _ = std::fs::remove_file(self.blob_path(&blob));
+            let _ = self.blobs.remove(&blob);
         }
         Ok(())
     }

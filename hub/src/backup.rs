@@ -13,6 +13,7 @@ use std::{
 
 use serde::Serialize;
 
+use crate::blobs::Blobs;
 use crate::config::{private_dir, private_file, DataDir};
 use crate::error::{Error, Result};
 use crate::hub::Hub;
@@ -58,8 +59,13 @@ impl Hub {
             )));
         }
         let taken_at = crate::clock::rfc3339(self.now());
-        let (store, data, to) = (self.store.clone(), self.dir.clone(), to.to_owned());
-        tokio::task::spawn_blocking(move || write_backup(&store, &data, &to, taken_at))
+        let (store, blobs, data, to) = (
+            self.store.clone(),
+            self.blobs.clone(),
+            self.dir.clone(),
+            to.to_owned(),
+        );
+        tokio::task::spawn_blocking(move || write_backup(&store, &blobs, &data, &to, taken_at))
             .await
             .map_err(|e| Error::Other(format!("the backup task failed: {e}")))?
     }
@@ -67,6 +73,7 @@ impl Hub {
 
 fn write_backup(
     store: &Store,
+    blobs: &Blobs,
     data: &DataDir,
     to: &Path,
     taken_at: String,
@@ -88,18 +95,20 @@ fn write_backup(
         copy.write_blocking(|tx| Ok((tx.file_refs()?, tx.count_messages()?, tx.account_count()?)))?;
     drop(copy);
     private_dir(&target.blobs())?;
+    let copies = Blobs::folder(target.blobs());
     let (mut files, mut bytes, mut missing_files) = (0, 0, Vec::new());
     for blob in refs
         .iter()
         .map(|r| r.blob())
         .collect::<std::collections::BTreeSet<_>>()
     {
-        let from = data.blobs().join(blob);
-        let into = target.blobs().join(blob);
-        if let Some(folder) = into.parent() {
-            private_dir(folder)?;
-        }
-        match copy_private(&from, &into) {
+        let copied = blobs.open(blob).and_then(|mut from| {
+            let mut into = copies.create(blob)?;
+            std::io::copy(&mut from, &mut into)?;
+            into.finish()?;
+            copies.make_durable(blob)
+        });
+        match copied {
             Ok(n) => {
                 files += 1;
                 bytes += n;

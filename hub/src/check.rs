@@ -76,9 +76,17 @@ impl CheckReport {
 
 /// A file nothing refers to.
 struct Unreferenced {
-    path: PathBuf,
+    place: Place,
     bytes: u64,
     old: bool,
+}
+
+/// Where a file nothing refers to is.
+enum Place {
+    /// Among the encrypted files, by name.
+    Blob(String),
+    /// A temporary file in the outbox folder.
+    Outbox(PathBuf),
 }
 
 /// Every file under `dir`, recursively.
@@ -134,33 +142,42 @@ impl Hub {
     /// Files under the blob folder that no row refers to, and temporary files an email
     /// being written into the outbox left.
     fn unreferenced_files(&self, referenced: &HashSet<String>) -> Result<Vec<Unreferenced>> {
-        let blobs = self.dir.blobs();
         let cutoff = SystemTime::now() - StdDuration::from_secs(LEFTOVER_AGE_MINUTES as u64 * 60);
         let mut out = Vec::new();
+        for blob in self.blobs.list()? {
+            if !referenced.contains(&blob.name) {
+                out.push(Unreferenced {
+                    old: blob.modified < cutoff,
+                    bytes: blob.bytes,
+                    place: Place::Blob(blob.name),
+                });
+            }
+        }
         let outbox_temporaries = files_under(&self.dir.outbox())?.into_iter().filter(|p| {
             p.file_name()
                 .and_then(|n| n.to_str())
                 .is_some_and(|n| n.starts_with('.') && n.ends_with(".tmp"))
         });
-        let blob_files = files_under(&blobs)?.into_iter().filter(|p| {
-            let relative = p.strip_prefix(&blobs).unwrap_or(p);
-            let relative = relative.to_string_lossy().replace('\\', "/");
-            !referenced.contains(&relative)
-        });
-        for path in blob_files.chain(outbox_temporaries) {
+        for path in outbox_temporaries {
             let meta = match std::fs::metadata(&path) {
                 Ok(meta) => meta,
-                // Removed meanwhile (a send finished, a purge ran).
+                // Removed meanwhile (an email finished).
                 Err(_) => continue,
             };
-            let old = meta.modified().is_ok_and(|m| m < cutoff);
             out.push(Unreferenced {
-                path,
+                old: meta.modified().is_ok_and(|m| m < cutoff),
                 bytes: meta.len(),
-                old,
+                place: Place::Outbox(path),
             });
         }
         Ok(out)
+    }
+
+    fn remove_unreferenced(&self, file: &Unreferenced) {
+        let _ = match &file.place {
+            Place::Blob(name) => self.blobs.remove(name),
+            Place::Outbox(path) => std::fs::remove_file(path),
+        };
     }
 
     /// Removes what crashes left: files no row refers to, older than an hour, and pending
@@ -175,7 +192,7 @@ impl Hub {
             report.files += 1;
             report.bytes += file.bytes;
             if !dry_run {
-                let _ = std::fs::remove_file(&file.path);
+                self.remove_unreferenced(&file);
             }
         }
         let cutoff = self.now() - Duration::minutes(LEFTOVER_AGE_MINUTES);
@@ -227,7 +244,7 @@ impl Hub {
         let mut lost_mail = Vec::new();
         let mut lost_uploads = Vec::new();
         for r in &refs {
-            if self.blob_path(r.blob()).exists() {
+            if self.blobs.exists(r.blob()) {
                 continue;
             }
             match r {
@@ -248,7 +265,7 @@ impl Hub {
                 report.orphan_files += 1;
                 report.orphan_bytes += file.bytes;
                 if repair {
-                    let _ = std::fs::remove_file(&file.path);
+                    self.remove_unreferenced(&file);
                 }
             } else {
                 report.recent_unreferenced_files += 1;
@@ -291,14 +308,13 @@ impl Hub {
                 report.empty_mailboxes.len(),
                 report.not_private.len()
             );
-            let blobs = self.dir.blobs();
+            let blobs = self.blobs.clone();
             self.store
                 .write(move |tx| {
                     // Re-checked in the write: an email may have been sent, or an upload
                     // attached, since they were found; only what is still lost is given up.
                     let current = tx.file_refs()?;
-                    let still_lost =
-                        |r: &FileRef| current.contains(r) && !blobs.join(r.blob()).exists();
+                    let still_lost = |r: &FileRef| current.contains(r) && !blobs.exists(r.blob());
                     for r in lost_uploads.iter().filter(|r| still_lost(r)) {
                         if let FileRef::Upload { id, .. } = r {
                             tx.forget_upload(id)?;

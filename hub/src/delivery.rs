@@ -79,9 +79,13 @@ impl Hub {
                     Ok(Box::new(SensitiveReader(raw.clone(), 0)) as Box<dyn Read + Send>)
                 })
             } else {
-                let (key, path) = (self.master.clone_key(), self.blob_path(&mail.blob));
+                let (key, blobs, name) = (
+                    self.master.clone_key(),
+                    self.blobs.clone(),
+                    mail.blob.clone(),
+                );
                 Arc::new(move || {
-                    key.open_file(&path)
+                    key.open_stream(blobs.open(&name)?)
                         .map(|r| Box::new(r) as Box<dyn Read + Send>)
                         .map_err(std::io::Error::other)
                 })

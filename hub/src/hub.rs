@@ -40,6 +40,8 @@ pub struct Hub {
     pub(crate) config: HubConfig,
     pub(crate) dir: DataDir,
     pub(crate) store: Store,
+    /// The encrypted files (attachments, uploads, emails to staff).
+    pub(crate) blobs: crate::blobs::Blobs,
     pub(crate) master: MasterKey,
     /// Mailbox keys unwrapped lately (bounded in time and number).
     pub(crate) keys: crate::crypto::KeyCache,
@@ -221,6 +223,7 @@ impl Hub {
         let store = Store::at(&config.store_location(&data))?;
         crate::rotation::finish_interrupted(&data, &store)?;
         let master = MasterKey::load(&data.master_key())?;
+        let blobs = crate::blobs::Blobs::folder(data.blobs());
         let org_send_key = crate::upgrade::prepare_keys(&store, &master)?;
         let legacy_rows = store.write_blocking(|tx| tx.storage_format())? < 2;
         let notifier = Arc::new(crate::events::Notifier::default());
@@ -278,8 +281,9 @@ impl Hub {
             feed_served,
             metrics: Default::default(),
             config,
-            dir: data,
+            dir: data.clone(),
             store,
+            blobs,
             master,
             keys: Default::default(),
             legacy_rows: legacy_rows.into(),
@@ -335,19 +339,14 @@ impl Hub {
     /// # Errors
     /// The I/O error that stopped it (a folder gone, read-only or full).
     pub async fn blobs_writable(&self) -> Result<()> {
-        let probe = self.dir.blobs().join(format!(
+        let probe = format!(
             ".ready-{}",
             crate::crypto::new_id(self.entropy.as_ref(), "")
-        ));
-        tokio::task::spawn_blocking(move || {
-            crate::config::private_file()
-                .write(true)
-                .create_new(true)
-                .open(&probe)?;
-            std::fs::remove_file(&probe)
-        })
-        .await
-        .map_err(|e| Error::Other(format!("the readiness probe failed: {e}")))??;
+        );
+        let blobs = self.blobs.clone();
+        tokio::task::spawn_blocking(move || blobs.probe(&probe))
+            .await
+            .map_err(|e| Error::Other(format!("the readiness probe failed: {e}")))??;
         Ok(())
     }
 

@@ -9,6 +9,7 @@ pub mod address_book;
 pub mod admin;
 pub mod api;
 pub mod backup;
+pub mod blobs;
 pub mod check;
 pub mod cli;
 pub mod clock;

@@ -214,18 +214,6 @@ impl Hub {
         Ok(())
     }
 
-    /// Removes encrypted files no row refers to any more.
-    pub(crate) fn remove_blobs(&self, blobs: &[String]) {
-        // An empty name is "no file" (notification emails carry none), not the blobs folder.
-        for blob in blobs.iter().filter(|b| !b.is_empty()) {
-            if let Err(e) = std::fs::remove_file(self.blob_path(blob)) {
-                if e.kind() != std::io::ErrorKind::NotFound {
-                    tracing::warn!(error = %e, "an attachment file could not be removed");
-                }
-            }
-        }
-    }
-
     /// What changed since `since` (everything when absent), one page.
     ///
     /// The page is read in one transaction (the change list, then its messages and their

@@ -530,9 +530,11 @@ impl Hub {
         for (row, info) in forwarded {
             // Same mailbox, same key: a byte copy of the encrypted file is enough.
             let id = new_id(self.entropy.as_ref(), "att_");
-            let (relative, absolute) = self.new_blob_path(&id)?;
-            let copied = std::fs::copy(self.blob_path(&row.blob), &absolute)
-                .and_then(|_| crate::crypto::sync_file(&absolute));
+            let relative = crate::blobs::Blobs::name_for(&id);
+            let copied = self
+                .blobs
+                .copy(&row.blob, &relative)
+                .and_then(|_| self.blobs.make_durable(&relative));
             if let Err(e) = copied {
                 self.forget_fresh(&planned);
                 return Err(e.into());
@@ -615,16 +617,25 @@ impl Hub {
             parts.push(crate::mail::mime::Part {
                 name: a.name.clone(),
                 content_type: a.content_type.clone(),
-                bytes: Box::new(p.key.files.open_file(&self.blob_path(&a.blob))?),
+                bytes: Box::new(p.key.files.open_stream(self.blobs.open(&a.blob)?)?),
             });
         }
         let id = new_id(self.entropy.as_ref(), "mail_");
-        let (relative, absolute) = self.new_blob_path(&id)?;
-        let master = self.master.public();
+        let relative = crate::blobs::Blobs::name_for(&id);
+        let (master, blobs, name) = (self.master.public(), self.blobs.clone(), relative.clone());
         tokio::task::spawn_blocking(move || {
-            let email = crate::mail::mime::with_attachments(head, &boundary, parts)?;
-            master.seal_to_file(email, &absolute)?;
-            crate::crypto::sync_file(&absolute).map_err(crate::crypto::CryptoError::from)
+            let written = (|| {
+                let email = crate::mail::mime::with_attachments(head, &boundary, parts)?;
+                let mut writer = blobs.create(&name)?;
+                master.seal_into(email, &mut writer)?;
+                writer.finish()?;
+                blobs.make_durable(&name)?;
+                Ok::<_, Error>(())
+            })();
+            if written.is_err() {
+                let _ = blobs.remove(&name);
+            }
+            written
         })
         .await
         .map_err(|e| Error::Other(format!("sealing the email failed: {e}")))??;

@@ -129,7 +129,8 @@ pub fn rotate_master_key(data: &DataDir) -> Result<Rotation> {
     // The file is on disk before the database names it (MasterKey::create syncs the file;
     // this syncs its name).
     sync_dir(data)?;
-    let mut written: Vec<PathBuf> = Vec::new();
+    let blobs = crate::blobs::Blobs::folder(data.blobs());
+    let mut written: Vec<String> = Vec::new();
     let result = (|| -> Result<(u64, u64, Vec<String>)> {
         let accounts = store.write_blocking(|tx| tx.wrapped_keys())?;
         let mut rewrapped = Vec::with_capacity(accounts.len());
@@ -162,12 +163,13 @@ pub fn rotate_master_key(data: &DataDir) -> Result<Rotation> {
             let (blob, stored) = if row.blob.is_empty() {
                 (String::new(), 0)
             } else {
-                let source = data.blobs().join(&row.blob);
-                let (relative, absolute) = blob_path(data, &row.blob)?;
-                written.push(absolute.clone());
+                let relative = resealed_name(&row.blob);
+                written.push(relative.clone());
+                let mut writer = blobs.create(&relative)?;
                 new.public()
-                    .seal_to_file(old.open_file(&source)?, &absolute)?;
-                let stored = crate::crypto::sync_file(&absolute)?;
+                    .seal_into(old.open_stream(blobs.open(&row.blob)?)?, &mut writer)?;
+                writer.finish()?;
+                let stored = blobs.make_durable(&relative)?;
                 old_files.push(row.blob.clone());
                 (relative, stored)
             };
@@ -218,7 +220,7 @@ pub fn rotate_master_key(data: &DataDir) -> Result<Rotation> {
         Ok(r) => r,
         Err(e) => {
             for f in &written {
-                let _ = fs::remove_file(f);
+                let _ = blobs.remove(f);
             }
             let _ = fs::remove_file(&pending);
             return Err(e);
@@ -230,7 +232,7 @@ pub fn rotate_master_key(data: &DataDir) -> Result<Rotation> {
     fs::rename(&pending, data.master_key())?;
     sync_dir(data)?;
     for f in old_files {
-        let _ = fs::remove_file(data.blobs().join(f));
+        let _ = blobs.remove(&f);
     }
     Ok(Rotation {
         key_file: data.master_key(),
@@ -241,19 +243,18 @@ pub fn rotate_master_key(data: &DataDir) -> Result<Rotation> {
     })
 }
 
-/// A new file beside `relative` for its re-sealed copy.
-fn blob_path(data: &DataDir, relative: &str) -> Result<(String, PathBuf)> {
+/// A new name beside `relative` for its re-sealed copy.
+fn resealed_name(relative: &str) -> String {
     let shard = std::path::Path::new(relative)
         .parent()
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_default();
     let id = new_id(&OsEntropy, "rek_");
-    let relative = if shard.is_empty() {
+    if shard.is_empty() {
         format!("{id}.age")
     } else {
         format!("{shard}/{id}.age")
-    };
-    Ok((relative.clone(), data.blobs().join(relative)))
+    }
 }
 
 fn sync_dir(data: &DataDir) -> io::Result<()> {

@@ -1,15 +1,11 @@
 //! Organisation staff sending secure messages to external people.
 
-use std::{
-    collections::BTreeSet,
-    fs,
-    io::Read,
-    path::{Path, PathBuf},
-};
+use std::{collections::BTreeSet, fs, io::Read, path::PathBuf};
 
 use chrono::Duration;
 use sealpost_proto::{address, Folder, SendMode};
 
+use crate::blobs::Blobs;
 use crate::crypto::sealed::{MessageContent, SealedAttachment};
 use crate::crypto::{new_id, PublicKey};
 use crate::error::{Error, Result};
@@ -84,10 +80,14 @@ impl AttachmentFile {
 struct Source {
     name: String,
     size: u64,
-    /// A plain file, or a file sealed to the master key (an org upload).
-    path: PathBuf,
-    sealed: bool,
+    /// A plain file, or a blob sealed to the master key (an org upload).
+    from: SourceFrom,
     upload_id: Option<String>,
+}
+
+enum SourceFrom {
+    File(PathBuf),
+    Blob(String),
 }
 
 /// The outcome of a send.
@@ -179,7 +179,7 @@ impl Hub {
                 .await
                 .is_ok()
             {
-                remove_files(&[self.blob_path(&row.blob)]);
+                self.remove_blobs(&[row.blob]);
             }
         }
     }
@@ -257,7 +257,7 @@ impl Hub {
         });
         let expires_at = now + Duration::days(keep);
         let mut copies = Vec::new();
-        let mut written: Vec<PathBuf> = Vec::new();
+        let mut written: Vec<String> = Vec::new();
         let mut data_keys = Vec::with_capacity(mailboxes.len());
         for (account_id, ..) in &mailboxes {
             data_keys.push(self.mailbox_key(account_id).await?);
@@ -269,16 +269,19 @@ impl Hub {
                 let mut stored = Vec::new();
                 for source in &sources {
                     let id = new_id(self.entropy.as_ref(), "att_");
-                    let (relative, absolute) = self.new_blob_path(&id)?;
-                    let input: Box<dyn Read> = if source.sealed {
-                        Box::new(self.master.open_file(&source.path)?)
-                    } else {
-                        Box::new(fs::File::open(&source.path)?)
+                    let relative = Blobs::name_for(&id);
+                    let input: Box<dyn Read> = match &source.from {
+                        SourceFrom::Blob(blob) => {
+                            Box::new(self.master.open_stream(self.blobs.open(blob)?)?)
+                        }
+                        SourceFrom::File(path) => Box::new(fs::File::open(path)?),
                     };
-                    written.push(absolute.clone());
-                    let size =
-                        key.seal_to_file(input.take(limits.max_attachment_bytes + 1), &absolute)?;
-                    crate::crypto::sync_file(&absolute)?;
+                    written.push(relative.clone());
+                    let (size, _) = self.write_sealed(
+                        &key,
+                        input.take(limits.max_attachment_bytes + 1),
+                        &relative,
+                    )?;
                     let name = clean_file_name(&source.name);
                     sealed_attachments.push(SealedAttachment {
                         id: id.clone(),
@@ -328,7 +331,7 @@ impl Hub {
             Ok(())
         })();
         if let Err(e) = prepared {
-            remove_files(&written);
+            self.remove_blobs(&written);
             return Err(e);
         }
 
@@ -348,10 +351,12 @@ impl Hub {
         let attachments = message.attachments.len();
         let used_uploads: Vec<String> =
             sources.iter().filter_map(|s| s.upload_id.clone()).collect();
-        let upload_files: Vec<PathBuf> = sources
+        let upload_files: Vec<String> = sources
             .iter()
-            .filter(|s| s.sealed)
-            .map(|s| s.path.clone())
+            .filter_map(|s| match &s.from {
+                SourceFrom::Blob(blob) => Some(blob.clone()),
+                SourceFrom::File(_) => None,
+            })
             .collect();
         let recorded = reference.map(|r| {
             (
@@ -392,10 +397,10 @@ impl Hub {
             })
             .await;
         if let Err(e) = stored {
-            remove_files(&written);
+            self.remove_blobs(&written);
             return Err(e);
         }
-        remove_files(&upload_files);
+        self.remove_blobs(&upload_files);
         self.mail_queued();
         Ok(SendReceipt {
             id: origin_id,
@@ -418,8 +423,7 @@ impl Hub {
                         .map(|n| n.to_string_lossy().into_owned())
                         .unwrap_or_else(|| "attachment".into()),
                     size: meta.len(),
-                    path: path.clone(),
-                    sealed: false,
+                    from: SourceFrom::File(path.clone()),
                     upload_id: None,
                 })
             }
@@ -437,8 +441,7 @@ impl Hub {
                 Ok(Source {
                     name: meta.name,
                     size: row.size,
-                    path: self.blob_path(&row.blob),
-                    sealed: true,
+                    from: SourceFrom::Blob(row.blob),
                     upload_id: Some(row.id),
                 })
             }
@@ -507,23 +510,36 @@ impl Hub {
             .await
     }
 
-    /// A new blob file location: `blobs/ab/<id>.age`, relative and absolute.
-    pub(crate) fn new_blob_path(&self, id: &str) -> Result<(String, PathBuf)> {
-        let shard: String = id.chars().rev().take(2).collect();
-        let folder = self.dir.blobs().join(&shard);
-        crate::config::private_dir(&folder)?;
-        let relative = format!("{shard}/{id}.age");
-        Ok((relative.clone(), self.dir.blobs().join(relative)))
+    /// Seals `input` to `key` into the new blob `name` and makes it durable (a row will
+    /// refer to it); returns the plaintext and stored lengths. The blob is removed if
+    /// anything fails.
+    pub(crate) fn write_sealed(
+        &self,
+        key: &PublicKey,
+        input: impl Read,
+        name: &str,
+    ) -> Result<(u64, u64)> {
+        let written = (|| {
+            let mut writer = self.blobs.create(name)?;
+            let size = key.seal_into(input, &mut writer)?;
+            writer.finish()?;
+            let stored = self.blobs.make_durable(name)?;
+            Ok::<_, Error>((size, stored))
+        })();
+        if written.is_err() {
+            let _ = self.blobs.remove(name);
+        }
+        written
     }
 
-    /// The absolute path of a stored blob.
-    pub fn blob_path(&self, relative: &str) -> PathBuf {
-        self.dir.blobs().join(Path::new(relative))
-    }
-}
-
-fn remove_files(paths: &[PathBuf]) {
-    for p in paths {
-        let _ = fs::remove_file(p);
+    /// Removes blobs no row refers to any more; a failure only leaves them to the
+    /// orphan sweep.
+    pub(crate) fn remove_blobs(&self, names: &[String]) {
+        // An empty name is "no file" (notification emails carry none).
+        for name in names.iter().filter(|b| !b.is_empty()) {
+            if let Err(e) = self.blobs.remove(name) {
+                tracing::warn!(error = %e, "a file no row refers to was left for the sweep");
+            }
+        }
     }
 }

@@ -110,14 +110,23 @@ impl Hub {
                     .to_owned()
             });
         let id = new_id(self.entropy.as_ref(), "upl_");
-        let (relative, absolute) = self.new_blob_path(&id)?;
+        let relative = crate::blobs::Blobs::name_for(&id);
         let limit = limits.max_attachment_bytes;
         let reader = StreamReader::new(body.map_err(|e| std::io::Error::other(e.into())));
-        let writer_key = key.clone();
-        let path = absolute.clone();
-        let size = tokio::task::spawn_blocking(move || {
+        let (writer_key, blobs, blob) = (key.clone(), self.blobs.clone(), relative.clone());
+        let (size, stored_bytes) = tokio::task::spawn_blocking(move || {
             let input = SyncIoBridge::new(reader).take(limit + 1);
-            writer_key.seal_to_file(input, &path)
+            let written = (|| {
+                let mut writer = blobs.create(&blob)?;
+                let size = writer_key.seal_into(input, &mut writer)?;
+                // Not flushed to disk yet: that cost is paid once, when the upload is
+                // attached (`durable_upload`), and not at all for uploads never used.
+                Ok::<_, crate::crypto::CryptoError>((size, writer.finish()?))
+            })();
+            if written.is_err() {
+                let _ = blobs.remove(&blob);
+            }
+            written
         })
         .await
         .map_err(|e| Error::Other(format!("upload task failed: {e}")))?
@@ -128,7 +137,7 @@ impl Hub {
             other => other.into(),
         })?;
         if size > limit {
-            let _ = std::fs::remove_file(&absolute);
+            let _ = self.blobs.remove(&relative);
             return Err(too_large);
         }
         let meta = serde_json::to_vec(&UploadMeta {
@@ -136,14 +145,11 @@ impl Hub {
             content_type,
         })
         .expect("BUG: upload meta serialises");
-        // Not flushed to disk yet: that cost is paid once, when the upload is attached
-        // (`durable_upload`), and not at all for uploads that are never used.
-        let stored_bytes = std::fs::metadata(&absolute).map(|m| m.len()).unwrap_or(0);
         let row = UploadRow {
             id: id.clone(),
             account_id: owner.account_id().to_owned(),
             size,
-            blob: relative,
+            blob: relative.clone(),
             stored_bytes,
             sealed: key.seal(&meta)?,
         };
@@ -154,7 +160,7 @@ impl Hub {
             .write(move |tx| tx.insert_upload(&row, now, expires))
             .await
         {
-            let _ = std::fs::remove_file(&absolute);
+            let _ = self.blobs.remove(&relative);
             return Err(e);
         }
         Ok(Upload {
@@ -167,7 +173,7 @@ impl Hub {
     /// Makes an upload's file durable before a message refers to it, and checks that it
     /// is whole: a hub that crashed after the upload was answered may have lost its tail.
     pub(crate) fn durable_upload(&self, row: &UploadRow) -> Result<()> {
-        match crate::crypto::sync_file(&self.blob_path(&row.blob)) {
+        match self.blobs.make_durable(&row.blob) {
             Ok(len) if len == row.stored_bytes => Ok(()),
             _ => Err(Error::NotFound("upload")),
         }
@@ -195,7 +201,7 @@ impl Hub {
             .into_iter()
             .find(|a| a.id == attachment_id)
             .ok_or(Error::NotFound("attachment"))?;
-        let mut reader = key.files.open_file(&self.blob_path(&attachment.blob))?;
+        let mut reader = key.files.open_stream(self.blobs.open(&attachment.blob)?)?;
         let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
         tokio::task::spawn_blocking(move || {
             let mut buf = vec![0u8; 64 * 1024];

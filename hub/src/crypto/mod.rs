@@ -150,9 +150,12 @@ impl MasterKey {
         PublicKey(self.identity.to_public())
     }
 
-    /// A reader yielding the plaintext of a file sealed to the master key.
-    pub fn open_file(&self, path: &Path) -> Result<impl Read + Send + 'static, CryptoError> {
-        open_file(&self.identity, path)
+    /// A reader yielding the plaintext of a stream sealed to the master key.
+    pub fn open_stream(
+        &self,
+        sealed: impl Read + Send + 'static,
+    ) -> Result<impl Read + Send + 'static, CryptoError> {
+        open_stream(&self.identity, sealed)
     }
 
     /// A second handle on the key, for work moved to other threads.
@@ -219,29 +222,17 @@ impl PublicKey {
         seal(&self.0, plaintext)
     }
 
-    /// Streams `input` into a new file at `path`, encrypted to this key. Returns the
-    /// number of plaintext bytes. The file is removed if anything fails. It is not yet
-    /// flushed to disk: call [`sync_file`] before anything durable refers to it.
-    pub fn seal_to_file(&self, mut input: impl Read, path: &Path) -> Result<u64, CryptoError> {
-        let result = (|| {
-            let file = crate::config::private_file()
-                .write(true)
-                .create_new(true)
-                .open(path)?;
-            let encryptor = age::Encryptor::with_recipients(iter::once(&self.0 as _))
-                .map_err(|e| CryptoError::Encrypt(e.to_string()))?;
-            // age writes whole 64 KiB chunks: the file needs no buffer of its own.
-            let mut writer = encryptor.wrap_output(file)?;
-            let copied = copy_large(&mut input, &mut writer)?;
-            // Without finish() the last chunk is never written. Not synced here: callers
-            // make the file durable (sync_file) before a stored row refers to it.
-            writer.finish()?;
-            Ok(copied)
-        })();
-        if result.is_err() {
-            let _ = fs::remove_file(path);
-        }
-        result
+    /// Streams `input` into `output` (a new blob), encrypted to this key. Returns the
+    /// number of plaintext bytes. On an error the caller removes what was written.
+    pub fn seal_into(&self, mut input: impl Read, output: impl Write) -> Result<u64, CryptoError> {
+        let encryptor = age::Encryptor::with_recipients(iter::once(&self.0 as _))
+            .map_err(|e| CryptoError::Encrypt(e.to_string()))?;
+        // age writes whole 64 KiB chunks: the output needs no buffer of its own.
+        let mut writer = encryptor.wrap_output(output)?;
+        let copied = copy_large(&mut input, &mut writer)?;
+        // Without finish() the last chunk is never written.
+        writer.finish()?;
+        Ok(copied)
     }
 }
 
@@ -293,23 +284,18 @@ impl MailboxKey {
         open(&self.identity, ciphertext)
     }
 
-    /// A reader yielding the plaintext of an encrypted file.
-    pub fn open_file(&self, path: &Path) -> Result<impl Read + Send + 'static, CryptoError> {
-        open_file(&self.identity, path)
+    /// A reader yielding the plaintext of an encrypted stream (a blob).
+    pub fn open_stream(
+        &self,
+        sealed: impl Read + Send + 'static,
+    ) -> Result<impl Read + Send + 'static, CryptoError> {
+        open_stream(&self.identity, sealed)
     }
 
     /// The identity in age's text form, for interoperability checks with other age tools.
     pub fn to_age_identity(&self) -> Sensitive<String> {
         Sensitive::new(self.identity.to_string().expose_secret().to_owned())
     }
-}
-
-/// Flushes a file to disk and returns its length: called before a database row that
-/// refers to the file commits, so that a crash cannot leave a row pointing at lost bytes.
-pub fn sync_file(path: &Path) -> io::Result<u64> {
-    let file = fs::File::open(path)?;
-    file.sync_data()?;
-    Ok(file.metadata()?.len())
 }
 
 /// `io::copy` with a 1 MiB buffer: fewer, larger writes into the encryptor and the file.
@@ -328,12 +314,12 @@ fn copy_large(input: &mut impl Read, output: &mut impl Write) -> io::Result<u64>
     }
 }
 
-fn open_file(
+fn open_stream(
     identity: &x25519::Identity,
-    path: &Path,
+    sealed: impl Read + Send + 'static,
 ) -> Result<impl Read + Send + 'static, CryptoError> {
-    let file = BufReader::new(fs::File::open(path)?);
-    let decryptor = age::Decryptor::new_buffered(file).map_err(|_| CryptoError::Decrypt)?;
+    let decryptor =
+        age::Decryptor::new_buffered(BufReader::new(sealed)).map_err(|_| CryptoError::Decrypt)?;
     decryptor
         .decrypt(iter::once(identity as _))
         .map_err(|_| CryptoError::Decrypt)
@@ -404,12 +390,15 @@ mod tests {
         let master = MasterKey::create(&dir.path().join("master.key")).unwrap();
         let (public, wrapped) = master.new_mailbox_key().unwrap();
         let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-        let path = dir.path().join("blob");
-        let n = public.seal_to_file(&data[..], &path).unwrap();
+        let mut sealed = Vec::new();
+        let n = public.seal_into(&data[..], &mut sealed).unwrap();
         assert_eq!(n, data.len() as u64);
         let key = master.unwrap_mailbox_key(&wrapped).unwrap();
         let mut out = Vec::new();
-        key.open_file(&path).unwrap().read_to_end(&mut out).unwrap();
+        key.open_stream(std::io::Cursor::new(sealed))
+            .unwrap()
+            .read_to_end(&mut out)
+            .unwrap();
         assert_eq!(
             out, data,
             "every byte, including the last chunk, comes back"
