@@ -21,8 +21,9 @@ lint: deps ui
 test: lint
 	npm --prefix ui test
 	./scripts/with-keyring.sh $(CARGO) nextest run --workspace --all-features --locked --no-fail-fast
-	# The hub's suite again, every test hub on PostgreSQL.
-	./scripts/with-postgres.sh ./scripts/with-keyring.sh $(CARGO) nextest run -p sealpost-hub --all-features --locked --no-fail-fast
+	# The hub's suite again, every test hub on PostgreSQL with its files in an S3 bucket
+	# (Garage), as replicas run.
+	./scripts/with-postgres.sh ./scripts/with-garage.sh ./scripts/with-keyring.sh $(CARGO) nextest run -p sealpost-hub --all-features --locked --no-fail-fast
 	./scripts/api-conformance.sh
 
 bench: ui

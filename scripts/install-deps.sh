@@ -72,7 +72,7 @@ fi
 
 # Garage, a real S3 server, for the tests of attachments kept in a bucket. Built once
 # (about 16 minutes on two cores) into the tools folder outside the checkout, and kept.
-if ! "$tools/garage/bin/garage" --version 2>/dev/null | grep -q 'v2.5.0'; then
+if ! "$tools/garage/bin/garage" --version 2>/dev/null | grep -q '2.5.0'; then
   echo "building Garage 2.5.0 (once; kept in $tools/garage)"
   cargo install garage@2.5.0 --locked --no-default-features \
     --features bundled-libs,sqlite,lmdb --root "$tools/garage"

@@ -3,22 +3,35 @@
 //! here (`crypto`); this module only stores, lists and removes bytes, by name.
 //!
 //! Names are relative paths such as `ab/att_…age` (a two-character shard, then the id).
-//! The data directory's `blobs/` folder is the only place so far; an object store would
-//! give the same operations.
+//! They live in the data directory's `blobs/` folder (the default), or in an S3 bucket
+//! (any S3-compatible store, through the `object_store` crate) shared by every hub
+//! process, so that an upload made through one replica can be attached through another.
+//!
+//! The operations are blocking, as file operations are: the hub calls them from blocking
+//! threads. The bucket's requests run on a small runtime of its own.
 
 use std::{
     fs,
     io::{self, Read, Write},
     path::{Path, PathBuf},
+    sync::Arc,
     time::SystemTime,
 };
 
 use crate::config::{private_dir, private_file};
 
+mod bucket;
+
+pub use bucket::BucketConfig;
+
 /// The encrypted-file store; cheap to clone.
-#[derive(Debug, Clone)]
-pub struct Blobs {
-    root: PathBuf,
+#[derive(Clone)]
+pub struct Blobs(Place);
+
+#[derive(Clone)]
+enum Place {
+    Folder(PathBuf),
+    Bucket(Arc<bucket::Bucket>),
 }
 
 /// A stored file, as [`Blobs::list`] finds it.
@@ -32,29 +45,45 @@ pub struct BlobEntry {
     pub modified: SystemTime,
 }
 
-/// A file being written: [`BlobWriter::finish`] ends it. Dropped unfinished, the file is
-/// left for the caller to remove ([`Blobs::remove`]) or the orphan sweep.
+/// A file being written: [`BlobWriter::finish`] ends it. Dropped unfinished, a file is
+/// left for the caller to remove ([`Blobs::remove`]) or the orphan sweep; an object is
+/// never made.
 pub struct BlobWriter {
-    file: fs::File,
+    to: Writing,
     written: u64,
+}
+
+enum Writing {
+    File(fs::File),
+    Object(bucket::ObjectWriter),
 }
 
 impl Write for BlobWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.file.write(buf)?;
+        let n = match &mut self.to {
+            Writing::File(f) => f.write(buf)?,
+            Writing::Object(o) => o.write(buf)?,
+        };
         self.written += n as u64;
         Ok(n)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.file.flush()
+        match &mut self.to {
+            Writing::File(f) => f.flush(),
+            Writing::Object(_) => Ok(()),
+        }
     }
 }
 
 impl BlobWriter {
-    /// Ends the file; returns its length. Not yet durable: see [`Blobs::make_durable`].
-    pub fn finish(mut self) -> io::Result<u64> {
-        self.file.flush()?;
+    /// Ends the file; returns its length. A file is not yet durable (see
+    /// [`Blobs::make_durable`]); an object is stored once this returns.
+    pub fn finish(self) -> io::Result<u64> {
+        match self.to {
+            Writing::File(mut f) => f.flush()?,
+            Writing::Object(o) => o.finish()?,
+        }
         Ok(self.written)
     }
 }
@@ -62,7 +91,20 @@ impl BlobWriter {
 impl Blobs {
     /// The store in the folder `root` (the data directory's `blobs/`).
     pub fn folder(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        Self(Place::Folder(root.into()))
+    }
+
+    /// The store in an S3 bucket.
+    ///
+    /// # Errors
+    /// The configuration is incomplete or not valid (says which part).
+    pub fn bucket(config: &BucketConfig) -> Result<Self, String> {
+        Ok(Self(Place::Bucket(Arc::new(bucket::Bucket::new(config)?))))
+    }
+
+    /// Whether the files are in a bucket that several hub processes may share.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.0, Place::Bucket(_))
     }
 
     /// A name for a new file of the thing with id `id`: `<shard>/<id>.age`, the shard
@@ -72,22 +114,8 @@ impl Blobs {
         format!("{shard}/{id}.age")
     }
 
-    fn path(&self, name: &str) -> io::Result<PathBuf> {
-        // Names come from the hub's own rows; a name that would leave the folder is a
-        // fault, never followed.
-        let relative = Path::new(name);
-        if name.is_empty()
-            || relative.is_absolute()
-            || relative
-                .components()
-                .any(|c| !matches!(c, std::path::Component::Normal(_)))
-        {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("{name:?} is not a blob name"),
-            ));
-        }
-        Ok(self.root.join(relative))
+    fn path(root: &Path, name: &str) -> io::Result<PathBuf> {
+        Ok(root.join(checked(name)?))
     }
 
     /// Starts the new file `name` (owner-only; its shard folder is made if need be).
@@ -95,45 +123,69 @@ impl Blobs {
     /// # Errors
     /// `AlreadyExists` when the name is taken; other I/O errors.
     pub fn create(&self, name: &str) -> io::Result<BlobWriter> {
-        let path = self.path(name)?;
-        if let Some(folder) = path.parent() {
-            private_dir(folder)?;
-        }
-        let file = private_file().write(true).create_new(true).open(path)?;
-        Ok(BlobWriter { file, written: 0 })
+        let to = match &self.0 {
+            Place::Folder(root) => {
+                let path = Self::path(root, name)?;
+                if let Some(folder) = path.parent() {
+                    private_dir(folder)?;
+                }
+                Writing::File(private_file().write(true).create_new(true).open(path)?)
+            }
+            Place::Bucket(b) => Writing::Object(b.create(checked(name)?)),
+        };
+        Ok(BlobWriter { to, written: 0 })
     }
 
     /// Reads the file `name`.
     pub fn open(&self, name: &str) -> io::Result<Box<dyn Read + Send>> {
-        Ok(Box::new(io::BufReader::new(fs::File::open(
-            self.path(name)?,
-        )?)))
+        match &self.0 {
+            Place::Folder(root) => Ok(Box::new(io::BufReader::new(fs::File::open(Self::path(
+                root, name,
+            )?)?))),
+            Place::Bucket(b) => Ok(Box::new(b.open(checked(name)?)?)),
+        }
     }
 
     /// Makes the file `name` durable (flushed to disk) and returns its length: called
     /// before a row that refers to it commits, so that a crash cannot leave a row
     /// pointing at lost bytes.
     pub fn make_durable(&self, name: &str) -> io::Result<u64> {
-        let file = fs::File::open(self.path(name)?)?;
-        file.sync_data()?;
-        Ok(file.metadata()?.len())
+        match &self.0 {
+            Place::Folder(root) => {
+                let file = fs::File::open(Self::path(root, name)?)?;
+                file.sync_data()?;
+                Ok(file.metadata()?.len())
+            }
+            // An object is durable once its upload was answered: its length is the check.
+            Place::Bucket(b) => b.len(checked(name)?),
+        }
     }
 
     /// Whether the file `name` is there.
     pub fn exists(&self, name: &str) -> bool {
-        self.path(name).is_ok_and(|p| p.exists())
+        match &self.0 {
+            Place::Folder(root) => Self::path(root, name).is_ok_and(|p| p.exists()),
+            Place::Bucket(b) => checked(name).is_ok_and(|n| b.len(n).is_ok()),
+        }
     }
 
     /// Removes the file `name`; one already gone is no error.
     pub fn remove(&self, name: &str) -> io::Result<()> {
-        match fs::remove_file(self.path(name)?) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
+        match &self.0 {
+            Place::Folder(root) => match fs::remove_file(Self::path(root, name)?) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            },
+            Place::Bucket(b) => b.remove(checked(name)?),
         }
     }
 
     /// Copies the file `from` to the new file `to`; returns the bytes copied.
     pub fn copy(&self, from: &str, to: &str) -> io::Result<u64> {
+        if let Place::Bucket(b) = &self.0 {
+            // Copied inside the store, not through this process.
+            return b.copy(checked(from)?, checked(to)?);
+        }
         let mut source = self.open(from)?;
         let mut target = self.create(to)?;
         let copied = io::copy(&mut source, &mut target);
@@ -148,8 +200,12 @@ impl Blobs {
 
     /// Every stored file (for the orphan sweep and `admin check`).
     pub fn list(&self) -> io::Result<Vec<BlobEntry>> {
+        let root = match &self.0 {
+            Place::Folder(root) => root,
+            Place::Bucket(b) => return b.list(),
+        };
         let mut out = Vec::new();
-        let mut folders = vec![self.root.clone()];
+        let mut folders = vec![root.clone()];
         while let Some(folder) = folders.pop() {
             let entries = match fs::read_dir(&folder) {
                 Ok(entries) => entries,
@@ -168,7 +224,7 @@ impl Blobs {
                     continue;
                 }
                 let relative = entry.path();
-                let relative = relative.strip_prefix(&self.root).unwrap_or(&relative);
+                let relative = relative.strip_prefix(root).unwrap_or(&relative);
                 out.push(BlobEntry {
                     name: relative.to_string_lossy().replace('\\', "/"),
                     bytes: meta.len(),
@@ -184,10 +240,34 @@ impl Blobs {
     /// # Errors
     /// The I/O error that stopped it (a folder gone, read-only or full).
     pub fn probe(&self, probe: &str) -> io::Result<()> {
-        let path = self.root.join(probe);
-        private_file().write(true).create_new(true).open(&path)?;
-        fs::remove_file(&path)
+        match &self.0 {
+            Place::Folder(root) => {
+                let path = root.join(probe);
+                private_file().write(true).create_new(true).open(&path)?;
+                fs::remove_file(&path)
+            }
+            Place::Bucket(b) => b.probe(checked(probe)?),
+        }
     }
+}
+
+/// `name`, if it is a blob name: relative, with no `..`, nothing empty. Names come from
+/// the hub's own rows; one that would leave the store's folder or prefix is a fault,
+/// never followed.
+fn checked(name: &str) -> io::Result<&str> {
+    let relative = Path::new(name);
+    if name.is_empty()
+        || relative.is_absolute()
+        || relative
+            .components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_)))
+    {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{name:?} is not a blob name"),
+        ));
+    }
+    Ok(name)
 }
 
 #[cfg(test)]

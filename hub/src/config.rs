@@ -36,6 +36,9 @@ pub struct HubConfig {
     /// Where rows are kept. Without it, `hub.db` (SQLite) in the data directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store: Option<StoreConfig>,
+    /// Where encrypted files are kept. Without it, `blobs/` in the data directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blobs: Option<crate::blobs::BucketConfig>,
 }
 
 /// The database, when it is not the data directory's SQLite file.
@@ -69,6 +72,14 @@ impl HubConfig {
             .validate()
             .map_err(|e| Error::Other(format!("hub.toml is not valid: {e}")))?;
         Ok(config)
+    }
+
+    /// Where this hub's encrypted files are: `[blobs]`'s bucket, else `blobs/` in `data`.
+    pub fn blobs_of(&self, data: &DataDir) -> crate::error::Result<crate::blobs::Blobs> {
+        match &self.blobs {
+            Some(bucket) => crate::blobs::Blobs::bucket(bucket).map_err(crate::error::Error::Other),
+            None => Ok(crate::blobs::Blobs::folder(data.blobs())),
+        }
     }
 
     /// Where this hub's rows are: `SEALPOST_STORE_URL`, else `[store] url`, else the

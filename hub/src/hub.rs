@@ -119,6 +119,8 @@ pub struct InitOptions {
     pub public_url: String,
     /// A PostgreSQL database instead of `hub.db`.
     pub store: Option<crate::config::StoreConfig>,
+    /// An S3 bucket instead of `blobs/`.
+    pub blobs: Option<crate::blobs::BucketConfig>,
 }
 
 impl Hub {
@@ -153,9 +155,20 @@ impl Hub {
             limits: Default::default(),
             smtp: None,
             store: options.store.clone(),
+            blobs: options.blobs.clone(),
         };
         config.validate().map_err(Error::BadRequest)?;
         let location = config.store_location(&data);
+        if options.blobs.is_some() {
+            // The bucket is checked before anything is written: it must take a file.
+            let blobs = config.blobs_of(&data)?;
+            let probe = format!(".init-{}", crate::crypto::new_id(&OsEntropy, ""));
+            blobs.probe(&probe).map_err(|e| {
+                Error::Other(format!(
+                    "the bucket does not take a file ({e}); check [blobs] and the access key"
+                ))
+            })?;
+        }
         let shared = if sqlite {
             None
         } else {
@@ -223,7 +236,7 @@ impl Hub {
         let store = Store::at(&config.store_location(&data))?;
         crate::rotation::finish_interrupted(&data, &store)?;
         let master = MasterKey::load(&data.master_key())?;
-        let blobs = crate::blobs::Blobs::folder(data.blobs());
+        let blobs = config.blobs_of(&data)?;
         let org_send_key = crate::upgrade::prepare_keys(&store, &master)?;
         let legacy_rows = store.write_blocking(|tx| tx.storage_format())? < 2;
         let notifier = Arc::new(crate::events::Notifier::default());
@@ -304,6 +317,11 @@ impl Hub {
     /// The hub's data directory.
     pub fn data_dir(&self) -> &DataDir {
         &self.dir
+    }
+
+    /// Where the encrypted files are (for tests and tools that inspect them).
+    pub fn blobs(&self) -> &crate::blobs::Blobs {
+        &self.blobs
     }
 
     /// The store (for tests and tools that inspect it).

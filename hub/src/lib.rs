@@ -28,6 +28,7 @@ pub mod outgoing;
 pub mod policy;
 pub mod retention;
 pub mod rotation;
+mod runtime;
 pub mod sending;
 pub mod store;
 #[cfg(feature = "testing")]

@@ -53,6 +53,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
             org_domains,
             public_url,
             store_url,
+            blobs_url,
+            blobs_endpoint,
+            blobs_region,
         } => {
             let config = Hub::init(
                 &data,
@@ -63,6 +66,14 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     store: store_url.map(|url| sealpost_hub::config::StoreConfig {
                         url,
                         max_connections: 16,
+                    }),
+                    blobs: blobs_url.map(|url| sealpost_hub::blobs::BucketConfig {
+                        url,
+                        endpoint: blobs_endpoint,
+                        region: blobs_region,
+                        access_key_id: None,
+                        secret_access_key: None,
+                        path_style: None,
                     }),
                 },
             )?;

@@ -129,7 +129,7 @@ pub fn rotate_master_key(data: &DataDir) -> Result<Rotation> {
     // The file is on disk before the database names it (MasterKey::create syncs the file;
     // this syncs its name).
     sync_dir(data)?;
-    let blobs = crate::blobs::Blobs::folder(data.blobs());
+    let blobs = crate::config::HubConfig::read(data)?.blobs_of(data)?;
     let mut written: Vec<String> = Vec::new();
     let result = (|| -> Result<(u64, u64, Vec<String>)> {
         let accounts = store.write_blocking(|tx| tx.wrapped_keys())?;

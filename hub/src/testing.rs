@@ -57,6 +57,7 @@ impl TestServer {
                 org_domains: vec!["example.gov.uk".into()],
                 public_url: "http://hub.invalid".into(),
                 store,
+                blobs: garage::test_blobs(),
             },
         )
         .expect("init");
@@ -153,6 +154,41 @@ impl TestServer {
                 .await;
         }));
         self.stop = Some(stop);
+    }
+
+    /// The names of the hub's encrypted files (in its folder or its bucket), sorted.
+    pub fn blob_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .hub
+            .blobs()
+            .list()
+            .expect("the blobs list")
+            .into_iter()
+            .map(|b| b.name)
+            .filter(|n| !n.starts_with(".ready-"))
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The bytes of the encrypted file `name`.
+    pub fn read_blob(&self, name: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(
+            &mut self.hub.blobs().open(name).expect("the blob"),
+            &mut out,
+        )
+        .expect("the blob reads");
+        out
+    }
+
+    /// Replaces the encrypted file `name` with `bytes` (as a fault would leave it).
+    pub fn replace_blob(&self, name: &str, bytes: &[u8]) {
+        let blobs = self.hub.blobs();
+        blobs.remove(name).expect("remove");
+        let mut w = blobs.create(name).expect("create");
+        std::io::Write::write_all(&mut w, bytes).expect("write");
+        w.finish().expect("finish");
     }
 
     /// The hub's data directory.
@@ -475,5 +511,41 @@ pub mod postgres {
             .and_then(|l| l.local_addr())
             .expect("a free loopback port")
             .port()
+    }
+}
+
+/// S3 for tests: Garage, started for a whole run by `scripts/with-garage.sh`.
+///
+/// When `SEALPOST_TEST_S3` names it (`ENDPOINT BUCKET REGION KEY_ID SECRET`), every
+/// [`TestServer`] keeps its encrypted files in that bucket, under a prefix of its own.
+pub mod garage {
+    use crate::blobs::BucketConfig;
+
+    /// The variable naming the test S3 store.
+    pub const SERVER_ENV: &str = "SEALPOST_TEST_S3";
+
+    /// The bucket configuration for a new test hub, or `None` (the `blobs/` folder).
+    pub fn test_blobs() -> Option<BucketConfig> {
+        let server = std::env::var(SERVER_ENV).ok().filter(|s| !s.is_empty())?;
+        Some(bucket(
+            &server,
+            &format!("t_{}", hex::encode(rand::random::<[u8; 8]>())),
+        ))
+    }
+
+    /// The bucket named by `server` (as in `SEALPOST_TEST_S3`), under `prefix`.
+    pub fn bucket(server: &str, prefix: &str) -> BucketConfig {
+        let parts: Vec<&str> = server.split_whitespace().collect();
+        let [endpoint, bucket, region, key_id, secret] = parts[..] else {
+            panic!("{SERVER_ENV} is ENDPOINT BUCKET REGION KEY_ID SECRET: {server:?}");
+        };
+        BucketConfig {
+            url: format!("s3://{bucket}/{prefix}"),
+            endpoint: Some(endpoint.to_owned()),
+            region: region.to_owned(),
+            access_key_id: Some(key_id.to_owned()),
+            secret_access_key: Some(secret.to_owned()),
+            path_style: None,
+        }
     }
 }

@@ -153,6 +153,7 @@ async fn main() {
                 org_domains: vec!["example.gov.uk".into()],
                 public_url: "http://127.0.0.1:9".into(),
                 store: None,
+                blobs: None,
             },
         )
         .map(|_| sealpost_hub::Hub::open(&data).unwrap())

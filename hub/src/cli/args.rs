@@ -37,6 +37,17 @@ pub enum Command {
         /// instead of hub.db; written to hub.toml as `[store] url`.
         #[arg(long)]
         store_url: Option<String>,
+        /// Keep encrypted files in this S3 bucket (s3://BUCKET or s3://BUCKET/PREFIX)
+        /// instead of blobs/; the key comes from SEALPOST_S3_ACCESS_KEY_ID and
+        /// SEALPOST_S3_SECRET_ACCESS_KEY. Written to hub.toml as `[blobs]`.
+        #[arg(long)]
+        blobs_url: Option<String>,
+        /// The S3 store's address, for a store other than AWS (http://127.0.0.1:3900).
+        #[arg(long, requires = "blobs_url")]
+        blobs_endpoint: Option<String>,
+        /// The region the bucket's requests are signed for.
+        #[arg(long, requires = "blobs_url", default_value = "us-east-1")]
+        blobs_region: String,
     },
     /// Serve the hub's API and pages.
     Serve {

@@ -44,29 +44,8 @@ pub enum Access {
 #[derive(Clone)]
 pub struct Pg {
     pool: Pool,
-    runtime: Arc<Runtime>,
+    runtime: Arc<crate::runtime::OwnRuntime>,
     config: tokio_postgres::Config,
-}
-
-/// The pool's runtime, shut down without waiting when the last handle goes (dropping a
-/// runtime the usual way panics inside another runtime's task).
-struct Runtime(Option<tokio::runtime::Runtime>);
-
-impl Drop for Runtime {
-    fn drop(&mut self) {
-        if let Some(rt) = self.0.take() {
-            rt.shutdown_background();
-        }
-    }
-}
-
-impl Runtime {
-    fn handle(&self) -> &tokio::runtime::Handle {
-        self.0
-            .as_ref()
-            .expect("BUG: the runtime lives until dropped")
-            .handle()
-    }
 }
 
 /// An open transaction on a pooled connection.
@@ -131,11 +110,7 @@ impl Pg {
                  postgres://USER:PASSWORD@HOST:PORT/DATABASE"
             ))
         })?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("sealpost-postgres")
-            .enable_all()
-            .build()?;
+        let runtime = crate::runtime::OwnRuntime::new("sealpost-postgres")?;
         let manager = Manager::from_config(
             config.clone(),
             NoTls,
@@ -152,7 +127,7 @@ impl Pg {
             .map_err(|e| Error::Other(format!("the PostgreSQL pool: {e}")))?;
         let pg = Pg {
             pool,
-            runtime: Arc::new(Runtime(Some(runtime))),
+            runtime: Arc::new(runtime),
             config,
         };
         off_runtime(|| pg.migrate())?;

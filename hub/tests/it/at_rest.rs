@@ -45,6 +45,16 @@ async fn no_file_of_the_hub_holds_content_passwords_or_tokens_in_the_clear() {
         Vec::<String>::new(),
         "no content in the clear"
     );
+    // The encrypted files, wherever they are kept (the folder above, or a bucket).
+    let names = t.blob_names();
+    assert!(!names.is_empty(), "the attachment is stored");
+    for name in names {
+        let bytes = t.read_blob(&name);
+        assert!(
+            !bytes.windows(MARKER.len()).any(|w| w == MARKER.as_bytes()),
+            "no content in the clear in {name}"
+        );
+    }
     assert_eq!(
         find_in_files(&data, GOOD_PASSWORD),
         Vec::<String>::new(),
@@ -155,11 +165,14 @@ async fn the_master_key_is_private_and_blobs_decrypt_with_the_go_age_cli() {
     );
     std::fs::write(work.path().join("mailbox.key"), &mailbox_identity).unwrap();
     let mailbox_key = work.path().join("mailbox.key");
+    // The file as stored (in the blob folder or the bucket), handed to Go age as is.
+    let stored = work.path().join("stored.age");
+    std::fs::write(&stored, t.read_blob(&blob)).unwrap();
     let plain = age(&[
         "-d",
         "-i",
         mailbox_key.to_str().unwrap(),
-        data.join("blobs").join(&blob).to_str().unwrap(),
+        stored.to_str().unwrap(),
     ]);
     assert_eq!(
         plain,
@@ -202,7 +215,7 @@ sys.stdout.write(s.crypto_aead_xchacha20poly1305_ietf_decrypt(sealed[25:], ad, s
             "-d",
             "-i",
             master.to_str().unwrap(),
-            data.join("blobs").join(&blob).to_str().unwrap(),
+            stored.to_str().unwrap(),
         ])
         .output()
         .unwrap();

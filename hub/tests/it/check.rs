@@ -7,7 +7,10 @@ use sealpost_hub::Caller;
 
 use crate::support::*;
 
-/// A file in the blob folder as a crash mid-upload leaves it, `age` old.
+/// A file in the blob folder as a crash mid-upload leaves it, `age` old. (A leftover is
+/// old by its file's time, which a test can set on a file but not on an object in a
+/// bucket: these tests run with the folder; listing and removing in a bucket are the
+/// same calls, tested in `bucket`.)
 fn stray_file(t: &TestHub, name: &str, age: StdDuration) -> std::path::PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let folder = t.data().join("blobs").join("zz");
@@ -44,6 +47,9 @@ fn empty_mailbox(t: &TestHub, email: &str) {
 #[tokio::test]
 async fn the_sweep_removes_what_crashes_left_and_only_that() {
     let t = TestHub::start().await;
+    if t.hub.blobs().is_shared() {
+        return; // See `stray_file`: a leftover's age cannot be set on an object.
+    }
     t.org_send(&[alice()], "Kept", "A real message").await;
     let old = stray_file(&t, "upl_crashed.age", StdDuration::from_secs(7200));
     let young = stray_file(&t, "upl_under_way.age", StdDuration::from_secs(60));
@@ -94,6 +100,9 @@ async fn the_sweep_removes_what_crashes_left_and_only_that() {
 async fn check_reports_what_does_not_add_up_and_repairs_what_it_can() {
     use std::os::unix::fs::PermissionsExt;
     let t = TestHub::start().await;
+    if t.hub.blobs().is_shared() {
+        return; // See `stray_file`: a leftover's age cannot be set on an object.
+    }
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("plan.txt");
     std::fs::write(&file, "the plan").unwrap();

@@ -161,7 +161,7 @@ async fn deleting_removes_the_message_and_its_files() {
     t.advance(chrono::Duration::minutes(1));
     t.org_send_files(&alice.email, "With file", "b", &[file])
         .await;
-    let blobs_before = files_under(&t.data().join("blobs")).len();
+    let blobs_before = t.blob_names().len();
     let id = alice.folder("inbox").await[0]["id"]
         .as_str()
         .unwrap()
@@ -173,11 +173,7 @@ async fn deleting_removes_the_message_and_its_files() {
     let (status, body) = alice.get(&format!("/messages/{id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(code(&body), "not_found");
-    assert_eq!(
-        files_under(&t.data().join("blobs")).len(),
-        blobs_before - 1,
-        "the file is gone"
-    );
+    assert_eq!(t.blob_names().len(), blobs_before - 1, "the file is gone");
     let (status, _) = alice
         .call(Method::DELETE, &format!("/messages/{id}"), None)
         .await;

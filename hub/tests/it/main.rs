@@ -5,6 +5,7 @@ mod address_book;
 mod at_rest;
 mod authz;
 mod backup;
+mod bucket;
 mod check;
 mod cli;
 mod limits;

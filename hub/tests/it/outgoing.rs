@@ -302,7 +302,7 @@ async fn attachment_limits_refuse_before_storing_anything() {
         serde_json::json!({"max_files": 3, "max_total_bytes": 1000, "idle_timeout_seconds": 1200}),
         "the sign-in answer reports the configured limits, not the defaults"
     );
-    let blobs = || files_under(&t.data().join("blobs")).len();
+    let blobs = || t.blob_names().len();
     let before = blobs();
     let (status, body) = alice.upload("big.bin", vec![7u8; 1001]).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
@@ -375,10 +375,7 @@ async fn an_upload_over_75_mb_is_refused_as_soon_as_the_limit_is_crossed() {
         Ok(r) => assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE),
         Err(e) => panic!("the hub answers rather than dropping the connection: {e}"),
     }
-    assert!(
-        files_under(&t.data().join("blobs")).is_empty(),
-        "no file left behind"
-    );
+    assert!(t.blob_names().is_empty(), "no file left behind");
 }
 
 #[tokio::test]
@@ -521,14 +518,9 @@ async fn an_upload_whose_file_was_cut_short_is_refused_with_a_request_to_upload_
     let t = TestHub::start().await;
     let alice = t.user(alice()).await;
     let (_, up) = alice.upload("scan.pdf", vec![9u8; 200_000]).await;
-    let blob = files_under(&t.data().join("blobs")).pop().unwrap();
-    let len = std::fs::metadata(&blob).unwrap().len();
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&blob)
-        .unwrap()
-        .set_len(len / 2)
-        .unwrap();
+    let blob = t.blob_names().pop().unwrap();
+    let whole = t.read_blob(&blob);
+    t.replace_blob(&blob, &whole[..whole.len() / 2]);
     let (status, body) = alice
         .post(
             "/messages",

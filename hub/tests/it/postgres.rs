@@ -110,6 +110,7 @@ async fn a_shared_database_that_holds_a_hub_is_not_initialised_again() {
             org_domains: vec!["other.gov.uk".into()],
             public_url: "http://other.invalid".into(),
             store: Some(store),
+            blobs: None,
         },
     )
     .expect_err("a second init on the same database is refused");

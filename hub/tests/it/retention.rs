@@ -15,7 +15,7 @@ async fn a_message_stays_until_90_days_then_goes_with_its_files() {
     t.org_send_files(&alice.email, "Plan", "b", &[file]).await;
     let (_, first) = alice.get("/changes").await;
     let state = first["state"].as_str().unwrap().to_owned();
-    assert_eq!(files_under(&t.data().join("blobs")).len(), 1);
+    assert_eq!(t.blob_names().len(), 1);
 
     t.advance(chrono::Duration::days(90) - chrono::Duration::hours(1));
     let cli = sealpost_hub::Caller::cli();
@@ -43,10 +43,7 @@ async fn a_message_stays_until_90_days_then_goes_with_its_files() {
         "at 90 days both go"
     );
     assert!(alice.folder("inbox").await.is_empty());
-    assert!(
-        files_under(&t.data().join("blobs")).is_empty(),
-        "the attachment file is gone"
-    );
+    assert!(t.blob_names().is_empty(), "the attachment file is gone");
     let (_, delta) = alice.get(&format!("/changes?since={state}")).await;
     assert_eq!(
         delta["destroyed"].as_array().unwrap().len(),
@@ -71,7 +68,7 @@ async fn unused_uploads_are_removed_after_24_hours() {
     let t = TestHub::start().await;
     let alice = t.user(alice()).await;
     let (_, up) = alice.upload("draft.txt", b"x".to_vec()).await;
-    assert_eq!(files_under(&t.data().join("blobs")).len(), 1);
+    assert_eq!(t.blob_names().len(), 1);
     t.advance(chrono::Duration::hours(23));
     assert_eq!(
         t.hub
@@ -90,7 +87,7 @@ async fn unused_uploads_are_removed_after_24_hours() {
             .uploads,
         1
     );
-    assert!(files_under(&t.data().join("blobs")).is_empty());
+    assert!(t.blob_names().is_empty());
     let alice = User {
         token: t.access_token(alice.email.as_str()).await,
         ..alice

@@ -1,0 +1,168 @@
+//! Encrypted files in an S3 bucket (Garage): what only a bucket has to get right. The
+//! whole suite already runs with its files in the bucket when `SEALPOST_TEST_S3` is set
+//! (`make test` runs it so, on PostgreSQL); these tests need that bucket, and return at
+//! once without it.
+
+use reqwest::StatusCode;
+use sealpost_hub::{
+    testing::{garage, postgres, TestServer},
+    Caller,
+};
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+fn test_s3() -> Option<String> {
+    std::env::var(garage::SERVER_ENV)
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+#[tokio::test]
+async fn readyz_says_when_the_bucket_cannot_take_a_file_and_recovers() {
+    if test_s3().is_none() {
+        return;
+    }
+    let t = TestHub::start().await;
+    let dir = t.server.stop().await;
+    let toml_path = dir.path().join("hub/hub.toml");
+    let good = std::fs::read_to_string(&toml_path).unwrap();
+    // The bucket renamed away (or the key's grant withdrawn): the hub still starts and
+    // serves what needs no file, but says it is not ready.
+    std::fs::write(
+        &toml_path,
+        good.replace("s3://sealpost-test/", "s3://no-such-bucket/"),
+    )
+    .unwrap();
+    let start = "2026-03-02T10:00:00Z".parse().unwrap();
+    let t = TestHub {
+        server: TestServer::start_in(dir, start).await,
+        http: reqwest::Client::new(),
+    };
+    let r = t.get("/readyz").await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["store"], "ok");
+    assert_eq!(body["blobs"], "the attachment store takes no new file");
+
+    let dir = t.server.stop().await;
+    std::fs::write(dir.path().join("hub/hub.toml"), &good).unwrap();
+    let t = TestHub {
+        server: TestServer::start_in(dir, start).await,
+        http: reqwest::Client::new(),
+    };
+    assert_eq!(t.get("/readyz").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn init_refuses_a_bucket_it_cannot_write_and_writes_nothing() {
+    let Some(server) = test_s3() else {
+        return;
+    };
+    let mut bucket = garage::bucket(&server, "t_refused");
+    bucket.secret_access_key = Some("0".repeat(64));
+    let dir = tempfile::tempdir().unwrap();
+    let err = sealpost_hub::Hub::init(
+        &dir.path().join("hub"),
+        sealpost_hub::InitOptions {
+            org_name: "Example Council".into(),
+            org_domains: vec!["example.gov.uk".into()],
+            public_url: "http://hub.invalid".into(),
+            store: None,
+            blobs: Some(bucket),
+        },
+    )
+    .expect_err("a wrong secret is refused at init");
+    assert!(
+        err.to_string().contains("the bucket does not take a file"),
+        "{err}"
+    );
+    assert!(!dir.path().join("hub").exists(), "nothing was written");
+}
+
+#[tokio::test]
+async fn an_upload_made_through_one_replica_is_attached_through_another() {
+    let (Some(_), Some(store)) = (test_s3(), postgres::test_store()) else {
+        return;
+    };
+    let a = TestHub {
+        server: TestServer::start_on(Some(store), |_| {}).await,
+        http: reqwest::Client::new(),
+    };
+    let b = TestHub {
+        server: a.replica().await,
+        http: reqwest::Client::new(),
+    };
+    let token = a
+        .hub
+        .create_org_token("case system", &Caller::cli())
+        .await
+        .unwrap()
+        .token
+        .expose()
+        .clone();
+    // 20 MB: a multipart upload of several parts into the bucket, through replica A.
+    let bytes: Vec<u8> = (0..20_000_000u32).map(|i| (i % 253) as u8).collect();
+    let r = a
+        .http
+        .post(format!("{}/api/v1/org/uploads?name=scan.pdf", a.url))
+        .bearer_auth(&token)
+        .header("content-type", "application/pdf")
+        .body(bytes.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let up: Value = r.json().await.unwrap();
+    // Attached by a send through replica B, which has no file of its own.
+    let r = b
+        .http
+        .post(format!("{}/api/v1/org/messages", b.url))
+        .bearer_auth(&token)
+        .json(&json!({"from": staff(), "to": [alice()], "subject": "Scan",
+                      "body_text": "attached", "upload_ids": [up["upload_id"]]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "{}",
+        r.text().await.unwrap()
+    );
+    // And read back through A, whole.
+    let alice = a.user(alice()).await;
+    let m = alice
+        .folder("inbox")
+        .await
+        .into_iter()
+        .find(|m| m["subject"] == "Scan")
+        .unwrap();
+    let got = a
+        .http
+        .get(format!(
+            "{}/api/v1/messages/{}/attachments/{}",
+            a.url,
+            m["id"].as_str().unwrap(),
+            m["attachments"][0]["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&alice.token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(
+        got[..] == bytes[..],
+        "every byte, through the other replica"
+    );
+    assert!(
+        !a.data()
+            .join("blobs")
+            .read_dir()
+            .is_ok_and(|mut d| d.next().is_some())
+            && !b.data().join("blobs").exists(),
+        "no file was kept on either replica's disk"
+    );
+}
