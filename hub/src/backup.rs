@@ -41,6 +41,9 @@ pub struct BackupReport {
     /// and the copy of the files (their messages were deleted meanwhile); `admin check
     /// --repair` on a restored hub forgets them.
     pub missing_files: Vec<String>,
+    /// What a restore changed in `hub.toml`, if anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl Hub {
@@ -128,6 +131,7 @@ fn write_backup(
         files,
         bytes,
         missing_files,
+        note: None,
     };
     let manifest = serde_json::to_vec_pretty(&report)
         .map_err(|e| Error::Other(format!("the manifest could not be written: {e}")))?;
@@ -186,6 +190,7 @@ pub fn restore(from: &Path, data: &Path, master_key: Option<&Path>) -> Result<Ba
     private_dir(data)?;
     let source = DataDir::new(from);
     let mut written: Vec<PathBuf> = Vec::new();
+    let mut note = None;
     let outcome = (|| {
         if let Some(key) = master_key {
             copy_private(key, &target.master_key())?;
@@ -193,6 +198,22 @@ pub fn restore(from: &Path, data: &Path, master_key: Option<&Path>) -> Result<Ba
         }
         copy_private(&source.config(), &target.config())?;
         written.push(target.config());
+        // The files come back into blobs/: a restored copy must never work on the live
+        // hub's bucket (its sweep would remove the live hub's newer files).
+        let mut config = crate::config::HubConfig::read(&target)?;
+        if config.blobs.take().is_some() {
+            let text = toml::to_string_pretty(&config)
+                .map_err(|e| Error::Other(format!("hub.toml could not be written: {e}")))?;
+            fs::write(
+                target.config(),
+                format!("# Sealpost hub configuration\n{text}"),
+            )?;
+            note = Some(
+                "the files were restored into blobs/, and [blobs] was taken out of hub.toml so \
+                 that this copy never touches the live bucket"
+                    .to_owned(),
+            );
+        }
         copy_private(&source.database(), &target.database())?;
         written.push(target.database());
         copy_tree(&source.blobs(), &target.blobs())?;
@@ -214,6 +235,7 @@ pub fn restore(from: &Path, data: &Path, master_key: Option<&Path>) -> Result<Ba
     }
     Ok(BackupReport {
         path: data.display().to_string(),
+        note,
         ..report
     })
 }

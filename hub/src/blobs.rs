@@ -161,11 +161,17 @@ impl Blobs {
         }
     }
 
-    /// Whether the file `name` is there.
-    pub fn exists(&self, name: &str) -> bool {
-        match &self.0 {
-            Place::Folder(root) => Self::path(root, name).is_ok_and(|p| p.exists()),
-            Place::Bucket(b) => checked(name).is_ok_and(|n| b.len(n).is_ok()),
+    /// Whether the file `name` is there. An error is not an answer (a bucket that does
+    /// not answer says nothing of its files).
+    pub fn exists(&self, name: &str) -> io::Result<bool> {
+        let found = match &self.0 {
+            Place::Folder(root) => fs::metadata(Self::path(root, name)?).map(|_| ()),
+            Place::Bucket(b) => b.len(checked(name)?).map(|_| ()),
+        };
+        match found {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
         }
     }
 
@@ -298,7 +304,7 @@ mod tests {
         assert_eq!(back, b"sealed bytes");
         blobs.remove(&name).unwrap();
         blobs.remove(&name).expect("removing twice is fine");
-        assert!(!blobs.exists(&name));
+        assert!(!blobs.exists(&name).unwrap());
     }
 
     #[test]

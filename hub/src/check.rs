@@ -244,7 +244,7 @@ impl Hub {
         let mut lost_mail = Vec::new();
         let mut lost_uploads = Vec::new();
         for r in &refs {
-            if self.blobs.exists(r.blob()) {
+            if self.blobs.exists(r.blob())? {
                 continue;
             }
             match r {
@@ -308,13 +308,22 @@ impl Hub {
                 report.empty_mailboxes.len(),
                 report.not_private.len()
             );
-            let blobs = self.blobs.clone();
+            // Looked for again (outside the transaction: a bucket answers slowly), and any
+            // answer but "not there" stops the repair: a store that fails to answer says
+            // nothing of its files.
+            let mut missing = HashSet::new();
+            for r in lost_uploads.iter().chain(&lost_mail) {
+                if !self.blobs.exists(r.blob())? {
+                    missing.insert(r.blob().to_owned());
+                }
+            }
             self.store
                 .write(move |tx| {
                     // Re-checked in the write: an email may have been sent, or an upload
                     // attached, since they were found; only what is still lost is given up.
                     let current = tx.file_refs()?;
-                    let still_lost = |r: &FileRef| current.contains(r) && !blobs.exists(r.blob());
+                    let still_lost =
+                        |r: &FileRef| current.contains(r) && missing.contains(r.blob());
                     for r in lost_uploads.iter().filter(|r| still_lost(r)) {
                         if let FileRef::Upload { id, .. } = r {
                             tx.forget_upload(id)?;

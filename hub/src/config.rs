@@ -370,6 +370,12 @@ impl DataDir {
         }
         self.root.join("master.key")
     }
+    /// Whether the master key is a systemd credential (read-only, outside the data
+    /// directory) rather than `master.key` in it.
+    pub fn master_key_is_credential(&self) -> bool {
+        self.master_key() != self.root.join("master.key")
+    }
+
     /// Where `admin rotate-master-key` writes the new master key until its rotation
     /// commits (then it replaces `master.key`).
     pub fn new_master_key(&self) -> PathBuf {

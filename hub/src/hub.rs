@@ -382,10 +382,8 @@ impl Hub {
     /// afresh and told, so that a change made meanwhile is not missed. The serving
     /// process calls it once; listening ends when the returned value is dropped.
     pub fn hear_other_processes(&self) -> std::io::Result<Hearing> {
-        let feed = crate::events::Feed::new(self.dir.root()).serve(self.notifier.clone())?;
-        self.feed_served
-            .store(true, std::sync::atomic::Ordering::Relaxed);
-        let mut tasks = vec![feed];
+        let mut tasks = Vec::new();
+        let feed = crate::events::Feed::new(self.dir.root()).serve(self.notifier.clone());
         if let Some(mut heard) = self.store.hear_states() {
             let (notifier, store) = (self.notifier.clone(), self.store.clone());
             tasks.push(tokio::spawn(async move {
@@ -415,7 +413,21 @@ impl Hub {
                 }
             }));
         }
-        Ok(Hearing(tasks))
+        // The database's channel listens even when the local socket could not be bound.
+        match feed {
+            Ok(feed) => {
+                self.feed_served
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+                tasks.push(feed);
+                Ok(Hearing(tasks))
+            }
+            Err(e) if !tasks.is_empty() => {
+                tracing::warn!(error = %e, "the events socket could not be bound: sends by \
+                    other commands on this host reach open apps through the database only");
+                Ok(Hearing(tasks))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// How many unwrapped mailbox keys this hub holds in memory, once those past their

@@ -170,6 +170,10 @@ impl Hub {
             })
             .await;
         let shown = match stored {
+            // A fault of the store may have come after the commit (a connection lost in
+            // it): the files stay for the orphan sweep, which removes them only if no
+            // row refers to them.
+            Err(e @ Error::Store(_)) => return Err(e),
             Err(e) => {
                 self.forget_fresh(&p.attachments);
                 self.remove_blobs(&[mail_blob]);

@@ -74,7 +74,8 @@ impl HubLock {
 /// `master.key.new`, so that file becomes `master.key`. Returns whether it did.
 pub fn finish_interrupted(data: &DataDir, store: &Store) -> Result<bool> {
     let pending = data.new_master_key();
-    if !pending.exists() {
+    // A credential is read-only: its rotation is finished by hand (see the admin guide).
+    if !pending.exists() || data.master_key_is_credential() {
         return Ok(false);
     }
     let recorded = store.write_blocking(|tx| tx.hub_key(MASTER_KEY_ROW))?;
@@ -113,6 +114,14 @@ pub fn rotate_master_key(data: &DataDir) -> Result<Rotation> {
             "{} is not an initialised hub (no hub.toml)",
             data.root().display()
         )));
+    }
+    if data.master_key_is_credential() {
+        return Err(Error::Conflict(
+            "the master key comes from a systemd credential ($CREDENTIALS_DIRECTORY) here; \
+             rotate with the key in the data directory, without that variable (see the admin \
+             guide, As a systemd service)"
+                .into(),
+        ));
     }
     let _lock = HubLock::exclusive(data)?;
     let store = Store::at(&crate::config::HubConfig::read(data)?.store_location(data))?;

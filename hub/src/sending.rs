@@ -397,7 +397,12 @@ impl Hub {
             })
             .await;
         if let Err(e) = stored {
-            self.remove_blobs(&written);
+            // A fault of the store may have come after the commit (a connection lost in
+            // it): the files stay for the orphan sweep, which removes them only if no
+            // row refers to them.
+            if !matches!(e, Error::Store(_)) {
+                self.remove_blobs(&written);
+            }
             return Err(e);
         }
         self.remove_blobs(&upload_files);

@@ -160,7 +160,11 @@ impl Hub {
             .write(move |tx| tx.insert_upload(&row, now, expires))
             .await
         {
-            let _ = self.blobs.remove(&relative);
+            // A fault of the store may have come after the commit: the file stays for the
+            // orphan sweep, which removes it only if no row refers to it.
+            if !matches!(e, Error::Store(_)) {
+                let _ = self.blobs.remove(&relative);
+            }
             return Err(e);
         }
         Ok(Upload {

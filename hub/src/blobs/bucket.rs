@@ -104,6 +104,15 @@ impl Bucket {
             ));
         };
         let mut builder = AmazonS3Builder::new()
+            // A download streams at the reader's pace: no limit on a whole request, only
+            // on connecting. (Set first: these options replace the client's, `allow_http`
+            // below included.)
+            .with_client_options(
+                object_store::ClientOptions::new()
+                    .with_timeout_disabled()
+                    .with_connect_timeout(std::time::Duration::from_secs(10))
+                    .with_pool_idle_timeout(std::time::Duration::from_secs(60)),
+            )
             .with_bucket_name(bucket)
             .with_region(&config.region)
             .with_access_key_id(key_id)
@@ -306,7 +315,14 @@ impl ObjectWriter {
         }
         let mut upload = self.upload.take().expect("BUG: checked above");
         self.rt
-            .wait(async move { upload.complete().await })
+            .wait(async move {
+                let done = upload.complete().await;
+                if done.is_err() {
+                    // Its parts are not kept (and billed) for ever.
+                    let _ = upload.abort().await;
+                }
+                done
+            })
             .map(|_| ())
             .map_err(io_error)
     }

@@ -205,6 +205,9 @@ pub fn restored(r: &crate::backup::BackupReport) {
         count(r.messages, "message", "messages"),
         r.files
     );
+    if let Some(note) = &r.note {
+        say!("{note}");
+    }
 }
 
 /// `admin check [--repair]`.

@@ -91,6 +91,15 @@ fn job_key(name: &str) -> i64 {
 /// values of a row, such as an address).
 fn postgres_text(e: &tokio_postgres::Error) -> String {
     match e.as_db_error() {
+        // A data exception (22…) or integrity violation (23…) can quote the value in its
+        // message: only the constraint is named.
+        Some(db) if matches!(&db.code().code()[..2], "22" | "23") => format!(
+            "the row was refused (SQLSTATE {}{})",
+            db.code().code(),
+            db.constraint()
+                .map(|c| format!(", constraint {c}"))
+                .unwrap_or_default()
+        ),
         Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
         None => e.to_string(),
     }

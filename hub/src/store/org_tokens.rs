@@ -47,9 +47,11 @@ impl Tx<'_> {
             )
             .optional()?;
         if let Some(id) = &id {
+            // At most once a minute: a busy staff system's calls in parallel would all
+            // write this one row otherwise (and race for it on a shared database).
             self.0.execute(
-                "UPDATE org_tokens SET last_used_at = ?2 WHERE id = ?1",
-                params![id, to_millis(now)],
+                "UPDATE org_tokens SET last_used_at = ?2 WHERE id = ?1 AND last_used_at < ?3",
+                params![id, to_millis(now), to_millis(now) - 60_000],
             )?;
         }
         Ok(id)

@@ -144,26 +144,34 @@ impl Pg {
             attempt += 1;
             let outcome = (|| {
                 let mut client = rt.block_on(self.pool.get()).map_err(pool_error)?;
-                let tx = rt
-                    .block_on(
-                        client
-                            .build_transaction()
-                            .isolation_level(match access {
-                                Access::Read => IsolationLevel::RepeatableRead,
-                                Access::Write => IsolationLevel::Serializable,
-                                Access::Atomic => IsolationLevel::ReadCommitted,
-                            })
-                            .read_only(access == Access::Read)
-                            .start(),
-                    )
-                    .map_err(StoreError::from)?;
+                let tx = match rt.block_on(
+                    client
+                        .build_transaction()
+                        .isolation_level(match access {
+                            Access::Read => IsolationLevel::RepeatableRead,
+                            Access::Write => IsolationLevel::Serializable,
+                            Access::Atomic => IsolationLevel::ReadCommitted,
+                        })
+                        .read_only(access == Access::Read)
+                        .start(),
+                ) {
+                    Ok(tx) => tx,
+                    // A pooled connection the server closed (it restarted): nothing was
+                    // begun on it, so another connection may simply try.
+                    Err(e) if e.is_closed() => {
+                        return Err(Error::Store(StoreError::Unreachable(
+                            "a pooled connection was closed".into(),
+                        )))
+                    }
+                    Err(e) => return Err(StoreError::from(e).into()),
+                };
                 let tx = PgTx { tx, rt };
                 let out = f(&tx)?;
                 rt.block_on(tx.tx.commit()).map_err(StoreError::from)?;
                 Ok(out)
             })();
             match outcome {
-                Err(e) if attempt < ATTEMPTS && raced(&e) => {
+                Err(e) if attempt < ATTEMPTS && (raced(&e) || closed_before_begin(&e)) => {
                     // Back off a little, more each time, so that the racers spread out.
                     let wait = rand::random::<u64>() % (2 * u64::from(attempt)) + 1;
                     std::thread::sleep(Duration::from_millis(wait));
@@ -359,6 +367,11 @@ fn pool_error(e: deadpool_postgres::PoolError) -> Error {
         deadpool_postgres::PoolError::Backend(e) => StoreError::from(e).into(),
         other => StoreError::Unreachable(other.to_string()).into(),
     }
+}
+
+/// Whether `e` says the pooled connection was found closed before anything began.
+fn closed_before_begin(e: &Error) -> bool {
+    matches!(e, Error::Store(StoreError::Unreachable(m)) if m == "a pooled connection was closed")
 }
 
 /// Whether `e` is PostgreSQL saying the transaction raced another and may simply be

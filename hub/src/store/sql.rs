@@ -27,6 +27,18 @@ pub enum Param<'a> {
     Blob(&'a [u8]),
 }
 
+impl Param<'_> {
+    /// What kind of value it is (never the value: it may be an address or a hash).
+    fn kind(&self) -> &'static str {
+        match self {
+            Param::Null => "null",
+            Param::Int(_) => "an integer",
+            Param::Text(_) => "text",
+            Param::Blob(_) => "bytes",
+        }
+    }
+}
+
 /// Something that can be bound to a placeholder.
 pub trait ToParam {
     /// The value to bind.
@@ -159,7 +171,9 @@ impl ToSql for Param<'_> {
             (Param::Int(i), &Type::BOOL) => (i != 0).to_sql(ty, out),
             (Param::Text(s), _) if <&str as ToSql>::accepts(ty) => s.to_sql(ty, out),
             (Param::Blob(b), &Type::BYTEA) => b.to_sql(ty, out),
-            (param, ty) => Err(format!("cannot bind {param:?} to a {ty} placeholder").into()),
+            (param, ty) => {
+                Err(format!("cannot bind {} to a {ty} placeholder", param.kind()).into())
+            }
         }
     }
 
@@ -193,7 +207,7 @@ impl Column for i64 {
     fn from_cell(cell: Cell<'_>) -> std::result::Result<Self, String> {
         match cell {
             Cell::Int(i) => Ok(i),
-            other => Err(format!("expected an integer, found {other:?}")),
+            other => Err(format!("expected an integer, found {}", kind(&other))),
         }
     }
 }
@@ -220,7 +234,7 @@ impl Column for String {
     fn from_cell(cell: Cell<'_>) -> std::result::Result<Self, String> {
         match cell {
             Cell::Text(s) => Ok(s.to_owned()),
-            other => Err(format!("expected text, found {other:?}")),
+            other => Err(format!("expected text, found {}", kind(&other))),
         }
     }
 }

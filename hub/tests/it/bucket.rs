@@ -166,3 +166,64 @@ async fn an_upload_made_through_one_replica_is_attached_through_another() {
         "no file was kept on either replica's disk"
     );
 }
+
+#[tokio::test]
+async fn a_restored_backup_of_a_hub_on_a_bucket_keeps_its_files_off_the_live_bucket() {
+    if test_s3().is_none() {
+        return;
+    }
+    // SQLite rows, files in the bucket.
+    let t = TestHub {
+        server: TestServer::start_on(None, |_| {}).await,
+        http: reqwest::Client::new(),
+    };
+    assert!(t.hub.blobs().is_shared());
+    t.registered(alice()).await;
+    let work = tempfile::tempdir().unwrap();
+    let plan = work.path().join("plan.txt");
+    std::fs::write(&plan, "the plan").unwrap();
+    t.org_send_files(alice(), "Plan", "attached", &[plan]).await;
+    let backup = work.path().join("backup");
+    t.hub.backup(&backup).await.unwrap();
+    let restored = tempfile::tempdir().unwrap();
+    let data = restored.path().join("hub");
+    let report =
+        sealpost_hub::backup::restore(&backup, &data, Some(&t.data().join("master.key"))).unwrap();
+    assert!(report.note.is_some(), "the change to hub.toml is said");
+    let config = std::fs::read_to_string(data.join("hub.toml")).unwrap();
+    assert!(
+        !config.contains("[blobs]"),
+        "the restored copy never works on the live bucket: {config}"
+    );
+    let back = TestHub {
+        server: TestServer::start_in(restored, "2026-03-02T10:00:00Z".parse().unwrap()).await,
+        http: reqwest::Client::new(),
+    };
+    assert!(!back.hub.blobs().is_shared());
+    let alice = back.signed_in(alice()).await;
+    let m = alice
+        .folder("inbox")
+        .await
+        .into_iter()
+        .find(|m| m["subject"] == "Plan")
+        .unwrap();
+    let got = back
+        .http
+        .get(format!(
+            "{}/api/v1/messages/{}/attachments/{}",
+            back.url,
+            m["id"].as_str().unwrap(),
+            m["attachments"][0]["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&alice.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        got, "the plan",
+        "the file reads back from the restored folder"
+    );
+}
