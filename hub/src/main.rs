@@ -201,6 +201,41 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 render::restored(&r);
             }
         }
+        Command::Admin {
+            data,
+            command:
+                Admin::MigrateStore {
+                    to,
+                    blobs_url,
+                    blobs_endpoint,
+                    blobs_region,
+                    json,
+                },
+        } => {
+            let dir = sealpost_hub::config::DataDir::new(&data);
+            let bucket = blobs_url.map(|url| sealpost_hub::blobs::BucketConfig {
+                url,
+                endpoint: blobs_endpoint,
+                region: blobs_region,
+                access_key_id: None,
+                secret_access_key: None,
+                path_style: None,
+            });
+            let store = sealpost_hub::config::StoreConfig {
+                url: to,
+                max_connections: 16,
+            };
+            let m = sealpost_hub::migrate_store::migrate_store(&dir, store, bucket, |line| {
+                if !json {
+                    say!("{line}");
+                }
+            })?;
+            if json {
+                say!("{}", serde_json::to_string_pretty(&m)?);
+            } else {
+                render::migrated(&m);
+            }
+        }
         Command::Admin { data, command } => admin(open(&data)?, command).await?,
     }
     Ok(())
@@ -217,7 +252,9 @@ async fn admin(hub: Hub, command: Admin) -> anyhow::Result<()> {
                 render::backup(&r);
             }
         }
-        Admin::Restore { .. } => unreachable!("BUG: restore runs before the hub opens"),
+        Admin::Restore { .. } | Admin::MigrateStore { .. } => {
+            unreachable!("BUG: restore and migrate-store run before the hub opens")
+        }
         Admin::User { command } => match command {
             UserCommand::List { json } => {
                 let users = hub.users().await?;

@@ -178,6 +178,29 @@ pub enum Admin {
         #[arg(long)]
         json: bool,
     },
+    /// Move the hub's rows into a PostgreSQL database (and its files into an S3 bucket),
+    /// as they are, sealed; verified, resumable; then point hub.toml at them. The hub
+    /// must be stopped; hub.db and blobs/ are left as they were.
+    MigrateStore {
+        /// The database: postgres://USER:PASSWORD@HOST:PORT/DATABASE (empty, or holding
+        /// an earlier run's copy of this hub).
+        #[arg(long)]
+        to: String,
+        /// The bucket for the files (s3://BUCKET or s3://BUCKET/PREFIX); the key comes
+        /// from SEALPOST_S3_ACCESS_KEY_ID and SEALPOST_S3_SECRET_ACCESS_KEY. Without it
+        /// the files stay in blobs/.
+        #[arg(long)]
+        blobs_url: Option<String>,
+        /// The S3 store's address, for a store other than AWS.
+        #[arg(long, requires = "blobs_url")]
+        blobs_endpoint: Option<String>,
+        /// The region the bucket's requests are signed for.
+        #[arg(long, requires = "blobs_url", default_value = "us-east-1")]
+        blobs_region: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Restore a backup made by `admin backup` into a new data directory (--data).
     Restore {
         /// The backup folder.

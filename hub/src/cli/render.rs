@@ -195,6 +195,25 @@ pub fn backup(r: &crate::backup::BackupReport) {
     say!("master.key is not in the backup: keep its own backup apart from this one");
 }
 
+/// `admin migrate-store`.
+pub fn migrated(m: &crate::migrate_store::Migration) {
+    let rows: u64 = m.tables.iter().map(|t| t.rows).sum();
+    let copied: u64 = m.tables.iter().map(|t| t.copied).sum();
+    say!(
+        "moved the hub: {} rows verified in the database ({copied} copied by this run), {} \
+         files in the bucket ({} copied by this run, {})",
+        rows,
+        m.files,
+        m.files_copied,
+        sealpost_proto::text::megabytes(m.bytes)
+    );
+    say!(
+        "hub.toml now names the new stores (the previous one is {}); hub.db and blobs/ are \
+         left as they were: remove them once the hub runs well on the new stores",
+        m.previous_config
+    );
+}
+
 /// `admin restore`.
 pub fn restored(r: &crate::backup::BackupReport) {
     say!(

@@ -197,6 +197,41 @@ pub enum Cell<'a> {
     Blob(&'a [u8]),
 }
 
+/// A value of any of the schema's types, owned: for copying rows whatever their table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    /// SQL NULL.
+    Null,
+    /// An integer.
+    Int(i64),
+    /// Text.
+    Text(String),
+    /// Bytes.
+    Blob(Vec<u8>),
+}
+
+impl Column for Value {
+    fn from_cell(cell: Cell<'_>) -> std::result::Result<Self, String> {
+        Ok(match cell {
+            Cell::Null => Value::Null,
+            Cell::Int(i) => Value::Int(i),
+            Cell::Text(t) => Value::Text(t.to_owned()),
+            Cell::Blob(b) => Value::Blob(b.to_vec()),
+        })
+    }
+}
+
+impl ToParam for Value {
+    fn to_param(&self) -> Param<'_> {
+        match self {
+            Value::Null => Param::Null,
+            Value::Int(i) => Param::Int(*i),
+            Value::Text(t) => Param::Text(t),
+            Value::Blob(b) => Param::Blob(b),
+        }
+    }
+}
+
 /// A Rust value a column can be read into.
 pub trait Column: Sized {
     /// Converts the cell, or says what it held instead.

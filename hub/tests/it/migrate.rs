@@ -1,0 +1,146 @@
+//! `admin migrate-store`: a SQLite hub moved into PostgreSQL and a bucket reads back
+//! exactly as before. Needs the run's PostgreSQL (and, for the files, Garage): `make
+//! test` runs it so; without them it returns at once.
+
+use std::process::Command;
+
+use assert_cmd::cargo::CommandCargoExt;
+use sealpost_hub::testing::{garage, postgres, TestServer};
+
+use crate::storage::everything;
+use crate::support::*;
+
+#[tokio::test]
+async fn a_sqlite_hub_moved_into_postgres_and_a_bucket_reads_back_every_message_the_same() {
+    let Some(store) = postgres::test_store() else {
+        return;
+    };
+    let bucket = garage::test_blobs();
+    // SQLite rows and the blobs/ folder, as every hub starts.
+    let t = TestHub {
+        server: TestServer::start_on(None, |c| c.blobs = None).await,
+        http: reqwest::Client::new(),
+    };
+    t.registered(alice()).await;
+    t.registered(bob()).await;
+    let work = tempfile::tempdir().unwrap();
+    let plan = work.path().join("care plan.pdf");
+    std::fs::write(
+        &plan,
+        (0..3_000_000u32)
+            .map(|i| (i % 241) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    t.org_send_files(alice(), "Referral", "The plan is attached.", &[plan])
+        .await;
+    t.org_send(&[alice(), bob()], "To both", "Body").await;
+    let alice_user = t.signed_in(alice()).await;
+    let (status, _) = alice_user
+        .post(
+            "/contacts",
+            serde_json::json!({"name": "Case worker", "email": staff()}),
+        )
+        .await;
+    assert!(status.is_success());
+    let before_alice = everything(&t, alice(), GOOD_PASSWORD).await;
+    let before_bob = everything(&t, bob(), GOOD_PASSWORD).await;
+    assert_eq!(before_alice.1.len(), 1, "the attachment reads before");
+    let dir = t.server.stop().await;
+    let data = dir.path().join("hub");
+
+    let migrate = || {
+        let mut cmd = Command::cargo_bin("sealpost-hub").unwrap();
+        cmd.args(["admin", "--data"])
+            .arg(&data)
+            .args(["migrate-store", "--to", &store.url]);
+        if let Some(b) = &bucket {
+            cmd.args(["--blobs-url", &b.url])
+                .args(["--blobs-endpoint", b.endpoint.as_deref().unwrap()])
+                .args(["--blobs-region", &b.region])
+                .env(
+                    "SEALPOST_S3_ACCESS_KEY_ID",
+                    b.access_key_id.as_deref().unwrap(),
+                )
+                .env(
+                    "SEALPOST_S3_SECRET_ACCESS_KEY",
+                    b.secret_access_key.as_deref().unwrap(),
+                );
+        }
+        cmd.output().unwrap()
+    };
+    let out = migrate();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("messages: "), "a line per table: {said}");
+    assert!(said.contains("rows verified in the database"), "{said}");
+    let config = std::fs::read_to_string(data.join("hub.toml")).unwrap();
+    assert!(
+        config.contains("[store]"),
+        "hub.toml names the database: {config}"
+    );
+    assert_eq!(
+        config.contains("[blobs]"),
+        bucket.is_some(),
+        "and the bucket when one was given"
+    );
+
+    // Run again (as after a stop half-way): refused, since hub.toml names the database
+    // now; with the previous hub.toml back, it finds everything there and copies nothing.
+    let again = migrate();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already"));
+    std::fs::copy(
+        data.join("hub.toml.before-migrate-store"),
+        data.join("hub.toml"),
+    )
+    .unwrap();
+    let resumed = migrate();
+    let said = String::from_utf8_lossy(&resumed.stdout).into_owned();
+    assert!(resumed.status.success(), "{said}");
+    assert!(
+        said.contains("(0 copied by this run") && said.contains("0 copied now"),
+        "a second run copies nothing: {said}"
+    );
+
+    // The hub on its new stores (given the bucket's key as `serve` would get it from
+    // the environment): every message, contact and file as before.
+    if let Some(b) = &bucket {
+        let path = data.join("hub.toml");
+        let mut config: sealpost_hub::config::HubConfig =
+            toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let blobs = config.blobs.as_mut().unwrap();
+        blobs.access_key_id = b.access_key_id.clone();
+        blobs.secret_access_key = b.secret_access_key.clone();
+        std::fs::write(&path, toml::to_string(&config).unwrap()).unwrap();
+    }
+    let start = "2026-03-02T10:00:00Z".parse().unwrap();
+    let moved = TestHub {
+        server: TestServer::start_in(dir, start).await,
+        http: reqwest::Client::new(),
+    };
+    assert!(
+        moved.hub.store().is_shared(),
+        "the rows are in PostgreSQL now"
+    );
+    assert_eq!(moved.hub.blobs().is_shared(), bucket.is_some());
+    let after_alice = everything(&moved, alice(), GOOD_PASSWORD).await;
+    let after_bob = everything(&moved, bob(), GOOD_PASSWORD).await;
+    assert_eq!(
+        after_alice, before_alice,
+        "Alice's mailbox reads back the same, files too"
+    );
+    assert_eq!(after_bob, before_bob, "and Bob's");
+    // And it goes on working there: a new message arrives and is read.
+    moved.org_send(&[alice()], "After the move", "Body").await;
+    let user = moved.signed_in(alice()).await;
+    assert!(user
+        .folder("inbox")
+        .await
+        .iter()
+        .any(|m| m["subject"] == "After the move"));
+}
