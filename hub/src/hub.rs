@@ -165,7 +165,8 @@ impl Hub {
             let probe = format!(".init-{}", crate::crypto::new_id(&OsEntropy, ""));
             blobs.probe(&probe).map_err(|e| {
                 Error::Other(format!(
-                    "the bucket does not take a file ({e}); check [blobs] and the access key"
+                    "the bucket does not take a file ({e}); check [blobs] (bucket, endpoint, \
+                     region) and the access key"
                 ))
             })?;
         }

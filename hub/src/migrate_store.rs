@@ -60,10 +60,30 @@ pub fn migrate_store(
     bucket: Option<BucketConfig>,
     mut progress: impl FnMut(&str),
 ) -> Result<Migration> {
-    let mut config = HubConfig::read(data)?;
-    if config.store.is_some() {
+    let config = HubConfig::read(data)?;
+    if let Some(current) = &config.store {
+        if current.url == to.url && (bucket.is_none() || bucket == config.blobs) {
+            // Moved by an earlier run: a second one (a script's, say) has nothing to do.
+            progress("this hub keeps its rows in that database already; nothing to move");
+            return Ok(Migration {
+                tables: Vec::new(),
+                files: 0,
+                files_copied: 0,
+                bytes: 0,
+                previous_config: previous_config(data).display().to_string(),
+            });
+        }
         return Err(Error::Conflict(
-            "this hub keeps its rows in PostgreSQL already (hub.toml [store]); nothing to move"
+            "this hub keeps its rows in PostgreSQL already (hub.toml [store]); migrate-store \
+             moves a hub off SQLite only. To redo a move, put hub.toml.before-migrate-store \
+             back first; nothing was changed"
+                .into(),
+        ));
+    }
+    if bucket.is_some() && config.blobs.is_some() {
+        return Err(Error::Conflict(
+            "this hub keeps its files in a bucket already (hub.toml [blobs]): leave out \
+             --blobs-url; nothing was changed"
                 .into(),
         ));
     }
@@ -82,16 +102,72 @@ pub fn migrate_store(
                 .into(),
         ));
     }
-    let target = Store::connect(&to.url, to.max_connections.max(1))?;
-    let ours = source.write_blocking(|tx| tx.hub_key(MASTER_KEY_ROW))?;
-    let theirs = target.write_blocking(|tx| tx.hub_key(MASTER_KEY_ROW))?;
-    if theirs.is_some() && theirs.as_ref().map(|k| &k.0) != ours.as_ref().map(|k| &k.0) {
-        return Err(Error::Conflict(
-            "that database holds another hub (its master key is not this one's); give an \
-             empty database; nothing was changed"
-                .into(),
-        ));
+    let from = config.blobs_of(data)?;
+    let mut names: Vec<String> = source
+        .write_blocking(|tx| tx.referenced_blobs())?
+        .into_iter()
+        .filter(|n| !n.is_empty())
+        .collect();
+    names.sort();
+    // The bucket is checked before anything is written: it must take a file, and hold
+    // nothing but this hub's files (another hub's sweep and this one's would remove each
+    // other's).
+    let into = match &bucket {
+        Some(bucket) => {
+            let into = Blobs::bucket(bucket).map_err(Error::Other)?;
+            let refused = |e: std::io::Error| {
+                Error::Conflict(format!(
+                    "the bucket does not take a file ({e}); check the bucket, endpoint, \
+                     region and access key; nothing was changed"
+                ))
+            };
+            into.probe(".migrate-store-probe").map_err(refused)?;
+            let ours: std::collections::HashSet<&str> = names.iter().map(String::as_str).collect();
+            if let Some(other) = into
+                .list()
+                .map_err(refused)?
+                .iter()
+                .find(|o| !ours.contains(o.name.as_str()))
+            {
+                return Err(Error::Conflict(format!(
+                    "the bucket (or prefix) holds files that are not this hub's ({}): give an \
+                     empty bucket or a new prefix; nothing was changed",
+                    other.name
+                )));
+            }
+            Some(into)
+        }
+        None => None,
+    };
+    // Every file the rows refer to is there before any row is copied.
+    for name in &names {
+        if !from.exists(name)? {
+            return Err(Error::Conflict(format!(
+                "the file {name} a row refers to is missing: run `admin check --repair` \
+                 first; nothing was changed"
+            )));
+        }
     }
+
+    let target = Store::connect(&to.url, to.max_connections.max(1))?;
+    let marker = source
+        .write_blocking(|tx| tx.hub_key(MASTER_KEY_ROW))?
+        .map(|(public, _)| public)
+        .unwrap_or_default();
+    // The database is empty (but for what its schema holds), or holds an earlier run's
+    // copy of this hub, marked as such: that copy is replaced whole (the hub may have
+    // changed since), the files already in the bucket are kept.
+    let earlier = target.write_blocking(|tx| tx.copy_marker())?;
+    match earlier {
+        Some(m) if m == marker => {
+            progress("replacing the rows an earlier run copied");
+            target.write_blocking(|tx| tx.clear_for_copy())?;
+        }
+        Some(_) => return Err(another_hub()),
+        None if !target.write_blocking(|tx| tx.is_empty_for_copy())? => return Err(another_hub()),
+        None => {}
+    }
+    target.write_blocking(|tx| tx.set_copy_marker(&marker))?;
 
     let mut tables = Vec::new();
     for table in TABLES {
@@ -115,18 +191,17 @@ pub fn migrate_store(
             copied += target.write_blocking(|tx| tx.insert_rows(table, &columns, &values))?;
         }
         target.write_blocking(|tx| tx.renumber_after_copy(table))?;
-        let (here, there) = (
-            source.write_blocking(|tx| tx.count_rows(table))?,
-            target.write_blocking(|tx| tx.count_rows(table))?,
-        );
+        let here = source.write_blocking(|tx| tx.count_rows(table))?;
+        // The marker is the database's own row of hub_state, not a copied one.
+        let there =
+            target.write_blocking(|tx| tx.count_rows(table))? - u64::from(*table == "hub_state");
         if here != there {
             return Err(Error::Other(format!(
                 "the copy of {table} does not add up ({here} rows here, {there} in the \
-                 database); nothing was changed in hub.toml. Run migrate-store again; if it \
-                 says so again, the database is not empty"
+                 database); nothing was changed in hub.toml. Run migrate-store again"
             )));
         }
-        progress(&format!("{table}: {here} rows ({copied} copied now)"));
+        progress(&format!("{table}: {here} rows"));
         tables.push(TableCopy {
             table: table.to_string(),
             rows: here,
@@ -135,23 +210,9 @@ pub fn migrate_store(
     }
 
     let (mut files, mut files_copied, mut bytes) = (0, 0, 0);
-    if let Some(bucket) = &bucket {
-        let into = Blobs::bucket(bucket).map_err(Error::Other)?;
-        let from = Blobs::folder(data.blobs());
-        let refs = source.write_blocking(|tx| tx.referenced_blobs())?;
-        let mut names: Vec<_> = refs.into_iter().collect();
-        names.sort();
+    if let Some(into) = &into {
         for name in &names {
-            let length = match from.make_durable(name) {
-                Ok(length) => length,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    return Err(Error::Other(format!(
-                        "the file {name} a row refers to is missing from blobs/: run `admin \
-                         check` and mend it first; nothing was changed in hub.toml"
-                    )))
-                }
-                Err(e) => return Err(e.into()),
-            };
+            let length = from.make_durable(name)?;
             let there = match into.exists(name)? {
                 true => Some(into.make_durable(name)?),
                 false => None,
@@ -160,10 +221,17 @@ pub fn migrate_store(
                 if there.is_some() {
                     into.remove(name)?;
                 }
-                let mut reader = from.open(name)?;
-                let mut writer = into.create(name)?;
-                std::io::copy(&mut reader, &mut writer)?;
-                writer.finish()?;
+                let copied = from.open(name).and_then(|mut reader| {
+                    let mut writer = into.create(name)?;
+                    std::io::copy(&mut reader, &mut writer)?;
+                    writer.finish()
+                });
+                if let Err(e) = copied {
+                    return Err(Error::Other(format!(
+                        "copying {name} into the bucket failed ({e}); the files copied so far \
+                         stay: run migrate-store again once mended; hub.toml was not changed"
+                    )));
+                }
                 if into.make_durable(name)? != length {
                     return Err(Error::Other(format!(
                         "the copy of {name} in the bucket is not whole; run migrate-store again"
@@ -181,19 +249,39 @@ pub fn migrate_store(
             "files: {files} in the bucket ({files_copied} copied now)"
         ));
     }
+    target.write_blocking(|tx| tx.set_copy_marker(""))?;
 
-    // Verified: hub.toml now names the new stores; the previous one is kept beside it.
-    let previous = data.root().join("hub.toml.before-migrate-store");
+    // Verified: hub.toml now names the new stores. The sections are added to the file as
+    // it is (its comments and settings kept); the previous one is kept beside it.
+    let previous = previous_config(data);
     if !previous.exists() {
         std::fs::copy(data.config(), &previous)?;
         crate::config::set_private(&previous)?;
     }
-    config.store = Some(to);
-    if bucket.is_some() {
-        config.blobs = bucket;
+    let mut added = HubConfig {
+        store: Some(to),
+        blobs: bucket,
+        ..config.clone()
+    };
+    let mut text = std::fs::read_to_string(data.config())?;
+    for (section, value) in [
+        ("store", added.store.take().map(toml::Value::try_from)),
+        ("blobs", added.blobs.take().map(toml::Value::try_from)),
+    ] {
+        let Some(value) = value else { continue };
+        let value =
+            value.map_err(|e| Error::Other(format!("hub.toml could not be written: {e}")))?;
+        let mut table = toml::Table::new();
+        table.insert(section.to_owned(), value);
+        let rendered = toml::to_string_pretty(&table)
+            .map_err(|e| Error::Other(format!("hub.toml could not be written: {e}")))?;
+        text.push_str(&format!(
+            "\n# Added by `sealpost-hub admin migrate-store`.\n{rendered}"
+        ));
     }
-    let text = toml::to_string_pretty(&config)
-        .map_err(|e| Error::Other(format!("hub.toml could not be written: {e}")))?;
+    // The result must still read as a configuration before it replaces the file.
+    let _: HubConfig = toml::from_str(&text)
+        .map_err(|e| Error::Other(format!("hub.toml could not be updated: {}", e.message())))?;
     let fresh = data.root().join("hub.toml.new");
     crate::config::private_file()
         .write(true)
@@ -202,10 +290,11 @@ pub fn migrate_store(
         .open(&fresh)
         .and_then(|mut f| {
             use std::io::Write;
-            f.write_all(format!("# Sealpost hub configuration\n{text}").as_bytes())?;
+            f.write_all(text.as_bytes())?;
             f.sync_all()
         })?;
     std::fs::rename(&fresh, data.config())?;
+    std::fs::File::open(data.root())?.sync_all()?;
     Ok(Migration {
         tables,
         files,
@@ -213,4 +302,16 @@ pub fn migrate_store(
         bytes,
         previous_config: previous.display().to_string(),
     })
+}
+
+fn previous_config(data: &DataDir) -> std::path::PathBuf {
+    data.root().join("hub.toml.before-migrate-store")
+}
+
+fn another_hub() -> Error {
+    Error::Conflict(
+        "that database holds rows of another hub (or of a hub process started on it): give \
+         an empty database; nothing was changed"
+            .into(),
+    )
 }

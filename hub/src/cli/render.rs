@@ -197,6 +197,9 @@ pub fn backup(r: &crate::backup::BackupReport) {
 
 /// `admin migrate-store`.
 pub fn migrated(m: &crate::migrate_store::Migration) {
+    if m.tables.is_empty() {
+        return;
+    }
     let rows: u64 = m.tables.iter().map(|t| t.rows).sum();
     let copied: u64 = m.tables.iter().map(|t| t.copied).sum();
     say!(
@@ -207,11 +210,19 @@ pub fn migrated(m: &crate::migrate_store::Migration) {
         m.files_copied,
         sealpost_proto::text::megabytes(m.bytes)
     );
-    say!(
-        "hub.toml now names the new stores (the previous one is {}); hub.db and blobs/ are \
-         left as they were: remove them once the hub runs well on the new stores",
-        m.previous_config
-    );
+    if m.files > 0 {
+        say!(
+            "hub.toml now names the new stores (the previous one is {}); hub.db and blobs/ \
+             are left as they were: remove them once the hub runs well on the new stores",
+            m.previous_config
+        );
+    } else {
+        say!(
+            "hub.toml now names the database (the previous one is {}); the files stay in \
+             blobs/ (keep it); hub.db is left as it was: remove it once the hub runs well",
+            m.previous_config
+        );
+    }
 }
 
 /// `admin restore`.

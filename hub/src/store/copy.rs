@@ -136,3 +136,98 @@ impl Tx<'_> {
         )
     }
 }
+
+/// The `hub_state` row a store copy keeps while it runs: the source hub's master public
+/// key; empty once the copy is verified.
+const MARKER: &str = "migrate_store_from";
+
+impl Tx<'_> {
+    /// The copy marker of an earlier run that did not finish, if any.
+    pub fn copy_marker(&self) -> Result<Option<String>> {
+        use super::sql::OptionalExtension;
+        Ok(self
+            .0
+            .query_row(
+                "SELECT value FROM hub_state WHERE name = ?1",
+                [MARKER],
+                |r| r.get(0),
+            )
+            .optional()?
+            .filter(|v: &String| !v.is_empty()))
+    }
+
+    /// Sets (or, with "", clears) the copy marker.
+    pub fn set_copy_marker(&self, source: &str) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO hub_state (name, value) VALUES (?1, ?2) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            [MARKER, source],
+        )?;
+        if source.is_empty() {
+            self.0
+                .execute("DELETE FROM hub_state WHERE name = ?1", [MARKER])?;
+        }
+        Ok(())
+    }
+
+    /// Whether every table is empty but for what the schema puts in `hub_state` itself.
+    pub fn is_empty_for_copy(&self) -> Result<bool> {
+        for table in TABLES {
+            let n = self.count_rows(table)?;
+            let own = if *table == "hub_state" {
+                self.0.query_row(
+                    "SELECT count(*) FROM hub_state WHERE name = 'storage_format'",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )? as u64
+            } else {
+                0
+            };
+            if n > own {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Removes every row an earlier, unfinished copy wrote (children before parents).
+    pub fn clear_for_copy(&self) -> Result<()> {
+        for table in TABLES.iter().rev() {
+            if *table == "hub_state" {
+                self.0.execute(
+                    "DELETE FROM hub_state WHERE name NOT IN ('storage_format', ?1)",
+                    [MARKER],
+                )?;
+            } else {
+                self.0.execute(&format!("DELETE FROM {table}"), [])?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_copy_moves_every_table_of_the_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = super::super::Store::open(&dir.path().join("hub.db")).unwrap();
+        let mut tables: Vec<String> = store
+            .write_blocking(|tx| {
+                tx.0.prepare(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' \
+                     AND name NOT LIKE 'sqlite_%' ORDER BY name",
+                )?
+                .query_map([], |r| r.get(0))?
+                .collect()
+            })
+            .unwrap();
+        tables.sort();
+        let mut listed: Vec<String> = super::TABLES.iter().map(|t| t.to_string()).collect();
+        listed.sort();
+        assert_eq!(
+            tables, listed,
+            "a table added to the schema is added to TABLES too"
+        );
+    }
+}

@@ -103,7 +103,18 @@ fn postgres_text(e: &tokio_postgres::Error) -> String {
                 .unwrap_or_default()
         ),
         Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
-        None => e.to_string(),
+        // The innermost cause says it (its wrappers repeat "error connecting to server").
+        None => {
+            let mut cause: &dyn std::error::Error = e;
+            while let Some(inner) = cause.source() {
+                cause = inner;
+            }
+            if cause.is::<std::io::Error>() {
+                format!("the database server cannot be reached ({cause})")
+            } else {
+                e.to_string()
+            }
+        }
     }
 }
 

@@ -250,7 +250,9 @@ impl Pg {
             .map_err(StoreError::from)?;
         let done = (|| {
             rt.block_on(client.batch_execute(
-                "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL); \
+                // (No NOTICE for a table that is there already: it would reach the log.)
+                "SET client_min_messages = warning; \
+                 CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL); \
                  INSERT INTO schema_version (version) \
                  SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM schema_version)",
             ))

@@ -89,23 +89,57 @@ async fn a_sqlite_hub_moved_into_postgres_and_a_bucket_reads_back_every_message_
         "and the bucket when one was given"
     );
 
-    // Run again (as after a stop half-way): refused, since hub.toml names the database
-    // now; with the previous hub.toml back, it finds everything there and copies nothing.
+    // Run again (a script's second run): nothing to move, and it says so.
     let again = migrate();
-    assert!(!again.status.success());
-    assert!(String::from_utf8_lossy(&again.stderr).contains("already"));
+    assert!(again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("nothing to move"),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+    // With the previous hub.toml back, the database (holding the moved hub, which may
+    // have served since) is not written over.
     std::fs::copy(
         data.join("hub.toml.before-migrate-store"),
         data.join("hub.toml"),
     )
     .unwrap();
+    let over = migrate();
+    assert!(!over.status.success());
+    assert!(
+        String::from_utf8_lossy(&over.stderr).contains("rows of another hub"),
+        "{}",
+        String::from_utf8_lossy(&over.stderr)
+    );
+    // As a run stopped half-way leaves it: its marker set, some rows not copied yet. The
+    // next run replaces the rows whole and keeps the files already in the bucket.
+    let db = sealpost_hub::store::Store::connect(&store.url, 1).unwrap();
+    let public = db
+        .write_blocking(|tx| tx.hub_key(sealpost_hub::store::MASTER_KEY_ROW))
+        .unwrap()
+        .unwrap()
+        .0;
+    db.write_blocking(|tx| {
+        tx.set_copy_marker(&public)?;
+        tx.sql().execute("DELETE FROM audit", [])?;
+        Ok(())
+    })
+    .unwrap();
+    drop(db);
     let resumed = migrate();
     let said = String::from_utf8_lossy(&resumed.stdout).into_owned();
-    assert!(resumed.status.success(), "{said}");
     assert!(
-        said.contains("(0 copied by this run") && said.contains("0 copied now"),
-        "a second run copies nothing: {said}"
+        resumed.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&resumed.stderr)
     );
+    assert!(
+        said.contains("replacing the rows an earlier run copied"),
+        "{said}"
+    );
+    if bucket.is_some() {
+        assert!(said.contains("(0 copied now)"), "the files stay: {said}");
+    }
 
     // The hub on its new stores (given the bucket's key as `serve` would get it from
     // the environment): every message, contact and file as before.
@@ -143,4 +177,51 @@ async fn a_sqlite_hub_moved_into_postgres_and_a_bucket_reads_back_every_message_
         .await
         .iter()
         .any(|m| m["subject"] == "After the move"));
+}
+
+#[tokio::test]
+async fn a_bucket_that_takes_no_file_is_said_before_anything_is_copied() {
+    let (Some(store), Some(mut bucket)) = (postgres::test_store(), garage::test_blobs()) else {
+        return;
+    };
+    let t = TestHub {
+        server: TestServer::start_on(None, |c| c.blobs = None).await,
+        http: reqwest::Client::new(),
+    };
+    t.registered(alice()).await;
+    let dir = t.server.stop().await;
+    let data = dir.path().join("hub");
+    let before = std::fs::read_to_string(data.join("hub.toml")).unwrap();
+    bucket.secret_access_key = Some("0".repeat(64));
+    let out = Command::cargo_bin("sealpost-hub")
+        .unwrap()
+        .args(["admin", "--data"])
+        .arg(&data)
+        .args(["migrate-store", "--to", &store.url])
+        .args(["--blobs-url", &bucket.url])
+        .args(["--blobs-endpoint", bucket.endpoint.as_deref().unwrap()])
+        .args(["--blobs-region", &bucket.region])
+        .env(
+            "SEALPOST_S3_ACCESS_KEY_ID",
+            bucket.access_key_id.as_deref().unwrap(),
+        )
+        .env(
+            "SEALPOST_S3_SECRET_ACCESS_KEY",
+            bucket.secret_access_key.as_deref().unwrap(),
+        )
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(said.contains("the bucket does not take a file"), "{said}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).is_empty(),
+        "no table was copied first: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(
+        std::fs::read_to_string(data.join("hub.toml")).unwrap(),
+        before,
+        "hub.toml is untouched"
+    );
 }
