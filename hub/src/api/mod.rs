@@ -187,12 +187,19 @@ async fn not_found() -> ApiError {
 
 #[utoipa::path(get, path = "/healthz", tag = "operations",
     responses((status = 200, description = "The store answers", content_type = "text/plain", body = String),
-        (status = 500, body = sealpost_proto::ErrorBody)))]
-async fn healthz(
-    axum::extract::State(hub): axum::extract::State<AppState>,
-) -> Result<&'static str, ApiError> {
-    hub.store().read(|_| Ok(())).await?;
-    Ok("ok\n")
+        (status = 503, description = "The store does not answer", content_type = "text/plain", body = String)))]
+async fn healthz(axum::extract::State(hub): axum::extract::State<AppState>) -> Response {
+    match hub.store().read(|_| Ok(())).await {
+        Ok(()) => "ok\n".into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "the health check found the store not answering");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database does not answer\n",
+            )
+                .into_response()
+        }
+    }
 }
 
 /// For a load balancer: 200 when this process can serve (its store answers and its

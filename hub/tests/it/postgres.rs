@@ -426,3 +426,20 @@ async fn a_sign_in_flood_spread_over_two_replicas_meets_one_rate_limit() {
         "4 sign-ins a minute from one network, counted across both replicas: {statuses:?}"
     );
 }
+
+#[tokio::test]
+async fn health_and_readiness_say_when_the_database_is_gone() {
+    // A cluster of this test's own, to stop under the hub.
+    let cluster = Cluster::start();
+    let server = cluster.url("postgres");
+    let hub = hub_on(fresh_store(&server)).await;
+    assert_eq!(hub.get("/healthz").await.status(), StatusCode::OK);
+    drop(cluster);
+    let r = hub.get("/healthz").await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.text().await.unwrap(), "the database does not answer\n");
+    let r = hub.get("/readyz").await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["store"], "the database does not answer", "{body}");
+}
