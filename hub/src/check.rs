@@ -144,7 +144,7 @@ impl Hub {
     fn unreferenced_files(&self, referenced: &HashSet<String>) -> Result<Vec<Unreferenced>> {
         let cutoff = SystemTime::now() - StdDuration::from_secs(LEFTOVER_AGE_MINUTES as u64 * 60);
         let mut out = Vec::new();
-        for blob in self.blobs.list()? {
+        for blob in crate::runtime::blocking(|| self.blobs.list())? {
             if !referenced.contains(&blob.name) {
                 out.push(Unreferenced {
                     old: blob.modified < cutoff,

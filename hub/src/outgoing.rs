@@ -535,10 +535,11 @@ impl Hub {
             // Same mailbox, same key: a byte copy of the encrypted file is enough.
             let id = new_id(self.entropy.as_ref(), "att_");
             let relative = crate::blobs::Blobs::name_for(&id);
-            let copied = self
-                .blobs
-                .copy(&row.blob, &relative)
-                .and_then(|_| self.blobs.make_durable(&relative));
+            let copied = crate::runtime::blocking(|| {
+                self.blobs
+                    .copy(&row.blob, &relative)
+                    .and_then(|_| self.blobs.make_durable(&relative))
+            });
             if let Err(e) = copied {
                 self.forget_fresh(&planned);
                 return Err(e.into());

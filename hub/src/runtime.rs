@@ -2,6 +2,16 @@
 //! that the hub's blocking code can wait on async clients from any thread, whichever
 //! runtime (or none) the caller runs on.
 
+/// Runs `f`, blocking work (files, a bucket's requests) called from an async task,
+/// telling a multi-threaded runtime first so that its other tasks move to other workers
+/// meanwhile (`block_in_place`); on a single-threaded runtime (tests) it simply runs.
+pub fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
 /// A runtime shut down without waiting when dropped (dropping a runtime the usual way
 /// panics inside another runtime's task).
 pub struct OwnRuntime(Option<tokio::runtime::Runtime>);

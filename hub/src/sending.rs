@@ -262,7 +262,8 @@ impl Hub {
         for (account_id, ..) in &mailboxes {
             data_keys.push(self.mailbox_key(account_id).await?);
         }
-        let prepared = (|| -> Result<()> {
+        // Each copy is sealed and written (to a bucket, maybe) here: blocking work.
+        let prepared = crate::runtime::blocking(|| -> Result<()> {
             for ((account_id, email, public, status), keys) in mailboxes.iter().zip(&data_keys) {
                 let key = PublicKey::parse(public)?;
                 let mut sealed_attachments = Vec::new();
@@ -329,7 +330,7 @@ impl Hub {
                 ));
             }
             Ok(())
-        })();
+        });
         if let Err(e) = prepared {
             self.remove_blobs(&written);
             return Err(e);
@@ -541,10 +542,12 @@ impl Hub {
     /// orphan sweep.
     pub(crate) fn remove_blobs(&self, names: &[String]) {
         // An empty name is "no file" (notification emails carry none).
-        for name in names.iter().filter(|b| !b.is_empty()) {
-            if let Err(e) = self.blobs.remove(name) {
-                tracing::warn!(error = %e, "a file no row refers to was left for the sweep");
+        crate::runtime::blocking(|| {
+            for name in names.iter().filter(|b| !b.is_empty()) {
+                if let Err(e) = self.blobs.remove(name) {
+                    tracing::warn!(error = %e, "a file no row refers to was left for the sweep");
+                }
             }
-        }
+        });
     }
 }
