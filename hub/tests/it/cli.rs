@@ -899,3 +899,168 @@ fn serve_tells_systemd_when_it_is_ready_and_reads_the_master_key_from_a_credenti
     let exit = server.0.wait().unwrap();
     assert!(exit.success(), "a clean stop on SIGTERM: {exit:?}");
 }
+
+/// The newest `/register` token emailed to `to` in the outbox of `dir`, waiting up to 20 s
+/// for the serving process to write it.
+fn wait_for_register_token(dirs: &[&Path], to: &str) -> String {
+    for _ in 0..200 {
+        for dir in dirs {
+            for file in crate::support::files_under(&dir.join("outbox")) {
+                let text = std::fs::read_to_string(&file).unwrap_or_default();
+                if text.lines().any(|l| l == format!("To: {to}")) {
+                    if let Some(token) = token_in(&text, "/register") {
+                        return token;
+                    }
+                }
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("no registration email to {to} within 20 s");
+}
+
+#[test]
+fn two_serve_processes_on_one_database_and_bucket_carry_on_when_one_is_killed() {
+    use sealpost_hub::testing::{garage, postgres};
+    let (Some(store), Some(bucket)) = (postgres::test_store(), garage::test_blobs()) else {
+        return; // Needs the run's PostgreSQL and Garage (`make test` starts them).
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    sealpost_hub::Hub::init(
+        &a,
+        sealpost_hub::InitOptions {
+            org_name: "Example Council".into(),
+            org_domains: vec!["example.gov.uk".into()],
+            public_url: "http://hub.invalid".into(),
+            store: Some(store),
+            blobs: Some(bucket),
+        },
+    )
+    .unwrap();
+    // The second replica: a data directory with copies of hub.toml and master.key.
+    sealpost_hub::config::private_dir(&b).unwrap();
+    for file in ["hub.toml", "master.key"] {
+        std::fs::copy(a.join(file), b.join(file)).unwrap();
+    }
+    let token = create_token(&a);
+    let (mut server_a, url_a) = serve(&a);
+    let (_server_b, url_b) = serve(&b);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let http = reqwest::Client::new();
+        let upload = |url: &str, bytes: Vec<u8>| {
+            http.post(format!("{url}/api/v1/org/uploads?name=scan.pdf"))
+                .bearer_auth(&token)
+                .body(bytes)
+                .send()
+        };
+        // Acknowledged by A.
+        let kept: Vec<u8> = (0..2_000_000u32).map(|i| (i % 239) as u8).collect();
+        let r = upload(&url_a, kept.clone()).await.unwrap();
+        assert_eq!(r.status(), 201);
+        let kept_id = r.json::<Value>().await.unwrap()["upload_id"].clone();
+        // A is killed (SIGKILL) half-way through another upload.
+        let chunks = futures_util::stream::unfold(0u32, |n| async move {
+            if n == 30 {
+                return None;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+            Some((
+                Ok::<_, std::io::Error>(bytes::Bytes::from(vec![7u8; 1_000_000])),
+                n + 1,
+            ))
+        });
+        let cut = tokio::spawn(
+            http.post(format!("{url_a}/api/v1/org/uploads?name=cut.pdf"))
+                .bearer_auth(&token)
+                .body(reqwest::Body::wrap_stream(chunks))
+                .send(),
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        server_a.0.kill().unwrap();
+        server_a.0.wait().unwrap();
+        assert!(
+            cut.await.unwrap().is_err(),
+            "the upload through A was cut off"
+        );
+
+        // The client goes on through B: the upload A acknowledged is attached there,
+        // beside one made again through B.
+        let again: Vec<u8> = (0..12_000_000u32).map(|i| (i % 233) as u8).collect();
+        let r = upload(&url_b, again.clone()).await.unwrap();
+        assert_eq!(r.status(), 201);
+        let again_id = r.json::<Value>().await.unwrap()["upload_id"].clone();
+        let r = http
+            .post(format!("{url_b}/api/v1/org/messages"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"from": "case.worker@example.gov.uk",
+                "to": ["alice@partner.example"], "subject": "Scans", "body_text": "two",
+                "upload_ids": [kept_id, again_id]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+
+        // B delivers the invitation; Alice registers and reads both files through B.
+        let register = wait_for_register_token(&[&a, &b], "alice@partner.example");
+        let r = http
+            .post(format!("{url_b}/api/v1/registrations"))
+            .json(
+                &serde_json::json!({"token": register, "password": "plum kettle orbit sandstone"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let session: Value = http
+            .post(format!("{url_b}/api/v1/sessions"))
+            .json(&serde_json::json!({"email": "alice@partner.example",
+                "password": "plum kettle orbit sandstone", "remember_me": false}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let access = session["access_token"].as_str().unwrap().to_owned();
+        let inbox: Value = http
+            .get(format!("{url_b}/api/v1/messages?folder=inbox"))
+            .bearer_auth(&access)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let m = inbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["subject"] == "Scans")
+            .expect("the message is in the inbox")
+            .clone();
+        let mut got = Vec::new();
+        for a in m["attachments"].as_array().unwrap() {
+            let bytes = http
+                .get(format!(
+                    "{url_b}/api/v1/messages/{}/attachments/{}",
+                    m["id"].as_str().unwrap(),
+                    a["id"].as_str().unwrap()
+                ))
+                .bearer_auth(&access)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
+            got.push(bytes.to_vec());
+        }
+        got.sort_by_key(|b| b.len());
+        assert!(
+            got.len() == 2 && got[0] == kept && got[1] == again,
+            "both files read back whole through B, the one A acknowledged before it died too"
+        );
+    });
+}
