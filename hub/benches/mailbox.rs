@@ -13,12 +13,11 @@ mod common;
 use std::{
     io::Write,
     process::Command,
-    sync::Arc,
     time::{Duration, Instant},
 };
 
 use common::{configure, ms, Server};
-use sealpost_hub::{sending::OrgMessage, Caller, Hub};
+use sealpost_hub::Hub;
 use serde::{de::IgnoredAny, Deserialize};
 
 /// What the benchmark reads of a `/changes` page: every item is parsed through but not
@@ -111,26 +110,8 @@ async fn main() {
     });
 
     // Seed 10,000 messages of about 4 KB through the library, before the server starts.
-    let body: String = "The quick brown fox jumps over the lazy dog. ".repeat(92);
     let seed_start = Instant::now();
-    {
-        let hub = Arc::new(Hub::open(&data).unwrap());
-        for i in 0..10_000 {
-            hub.send_org_message(
-                OrgMessage {
-                    from: "staff@example.gov.uk".into(),
-                    to: vec![EMAIL.into()],
-                    subject: format!("Case update {i}"),
-                    body_text: body.clone(),
-                    ..Default::default()
-                },
-                &Caller::cli(),
-            )
-            .await
-            .unwrap();
-        }
-        hub.deliver_mail().await.unwrap();
-    }
+    common::seed_case_updates(&Hub::open(&data).unwrap(), EMAIL, 10_000).await;
     let seeded = seed_start.elapsed();
     let token = common::registration_token(&data);
 
@@ -149,21 +130,9 @@ async fn main() {
         let mut growth = 0u64;
         for _ in 0..3 {
             bare.push(bare_age(&payload));
-            let before = server.status_kib("VmRSS:");
-            std::fs::write(format!("/proc/{}/clear_refs", server.child.id()), "5").unwrap();
-            let start = Instant::now();
-            let r = http
-                .post(format!("{}/api/v1/uploads?name=scan.pdf", server.url))
-                .bearer_auth(&access)
-                .header("content-type", "application/pdf")
-                .body(payload.clone())
-                .send()
-                .await
-                .unwrap();
-            let took = start.elapsed();
-            assert_eq!(r.status(), 201, "upload: {}", r.text().await.unwrap());
+            let (took, grew) = common::timed_upload(&http, &server, &access, payload.clone()).await;
             uploads.push(took);
-            growth = growth.max(server.status_kib("VmHWM:").saturating_sub(before));
+            growth = growth.max(grew);
         }
         let bare = common::median(bare);
         let upload = common::median(uploads);

@@ -10,15 +10,13 @@ mod common;
 
 use std::{
     path::Path,
-    sync::Arc,
     time::{Duration, Instant},
 };
 
 use common::{ms, Server};
 use sealpost_hub::{
-    sending::OrgMessage,
     testing::{garage, postgres},
-    Caller, Hub, InitOptions,
+    Hub, InitOptions,
 };
 
 const PASSWORD: &str = "plum kettle orbit sandstone";
@@ -54,24 +52,9 @@ async fn seeded_hub(data: &Path, shared: bool) -> Duration {
         c.security.sign_in_per_ip_per_minute = 1_000_000;
         c.security.sign_in_per_address_per_minute = 1_000_000;
     });
-    let body: String = "The quick brown fox jumps over the lazy dog. ".repeat(92);
     let start = Instant::now();
-    let hub = Arc::new(Hub::open(data).unwrap());
-    for i in 0..MESSAGES {
-        hub.send_org_message(
-            OrgMessage {
-                from: "staff@example.gov.uk".into(),
-                to: vec![EMAIL.into()],
-                subject: format!("Case update {i}"),
-                body_text: body.clone(),
-                ..Default::default()
-            },
-            &Caller::cli(),
-        )
-        .await
-        .unwrap();
-    }
-    hub.deliver_mail().await.unwrap();
+    let hub = Hub::open(data).unwrap();
+    common::seed_case_updates(&hub, EMAIL, MESSAGES).await;
     if shared {
         // As PostgreSQL's autovacuum does within a minute of so many inserts: planner
         // statistics for the new rows.
@@ -165,20 +148,9 @@ async fn main() {
     let mut growth = 0u64;
     let mut times = Vec::new();
     for _ in 0..3 {
-        let before = server.status_kib("VmRSS:");
-        std::fs::write(format!("/proc/{}/clear_refs", server.child.id()), "5").unwrap();
-        let start = Instant::now();
-        let r = http
-            .post(format!("{}/api/v1/uploads?name=scan.pdf", server.url))
-            .bearer_auth(&access)
-            .header("content-type", "application/pdf")
-            .body(payload.clone())
-            .send()
-            .await
-            .unwrap();
-        times.push(start.elapsed());
-        assert_eq!(r.status(), 201, "upload: {}", r.text().await.unwrap());
-        growth = growth.max(server.status_kib("VmHWM:").saturating_sub(before));
+        let (took, grew) = common::timed_upload(&http, &server, &access, payload.clone()).await;
+        times.push(took);
+        growth = growth.max(grew);
     }
     let took = common::median(times);
     println!(

@@ -67,13 +67,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
                         url,
                         max_connections: 16,
                     }),
-                    blobs: blobs_url.map(|url| sealpost_hub::blobs::BucketConfig {
-                        url,
-                        endpoint: blobs_endpoint,
-                        region: blobs_region,
-                        access_key_id: None,
-                        secret_access_key: None,
-                        path_style: None,
+                    blobs: blobs_url.map(|url| {
+                        sealpost_hub::blobs::BucketConfig::named(url, blobs_endpoint, blobs_region)
                     }),
                 },
             )?;
@@ -213,13 +208,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 },
         } => {
             let dir = sealpost_hub::config::DataDir::new(&data);
-            let bucket = blobs_url.map(|url| sealpost_hub::blobs::BucketConfig {
-                url,
-                endpoint: blobs_endpoint,
-                region: blobs_region,
-                access_key_id: None,
-                secret_access_key: None,
-                path_style: None,
+            let bucket = blobs_url.map(|url| {
+                sealpost_hub::blobs::BucketConfig::named(url, blobs_endpoint, blobs_region)
             });
             let store = sealpost_hub::config::StoreConfig {
                 url: to,

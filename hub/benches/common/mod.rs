@@ -156,3 +156,49 @@ pub async fn sign_in(http: &reqwest::Client, url: &str, email: &str, password: &
         .unwrap();
     s["access_token"].as_str().expect("signed in").to_owned()
 }
+
+/// Sends `n` staff messages of about 4 KB ("Case update i") to `email` through the
+/// library, then delivers the queued mail (the registration email among it).
+pub async fn seed_case_updates(hub: &sealpost_hub::Hub, email: &str, n: usize) {
+    let body: String = "The quick brown fox jumps over the lazy dog. ".repeat(92);
+    for i in 0..n {
+        hub.send_org_message(
+            sealpost_hub::sending::OrgMessage {
+                from: "staff@example.gov.uk".into(),
+                to: vec![email.into()],
+                subject: format!("Case update {i}"),
+                body_text: body.clone(),
+                ..Default::default()
+            },
+            &sealpost_hub::Caller::cli(),
+        )
+        .await
+        .unwrap();
+    }
+    hub.deliver_mail().await.unwrap();
+}
+
+/// One upload of `payload` to the hub `server` as `access`: how long it took, and how
+/// much the hub's peak RSS grew meanwhile (KiB).
+pub async fn timed_upload(
+    http: &reqwest::Client,
+    server: &Server,
+    access: &str,
+    payload: bytes::Bytes,
+) -> (Duration, u64) {
+    let before = server.status_kib("VmRSS:");
+    // Resets the peak (VmHWM) to the current size.
+    std::fs::write(format!("/proc/{}/clear_refs", server.child.id()), "5").unwrap();
+    let start = std::time::Instant::now();
+    let r = http
+        .post(format!("{}/api/v1/uploads?name=scan.pdf", server.url))
+        .bearer_auth(access)
+        .header("content-type", "application/pdf")
+        .body(payload)
+        .send()
+        .await
+        .unwrap();
+    let took = start.elapsed();
+    assert_eq!(r.status(), 201, "upload: {}", r.text().await.unwrap());
+    (took, server.status_kib("VmHWM:").saturating_sub(before))
+}

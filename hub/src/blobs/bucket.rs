@@ -61,6 +61,21 @@ pub struct BucketConfig {
     pub path_style: Option<bool>,
 }
 
+impl BucketConfig {
+    /// The bucket at `url`, as the command line names it; its key comes from the
+    /// environment when the bucket is opened.
+    pub fn named(url: String, endpoint: Option<String>, region: String) -> Self {
+        Self {
+            url,
+            endpoint,
+            region,
+            access_key_id: None,
+            secret_access_key: None,
+            path_style: None,
+        }
+    }
+}
+
 fn default_region() -> String {
     "us-east-1".into()
 }

@@ -301,10 +301,7 @@ impl Store {
         F: Fn(&Tx) -> Result<R> + Send + 'static,
         R: Send + 'static,
     {
-        let store = self.clone();
-        tokio::task::spawn_blocking(move || store.run(Access::Read, f))
-            .await
-            .map_err(|e| Error::Other(format!("store task failed: {e}")))?
+        self.run_off_runtime(Access::Read, f).await
     }
 
     /// Runs `f` in a write transaction, off the async runtime; commits if it returns `Ok`.
@@ -315,10 +312,7 @@ impl Store {
         F: Fn(&Tx) -> Result<R> + Send + 'static,
         R: Send + 'static,
     {
-        let store = self.clone();
-        tokio::task::spawn_blocking(move || store.run(Access::Write, f))
-            .await
-            .map_err(|e| Error::Other(format!("store task failed: {e}")))?
+        self.run_off_runtime(Access::Write, f).await
     }
 
     /// Runs `f`, a write whose statements are each atomic by themselves (an upsert that
@@ -330,10 +324,7 @@ impl Store {
         F: Fn(&Tx) -> Result<R> + Send + 'static,
         R: Send + 'static,
     {
-        let store = self.clone();
-        tokio::task::spawn_blocking(move || store.run(Access::Atomic, f))
-            .await
-            .map_err(|e| Error::Other(format!("store task failed: {e}")))?
+        self.run_off_runtime(Access::Atomic, f).await
     }
 
     /// Runs `f` in a write transaction on the calling thread (for the CLI and tests).
@@ -342,6 +333,17 @@ impl Store {
             Backend::Sqlite(_) => self.run(Access::Write, f),
             Backend::Postgres(_) => postgres::off_runtime(|| self.run(Access::Write, f)),
         }
+    }
+
+    async fn run_off_runtime<R, F>(&self, access: Access, f: F) -> Result<R>
+    where
+        F: Fn(&Tx) -> Result<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.run(access, f))
+            .await
+            .map_err(|e| Error::Other(format!("store task failed: {e}")))?
     }
 
     fn run<R>(&self, access: Access, f: impl Fn(&Tx) -> Result<R>) -> Result<R> {

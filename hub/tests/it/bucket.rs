@@ -138,21 +138,7 @@ async fn an_upload_made_through_one_replica_is_attached_through_another() {
         .into_iter()
         .find(|m| m["subject"] == "Scan")
         .unwrap();
-    let got = a
-        .http
-        .get(format!(
-            "{}/api/v1/messages/{}/attachments/{}",
-            a.url,
-            m["id"].as_str().unwrap(),
-            m["attachments"][0]["id"].as_str().unwrap()
-        ))
-        .bearer_auth(&alice.token)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let got = alice.attachment(&m, 0).await;
     assert!(
         got[..] == bytes[..],
         "every byte, through the other replica"
@@ -207,23 +193,9 @@ async fn a_restored_backup_of_a_hub_on_a_bucket_keeps_its_files_off_the_live_buc
         .into_iter()
         .find(|m| m["subject"] == "Plan")
         .unwrap();
-    let got = back
-        .http
-        .get(format!(
-            "{}/api/v1/messages/{}/attachments/{}",
-            back.url,
-            m["id"].as_str().unwrap(),
-            m["attachments"][0]["id"].as_str().unwrap()
-        ))
-        .bearer_auth(&alice.token)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let got = alice.attachment(&m, 0).await;
     assert_eq!(
-        got, "the plan",
+        got, b"the plan",
         "the file reads back from the restored folder"
     );
 }

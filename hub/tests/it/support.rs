@@ -214,6 +214,28 @@ impl User<'_> {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// The bytes of attachment `index` of `message` (a summary from a folder), downloaded.
+    pub async fn attachment(&self, message: &Value, index: usize) -> Vec<u8> {
+        let r = self
+            .t
+            .http
+            .get(self.url(&format!(
+                "/messages/{}/attachments/{}",
+                message["id"].as_str().unwrap(),
+                message["attachments"][index]["id"].as_str().unwrap()
+            )))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            r.status().is_success(),
+            "the attachment downloads: {}",
+            r.status()
+        );
+        r.bytes().await.unwrap().to_vec()
+    }
+
     /// POST JSON.
     pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
         self.call(reqwest::Method::POST, path, Some(body)).await
