@@ -40,12 +40,17 @@ impl Tx<'_> {
     /// Up to `limit` changes after state `since`, oldest first. Every change has its own
     /// state number, so a page can end after any of them.
     pub fn changes_since(&self, account_id: &str, since: i64, limit: u32) -> Result<Vec<Change>> {
+        // Each table's first `limit` through its (account_id, modseq) index, then merged:
+        // a LIMIT over the whole UNION would make PostgreSQL read every later row.
         let mut stmt = self.0.prepare_cached(
-            "SELECT 'message', id, modseq FROM messages WHERE account_id = ?1 AND modseq > ?2 \
-             UNION ALL SELECT 'contact', id, modseq FROM contacts WHERE account_id = ?1 AND modseq > ?2 \
-             UNION ALL SELECT 'group', id, modseq FROM groups WHERE account_id = ?1 AND modseq > ?2 \
-             UNION ALL SELECT 'gone:' || kind, id, modseq FROM tombstones \
-                 WHERE account_id = ?1 AND modseq > ?2 \
+            "SELECT kind, id, modseq FROM (SELECT 'message' AS kind, id, modseq FROM messages \
+                 WHERE account_id = ?1 AND modseq > ?2 ORDER BY modseq LIMIT ?3) m \
+             UNION ALL SELECT kind, id, modseq FROM (SELECT 'contact' AS kind, id, modseq \
+                 FROM contacts WHERE account_id = ?1 AND modseq > ?2 ORDER BY modseq LIMIT ?3) c \
+             UNION ALL SELECT kind, id, modseq FROM (SELECT 'group' AS kind, id, modseq \
+                 FROM groups WHERE account_id = ?1 AND modseq > ?2 ORDER BY modseq LIMIT ?3) g \
+             UNION ALL SELECT kind, id, modseq FROM (SELECT 'gone:' || kind AS kind, id, modseq \
+                 FROM tombstones WHERE account_id = ?1 AND modseq > ?2 ORDER BY modseq LIMIT ?3) t \
              ORDER BY 3 LIMIT ?3",
         )?;
         let rows = stmt.query_map(params![account_id, since, limit], |r| {
