@@ -23,6 +23,9 @@ echo
 ./scripts/with-postgres.sh ./scripts/with-garage.sh \
   cargo bench --locked -p sealpost-hub --features testing --bench replicas 2>/dev/null
 echo
+./scripts/with-postgres.sh ./scripts/with-garage.sh \
+  cargo bench --locked -p sealpost-hub --features testing --bench fanout 2>/dev/null
+echo
 # The client benchmark runs the hub binary in its own process.
 cargo build --release --locked --quiet -p sealpost-hub
 cargo bench --locked -p sealpost-tests --bench client 2>/dev/null
