@@ -439,7 +439,13 @@ pub mod postgres {
 
     /// Creates `schema` in the database at `server` (run on a thread of its own).
     pub fn create_schema(server: &str, schema: &str) {
-        let (server, sql) = (server.to_owned(), format!("CREATE SCHEMA {schema}"));
+        execute(server, &format!("CREATE SCHEMA {schema}"));
+    }
+
+    /// Runs `sql` (statements without results) on the database at `server`, on a thread
+    /// of its own. Panics with what failed.
+    pub fn execute(server: &str, sql: &str) {
+        let (server, sql) = (server.to_owned(), sql.to_owned());
         crate::store::postgres::off_runtime(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -450,9 +456,17 @@ pub mod postgres {
                     .await
                     .unwrap_or_else(|e| panic!("the test PostgreSQL server answers: {e:?}"));
                 tokio::spawn(conn);
-                client.batch_execute(&sql).await.expect("create schema");
+                client
+                    .batch_execute(&sql)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
             });
         });
+    }
+
+    /// The path of one of PostgreSQL's programs (`pg_dump`, `pg_restore`).
+    pub fn tool(name: &str) -> PathBuf {
+        bin_dir().join(name)
     }
 
     fn bin_dir() -> PathBuf {
