@@ -361,6 +361,16 @@ pub mod postgres {
     impl Cluster {
         /// Creates and starts a cluster (about a second). Panics with what failed.
         pub fn start() -> Self {
+            Self::start_with(None)
+        }
+
+        /// A cluster that accepts TLS connections only (`hostssl` in `pg_hba.conf`), with
+        /// the certificate chain and key in the PEM files `cert` and `key`.
+        pub fn start_tls(cert: &Path, key: &Path) -> Self {
+            Self::start_with(Some((cert, key)))
+        }
+
+        fn start_with(tls: Option<(&Path, &Path)>) -> Self {
             let bin = bin_dir();
             let dir = tempfile::Builder::new()
                 .prefix("sealpost-pg-")
@@ -386,11 +396,36 @@ pub mod postgres {
                 "UTF8",
             ]));
             let port = free_port();
-            let options = format!(
+            let mut options = format!(
                 "-k {} -c listen_addresses=127.0.0.1 -p {port} -c fsync=off \
                  -c synchronous_commit=off -c full_page_writes=off -c max_connections=400",
                 dir.path().display()
             );
+            if let Some((cert, key)) = tls {
+                std::fs::copy(cert, data.join("server.crt")).unwrap();
+                std::fs::copy(key, data.join("server.key")).unwrap();
+                std::fs::write(
+                    data.join("pg_hba.conf"),
+                    "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
+                )
+                .unwrap();
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(
+                    data.join("server.key"),
+                    std::fs::Permissions::from_mode(0o600),
+                )
+                .unwrap();
+                if is_root() {
+                    let status = Command::new("chown")
+                        .args(["-R", "postgres:postgres"])
+                        .arg(&data)
+                        .status()
+                        .expect("chown runs");
+                    assert!(status.success(), "the TLS files are given to postgres");
+                }
+                options
+                    .push_str(" -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key");
+            }
             run_as_postgres(
                 Command::new(bin.join("pg_ctl"))
                     .arg("-D")
@@ -406,6 +441,11 @@ pub mod postgres {
         /// The URL of database `db` (`postgres` always exists: `initdb` makes it).
         pub fn url(&self, db: &str) -> String {
             format!("postgres://sealpost@127.0.0.1:{}/{db}", self.port)
+        }
+
+        /// The loopback port it listens on.
+        pub fn port(&self) -> u16 {
+            self.port
         }
     }
 
@@ -525,6 +565,94 @@ pub mod postgres {
             .and_then(|l| l.local_addr())
             .expect("a free loopback port")
             .port()
+    }
+}
+
+/// Certificates for TLS tests, made with the `openssl` command: a certificate authority
+/// of the test's own and a server certificate it signed.
+pub mod certificates {
+    use std::{path::Path, process::Command};
+
+    /// The PEM files [`authority_and_server`] writes.
+    pub struct Files {
+        /// The authority's certificate (what a client trusts).
+        pub ca: std::path::PathBuf,
+        /// The server's certificate.
+        pub cert: std::path::PathBuf,
+        /// The server's private key.
+        pub key: std::path::PathBuf,
+    }
+
+    /// Writes into `dir` an authority and a server certificate for `names` (DNS names,
+    /// or IP addresses), valid for two days. Panics with what failed.
+    pub fn authority_and_server(dir: &Path, names: &[&str]) -> Files {
+        let run = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(dir)
+                .output()
+                .expect("openssl runs");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ];
+        run(&[
+            &["req", "-x509"][..],
+            &ec,
+            &["-keyout", "ca.key", "-out", "ca.crt"],
+            &["-days", "2", "-subj", "/CN=Sealpost test authority"],
+        ]
+        .concat());
+        run(&[
+            &["req"][..],
+            &ec,
+            &["-keyout", "server.key", "-out", "server.csr"],
+            &["-subj", &format!("/CN={}", names[0])],
+        ]
+        .concat());
+        let alt: Vec<String> = names
+            .iter()
+            .map(|n| match n.parse::<std::net::IpAddr>() {
+                Ok(_) => format!("IP:{n}"),
+                Err(_) => format!("DNS:{n}"),
+            })
+            .collect();
+        std::fs::write(
+            dir.join("server.ext"),
+            format!("subjectAltName={}\n", alt.join(",")),
+        )
+        .unwrap();
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+        ]);
+        Files {
+            ca: dir.join("ca.crt"),
+            cert: dir.join("server.crt"),
+            key: dir.join("server.key"),
+        }
     }
 }
 

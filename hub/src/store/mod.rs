@@ -18,6 +18,7 @@ mod messages;
 mod org_sends;
 mod org_tokens;
 pub mod postgres;
+pub mod postgres_tls;
 mod schema;
 mod schema_postgres;
 mod sessions;
@@ -109,7 +110,25 @@ fn postgres_text(e: &tokio_postgres::Error) -> String {
             while let Some(inner) = cause.source() {
                 cause = inner;
             }
-            if cause.is::<std::io::Error>() {
+            let mut tls = None;
+            let mut link: Option<&(dyn std::error::Error + 'static)> = Some(e);
+            while let Some(l) = link {
+                if l.is::<native_tls::Error>() {
+                    tls = Some(l);
+                }
+                link = l.source();
+            }
+            if let Some(cause) = tls {
+                format!(
+                    "the database server's TLS certificate was refused ({cause}); if a CA \
+                     of your own signed it, name that CA's certificate with \
+                     sslrootcert=PATH in the store URL"
+                )
+            } else if cause.to_string() == "server does not support TLS" {
+                "the database server does not offer TLS, and the store URL's sslmode \
+                 requires it"
+                    .into()
+            } else if cause.is::<std::io::Error>() {
                 format!("the database server cannot be reached ({cause})")
             } else {
                 e.to_string()

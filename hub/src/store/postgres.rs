@@ -10,7 +10,8 @@
 use std::{str::FromStr, sync::Arc, time::Duration};
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use tokio_postgres::{error::SqlState, IsolationLevel, NoTls};
+use postgres_native_tls::MakeTlsConnector;
+use tokio_postgres::{config::SslMode, error::SqlState, IsolationLevel};
 
 use super::{
     sql::{to_postgres, Param},
@@ -46,6 +47,7 @@ pub struct Pg {
     pool: Pool,
     runtime: Arc<crate::runtime::OwnRuntime>,
     config: tokio_postgres::Config,
+    tls: MakeTlsConnector,
 }
 
 /// An open transaction on a pooled connection.
@@ -100,20 +102,27 @@ fn refs<'a>(params: &'a [Param<'a>]) -> Vec<&'a (dyn tokio_postgres::types::ToSq
 }
 
 impl Pg {
-    /// Connects to the server at `url` (`postgres://user:password@host:port/database`),
-    /// with at most `max_connections` open at once, and brings its schema up to date.
+    /// Connects to the server at `url` (`postgres://user:password@host:port/database`,
+    /// with TLS as its `sslmode` and `sslrootcert` say, see [`super::postgres_tls`]), with
+    /// at most `max_connections` open at once, and brings its schema up to date.
     /// Blocks; call it from anywhere (it runs on a thread of its own).
     pub fn connect(url: &str, max_connections: usize) -> Result<Self> {
-        let config = tokio_postgres::Config::from_str(url).map_err(|e| {
+        let (url, tls_options) = super::postgres_tls::split_url(url)?;
+        let tls = super::postgres_tls::connector(&tls_options)?;
+        let mut config = tokio_postgres::Config::from_str(&url).map_err(|e| {
             Error::Other(format!(
                 "the store URL is not a valid PostgreSQL URL ({e}); expected \
                  postgres://USER:PASSWORD@HOST:PORT/DATABASE"
             ))
         })?;
+        config.ssl_mode(match tls_options.mode {
+            super::postgres_tls::TlsMode::Off => SslMode::Disable,
+            _ => SslMode::Require,
+        });
         let runtime = crate::runtime::OwnRuntime::new("sealpost-postgres")?;
         let manager = Manager::from_config(
             config.clone(),
-            NoTls,
+            tls.clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -129,6 +138,7 @@ impl Pg {
             pool,
             runtime: Arc::new(runtime),
             config,
+            tls,
         };
         off_runtime(|| pg.migrate())?;
         Ok(pg)
@@ -187,11 +197,11 @@ impl Pg {
     /// receiver is dropped.
     pub fn listen(&self) -> tokio::sync::mpsc::Receiver<Heard> {
         let (tx, rx) = tokio::sync::mpsc::channel(1024);
-        let config = self.config.clone();
+        let (config, tls) = (self.config.clone(), self.tls.clone());
         self.runtime.handle().spawn(async move {
             let mut first = true;
             while !tx.is_closed() {
-                match hear(&config, &tx, first).await {
+                match hear(&config, &tls, &tx, first).await {
                     Ok(()) => return,
                     Err(e) => tracing::warn!(error = %e,
                         "lost the database's notification channel; connecting again"),
@@ -207,9 +217,9 @@ impl Pg {
     /// it. Held until the returned lock is dropped, or until this process dies (the
     /// server releases a session's locks when its connection ends).
     pub async fn try_lock(&self, key: i64) -> Result<Option<JobLock>> {
-        let config = self.config.clone();
+        let (config, tls) = (self.config.clone(), self.tls.clone());
         let taken = self.runtime.handle().spawn(async move {
-            let (client, connection) = config.connect(NoTls).await?;
+            let (client, connection) = config.connect(tls).await?;
             let driver = tokio::spawn(connection);
             let row = client
                 .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
@@ -311,11 +321,12 @@ impl Drop for JobLock {
 /// when the connection broke.
 async fn hear(
     config: &tokio_postgres::Config,
+    tls: &MakeTlsConnector,
     tx: &tokio::sync::mpsc::Sender<Heard>,
     first: bool,
 ) -> std::result::Result<(), StoreError> {
     use futures_util::StreamExt;
-    let (client, mut connection) = config.connect(NoTls).await?;
+    let (client, mut connection) = config.connect(tls.clone()).await?;
     let (heard, mut payloads) = tokio::sync::mpsc::unbounded_channel();
     // The connection's messages arrive only while it is polled: a task drives it.
     let driver = tokio::spawn(async move {

@@ -443,3 +443,119 @@ async fn health_and_readiness_say_when_the_database_is_gone() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["store"], "the database does not answer", "{body}");
 }
+
+/// A server that accepts TLS only, with a certificate for `localhost` from an authority of
+/// the test's own; the returned guard keeps both.
+fn tls_server() -> (tempfile::TempDir, Cluster, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let files =
+        sealpost_hub::testing::certificates::authority_and_server(dir.path(), &["localhost"]);
+    let cluster = Cluster::start_tls(&files.cert, &files.key);
+    (dir, cluster, files.ca)
+}
+
+#[tokio::test]
+async fn replicas_reach_a_database_that_accepts_tls_only_and_check_its_certificate() {
+    let (_dir, cluster, ca) = tls_server();
+    let url = format!(
+        "postgres://sealpost@localhost:{}/postgres?sslmode=verify-full&sslrootcert={}",
+        cluster.port(),
+        ca.display()
+    );
+    let a = hub_on(StoreConfig {
+        url,
+        max_connections: 4,
+    })
+    .await;
+    let b = replica_of(&a).await;
+
+    // The pool, the notification listener and the job lock each connect: the server
+    // refuses any of them without TLS.
+    let user = a.user(alice()).await;
+    let response = a
+        .http
+        .get(format!("{}/api/v1/events", a.url))
+        .bearer_auth(&user.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let reader = tokio::spawn(crate::sync::read_events(
+        response,
+        2,
+        Duration::from_secs(5),
+    ));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    b.org_send(&[alice()], "Over TLS", "Body").await;
+    let events = reader.await.unwrap();
+    assert_eq!(
+        events.len(),
+        2,
+        "heard through the other replica: {events:?}"
+    );
+    assert!(
+        a.hub.sweep_if_due().await.unwrap(),
+        "the sweep took its lock"
+    );
+
+    let plain: i64 = a
+        .hub
+        .store()
+        .read(|tx| {
+            tx.sql().query_row(
+                "SELECT count(*) FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) \
+                 WHERE a.backend_type = 'client backend' AND NOT s.ssl",
+                [],
+                |r| r.get(0),
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(plain, 0, "no connection without TLS");
+}
+
+#[tokio::test]
+async fn a_database_certificate_the_hub_cannot_check_is_refused_with_what_to_do() {
+    let (_dir, cluster, ca) = tls_server();
+    let port = cluster.port();
+    let refused = |url: String| match Store::connect(&url, 1) {
+        Ok(_) => panic!("connected with {url}"),
+        Err(e) => e.to_string(),
+    };
+
+    // An authority the system does not know: `require` checks the certificate too.
+    let said = refused(format!(
+        "postgres://sealpost@localhost:{port}/postgres?sslmode=require"
+    ));
+    assert!(said.contains("certificate"), "{said}");
+    assert!(said.contains("sslrootcert"), "{said}");
+
+    // The right authority, but a name the certificate does not hold.
+    let said = refused(format!(
+        "postgres://sealpost@127.0.0.1:{port}/postgres?sslmode=verify-full&sslrootcert={}",
+        ca.display()
+    ));
+    assert!(said.contains("certificate"), "{said}");
+    // verify-ca checks the chain only.
+    Store::connect(
+        &format!(
+            "postgres://sealpost@127.0.0.1:{port}/postgres?sslmode=verify-ca&sslrootcert={}",
+            ca.display()
+        ),
+        1,
+    )
+    .expect("verify-ca accepts the name");
+
+    // Without TLS, the server refuses; a server without TLS is named as such.
+    let said = refused(format!("postgres://sealpost@localhost:{port}/postgres"));
+    assert!(
+        said.contains("no encryption") || said.contains("pg_hba"),
+        "{said}"
+    );
+    let plain = Cluster::start();
+    let said = refused(format!(
+        "postgres://sealpost@127.0.0.1:{}/postgres?sslmode=require",
+        plain.port()
+    ));
+    assert!(said.contains("does not offer TLS"), "{said}");
+}
