@@ -72,7 +72,7 @@ pub enum Error {
     StateTooOld,
     /// A fault in the store.
     #[error("database error: {0}")]
-    Store(#[from] crate::store::StoreError),
+    Store(crate::store::StoreError),
     /// A fault in encryption.
     #[error(transparent)]
     Crypto(#[from] CryptoError),
@@ -82,6 +82,26 @@ pub enum Error {
     /// Anything else that is a fault, not a refusal.
     #[error("{0}")]
     Other(String),
+}
+
+impl From<crate::store::StoreError> for Error {
+    /// A value PostgreSQL cannot hold in text (a NUL character: SQLSTATE 22021, or 22P05)
+    /// came from the request, and is refused as such; SQLite would have stored it or found
+    /// no row, so either way nothing was written. Every other fault stays a fault.
+    fn from(e: crate::store::StoreError) -> Self {
+        if let crate::store::StoreError::Postgres(pg) = &e {
+            if let Some(code) = pg.code() {
+                if code.code() == "22021" || code.code() == "22P05" {
+                    return Error::BadRequest(
+                        "the request holds a character the hub does not accept (a NUL); \
+                         remove it and try again"
+                            .into(),
+                    );
+                }
+            }
+        }
+        Error::Store(e)
+    }
 }
 
 impl From<rusqlite::Error> for Error {

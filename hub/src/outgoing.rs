@@ -281,6 +281,9 @@ impl Hub {
             .await;
         match stored {
             Ok(dropped) => self.remove_blobs(&dropped),
+            // A fault of the store may have come after the commit: the saved draft would
+            // refer to the files, so they stay for the orphan sweep to judge.
+            Err(e @ Error::Store(_)) => return Err(e),
             Err(e) => {
                 self.forget_fresh(&p.attachments);
                 return Err(e);

@@ -208,18 +208,28 @@ async fn healthz(axum::extract::State(hub): axum::extract::State<AppState>) -> R
     responses((status = 200, description = "Ready", body = sealpost_proto::Readiness),
         (status = 503, description = "Not ready: the part that is not says why", body = sealpost_proto::Readiness)))]
 async fn readyz(State(hub): State<AppState>) -> Response {
-    let store = match hub.store().read(|_| Ok(())).await {
-        Ok(()) => "ok".to_owned(),
-        Err(e) => {
+    // A part that takes longer than a load balancer waits is as good as down.
+    let within = std::time::Duration::from_secs(5);
+    let store = match tokio::time::timeout(within, hub.store().read(|_| Ok(()))).await {
+        Ok(Ok(())) => "ok".to_owned(),
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness: the store does not answer");
             "the database does not answer".to_owned()
         }
+        Err(_) => {
+            tracing::warn!("readiness: the store did not answer within 5 s");
+            "the database does not answer within 5 s".to_owned()
+        }
     };
-    let blobs = match hub.blobs_writable().await {
-        Ok(()) => "ok".to_owned(),
-        Err(e) => {
+    let blobs = match tokio::time::timeout(within, hub.blobs_writable()).await {
+        Ok(Ok(())) => "ok".to_owned(),
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness: the attachment store takes no file");
             "the attachment store takes no new file".to_owned()
+        }
+        Err(_) => {
+            tracing::warn!("readiness: the attachment store did not answer within 5 s");
+            "the attachment store does not answer within 5 s".to_owned()
         }
     };
     let status = if store == "ok" && blobs == "ok" {

@@ -120,12 +120,14 @@ impl Bucket {
         };
         let mut builder = AmazonS3Builder::new()
             // A download streams at the reader's pace: no limit on a whole request, only
-            // on connecting. (Set first: these options replace the client's, `allow_http`
-            // below included.)
+            // on connecting and on a minute with nothing read (a stalled server or a
+            // dropped connection ends the request instead of holding a thread for ever).
+            // (Set first: these options replace the client's, `allow_http` below included.)
             .with_client_options(
                 object_store::ClientOptions::new()
                     .with_timeout_disabled()
                     .with_connect_timeout(std::time::Duration::from_secs(10))
+                    .with_read_timeout(std::time::Duration::from_secs(60))
                     .with_pool_idle_timeout(std::time::Duration::from_secs(60)),
             )
             .with_bucket_name(bucket)
@@ -260,9 +262,7 @@ impl ObjectWriter {
     pub(super) fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         let room = PART - self.buf.len();
         let n = data.len().min(room);
-        if self.buf.capacity() == 0 {
-            self.buf.reserve_exact(PART);
-        }
+        // Grown as bytes come (doubling, up to a part): a small file holds little.
         self.buf.extend_from_slice(&data[..n]);
         if self.buf.len() == PART {
             self.send_part()?;

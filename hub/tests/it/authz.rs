@@ -139,3 +139,40 @@ async fn every_route_answers_404_for_someone_elses_ids() {
     let text = bob_sync.to_string();
     assert!(!text.contains("For Alice") && !text.contains(&contact) && !text.contains(&draft));
 }
+
+/// A NUL character in an id, a token or a query value is refused or not found, never a
+/// fault: PostgreSQL cannot hold one in text, and SQLite finds no row.
+#[tokio::test]
+async fn a_nul_in_any_id_is_a_clear_refusal_on_either_store() {
+    let t = TestHub::start().await;
+    let alice = t.user(alice()).await;
+    let routes = [
+        (Method::GET, "/messages/a%00b"),
+        (Method::PATCH, "/messages/%00"),
+        (Method::DELETE, "/messages/%00"),
+        (Method::GET, "/messages/%00/attachments/%00"),
+        (Method::PUT, "/drafts/%00"),
+        (Method::DELETE, "/drafts/%00"),
+        (Method::PUT, "/contacts/%00"),
+        (Method::DELETE, "/contacts/%00"),
+        (Method::PUT, "/groups/%00"),
+        (Method::DELETE, "/groups/%00"),
+        (Method::GET, "/registrations/%00"),
+        (Method::GET, "/password-resets/%00"),
+        (Method::GET, "/changes?since=%00"),
+        (Method::GET, "/messages?folder=inbox&before=%00"),
+    ];
+    for (method, path) in routes {
+        let body = matches!(method, Method::PATCH | Method::PUT)
+            .then(|| json!({"read": true, "name": "x", "email": "x@partner.example", "to": []}));
+        let (status, answer) = alice.call(method.clone(), path, body).await;
+        assert!(
+            status.is_client_error(),
+            "{method} {path}: {status} {answer}"
+        );
+        assert!(
+            answer["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{method} {path} says why: {answer}"
+        );
+    }
+}
