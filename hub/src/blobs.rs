@@ -114,6 +114,40 @@ impl Blobs {
         format!("{shard}/{id}.age")
     }
 
+    /// Whether `name` is one [`Blobs::name_for`] makes (`<shard>/<kind>_<id>.age`, the
+    /// shard matching the id): the only files the hub ever removes as unreferenced, so
+    /// that files of another hub sharing the bucket, or under a prefix inside this one's,
+    /// are never touched.
+    pub fn is_hub_name(name: &str) -> bool {
+        let Some((shard, file)) = name.split_once('/') else {
+            return false;
+        };
+        let Some(id) = file.strip_suffix(".age") else {
+            return false;
+        };
+        let Some((kind, random)) = id.split_once('_') else {
+            return false;
+        };
+        let id_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+        !kind.is_empty()
+            && kind.chars().all(|c| c.is_ascii_lowercase())
+            && !random.is_empty()
+            && random.chars().all(id_char)
+            && shard.chars().count() == 2
+            && Self::name_for(id) == name
+    }
+
+    /// The name of some file held, if any (to tell an empty bucket or folder).
+    ///
+    /// # Errors
+    /// The folder or bucket cannot be listed.
+    pub fn any_file(&self) -> io::Result<Option<String>> {
+        match &self.0 {
+            Place::Bucket(b) => b.any(),
+            Place::Folder(_) => Ok(self.list()?.into_iter().next().map(|e| e.name)),
+        }
+    }
+
     fn path(root: &Path, name: &str) -> io::Result<PathBuf> {
         Ok(root.join(checked(name)?))
     }
@@ -279,6 +313,30 @@ fn checked(name: &str) -> io::Result<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_hubs_own_names_count_as_its_files() {
+        for id in [
+            "att_mFH1y6WNpikrrN1-",
+            "upl_0123ab",
+            "mail_x_y-z9",
+            "rek_AbCd",
+        ] {
+            assert!(Blobs::is_hub_name(&Blobs::name_for(id)), "{id}");
+        }
+        for name in [
+            "orgb/1-/att_mFH1y6WNpikrrN1-.age",
+            "ab/att_0123ab.age",
+            "ba/att_0123ab.txt",
+            ".ready-abc",
+            ".init-x",
+            "backup.tar",
+            "ba/ATT_0123ab.age",
+            "ba/_0123ab.age",
+        ] {
+            assert!(!Blobs::is_hub_name(name), "{name}");
+        }
+    }
 
     #[test]
     fn files_are_written_listed_copied_and_removed_by_name() {

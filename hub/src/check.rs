@@ -145,7 +145,8 @@ impl Hub {
         let cutoff = SystemTime::now() - StdDuration::from_secs(LEFTOVER_AGE_MINUTES as u64 * 60);
         let mut out = Vec::new();
         for blob in crate::runtime::blocking(|| self.blobs.list())? {
-            if !referenced.contains(&blob.name) {
+            // Only names the hub makes: anything else in a shared bucket is not its own.
+            if crate::blobs::Blobs::is_hub_name(&blob.name) && !referenced.contains(&blob.name) {
                 out.push(Unreferenced {
                     old: blob.modified < cutoff,
                     bytes: blob.bytes,

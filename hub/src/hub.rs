@@ -169,6 +169,20 @@ impl Hub {
                      region) and the access key"
                 ))
             })?;
+            // Two hubs on one set of files would each take the other's for leftovers.
+            let held = blobs.any_file().map_err(|e| {
+                Error::Other(format!(
+                    "the bucket cannot be listed ({e}); the hub's key needs to list, read, \
+                     write and delete under its prefix"
+                ))
+            })?;
+            if let Some(name) = held {
+                return Err(Error::Conflict(format!(
+                    "the bucket (or its prefix) already holds files ({name}, …): give this \
+                     hub an empty bucket or a prefix of its own (s3://BUCKET/PREFIX); \
+                     nothing was written"
+                )));
+            }
         }
         let shared = if sqlite {
             None

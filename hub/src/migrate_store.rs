@@ -109,9 +109,18 @@ pub fn migrate_store(
         .filter(|n| !n.is_empty())
         .collect();
     names.sort();
+    let target = Store::connect(&to.url, to.max_connections.max(1))?;
+    let marker = source
+        .write_blocking(|tx| tx.hub_key(MASTER_KEY_ROW))?
+        .map(|(public, _)| public)
+        .unwrap_or_default();
+    let earlier = target.write_blocking(|tx| tx.copy_marker())?;
+    let resuming = earlier.as_deref() == Some(marker.as_str());
     // The bucket is checked before anything is written: it must take a file, and hold
     // nothing but this hub's files (another hub's sweep and this one's would remove each
-    // other's).
+    // other's). Resuming a stopped run, the files it copied may include some whose rows
+    // are gone since (a message deleted meanwhile): named as the hub names files, they
+    // are this hub's, and its hourly sweep removes them.
     let into = match &bucket {
         Some(bucket) => {
             let into = Blobs::bucket(bucket).map_err(Error::Other)?;
@@ -123,12 +132,10 @@ pub fn migrate_store(
             };
             into.probe(".migrate-store-probe").map_err(refused)?;
             let ours: std::collections::HashSet<&str> = names.iter().map(String::as_str).collect();
-            if let Some(other) = into
-                .list()
-                .map_err(refused)?
-                .iter()
-                .find(|o| !ours.contains(o.name.as_str()))
-            {
+            if let Some(other) = into.list().map_err(refused)?.iter().find(|o| {
+                let copied_before = resuming && Blobs::is_hub_name(&o.name);
+                !ours.contains(o.name.as_str()) && !copied_before
+            }) {
                 return Err(Error::Conflict(format!(
                     "the bucket (or prefix) holds files that are not this hub's ({}): give an \
                      empty bucket or a new prefix; nothing was changed",
@@ -149,15 +156,9 @@ pub fn migrate_store(
         }
     }
 
-    let target = Store::connect(&to.url, to.max_connections.max(1))?;
-    let marker = source
-        .write_blocking(|tx| tx.hub_key(MASTER_KEY_ROW))?
-        .map(|(public, _)| public)
-        .unwrap_or_default();
     // The database is empty (but for what its schema holds), or holds an earlier run's
     // copy of this hub, marked as such: that copy is replaced whole (the hub may have
     // changed since), the files already in the bucket are kept.
-    let earlier = target.write_blocking(|tx| tx.copy_marker())?;
     match earlier {
         Some(m) if m == marker => {
             progress("replacing the rows an earlier run copied");

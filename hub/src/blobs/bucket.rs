@@ -236,6 +236,23 @@ impl Bucket {
             .map_err(io_error)
     }
 
+    /// The name of the first object under the prefix, if any.
+    pub(super) fn any(&self) -> io::Result<Option<String>> {
+        let store = self.store.clone();
+        let prefix =
+            (!self.prefix.is_empty()).then(|| Key::from(self.prefix.trim_end_matches('/')));
+        let strip = self.prefix.clone();
+        self.rt
+            .wait(async move {
+                let first = store.list(prefix.as_ref()).next().await.transpose()?;
+                Ok(first.map(|meta| {
+                    let name = meta.location.to_string();
+                    name.strip_prefix(&strip).unwrap_or(&name).to_owned()
+                }))
+            })
+            .map_err(io_error)
+    }
+
     pub(super) fn probe(&self, name: &str) -> io::Result<()> {
         let (store, key) = (self.store.clone(), self.key(name));
         self.rt

@@ -171,7 +171,9 @@ async fn a_nul_in_any_id_is_a_clear_refusal_on_either_store() {
             "{method} {path}: {status} {answer}"
         );
         assert!(
-            answer["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+            answer["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
             "{method} {path} says why: {answer}"
         );
     }

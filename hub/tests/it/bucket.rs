@@ -199,3 +199,57 @@ async fn a_restored_backup_of_a_hub_on_a_bucket_keeps_its_files_off_the_live_buc
         "the file reads back from the restored folder"
     );
 }
+
+#[tokio::test]
+async fn another_hubs_files_in_the_bucket_are_never_taken_for_leftovers() {
+    let Some(server) = test_s3() else {
+        return;
+    };
+    let prefix = format!("t_{}", hex::encode(rand::random::<[u8; 6]>()));
+    let blobs = sealpost_hub::blobs::Blobs::bucket(&garage::bucket(&server, &prefix)).unwrap();
+    // Another organisation's hub under a prefix inside this one's, and a file someone
+    // left at its root.
+    for name in ["orgb/1-/att_mFH1y6WNpikrrN1-.age", "README.txt"] {
+        let mut w = blobs.create(name).unwrap();
+        std::io::Write::write_all(&mut w, b"not this hub's").unwrap();
+        w.finish().unwrap();
+    }
+
+    // A new hub is not given a prefix that holds files.
+    let dir = tempfile::tempdir().unwrap();
+    let init = |bucket| {
+        sealpost_hub::Hub::init(
+            &dir.path().join("hub"),
+            sealpost_hub::InitOptions {
+                org_name: "Example Council".into(),
+                org_domains: vec!["example.gov.uk".into()],
+                public_url: "http://hub.invalid".into(),
+                store: None,
+                blobs: Some(bucket),
+            },
+        )
+    };
+    let err = init(garage::bucket(&server, &prefix)).expect_err("a prefix holding files");
+    assert!(err.to_string().contains("already holds files"), "{err}");
+    assert!(!dir.path().join("hub").exists(), "nothing was written");
+
+    // A hub whose files share the bucket (set up by hand, past init): its check and
+    // sweep count and remove only files named as the hub names them.
+    let t = TestServer::start_on(postgres::test_store(), |c| {
+        c.blobs = Some(garage::bucket(&server, &prefix))
+    })
+    .await;
+    let report = t.hub.check(false, &Caller::cli()).await.unwrap();
+    assert_eq!(
+        (report.orphan_files, report.recent_unreferenced_files),
+        (0, 0),
+        "{report:?}"
+    );
+    t.hub.check(true, &Caller::cli()).await.unwrap();
+    let mut left = t.blob_names();
+    left.sort();
+    assert!(
+        left.iter().any(|n| n == "README.txt") && left.iter().any(|n| n.starts_with("orgb/")),
+        "{left:?}"
+    );
+}

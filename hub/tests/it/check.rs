@@ -13,10 +13,16 @@ use crate::support::*;
 /// same calls, tested in `bucket`.)
 fn stray_file(t: &TestHub, name: &str, age: StdDuration) -> std::path::PathBuf {
     use std::os::unix::fs::PermissionsExt;
-    let folder = t.data().join("blobs").join("zz");
-    std::fs::create_dir_all(&folder).unwrap();
-    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let path = folder.join(name);
+    // Named as the hub names its files (`<shard>/<id>.age`): nothing else is its own.
+    let path = t
+        .data()
+        .join("blobs")
+        .join(sealpost_hub::blobs::Blobs::name_for(
+            name.trim_end_matches(".age"),
+        ));
+    let folder = path.parent().unwrap();
+    std::fs::create_dir_all(folder).unwrap();
+    std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o700)).unwrap();
     std::fs::write(&path, vec![0u8; 4096]).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
     std::fs::File::options()

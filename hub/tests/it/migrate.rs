@@ -35,6 +35,12 @@ async fn a_sqlite_hub_moved_into_postgres_and_a_bucket_reads_back_every_message_
     t.org_send_files(alice(), "Referral", "The plan is attached.", &[plan])
         .await;
     t.org_send(&[alice(), bob()], "To both", "Body").await;
+    // Someone whose mailbox goes between a stopped run and the next (below).
+    let leaver = "carol@partner.example";
+    let note = work.path().join("note.txt");
+    std::fs::write(&note, "a file of the leaver's").unwrap();
+    t.org_send_files(leaver, "For Carol", "Attached.", &[note])
+        .await;
     let alice_user = t.signed_in(alice()).await;
     let (status, _) = alice_user
         .post(
@@ -126,6 +132,16 @@ async fn a_sqlite_hub_moved_into_postgres_and_a_bucket_reads_back_every_message_
     })
     .unwrap();
     drop(db);
+    // Meanwhile the hub (still on SQLite) deleted a mailbox: the bucket holds its file,
+    // copied by the stopped run, which no row refers to any more. It is still this hub's.
+    let deleted = Command::cargo_bin("sealpost-hub")
+        .unwrap()
+        .args(["admin", "--data"])
+        .arg(&data)
+        .args(["user", "delete", leaver])
+        .output()
+        .unwrap();
+    assert!(deleted.status.success(), "{deleted:?}");
     let resumed = migrate();
     let said = String::from_utf8_lossy(&resumed.stdout).into_owned();
     assert!(
@@ -140,6 +156,10 @@ async fn a_sqlite_hub_moved_into_postgres_and_a_bucket_reads_back_every_message_
     if bucket.is_some() {
         assert!(said.contains("(0 copied now)"), "the files stay: {said}");
     }
+    assert!(
+        !said.contains("For Carol"),
+        "nothing of the content is printed: {said}"
+    );
 
     // The hub on its new stores (given the bucket's key as `serve` would get it from
     // the environment): every message, contact and file as before.

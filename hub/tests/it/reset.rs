@@ -342,16 +342,24 @@ async fn a_reset_request_takes_as_long_for_a_known_address_as_for_an_unknown_one
         }
     }
     assert_eq!(bodies.len(), 1, "one answer for every address: {bodies:?}");
+    // Each known request against the unknown one timed right after it: a burst of load
+    // from other tests slows both of a pair, where it would skew two medians apart.
+    let mut ratios: Vec<f64> = known
+        .iter()
+        .zip(&unknown)
+        .map(|(k, u)| k.as_secs_f64() / u.as_secs_f64())
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let ratio = ratios[ratios.len() / 2];
     let median = |v: &mut Vec<std::time::Duration>| {
         v.sort();
         v[v.len() / 2].as_secs_f64() * 1000.0
     };
     let (known, unknown) = (median(&mut known), median(&mut unknown));
-    let ratio = known / unknown;
     assert!(
         (0.75..1.33).contains(&ratio),
         "a registered address answers in {known:.2} ms (median of 80), an unknown one in \
-         {unknown:.2} ms: the time tells them apart (ratio {ratio:.2})"
+         {unknown:.2} ms: the time tells them apart (median ratio of pairs {ratio:.2})"
     );
     assert_eq!(
         reset_emails(&t, alice()).await,
