@@ -27,6 +27,14 @@ impl Hearing {
             task.abort();
         }
     }
+
+    /// Stops listening, and returns once the listening tasks have ended.
+    pub async fn stop(&mut self) {
+        self.abort();
+        for task in &mut self.0 {
+            let _ = task.await;
+        }
+    }
 }
 
 impl Drop for Hearing {

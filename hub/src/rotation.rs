@@ -125,6 +125,15 @@ pub fn rotate_master_key(data: &DataDir) -> Result<Rotation> {
     }
     let _lock = HubLock::exclusive(data)?;
     let store = Store::at(&crate::config::HubConfig::read(data)?.store_location(data))?;
+    // Replicas of other data directories on a shared database: each would go on sealing
+    // queued mail to the old key. All of them stop first.
+    let Some(_serving) = store.lock_out_serving()? else {
+        return Err(Error::Conflict(
+            "hub processes are serving on this database: stop `sealpost-hub serve` on every \
+             replica, then rotate; nothing was changed"
+                .into(),
+        ));
+    };
     finish_interrupted(data, &store)?;
     let old = MasterKey::load(&data.master_key())?;
     // Proves master.key is the database's key before anything is made.
@@ -140,6 +149,8 @@ pub fn rotate_master_key(data: &DataDir) -> Result<Rotation> {
     sync_dir(data)?;
     let blobs = crate::config::HubConfig::read(data)?.blobs_of(data)?;
     let mut written: Vec<String> = Vec::new();
+    // Set when the database did not say whether the last write committed.
+    let outcome_unknown = std::cell::Cell::new(false);
     let result = (|| -> Result<(u64, u64, Vec<String>)> {
         let accounts = store.write_blocking(|tx| tx.wrapped_keys())?;
         let mut rewrapped = Vec::with_capacity(accounts.len());
@@ -197,7 +208,7 @@ pub fn rotate_master_key(data: &DataDir) -> Result<Rotation> {
             .map(&mut reseal)
             .collect::<Result<Vec<_>>>()?;
         let public = new.public_text();
-        store.write_blocking(|tx| {
+        let recorded = store.write_blocking(|tx| {
             for (id, keys) in &rewrapped {
                 tx.set_wrapped_keys(id, keys)?;
             }
@@ -218,7 +229,22 @@ pub fn rotate_master_key(data: &DataDir) -> Result<Rotation> {
                 "cli",
                 &format!("{} mailboxes", rewrapped.len()),
             )
-        })?;
+        });
+        match recorded {
+            Ok(()) => {}
+            // A store fault can come after the commit (the connection lost during it):
+            // the database, asked again, says which key it now names.
+            Err(e @ Error::Store(_)) => match store.write_blocking(|tx| tx.hub_key(MASTER_KEY_ROW))
+            {
+                Ok(Some((named, _))) if named == public => {}
+                Ok(_) => return Err(e),
+                Err(_) => {
+                    outcome_unknown.set(true);
+                    return Err(e);
+                }
+            },
+            Err(e) => return Err(e),
+        }
         Ok((
             rewrapped.len() as u64,
             (mail_new.len() + uploads_new.len()) as u64,
@@ -227,6 +253,16 @@ pub fn rotate_master_key(data: &DataDir) -> Result<Rotation> {
     })();
     let (mailboxes, resealed, old_files) = match result {
         Ok(r) => r,
+        // master.key.new may be the key the database now needs: it stays, with the files
+        // sealed to it; the next start of the hub (or rotation) finishes or undoes this.
+        Err(e) if outcome_unknown.get() => {
+            return Err(Error::Other(format!(
+                "the database did not say whether the rotation was recorded ({e}); \
+                 master.key.new is kept: when the database answers again, start the hub or \
+                 run rotate-master-key again, which finishes or redoes it. Do not delete \
+                 master.key.new"
+            )))
+        }
         Err(e) => {
             for f in &written {
                 let _ = blobs.remove(f);

@@ -132,6 +132,9 @@ impl TestServer {
     pub async fn stop(mut self) -> TempDir {
         self.go_offline().await;
         self.hub.background_done().await;
+        // No longer listening on a shared database either (which lets go of its serving
+        // lock): as a stopped process.
+        self.feed.stop().await;
         let replacement = tempfile::tempdir().expect("temp dir");
         std::mem::replace(&mut self.dir, replacement)
     }

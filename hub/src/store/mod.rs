@@ -81,14 +81,8 @@ pub enum StoreError {
     Column(String),
 }
 
-/// The advisory lock number of the periodic job `name`: stable across processes and
-/// releases (FNV-1a of the name, under the migration lock's prefix).
-fn job_key(name: &str) -> i64 {
-    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    });
-    (hash >> 1) as i64
-}
+/// See [`Store::lock_out_serving`]; released when dropped.
+pub struct ServingLockout(#[allow(dead_code)] Option<postgres::JobLock>);
 
 /// PostgreSQL's message and SQLSTATE, without its DETAIL line (which can quote the
 /// values of a row, such as an address).
@@ -295,7 +289,7 @@ impl Store {
     {
         let _lock = match &self.backend {
             Backend::Sqlite(_) => None,
-            Backend::Postgres(pg) => match pg.try_lock(job_key(name)).await? {
+            Backend::Postgres(pg) => match pg.try_lock(name).await? {
                 Some(lock) => Some(lock),
                 None => return Ok(None),
             },
@@ -304,6 +298,30 @@ impl Store {
             return Ok(None);
         }
         job.await.map(Some)
+    }
+
+    /// Keeps `serve` processes of other data directories off a shared database while
+    /// the returned hold lives: `None` when one still serves on it after 5 s (each holds
+    /// [`postgres::SERVING_LOCK`] shared while it listens). On SQLite the data directory's
+    /// own lock does this, and the hold is empty.
+    pub fn lock_out_serving(&self) -> Result<Option<ServingLockout>> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(Some(ServingLockout(None))),
+            // A process that has just stopped lets go once the server sees its connection
+            // close: a few seconds' grace before saying one serves.
+            Backend::Postgres(pg) => {
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+                loop {
+                    if let Some(lock) = pg.try_lock_blocking(postgres::SERVING_LOCK)? {
+                        return Ok(Some(ServingLockout(Some(lock))));
+                    }
+                    if std::time::Instant::now() > deadline {
+                        return Ok(None);
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+            }
+        }
     }
 
     /// Whether the database answers.

@@ -23,6 +23,16 @@ use crate::error::{Error, Result};
 /// they advanced (`account_id state` lines, see `events::encode`).
 pub const STATES_CHANNEL: &str = "sealpost_mailbox_states";
 
+/// The name of the advisory lock every serving process holds shared (on its listening
+/// connection), and that a master-key rotation takes exclusively
+/// (`Store::lock_out_serving`).
+pub const SERVING_LOCK: &str = "serving";
+
+/// An advisory lock of this hub's: the two-key form, keyed by the schema the connection
+/// works in and the lock's name, so that hubs in other schemas of one database never
+/// share one.
+const LOCK_KEYS: &str = "hashtext(current_schema()), hashtext($1)";
+
 /// The longest notification payload sent (PostgreSQL's limit is 8000 bytes).
 pub const NOTIFY_MAX: usize = 7_900;
 
@@ -213,16 +223,20 @@ impl Pg {
         rx
     }
 
-    /// Takes the advisory lock `key` on a connection of its own, if no other session holds
-    /// it. Held until the returned lock is dropped, or until this process dies (the
-    /// server releases a session's locks when its connection ends).
-    pub async fn try_lock(&self, key: i64) -> Result<Option<JobLock>> {
+    /// Takes this hub's advisory lock `name` (see `LOCK_KEYS`) on a connection of its
+    /// own, if no other session holds it. Held until the returned lock is dropped, or until
+    /// this process dies (the server releases a session's locks when its connection ends).
+    pub async fn try_lock(&self, name: &str) -> Result<Option<JobLock>> {
+        let name = name.to_owned();
         let (config, tls) = (self.config.clone(), self.tls.clone());
         let taken = self.runtime.handle().spawn(async move {
             let (client, connection) = config.connect(tls).await?;
             let driver = tokio::spawn(connection);
             let row = client
-                .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+                .query_one(
+                    &format!("SELECT pg_try_advisory_lock({LOCK_KEYS})"),
+                    &[&name],
+                )
                 .await?;
             Ok::<_, tokio_postgres::Error>(row.get::<_, bool>(0).then_some(JobLock {
                 _client: client,
@@ -233,6 +247,11 @@ impl Pg {
             .await
             .map_err(|e| Error::Other(format!("the job lock task failed: {e}")))?
             .map_err(StoreError::from)?)
+    }
+
+    /// [`Pg::try_lock`], from blocking code.
+    pub fn try_lock_blocking(&self, name: &str) -> Result<Option<JobLock>> {
+        off_runtime(|| self.runtime.handle().block_on(self.try_lock(name)))
     }
 
     /// Whether the server answers (for `/readyz` and `/healthz`).
@@ -345,8 +364,17 @@ async fn hear(
         }
     });
     let listening = async {
+        // The listening connection also says "a hub serves on this database" for as long as
+        // it lives: a shared hold of SERVING_LOCK, which a master-key rotation (exclusive)
+        // cannot take while any process serves.
         client
             .batch_execute(&format!("LISTEN {STATES_CHANNEL}"))
+            .await?;
+        client
+            .execute(
+                &format!("SELECT pg_try_advisory_lock_shared({LOCK_KEYS})"),
+                &[&SERVING_LOCK],
+            )
             .await?;
         if !first && tx.send(Heard::Reconnected).await.is_err() {
             return Ok(());

@@ -559,3 +559,66 @@ async fn a_database_certificate_the_hub_cannot_check_is_refused_with_what_to_do(
     ));
     assert!(said.contains("does not offer TLS"), "{said}");
 }
+
+#[tokio::test]
+async fn the_master_key_is_not_rotated_while_any_replica_serves() {
+    let (_cluster, server) = server();
+    let a = hub_on(fresh_store(&server)).await;
+    a.org_send(&[alice()], "Before the rotation", "Body").await;
+    // The admin's own data directory (copies of hub.toml and master.key), no server on it.
+    let admin = tempfile::tempdir().unwrap();
+    let data = admin.path().join("hub");
+    std::fs::create_dir(&data).unwrap();
+    for file in ["hub.toml", "master.key"] {
+        std::fs::copy(a.data().join(file), data.join(file)).unwrap();
+    }
+    let rotate = || {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("sealpost-hub"))
+            .args(["admin", "--data"])
+            .arg(&data)
+            .arg("rotate-master-key")
+            .output()
+            .unwrap()
+    };
+    // Replica A holds its serving lock once it listens.
+    let started = Instant::now();
+    while a
+        .hub
+        .store()
+        .read(|tx| {
+            tx.sql().query_row(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' \
+                 AND mode = 'ShareLock' AND objsubid = 2 \
+                 AND classid::bigint = hashtext(current_schema())::bigint & 4294967295",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+        })
+        .await
+        .unwrap()
+        == 0
+    {
+        assert!(started.elapsed() < Duration::from_secs(5), "A listens");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let out = rotate();
+    assert!(!out.status.success(), "rotated while replica A serves");
+    let refused = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(refused.contains("serving on this database"), "{refused}");
+
+    // Every replica stopped: the rotation goes ahead.
+    let _stopped = a.server.stop().await;
+    let started = Instant::now();
+    loop {
+        let out = rotate();
+        if out.status.success() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "still refused after the replica stopped: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
