@@ -22,7 +22,8 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SEALPOST_LOG")
-                .unwrap_or_else(|_| "info".into()),
+                // Libraries' own notes (object_store's retries) only when they warn.
+                .unwrap_or_else(|_| "info,object_store=warn".into()),
         )
         .init();
     let runtime = match tokio::runtime::Runtime::new() {

@@ -92,8 +92,37 @@ fn io_error(e: object_store::Error) -> io::Error {
         object_store::Error::NotFound { .. } => {
             io::Error::new(io::ErrorKind::NotFound, e.to_string())
         }
-        other => io::Error::other(other.to_string()),
+        other => io::Error::other(s3_text(&other.to_string())),
     }
+}
+
+/// An S3 error said in a sentence: the server's `<Code>` and `<Message>` (from its XML
+/// body, S3 API Reference "Error responses") with what to check, in place of the body.
+fn s3_text(raw: &str) -> String {
+    let tag = |name: &str| {
+        let open = format!("<{name}>");
+        let start = raw.find(&open)? + open.len();
+        let end = raw[start..].find(&format!("</{name}>"))?;
+        Some(raw[start..start + end].to_owned())
+    };
+    let Some(code) = tag("Code") else {
+        return raw.to_owned();
+    };
+    let message = tag("Message").map(|m| format!(": {m}")).unwrap_or_default();
+    let check = match code.as_str() {
+        "NoSuchBucket" => {
+            "; the bucket does not exist: create it, or fix the bucket in [blobs] url"
+        }
+        "AuthorizationHeaderMalformed" => {
+            "; the region does not match the server's: set [blobs] region (--blobs-region)"
+        }
+        "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "InvalidSignature" => {
+            "; check the access key id and secret"
+        }
+        "AccessDenied" => "; the access key may not use this bucket: grant it read and write",
+        _ => "",
+    };
+    format!("the S3 server answered {code}{message}{check}")
 }
 
 impl Bucket {
@@ -399,5 +428,24 @@ impl Read for ObjectReader {
         buf[..n].copy_from_slice(&self.chunk[..n]);
         self.chunk = self.chunk.slice(n..);
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_errors_are_said_with_their_code_and_what_to_check() {
+        let raw = "Generic S3 error: Error performing PUT http://127.0.0.1:3900/nope/x in 1ms - \
+                   Server returned non-2xx status code: 404 Not Found: <?xml version=\"1.0\"?>\
+                   <Error><Code>NoSuchBucket</Code><Message>Bucket not found: nope</Message>\
+                   <Resource>/nope/x</Resource></Error>";
+        assert_eq!(
+            s3_text(raw),
+            "the S3 server answered NoSuchBucket: Bucket not found: nope; the bucket does not \
+             exist: create it, or fix the bucket in [blobs] url"
+        );
+        assert_eq!(s3_text("connection refused"), "connection refused");
     }
 }

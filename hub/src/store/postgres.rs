@@ -107,6 +107,67 @@ impl PgTx<'_> {
     }
 }
 
+/// The first fault talking to a server, said with where the server is and what to check
+/// (never the password).
+fn first_contact(e: Error, config: &tokio_postgres::Config) -> Error {
+    let Error::Store(StoreError::Postgres(pg)) = &e else {
+        return e;
+    };
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .zip(config.get_ports().iter().chain(std::iter::repeat(&5432)))
+        .map(|(host, port)| match host {
+            tokio_postgres::config::Host::Tcp(name) => format!("{name}:{port}"),
+            tokio_postgres::config::Host::Unix(dir) => format!("{}", dir.display()),
+        })
+        .collect();
+    let at = format!(
+        "PostgreSQL at {} (database {}, user {})",
+        hosts.join(", "),
+        config.get_dbname().unwrap_or("?"),
+        config.get_user().unwrap_or("?")
+    );
+    let what = e.to_string();
+    let what = what.strip_prefix("database error: ").unwrap_or(&what);
+    let check = match pg.code().map(|c| c.code()) {
+        Some("28000") if what.contains("no encryption") => {
+            "the server accepts only TLS connections: add sslmode=verify-full (and \
+             sslrootcert=PATH for a CA of your own) to the store URL"
+        }
+        Some("28000") if what.contains("pg_hba.conf") => {
+            "the server's pg_hba.conf does not let this user connect from here: ask the \
+             database's administrator"
+        }
+        Some("28P01" | "28000") => {
+            "check the user and password of the store URL (hub.toml [store] url, or \
+             SEALPOST_STORE_URL); any @ : / # ? % in them must be percent-encoded"
+        }
+        Some("3D000") => {
+            "create the database (createdb --owner USER NAME) or fix its name in the URL"
+        }
+        Some("3F000") => {
+            "create the schema the URL's search_path names (CREATE SCHEMA NAME \
+             AUTHORIZATION USER)"
+        }
+        Some("42501") => {
+            "the URL's user may not use the hub's tables: they belong to another role \
+             (after pg_restore, restore as the hub's role or with --role=USER)"
+        }
+        Some(_) => "",
+        None if what.contains("TLS") || what.contains("certificate") => "",
+        None => {
+            "check the host and port of the store URL; any @ : / # ? % in the user or \
+             password must be percent-encoded"
+        }
+    };
+    Error::Other(if check.is_empty() {
+        format!("{at}: {what}")
+    } else {
+        format!("{at}: {what}; {check}")
+    })
+}
+
 fn refs<'a>(params: &'a [Param<'a>]) -> Vec<&'a (dyn tokio_postgres::types::ToSql + Sync)> {
     params.iter().map(|p| p as _).collect()
 }
@@ -120,9 +181,14 @@ impl Pg {
         let (url, tls_options) = super::postgres_tls::split_url(url)?;
         let tls = super::postgres_tls::connector(&tls_options)?;
         let mut config = tokio_postgres::Config::from_str(&url).map_err(|e| {
+            // The cause names the part ("invalid value for option `port`").
+            let part = std::error::Error::source(&e)
+                .map(|c| format!(": {c}"))
+                .unwrap_or_default();
             Error::Other(format!(
-                "the store URL is not a valid PostgreSQL URL ({e}); expected \
-                 postgres://USER:PASSWORD@HOST:PORT/DATABASE"
+                "the store URL is not a valid PostgreSQL URL ({e}{part}); expected \
+                 postgres://USER:PASSWORD@HOST:PORT/DATABASE, with any @ : / # ? % in the \
+                 user or password percent-encoded (%40 for @)"
             ))
         })?;
         config.ssl_mode(match tls_options.mode {
@@ -150,7 +216,7 @@ impl Pg {
             config,
             tls,
         };
-        off_runtime(|| pg.migrate())?;
+        off_runtime(|| pg.migrate()).map_err(|e| first_contact(e, &pg.config))?;
         Ok(pg)
     }
 
@@ -368,13 +434,13 @@ async fn hear(
         // it lives: a shared hold of SERVING_LOCK, which a master-key rotation (exclusive)
         // cannot take while any process serves.
         client
-            .batch_execute(&format!("LISTEN {STATES_CHANNEL}"))
-            .await?;
-        client
             .execute(
                 &format!("SELECT pg_try_advisory_lock_shared({LOCK_KEYS})"),
                 &[&SERVING_LOCK],
             )
+            .await?;
+        client
+            .batch_execute(&format!("LISTEN {STATES_CHANNEL}"))
             .await?;
         if !first && tx.send(Heard::Reconnected).await.is_err() {
             return Ok(());
