@@ -44,7 +44,8 @@ pub struct CheckReport {
     pub orphan_bytes: u64,
     /// Files no row refers to yet, younger than an hour: left alone (work under way).
     pub recent_unreferenced_files: u64,
-    /// Messages whose attachment file is gone (not repairable: restore the file).
+    /// Messages whose attachment file is gone (repair: the attachment is forgotten, the
+    /// message stays; restore the file from a backup first if there is one).
     pub lost_attachments: Vec<String>,
     /// Uploads whose file is gone (repair: forgotten; the sender uploads again).
     pub lost_uploads: u64,
@@ -63,12 +64,13 @@ pub struct CheckReport {
 impl CheckReport {
     /// How many problems remain: after a repair, only those it cannot mend.
     pub fn problems(&self) -> usize {
-        let unrepairable = usize::from(self.database != "ok") + self.lost_attachments.len();
+        let unrepairable = usize::from(self.database != "ok");
         if self.repaired {
             return unrepairable;
         }
         unrepairable
             + (self.orphan_files + self.lost_uploads + self.lost_emails) as usize
+            + self.lost_attachments.len()
             + self.empty_mailboxes.len()
             + self.not_private.len()
     }
@@ -244,6 +246,7 @@ impl Hub {
         let refs = self.store.read(|tx| tx.file_refs()).await?;
         let mut lost_mail = Vec::new();
         let mut lost_uploads = Vec::new();
+        let mut lost_files = Vec::new();
         for r in &refs {
             if self.blobs.exists(r.blob())? {
                 continue;
@@ -253,6 +256,7 @@ impl Hub {
                     if !report.lost_attachments.contains(message_id) {
                         report.lost_attachments.push(message_id.clone());
                     }
+                    lost_files.push(r.clone());
                 }
                 FileRef::Upload { .. } => lost_uploads.push(r.clone()),
                 FileRef::Mail { .. } => lost_mail.push(r.clone()),
@@ -301,9 +305,10 @@ impl Hub {
             }
             let (now, ip) = (self.now(), caller.ip.clone());
             let detail = format!(
-                "{} files removed, {} uploads and {} emails whose file was lost given up, \
-                 {} empty mailboxes removed, {} permissions tightened",
+                "{} files removed, {} attachments, {} uploads and {} emails whose file was \
+                 lost given up, {} empty mailboxes removed, {} permissions tightened",
                 report.orphan_files,
+                lost_files.len(),
                 report.lost_uploads,
                 report.lost_emails,
                 report.empty_mailboxes.len(),
@@ -313,7 +318,7 @@ impl Hub {
             // answer but "not there" stops the repair: a store that fails to answer says
             // nothing of its files.
             let mut missing = HashSet::new();
-            for r in lost_uploads.iter().chain(&lost_mail) {
+            for r in lost_uploads.iter().chain(&lost_mail).chain(&lost_files) {
                 if !self.blobs.exists(r.blob())? {
                     missing.insert(r.blob().to_owned());
                 }
@@ -329,6 +334,9 @@ impl Hub {
                         if let FileRef::Upload { id, .. } = r {
                             tx.forget_upload(id)?;
                         }
+                    }
+                    for r in lost_files.iter().filter(|r| still_lost(r)) {
+                        tx.forget_attachment_file(r.blob())?;
                     }
                     for r in lost_mail.iter().filter(|r| still_lost(r)) {
                         let FileRef::Mail { id, message_id, .. } = r else {

@@ -212,8 +212,15 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let bucket = blobs_url.map(|url| {
                 sealpost_hub::blobs::BucketConfig::named(url, blobs_endpoint, blobs_region)
             });
+            let url = match to {
+                Some(url) => url,
+                None => std::env::var(sealpost_hub::config::STORE_URL_ENV)
+                    .ok()
+                    .filter(|u| !u.is_empty())
+                    .context("name the database with --to postgres://… or in SEALPOST_STORE_URL")?,
+            };
             let store = sealpost_hub::config::StoreConfig {
-                url: to,
+                url,
                 max_connections: 16,
             };
             let m = sealpost_hub::migrate_store::migrate_store(&dir, store, bucket, |line| {

@@ -14,6 +14,7 @@ use crate::blobs::{Blobs, BucketConfig};
 use crate::config::{DataDir, HubConfig, StoreConfig};
 use crate::error::{Error, Result};
 use crate::rotation::HubLock;
+use crate::store::postgres_tls::without_password;
 use crate::store::{Store, MASTER_KEY_ROW, TABLES};
 
 /// Rows copied per transaction.
@@ -62,7 +63,8 @@ pub fn migrate_store(
 ) -> Result<Migration> {
     let config = HubConfig::read(data)?;
     if let Some(current) = &config.store {
-        if current.url == to.url && (bucket.is_none() || bucket == config.blobs) {
+        let same = without_password(&current.url) == without_password(&to.url);
+        if same && (bucket.is_none() || bucket == config.blobs) {
             // Moved by an earlier run: a second one (a script's, say) has nothing to do.
             progress("this hub keeps its rows in that database already; nothing to move");
             return Ok(Migration {
@@ -259,6 +261,17 @@ pub fn migrate_store(
         std::fs::copy(data.config(), &previous)?;
         crate::config::set_private(&previous)?;
     }
+    // A password given through the environment stays there (serve reads the same
+    // variable); one given on the command line goes where the URL goes.
+    let from_env = std::env::var(crate::config::STORE_URL_ENV).is_ok_and(|u| u == to.url);
+    let to = if from_env {
+        StoreConfig {
+            url: without_password(&to.url),
+            ..to
+        }
+    } else {
+        to
+    };
     let mut added = HubConfig {
         store: Some(to),
         blobs: bucket,

@@ -205,7 +205,15 @@ impl Hub {
             .into_iter()
             .find(|a| a.id == attachment_id)
             .ok_or(Error::NotFound("attachment"))?;
-        let mut reader = key.files.open_stream(self.blobs.open(&attachment.blob)?)?;
+        let file = self
+            .blobs
+            .open(&attachment.blob)
+            .map_err(|e| match e.kind() {
+                // Lost (a restore without it, a disk fault): said as such, not as a fault.
+                std::io::ErrorKind::NotFound => Error::NotFound("attachment file"),
+                _ => e.into(),
+            })?;
+        let mut reader = key.files.open_stream(file)?;
         let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
         tokio::task::spawn_blocking(move || {
             let mut buf = vec![0u8; 64 * 1024];

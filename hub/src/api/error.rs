@@ -65,6 +65,11 @@ impl From<Error> for ApiError {
                 ErrorCode::NotFound,
                 "An upload was not found: uploads are kept 24 hours until they are attached. Upload the file again.",
             ),
+            Error::NotFound("attachment file") => Self::new(
+                S::NOT_FOUND,
+                ErrorCode::NotFound,
+                "This attachment's file is missing on the hub. Ask the sender to send it again.",
+            ),
             Error::NotFound(what) => Self::new(S::NOT_FOUND, ErrorCode::NotFound, format!("The {what} was not found.")),
             Error::UnknownUser(_) => Self::new(S::NOT_FOUND, ErrorCode::NotFound, "There is no such user."),
             Error::InvalidToken => Self::new(

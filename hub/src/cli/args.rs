@@ -183,9 +183,10 @@ pub enum Admin {
     /// must be stopped; hub.db and blobs/ are left as they were.
     MigrateStore {
         /// The database: postgres://USER:PASSWORD@HOST:PORT/DATABASE (empty, or holding
-        /// an earlier run's copy of this hub).
+        /// an earlier run's copy of this hub). Without it, SEALPOST_STORE_URL names it,
+        /// which keeps the password off the command line and out of hub.toml.
         #[arg(long)]
-        to: String,
+        to: Option<String>,
         /// The bucket for the files (s3://BUCKET or s3://BUCKET/PREFIX); the key comes
         /// from SEALPOST_S3_ACCESS_KEY_ID and SEALPOST_S3_SECRET_ACCESS_KEY. Without it
         /// the files stay in blobs/.

@@ -187,8 +187,8 @@ pub fn backup(r: &crate::backup::BackupReport) {
     );
     if !r.missing_files.is_empty() {
         say!(
-            "{} deleted while the backup ran (their messages were deleted too); `admin check \
-             --repair` after a restore forgets them",
+            "{} deleted while the backup ran (the hub deleted what referred to them \
+             meanwhile); after a restore, `admin check --repair` forgets them",
             count(r.missing_files.len() as u64, "file was", "files were")
         );
     }
@@ -271,7 +271,7 @@ pub fn check(r: &CheckReport) {
         );
     }
     line(
-        r.lost_attachments.is_empty(),
+        r.lost_attachments.is_empty() || r.repaired,
         format!(
             "{} whose attachment file is gone{}",
             count(r.lost_attachments.len() as u64, "message", "messages"),
@@ -279,7 +279,12 @@ pub fn check(r: &CheckReport) {
                 String::new()
             } else {
                 format!(
-                    " (restore blobs/ from a backup): {}",
+                    "{}: {}",
+                    fixed(
+                        ": attachments forgotten, the messages kept",
+                        " (put the files back from a backup if you have them; `--repair` \
+                         forgets those attachments and keeps the messages)"
+                    ),
                     r.lost_attachments.join(", ")
                 )
             }

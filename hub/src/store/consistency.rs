@@ -98,6 +98,14 @@ impl Tx<'_> {
         rows.collect::<Result<_>>()
     }
 
+    /// Forgets the attachment whose file `blob` is gone; its message stays (and still
+    /// names the attachment, whose download then answers "not found").
+    pub fn forget_attachment_file(&self, blob: &str) -> Result<()> {
+        self.0
+            .execute("DELETE FROM attachments WHERE blob = ?1", [blob])?;
+        Ok(())
+    }
+
     /// Forgets an upload whose file is gone.
     pub fn forget_upload(&self, id: &str) -> Result<()> {
         self.0.execute("DELETE FROM uploads WHERE id = ?1", [id])?;

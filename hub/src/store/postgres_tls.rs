@@ -133,9 +133,43 @@ pub fn connector(options: &TlsOptions) -> Result<postgres_native_tls::MakeTlsCon
     Ok(postgres_native_tls::MakeTlsConnector::new(connector))
 }
 
+/// `url` without its password (`postgres://user@host/db`, or the `key=value` form without
+/// `password=`), for writing where the password should not go.
+pub fn without_password(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        let end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(end);
+        if let Some((userinfo, host)) = authority.rsplit_once('@') {
+            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+            return format!("{scheme}://{user}@{host}{tail}");
+        }
+        return url.to_owned();
+    }
+    url.split_whitespace()
+        .filter(|w| !w.starts_with("password="))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_password_is_taken_out_of_either_url_form() {
+        assert_eq!(
+            without_password("postgres://hub:p%40ss@db.internal:5432/sealpost?sslmode=require"),
+            "postgres://hub@db.internal:5432/sealpost?sslmode=require"
+        );
+        assert_eq!(
+            without_password("postgres://hub@db.internal/sealpost"),
+            "postgres://hub@db.internal/sealpost"
+        );
+        assert_eq!(
+            without_password("host=db user=hub password=secret dbname=sealpost"),
+            "host=db user=hub dbname=sealpost"
+        );
+    }
 
     #[test]
     fn ssl_parameters_are_taken_out_of_either_url_form() {

@@ -123,6 +123,30 @@ async fn check_reports_what_does_not_add_up_and_repairs_what_it_can() {
         .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("att_"))
         .unwrap();
     std::fs::remove_file(&attachment).unwrap();
+    // Meanwhile, downloading it says the file is missing (not a fault).
+    {
+        let alice = t.user(alice()).await;
+        let inbox = alice.folder("inbox").await;
+        let message = inbox
+            .iter()
+            .find(|m| m["subject"] == "With a file")
+            .unwrap();
+        let (status, answer) = alice
+            .get(&format!(
+                "/messages/{}/attachments/{}",
+                message["id"].as_str().unwrap(),
+                message["attachments"][0]["id"].as_str().unwrap()
+            ))
+            .await;
+        assert_eq!(status, 404, "{answer}");
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("missing on the hub"),
+            "{answer}"
+        );
+    }
     std::fs::set_permissions(
         t.data().join("hub.toml"),
         std::fs::Permissions::from_mode(0o644),
@@ -138,14 +162,22 @@ async fn check_reports_what_does_not_add_up_and_repairs_what_it_can() {
     assert_eq!(found.problems(), 4);
 
     let mended = t.hub.check(true, &Caller::cli()).await.unwrap();
-    assert_eq!(
-        mended.problems(),
-        1,
-        "only the lost attachment remains: it cannot be made up"
-    );
+    assert_eq!(mended.problems(), 0, "{mended:?}");
     let again = t.hub.check(false, &Caller::cli()).await.unwrap();
     assert_eq!(again.orphan_files, 0);
     assert!(again.empty_mailboxes.is_empty());
     assert!(again.not_private.is_empty());
-    assert_eq!(again.problems(), 1);
+    assert!(
+        again.lost_attachments.is_empty(),
+        "the lost file is forgotten"
+    );
+    assert_eq!(again.problems(), 0);
+    // The message stays, without the attachment whose file was lost.
+    let alice = t.signed_in(alice()).await;
+    let inbox = alice.folder("inbox").await;
+    let message = inbox
+        .iter()
+        .find(|m| m["subject"] == "With a file")
+        .unwrap_or_else(|| panic!("{inbox:?}"));
+    assert_eq!(message["attachments"], serde_json::json!([]), "{message}");
 }

@@ -55,11 +55,17 @@ async fn a_sqlite_hub_moved_into_postgres_and_a_bucket_reads_back_every_message_
     let dir = t.server.stop().await;
     let data = dir.path().join("hub");
 
-    let migrate = || {
+    // The database named on the command line, or (`via_env`) in SEALPOST_STORE_URL.
+    let migrate_with = |via_env: bool| {
         let mut cmd = Command::cargo_bin("sealpost-hub").unwrap();
         cmd.args(["admin", "--data"])
             .arg(&data)
-            .args(["migrate-store", "--to", &store.url]);
+            .arg("migrate-store");
+        if via_env {
+            cmd.env("SEALPOST_STORE_URL", &store.url);
+        } else {
+            cmd.args(["--to", &store.url]);
+        }
         if let Some(b) = &bucket {
             cmd.args(["--blobs-url", &b.url])
                 .args(["--blobs-endpoint", b.endpoint.as_deref().unwrap()])
@@ -75,6 +81,7 @@ async fn a_sqlite_hub_moved_into_postgres_and_a_bucket_reads_back_every_message_
         }
         cmd.output().unwrap()
     };
+    let migrate = || migrate_with(false);
     let out = migrate();
     let said = format!(
         "{}{}",
@@ -142,7 +149,7 @@ async fn a_sqlite_hub_moved_into_postgres_and_a_bucket_reads_back_every_message_
         .output()
         .unwrap();
     assert!(deleted.status.success(), "{deleted:?}");
-    let resumed = migrate();
+    let resumed = migrate_with(true);
     let said = String::from_utf8_lossy(&resumed.stdout).into_owned();
     assert!(
         resumed.status.success(),
