@@ -169,14 +169,27 @@ pub fn restore(from: &Path, data: &Path, master_key: Option<&Path>) -> Result<Ba
     let report: BackupReport = serde_json::from_slice(&manifest)
         .map_err(|e| Error::Conflict(format!("{MANIFEST} is not valid: {e}")))?;
     let target = DataDir::new(data);
-    for existing in [target.config(), target.database()] {
-        if existing.exists() {
-            return Err(Error::Conflict(format!(
-                "{} already holds a hub ({} exists); restore into a new data directory",
-                data.display(),
-                existing.file_name().unwrap_or_default().to_string_lossy()
-            )));
-        }
+    if target.config().exists() {
+        return Err(Error::Conflict(format!(
+            "{} already holds a hub (hub.toml exists); restore into a new data directory",
+            data.display()
+        )));
+    }
+    if target.database().exists() || target.blobs().exists() {
+        // hub.toml is written last: without it, this is what a stopped restore left.
+        return Err(Error::Conflict(format!(
+            "{} holds hub.db or blobs/ but no hub.toml (a restore stopped half-way?): \
+             remove that directory, or give a new one, and restore again",
+            data.display()
+        )));
+    }
+    if std::env::var(crate::config::STORE_URL_ENV).is_ok_and(|u| !u.is_empty()) {
+        // The restored hub is checked by opening it, which would open that database.
+        return Err(Error::Conflict(format!(
+            "{} is set: it would point the restored hub at that database; unset it for \
+             this command (a backup restores a hub on SQLite); nothing was changed",
+            crate::config::STORE_URL_ENV
+        )));
     }
     let key_in_place = target.master_key().exists();
     if master_key.is_none() && !key_in_place {
@@ -196,29 +209,42 @@ pub fn restore(from: &Path, data: &Path, master_key: Option<&Path>) -> Result<Ba
             copy_private(key, &target.master_key())?;
             written.push(target.master_key());
         }
-        copy_private(&source.config(), &target.config())?;
-        written.push(target.config());
+        copy_private(&source.database(), &target.database())?;
+        written.push(target.database());
+        copy_tree(&source.blobs(), &target.blobs())?;
+        written.push(target.blobs());
+        private_dir(&target.outbox())?;
+        // hub.toml last: a directory without it is no hub, so a restore stopped before
+        // here leaves nothing that could be served half-restored.
         // The files come back into blobs/: a restored copy must never work on the live
-        // hub's bucket (its sweep would remove the live hub's newer files).
-        let mut config = crate::config::HubConfig::read(&target)?;
-        if config.blobs.take().is_some() {
+        // hub's bucket (its sweep would remove the live hub's newer files). Written whole
+        // in one step, so that no hub.toml naming the bucket is ever in place.
+        let mut config = crate::config::HubConfig::read(&source)?;
+        if config.blobs.take().is_none() {
+            copy_private(&source.config(), &target.config())?;
+            written.push(target.config());
+        } else {
             let text = toml::to_string_pretty(&config)
                 .map_err(|e| Error::Other(format!("hub.toml could not be written: {e}")))?;
-            fs::write(
-                target.config(),
-                format!("# Sealpost hub configuration\n{text}"),
-            )?;
+            let fresh = data.join("hub.toml.new");
+            crate::config::private_file()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&fresh)
+                .and_then(|mut f| {
+                    use std::io::Write;
+                    f.write_all(format!("# Sealpost hub configuration\n{text}").as_bytes())
+                })?;
+            written.push(fresh.clone());
+            fs::rename(&fresh, target.config())?;
+            written.push(target.config());
             note = Some(
                 "the files were restored into blobs/, and [blobs] was taken out of hub.toml so \
                  that this copy never touches the live bucket"
                     .to_owned(),
             );
         }
-        copy_private(&source.database(), &target.database())?;
-        written.push(target.database());
-        copy_tree(&source.blobs(), &target.blobs())?;
-        written.push(target.blobs());
-        private_dir(&target.outbox())?;
         // Opening proves the key: it unwraps a mailbox's keys before anything else.
         drop(Hub::open(data)?);
         Ok::<_, Error>(())

@@ -70,7 +70,22 @@ impl Hub {
     /// Sends a batch of claimed emails; returns how many went out.
     async fn deliver_batch(&self, due: Vec<crate::store::QueuedMail>) -> Result<usize> {
         let mut sent = 0;
-        for mail in due {
+        for mut mail in due {
+            // The batch's lease may have run out behind a slow relay: renewed before each
+            // email, which another process may have claimed meanwhile (then it sends it).
+            let (id, held, until) = (
+                mail.id,
+                mail.claimed_until,
+                to_millis(self.now() + Duration::minutes(MAIL_LEASE_MINUTES)),
+            );
+            if !self
+                .store
+                .write(move |tx| tx.renew_mail_claim(id, held, until))
+                .await?
+            {
+                continue;
+            }
+            mail.claimed_until = until;
             // A notification is small and sealed in its row; an email to staff, with its
             // attachments, streams from its sealed file.
             let content: crate::mail::Content = if mail.blob.is_empty() {

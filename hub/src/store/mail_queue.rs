@@ -20,6 +20,8 @@ pub struct QueuedMail {
     pub blob: String,
     /// Failed attempts so far.
     pub attempts: u32,
+    /// Until when this process holds it (ms since the epoch): the claim's token.
+    pub claimed_until: i64,
 }
 
 impl Tx<'_> {
@@ -156,16 +158,28 @@ impl Tx<'_> {
                     attempts: r.get(3)?,
                     message_id: r.get(4)?,
                     blob: r.get(5)?,
+                    claimed_until: to_millis(now + lease),
                 })
             })?
             .collect::<Result<Vec<_>>>()?;
         for mail in &due {
             self.0.execute(
                 "UPDATE mail_queue SET claimed_until = ?2 WHERE id = ?1",
-                params![mail.id, to_millis(now + lease)],
+                params![mail.id, mail.claimed_until],
             )?;
         }
         Ok(due)
+    }
+
+    /// Holds a claimed email until `until` (ms since the epoch) if this process's claim
+    /// (`held_until`) still stands and it is not sent: false when the lease ran out and
+    /// another process claimed it since (it sends it, not this one).
+    pub fn renew_mail_claim(&self, id: i64, held_until: i64, until: i64) -> Result<bool> {
+        Ok(self.0.execute(
+            "UPDATE mail_queue SET claimed_until = ?3 \
+             WHERE id = ?1 AND claimed_until = ?2 AND sent_at = 0 AND abandoned_at = 0",
+            params![id, held_until, until],
+        )? == 1)
     }
 
     /// Marks an email delivered and drops its sealed text (the caller removes any file).

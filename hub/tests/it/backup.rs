@@ -152,6 +152,40 @@ async fn a_restore_refuses_a_directory_with_a_hub_and_a_key_that_is_not_the_back
         text(&out)
     );
     assert!(!target.exists(), "nothing of the refused restore is left");
+
+    // What a restore killed half-way leaves (hub.toml is written last): named as such.
+    let stopped = work.path().join("stopped");
+    std::fs::create_dir(&stopped).unwrap();
+    std::fs::write(stopped.join("hub.db"), b"part of a database").unwrap();
+    let out = hub_admin(&stopped, &["restore", "--from", backup.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("stopped half-way"), "{}", text(&out));
+
+    // A database named in the environment would be the one checked: refused.
+    let out = Command::cargo_bin("sealpost-hub")
+        .unwrap()
+        .args(["admin", "--data"])
+        .arg(work.path().join("env"))
+        .args([
+            "restore",
+            "--from",
+            backup.to_str().unwrap(),
+            "--master-key",
+        ])
+        .arg(t.data().join("master.key"))
+        .env(
+            "SEALPOST_STORE_URL",
+            "postgres://sealpost@127.0.0.1:1/sealpost",
+        )
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("SEALPOST_STORE_URL is set"),
+        "{}",
+        text(&out)
+    );
+    assert!(!work.path().join("env").exists(), "nothing was written");
 }
 
 /// The procedure docs/admin-guide.md gives for a hub on PostgreSQL: `pg_dump` while it

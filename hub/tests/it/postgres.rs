@@ -622,3 +622,38 @@ async fn the_master_key_is_not_rotated_while_any_replica_serves() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+#[tokio::test]
+async fn an_email_whose_claim_ran_out_is_sent_by_the_process_that_claimed_it_next() {
+    let (_cluster, server) = server();
+    let a = hub_on(fresh_store(&server)).await;
+    let store = a.hub.store().clone();
+    let now = chrono::Utc::now();
+    store
+        .write_blocking(move |tx| tx.enqueue_mail(alice(), "reset", b"sealed", now))
+        .unwrap();
+    let lease = chrono::Duration::minutes(15);
+    // Process A claims the invitation, then a slow relay keeps it past its lease...
+    let first = store
+        .write_blocking(move |tx| tx.claim_due_mail(now, lease, 20))
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    let later = now + chrono::Duration::minutes(16);
+    // ...and process B claims it meanwhile.
+    let second = store
+        .write_blocking(move |tx| tx.claim_due_mail(later, lease, 20))
+        .unwrap();
+    assert_eq!(second.len(), 1, "the lease ran out: B may take it");
+    let (id, held) = (first[0].id, first[0].claimed_until);
+    let until = sealpost_hub::clock::to_millis(later + lease);
+    assert!(
+        !store
+            .write_blocking(move |tx| tx.renew_mail_claim(id, held, until))
+            .unwrap(),
+        "A finds its claim gone and does not send it too"
+    );
+    let held = second[0].claimed_until;
+    assert!(store
+        .write_blocking(move |tx| tx.renew_mail_claim(id, held, until))
+        .unwrap());
+}
