@@ -202,10 +202,16 @@ pub fn migrated(m: &crate::migrate_store::Migration) {
     }
     let rows: u64 = m.tables.iter().map(|t| t.rows).sum();
     let copied: u64 = m.tables.iter().map(|t| t.copied).sum();
+    // Rows the new database made itself (its schema's own settings) are verified but not
+    // copied; say so only when the counts differ.
+    let copied = if copied == rows {
+        String::new()
+    } else {
+        format!(" ({copied} copied by this run, the others there already)")
+    };
     say!(
-        "moved the hub: {} rows verified in the database ({copied} copied by this run), {} \
-         files in the bucket ({} copied by this run, {})",
-        rows,
+        "moved the hub: {rows} rows verified in the database{copied}, {} files in the \
+         bucket ({} copied by this run, {})",
         m.files,
         m.files_copied,
         sealpost_proto::text::megabytes(m.bytes)
