@@ -111,6 +111,19 @@ pub fn migrate_store(
         .filter(|n| !n.is_empty())
         .collect();
     names.sort();
+    // The bucket takes a file before the database is touched (connecting makes the
+    // hub's tables in it).
+    if let Some(bucket) = &bucket {
+        Blobs::bucket(bucket)
+            .map_err(Error::Other)?
+            .probe(".migrate-store-probe")
+            .map_err(|e| {
+                Error::Conflict(format!(
+                    "the bucket does not take a file ({e}); check the bucket, endpoint, \
+                     region and access key; nothing was changed"
+                ))
+            })?;
+    }
     let target = Store::connect(&to.url, to.max_connections.max(1))?;
     let marker = source
         .write_blocking(|tx| tx.hub_key(MASTER_KEY_ROW))?

@@ -90,7 +90,7 @@ pub(super) struct Bucket {
 fn io_error(e: object_store::Error) -> io::Error {
     match e {
         object_store::Error::NotFound { .. } => {
-            io::Error::new(io::ErrorKind::NotFound, e.to_string())
+            io::Error::new(io::ErrorKind::NotFound, s3_text(&e.to_string()))
         }
         other => io::Error::other(s3_text(&other.to_string())),
     }
@@ -108,7 +108,17 @@ fn s3_text(raw: &str) -> String {
     let Some(code) = tag("Code") else {
         return raw.to_owned();
     };
-    let message = tag("Message").map(|m| format!(": {m}")).unwrap_or_default();
+    let message = tag("Message")
+        .map(|m| {
+            let m = m
+                .replace("&apos;", "'")
+                .replace("&quot;", "\"")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&amp;", "&");
+            format!(": {m}")
+        })
+        .unwrap_or_default();
     let check = match code.as_str() {
         "NoSuchBucket" => {
             "; the bucket does not exist: create it, or fix the bucket in [blobs] url"
@@ -117,6 +127,9 @@ fn s3_text(raw: &str) -> String {
             "; the region does not match the server's: set [blobs] region (--blobs-region)"
         }
         "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "InvalidSignature" => {
+            "; check the access key id and secret"
+        }
+        "AccessDenied" if message.to_ascii_lowercase().contains("signature") => {
             "; check the access key id and secret"
         }
         "AccessDenied" => "; the access key may not use this bucket: grant it read and write",
@@ -447,5 +460,15 @@ mod tests {
              exist: create it, or fix the bucket in [blobs] url"
         );
         assert_eq!(s3_text("connection refused"), "connection refused");
+        let signature = "Generic S3 error: ... 403 Forbidden: <Error><Code>AccessDenied</Code>\
+                         <Message>Forbidden: Invalid signature</Message></Error>";
+        assert!(s3_text(signature).ends_with("check the access key id and secret"));
+        let region = "<Error><Code>AuthorizationHeaderMalformed</Code><Message>expected \
+                      &apos;garage&apos;</Message></Error>";
+        assert!(
+            s3_text(region).contains("expected 'garage'"),
+            "{}",
+            s3_text(region)
+        );
     }
 }

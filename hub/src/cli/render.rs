@@ -207,7 +207,10 @@ pub fn migrated(m: &crate::migrate_store::Migration) {
     let copied = if copied == rows {
         String::new()
     } else {
-        format!(" ({copied} copied by this run, the others there already)")
+        format!(
+            " ({copied} copied by this run; the others were made by the database's schema \
+             or by an earlier run)"
+        )
     };
     say!(
         "moved the hub: {rows} rows verified in the database{copied}, {} files in the \

@@ -128,6 +128,15 @@ fn first_contact(e: Error, config: &tokio_postgres::Config) -> Error {
         config.get_dbname().unwrap_or("?"),
         config.get_user().unwrap_or("?")
     );
+    let schema = config
+        .get_options()
+        .and_then(|o| o.split("search_path=").nth(1))
+        .map(|rest| rest.split([' ', ',']).next().unwrap_or_default().to_owned())
+        .unwrap_or_else(|| "NAME".into());
+    let schema_hint = format!(
+        "create the schema the URL's search_path names (CREATE SCHEMA {schema} AUTHORIZATION {})",
+        config.get_user().unwrap_or("USER")
+    );
     let what = e.to_string();
     let what = what.strip_prefix("database error: ").unwrap_or(&what);
     let check = match pg.code().map(|c| c.code()) {
@@ -146,10 +155,7 @@ fn first_contact(e: Error, config: &tokio_postgres::Config) -> Error {
         Some("3D000") => {
             "create the database (createdb --owner USER NAME) or fix its name in the URL"
         }
-        Some("3F000") => {
-            "create the schema the URL's search_path names (CREATE SCHEMA NAME \
-             AUTHORIZATION USER)"
-        }
+        Some("3F000") => &schema_hint,
         Some("42501") => {
             "the URL's user may not use the hub's tables: they belong to another role \
              (after pg_restore, restore as the hub's role or with --role=USER)"

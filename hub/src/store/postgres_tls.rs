@@ -50,6 +50,17 @@ pub fn split_url(url: &str) -> Result<(String, TlsOptions)> {
         }
         Ok(true)
     };
+    if let Some((_, after)) = url.split_once("://") {
+        let authority = &after[..after.find(['/', '?']).unwrap_or(after.len())];
+        if authority.matches('@').count() > 1 {
+            // Which @ ends the password cannot be told: said without echoing any part.
+            return Err(Error::Other(
+                "the store URL has more than one @ before its host: percent-encode any @ in \
+                 the user or password as %40 (and : / # ? % likewise)"
+                    .into(),
+            ));
+        }
+    }
     let rest = if url.contains("://") {
         match url.split_once('?') {
             None => url.to_owned(),
@@ -204,6 +215,14 @@ mod tests {
         assert_eq!(mode("postgres://h/db?sslmode=prefer"), TlsMode::Off);
         let (rest, tls) = split_url("postgres://h/db?sslmode=disable&sslrootcert=system").unwrap();
         assert_eq!((rest.as_str(), tls.root_cert), ("postgres://h/db", None));
+    }
+
+    #[test]
+    fn an_unencoded_at_in_the_password_is_refused_without_echoing_it() {
+        let e = split_url("postgres://hub:Summer@2026!x@db.internal/sealpost").unwrap_err();
+        let said = e.to_string();
+        assert!(said.contains("%40"), "{said}");
+        assert!(!said.contains("2026") && !said.contains("Summer"), "{said}");
     }
 
     #[test]
