@@ -87,8 +87,8 @@ struct Unreferenced {
 enum Place {
     /// Among the encrypted files, by name.
     Blob(String),
-    /// A temporary file in the outbox folder.
-    Outbox(PathBuf),
+    /// A temporary file in the data directory (`outbox/`, `spool/`).
+    Local(PathBuf),
 }
 
 /// Every file under `dir`, recursively.
@@ -161,7 +161,9 @@ impl Hub {
                 .and_then(|n| n.to_str())
                 .is_some_and(|n| n.starts_with('.') && n.ends_with(".tmp"))
         });
-        for path in outbox_temporaries {
+        // A message the SMTP listener was receiving when the hub stopped.
+        let spooled = files_under(&self.dir.spool())?;
+        for path in outbox_temporaries.chain(spooled) {
             let meta = match std::fs::metadata(&path) {
                 Ok(meta) => meta,
                 // Removed meanwhile (an email finished).
@@ -170,7 +172,7 @@ impl Hub {
             out.push(Unreferenced {
                 old: meta.modified().is_ok_and(|m| m < cutoff),
                 bytes: meta.len(),
-                place: Place::Outbox(path),
+                place: Place::Local(path),
             });
         }
         Ok(out)
@@ -179,7 +181,7 @@ impl Hub {
     fn remove_unreferenced(&self, file: &Unreferenced) {
         let _ = match &file.place {
             Place::Blob(name) => self.blobs.remove(name),
-            Place::Outbox(path) => std::fs::remove_file(path),
+            Place::Local(path) => std::fs::remove_file(path),
         };
     }
 

@@ -39,6 +39,9 @@ pub struct HubConfig {
     /// Where encrypted files are kept. Without it, `blobs/` in the data directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blobs: Option<crate::blobs::BucketConfig>,
+    /// The SMTP listener for the organisation's mail gateway. Off without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_in: Option<crate::smtp_in::SmtpInConfig>,
 }
 
 /// The database, when it is not the data directory's SQLite file.
@@ -302,6 +305,9 @@ impl HubConfig {
         if self.security.idle_timeout_minutes < 1 {
             return Err("security.idle_timeout_minutes must be at least 1".into());
         }
+        if let Some(smtp_in) = &self.smtp_in {
+            smtp_in.validate()?;
+        }
         Ok(())
     }
 }
@@ -397,6 +403,11 @@ impl DataDir {
     /// Emails written when no SMTP relay is configured.
     pub fn outbox(&self) -> PathBuf {
         self.root.join("outbox")
+    }
+
+    /// Messages arriving over SMTP, sealed, while they are read (`spool/`).
+    pub fn spool(&self) -> PathBuf {
+        self.root.join("spool")
     }
 
     /// Makes the directory and what the hub keeps at its top (configuration, database,

@@ -164,6 +164,7 @@ impl Hub {
             smtp: None,
             store: options.store.clone(),
             blobs: options.blobs.clone(),
+            smtp_in: None,
         };
         config.validate().map_err(Error::BadRequest)?;
         let location = config.store_location(&data);

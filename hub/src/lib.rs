@@ -31,6 +31,7 @@ pub mod retention;
 pub mod rotation;
 mod runtime;
 pub mod sending;
+pub mod smtp_in;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -48,7 +49,20 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(hub, listener, None, shutdown).await
+}
+
+/// [`serve`], with the SMTP listener for the organisation's gateway (`[smtp_in]`) on
+/// `smtp`, bound by the caller (see [`smtp_in::bind`]).
+pub async fn serve_with(
+    hub: Arc<Hub>,
+    listener: tokio::net::TcpListener,
+    smtp: Option<(tokio::net::TcpListener, Arc<smtp_in::Listener>)>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let smtp = smtp
+        .map(|(tcp, setup)| tokio::spawn(smtp_in::serve(hub.clone(), tcp, setup, stop_rx.clone())));
     // A send from another process (`sealpost-hub send`) is heard at once.
     let feed = match hub.hear_other_processes() {
         Ok(task) => Some(task),
@@ -80,6 +94,9 @@ pub async fn serve(
         })
         .await;
     let _ = background.await;
+    if let Some(smtp) = smtp {
+        let _ = smtp.await;
+    }
     if let Some(feed) = feed {
         feed.abort();
     }

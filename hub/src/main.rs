@@ -101,7 +101,16 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("Listening on {address}"))?;
             let local = listener.local_addr()?;
+            let smtp = sealpost_hub::smtp_in::bind(&hub)
+                .await
+                .map_err(|e| anyhow::anyhow!(e))?;
             say!("listening on http://{local}");
+            if let Some((tcp, _)) = &smtp {
+                say!(
+                    "listening for the mail gateway on smtp://{}",
+                    tcp.local_addr()?
+                );
+            }
             use std::io::Write;
             std::io::stdout().flush()?;
             // Under systemd (`Type=notify`), the unit is started once this is said; a
@@ -109,7 +118,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             if let Err(e) = sd_notify::notify(&[sd_notify::NotifyState::Ready]) {
                 tracing::warn!(error = %e, "could not tell systemd the hub is ready");
             }
-            sealpost_hub::serve(hub, listener, async {
+            sealpost_hub::serve_with(hub, listener, smtp, async {
                 stop.await;
                 let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
             })
@@ -159,6 +168,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                         attachments: attach.into_iter().map(AttachmentFile::from_path).collect(),
                         keep_days,
                         client_ref: client_ref.map(|r| format!("cli:{r}")),
+                        envelope: None,
                     },
                     &Caller::cli(),
                 )
@@ -168,6 +178,16 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 eprintln!("warning: notification emails are queued but not yet sent: {e}");
             }
             say!("{}", receipt.id);
+        }
+        Command::Admin {
+            command: Admin::SmtpInSecret,
+            ..
+        } => {
+            let (secret, digest) = sealpost_hub::smtp_in::new_secret();
+            say!("secret for the gateway (shown once; it logs in with AUTH PLAIN, any user name):");
+            say!("{secret}");
+            say!("add to hub.toml under [smtp_in]:");
+            say!("auth_secret_sha256 = [\"{digest}\"]");
         }
         Command::Admin {
             data,
@@ -345,7 +365,9 @@ async fn admin(hub: Hub, command: Admin) -> anyhow::Result<()> {
                 say!("storage is up to date: nothing to rewrite");
             }
         }
-        Admin::RotateMasterKey { .. } => unreachable!("handled without opening the hub"),
+        Admin::RotateMasterKey { .. } | Admin::SmtpInSecret => {
+            unreachable!("handled without opening the hub")
+        }
         Admin::Stats { json } => {
             let s = hub.stats().await?;
             if json {

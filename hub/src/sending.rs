@@ -34,6 +34,10 @@ pub struct OrgMessage {
     /// The sending system's reference for this message, scoped by the caller
     /// (`tok_…:ref`, `cli:ref`): a retry with it returns the first receipt.
     pub client_ref: Option<String>,
+    /// Who gets a copy, when that is not everyone external in `to` and `cc`: the SMTP
+    /// envelope's recipients (a Bcc among them is delivered, never shown; a `To:`
+    /// address the gateway did not relay here gets no copy).
+    pub envelope: Option<Vec<String>>,
 }
 
 impl OrgMessage {
@@ -54,6 +58,7 @@ impl OrgMessage {
             self.body_text,
             self.body_html,
             self.attachments.len(),
+            self.envelope.as_deref().map(addresses),
         ])
         .to_string()
         .into_bytes()
@@ -163,7 +168,7 @@ impl Hub {
 
     /// Removes the organisation uploads among `files` that are still there (a retry's,
     /// answered with the first send's receipt); a failure only leaves them to expire.
-    async fn discard_uploads(&self, files: &[AttachmentFile]) {
+    pub(crate) async fn discard_uploads(&self, files: &[AttachmentFile]) {
         for file in files {
             let AttachmentFile::Upload(id) = file else {
                 continue;
@@ -210,6 +215,7 @@ impl Hub {
         };
         let to = normalise(&message.to);
         let cc = normalise(&message.cc);
+        let envelope = message.envelope.as_deref().map(&mut normalise);
         if !invalid.is_empty() {
             return Err(Error::BadRequest(format!(
                 "these are not valid email addresses: {}",
@@ -217,7 +223,11 @@ impl Hub {
             )));
         }
         let mut external: Vec<String> = Vec::new();
-        for address in to.iter().chain(&cc) {
+        let delivered: Vec<&String> = match &envelope {
+            Some(envelope) => envelope.iter().collect(),
+            None => to.iter().chain(&cc).collect(),
+        };
+        for address in delivered {
             if !self.config.is_org_address(address) && !external.contains(address) {
                 external.push(address.clone());
             }

@@ -657,6 +657,61 @@ pub mod certificates {
             key: dir.join("server.key"),
         }
     }
+
+    /// Writes into `dir` (which [`authority_and_server`] made) a client certificate named
+    /// `name`, signed by its authority: `(certificate, key)`.
+    pub fn client(dir: &Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+        let run = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(dir)
+                .output()
+                .expect("openssl runs");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let (key, csr, cert) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("{name}.crt"),
+        );
+        run(&[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &csr,
+            "-subj",
+            &format!("/CN={name}"),
+        ]);
+        std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            &cert,
+            "-days",
+            "2",
+            "-extfile",
+            "client.ext",
+        ]);
+        (dir.join(cert), dir.join(key))
+    }
 }
 
 /// S3 for tests: Garage, started for a whole run by `scripts/with-garage.sh`.

@@ -174,6 +174,73 @@ impl Hub {
         })
     }
 
+    /// Stores an organisation upload read from `input` (an attachment inside an email),
+    /// sealed to the master key as it is read. Blocking: call it off the runtime.
+    ///
+    /// # Errors
+    /// [`Error::AttachmentLimit`] once the bytes pass the attachment limit (nothing is
+    /// kept); faults of the reader, the files or the store.
+    pub(crate) fn store_org_upload_blocking(
+        &self,
+        name: &str,
+        content_type: &str,
+        input: &mut dyn Read,
+    ) -> Result<Upload> {
+        let limits = &self.config.limits;
+        let key = self.master.public();
+        let name = clean_file_name(name);
+        let id = new_id(self.entropy.as_ref(), "upl_");
+        let relative = crate::blobs::Blobs::name_for(&id);
+        let written = (|| {
+            let mut writer = self.blobs.create(&relative)?;
+            let size = key.seal_into(input.take(limits.max_attachment_bytes + 1), &mut writer)?;
+            Ok::<_, crate::crypto::CryptoError>((size, writer.finish()?))
+        })();
+        let (size, stored_bytes) = match written {
+            Ok(sizes) => sizes,
+            Err(e) => {
+                let _ = self.blobs.remove(&relative);
+                return Err(e.into());
+            }
+        };
+        if size > limits.max_attachment_bytes {
+            let _ = self.blobs.remove(&relative);
+            return Err(Error::AttachmentLimit {
+                max_files: limits.max_attachments,
+                max_total_bytes: limits.max_attachment_bytes,
+            });
+        }
+        let meta = serde_json::to_vec(&UploadMeta {
+            name: name.clone(),
+            content_type: content_type.to_owned(),
+        })
+        .expect("BUG: upload meta serialises");
+        let row = UploadRow {
+            id: id.clone(),
+            account_id: String::new(),
+            size,
+            blob: relative.clone(),
+            stored_bytes,
+            sealed: key.seal(&meta)?,
+        };
+        let now = self.now();
+        let expires = now + chrono::Duration::hours(UPLOAD_HOURS);
+        if let Err(e) = self
+            .store
+            .write_blocking(move |tx| tx.insert_upload(&row, now, expires))
+        {
+            if !matches!(e, Error::Store(_)) {
+                let _ = self.blobs.remove(&relative);
+            }
+            return Err(e);
+        }
+        Ok(Upload {
+            upload_id: id,
+            name,
+            size,
+        })
+    }
+
     /// Makes an upload's file durable before a message refers to it, and checks that it
     /// is whole: a hub that crashed after the upload was answered may have lost its tail.
     pub(crate) fn durable_upload(&self, row: &UploadRow) -> Result<()> {

@@ -56,6 +56,7 @@ pub async fn send(
                     .collect(),
                 keep_days: None,
                 client_ref: reference,
+                envelope: None,
             },
             &caller,
         )

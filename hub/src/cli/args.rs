@@ -167,6 +167,9 @@ pub enum Admin {
         #[arg(long)]
         json: bool,
     },
+    /// Make a secret for a mail gateway's SMTP AUTH: prints the secret (for the gateway,
+    /// once) and the line for hub.toml's [smtp_in] (its SHA-256; the secret is not kept).
+    SmtpInSecret,
     /// Back up a SQLite hub into a new folder while it serves: the database at one
     /// moment, the encrypted files it refers to, and hub.toml. Not master.key: back it
     /// up on its own, and keep it apart. (A PostgreSQL hub: see the admin guide.)

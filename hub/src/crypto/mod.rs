@@ -236,6 +236,20 @@ impl PublicKey {
     }
 }
 
+impl PublicKey {
+    /// A writer that encrypts to this key what is written to it, into `output`, for data
+    /// that arrives in pieces (a message over SMTP). Call `finish` on it at the end, or
+    /// the last chunk is never written.
+    pub fn sealing_writer<W: Write>(
+        &self,
+        output: W,
+    ) -> Result<age::stream::StreamWriter<W>, CryptoError> {
+        let encryptor = age::Encryptor::with_recipients(iter::once(&self.0 as _))
+            .map_err(|e| CryptoError::Encrypt(e.to_string()))?;
+        Ok(encryptor.wrap_output(output)?)
+    }
+}
+
 impl std::fmt::Display for PublicKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.fmt(f)

@@ -21,6 +21,7 @@ mod reset;
 mod retention;
 mod sessions;
 mod smtp;
+mod smtp_in;
 mod storage;
 mod support;
 mod sync;

@@ -1,0 +1,130 @@
+//! SMTP ingress: staff send secure mail from their own mail client through the
+//! organisation's gateway, which relays it here (RFC 5321, with STARTTLS per RFC 3207 and
+//! AUTH PLAIN per RFC 4954 and RFC 4616). Commands are parsed by smtp-proto; each session
+//! is a task on `serve`'s runtime.
+//!
+//! Every refusal is said at `MAIL`, `RCPT` or after `DATA` as a 5xx with a reason, never
+//! as a later bounce; `250` comes only after the message is stored. A message is spooled
+//! sealed to the master key as it arrives, then read once from the spool (`mime`), its
+//! attachments streaming into organisation uploads, and sent like an org API send (same
+//! policy, sealing and notifications). A retried message (same Message-ID, sender and
+//! recipients) is recognised and not sent twice.
+
+pub mod config;
+pub mod mime;
+mod session;
+mod tls;
+
+use std::{net::IpAddr, sync::Arc};
+
+pub use config::SmtpInConfig;
+
+use crate::error::Result;
+use crate::hub::Hub;
+
+/// The listener's settings, made ready once.
+pub struct Listener {
+    config: SmtpInConfig,
+    hostname: String,
+    tls: tokio_rustls::TlsAcceptor,
+    judge: tls::Judge,
+    auth_secrets: Vec<[u8; 32]>,
+    allow_ips: Vec<IpAddr>,
+}
+
+impl Listener {
+    /// Reads the certificates `config` names. `public_url` gives the default host name.
+    ///
+    /// # Errors
+    /// A certificate or key that cannot be read or used, said with its path.
+    pub fn new(config: &SmtpInConfig, public_url: &str) -> Result<Self, String> {
+        config.validate()?;
+        let hostname = config.hostname.clone().unwrap_or_else(|| {
+            public_url
+                .split("://")
+                .nth(1)
+                .unwrap_or(public_url)
+                .split(['/', ':'])
+                .next()
+                .unwrap_or("localhost")
+                .to_owned()
+        });
+        Ok(Self {
+            tls: tls::acceptor(config)?,
+            judge: tls::Judge::new(config)?,
+            hostname,
+            auth_secrets: config
+                .auth_secret_sha256
+                .iter()
+                .filter_map(|s| config::parse_sha256(s))
+                .collect(),
+            allow_ips: config
+                .allow_ips
+                .iter()
+                .filter_map(|ip| ip.parse().ok())
+                .collect(),
+            config: config.clone(),
+        })
+    }
+
+    /// Whether a gateway must present a client certificate (or may use AUTH instead).
+    fn certificates(&self) -> bool {
+        self.config.client_ca.is_some() || !self.config.client_cert_sha256.is_empty()
+    }
+}
+
+/// A new secret for a gateway's SMTP AUTH (24 random bytes, base64url) and its SHA-256
+/// in hex, as `auth_secret_sha256` lists it.
+pub fn new_secret() -> (String, String) {
+    use base64::Engine;
+    use sha2::Digest;
+    let secret =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 24]>());
+    let digest = hex::encode(sha2::Sha256::digest(&secret));
+    (secret, digest)
+}
+
+/// Binds the listener `[smtp_in]` of `hub`'s configuration asks for, if any.
+///
+/// # Errors
+/// Certificates that cannot be used, or an address that cannot be bound: said with what
+/// to fix.
+pub async fn bind(hub: &Hub) -> Result<Option<(tokio::net::TcpListener, Arc<Listener>)>, String> {
+    let Some(config) = &hub.config().smtp_in else {
+        return Ok(None);
+    };
+    let setup = Listener::new(config, &hub.config().public_url)?;
+    let tcp = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .map_err(|e| format!("smtp_in.listen {}: {e}", config.listen))?;
+    Ok(Some((tcp, Arc::new(setup))))
+}
+
+/// Serves SMTP on `listener` until `closing` turns true; each connection is a task.
+pub async fn serve(
+    hub: Arc<Hub>,
+    listener: tokio::net::TcpListener,
+    setup: Arc<Listener>,
+    mut closing: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = closing.wait_for(|c| *c) => return,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                let (hub, setup) = (hub.clone(), setup.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = session::run(hub, setup, stream, peer).await {
+                        tracing::debug!(%peer, error = %e, "SMTP session ended");
+                    }
+                });
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "SMTP accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,497 @@
+//! Secure mail from the organisation's gateway over SMTP: a real TLS session on loopback
+//! against the hub's listener, as a gateway speaks it (STARTTLS, AUTH, MAIL, RCPT, DATA),
+//! and the recipient reading the result through the API.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use sealpost_hub::smtp_in::{self, SmtpInConfig};
+use sha2::{Digest, Sha256};
+use tokio::{
+    io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader},
+    net::TcpStream,
+};
+
+use crate::support::*;
+
+const SECRET: &str = "gateway-secret-6f1c2b9e";
+
+/// A hub with its SMTP listener (AUTH with [`SECRET`]) on a free loopback port.
+struct Gateway {
+    t: TestHub,
+    port: u16,
+    ca: std::path::PathBuf,
+    _certs: tempfile::TempDir,
+    _closing: tokio::sync::watch::Sender<bool>,
+}
+
+async fn gateway() -> Gateway {
+    gateway_with(|_, _| {}).await
+}
+
+/// [`gateway`], its settings changed by `configure` (given the folder of the test's
+/// authority, which also signs client certificates).
+async fn gateway_with(configure: impl FnOnce(&mut SmtpInConfig, &std::path::Path)) -> Gateway {
+    let certs = tempfile::tempdir().unwrap();
+    let files =
+        sealpost_hub::testing::certificates::authority_and_server(certs.path(), &["localhost"]);
+    let mut config = SmtpInConfig {
+        listen: "127.0.0.1:0".into(),
+        hostname: Some("secure-in.example.gov.uk".into()),
+        tls_cert: files.cert.display().to_string(),
+        tls_key: files.key.display().to_string(),
+        client_ca: None,
+        client_cert_sha256: Vec::new(),
+        auth_secret_sha256: vec![hex::encode(Sha256::digest(SECRET))],
+        allow_ips: Vec::new(),
+        subject_tag: "[secure]".into(),
+        routing_domain: Some("secure.example.gov.uk".into()),
+        max_message_bytes: 5_000_000,
+        max_recipients: 5,
+        receipts: false,
+    };
+    configure(&mut config, certs.path());
+    let t = TestHub::start().await;
+    let setup = Arc::new(smtp_in::Listener::new(&config, "http://hub.example").unwrap());
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = tcp.local_addr().unwrap().port();
+    let (closing, closed) = tokio::sync::watch::channel(false);
+    tokio::spawn(smtp_in::serve(t.hub.clone(), tcp, setup, closed));
+    Gateway {
+        t,
+        port,
+        ca: files.ca,
+        _certs: certs,
+        _closing: closing,
+    }
+}
+
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// A gateway's side of a session: commands out, replies in.
+struct Client {
+    io: BufReader<Box<dyn Io>>,
+}
+
+impl Client {
+    async fn connect(port: u16) -> (Self, String) {
+        let tcp = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let mut c = Client {
+            io: BufReader::new(Box::new(tcp)),
+        };
+        let greeting = c.reply().await;
+        (c, greeting)
+    }
+
+    /// One reply, all its lines joined.
+    async fn reply(&mut self) -> String {
+        let mut all = String::new();
+        loop {
+            let mut line = String::new();
+            self.io.read_line(&mut line).await.unwrap();
+            all.push_str(&line);
+            if line.len() < 4 || line.as_bytes()[3] != b'-' {
+                return all;
+            }
+        }
+    }
+
+    async fn send(&mut self, line: &str) -> String {
+        self.io
+            .get_mut()
+            .write_all(format!("{line}\r\n").as_bytes())
+            .await
+            .unwrap();
+        self.reply().await
+    }
+
+    async fn starttls(self, ca: &std::path::Path) -> Self {
+        self.starttls_as(ca, None).await
+    }
+
+    /// STARTTLS presenting the client certificate and key `identity` (PEM files).
+    async fn starttls_as(
+        self,
+        ca: &std::path::Path,
+        identity: Option<(&std::path::Path, &std::path::Path)>,
+    ) -> Self {
+        let mut c = self;
+        assert!(c.send("STARTTLS").await.starts_with("220"));
+        let mut roots = rustls::RootCertStore::empty();
+        use rustls_pki_types::pem::PemObject;
+        for cert in rustls_pki_types::CertificateDer::pem_file_iter(ca).unwrap() {
+            roots.add(cert.unwrap()).unwrap();
+        }
+        #[allow(deprecated)]
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots);
+        let config = match identity {
+            None => builder.with_no_client_auth(),
+            Some((cert, key)) => builder
+                .with_client_auth_cert(
+                    rustls_pki_types::CertificateDer::pem_file_iter(cert)
+                        .unwrap()
+                        .map(Result::unwrap)
+                        .collect(),
+                    rustls_pki_types::PrivateKeyDer::from_pem_file(key).unwrap(),
+                )
+                .unwrap(),
+        };
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+        let plain = c.io.into_inner();
+        let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+        let tls = connector.connect(name, plain).await.unwrap();
+        Client {
+            io: BufReader::new(Box::new(tls)),
+        }
+    }
+
+    /// EHLO, STARTTLS, EHLO and AUTH PLAIN with `secret`: the AUTH reply.
+    async fn signed_in(port: u16, ca: &std::path::Path, secret: &str) -> (Self, String) {
+        let (mut c, _) = Client::connect(port).await;
+        c.send("EHLO gateway.example.gov.uk").await;
+        let mut c = c.starttls(ca).await;
+        c.send("EHLO gateway.example.gov.uk").await;
+        let plain =
+            base64::engine::general_purpose::STANDARD.encode(format!("\0gateway\0{secret}"));
+        let said = c.send(&format!("AUTH PLAIN {plain}")).await;
+        (c, said)
+    }
+
+    /// MAIL, RCPT each, DATA and the message: the final reply.
+    async fn message(&mut self, from: &str, to: &[&str], message: &str) -> String {
+        let said = self.send(&format!("MAIL FROM:<{from}>")).await;
+        if !said.starts_with("250") {
+            return said;
+        }
+        for rcpt in to {
+            let said = self.send(&format!("RCPT TO:<{rcpt}>")).await;
+            if !said.starts_with("250") {
+                return said;
+            }
+        }
+        let said = self.send("DATA").await;
+        assert!(said.starts_with("354"), "{said}");
+        // Dot-stuffing (RFC 5321 4.5.2): a line starting with "." gets another.
+        let mut body = String::new();
+        for line in message.split("\r\n") {
+            if line.starts_with('.') {
+                body.push('.');
+            }
+            body.push_str(line);
+            body.push_str("\r\n");
+        }
+        body.push_str(".\r\n");
+        self.io.get_mut().write_all(body.as_bytes()).await.unwrap();
+        self.reply().await
+    }
+}
+
+/// A message as Outlook or Thunderbird would write it: text, HTML, and a PDF with a
+/// non-ASCII name in RFC 2231 form.
+fn referral(message_id: &str, subject: &str, pdf: &[u8]) -> String {
+    let pdf64 = base64::engine::general_purpose::STANDARD.encode(pdf);
+    let wrapped: Vec<&str> = pdf64
+        .as_bytes()
+        .chunks(76)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "From: Case Worker <{staff}>\r\n\
+         To: Alice <{alice}>\r\n\
+         Subject: {subject}\r\n\
+         Message-ID: <{message_id}>\r\n\
+         MIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"outer\"\r\n\
+         \r\n\
+         This is a multi-part message in MIME format.\r\n\
+         --outer\r\n\
+         Content-Type: multipart/alternative; boundary=\"inner\"\r\n\
+         \r\n\
+         --inner\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\
+         Content-Transfer-Encoding: quoted-printable\r\n\
+         \r\n\
+         Dear Alice,=0D=0Athe care plan for Mrs Jones is attached. Caf=C3=A9 at 10.\r\n\
+         .A line that starts with a dot.\r\n\
+         --inner\r\n\
+         Content-Type: text/html; charset=utf-8\r\n\
+         \r\n\
+         <p>Dear Alice,</p><p>the care plan is attached.</p>\r\n\
+         --inner--\r\n\
+         --outer\r\n\
+         Content-Type: application/pdf\r\n\
+         Content-Transfer-Encoding: base64\r\n\
+         Content-Disposition: attachment; filename*=UTF-8''Pl%C3%A4n%20f%C3%BCr%20Frau%20J.pdf\r\n\
+         \r\n\
+         {body}\r\n\
+         --outer--\r\n",
+        staff = staff(),
+        alice = alice(),
+        body = wrapped.join("\r\n"),
+    )
+}
+
+#[tokio::test]
+async fn a_tagged_message_from_the_gateway_arrives_whole_and_a_retry_lands_once() {
+    let g = gateway().await;
+    let pdf: Vec<u8> = (0..200_000u32).map(|i| (i * 31 % 256) as u8).collect();
+    let (mut c, said) = Client::signed_in(g.port, &g.ca, SECRET).await;
+    assert!(said.starts_with("235"), "{said}");
+    let message = referral(
+        "case-4471@example.gov.uk",
+        "[SECURE] Referral for Mrs Jones",
+        &pdf,
+    );
+    let said = c.message(staff(), &[alice()], &message).await;
+    assert!(said.starts_with("250"), "{said}");
+
+    // The gateway never saw that 250 and sends the message again: no second copy.
+    let (mut again, _) = Client::signed_in(g.port, &g.ca, SECRET).await;
+    let retried = again.message(staff(), &[alice()], &message).await;
+    assert!(retried.starts_with("250"), "{retried}");
+    assert_eq!(retried, said, "the same receipt");
+
+    let user = g.t.user(alice()).await;
+    let inbox = user.folder("inbox").await;
+    let found: Vec<_> = inbox
+        .iter()
+        .filter(|m| m["subject"] == "Referral for Mrs Jones")
+        .collect();
+    assert_eq!(found.len(), 1, "one message, the tag taken out: {inbox:?}");
+    let m = found[0];
+    let (_, full) = user
+        .get(&format!("/messages/{}", m["id"].as_str().unwrap()))
+        .await;
+    let text = full["body_text"].as_str().unwrap();
+    assert!(text.contains("Café at 10."), "{text}");
+    assert!(text.contains("\n.A line that starts with a dot."), "{text}");
+    assert!(
+        full["body_html"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("care plan"),
+        "{full}"
+    );
+    assert_eq!(m["attachments"][0]["name"], "Plän für Frau J.pdf", "{m}");
+    assert_eq!(
+        user.attachment(m, 0).await,
+        pdf,
+        "the attachment, byte for byte"
+    );
+}
+
+#[tokio::test]
+async fn each_refusal_is_said_at_the_command_that_breaks_the_rule() {
+    let g = gateway().await;
+    // No TLS: nothing may be sent.
+    let (mut plain, greeting) = Client::connect(g.port).await;
+    assert!(
+        greeting.starts_with("220 secure-in.example.gov.uk"),
+        "{greeting}"
+    );
+    let ehlo = plain.send("EHLO gw").await;
+    assert!(
+        ehlo.contains("STARTTLS") && !ehlo.contains("AUTH"),
+        "{ehlo}"
+    );
+    let said = plain.send(&format!("MAIL FROM:<{}>", staff())).await;
+    assert!(said.starts_with("530"), "{said}");
+
+    // A wrong secret.
+    let (_, said) = Client::signed_in(g.port, &g.ca, "not the secret").await;
+    assert!(said.starts_with("535"), "{said}");
+
+    let (mut c, _) = Client::signed_in(g.port, &g.ca, SECRET).await;
+    // A sender outside the organisation.
+    let said = c.send("MAIL FROM:<someone@elsewhere.example>").await;
+    assert!(said.starts_with("550 5.7.1"), "{said}");
+    // Too large, said at MAIL by its SIZE.
+    let said = c
+        .send(&format!("MAIL FROM:<{}> SIZE=9000000", staff()))
+        .await;
+    assert!(said.starts_with("552"), "{said}");
+    // Too many recipients.
+    assert!(c
+        .send(&format!("MAIL FROM:<{}>", staff()))
+        .await
+        .starts_with("250"));
+    for i in 0..5 {
+        assert!(c
+            .send(&format!("RCPT TO:<p{i}@partner.example>"))
+            .await
+            .starts_with("250"));
+    }
+    let said = c.send("RCPT TO:<p5@partner.example>").await;
+    assert!(said.starts_with("550 5.5.3"), "{said}");
+    assert!(c.send("RSET").await.starts_with("250"));
+
+    // Not marked secure.
+    let plain_subject = referral("m1@example.gov.uk", "Referral", b"x");
+    let said = c.message(staff(), &[alice()], &plain_subject).await;
+    assert!(
+        said.starts_with("550 5.7.1") && said.contains("[secure]"),
+        "{said}"
+    );
+    // A spoofed From: (the envelope is staff, the header is not).
+    let spoofed = referral("m2@example.gov.uk", "[secure] Hi", b"x")
+        .replace(&format!("<{}>", staff()), "<ceo@elsewhere.example>");
+    let said = c.message(staff(), &[alice()], &spoofed).await;
+    assert!(
+        said.starts_with("550 5.7.1") && said.contains("From:"),
+        "{said}"
+    );
+    // A loop: a hub's own trace header.
+    let looped = format!(
+        "X-Sealpost-Hub: secure-in.example.gov.uk\r\n{}",
+        referral("m3@example.gov.uk", "[secure] Hi", b"x")
+    );
+    let said = c.message(staff(), &[alice()], &looped).await;
+    assert!(said.starts_with("554 5.4.6"), "{said}");
+    // Outlook's winmail.dat.
+    let tnef = referral("m4@example.gov.uk", "[secure] Hi", b"x").replace(
+        "Content-Type: application/pdf",
+        "Content-Type: application/ms-tnef; name=\"winmail.dat\"",
+    );
+    let said = c.message(staff(), &[alice()], &tnef).await;
+    assert!(
+        said.starts_with("554") && said.contains("winmail.dat"),
+        "{said}"
+    );
+
+    // Eleven attachments (the hub takes ten): nothing kept of the ten read before.
+    let mut many = referral("m5@example.gov.uk", "[secure] Files", b"one");
+    let part = "--outer\r\nContent-Type: text/plain; name=\"n.txt\"\r\n\
+                Content-Disposition: attachment; filename=\"n.txt\"\r\n\r\nnote\r\n";
+    many = many.replace("--outer--", &format!("{}--outer--", part.repeat(10)));
+    let said = c.message(staff(), &[alice()], &many).await;
+    assert!(
+        said.starts_with("552 5.3.4") && said.contains("at most 10"),
+        "{said}"
+    );
+
+    // None of these made a message, or left a file behind.
+    assert!(
+        g.t.emails_to(alice()).await.is_empty(),
+        "nobody was notified"
+    );
+    let report =
+        g.t.hub
+            .check(false, &sealpost_hub::Caller::cli())
+            .await
+            .unwrap();
+    assert_eq!(
+        report.recent_unreferenced_files + report.orphan_files,
+        0,
+        "no spool file is left behind: {report:?}"
+    );
+    assert_eq!(
+        g.t.blob_names(),
+        Vec::<String>::new(),
+        "the uploads made for refused messages are gone"
+    );
+}
+
+#[tokio::test]
+async fn a_recipient_under_the_routing_domain_is_secure_mail_without_a_tag() {
+    let g = gateway().await;
+    let (mut c, _) = Client::signed_in(g.port, &g.ca, SECRET).await;
+    let message = referral("route-1@example.gov.uk", "Referral", b"%PDF-1.4 small").replace(
+        &format!("To: Alice <{}>", alice()),
+        "To: Alice <alice@partner.example.secure.example.gov.uk>",
+    );
+    let said = c
+        .message(
+            staff(),
+            &["alice@partner.example.secure.example.gov.uk"],
+            &message,
+        )
+        .await;
+    assert!(said.starts_with("250"), "{said}");
+    let user = g.t.user(alice()).await;
+    let inbox = user.folder("inbox").await;
+    let m = inbox.iter().find(|m| m["subject"] == "Referral").unwrap();
+    let (_, full) = user
+        .get(&format!("/messages/{}", m["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(
+        full["to"],
+        serde_json::json!([alice()]),
+        "the routing domain is taken off the visible recipients: {full}"
+    );
+}
+
+#[tokio::test]
+async fn a_gateway_is_known_by_its_client_certificate_and_a_stranger_is_told_why_not() {
+    let g = gateway_with(|c, dir| {
+        c.auth_secret_sha256.clear();
+        c.client_ca = Some(dir.join("ca.crt").display().to_string());
+        let (cert, _) = sealpost_hub::testing::certificates::client(dir, "gateway");
+        use rustls_pki_types::pem::PemObject;
+        let der = rustls_pki_types::CertificateDer::from_pem_file(&cert).unwrap();
+        c.client_cert_sha256 = vec![hex::encode(Sha256::digest(der.as_ref()))];
+        sealpost_hub::testing::certificates::client(dir, "gateway-2");
+    })
+    .await;
+    let dir = g.ca.parent().unwrap().to_owned();
+    let session = |identity: Option<(std::path::PathBuf, std::path::PathBuf)>| {
+        let (ca, port) = (g.ca.clone(), g.port);
+        async move {
+            let (mut c, _) = Client::connect(port).await;
+            c.send("EHLO gw").await;
+            let mut c = c
+                .starttls_as(
+                    &ca,
+                    identity.as_ref().map(|(c, k)| (c.as_path(), k.as_path())),
+                )
+                .await;
+            let ehlo = c.send("EHLO gw").await;
+            assert!(
+                !ehlo.contains("AUTH"),
+                "no AUTH offered without secrets: {ehlo}"
+            );
+            c
+        }
+    };
+    // The gateway's own certificate: it sends.
+    let mut c = session(Some((dir.join("gateway.crt"), dir.join("gateway.key")))).await;
+    let said = c
+        .message(
+            staff(),
+            &[alice()],
+            &referral("mtls@example.gov.uk", "[secure] Plan", b"%PDF"),
+        )
+        .await;
+    assert!(said.starts_with("250"), "{said}");
+
+    // Another certificate of the same authority, not the pinned one.
+    let mut c = session(Some((dir.join("gateway-2.crt"), dir.join("gateway-2.key")))).await;
+    let said = c.send(&format!("MAIL FROM:<{}>", staff())).await;
+    assert!(
+        said.starts_with("530 5.7.1") && said.contains("client_cert_sha256"),
+        "{said}"
+    );
+
+    // A certificate from another authority.
+    let other = tempfile::tempdir().unwrap();
+    sealpost_hub::testing::certificates::authority_and_server(other.path(), &["elsewhere"]);
+    let stranger = sealpost_hub::testing::certificates::client(other.path(), "stranger");
+    let mut c = session(Some(stranger)).await;
+    let said = c.send(&format!("MAIL FROM:<{}>", staff())).await;
+    assert!(
+        said.starts_with("530 5.7.1") && said.contains("not trusted"),
+        "{said}"
+    );
+
+    // No certificate at all.
+    let mut c = session(None).await;
+    let said = c.send(&format!("MAIL FROM:<{}>", staff())).await;
+    assert!(
+        said.starts_with("530 5.7.1") && said.contains("no client certificate"),
+        "{said}"
+    );
+}
