@@ -26,6 +26,8 @@ echo
 ./scripts/with-postgres.sh ./scripts/with-garage.sh \
   cargo bench --locked -p sealpost-hub --features testing --bench fanout 2>/dev/null
 echo
+cargo bench --locked -p sealpost-hub --features testing --bench smtp_in 2>/dev/null
+echo
 # The client benchmark runs the hub binary in its own process.
 cargo build --release --locked --quiet -p sealpost-hub
 cargo bench --locked -p sealpost-tests --bench client 2>/dev/null

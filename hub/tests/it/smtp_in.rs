@@ -6,11 +6,8 @@ use std::sync::Arc;
 
 use base64::Engine;
 use sealpost_hub::smtp_in::{self, SmtpInConfig};
+use sealpost_hub::testing::gateway::Client;
 use sha2::{Digest, Sha256};
-use tokio::{
-    io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader},
-    net::TcpStream,
-};
 
 use crate::support::*;
 
@@ -63,131 +60,6 @@ async fn gateway_with(configure: impl FnOnce(&mut SmtpInConfig, &std::path::Path
         ca: files.ca,
         _certs: certs,
         _closing: closing,
-    }
-}
-
-trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
-
-/// A gateway's side of a session: commands out, replies in.
-struct Client {
-    io: BufReader<Box<dyn Io>>,
-}
-
-impl Client {
-    async fn connect(port: u16) -> (Self, String) {
-        let tcp = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-        let mut c = Client {
-            io: BufReader::new(Box::new(tcp)),
-        };
-        let greeting = c.reply().await;
-        (c, greeting)
-    }
-
-    /// One reply, all its lines joined.
-    async fn reply(&mut self) -> String {
-        let mut all = String::new();
-        loop {
-            let mut line = String::new();
-            self.io.read_line(&mut line).await.unwrap();
-            all.push_str(&line);
-            if line.len() < 4 || line.as_bytes()[3] != b'-' {
-                return all;
-            }
-        }
-    }
-
-    async fn send(&mut self, line: &str) -> String {
-        self.io
-            .get_mut()
-            .write_all(format!("{line}\r\n").as_bytes())
-            .await
-            .unwrap();
-        self.reply().await
-    }
-
-    async fn starttls(self, ca: &std::path::Path) -> Self {
-        self.starttls_as(ca, None).await
-    }
-
-    /// STARTTLS presenting the client certificate and key `identity` (PEM files).
-    async fn starttls_as(
-        self,
-        ca: &std::path::Path,
-        identity: Option<(&std::path::Path, &std::path::Path)>,
-    ) -> Self {
-        let mut c = self;
-        assert!(c.send("STARTTLS").await.starts_with("220"));
-        let mut roots = rustls::RootCertStore::empty();
-        use rustls_pki_types::pem::PemObject;
-        for cert in rustls_pki_types::CertificateDer::pem_file_iter(ca).unwrap() {
-            roots.add(cert.unwrap()).unwrap();
-        }
-        #[allow(deprecated)]
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots);
-        let config = match identity {
-            None => builder.with_no_client_auth(),
-            Some((cert, key)) => builder
-                .with_client_auth_cert(
-                    rustls_pki_types::CertificateDer::pem_file_iter(cert)
-                        .unwrap()
-                        .map(Result::unwrap)
-                        .collect(),
-                    rustls_pki_types::PrivateKeyDer::from_pem_file(key).unwrap(),
-                )
-                .unwrap(),
-        };
-        let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-        let plain = c.io.into_inner();
-        let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
-        let tls = connector.connect(name, plain).await.unwrap();
-        Client {
-            io: BufReader::new(Box::new(tls)),
-        }
-    }
-
-    /// EHLO, STARTTLS, EHLO and AUTH PLAIN with `secret`: the AUTH reply.
-    async fn signed_in(port: u16, ca: &std::path::Path, secret: &str) -> (Self, String) {
-        let (mut c, _) = Client::connect(port).await;
-        c.send("EHLO gateway.example.gov.uk").await;
-        let mut c = c.starttls(ca).await;
-        c.send("EHLO gateway.example.gov.uk").await;
-        let plain =
-            base64::engine::general_purpose::STANDARD.encode(format!("\0gateway\0{secret}"));
-        let said = c.send(&format!("AUTH PLAIN {plain}")).await;
-        (c, said)
-    }
-
-    /// MAIL, RCPT each, DATA and the message: the final reply.
-    async fn message(&mut self, from: &str, to: &[&str], message: &str) -> String {
-        let said = self.send(&format!("MAIL FROM:<{from}>")).await;
-        if !said.starts_with("250") {
-            return said;
-        }
-        for rcpt in to {
-            let said = self.send(&format!("RCPT TO:<{rcpt}>")).await;
-            if !said.starts_with("250") {
-                return said;
-            }
-        }
-        let said = self.send("DATA").await;
-        assert!(said.starts_with("354"), "{said}");
-        // Dot-stuffing (RFC 5321 4.5.2): a line starting with "." gets another.
-        let mut body = String::new();
-        for line in message.split("\r\n") {
-            if line.starts_with('.') {
-                body.push('.');
-            }
-            body.push_str(line);
-            body.push_str("\r\n");
-        }
-        body.push_str(".\r\n");
-        self.io.get_mut().write_all(body.as_bytes()).await.unwrap();
-        self.reply().await
     }
 }
 
