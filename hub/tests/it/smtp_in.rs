@@ -367,3 +367,113 @@ async fn a_gateway_is_known_by_its_client_certificate_and_a_stranger_is_told_why
         "{said}"
     );
 }
+
+/// Attachment `name` of message `m` (a summary), downloaded.
+async fn attachment_named(user: &User<'_>, m: &serde_json::Value, name: &str) -> Vec<u8> {
+    let index = m["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|a| a["name"] == name)
+        .unwrap_or_else(|| panic!("no attachment {name:?} in {m}"));
+    user.attachment(m, index).await
+}
+
+#[tokio::test]
+async fn what_staff_mail_clients_write_arrives_with_its_text_names_and_bytes() {
+    let g = gateway().await;
+    let dir = tempfile::tempdir().unwrap();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/it/data/staff_client_messages.py"
+    );
+    let made = std::process::Command::new("python3")
+        .arg(script)
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let (mut c, _) = Client::signed_in(g.port, &g.ca, SECRET).await;
+    for name in ["inline", "forward", "eightbit", "latin1", "signed"] {
+        let text = std::fs::read_to_string(dir.path().join(format!("{name}.eml"))).unwrap();
+        let said = c.message(staff(), &[alice()], &text).await;
+        assert!(said.starts_with("250"), "{name}: {said}");
+    }
+    let user = g.t.user(alice()).await;
+    let inbox = user.folder("inbox").await;
+    let find = |subject: &str| {
+        inbox
+            .iter()
+            .find(|m| m["subject"] == subject)
+            .unwrap_or_else(|| panic!("no {subject:?} in {inbox:?}"))
+            .clone()
+    };
+    let body = |m: &serde_json::Value| {
+        let id = m["id"].as_str().unwrap().to_owned();
+        let user = &user;
+        async move { user.get(&format!("/messages/{id}")).await.1 }
+    };
+
+    // HTML with an inline image: both bodies, and the image as an attachment.
+    let m = find("Photo of the ramp");
+    let full = body(&m).await;
+    assert!(full["body_text"]
+        .as_str()
+        .unwrap()
+        .contains("See the photo of the ramp."));
+    assert!(
+        full["body_html"].as_str().unwrap().contains("<img"),
+        "{full}"
+    );
+    let png: Vec<u8> = (0..40).flat_map(|_| 0..=255u8).collect();
+    assert_eq!(attachment_named(&user, &m, "ramp.png").await, png);
+
+    // A forwarded message, kept whole as an .eml attachment.
+    let m = find("Fwd: Original from the GP");
+    assert!(body(&m).await["body_text"]
+        .as_str()
+        .unwrap()
+        .contains("Forwarding the GP's letter."));
+    let eml = attachment_named(&user, &m, "message-1.eml").await;
+    let eml = String::from_utf8(eml).unwrap();
+    assert!(eml.contains("Subject: Original from the GP") && eml.contains("The GP's letter."));
+
+    // 8-bit UTF-8, an encoded-word subject and a long RFC 2231 name in three pieces.
+    let m = find("Überweisung für Frau Jönsson");
+    assert!(body(&m).await["body_text"]
+        .as_str()
+        .unwrap()
+        .contains("Grüße aus dem Rathaus — der Plan ist beigefügt."));
+    let pdf = b"%PDF-1.4 plan\n".repeat(500);
+    assert_eq!(
+        attachment_named(
+            &user,
+            &m,
+            "Pflegeplan für Frau Jönsson – Überprüfung März 2026 (endgültige Fassung).pdf"
+        )
+        .await,
+        pdf
+    );
+
+    // ISO-8859-1 in quoted-printable.
+    let m = find("Café meeting");
+    assert!(body(&m).await["body_text"]
+        .as_str()
+        .unwrap()
+        .contains("Rendez-vous au café à 10 h."));
+
+    // S/MIME signed: the text, and the signature kept as it is.
+    let m = find("Signed letter");
+    assert!(body(&m).await["body_text"]
+        .as_str()
+        .unwrap()
+        .contains("Signed by the council."));
+    assert_eq!(
+        attachment_named(&user, &m, "smime.p7s").await,
+        b"0\x82signature-bytes".repeat(10)
+    );
+}
