@@ -21,7 +21,7 @@ set -euo pipefail
 packages=(build-essential pkg-config libssl-dev openssl curl python3-venv libdbus-1-dev age dbus dbus-x11 gnome-keyring
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   desktop-file-utils poppler-utils xvfb xauth webkit2gtk-driver dunst xdotool imagemagick python3-gi
-  gir1.2-gtk-3.0 at-spi2-core gir1.2-atspi-2.0 python3-nacl postgresql-15)
+  gir1.2-gtk-3.0 at-spi2-core gir1.2-atspi-2.0 python3-nacl postgresql-15 postfix)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -32,6 +32,9 @@ if ((${#missing[@]})); then
   sudo_cmd=""
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
+  # Postfix is the tests' mail gateway, run from their own configuration on loopback:
+  # the package is not to set up a system mail server of its own.
+  echo "postfix postfix/main_mailer_type select No configuration" | $sudo_cmd debconf-set-selections
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 

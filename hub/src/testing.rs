@@ -855,6 +855,148 @@ pub mod gateway {
     }
 }
 
+/// A real mail gateway for tests: Debian's Postfix, run from a configuration of the
+/// test's own on loopback (as root: `postfix -c DIR start`), relaying secure mail to the
+/// hub's SMTP listener over TLS with a client certificate. Anything else, which a real
+/// gateway would send on to the internet, it drops (`default_transport = discard`):
+/// nothing leaves the machine.
+pub mod postfix {
+    use std::{
+        path::{Path, PathBuf},
+        process::Command,
+    };
+
+    use tempfile::TempDir;
+
+    /// A running Postfix, stopped when dropped.
+    pub struct Postfix {
+        dir: TempDir,
+        /// The loopback port its smtpd listens on.
+        pub port: u16,
+    }
+
+    fn postfix(config: &Path, args: &[&str]) -> std::process::Output {
+        Command::new("postfix")
+            .arg("-c")
+            .arg(config)
+            .args(args)
+            .output()
+            .expect("postfix runs (scripts/install-deps.sh installs it)")
+    }
+
+    impl Postfix {
+        /// Starts Postfix relaying mail for `routing_domain` (and its subdomains) and mail
+        /// whose subject carries `[secure]` to 127.0.0.1:`hub_port`, over TLS, presenting
+        /// the client certificate `cert` with its `key`.
+        pub fn start(hub_port: u16, routing_domain: &str, cert: &Path, key: &Path) -> Self {
+            let dir = tempfile::Builder::new()
+                .prefix("sealpost-postfix-")
+                .tempdir()
+                .expect("a temporary folder");
+            let root = dir.path();
+            let (etc, queue, data) = (root.join("etc"), root.join("queue"), root.join("data"));
+            for d in [&etc, &queue, &data] {
+                std::fs::create_dir(d).unwrap();
+            }
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755)).unwrap();
+            let chown = Command::new("chown")
+                .arg("postfix:postfix")
+                .arg(&data)
+                .status()
+                .unwrap();
+            assert!(chown.success(), "the data folder is given to postfix");
+            // The package's own master.cf, as shipped (Debian keeps it here).
+            std::fs::copy("/usr/share/postfix/master.cf.dist", etc.join("master.cf")).unwrap();
+            let port = {
+                let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+                l.local_addr().unwrap().port()
+            };
+            let hub = format!("smtp:[127.0.0.1]:{hub_port}");
+            std::fs::write(
+                etc.join("transport"),
+                format!("{routing_domain} {hub}\n.{routing_domain} {hub}\n"),
+            )
+            .unwrap();
+            std::fs::write(
+                etc.join("header_checks"),
+                format!("/^Subject:.*\\[secure\\]/ FILTER {hub}\n"),
+            )
+            .unwrap();
+            let d = root.display();
+            std::fs::write(
+                etc.join("main.cf"),
+                format!(
+                    "compatibility_level = 3.6\n\
+                     queue_directory = {d}/queue\n\
+                     data_directory = {d}/data\n\
+                     mail_owner = postfix\n\
+                     setgid_group = postdrop\n\
+                     myhostname = gateway.example.gov.uk\n\
+                     mydestination =\n\
+                     inet_interfaces = 127.0.0.1\n\
+                     inet_protocols = ipv4\n\
+                     mynetworks = 127.0.0.0/8\n\
+                     smtpd_relay_restrictions = permit_mynetworks, reject\n\
+                     maillog_file = {d}/maillog\n\
+                     maillog_file_prefixes = {d}\n\
+                     transport_maps = texthash:{d}/etc/transport\n\
+                     header_checks = regexp:{d}/etc/header_checks\n\
+                     default_transport = discard:only the hub is reachable here\n\
+                     relay_transport = discard:only the hub is reachable here\n\
+                     smtp_tls_security_level = encrypt\n\
+                     smtp_tls_cert_file = {cert}\n\
+                     smtp_tls_key_file = {key}\n\
+                     minimal_backoff_time = 1s\n\
+                     maximal_backoff_time = 2s\n\
+                     queue_run_delay = 1s\n",
+                    cert = cert.display(),
+                    key = key.display(),
+                ),
+            )
+            .unwrap();
+            let edit = |args: &[&str]| {
+                let out = Command::new("postconf")
+                    .arg("-c")
+                    .arg(&etc)
+                    .args(args)
+                    .output()
+                    .unwrap();
+                assert!(out.status.success(), "postconf {args:?}: {out:?}");
+            };
+            // No chroot (it would need copies of /etc in the queue), and smtpd on a free
+            // loopback port in place of port 25.
+            edit(&["-F", "*/*/chroot = n"]);
+            edit(&["-MX", "smtp/inet"]);
+            edit(&["-M", &format!("{port}/inet={port} inet n - n - - smtpd")]);
+            let started = postfix(&etc, &["start"]);
+            let me = Self { dir, port };
+            assert!(started.status.success(), "postfix start: {}", me.log());
+            me
+        }
+
+        fn etc(&self) -> PathBuf {
+            self.dir.path().join("etc")
+        }
+
+        /// Tries every deferred message again now.
+        pub fn flush(&self) {
+            postfix(&self.etc(), &["flush"]);
+        }
+
+        /// Its log so far.
+        pub fn log(&self) -> String {
+            std::fs::read_to_string(self.dir.path().join("maillog")).unwrap_or_default()
+        }
+    }
+
+    impl Drop for Postfix {
+        fn drop(&mut self) {
+            postfix(&self.etc(), &["stop"]);
+        }
+    }
+}
+
 /// S3 for tests: Garage, started for a whole run by `scripts/with-garage.sh`.
 ///
 /// When `SEALPOST_TEST_S3` names it (`ENDPOINT BUCKET REGION KEY_ID SECRET`), every

@@ -477,3 +477,86 @@ async fn what_staff_mail_clients_write_arrives_with_its_text_names_and_bytes() {
         b"0\x82signature-bytes".repeat(10)
     );
 }
+
+/// Waits (up to 30 s) until `to` has been emailed by the hub; panics with `log` if not.
+async fn emailed(t: &TestHub, to: &str, log: impl Fn() -> String) {
+    let start = std::time::Instant::now();
+    while t.emails_to(to).await.is_empty() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "nothing reached {to}; the gateway's log:\n{}",
+            log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_real_postfix_gateway_relays_secure_mail_and_a_refused_attempt_lands_once_later() {
+    let g = gateway_with(|c, dir| {
+        c.auth_secret_sha256.clear();
+        c.client_ca = Some(dir.join("ca.crt").display().to_string());
+        sealpost_hub::testing::certificates::client(dir, "postfix");
+    })
+    .await;
+    let dir = g.ca.parent().unwrap().to_owned();
+    let pf = sealpost_hub::testing::postfix::Postfix::start(
+        g.port,
+        "secure.example.gov.uk",
+        &dir.join("postfix.crt"),
+        &dir.join("postfix.key"),
+    );
+    // A member of staff's mail client hands two messages to the gateway: one tagged, one
+    // to an address under the routing domain.
+    let (mut outlook, _) = Client::connect(pf.port).await;
+    outlook.send("EHLO outlook.example.gov.uk").await;
+    let tagged = referral(
+        "pf-1@example.gov.uk",
+        "[secure] Through the gateway",
+        b"%PDF-1",
+    );
+    let said = outlook.message(staff(), &[alice()], &tagged).await;
+    assert!(said.starts_with("250"), "{said}");
+    let routed = referral("pf-2@example.gov.uk", "Routed", b"%PDF-2");
+    let said = outlook
+        .message(
+            staff(),
+            &["bob@care.example.secure.example.gov.uk"],
+            &routed,
+        )
+        .await;
+    assert!(said.starts_with("250"), "{said}");
+    emailed(&g.t, alice(), || pf.log()).await;
+    emailed(&g.t, bob(), || pf.log()).await;
+
+    // The hub cannot keep a message for a moment (its spool folder is in the way): it
+    // answers 451, Postfix keeps the message and tries again; it lands once.
+    let spool = g.t.data().join("spool");
+    let _ = std::fs::remove_dir_all(&spool);
+    std::fs::write(&spool, b"in the way").unwrap();
+    let carol = "carol@partner.example";
+    let deferred = referral("pf-3@example.gov.uk", "[secure] Deferred", b"%PDF-3");
+    let said = outlook.message(staff(), &[carol], &deferred).await;
+    assert!(said.starts_with("250"), "the gateway took it: {said}");
+    let start = std::time::Instant::now();
+    while !pf.log().contains("451 4.3.0") {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "the hub's 451 is not in the gateway's log:\n{}",
+            pf.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(g.t.emails_to(carol).await.is_empty(), "nothing yet");
+    std::fs::remove_file(&spool).unwrap();
+    pf.flush();
+    emailed(&g.t, carol, || pf.log()).await;
+    let user = g.t.user(carol).await;
+    let copies = user
+        .folder("inbox")
+        .await
+        .iter()
+        .filter(|m| m["subject"] == "Deferred")
+        .count();
+    assert_eq!(copies, 1, "landed once");
+}
