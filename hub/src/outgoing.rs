@@ -592,10 +592,12 @@ impl Hub {
             .reply_address_for(sent_id)
             .parse()
             .map_err(|_| Error::Other("reply_address is not an address".into()))?;
+        let trace = crate::mail::Trace::of(&from);
         let mut builder = lettre::Message::builder()
             .from(from)
             .reply_to(reply_to)
-            .subject(subject_of(out));
+            .subject(subject_of(out))
+            .header(trace);
         for a in &p.to {
             builder = builder.to(a
                 .parse()

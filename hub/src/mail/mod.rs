@@ -80,6 +80,7 @@ impl Mailer {
             .from(self.from.clone())
             .to(to)
             .subject(subject)
+            .header(Trace::of(&self.from))
             .header(ContentType::TEXT_PLAIN)
             .body(plain_body(text))
             .map_err(|e| Error::Other(format!("an email could not be built: {e}")))?;
@@ -277,4 +278,33 @@ fn write_outbox(dir: &std::path::Path, mut raw: impl Read, name: &str) -> std::i
     io::copy(&mut raw, &mut file)?;
     file.sync_all()?;
     fs::rename(&tmp, dir.join(format!("{name}.eml")))
+}
+
+/// The header every email the hub sends carries ([`crate::smtp_in::mime::TRACE_HEADER`]):
+/// should one come back through the organisation's gateway to the SMTP listener, it is
+/// refused as a loop. Its value is the hub's sender domain.
+#[derive(Debug, Clone)]
+pub struct Trace(String);
+
+impl Trace {
+    /// The trace of the hub sending from `from`.
+    pub fn of(from: &Mailbox) -> Self {
+        Self(from.email.domain().to_owned())
+    }
+}
+
+impl lettre::message::header::Header for Trace {
+    fn name() -> lettre::message::header::HeaderName {
+        lettre::message::header::HeaderName::new_from_ascii_str(
+            crate::smtp_in::mime::TRACE_HEADER,
+        )
+    }
+
+    fn parse(s: &str) -> std::result::Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self(s.to_owned()))
+    }
+
+    fn display(&self) -> lettre::message::header::HeaderValue {
+        lettre::message::header::HeaderValue::new(Self::name(), self.0.clone())
+    }
 }

@@ -128,6 +128,25 @@ async fn a_tagged_message_from_the_gateway_arrives_whole_and_a_retry_lands_once(
     assert!(retried.starts_with("250"), "{retried}");
     assert_eq!(retried, said, "the same receipt");
 
+    // The hub's own notification, routed back to the listener by a misconfigured
+    // gateway (tagged, from the organisation's no-reply address): a loop, refused.
+    let notification = g.t.emails_to(alice()).await.pop().expect("Alice was notified");
+    assert!(notification.contains("X-Sealpost-Hub: "), "{notification}");
+    let looped = notification.replacen("Subject: ", "Subject: [secure] ", 1);
+    let from = looped
+        .lines()
+        .find_map(|l| l.strip_prefix("From: "))
+        .map(|f| {
+            let f = f.trim();
+            match (f.rfind('<'), f.rfind('>')) {
+                (Some(a), Some(b)) if a < b => f[a + 1..b].to_owned(),
+                _ => f.to_owned(),
+            }
+        })
+        .unwrap();
+    let said = again.message(&from, &[alice()], &looped).await;
+    assert!(said.starts_with("554 5.4.6"), "{said}");
+
     let user = g.t.user(alice()).await;
     let inbox = user.folder("inbox").await;
     let found: Vec<_> = inbox
