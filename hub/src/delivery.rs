@@ -43,6 +43,23 @@ impl Hub {
         Ok(self.master.seal(&raw)?)
     }
 
+    /// Queues one of the hub's emails (`kind` for the queue's order: see `enqueue_mail`)
+    /// and wakes the mail worker.
+    pub(crate) async fn queue_email(
+        &self,
+        to: &str,
+        kind: &'static str,
+        email: Email,
+    ) -> Result<()> {
+        let sealed = self.seal_email(to, email)?;
+        let (to, now) = (to.to_owned(), self.now());
+        self.store
+            .write(move |tx| tx.enqueue_mail(&to, kind, &sealed, now))
+            .await?;
+        self.mail_queued();
+        Ok(())
+    }
+
     /// Sends every email that is due, the notifications due first turned into emails, in
     /// batches until none is left (security emails first). Returns how many went out.
     pub async fn deliver_mail(&self) -> Result<usize> {

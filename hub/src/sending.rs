@@ -102,6 +102,9 @@ pub struct SendReceipt {
     pub id: String,
     /// External recipients whose mailbox got a copy.
     pub delivered_to: Vec<String>,
+    /// Whether this is the receipt of an earlier send under the same reference (a retry:
+    /// nothing was sent now).
+    pub repeated: bool,
 }
 
 use sealpost_proto::text::clean_file_name;
@@ -157,6 +160,7 @@ impl Hub {
             Some(send) if send.fingerprint == fingerprint => Ok(Some(SendReceipt {
                 id: send.origin_id,
                 delivered_to: send.delivered_to,
+                repeated: true,
             })),
             Some(_) => Err(Error::Conflict(
                 "this reference (client_ref, Idempotency-Key or --client-ref) was already used for a \
@@ -421,6 +425,7 @@ impl Hub {
         Ok(SendReceipt {
             id: origin_id,
             delivered_to: external,
+            repeated: false,
         })
     }
 

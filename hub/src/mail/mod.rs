@@ -295,9 +295,7 @@ impl Trace {
 
 impl lettre::message::header::Header for Trace {
     fn name() -> lettre::message::header::HeaderName {
-        lettre::message::header::HeaderName::new_from_ascii_str(
-            crate::smtp_in::mime::TRACE_HEADER,
-        )
+        lettre::message::header::HeaderName::new_from_ascii_str(crate::smtp_in::mime::TRACE_HEADER)
     }
 
     fn parse(s: &str) -> std::result::Result<Self, Box<dyn std::error::Error + Send + Sync>> {

@@ -142,6 +142,48 @@ pub fn register_instead(org: &str, link: &str, expires: DateTime<Utc>) -> Email 
     }
 }
 
+/// What became of a message a member of staff sent through the mail gateway: who has it
+/// waiting as a secure message, and who got no secure copy and why. Named by its
+/// Message-ID and time, never its subject.
+pub fn gateway_receipt(
+    org: &str,
+    message_id: Option<&str>,
+    at: DateTime<Utc>,
+    notified: &[String],
+    not_copied: &[(String, String)],
+) -> Email {
+    let mut text = format!(
+        "Your email{} of {} went out through {org}'s secure messages.\n\n",
+        message_id.map(|id| format!(" <{id}>")).unwrap_or_default(),
+        human(at)
+    );
+    if !notified.is_empty() {
+        text.push_str(
+            "These recipients have it waiting as a secure message, and are emailed a notice\n\
+             (with a link to register, for anyone new):\n\n",
+        );
+        for address in notified {
+            text.push_str(&format!("  {address}\n"));
+        }
+        text.push('\n');
+    }
+    if !not_copied.is_empty() {
+        text.push_str("These got no secure copy:\n\n");
+        for (address, why) in not_copied {
+            text.push_str(&format!("  {address}: {why}\n"));
+        }
+        text.push('\n');
+    }
+    text.push_str("This receipt does not contain your message.\n");
+    Email {
+        subject: match notified.len() {
+            1 => "Sent securely: 1 recipient".to_owned(),
+            n => format!("Sent securely: {n} recipients"),
+        },
+        text,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -244,7 +244,12 @@ impl<R: BufRead> Walker<R> {
             _ => None,
         };
         if let Some(html) = text {
-            let (raw, stop) = self.raw_body(MAX_BODY_BYTES)?;
+            let Some((raw, stop)) = self.raw_body(MAX_BODY_BYTES)? else {
+                return Err(MimeError::TooLarge(format!(
+                    "the message's text is over {} MB: send a long document as an attachment",
+                    MAX_BODY_BYTES >> 20
+                )));
+            };
             let mut whole = part.raw_headers.clone();
             if !(whole.ends_with(b"\n\n") || whole.ends_with(b"\n\r\n")) {
                 if !whole.ends_with(b"\n") {
@@ -283,10 +288,19 @@ impl<R: BufRead> Walker<R> {
             held: Vec::new(),
             carry: Vec::new(),
             stop: None,
+            invalid: None,
         };
-        sink.attachment(&name, &part.content_type, &mut body)?;
+        let taken = sink.attachment(&name, &part.content_type, &mut body);
+        // A part that is not what its encoding says is the message's fault, not the hub's.
+        if let Some(why) = body.invalid.take() {
+            return Err(MimeError::Refused(why));
+        }
+        taken?;
         // Whatever the sink left unread is read through to the part's end.
         io::copy(&mut body, &mut io::sink())?;
+        if let Some(why) = body.invalid.take() {
+            return Err(MimeError::Refused(why));
+        }
         Ok(body.stop.take().unwrap_or(Stop::End))
     }
 
@@ -349,15 +363,18 @@ impl<R: BufRead> Walker<R> {
         }
     }
 
-    /// The raw body of a part (still encoded) up to where it stops, at most `limit` bytes
-    /// kept (the rest read and dropped).
-    fn raw_body(&mut self, limit: usize) -> Result<(Vec<u8>, Stop), MimeError> {
+    /// The raw body of a part (still encoded) up to where it stops; `None` when it is over
+    /// `limit` bytes (read through, not kept).
+    fn raw_body(&mut self, limit: usize) -> Result<Option<(Vec<u8>, Stop)>, MimeError> {
         let mut raw = Vec::new();
         let mut line = Vec::new();
+        let mut over = false;
         loop {
             line.clear();
             match self.line(&mut line)? {
-                None => return Ok((raw, Stop::End)),
+                None if over => return Ok(None),
+                None => return Ok(Some((raw, Stop::End))),
+                Some(Some(_)) if over => return Ok(None),
                 Some(Some(stop)) => {
                     // The line break before a boundary belongs to the boundary.
                     if raw.ends_with(b"\r\n") {
@@ -365,11 +382,14 @@ impl<R: BufRead> Walker<R> {
                     } else if raw.ends_with(b"\n") {
                         raw.truncate(raw.len() - 1);
                     }
-                    return Ok((raw, stop));
+                    return Ok(Some((raw, stop)));
                 }
                 Some(None) => {
                     if raw.len() + line.len() <= limit {
                         raw.extend_from_slice(&line);
+                    } else {
+                        over = true;
+                        raw = Vec::new();
                     }
                 }
             }
@@ -458,6 +478,8 @@ struct Body<'w, R> {
     carry: Vec<u8>,
     /// Where the part stopped, once it has.
     stop: Option<Stop>,
+    /// Why the part's encoding could not be decoded, if it could not.
+    invalid: Option<String>,
 }
 
 impl<R: BufRead> Body<'_, R> {
@@ -485,8 +507,11 @@ impl<R: BufRead> Body<'_, R> {
             Some(None) => {
                 match self.encoding {
                     Encoding::Base64 => {
-                        self.carry
-                            .extend(line.iter().filter(|b| !b.is_ascii_whitespace()));
+                        // Only the alphabet counts: anything else (a stray dot, spaces) is
+                        // dropped before the characters are grouped in fours.
+                        self.carry.extend(line.iter().filter(|b| {
+                            b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')
+                        }));
                         let whole = self.carry.len() / 4 * 4;
                         if whole > 0 {
                             let chunk: Vec<u8> = self.carry.drain(..whole).collect();
@@ -526,26 +551,22 @@ impl<R: BufRead> Body<'_, R> {
                 .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
                 .with_decode_allow_trailing_bits(true),
         );
-        // Characters outside the alphabet (some clients add them) are skipped.
-        let clean: Vec<u8> = chunk
-            .iter()
-            .copied()
-            .filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
-            .collect();
-        let clean = match clean.iter().position(|&b| b == b'=') {
+        let clean = match chunk.iter().position(|&b| b == b'=') {
             // Padding ends the data; anything after it is not part of it.
-            Some(at) => &clean[..at],
-            None => &clean[..],
+            Some(at) => &chunk[..at],
+            None => chunk,
         };
         if clean.is_empty() {
             return Ok(());
         }
-        let decoded = engine.decode(clean).map_err(|e| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("an attachment is not valid base64 ({e})"),
-            )
-        })?;
+        let decoded = match engine.decode(clean) {
+            Ok(decoded) => decoded,
+            Err(e) => {
+                let why = format!("an attachment is not valid base64 ({e})");
+                self.invalid = Some(why.clone());
+                return Err(io::Error::new(io::ErrorKind::InvalidData, why));
+            }
+        };
         self.pending.extend_from_slice(&decoded);
         Ok(())
     }

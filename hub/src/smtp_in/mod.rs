@@ -100,6 +100,10 @@ pub async fn bind(hub: &Hub) -> Result<Option<(tokio::net::TcpListener, Arc<List
     Ok(Some((tcp, Arc::new(setup))))
 }
 
+/// The most sessions at once: a gateway opens a few; more are refused with 421 (the
+/// gateway tries again later).
+pub const MAX_SESSIONS: usize = 100;
+
 /// Serves SMTP on `listener` until `closing` turns true; each connection is a task.
 pub async fn serve(
     hub: Arc<Hub>,
@@ -107,18 +111,29 @@ pub async fn serve(
     setup: Arc<Listener>,
     mut closing: tokio::sync::watch::Receiver<bool>,
 ) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_SESSIONS));
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             _ = closing.wait_for(|c| *c) => return,
         };
         match accepted {
-            Ok((stream, peer)) => {
+            Ok((mut stream, peer)) => {
+                let Ok(slot) = slots.clone().try_acquire_owned() else {
+                    tokio::spawn(async move {
+                        use tokio::io::AsyncWriteExt;
+                        let _ = stream
+                            .write_all(b"421 4.7.0 Too many connections; try again later\r\n")
+                            .await;
+                    });
+                    continue;
+                };
                 let (hub, setup) = (hub.clone(), setup.clone());
                 tokio::spawn(async move {
                     if let Err(e) = session::run(hub, setup, stream, peer).await {
                         tracing::debug!(%peer, error = %e, "SMTP session ended");
                     }
+                    drop(slot);
                 });
             }
             Err(e) => {

@@ -32,6 +32,8 @@ const COMMAND_WAIT: Duration = Duration::from_secs(300);
 const DATA_WAIT: Duration = Duration::from_secs(180);
 /// Errors after which the session is closed.
 const MAX_ERRORS: u32 = 10;
+/// How long a session may go on without proving it is the gateway's.
+const PROVE_WITHIN: Duration = Duration::from_secs(120);
 /// `Received:` lines past which a message is taken to be going round in a loop (RFC
 /// 5321 6.3 suggests about 100; mail between an organisation's gateway and its hub passes
 /// few hops).
@@ -86,6 +88,7 @@ struct Session {
     recipients: Vec<String>,
     /// Whether a recipient came under the routing domain.
     routed: bool,
+    started: std::time::Instant,
 }
 
 /// Runs one session to its end.
@@ -111,6 +114,7 @@ pub async fn run(
         mail_from: None,
         recipients: Vec::new(),
         routed: false,
+        started: std::time::Instant::now(),
     };
     if !s.setup.allow_ips.is_empty() && !s.setup.allow_ips.contains(&canonical(peer.ip())) {
         return s
@@ -200,7 +204,13 @@ impl Session {
             .await
     }
 
-    /// A refusal that counts toward closing the session.
+    /// A refusal of what the message is (a sender, a recipient, a size): said, and not
+    /// counted toward closing the session, which a gateway reuses for other messages.
+    async fn refuse(&mut self, line: &str) -> io::Result<()> {
+        self.reply(line).await
+    }
+
+    /// A protocol error (syntax, order, authentication): counts toward closing the session.
     async fn error(&mut self, line: &str) -> io::Result<()> {
         self.errors += 1;
         if self.errors >= MAX_ERRORS {
@@ -233,6 +243,11 @@ impl Session {
 
     /// The next command, or the reply to a malformed one; `None` at the connection's end.
     async fn next_request(&mut self) -> io::Result<Option<Result<Request<String>, String>>> {
+        if self.authorised().is_err() && self.started.elapsed() > PROVE_WITHIN {
+            self.reply("421 4.7.0 The gateway did not identify itself in time; closing")
+                .await?;
+            return Ok(None);
+        }
         loop {
             let (parsed, consumed) = {
                 let mut bytes = self.input.iter();
@@ -415,21 +430,21 @@ impl Session {
         let max = self.setup.config.max_message_bytes;
         if size as u64 > max {
             return self
-                .error(&format!(
+                .refuse(&format!(
                     "552 5.3.4 The message is larger than this listener takes ({max} bytes)"
                 ))
                 .await;
         }
         if from.trim().is_empty() {
             return self
-                .error("550 5.7.1 A message without a sender cannot be sent securely")
+                .refuse("550 5.7.1 A message without a sender cannot be sent securely")
                 .await;
         }
         let from = match address::normalise(from) {
             Ok(a) if self.hub.config().is_org_address(&a) => a,
             _ => {
                 return self
-                    .error(&format!(
+                    .refuse(&format!(
                         "550 5.7.1 <{from}> is not an address of the organisation: secure mail \
                          is sent from staff addresses"
                     ))
@@ -447,14 +462,14 @@ impl Session {
         let max = self.setup.config.max_recipients;
         if self.recipients.len() >= max {
             return self
-                .error(&format!(
+                .refuse(&format!(
                     "550 5.5.3 Too many recipients: at most {max} in one secure message"
                 ))
                 .await;
         }
         let Ok(mut address) = address::normalise(to) else {
             return self
-                .error(&format!("501 5.1.3 <{to}> is not a valid address"))
+                .refuse(&format!("501 5.1.3 <{to}> is not a valid address"))
                 .await;
         };
         if let Some(domain) = &self.setup.config.routing_domain {
@@ -502,17 +517,24 @@ impl Session {
                 (done, self.input.len() - bytes.as_slice().len())
             };
             self.input.drain(..consumed);
-            received += chunk.len() as u64;
+            // The last byte waits for the next read: a terminator split across reads
+            // takes back the CR before it (smtp-proto removes it from this buffer).
+            let ready = if done {
+                chunk.len()
+            } else {
+                chunk.len().saturating_sub(1)
+            };
+            let piece: Vec<u8> = chunk.drain(..ready).collect();
+            received += piece.len() as u64;
             if received > max {
-                // Read to its end and dropped; refused below.
+                // Read to its end and dropped (the spool removes its file); refused below.
                 spool = None;
             }
             if let Some(s) = &mut spool {
-                if s.write(std::mem::take(&mut chunk)).await.is_err() {
+                if s.write(piece).await.is_err() {
                     spool = None;
                 }
             }
-            chunk.clear();
             if done {
                 break;
             }
@@ -523,9 +545,11 @@ impl Session {
         let mail_from = self.mail_from.take().unwrap_or_default();
         let recipients = std::mem::take(&mut self.recipients);
         let routed = std::mem::replace(&mut self.routed, false);
+        // A transaction ended: the errors of this one do not weigh on the next.
+        self.errors = 0;
         if received > max {
             return self
-                .error(&format!(
+                .refuse(&format!(
                     "552 5.3.4 The message is larger than this listener takes ({max} bytes)"
                 ))
                 .await;
@@ -535,8 +559,8 @@ impl Session {
                 .reply("451 4.3.0 The hub could not keep the message just now; try again later")
                 .await;
         };
-        let path = match spool.finish().await {
-            Ok(path) => path,
+        let (path, digest) = match spool.finish().await {
+            Ok(finished) => finished,
             Err(e) => {
                 tracing::error!(error = %e, "the SMTP spool could not be written");
                 return self
@@ -550,10 +574,13 @@ impl Session {
         let reply = receive(
             &self.hub,
             &self.setup,
-            &path,
-            mail_from,
-            recipients,
-            routed,
+            Arrived {
+                path: path.clone(),
+                digest,
+                mail_from,
+                recipients,
+                routed,
+            },
             &caller,
         )
         .await;
@@ -579,10 +606,13 @@ fn refusal(e: smtp_proto::Error) -> String {
     }
 }
 
-/// The message being received, written sealed to the master key on a blocking thread.
+/// The message being received, written sealed to the master key on a blocking thread,
+/// with the SHA-256 of its plaintext. Dropped before [`Spool::finish`] (a refused or
+/// broken message), it removes its file once the writer has stopped.
 struct Spool {
-    chunks: tokio::sync::mpsc::Sender<Vec<u8>>,
-    writer: tokio::task::JoinHandle<io::Result<PathBuf>>,
+    chunks: Option<tokio::sync::mpsc::Sender<Vec<u8>>>,
+    writer: Option<tokio::task::JoinHandle<io::Result<[u8; 32]>>>,
+    path: PathBuf,
 }
 
 impl Spool {
@@ -600,42 +630,75 @@ impl Spool {
         let key = hub.master.public();
         let (chunks, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(8);
         let writer = tokio::task::spawn_blocking(move || {
-            let written = (|| {
-                let mut sealed = key
-                    .sealing_writer(io::BufWriter::new(file))
-                    .map_err(io::Error::other)?;
-                while let Some(chunk) = rx.blocking_recv() {
-                    sealed.write_all(&chunk)?;
-                }
-                sealed.finish()?.flush()
-            })();
-            match written {
-                Ok(()) => Ok(path),
-                Err(e) => {
-                    let _ = std::fs::remove_file(&path);
-                    Err(e)
-                }
+            let mut sealed = key
+                .sealing_writer(io::BufWriter::new(file))
+                .map_err(io::Error::other)?;
+            let mut digest = Sha256::new();
+            while let Some(chunk) = rx.blocking_recv() {
+                digest.update(&chunk);
+                sealed.write_all(&chunk)?;
             }
+            sealed.finish()?.flush()?;
+            Ok(digest.finalize().into())
         });
-        Ok(Self { chunks, writer })
+        Ok(Self {
+            chunks: Some(chunks),
+            writer: Some(writer),
+            path,
+        })
     }
 
     async fn write(&mut self, chunk: Vec<u8>) -> io::Result<()> {
         if chunk.is_empty() {
             return Ok(());
         }
-        self.chunks
+        let chunks = self.chunks.as_ref().expect("BUG: written after finish");
+        chunks
             .send(chunk)
             .await
             .map_err(|_| io::Error::other("the spool writer stopped"))
     }
 
-    async fn finish(self) -> io::Result<PathBuf> {
-        drop(self.chunks);
-        self.writer
+    /// The spool's path and the SHA-256 of the message.
+    async fn finish(mut self) -> io::Result<(PathBuf, [u8; 32])> {
+        self.chunks = None;
+        let writer = self.writer.take().expect("BUG: finished twice");
+        let digest = writer
             .await
-            .map_err(|e| io::Error::other(format!("the spool writer failed: {e}")))?
+            .map_err(|e| io::Error::other(format!("the spool writer failed: {e}")))?;
+        match digest {
+            Ok(digest) => Ok((self.path.clone(), digest)),
+            Err(e) => {
+                let _ = std::fs::remove_file(&self.path);
+                Err(e)
+            }
+        }
     }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        self.chunks = None;
+        if let Some(writer) = self.writer.take() {
+            let path = self.path.clone();
+            tokio::spawn(async move {
+                let _ = writer.await;
+                let _ = std::fs::remove_file(path);
+            });
+        }
+    }
+}
+
+/// A message whose DATA has arrived, spooled.
+struct Arrived {
+    path: PathBuf,
+    /// SHA-256 of its bytes.
+    digest: [u8; 32],
+    mail_from: String,
+    /// The envelope's recipients.
+    recipients: Vec<String>,
+    /// Whether one came under the routing domain.
+    routed: bool,
 }
 
 /// What the walk of the spool found.
@@ -694,15 +757,15 @@ impl mime::Sink for Collector<'_> {
 }
 
 /// Reads the spooled message and sends it; returns the reply for the gateway.
-async fn receive(
-    hub: &Arc<Hub>,
-    setup: &Listener,
-    path: &std::path::Path,
-    mail_from: String,
-    recipients: Vec<String>,
-    routed: bool,
-    caller: &Caller,
-) -> String {
+async fn receive(hub: &Arc<Hub>, setup: &Listener, arrived: Arrived, caller: &Caller) -> String {
+    let Arrived {
+        path,
+        digest,
+        mail_from,
+        recipients,
+        routed,
+    } = arrived;
+    let digest = &digest;
     let (reader_hub, path) = (hub.clone(), path.to_owned());
     let walked = tokio::task::spawn_blocking(move || {
         let sealed = std::fs::File::open(&path)?;
@@ -807,17 +870,29 @@ async fn receive(
     };
     // A retry of the same message (the gateway never saw the 250) is answered with the
     // first one's receipt: the same Message-ID, sender and recipients.
-    let client_ref = envelope.message_id.as_ref().map(|id| {
+    // Without a Message-ID, the message's own bytes tell a retry.
+    let id = envelope
+        .message_id
+        .clone()
+        .unwrap_or_else(|| format!("sha256:{}", hex::encode(digest)));
+    let client_ref = {
         let mut sorted = recipients.clone();
         sorted.sort();
-        let digest = Sha256::digest(format!("{id}\n{mail_from}\n{}", sorted.join(",")));
-        format!("smtp:{}", hex::encode(digest))
-    });
+        let key = Sha256::digest(format!("{id}\n{mail_from}\n{}", sorted.join(",")));
+        Some(format!("smtp:{}", hex::encode(key)))
+    };
     let body_text = match (found.text, &found.html) {
         (Some(text), _) => text,
         (None, Some(html)) => mail_parser::decoders::html::html_to_text(html),
         (None, None) => String::new(),
     };
+    let internal: Vec<String> = recipients
+        .iter()
+        .filter(|r| config.is_org_address(r))
+        .cloned()
+        .collect();
+    // To the envelope's sender, as a bounce would go: the address the gateway vouched for.
+    let (receipt_to, message_id) = (mail_from.clone(), envelope.message_id.clone());
     let message = OrgMessage {
         from,
         to: strip_route(&envelope.to),
@@ -831,7 +906,33 @@ async fn receive(
         envelope: Some(recipients),
     };
     match hub.send_org_message(message, caller).await {
-        Ok(receipt) => format!("250 2.0.0 Ok: sent securely as {}", receipt.id),
+        Ok(receipt) => {
+            if setup.config.receipts && !receipt.repeated {
+                let not_copied: Vec<(String, String)> = internal
+                    .into_iter()
+                    .map(|a| {
+                        (
+                            a,
+                            "an organisation address: it gets your email as usual, not a \
+                             secure copy"
+                                .to_owned(),
+                        )
+                    })
+                    .collect();
+                let email = crate::mail::templates::gateway_receipt(
+                    &config.org_name,
+                    message_id.as_deref(),
+                    hub.now(),
+                    &receipt.delivered_to,
+                    &not_copied,
+                );
+                // The message is sent: a receipt that cannot be queued is only logged.
+                if let Err(e) = hub.queue_email(&receipt_to, "receipt", email).await {
+                    tracing::warn!(error = %e, "the sender's receipt could not be queued");
+                }
+            }
+            format!("250 2.0.0 Ok: sent securely as {}", receipt.id)
+        }
         Err(e) => {
             let reply = match e {
                 Error::SenderNotAllowed(from) => {
@@ -856,26 +957,30 @@ async fn receive(
     }
 }
 
-/// The subject without `tag` (any case), and whether it was there.
+/// The subject without `tag` (any case, ASCII letters folded; a tag that is not ASCII is
+/// matched exactly), and whether it was there. Positions are found in the subject itself,
+/// so that no cut falls inside a character.
 fn strip_tag(subject: &str, tag: &str) -> (String, bool) {
+    let tidy = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
     if tag.trim().is_empty() {
-        return (subject.trim().to_owned(), false);
+        return (tidy(subject), false);
     }
-    let lower = subject.to_lowercase();
-    let needle = tag.to_lowercase();
-    let Some(at) = lower.find(&needle) else {
-        return (subject.trim().to_owned(), false);
+    let found = if tag.is_ascii() {
+        subject
+            .as_bytes()
+            .windows(tag.len())
+            .position(|w| w.eq_ignore_ascii_case(tag.as_bytes()))
+    } else {
+        subject.find(tag)
     };
-    // Lower-casing can change lengths only outside ASCII; a tag is ASCII in practice,
-    // and the cut is made where the lower-cased text found it when lengths agree.
-    if lower.len() != subject.len() {
-        return (subject.replacen(tag, "", 1).trim().to_owned(), true);
+    match found {
+        // An ASCII match starts and ends on character boundaries.
+        Some(at) => (
+            tidy(&format!("{}{}", &subject[..at], &subject[at + tag.len()..])),
+            true,
+        ),
+        None => (tidy(subject), false),
     }
-    let stripped = format!("{}{}", &subject[..at], &subject[at + needle.len()..]);
-    (
-        stripped.split_whitespace().collect::<Vec<_>>().join(" "),
-        true,
-    )
 }
 
 #[cfg(test)]
@@ -895,6 +1000,12 @@ mod tests {
         assert_eq!(
             strip_tag("Referral", "[secure]"),
             ("Referral".into(), false)
+        );
+        // Characters whose lower case is shorter or longer than they are.
+        assert_eq!(strip_tag("Ω[secure]İ", "[secure]"), ("Ωİ".into(), true));
+        assert_eq!(
+            strip_tag("İİ [Secure] Ωx", "[secure]"),
+            ("İİ Ωx".into(), true)
         );
     }
 }

@@ -45,7 +45,7 @@ async fn gateway_with(configure: impl FnOnce(&mut SmtpInConfig, &std::path::Path
         routing_domain: Some("secure.example.gov.uk".into()),
         max_message_bytes: 5_000_000,
         max_recipients: 5,
-        receipts: false,
+        receipts: true,
     };
     configure(&mut config, certs.path());
     let t = TestHub::start().await;
@@ -128,9 +128,28 @@ async fn a_tagged_message_from_the_gateway_arrives_whole_and_a_retry_lands_once(
     assert!(retried.starts_with("250"), "{retried}");
     assert_eq!(retried, said, "the same receipt");
 
+    // The member of staff gets one receipt (not two: the retry sent nothing), naming who
+    // has the message waiting, and nothing of the message.
+    let receipts = g.t.emails_to(staff()).await;
+    assert_eq!(receipts.len(), 1, "{receipts:?}");
+    let receipt = &receipts[0];
+    assert!(
+        receipt.contains("Subject: Sent securely: 1 recipient"),
+        "{receipt}"
+    );
+    assert!(receipt.contains(alice()) && receipt.contains("case-4471@example.gov.uk"));
+    assert!(
+        !receipt.contains("Mrs Jones") && !receipt.contains("care plan"),
+        "{receipt}"
+    );
+
     // The hub's own notification, routed back to the listener by a misconfigured
     // gateway (tagged, from the organisation's no-reply address): a loop, refused.
-    let notification = g.t.emails_to(alice()).await.pop().expect("Alice was notified");
+    let notification =
+        g.t.emails_to(alice())
+            .await
+            .pop()
+            .expect("Alice was notified");
     assert!(notification.contains("X-Sealpost-Hub: "), "{notification}");
     let looped = notification.replacen("Subject: ", "Subject: [secure] ", 1);
     let from = looped
@@ -578,4 +597,37 @@ async fn a_real_postfix_gateway_relays_secure_mail_and_a_refused_attempt_lands_o
         .filter(|m| m["subject"] == "Deferred")
         .count();
     assert_eq!(copies, 1, "landed once");
+}
+
+#[tokio::test]
+async fn a_retry_without_message_id_lands_once_and_broken_base64_is_refused() {
+    let g = gateway().await;
+    let (mut c, _) = Client::signed_in(g.port, &g.ca, SECRET).await;
+    // No Message-ID (a client that writes none, a gateway that adds none): the bytes tell
+    // the retry.
+    let bare = referral("unused@example.gov.uk", "[secure] No id", b"%PDF")
+        .replace("Message-ID: <unused@example.gov.uk>\r\n", "");
+    assert!(!bare.contains("Message-ID"));
+    let first = c.message(staff(), &[bob()], &bare).await;
+    let second = c.message(staff(), &[bob()], &bare).await;
+    assert!(first.starts_with("250"), "{first}");
+    assert_eq!(first, second, "the same receipt");
+    let user = g.t.user(bob()).await;
+    let copies = user
+        .folder("inbox")
+        .await
+        .iter()
+        .filter(|m| m["subject"] == "No id")
+        .count();
+    assert_eq!(copies, 1);
+
+    // An attachment that is not base64 although it says so: the message's fault (554),
+    // not a failure the gateway should retry for days (451).
+    let broken =
+        referral("b64@example.gov.uk", "[secure] Broken", b"ok").replace("b2s=\r\n", "b2sxQ\r\n");
+    let said = c.message(staff(), &[bob()], &broken).await;
+    assert!(
+        said.starts_with("554 5.6.0") && said.contains("base64"),
+        "{said}"
+    );
 }
