@@ -87,7 +87,11 @@ pub fn read(mut input: impl BufRead, sink: &mut impl Sink) -> Result<Envelope, M
             envelope.to = addresses(message.to());
             envelope.cc = addresses(message.cc());
             envelope.message_id = message.message_id().map(str::to_owned);
-            envelope.received = message.received_all().count();
+            // Every Received: line counts, parsed or not.
+            envelope.received = message
+                .headers_raw()
+                .filter(|(name, _)| name.eq_ignore_ascii_case("Received"))
+                .count();
             envelope.traced = message.header_raw(TRACE_HEADER).is_some();
             Part::of(message)
         }
@@ -319,8 +323,13 @@ impl<R: BufRead> Walker<R> {
         loop {
             match stop {
                 Stop::Boundary(level, false) if level == mine => {
-                    let block = header_block(&mut self.input)?;
-                    self.at_line_start = true;
+                    let (block, early) = self.part_headers()?;
+                    if let Some(next) = early {
+                        // A boundary among the headers: a part with no body (its sender
+                        // left out the blank line); what follows is the next part.
+                        stop = next;
+                        continue;
+                    }
                     let part = MessageParser::new()
                         .parse_headers(&block)
                         .map(|m| Part::of(&m))
@@ -345,6 +354,31 @@ impl<R: BufRead> Walker<R> {
                 other => {
                     self.boundaries.truncate(mine);
                     return Ok(other);
+                }
+            }
+        }
+    }
+
+    /// A part's header block, up to its blank line; stopped early (with where) by a
+    /// boundary line, so that a part missing its blank line cannot swallow the next ones.
+    fn part_headers(&mut self) -> Result<(Vec<u8>, Option<Stop>), MimeError> {
+        let mut block = Vec::new();
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match self.line(&mut line)? {
+                None => return Ok((block, Some(Stop::End))),
+                Some(Some(stop)) => return Ok((block, Some(stop))),
+                Some(None) => {
+                    block.extend_from_slice(&line);
+                    if block.len() > MAX_HEADER_BYTES {
+                        return Err(MimeError::Refused(
+                            "a header of the message is over 1 MB".into(),
+                        ));
+                    }
+                    if line == b"\r\n" || line == b"\n" {
+                        return Ok((block, None));
+                    }
                 }
             }
         }
@@ -609,4 +643,115 @@ fn split_ending(line: &[u8]) -> (&[u8], &[u8]) {
 fn qp_decode(line: &[u8]) -> Vec<u8> {
     mail_parser::decoders::quoted_printable::quoted_printable_decode(line)
         .unwrap_or_else(|| line.to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Keeps what it is handed.
+    #[derive(Default)]
+    struct Kept {
+        text: Option<String>,
+        html: Option<String>,
+        files: Vec<(String, String, Vec<u8>)>,
+    }
+
+    impl Sink for Kept {
+        fn body(&mut self, html: bool, text: String) -> Result<(), MimeError> {
+            if html {
+                self.html = Some(text);
+            } else {
+                self.text = Some(text);
+            }
+            Ok(())
+        }
+
+        fn attachment(
+            &mut self,
+            name: &str,
+            content_type: &str,
+            bytes: &mut dyn Read,
+        ) -> Result<(), MimeError> {
+            let mut all = Vec::new();
+            bytes.read_to_end(&mut all)?;
+            self.files.push((name.into(), content_type.into(), all));
+            Ok(())
+        }
+    }
+
+    fn read_all(message: &str) -> (Envelope, Kept) {
+        let mut kept = Kept::default();
+        let envelope = read(io::Cursor::new(message.as_bytes().to_vec()), &mut kept).unwrap();
+        (envelope, kept)
+    }
+
+    #[test]
+    fn a_part_missing_its_blank_line_does_not_swallow_the_next() {
+        let (_, kept) = read_all(
+            "Subject: x\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n\
+             --b\r\nContent-Type: text/plain\r\n\
+             --b\r\nContent-Type: application/pdf; name=a.pdf\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\nJVBERg==\r\n--b--\r\n",
+        );
+        assert_eq!(kept.files.len(), 1);
+        assert_eq!(kept.files[0].0, "a.pdf");
+        assert_eq!(kept.files[0].2, b"%PDF");
+    }
+
+    #[test]
+    fn boundaries_that_begin_alike_and_a_missing_close_are_told_apart() {
+        let (_, kept) = read_all(
+            "Content-Type: multipart/mixed; boundary=b\r\n\r\n\
+             --b\r\nContent-Type: multipart/alternative; boundary=b1\r\n\r\n\
+             --b1\r\nContent-Type: text/plain\r\n\r\nhello\r\n\
+             --b1\r\nContent-Type: text/html\r\n\r\n<p>hello</p>\r\n\
+             --b\r\nContent-Type: text/csv; name=t.csv\r\n\r\na,b\r\n1,2",
+        );
+        assert_eq!(kept.text.as_deref().map(str::trim), Some("hello"));
+        assert!(kept.html.unwrap().contains("<p>hello</p>"));
+        // The inner multipart never closed; the last line has no line break.
+        assert_eq!(
+            kept.files,
+            [("t.csv".into(), "text/csv".into(), b"a,b\r\n1,2".to_vec())]
+        );
+    }
+
+    #[test]
+    fn encodings_decode_across_lines_and_the_break_before_a_boundary_is_not_content() {
+        let (_, kept) = read_all(
+            "Content-Type: multipart/mixed; boundary=\"x\"\r\n\r\n\
+             --x\r\nContent-Type: text/plain; name=q.txt\r\n\
+             Content-Transfer-Encoding: quoted-printable\r\n\r\n\
+             caf=C3=A9 soft=\r\nly joined\r\nsecond line\r\n\
+             --x\r\nContent-Type: application/octet-stream; name=b.bin\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\nAAEC.Aw\r\nQF\r\n\
+             --x\r\nContent-Type: text/plain; name=raw.txt\r\n\r\nline one\r\n\r\n--x--\r\n",
+        );
+        let by_name = |n: &str| kept.files.iter().find(|f| f.0 == n).unwrap().2.clone();
+        assert_eq!(
+            by_name("q.txt"),
+            "café softly joined\r\nsecond line".as_bytes()
+        );
+        // A stray "." is dropped before the characters are grouped in fours.
+        assert_eq!(by_name("b.bin"), [0u8, 1, 2, 3, 4, 5]);
+        assert_eq!(by_name("raw.txt"), b"line one\r\n");
+    }
+
+    #[test]
+    fn the_header_gives_the_envelope_and_a_lone_text_is_the_body() {
+        let (envelope, kept) = read_all(
+            "From: A <a@example.gov.uk>\r\nTo: b@partner.example, c@care.example\r\n\
+             Subject: =?utf-8?q?Caf=C3=A9?=\r\nMessage-ID: <m1@example.gov.uk>\r\n\
+             Received: from x\r\nReceived: from y\r\n\r\nJust text.\r\n",
+        );
+        assert_eq!(envelope.subject, "Café");
+        assert_eq!(envelope.from, ["a@example.gov.uk"]);
+        assert_eq!(envelope.to, ["b@partner.example", "c@care.example"]);
+        assert_eq!(envelope.message_id.as_deref(), Some("m1@example.gov.uk"));
+        assert_eq!(envelope.received, 2);
+        assert!(!envelope.traced);
+        assert_eq!(kept.text.as_deref().map(str::trim), Some("Just text."));
+        assert!(kept.files.is_empty());
+    }
 }
