@@ -103,6 +103,7 @@ async fn main() {
             tls_key: files.key.display().to_string(),
             client_ca: None,
             client_cert_sha256: Vec::new(),
+            client_cert_names: Vec::new(),
             auth_secret_sha256: vec![hex::encode(Sha256::digest(SECRET))],
             allow_ips: Vec::new(),
             subject_tag: "[secure]".into(),

@@ -658,8 +658,9 @@ pub mod certificates {
         }
     }
 
-    /// Writes into `dir` (which [`authority_and_server`] made) a client certificate named
-    /// `name`, signed by its authority: `(certificate, key)`.
+    /// Writes into `dir` (which [`authority_and_server`] made) a client certificate for
+    /// `name` (its subjectAltName `<name>.example.gov.uk`), signed by its authority:
+    /// `(certificate, key)`.
     pub fn client(dir: &Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
         let run = |args: &[&str]| {
             let out = Command::new("openssl")
@@ -692,7 +693,11 @@ pub mod certificates {
             "-subj",
             &format!("/CN={name}"),
         ]);
-        std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
+        std::fs::write(
+            dir.join("client.ext"),
+            format!("extendedKeyUsage=clientAuth\nsubjectAltName=DNS:{name}.example.gov.uk\n"),
+        )
+        .unwrap();
         run(&[
             "x509",
             "-req",

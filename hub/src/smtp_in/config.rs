@@ -23,6 +23,11 @@ pub struct SmtpInConfig {
     /// (hex, colons allowed). With `client_ca` too, a certificate must satisfy both.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub client_cert_sha256: Vec<String>,
+    /// Mutual TLS: with `client_ca`, the certificate must also name one of these (a DNS
+    /// name in its subjectAltName), so that only the gateway's certificates from that
+    /// authority are taken, not every certificate it issued for client use.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub client_cert_names: Vec<String>,
     /// SMTP AUTH (PLAIN or LOGIN, after STARTTLS only): the SHA-256 (hex) of each
     /// gateway's secret, made with `sealpost-hub admin smtp-in secret`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -94,6 +99,20 @@ impl SmtpInConfig {
             if parse_sha256(pin).is_none() {
                 return Err(format!(
                     "smtp_in: {pin:?} is not a SHA-256 in hex (64 hex digits)"
+                ));
+            }
+        }
+        if !self.client_cert_names.is_empty() && self.client_ca.is_none() {
+            return Err(
+                "smtp_in.client_cert_names needs client_ca: the names are trusted only in a \
+                 certificate that authority signed"
+                    .into(),
+            );
+        }
+        for name in &self.client_cert_names {
+            if rustls::pki_types::DnsName::try_from(name.as_str()).is_err() {
+                return Err(format!(
+                    "smtp_in.client_cert_names: {name:?} is not a DNS name"
                 ));
             }
         }

@@ -64,6 +64,7 @@ pub fn acceptor(config: &SmtpInConfig) -> Result<tokio_rustls::TlsAcceptor, Stri
 pub struct Judge {
     chain: Option<Arc<dyn ClientCertVerifier>>,
     pins: Vec<[u8; 32]>,
+    names: Vec<String>,
 }
 
 impl Judge {
@@ -96,6 +97,7 @@ impl Judge {
                 .iter()
                 .filter_map(|p| parse_sha256(p))
                 .collect(),
+            names: config.client_cert_names.clone(),
         })
     }
 
@@ -108,6 +110,19 @@ impl Judge {
             chain
                 .verify_client_cert(end_entity, intermediates, UnixTime::now())
                 .map_err(|e| format!("the client certificate is not trusted ({e})"))?;
+        }
+        if !self.names.is_empty() {
+            let cert = webpki::EndEntityCert::try_from(end_entity)
+                .map_err(|e| format!("the client certificate cannot be read ({e})"))?;
+            let named = self.names.iter().any(|name| {
+                rustls::pki_types::ServerName::try_from(name.as_str())
+                    .is_ok_and(|n| cert.verify_is_valid_for_subject_name(&n).is_ok())
+            });
+            if !named {
+                return Err(
+                    "the client certificate names none of smtp_in.client_cert_names".into(),
+                );
+            }
         }
         if !self.pins.is_empty() {
             let digest: [u8; 32] = Sha256::digest(end_entity.as_ref()).into();

@@ -39,6 +39,7 @@ async fn gateway_with(configure: impl FnOnce(&mut SmtpInConfig, &std::path::Path
         tls_key: files.key.display().to_string(),
         client_ca: None,
         client_cert_sha256: Vec::new(),
+        client_cert_names: Vec::new(),
         auth_secret_sha256: vec![hex::encode(Sha256::digest(SECRET))],
         allow_ips: Vec::new(),
         subject_tag: "[secure]".into(),
@@ -630,4 +631,37 @@ async fn a_retry_without_message_id_lands_once_and_broken_base64_is_refused() {
         said.starts_with("554 5.6.0") && said.contains("base64"),
         "{said}"
     );
+}
+
+#[tokio::test]
+async fn only_the_gateways_named_certificates_of_the_authority_are_taken() {
+    let g = gateway_with(|c, dir| {
+        c.auth_secret_sha256.clear();
+        c.client_ca = Some(dir.join("ca.crt").display().to_string());
+        c.client_cert_names = vec!["gateway.example.gov.uk".into()];
+        sealpost_hub::testing::certificates::client(dir, "gateway");
+        // A laptop's certificate from the same authority.
+        sealpost_hub::testing::certificates::client(dir, "laptop-17");
+    })
+    .await;
+    let dir = g.ca.parent().unwrap().to_owned();
+    for (who, sends) in [("gateway", true), ("laptop-17", false)] {
+        let (mut c, _) = Client::connect(g.port).await;
+        c.send("EHLO gw").await;
+        let mut c = c
+            .starttls_as(
+                &g.ca,
+                Some((
+                    &dir.join(format!("{who}.crt")),
+                    &dir.join(format!("{who}.key")),
+                )),
+            )
+            .await;
+        c.send("EHLO gw").await;
+        let said = c.send(&format!("MAIL FROM:<{}>", staff())).await;
+        assert_eq!(said.starts_with("250"), sends, "{who}: {said}");
+        if !sends {
+            assert!(said.contains("client_cert_names"), "{said}");
+        }
+    }
 }
