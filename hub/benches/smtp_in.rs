@@ -7,11 +7,7 @@
 
 mod common;
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Command, Stdio},
-    time::Instant,
-};
+use std::time::Instant;
 
 use base64::Engine;
 use common::ms;
@@ -24,35 +20,6 @@ use sha2::{Digest, Sha256};
 
 const SECRET: &str = "bench-gateway-secret";
 const STAFF: &str = "case.worker@example.gov.uk";
-
-/// `sealpost-hub serve` with its SMTP listener: (process, HTTP URL, SMTP port).
-fn start(data: &std::path::Path) -> (std::process::Child, String, u16) {
-    let mut child = Command::new(common::BIN)
-        .args([
-            "serve",
-            "--data",
-            data.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .env("SEALPOST_LOG", "error")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start sealpost-hub serve");
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut http = String::new();
-    out.read_line(&mut http).unwrap();
-    let mut smtp = String::new();
-    out.read_line(&mut smtp).unwrap();
-    // Kept open (and drained) for as long as the server runs.
-    std::thread::spawn(move || for _ in out.lines() {});
-    let port = smtp.trim().rsplit(':').next().unwrap().parse().unwrap();
-    (
-        child,
-        http.trim().trim_start_matches("listening on ").to_owned(),
-        port,
-    )
-}
 
 fn message(id: &str, to: &str, subject: &str, attachment: Option<&[u8]>) -> String {
     let mut m = format!(
@@ -113,8 +80,8 @@ async fn main() {
             receipts: false,
         })
     });
-    let (mut child, _url, port) = start(&data);
-    let pid = child.id();
+    let (server, port) = common::Server::start_with_smtp(&data);
+    let pid = server.child.id();
 
     // 1. A 100 MB message.
     let scans = common::pseudo_random(73_000_000, 7);
@@ -160,8 +127,7 @@ async fn main() {
         s.await.unwrap();
     }
     let small = start.elapsed();
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
 
     println!("## SMTP ingress (release serve, loopback, STARTTLS + AUTH)");
     println!();

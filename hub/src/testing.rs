@@ -586,21 +586,24 @@ pub mod certificates {
         pub key: std::path::PathBuf,
     }
 
+    /// Runs `openssl` in `dir`; panics with its error output if it fails.
+    fn openssl(dir: &Path, args: &[&str]) {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Writes into `dir` an authority and a server certificate for `names` (DNS names,
     /// or IP addresses), valid for two days. Panics with what failed.
     pub fn authority_and_server(dir: &Path, names: &[&str]) -> Files {
-        let run = |args: &[&str]| {
-            let out = Command::new("openssl")
-                .args(args)
-                .current_dir(dir)
-                .output()
-                .expect("openssl runs");
-            assert!(
-                out.status.success(),
-                "openssl {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        };
+        let run = |args: &[&str]| openssl(dir, args);
         let ec = [
             "-newkey",
             "ec",
@@ -662,18 +665,7 @@ pub mod certificates {
     /// `name` (its subjectAltName `<name>.example.gov.uk`), signed by its authority:
     /// `(certificate, key)`.
     pub fn client(dir: &Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
-        let run = |args: &[&str]| {
-            let out = Command::new("openssl")
-                .args(args)
-                .current_dir(dir)
-                .output()
-                .expect("openssl runs");
-            assert!(
-                out.status.success(),
-                "openssl {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        };
+        let run = |args: &[&str]| openssl(dir, args);
         let (key, csr, cert) = (
             format!("{name}.key"),
             format!("{name}.csr"),

@@ -35,12 +35,33 @@ impl Server {
             .stdout(Stdio::piped())
             .spawn()
             .expect("start sealpost-hub serve");
+        let mut out = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        out.read_line(&mut line).unwrap();
         let url = line.trim().trim_start_matches("listening on ").to_owned();
+        // Kept open (and drained) while the server runs: it may say more.
+        std::thread::spawn(move || for _ in out.lines() {});
         Self { child, url }
+    }
+
+    /// [`Server::start`] on a hub with `[smtp_in]`: also its SMTP listener's port (the
+    /// line `serve` prints after its URL).
+    pub fn start_with_smtp(data: &Path) -> (Self, u16) {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--data", data.to_str().unwrap()])
+            .args(["--listen", "127.0.0.1:0"])
+            .env("SEALPOST_LOG", "error")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start sealpost-hub serve");
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let (mut http, mut smtp) = (String::new(), String::new());
+        out.read_line(&mut http).unwrap();
+        out.read_line(&mut smtp).unwrap();
+        std::thread::spawn(move || for _ in out.lines() {});
+        let port = smtp.trim().rsplit(':').next().unwrap().parse().unwrap();
+        let url = http.trim().trim_start_matches("listening on ").to_owned();
+        (Self { child, url }, port)
     }
 
     /// A field of /proc/PID/status in KiB (`VmRSS:`, `VmHWM:`).
