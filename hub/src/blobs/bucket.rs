@@ -238,7 +238,7 @@ impl Bucket {
 
     pub(super) fn remove(&self, name: &str) -> io::Result<()> {
         let (store, key) = (self.store.clone(), self.key(name));
-        match self.rt.wait(async move { store.delete(&key).await }) {
+        match self.rt.wait(async move { delete(&store, &key).await }) {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(io_error(e)),
         }
@@ -300,9 +300,26 @@ impl Bucket {
         self.rt
             .wait(async move {
                 store.put(&key, PutPayload::from_static(b"")).await?;
-                store.delete(&key).await
+                delete(&store, &key).await
             })
             .map_err(io_error)
+    }
+}
+
+/// Deletes `key`. S3 answers a delete's per-key failure (a busy server's
+/// ServiceUnavailable) inside a successful response, which object_store does not retry:
+/// tried up to three times, a little apart.
+async fn delete(store: &AmazonS3, key: &Key) -> object_store::Result<()> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match store.delete(key).await {
+            Err(e) if attempt < 3 && !matches!(e, object_store::Error::NotFound { .. }) => {
+                tracing::debug!(error = %e, "a bucket delete failed; trying again");
+                tokio::time::sleep(std::time::Duration::from_millis(200 * attempt)).await;
+            }
+            outcome => return outcome,
+        }
     }
 }
 
