@@ -17,11 +17,12 @@ set -euo pipefail
 # certificate of the test that a refused certificate is said as such; curl and python3-venv
 # serve the API conformance run (scripts/api-conformance.sh). python3-nacl (libsodium) opens
 # the hub's sealed fields independently of the hub's own code. postgresql-15 is the real
-# server the hub's suite runs on a second time (scripts/with-postgres.sh).
+# server the hub's suite runs on a second time (scripts/with-postgres.sh). python3-dkim
+# (dkimpy) signs the DKIM test messages, as a gateway other than the hub's own code would.
 packages=(build-essential pkg-config libssl-dev openssl curl python3-venv libdbus-1-dev age dbus dbus-x11 gnome-keyring
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   desktop-file-utils poppler-utils xvfb xauth webkit2gtk-driver dunst xdotool imagemagick python3-gi
-  gir1.2-gtk-3.0 at-spi2-core gir1.2-atspi-2.0 python3-nacl postgresql-15 postfix)
+  gir1.2-gtk-3.0 at-spi2-core gir1.2-atspi-2.0 python3-nacl postgresql-15 postfix python3-dkim)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -73,6 +73,8 @@ async fn main() {
             client_cert_names: Vec::new(),
             auth_secret_sha256: vec![hex::encode(Sha256::digest(SECRET))],
             allow_ips: Vec::new(),
+            dkim: sealpost_hub::smtp_in::config::DkimUse::Off,
+            dns_servers: Vec::new(),
             subject_tag: "[secure]".into(),
             routing_domain: None,
             max_message_bytes: 105_000_000,

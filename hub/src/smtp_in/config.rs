@@ -32,6 +32,17 @@ pub struct SmtpInConfig {
     /// gateway's secret, made with `sealpost-hub admin smtp-in secret`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub auth_secret_sha256: Vec<String>,
+    /// DKIM with DMARC alignment as a proof (RFC 6376, RFC 7489): `off`; `accept`, a
+    /// message signed by the `From:` domain's key is taken even from a session that proved
+    /// nothing else; `require`, every message must be so signed, whatever else the session
+    /// proved (Exchange Online: Microsoft's certificate proves Microsoft, the signature
+    /// proves the tenant).
+    #[serde(default, skip_serializing_if = "DkimUse::is_off")]
+    pub dkim: DkimUse,
+    /// DNS resolvers for DKIM keys and DMARC policies (`ip` or `ip:port`); the system's
+    /// (`/etc/resolv.conf`) when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns_servers: Vec<String>,
     /// An extra condition, never enough alone: the gateway's addresses.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allow_ips: Vec<String>,
@@ -52,6 +63,25 @@ pub struct SmtpInConfig {
     /// Whether the sender gets a short email saying who was notified and who refused.
     #[serde(default = "default_true")]
     pub receipts: bool,
+}
+
+/// How `[smtp_in]` uses DKIM.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DkimUse {
+    /// Not checked.
+    #[default]
+    Off,
+    /// Enough alone: a message that passes is taken from any TLS session.
+    Accept,
+    /// Checked on every message, on top of the session's certificate or AUTH.
+    Require,
+}
+
+impl DkimUse {
+    fn is_off(&self) -> bool {
+        *self == Self::Off
+    }
 }
 
 fn default_tag() -> String {
@@ -83,13 +113,17 @@ impl SmtpInConfig {
         if self.client_ca.is_none()
             && self.client_cert_sha256.is_empty()
             && self.auth_secret_sha256.is_empty()
+            && self.dkim.is_off()
         {
             return Err(
                 "smtp_in names no way to prove a gateway is the organisation's: set \
-                 client_ca or client_cert_sha256 (mutual TLS), or auth_secret_sha256 (SMTP \
-                 AUTH); an IP allow-list alone is not enough (see the admin guide)"
+                 client_ca or client_cert_sha256 (mutual TLS), auth_secret_sha256 (SMTP \
+                 AUTH), or dkim; an IP allow-list alone is not enough (see the admin guide)"
                     .into(),
             );
+        }
+        if !self.dns_servers.is_empty() && self.dkim.is_off() {
+            return Err("smtp_in.dns_servers is for DKIM, which is off: set dkim".into());
         }
         for pin in self
             .client_cert_sha256

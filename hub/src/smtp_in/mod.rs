@@ -11,6 +11,7 @@
 //! recipients) is recognised and not sent twice.
 
 pub mod config;
+pub mod dkim;
 pub mod mime;
 mod session;
 mod tls;
@@ -30,6 +31,7 @@ pub struct Listener {
     judge: tls::Judge,
     auth_secrets: Vec<[u8; 32]>,
     allow_ips: Vec<IpAddr>,
+    dkim: Option<dkim::Dkim>,
 }
 
 impl Listener {
@@ -49,7 +51,12 @@ impl Listener {
                 .unwrap_or("localhost")
                 .to_owned()
         });
+        let dkim = match config.dkim {
+            config::DkimUse::Off => None,
+            _ => Some(dkim::Dkim::new(&config.dns_servers)?),
+        };
         Ok(Self {
+            dkim,
             tls: tls::acceptor(config)?,
             judge: tls::Judge::new(config)?,
             hostname,
@@ -65,6 +72,12 @@ impl Listener {
                 .collect(),
             config: config.clone(),
         })
+    }
+
+    /// The cache DKIM lookups go through, when DKIM is on: tests publish their DNS
+    /// records in it.
+    pub fn dns(&self) -> Option<&dkim::DnsCache> {
+        self.dkim.as_ref().map(dkim::Dkim::dns)
     }
 
     /// Whether a gateway must present a client certificate (or may use AUTH instead).

@@ -21,7 +21,7 @@ use tokio::{
     net::TcpStream,
 };
 
-use super::{mime, Listener};
+use super::{config::DkimUse, dkim, mime, Listener};
 use crate::error::Error;
 use crate::hub::{Caller, Hub};
 use crate::sending::{AttachmentFile, OrgMessage};
@@ -243,7 +243,7 @@ impl Session {
 
     /// The next command, or the reply to a malformed one; `None` at the connection's end.
     async fn next_request(&mut self) -> io::Result<Option<Result<Request<String>, String>>> {
-        if self.authorised().is_err() && self.started.elapsed() > PROVE_WITHIN {
+        if self.may_send().is_err() && self.started.elapsed() > PROVE_WITHIN {
             self.reply("421 4.7.0 The gateway did not identify itself in time; closing")
                 .await?;
             return Ok(None);
@@ -417,8 +417,27 @@ impl Session {
         }
     }
 
+    /// Whether this session may start a message: proven, or (with `dkim = "accept"`) under
+    /// TLS, each message then to prove itself by its signature.
+    fn may_send(&self) -> Result<(), String> {
+        match self.authorised() {
+            Err(_) if self.tls && self.setup.config.dkim == DkimUse::Accept => Ok(()),
+            judged => judged,
+        }
+    }
+
+    /// Whether the message must pass DKIM, and whether that is its only proof.
+    fn dkim_needed(&self) -> Option<bool> {
+        let alone = self.authorised().is_err();
+        match self.setup.config.dkim {
+            DkimUse::Require => Some(alone),
+            DkimUse::Accept if alone => Some(true),
+            _ => None,
+        }
+    }
+
     async fn mail(&mut self, from: &str, size: usize) -> io::Result<()> {
-        if let Err(reply) = self.authorised() {
+        if let Err(reply) = self.may_send() {
             return self.error(&reply).await;
         }
         if !self.greeted {
@@ -495,7 +514,7 @@ impl Session {
         self.reply("354 Start mail input; end with <CRLF>.<CRLF>")
             .await?;
         let max = self.setup.config.max_message_bytes;
-        let spool = Spool::start(&self.hub);
+        let spool = Spool::start(&self.hub, self.setup.dkim.is_some());
         let mut spool = match spool {
             Ok(spool) => Some(spool),
             Err(e) => {
@@ -559,13 +578,32 @@ impl Session {
                 .reply("451 4.3.0 The hub could not keep the message just now; try again later")
                 .await;
         };
-        let (path, digest) = match spool.finish().await {
+        let (path, digest, signed) = match spool.finish().await {
             Ok(finished) => finished,
             Err(e) => {
                 tracing::error!(error = %e, "the SMTP spool could not be written");
                 return self
                     .reply("451 4.3.0 The hub could not keep the message just now; try again later")
                     .await;
+            }
+        };
+        let dkim_alone = match self.dkim_needed() {
+            None => false,
+            Some(alone) => {
+                let judged = match (&self.setup.dkim, &signed) {
+                    (Some(dkim), Some(signed)) => dkim.judge(signed, &mail_from, alone).await,
+                    _ => Err(
+                        "451 4.3.0 The hub could not check the DKIM signature; try again \
+                              later"
+                            .into(),
+                    ),
+                };
+                if let Err(reply) = judged {
+                    let _ = std::fs::remove_file(&path);
+                    tracing::warn!(peer = %self.peer, reply, "a message failed DKIM");
+                    return self.refuse(&reply).await;
+                }
+                alone
             }
         };
         let caller = Caller {
@@ -580,6 +618,7 @@ impl Session {
                 mail_from,
                 recipients,
                 routed,
+                dkim_alone,
             },
             &caller,
         )
@@ -611,12 +650,13 @@ fn refusal(e: smtp_proto::Error) -> String {
 /// broken message), it removes its file once the writer has stopped.
 struct Spool {
     chunks: Option<tokio::sync::mpsc::Sender<Vec<u8>>>,
-    writer: Option<tokio::task::JoinHandle<io::Result<[u8; 32]>>>,
+    writer: Option<tokio::task::JoinHandle<io::Result<Spooled>>>,
     path: PathBuf,
 }
 
 impl Spool {
-    fn start(hub: &Arc<Hub>) -> io::Result<Self> {
+    /// With `hashing`, the body hashes DKIM signatures ask for are computed on the way.
+    fn start(hub: &Arc<Hub>, hashing: bool) -> io::Result<Self> {
         let dir = hub.dir.spool();
         crate::config::private_dir(&dir)?;
         let path = dir.join(format!(
@@ -634,12 +674,19 @@ impl Spool {
                 .sealing_writer(io::BufWriter::new(file))
                 .map_err(io::Error::other)?;
             let mut digest = Sha256::new();
+            let mut body_hashing = hashing.then(dkim::BodyHashing::default);
             while let Some(chunk) = rx.blocking_recv() {
                 digest.update(&chunk);
+                if let Some(hashing) = &mut body_hashing {
+                    hashing.write(&chunk);
+                }
                 sealed.write_all(&chunk)?;
             }
             sealed.finish()?.flush()?;
-            Ok(digest.finalize().into())
+            Ok((
+                digest.finalize().into(),
+                body_hashing.map(dkim::BodyHashing::finish),
+            ))
         });
         Ok(Self {
             chunks: Some(chunks),
@@ -659,15 +706,16 @@ impl Spool {
             .map_err(|_| io::Error::other("the spool writer stopped"))
     }
 
-    /// The spool's path and the SHA-256 of the message.
-    async fn finish(mut self) -> io::Result<(PathBuf, [u8; 32])> {
+    /// The spool's path, the SHA-256 of the message and, when hashing, what its DKIM
+    /// signatures need.
+    async fn finish(mut self) -> io::Result<(PathBuf, [u8; 32], Option<Signed>)> {
         self.chunks = None;
         let writer = self.writer.take().expect("BUG: finished twice");
-        let digest = writer
+        let spooled = writer
             .await
             .map_err(|e| io::Error::other(format!("the spool writer failed: {e}")))?;
-        match digest {
-            Ok(digest) => Ok((self.path.clone(), digest)),
+        match spooled {
+            Ok((digest, signed)) => Ok((self.path.clone(), digest, signed)),
             Err(e) => {
                 let _ = std::fs::remove_file(&self.path);
                 Err(e)
@@ -689,6 +737,11 @@ impl Drop for Spool {
     }
 }
 
+/// What the spool writer returns: the message's SHA-256, and its DKIM inputs if asked.
+type Spooled = ([u8; 32], Option<Signed>);
+/// A message's header and DKIM body hashes.
+type Signed = Result<dkim::Signed, dkim::HeaderTooLarge>;
+
 /// A message whose DATA has arrived, spooled.
 struct Arrived {
     path: PathBuf,
@@ -699,6 +752,9 @@ struct Arrived {
     recipients: Vec<String>,
     /// Whether one came under the routing domain.
     routed: bool,
+    /// Whether a DKIM signature is all that proves it: every recipient must then be
+    /// named in the signed To: or Cc:.
+    dkim_alone: bool,
 }
 
 /// What the walk of the spool found.
@@ -764,6 +820,7 @@ async fn receive(hub: &Arc<Hub>, setup: &Listener, arrived: Arrived, caller: &Ca
         mail_from,
         recipients,
         routed,
+        dkim_alone,
     } = arrived;
     let digest = &digest;
     let (reader_hub, path) = (hub.clone(), path.to_owned());
@@ -868,6 +925,23 @@ async fn receive(hub: &Arc<Hub>, setup: &Listener, arrived: Arrived, caller: &Ca
             })
             .collect()
     };
+    if dkim_alone {
+        // A signature covers the headers, not the envelope: someone holding a signed
+        // message could otherwise send it on to recipients of their choosing.
+        let named: Vec<String> = strip_route(&envelope.to)
+            .into_iter()
+            .chain(strip_route(&envelope.cc))
+            .filter_map(|a| address::normalise(&a).ok())
+            .collect();
+        if let Some(unnamed) = recipients.iter().find(|r| !named.contains(r)) {
+            return refuse(format!(
+                "550 5.7.1 <{unnamed}> is not in the message's signed To: or Cc:; a message \
+                 proven by DKIM alone cannot have Bcc recipients: relay it with the \
+                 gateway's certificate or AUTH"
+            ))
+            .await;
+        }
+    }
     // A retry of the same message (the gateway never saw the 250) is answered with the
     // first one's receipt: the same Message-ID, sender and recipients.
     // Without a Message-ID, the message's own bytes tell a retry.

@@ -17,6 +17,7 @@ const SECRET: &str = "gateway-secret-6f1c2b9e";
 struct Gateway {
     t: TestHub,
     port: u16,
+    setup: Arc<smtp_in::Listener>,
     ca: std::path::PathBuf,
     _certs: tempfile::TempDir,
     _closing: tokio::sync::watch::Sender<bool>,
@@ -42,6 +43,8 @@ async fn gateway_with(configure: impl FnOnce(&mut SmtpInConfig, &std::path::Path
         client_cert_names: Vec::new(),
         auth_secret_sha256: vec![hex::encode(Sha256::digest(SECRET))],
         allow_ips: Vec::new(),
+        dkim: smtp_in::config::DkimUse::Off,
+        dns_servers: Vec::new(),
         subject_tag: "[secure]".into(),
         routing_domain: Some("secure.example.gov.uk".into()),
         max_message_bytes: 5_000_000,
@@ -54,10 +57,11 @@ async fn gateway_with(configure: impl FnOnce(&mut SmtpInConfig, &std::path::Path
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = tcp.local_addr().unwrap().port();
     let (closing, closed) = tokio::sync::watch::channel(false);
-    tokio::spawn(smtp_in::serve(t.hub.clone(), tcp, setup, closed));
+    tokio::spawn(smtp_in::serve(t.hub.clone(), tcp, setup.clone(), closed));
     Gateway {
         t,
         port,
+        setup,
         ca: files.ca,
         _certs: certs,
         _closing: closing,
@@ -664,4 +668,312 @@ async fn only_the_gateways_named_certificates_of_the_authority_are_taken() {
             assert!(said.contains("client_cert_names"), "{said}");
         }
     }
+}
+
+/// A DKIM key of a mail service: the private key (PEM) and the TXT record that publishes
+/// its public half (RFC 6376 3.6.1).
+struct DkimKey {
+    pem: std::path::PathBuf,
+    record: String,
+}
+
+fn dkim_key(dir: &std::path::Path, name: &str) -> DkimKey {
+    let pem = dir.join(format!("{name}.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+        ])
+        .arg(&pem)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let public = std::process::Command::new("openssl")
+        .args(["pkey", "-pubout", "-outform", "DER", "-in"])
+        .arg(&pem)
+        .output()
+        .unwrap();
+    assert!(public.status.success(), "{public:?}");
+    let p = base64::engine::general_purpose::STANDARD.encode(public.stdout);
+    DkimKey {
+        pem,
+        record: format!("v=DKIM1; k=rsa; p={p}"),
+    }
+}
+
+/// `message` signed by `domain`'s `key` over `headers` (dkimpy, relaxed/relaxed).
+fn dkim_sign(message: &str, selector: &str, domain: &str, key: &DkimKey, headers: &str) -> String {
+    use std::io::Write;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/data/dkim_sign.py");
+    // Debian's Python, which python3-dkim is installed for.
+    let mut signer = std::process::Command::new("/usr/bin/python3")
+        .args([script, selector, domain])
+        .arg(&key.pem)
+        .arg(headers)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    signer
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(message.as_bytes())
+        .unwrap();
+    let signed = signer.wait_with_output().unwrap();
+    assert!(
+        signed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&signed.stderr)
+    );
+    String::from_utf8(signed.stdout).unwrap()
+}
+
+/// A gateway session under TLS that proves nothing else (no certificate, no AUTH).
+async fn tls_only(port: u16, ca: &std::path::Path) -> Client {
+    let (mut c, _) = Client::connect(port).await;
+    c.send("EHLO mail.protection.example").await;
+    let mut c = c.starttls(ca).await;
+    c.send("EHLO mail.protection.example").await;
+    c
+}
+
+/// A DNS server on loopback that answers every query SERVFAIL (RFC 1035 4.1.1), as a
+/// resolver does when it cannot reach a domain's servers; its address.
+async fn failing_dns() -> String {
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let address = socket.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        let mut buf = [0u8; 1500];
+        while let Ok((n, from)) = socket.recv_from(&mut buf).await {
+            if n < 12 {
+                continue;
+            }
+            // The header and the one question, without the query's EDNS record.
+            let mut end = 12;
+            while end < n && buf[end] != 0 {
+                end += 1 + buf[end] as usize;
+            }
+            let end = (end + 5).min(n);
+            let mut answer = buf[..end].to_vec();
+            answer[2] = 0x80 | (buf[2] & 0x79); // QR, the opcode and RD kept
+            answer[3] = 0x80 | 2; // RA, SERVFAIL
+            answer[6..12].fill(0);
+            let _ = socket.send_to(&answer, from).await;
+        }
+    });
+    address
+}
+
+/// A hub taking DKIM as a proof (`mode`), whose DNS holds the organisation's key under
+/// `sel2026`, its DMARC policy, and another domain's key; nothing else resolves (the DNS
+/// server it is given fails every query).
+async fn dkim_gateway(mode: smtp_in::config::DkimUse, org: &DkimKey, other: &DkimKey) -> Gateway {
+    let dns = failing_dns().await;
+    let g = gateway_with(|c, _| {
+        c.dkim = mode;
+        c.dns_servers = vec![dns];
+    })
+    .await;
+    let dns = g.setup.dns().expect("DKIM is on");
+    dns.publish("sel2026._domainkey.example.gov.uk", &org.record)
+        .unwrap();
+    dns.publish("_dmarc.example.gov.uk", "v=DMARC1; p=reject; adkim=s")
+        .unwrap();
+    dns.publish("s1._domainkey.partner.example", &other.record)
+        .unwrap();
+    for none in [
+        "_dmarc.gov.uk",
+        "_dmarc.uk",
+        "_dmarc.partner.example",
+        "_dmarc.example",
+    ] {
+        dns.publish_none(none);
+    }
+    g
+}
+
+/// A plain tagged note from staff to `to`, with `cc` if any.
+fn note(message_id: &str, to: &str, cc: Option<&str>, body: &str) -> String {
+    format!(
+        "From: Case Worker <{staff}>\r\n\
+         To: <{to}>\r\n\
+         {cc}Subject: [secure] Visit on Thursday\r\n\
+         Date: Mon, 7 Dec 2026 10:00:00 +0000\r\n\
+         Message-ID: <{message_id}>\r\n\
+         MIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\
+         \r\n\
+         {body}\r\n",
+        staff = staff(),
+        cc = cc.map(|c| format!("Cc: <{c}>\r\n")).unwrap_or_default(),
+    )
+}
+
+#[tokio::test]
+async fn a_message_signed_with_the_organisations_dkim_key_proves_itself() {
+    let keys = tempfile::tempdir().unwrap();
+    let (org, other) = (dkim_key(keys.path(), "org"), dkim_key(keys.path(), "other"));
+    let g = dkim_gateway(smtp_in::config::DkimUse::Accept, &org, &other).await;
+    let sign = |m: &str, headers: &str| dkim_sign(m, "sel2026", "example.gov.uk", &org, headers);
+    let all = "From,To,Cc,Subject,Date,Message-ID";
+
+    // Without TLS, nothing.
+    let (mut plain, _) = Client::connect(g.port).await;
+    plain.send("EHLO mail.protection.example").await;
+    let said = plain.send(&format!("MAIL FROM:<{}>", staff())).await;
+    assert!(said.starts_with("530"), "{said}");
+
+    let mut c = tls_only(g.port, &g.ca).await;
+    // Signed by the organisation, aligned with From: (strictly, as its DMARC asks).
+    let body = "The visit is at 10:00. Bring the signed consent form.";
+    let good = sign(&note("dk-1@example.gov.uk", alice(), None, body), all);
+    let said = c.message(staff(), &[alice()], &good).await;
+    assert!(said.starts_with("250"), "{said}");
+
+    // The same message changed after it was signed.
+    let tampered =
+        sign(&note("dk-2@example.gov.uk", alice(), None, body), all).replace("10:00", "11:00");
+    let said = c.message(staff(), &[alice()], &tampered).await;
+    assert!(
+        said.starts_with("550 5.7.1 DKIM: the signature of example.gov.uk did not verify"),
+        "{said}"
+    );
+    // Not signed at all.
+    let said = c
+        .message(
+            staff(),
+            &[alice()],
+            &note("dk-3@example.gov.uk", alice(), None, body),
+        )
+        .await;
+    assert!(
+        said.starts_with("550 5.7.1 The message carries no DKIM signature"),
+        "{said}"
+    );
+    // Signed, validly, by someone else's domain, with the organisation's From:.
+    let theirs = dkim_sign(
+        &note("dk-4@example.gov.uk", alice(), None, body),
+        "s1",
+        "partner.example",
+        &other,
+        all,
+    );
+    let said = c.message(staff(), &[alice()], &theirs).await;
+    assert!(
+        said.starts_with(
+            "550 5.7.1 DKIM: the message is signed by partner.example, which is not aligned"
+        ),
+        "{said}"
+    );
+    // The organisation's signed message sent on to a recipient it does not name (a Bcc,
+    // or a replay of a signed message to someone else).
+    let replay = sign(&note("dk-5@example.gov.uk", alice(), None, body), all);
+    let said = c.message(staff(), &[alice(), bob()], &replay).await;
+    assert!(
+        said.starts_with(&format!(
+            "550 5.7.1 <{}> is not in the message's signed To:",
+            bob()
+        )),
+        "{said}"
+    );
+    // A signature that leaves To: out: the recipients are not proven.
+    let loose = sign(
+        &note("dk-6@example.gov.uk", alice(), None, body),
+        "From,Subject",
+    );
+    let said = c.message(staff(), &[alice()], &loose).await;
+    assert!(said.contains("does not cover To: and Cc:"), "{said}");
+    // A key that cannot be looked up: a temporary failure, for the gateway to retry.
+    let unknown = dkim_sign(
+        &note("dk-7@example.gov.uk", alice(), None, body),
+        "sel2025",
+        "example.gov.uk",
+        &org,
+        all,
+    );
+    let said = c.message(staff(), &[alice()], &unknown).await;
+    assert!(said.starts_with("451 4.7.5"), "{said}");
+    // Cc'd recipients are named, so they may be in the envelope.
+    let copied = sign(
+        &note("dk-8@example.gov.uk", alice(), Some(bob()), body),
+        all,
+    );
+    let said = c.message(staff(), &[alice(), bob()], &copied).await;
+    assert!(said.starts_with("250"), "{said}");
+
+    let user = g.t.user(alice()).await;
+    let inbox = user.folder("inbox").await;
+    assert_eq!(
+        inbox
+            .iter()
+            .filter(|m| m["subject"] == "Visit on Thursday")
+            .count(),
+        2,
+        "only the two proven messages: {inbox:?}"
+    );
+    let visit = inbox
+        .iter()
+        .find(|m| m["subject"] == "Visit on Thursday")
+        .unwrap();
+    let (_, full) = user
+        .get(&format!("/messages/{}", visit["id"].as_str().unwrap()))
+        .await;
+    assert!(
+        full["body_text"].as_str().unwrap().contains("at 10:00"),
+        "{full}"
+    );
+}
+
+#[tokio::test]
+async fn with_dkim_required_an_authenticated_gateway_must_still_send_signed_mail() {
+    let keys = tempfile::tempdir().unwrap();
+    let (org, other) = (dkim_key(keys.path(), "org"), dkim_key(keys.path(), "other"));
+    let g = dkim_gateway(smtp_in::config::DkimUse::Require, &org, &other).await;
+    let body = "Minutes attached in the next message.";
+
+    // DKIM alone is not enough here: the session must prove itself first.
+    let mut unproven = tls_only(g.port, &g.ca).await;
+    let said = unproven.send(&format!("MAIL FROM:<{}>", staff())).await;
+    assert!(said.starts_with("530"), "{said}");
+
+    let (mut c, said) = Client::signed_in(g.port, &g.ca, SECRET).await;
+    assert!(said.starts_with("235"), "{said}");
+    let said = c
+        .message(
+            staff(),
+            &[alice()],
+            &note("rq-1@example.gov.uk", alice(), None, body),
+        )
+        .await;
+    assert!(
+        said.starts_with("550 5.7.1 The message carries no DKIM signature"),
+        "{said}"
+    );
+    // Signed, and the session proven: a Bcc is the gateway's to vouch for.
+    let signed = dkim_sign(
+        &note("rq-2@example.gov.uk", alice(), None, body),
+        "sel2026",
+        "example.gov.uk",
+        &org,
+        "From,To,Subject",
+    );
+    let said = c.message(staff(), &[alice(), bob()], &signed).await;
+    assert!(said.starts_with("250"), "{said}");
+    let inbox = g.t.user(bob()).await.folder("inbox").await;
+    let found: Vec<_> = inbox
+        .iter()
+        .filter(|m| m["subject"] == "Visit on Thursday")
+        .collect();
+    assert_eq!(found.len(), 1, "{inbox:?}");
+    assert_eq!(
+        found[0]["to"],
+        serde_json::json!([alice()]),
+        "a Bcc is not shown"
+    );
 }

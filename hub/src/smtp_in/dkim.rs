@@ -1,0 +1,515 @@
+//! DKIM (RFC 6376) with DMARC alignment (RFC 7489) as a gateway's proof that a message is
+//! the organisation's: its mail service signs what staff send with the organisation's key,
+//! so a message signed by that domain, aligned with its `From:`, came through it.
+//!
+//! The body hash is computed while the message is spooled ([`BodyHashing`]), so that a
+//! 100 MB message is never held whole; mail-auth (Stalwart's) then checks the header
+//! signature against the key published in DNS and evaluates DMARC alignment. Lookups go
+//! through [`DnsCache`], which keeps answers for their TTL and which tests preload.
+
+use std::{
+    borrow::Borrow,
+    collections::HashMap,
+    hash::Hash,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use mail_auth::{
+    common::{
+        crypto::{HashAlgorithm, HashContext, HashImpl, Sha1, Sha256},
+        parse::TxtRecordParser,
+        verify::DomainKey,
+    },
+    dkim::{canonicalize::BodyHasher, Canonicalization},
+    dmarc::{verify::DmarcParameters, Dmarc},
+    hickory_resolver::{
+        config::{NameServerConfig, ResolverConfig, ResolverOpts},
+        proto::op::ResponseCode,
+    },
+    AuthenticatedMessage, DkimResult, DmarcResult, DnsError, MessageAuthenticator, Parameters,
+    ResolverCache, SpfOutput, Txt,
+};
+
+/// The most header bytes kept to check a signature: beyond, the message cannot be proven
+/// by DKIM (real headers are a few KB; ARC and trace lines add tens).
+const MAX_HEADER_BYTES: usize = 1024 * 1024;
+/// The most DNS answers kept.
+const MAX_CACHED: usize = 10_000;
+
+type Context = <Sha256 as HashImpl>::Context;
+
+/// The header of a spooled message and the body hashes its DKIM signatures ask for.
+pub struct Signed {
+    /// The header section, through the blank line that ends it.
+    headers: Vec<u8>,
+    /// As [`AuthenticatedMessage::body_hashes`] lists them for `headers`.
+    body_hashes: Vec<(Canonicalization, HashAlgorithm, u64, Vec<u8>)>,
+}
+
+/// A header section longer than [`MAX_HEADER_BYTES`]: no signature in it is checked.
+#[derive(Debug)]
+pub struct HeaderTooLarge;
+
+/// Hashes a message's body for its DKIM signatures as its bytes go by.
+pub struct BodyHashing {
+    state: State,
+}
+
+enum State {
+    /// The header section so far, and how much of it was searched for its end.
+    Headers { bytes: Vec<u8>, searched: usize },
+    Body {
+        headers: Vec<u8>,
+        hashers: Vec<(Canonicalization, HashAlgorithm, u64, BodyHasher<Context>)>,
+    },
+    /// A header section too large to keep.
+    Unreadable,
+}
+
+impl Default for BodyHashing {
+    fn default() -> Self {
+        Self {
+            state: State::Headers {
+                bytes: Vec::new(),
+                searched: 0,
+            },
+        }
+    }
+}
+
+/// The body hashers the DKIM signatures of `headers` need.
+fn hashers_for(headers: &[u8]) -> Vec<(Canonicalization, HashAlgorithm, u64, BodyHasher<Context>)> {
+    let Some(message) = AuthenticatedMessage::parse(headers) else {
+        return Vec::new();
+    };
+    message
+        .body_hashes
+        .iter()
+        .map(|(cb, ha, l, _)| {
+            let context = match ha {
+                HashAlgorithm::Sha1 => Sha1::hasher(),
+                HashAlgorithm::Sha256 => Sha256::hasher(),
+            };
+            (*cb, *ha, *l, BodyHasher::new(context, *cb, *l))
+        })
+        .collect()
+}
+
+impl BodyHashing {
+    /// Takes the next bytes of the message (as DATA carries it, dots unstuffed).
+    pub fn write(&mut self, mut chunk: &[u8]) {
+        if let State::Headers { bytes, searched } = &mut self.state {
+            bytes.extend_from_slice(chunk);
+            let from = searched.saturating_sub(3);
+            match bytes[from..].windows(4).position(|w| w == b"\r\n\r\n") {
+                Some(at) => {
+                    let end = from + at + 4;
+                    let consumed = chunk.len() - (bytes.len() - end);
+                    bytes.truncate(end);
+                    let headers = std::mem::take(bytes);
+                    chunk = &chunk[consumed..];
+                    self.state = State::Body {
+                        hashers: hashers_for(&headers),
+                        headers,
+                    };
+                }
+                None if bytes.len() > MAX_HEADER_BYTES => {
+                    self.state = State::Unreadable;
+                    return;
+                }
+                None => {
+                    *searched = bytes.len();
+                    return;
+                }
+            }
+        }
+        if let State::Body { hashers, .. } = &mut self.state {
+            for (_, _, _, hasher) in hashers {
+                hasher.write(chunk);
+            }
+        }
+    }
+
+    /// The header and the body hashes.
+    pub fn finish(self) -> Result<Signed, HeaderTooLarge> {
+        let (headers, hashers) = match self.state {
+            State::Unreadable => return Err(HeaderTooLarge),
+            // A message that is all header: its body is empty.
+            State::Headers { bytes, .. } => {
+                let hashers = hashers_for(&bytes);
+                (bytes, hashers)
+            }
+            State::Body { headers, hashers } => (headers, hashers),
+        };
+        let body_hashes = hashers
+            .into_iter()
+            .map(|(cb, ha, l, hasher)| (cb, ha, l, hasher.finish().0.complete().as_ref().to_vec()))
+            .collect();
+        Ok(Signed {
+            headers,
+            body_hashes,
+        })
+    }
+}
+
+/// DNS answers (DKIM keys, DMARC records) kept until their TTL runs out, as mail-auth's
+/// resolver cache. Tests publish records here, so that no lookup leaves the machine.
+#[derive(Default)]
+pub struct DnsCache {
+    entries: Mutex<HashMap<Box<str>, (Txt, Instant)>>,
+}
+
+impl DnsCache {
+    /// Publishes a TXT record for a day: a DKIM key when `name` is under `_domainkey.`, a
+    /// DMARC policy when it starts `_dmarc.`.
+    ///
+    /// # Errors
+    /// A name of neither kind, or a record that does not parse as its kind.
+    pub fn publish(&self, name: &str, record: &str) -> Result<(), String> {
+        let fqdn = fqdn(name);
+        let txt = if fqdn.contains("._domainkey.") {
+            Txt::from(DomainKey::parse(record.as_bytes()).map_err(|e| format!("{name}: {e}"))?)
+        } else if fqdn.starts_with("_dmarc.") {
+            Txt::Dmarc(Arc::new(
+                Dmarc::parse(record.as_bytes()).map_err(|e| format!("{name}: {e}"))?,
+            ))
+        } else {
+            return Err(format!("{name}: neither a DKIM key nor a DMARC record"));
+        };
+        self.insert(
+            fqdn.into(),
+            txt,
+            Instant::now() + Duration::from_secs(86_400),
+        );
+        Ok(())
+    }
+
+    /// Records that `name` does not exist (NXDOMAIN) for a day.
+    pub fn publish_none(&self, name: &str) {
+        self.insert(
+            fqdn(name).into(),
+            Txt::Error(mail_auth::Error::Dns(DnsError::RecordNotFound(
+                ResponseCode::NXDomain,
+            ))),
+            Instant::now() + Duration::from_secs(86_400),
+        );
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, (Txt, Instant)>> {
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A name as mail-auth looks it up: lower case, with the root's dot.
+fn fqdn(name: &str) -> String {
+    let mut fqdn = name.to_ascii_lowercase();
+    if !fqdn.ends_with('.') {
+        fqdn.push('.');
+    }
+    fqdn
+}
+
+impl ResolverCache<Box<str>, Txt> for DnsCache {
+    fn get<Q>(&self, name: &Q) -> Option<Txt>
+    where
+        Box<str>: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let mut entries = self.lock();
+        match entries.get(name) {
+            Some((txt, until)) if *until > Instant::now() => Some(txt.clone()),
+            Some(_) => {
+                entries.remove(name);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn remove<Q>(&self, name: &Q) -> Option<Txt>
+    where
+        Box<str>: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.lock().remove(name).map(|(txt, _)| txt)
+    }
+
+    fn insert(&self, key: Box<str>, value: Txt, valid_until: Instant) {
+        let mut entries = self.lock();
+        if entries.len() >= MAX_CACHED {
+            let now = Instant::now();
+            entries.retain(|_, (_, until)| *until > now);
+            if entries.len() >= MAX_CACHED {
+                entries.clear();
+            }
+        }
+        entries.insert(key, (value, valid_until));
+    }
+}
+
+/// DKIM checking for the listener: a resolver and its cache.
+pub struct Dkim {
+    authenticator: MessageAuthenticator,
+    cache: DnsCache,
+}
+
+impl Dkim {
+    /// A checker resolving through `servers` (`ip` or `ip:port`), or the system's resolvers
+    /// (`/etc/resolv.conf`) when there are none.
+    ///
+    /// # Errors
+    /// A server that is not an address, or a system configuration that cannot be read.
+    pub fn new(servers: &[String]) -> Result<Self, String> {
+        let authenticator = if servers.is_empty() {
+            MessageAuthenticator::new_system_conf().map_err(|e| {
+                format!(
+                    "smtp_in.dkim: the system's DNS resolvers could not be read ({e}); set \
+                     smtp_in.dns_servers"
+                )
+            })?
+        } else {
+            let mut name_servers = Vec::new();
+            for server in servers {
+                let address: std::net::SocketAddr = server
+                    .parse()
+                    .or_else(|_| server.parse().map(|ip| std::net::SocketAddr::new(ip, 53)))
+                    .map_err(|_| {
+                        format!("smtp_in.dns_servers: {server:?} is not an address (ip or ip:port)")
+                    })?;
+                let mut config = NameServerConfig::udp_and_tcp(address.ip());
+                for connection in &mut config.connections {
+                    connection.port = address.port();
+                }
+                name_servers.push(config);
+            }
+            let mut options = ResolverOpts::default();
+            options.timeout = Duration::from_secs(5);
+            MessageAuthenticator::new(ResolverConfig::from_name_servers(name_servers), options)
+                .map_err(|e| format!("smtp_in.dns_servers: {e}"))?
+        };
+        Ok(Self {
+            authenticator,
+            cache: DnsCache::default(),
+        })
+    }
+
+    /// The cache lookups go through (tests publish their records in it).
+    pub fn dns(&self) -> &DnsCache {
+        &self.cache
+    }
+
+    /// Whether the message proves itself the organisation's: a DKIM signature that
+    /// verifies and is aligned with the `From:` domain under that domain's DMARC policy
+    /// (strictly, the same domain, when it publishes none). With `alone` (DKIM is the only
+    /// proof the session gave), the signature must also cover `To:` and `Cc:`, since the
+    /// envelope's recipients are checked against them.
+    ///
+    /// # Errors
+    /// The SMTP reply: 550 5.7.1 with the reason, or 451 4.7.5 when a lookup failed.
+    pub async fn judge(
+        &self,
+        signed: &Result<Signed, HeaderTooLarge>,
+        mail_from: &str,
+        alone: bool,
+    ) -> Result<(), String> {
+        let Ok(signed) = signed else {
+            return Err(
+                "550 5.7.1 The message's header is too large to check its DKIM \
+                        signature"
+                    .into(),
+            );
+        };
+        let Some(mut message) = AuthenticatedMessage::parse(&signed.headers) else {
+            return Err("550 5.7.1 The message has no header, so no DKIM signature".into());
+        };
+        if message.body_hashes.len() != signed.body_hashes.len() {
+            return Err("451 4.3.0 The hub could not check the DKIM signature; try again".into());
+        }
+        message.body_hashes.clone_from(&signed.body_hashes);
+        if message.dkim_headers.is_empty() && !message.has_dkim_errors {
+            return Err(
+                "550 5.7.1 The message carries no DKIM signature, and this session did not \
+                 prove it is the organisation's gateway by certificate or AUTH"
+                    .into(),
+            );
+        }
+        let outputs = self
+            .authenticator
+            .verify_dkim(Parameters::new(&message).with_txt_cache(&self.cache))
+            .await;
+        let from_domain = match message.from.as_slice() {
+            [from, ..] => from
+                .rsplit_once('@')
+                .map(|(_, d)| d.to_owned())
+                .unwrap_or_default(),
+            [] => return Err("550 5.7.1 The message has no From: address".into()),
+        };
+        let mail_from_domain = mail_from.rsplit_once('@').map_or("", |(_, d)| d);
+        let spf = SpfOutput::new(mail_from_domain.to_owned());
+        let dmarc = self
+            .authenticator
+            .verify_dmarc(
+                Parameters::new(DmarcParameters::new(
+                    &message,
+                    &outputs,
+                    mail_from_domain,
+                    &spf,
+                ))
+                .with_txt_cache(&self.cache),
+            )
+            .await;
+        let passed: Vec<&mail_auth::dkim::Signature> = outputs
+            .iter()
+            .filter(|o| *o.result() == DkimResult::Pass)
+            .filter_map(|o| o.signature())
+            .collect();
+        let aligned = |d: &str| {
+            let (d, from) = (d.to_ascii_lowercase(), from_domain.to_ascii_lowercase());
+            d == from || from.ends_with(&format!(".{d}")) || d.ends_with(&format!(".{from}"))
+        };
+        let lookup_failed = || {
+            format!(
+                "451 4.7.5 The DKIM key or DMARC policy of {from_domain} could not be looked \
+                 up just now; try again later"
+            )
+        };
+        match dmarc.dkim_result() {
+            DmarcResult::Pass => {}
+            // No DMARC policy: the signature must be the From: domain's own.
+            DmarcResult::None
+                if passed
+                    .iter()
+                    .any(|s| s.d.eq_ignore_ascii_case(&from_domain)) => {}
+            DmarcResult::TempError(_) => return Err(lookup_failed()),
+            _ => {
+                if let Some(other) = passed.first() {
+                    return Err(format!(
+                        "550 5.7.1 DKIM: the message is signed by {}, which is not aligned \
+                         with its From: domain {from_domain}",
+                        other.d
+                    ));
+                }
+                if outputs
+                    .iter()
+                    .any(|o| matches!(o.result(), DkimResult::TempError(_)))
+                {
+                    return Err(lookup_failed());
+                }
+                let why = outputs
+                    .iter()
+                    .find_map(|o| match o.result() {
+                        DkimResult::Fail(e) | DkimResult::Neutral(e) | DkimResult::PermError(e) => {
+                            Some(format!(
+                                "the signature of {} did not verify: {e}",
+                                o.signature().map_or("the sender", |s| s.d.as_str())
+                            ))
+                        }
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| "no signature verified".into());
+                return Err(format!("550 5.7.1 DKIM: {why}"));
+            }
+        }
+        if alone {
+            let present = |name: &str| {
+                message
+                    .headers
+                    .iter()
+                    .any(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            };
+            let covers = |s: &mail_auth::dkim::Signature, name: &str| {
+                !present(name) || s.h.iter().any(|h| h.eq_ignore_ascii_case(name))
+            };
+            if !passed
+                .iter()
+                .any(|s| aligned(&s.d) && covers(s, "To") && covers(s, "Cc"))
+            {
+                return Err(
+                    "550 5.7.1 DKIM: the signature does not cover To: and Cc:, so the \
+                     recipients cannot be proven; sign them, or relay with the gateway's \
+                     certificate or AUTH"
+                        .into(),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for Dkim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dkim").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A message with signatures asking for each canonicalisation and hash: only their
+    /// tags matter here, not whether they verify.
+    fn message(body: &str) -> Vec<u8> {
+        let signature = |c: &str, a: &str| {
+            format!(
+                "DKIM-Signature: v=1; a={a}; c={c}; d=example.gov.uk; s=s1;\r\n \
+                 h=from:to:subject; bh=AAAA; b=AAAA\r\n"
+            )
+        };
+        format!(
+            "{}{}{}From: a@example.gov.uk\r\nTo: b@partner.example\r\nSubject: x\r\n\r\n{body}",
+            signature("relaxed/relaxed", "rsa-sha256"),
+            signature("simple/simple", "rsa-sha256"),
+            signature("relaxed/simple", "rsa-sha1"),
+        )
+        .into_bytes()
+    }
+
+    fn streamed(bytes: &[u8], piece: usize) -> Vec<Vec<u8>> {
+        let mut hashing = BodyHashing::default();
+        for chunk in bytes.chunks(piece) {
+            hashing.write(chunk);
+        }
+        let signed = hashing.finish().unwrap();
+        assert_eq!(
+            signed.headers,
+            bytes[..signed.headers.len()],
+            "the header section, through its blank line"
+        );
+        signed.body_hashes.into_iter().map(|h| h.3).collect()
+    }
+
+    #[test]
+    fn body_hashes_streamed_in_any_pieces_are_those_of_the_whole_message() {
+        let bodies = [
+            String::new(),
+            "Hello\r\n".into(),
+            "Trailing  spaces \t\r\n\r\n\r\n\r\n".into(),
+            "No final line break".into(),
+            " Lines\r\n\r\n  with   runs of\t\twhite space \r\n".repeat(5_000),
+        ];
+        for body in bodies {
+            let bytes = message(&body);
+            let whole = AuthenticatedMessage::parse(&bytes).unwrap();
+            assert_eq!(whole.body_hashes.len(), 3);
+            let expected: Vec<Vec<u8>> = whole.body_hashes.iter().map(|h| h.3.clone()).collect();
+            // Pieces of one byte split every CRLF and the header's end.
+            for piece in [1, 2, 3, 7, 64, 4096, bytes.len()] {
+                assert_eq!(streamed(&bytes, piece), expected, "{piece}-byte pieces");
+            }
+        }
+    }
+
+    #[test]
+    fn a_header_too_large_to_keep_is_said_as_such() {
+        let mut hashing = BodyHashing::default();
+        let line = format!("X-Filler: {}\r\n", "x".repeat(998));
+        for _ in 0..(MAX_HEADER_BYTES / line.len() + 2) {
+            hashing.write(line.as_bytes());
+        }
+        hashing.write(b"\r\nbody\r\n");
+        assert!(hashing.finish().is_err());
+    }
+}
