@@ -52,6 +52,9 @@ pub struct Envelope {
     pub received: usize,
     /// Whether it carries a hub's trace header ([`TRACE_HEADER`]).
     pub traced: bool,
+    /// Whether the message is signed as a whole, in the clear (`multipart/signed`: S/MIME,
+    /// RFC 8551 3.5, or OpenPGP): the signature covers its exact bytes.
+    pub signed: bool,
 }
 
 /// The header a hub puts on the emails it sends, to know them if they come back.
@@ -93,7 +96,9 @@ pub fn read(mut input: impl BufRead, sink: &mut impl Sink) -> Result<Envelope, M
                 .filter(|(name, _)| name.eq_ignore_ascii_case("Received"))
                 .count();
             envelope.traced = message.header_raw(TRACE_HEADER).is_some();
-            Part::of(message)
+            let part = Part::of(message);
+            envelope.signed = part.content_type == "multipart/signed";
+            part
         }
         None => Part {
             content_type: "text/plain".into(),

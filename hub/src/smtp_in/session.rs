@@ -615,6 +615,7 @@ impl Session {
             Arrived {
                 path: path.clone(),
                 digest,
+                size: received,
                 mail_from,
                 recipients,
                 routed,
@@ -747,6 +748,8 @@ struct Arrived {
     path: PathBuf,
     /// SHA-256 of its bytes.
     digest: [u8; 32],
+    /// How many bytes it has.
+    size: u64,
     mail_from: String,
     /// The envelope's recipients.
     recipients: Vec<String>,
@@ -763,7 +766,15 @@ struct Collected {
     text: Option<String>,
     html: Option<String>,
     uploads: Vec<String>,
+    /// Bytes of the uploads, together.
+    bytes: u64,
+    /// The upload that is a detached S/MIME signature, if any.
+    signature: Option<String>,
 }
+
+/// The name under which a message signed as a whole is kept, byte for byte, for its
+/// recipient to check the signature in a mail program.
+const SIGNED_COPY: &str = "signed-message.eml";
 
 struct Collector<'h> {
     hub: &'h Hub,
@@ -807,9 +818,52 @@ impl mime::Sink for Collector<'_> {
                 )),
                 other => mime::MimeError::Io(io::Error::other(other.to_string())),
             })?;
+        if matches!(
+            content_type,
+            "application/pkcs7-signature" | "application/x-pkcs7-signature"
+        ) {
+            self.found.signature = Some(upload.upload_id.clone());
+        }
+        self.found.bytes += upload.size;
         self.found.uploads.push(upload.upload_id);
         Ok(())
     }
+}
+
+/// Keeps a message signed as a whole (S/MIME) as it arrived, in place of its detached
+/// signature, so that the recipient can check the signature: the text and attachments
+/// taken from it stay as they are, to read without a mail program. When the copy would
+/// pass the hub's attachment limits, the signature file stays instead. Returns the
+/// signature's upload, to discard.
+fn keep_signed(
+    hub: &Hub,
+    path: &std::path::Path,
+    size: u64,
+    found: &mut Collected,
+) -> io::Result<Option<String>> {
+    let limits = &hub.config().limits;
+    let (files, bytes) = match &found.signature {
+        Some(_) => (found.uploads.len(), found.bytes),
+        None => (found.uploads.len() + 1, found.bytes),
+    };
+    if files > limits.max_attachments as usize || bytes + size > limits.max_attachment_bytes {
+        tracing::info!("a signed message is too large to keep whole; its signature is kept");
+        return Ok(None);
+    }
+    let plain = hub
+        .master
+        .open_stream(std::fs::File::open(path)?)
+        .map_err(io::Error::other)?;
+    let mut plain = io::BufReader::with_capacity(64 * 1024, plain);
+    let copy = hub
+        .store_org_upload_blocking(SIGNED_COPY, "message/rfc822", &mut plain)
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    found.uploads.push(copy.upload_id);
+    let signature = found.signature.take();
+    if let Some(signature) = &signature {
+        found.uploads.retain(|u| u != signature);
+    }
+    Ok(signature)
 }
 
 /// Reads the spooled message and sends it; returns the reply for the gateway.
@@ -817,6 +871,7 @@ async fn receive(hub: &Arc<Hub>, setup: &Listener, arrived: Arrived, caller: &Ca
     let Arrived {
         path,
         digest,
+        size,
         mail_from,
         recipients,
         routed,
@@ -838,11 +893,22 @@ async fn receive(hub: &Arc<Hub>, setup: &Listener, arrived: Arrived, caller: &Ca
             io::BufReader::with_capacity(64 * 1024, plain),
             &mut collector,
         );
-        Ok::<_, io::Error>((envelope, collector.found))
+        let mut found = collector.found;
+        let mut replaced = None;
+        if envelope.as_ref().is_ok_and(|e| e.signed) {
+            replaced = keep_signed(&reader_hub, &path, size, &mut found)?;
+        }
+        Ok::<_, io::Error>((envelope, found, replaced))
     })
     .await;
     let (envelope, found) = match walked {
-        Ok(Ok(walked)) => walked,
+        Ok(Ok((envelope, found, replaced))) => {
+            if let Some(signature) = replaced {
+                hub.discard_uploads(&[AttachmentFile::Upload(signature)])
+                    .await;
+            }
+            (envelope, found)
+        }
         Ok(Err(e)) => {
             tracing::error!(error = %e, "a spooled message could not be read");
             return "451 4.3.0 The hub could not read the message just now; try again later".into();

@@ -30,6 +30,14 @@ async fn gateway() -> Gateway {
 /// [`gateway`], its settings changed by `configure` (given the folder of the test's
 /// authority, which also signs client certificates).
 async fn gateway_with(configure: impl FnOnce(&mut SmtpInConfig, &std::path::Path)) -> Gateway {
+    gateway_on(TestHub::start().await, configure).await
+}
+
+/// [`gateway_with`] on the hub `t`.
+async fn gateway_on(
+    t: TestHub,
+    configure: impl FnOnce(&mut SmtpInConfig, &std::path::Path),
+) -> Gateway {
     let certs = tempfile::tempdir().unwrap();
     let files =
         sealpost_hub::testing::certificates::authority_and_server(certs.path(), &["localhost"]);
@@ -52,7 +60,6 @@ async fn gateway_with(configure: impl FnOnce(&mut SmtpInConfig, &std::path::Path
         receipts: true,
     };
     configure(&mut config, certs.path());
-    let t = TestHub::start().await;
     let setup = Arc::new(smtp_in::Listener::new(&config, "http://hub.example").unwrap());
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = tcp.local_addr().unwrap().port();
@@ -441,7 +448,7 @@ async fn what_staff_mail_clients_write_arrives_with_its_text_names_and_bytes() {
         String::from_utf8_lossy(&made.stderr)
     );
     let (mut c, _) = Client::signed_in(g.port, &g.ca, SECRET).await;
-    for name in ["inline", "forward", "eightbit", "latin1", "signed"] {
+    for name in ["inline", "forward", "eightbit", "latin1"] {
         let text = std::fs::read_to_string(dir.path().join(format!("{name}.eml"))).unwrap();
         let said = c.message(staff(), &[alice()], &text).await;
         assert!(said.starts_with("250"), "{name}: {said}");
@@ -508,17 +515,6 @@ async fn what_staff_mail_clients_write_arrives_with_its_text_names_and_bytes() {
         .as_str()
         .unwrap()
         .contains("Rendez-vous au café à 10 h."));
-
-    // S/MIME signed: the text, and the signature kept as it is.
-    let m = find("Signed letter");
-    assert!(body(&m).await["body_text"]
-        .as_str()
-        .unwrap()
-        .contains("Signed by the council."));
-    assert_eq!(
-        attachment_named(&user, &m, "smime.p7s").await,
-        b"0\x82signature-bytes".repeat(10)
-    );
 }
 
 /// Waits (up to 30 s) until `to` has been emailed by the hub; panics with `log` if not.
@@ -976,4 +972,157 @@ async fn with_dkim_required_an_authenticated_gateway_must_still_send_signed_mail
         serde_json::json!([alice()]),
         "a Bcc is not shown"
     );
+}
+
+/// `content` (a MIME entity) signed with S/MIME by a certificate of the test's own, as a
+/// mail client signs: `openssl cms -sign`, lines ended CRLF for the wire. Returns the
+/// message and the signer's certificate (PEM file).
+fn smime_signed(dir: &std::path::Path, content: &str) -> (String, std::path::PathBuf) {
+    let (cert, input) = (dir.join("signer.crt"), dir.join("content"));
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "openssl {args:?}: {out:?}");
+        out.stdout
+    };
+    if !cert.exists() {
+        run(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-keyout",
+            "signer.key",
+            "-out",
+            "signer.crt",
+            "-subj",
+            "/CN=Case Worker/emailAddress=case.worker@example.gov.uk",
+        ]);
+    }
+    std::fs::write(&input, content).unwrap();
+    let signed = run(&[
+        "cms",
+        "-sign",
+        "-in",
+        "content",
+        "-signer",
+        "signer.crt",
+        "-inkey",
+        "signer.key",
+        "-from",
+        staff(),
+        "-to",
+        alice(),
+        "-subject",
+        "[secure] Signed letter",
+    ]);
+    let text = String::from_utf8(signed).unwrap();
+    let crlf: Vec<&str> = text.lines().collect();
+    (crlf.join("\r\n") + "\r\n", cert)
+}
+
+/// A signed letter's content: text and a small PDF.
+fn letter(pdf: &[u8]) -> String {
+    format!(
+        "Content-Type: multipart/mixed; boundary=\"letter\"\r\n\
+         \r\n\
+         --letter\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\
+         \r\n\
+         Signed by the council.\r\n\
+         --letter\r\n\
+         Content-Type: application/pdf\r\n\
+         Content-Transfer-Encoding: base64\r\n\
+         Content-Disposition: attachment; filename=\"decision.pdf\"\r\n\
+         \r\n\
+         {}\r\n\
+         --letter--\r\n",
+        base64::engine::general_purpose::STANDARD.encode(pdf)
+    )
+}
+
+#[tokio::test]
+async fn an_smime_signed_message_is_kept_whole_so_its_signature_still_verifies() {
+    let g = gateway().await;
+    let dir = tempfile::tempdir().unwrap();
+    let pdf: Vec<u8> = (0..3_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let (message, signer) = smime_signed(dir.path(), &letter(&pdf));
+    let (mut c, _) = Client::signed_in(g.port, &g.ca, SECRET).await;
+    let said = c.message(staff(), &[alice()], &message).await;
+    assert!(said.starts_with("250"), "{said}");
+
+    let user = g.t.user(alice()).await;
+    let inbox = user.folder("inbox").await;
+    let m = inbox
+        .iter()
+        .find(|m| m["subject"] == "Signed letter")
+        .unwrap_or_else(|| panic!("{inbox:?}"));
+    let (_, full) = user
+        .get(&format!("/messages/{}", m["id"].as_str().unwrap()))
+        .await;
+    assert!(
+        full["body_text"]
+            .as_str()
+            .unwrap()
+            .contains("Signed by the council."),
+        "{full}"
+    );
+    let names: Vec<&str> = m["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["decision.pdf", "signed-message.eml"],
+        "the attachment to open, and the whole signed message in place of smime.p7s"
+    );
+    assert_eq!(attachment_named(&user, m, "decision.pdf").await, pdf);
+    // The recipient's mail program (here openssl) checks the signature of the copy.
+    let kept = dir.path().join("kept.eml");
+    std::fs::write(
+        &kept,
+        attachment_named(&user, m, "signed-message.eml").await,
+    )
+    .unwrap();
+    let verified = std::process::Command::new("openssl")
+        .args(["cms", "-verify", "-CAfile"])
+        .arg(&signer)
+        .arg("-in")
+        .arg(&kept)
+        .output()
+        .unwrap();
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    assert!(String::from_utf8_lossy(&verified.stdout).contains("Signed by the council."));
+
+    // A hub whose limits the whole copy would pass keeps the signature file instead.
+    let small = TestHub::start_with(|c| c.limits.max_attachment_bytes = 6_000).await;
+    let g = gateway_on(small, |_, _| {}).await;
+    let (mut c, _) = Client::signed_in(g.port, &g.ca, SECRET).await;
+    let said = c.message(staff(), &[alice()], &message).await;
+    assert!(said.starts_with("250"), "{said}");
+    let user = g.t.user(alice()).await;
+    let inbox = user.folder("inbox").await;
+    let m = inbox
+        .iter()
+        .find(|m| m["subject"] == "Signed letter")
+        .unwrap_or_else(|| panic!("{inbox:?}"));
+    let names: Vec<&str> = m["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["decision.pdf", "smime.p7s"]);
 }

@@ -1,6 +1,7 @@
 """Messages as staff mail clients write them, made with Python's email package (an
 implementation independent of the hub's parser): python3 staff_client_messages.py DIR
-writes inline.eml, forward.eml, eightbit.eml, latin1.eml and signed.eml into DIR."""
+writes inline.eml, forward.eml, eightbit.eml and latin1.eml into DIR (S/MIME signed
+messages are made by openssl in the test itself)."""
 import sys, email.policy
 from email.message import EmailMessage
 from email.headerregistry import Address
@@ -32,12 +33,3 @@ open(f"{out}/eightbit.eml","wb").write(m.as_bytes())
 m = base("[secure] Caf\u00e9 meeting", "latin1")
 m.set_content("Rendez-vous au caf\u00e9 \u00e0 10 h.", charset="iso-8859-1", cte="quoted-printable")
 open(f"{out}/latin1.eml","wb").write(m.as_bytes())
-# 5. S/MIME signed (multipart/signed, the signature kept as smime.p7s)
-body = EmailMessage(policy=email.policy.SMTP); body.set_content("Signed by the council.")
-m = base("[secure] Signed letter", "signed")
-m.make_mixed(); m.set_payload([])
-m.replace_header("Content-Type", 'multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256; boundary="sig"')
-sig = EmailMessage(policy=email.policy.SMTP)
-sig.set_content(b"0\x82signature-bytes"*10, maintype="application", subtype="pkcs7-signature", filename="smime.p7s")
-m.set_payload([body, sig])
-open(f"{out}/signed.eml","wb").write(m.as_bytes())
