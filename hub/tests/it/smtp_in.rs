@@ -1126,3 +1126,72 @@ async fn an_smime_signed_message_is_kept_whole_so_its_signature_still_verifies()
         .collect();
     assert_eq!(names, ["decision.pdf", "smime.p7s"]);
 }
+
+/// A small tmpfs mounted over a folder (the test runs as root, as the Postfix one does),
+/// unmounted when dropped.
+struct FullDisk(std::path::PathBuf);
+
+impl FullDisk {
+    fn over(path: &std::path::Path, size: &str) -> Self {
+        std::fs::create_dir_all(path).unwrap();
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "mount (needs root): {out:?}");
+        FullDisk(path.to_owned())
+    }
+}
+
+impl Drop for FullDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+#[tokio::test]
+async fn a_full_disk_while_spooling_is_a_retry_for_the_gateway_and_loses_nothing() {
+    let g = gateway().await;
+    let pdf: Vec<u8> = (0..300_000u32).map(|i| (i * 13 % 256) as u8).collect();
+    let message = referral("full-1@example.gov.uk", "[secure] Large referral", &pdf);
+    let spool = g.t.data().join("spool");
+    let (mut c, _) = Client::signed_in(g.port, &g.ca, SECRET).await;
+    {
+        // 64 KiB: the message's first bytes fit, the rest do not.
+        let _full = FullDisk::over(&spool, "64k");
+        let said = c.message(staff(), &[alice()], &message).await;
+        assert!(
+            said.starts_with("451 4.3.0 The hub could not keep the message just now"),
+            "{said}"
+        );
+        // Nothing half-written is kept (removed once its writer has stopped).
+        let start = std::time::Instant::now();
+        while std::fs::read_dir(&spool).unwrap().next().is_some() {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(5),
+                "a half-written spool file is left"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        // The session goes on: the gateway can send the next message on it.
+        assert!(c.send("NOOP").await.starts_with("250"));
+    }
+    // Space again: the gateway's retry lands, once.
+    let said = c.message(staff(), &[alice()], &message).await;
+    assert!(said.starts_with("250"), "{said}");
+    let user = g.t.user(alice()).await;
+    let inbox = user.folder("inbox").await;
+    let found: Vec<_> = inbox
+        .iter()
+        .filter(|m| m["subject"] == "Large referral")
+        .collect();
+    assert_eq!(found.len(), 1, "{inbox:?}");
+    assert_eq!(
+        attachment_named(&user, found[0], "Plän für Frau J.pdf").await,
+        pdf
+    );
+}
