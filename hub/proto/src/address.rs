@@ -7,6 +7,14 @@
 //! - the whole address is lower-cased. RFC 5321 §2.4 lets a receiving server treat the local
 //!   part as case-sensitive, but no mail system in use does, and a hub that told `Ann@` from
 //!   `ann@` would give one person two mailboxes;
+//! - the local part is put in Unicode normalisation form C (RFC 6532 3.1), and full-width
+//!   letters and digits become their ASCII forms (`ａｎｎ` → `ann`, the width mapping of
+//!   RFC 8264 9.3), so that an address typed or sent in another form of the same text is one
+//!   address;
+//! - a local part holding a character that shows nothing (a control, white space, or a
+//!   default-ignorable or format character such as U+200B ZERO WIDTH SPACE, U+00AD SOFT
+//!   HYPHEN or U+202E RIGHT-TO-LEFT OVERRIDE; Unicode's DerivedCoreProperties) is refused:
+//!   it would look like another person's address;
 //! - one trailing dot on the domain (the DNS root, `example.org.`) is dropped;
 //! - an internationalised domain becomes its ASCII (A-label) form by UTS #46 / IDNA 2008
 //!   (`bücher.example` → `xn--bcher-kva.example`), so both spellings are one address.
@@ -17,6 +25,8 @@
 //! (`root@localhost`) are refused: none can receive a notification from the hub.
 
 use std::fmt;
+
+use unicode_normalization::UnicodeNormalization;
 
 /// Why a text is not an address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,13 +63,81 @@ pub fn normalise(raw: &str) -> Result<String, AddressError> {
         return Err(AddressError::Empty);
     }
     let (local, domain) = raw.rsplit_once('@').ok_or(AddressError::LocalPart)?;
-    let local = local.to_lowercase();
+    if local.chars().any(invisible) {
+        return Err(AddressError::LocalPart);
+    }
+    let local: String = local
+        .chars()
+        .map(narrow)
+        .collect::<String>()
+        .to_lowercase()
+        .nfc()
+        .collect();
     // Quoted forms are valid RFC 5322 but a person never types one, and they would let
     // spaces and a second @ into an address.
     if local.starts_with('"') || !email_address::EmailAddress::is_valid_local_part(&local) {
         return Err(AddressError::LocalPart);
     }
     Ok(format!("{local}@{}", normalise_domain(domain)?))
+}
+
+/// Whether `c` shows nothing where it stands: controls, white space, and the characters
+/// Unicode marks Default_Ignorable_Code_Point or general category Cf (format), per
+/// DerivedCoreProperties.txt and DerivedGeneralCategory.txt of Unicode 15.1.
+fn invisible(c: char) -> bool {
+    c.is_control()
+        || c.is_whitespace()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{0600}'..='\u{0605}'
+                | '\u{061C}'
+                | '\u{06DD}'
+                | '\u{070F}'
+                | '\u{0890}'..='\u{0891}'
+                | '\u{08E2}'
+                | '\u{115F}'..='\u{1160}'
+                | '\u{17B4}'..='\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{2800}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{FFF0}'..='\u{FFFB}'
+                | '\u{110BD}'
+                | '\u{110CD}'
+                | '\u{1BCA0}'..='\u{1BCA3}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0000}'..='\u{E0FFF}'
+        )
+}
+
+/// A full-width ASCII character (U+FF01..U+FF5E) as its ASCII form; others as they are.
+fn narrow(c: char) -> char {
+    match c {
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFF01 + 0x21).unwrap_or(c),
+        _ => c,
+    }
+}
+
+/// An address (or any text) for a message or a protocol reply: printable ASCII as it is,
+/// every other character as `\u{…}`, so that nothing in it can hide or reorder what is
+/// shown around it.
+pub fn shown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii_graphic() || c == ' ' {
+            out.push(c);
+        } else {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        }
+    }
+    out
 }
 
 /// The stored form of a domain name: spaces, a leading `@` and one trailing dot dropped,
@@ -122,6 +200,14 @@ mod tests {
             ("zoë@partner.example", "zoë@partner.example"),
             ("ZOË@partner.example", "zoë@partner.example"),
             ("o'neil@partner.example", "o'neil@partner.example"),
+            // The same text in another Unicode form, or in full-width letters.
+            ("zoe\u{301}@partner.example", "zo\u{e9}@partner.example"),
+            (
+                "\u{FF41}\u{FF4E}\u{FF4E}@partner.example",
+                "ann@partner.example",
+            ),
+            ("ＡＮＮ@ｐａｒｔｎｅｒ.example", "ann@partner.example"),
+            ("ann@partner\u{200B}.example", "ann@partner.example"),
         ] {
             assert_eq!(normalise(typed).as_deref(), Ok(stored), "{typed:?}");
         }
@@ -161,6 +247,16 @@ mod tests {
             ("ann@partner.example..", AddressError::Domain),
             ("ann@-partner.example", AddressError::Domain),
             ("ann@part ner.example", AddressError::Domain),
+            // Characters that show nothing, so that the address looks like another.
+            ("ann\u{200B}@partner.example", AddressError::LocalPart),
+            ("ann\u{202E}@partner.example", AddressError::LocalPart),
+            ("an\u{AD}n@partner.example", AddressError::LocalPart),
+            ("\u{FEFF}ann@partner.example", AddressError::LocalPart),
+            ("ann\u{2060}@partner.example", AddressError::LocalPart),
+            ("ann\u{E0041}@partner.example", AddressError::LocalPart),
+            ("ann\u{A0}@partner.example", AddressError::LocalPart),
+            ("ann\u{3164}@partner.example", AddressError::LocalPart),
+            ("a\u{0}nn@partner.example", AddressError::LocalPart),
         ] {
             assert_eq!(normalise(typed), Err(why), "{typed:?}");
         }
@@ -185,5 +281,17 @@ mod tests {
             Ok("example.org".into())
         );
         assert_eq!(normalise_domain("localhost"), Err(AddressError::Domain));
+    }
+}
+
+#[cfg(test)]
+mod shown_tests {
+    use super::*;
+
+    #[test]
+    fn what_is_shown_hides_nothing() {
+        assert_eq!(shown("ann@partner.example"), "ann@partner.example");
+        assert_eq!(shown("ann\u{202E}lpd.exe"), "ann\\u{202e}lpd.exe");
+        assert_eq!(shown("zoé\r\n"), "zo\\u{e9}\\u{d}\\u{a}");
     }
 }

@@ -15,6 +15,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+use sealpost_proto::address::shown;
+
 use mail_auth::{
     common::{
         crypto::{HashAlgorithm, HashContext, HashImpl, Sha1, Sha256},
@@ -372,8 +374,9 @@ impl Dkim {
         };
         let lookup_failed = || {
             format!(
-                "451 4.7.5 The DKIM key or DMARC policy of {from_domain} could not be looked \
-                 up just now; try again later"
+                "451 4.7.5 The DKIM key or DMARC policy of {} could not be looked \
+                 up just now; try again later",
+                shown(&from_domain)
             )
         };
         match dmarc.dkim_result() {
@@ -388,8 +391,9 @@ impl Dkim {
                 if let Some(other) = passed.first() {
                     return Err(format!(
                         "550 5.7.1 DKIM: the message is signed by {}, which is not aligned \
-                         with its From: domain {from_domain}",
-                        other.d
+                         with its From: domain {}",
+                        shown(&other.d),
+                        shown(&from_domain)
                     ));
                 }
                 if outputs
@@ -404,7 +408,7 @@ impl Dkim {
                         DkimResult::Fail(e) | DkimResult::Neutral(e) | DkimResult::PermError(e) => {
                             Some(format!(
                                 "the signature of {} did not verify: {e}",
-                                o.signature().map_or("the sender", |s| s.d.as_str())
+                                o.signature().map_or("the sender".into(), |s| shown(&s.d))
                             ))
                         }
                         _ => None,

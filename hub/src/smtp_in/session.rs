@@ -464,8 +464,9 @@ impl Session {
             _ => {
                 return self
                     .refuse(&format!(
-                        "550 5.7.1 <{from}> is not an address of the organisation: secure mail \
-                         is sent from staff addresses"
+                        "550 5.7.1 <{}> is not an address of the organisation: secure mail \
+                         is sent from staff addresses",
+                        address::shown(from)
                     ))
                     .await
             }
@@ -488,7 +489,10 @@ impl Session {
         }
         let Ok(mut address) = address::normalise(to) else {
             return self
-                .refuse(&format!("501 5.1.3 <{to}> is not a valid address"))
+                .refuse(&format!(
+                    "501 5.1.3 <{}> is not a valid address",
+                    address::shown(to)
+                ))
                 .await;
         };
         if let Some(domain) = &self.setup.config.routing_domain {
@@ -958,8 +962,9 @@ async fn receive(hub: &Arc<Hub>, setup: &Listener, arrived: Arrived, caller: &Ca
         .find(|a| !address::normalise(a).is_ok_and(|a| config.is_org_address(&a)))
     {
         return refuse(format!(
-            "550 5.7.1 From: <{outsider}> is not an address of the organisation: secure mail \
-             is sent from staff addresses"
+            "550 5.7.1 From: <{}> is not an address of the organisation: secure mail \
+             is sent from staff addresses",
+            address::shown(outsider)
         ))
         .await;
     }
@@ -1001,9 +1006,10 @@ async fn receive(hub: &Arc<Hub>, setup: &Listener, arrived: Arrived, caller: &Ca
             .collect();
         if let Some(unnamed) = recipients.iter().find(|r| !named.contains(r)) {
             return refuse(format!(
-                "550 5.7.1 <{unnamed}> is not in the message's signed To: or Cc:; a message \
+                "550 5.7.1 <{}> is not in the message's signed To: or Cc:; a message \
                  proven by DKIM alone cannot have Bcc recipients: relay it with the \
-                 gateway's certificate or AUTH"
+                 gateway's certificate or AUTH",
+                address::shown(unnamed)
             ))
             .await;
         }
@@ -1076,7 +1082,10 @@ async fn receive(hub: &Arc<Hub>, setup: &Listener, arrived: Arrived, caller: &Ca
         Err(e) => {
             let reply = match e {
                 Error::SenderNotAllowed(from) => {
-                    format!("550 5.7.1 <{from}> is not an address of the organisation")
+                    format!(
+                        "550 5.7.1 <{}> is not an address of the organisation",
+                        address::shown(&from)
+                    )
                 }
                 Error::AttachmentLimit {
                     max_files,

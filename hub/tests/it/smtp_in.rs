@@ -1195,3 +1195,81 @@ async fn a_full_disk_while_spooling_is_a_retry_for_the_gateway_and_loses_nothing
         pdf
     );
 }
+
+#[tokio::test]
+async fn envelope_addresses_in_other_unicode_forms_are_one_person_and_invisible_characters_are_refused(
+) {
+    let g = gateway().await;
+    let (mut c, _) = Client::signed_in(g.port, &g.ca, SECRET).await;
+
+    // Characters that show nothing would make an address look like another's: refused,
+    // and the reply shows them escaped rather than acting on the gateway's log.
+    for (rcpt, shown) in [
+        (
+            "alice\u{200B}@partner.example",
+            "alice\\u{200b}@partner.example",
+        ),
+        (
+            "alice\u{202E}@partner.example",
+            "alice\\u{202e}@partner.example",
+        ),
+        (
+            "\u{FEFF}alice@partner.example",
+            "\\u{feff}alice@partner.example",
+        ),
+    ] {
+        assert!(c
+            .send(&format!("MAIL FROM:<{}> SMTPUTF8", staff()))
+            .await
+            .starts_with("250"));
+        let said = c.send(&format!("RCPT TO:<{rcpt}>")).await;
+        assert!(
+            said.starts_with(&format!("501 5.1.3 <{shown}> is not a valid address")),
+            "{rcpt:?}: {said}"
+        );
+        c.send("RSET").await;
+    }
+    let said = c
+        .send("MAIL FROM:<case.worker\u{200B}@example.gov.uk> SMTPUTF8")
+        .await;
+    assert!(
+        said.starts_with("550 5.7.1 <case.worker\\u{200b}@example.gov.uk> is not an address"),
+        "{said}"
+    );
+    c.send("RSET").await;
+
+    // Full-width letters and a decomposed é: the same people as their usual spelling.
+    let body = |id: &str| {
+        note(
+            id,
+            "alice@partner.example",
+            Some("zoé@partner.example"),
+            "Hello",
+        )
+    };
+    let said = c
+        .message(
+            staff(),
+            &["ａｌｉｃｅ@partner.example", "zoe\u{301}@partner.example"],
+            &body("forms-1@example.gov.uk"),
+        )
+        .await;
+    assert!(said.starts_with("250"), "{said}");
+    let said = c
+        .message(
+            staff(),
+            &["alice@partner.example", "zo\u{e9}@partner.example"],
+            &body("forms-1@example.gov.uk"),
+        )
+        .await;
+    assert!(said.starts_with("250"), "{said}");
+    let inbox = g.t.user(alice()).await.folder("inbox").await;
+    assert_eq!(
+        inbox
+            .iter()
+            .filter(|m| m["subject"] == "Visit on Thursday")
+            .count(),
+        1,
+        "one person, one message: the second send is the first one's retry: {inbox:?}"
+    );
+}
