@@ -822,6 +822,11 @@ pub mod gateway {
             (c, said)
         }
 
+        /// Writes `bytes` as they are, reading nothing.
+        pub async fn write_raw(&mut self, bytes: &[u8]) {
+            self.io.get_mut().write_all(bytes).await.unwrap();
+        }
+
         /// MAIL, RCPT each, DATA and the message: the final reply.
         pub async fn message(&mut self, from: &str, to: &[&str], message: &str) -> String {
             let said = self.send(&format!("MAIL FROM:<{from}>")).await;

@@ -16,7 +16,7 @@ pub mod mime;
 mod session;
 mod tls;
 
-use std::{net::IpAddr, sync::Arc};
+use std::{net::IpAddr, sync::Arc, time::Duration};
 
 pub use config::SmtpInConfig;
 
@@ -32,6 +32,28 @@ pub struct Listener {
     auth_secrets: Vec<[u8; 32]>,
     allow_ips: Vec<IpAddr>,
     dkim: Option<dkim::Dkim>,
+    waits: Waits,
+}
+
+/// How long a session may wait for its peer.
+#[derive(Debug, Clone, Copy)]
+pub struct Waits {
+    /// For a command (RFC 5321 4.5.3.2.7 asks at least 5 minutes).
+    pub command: Duration,
+    /// For more of a message while it arrives (RFC 5321 4.5.3.2.5: 3 minutes).
+    pub data: Duration,
+    /// For the gateway to prove it is the organisation's.
+    pub prove: Duration,
+}
+
+impl Default for Waits {
+    fn default() -> Self {
+        Self {
+            command: Duration::from_secs(300),
+            data: Duration::from_secs(180),
+            prove: Duration::from_secs(120),
+        }
+    }
 }
 
 impl Listener {
@@ -57,6 +79,7 @@ impl Listener {
         };
         Ok(Self {
             dkim,
+            waits: Waits::default(),
             tls: tls::acceptor(config)?,
             judge: tls::Judge::new(config)?,
             hostname,
@@ -72,6 +95,13 @@ impl Listener {
                 .collect(),
             config: config.clone(),
         })
+    }
+
+    /// The listener with other waits than RFC 5321's (tests, which cannot wait minutes).
+    #[cfg(feature = "testing")]
+    pub fn with_waits(mut self, waits: Waits) -> Self {
+        self.waits = waits;
+        self
     }
 
     /// The cache DKIM lookups go through, when DKIM is on: tests publish their DNS

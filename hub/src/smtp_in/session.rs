@@ -26,14 +26,8 @@ use crate::error::Error;
 use crate::hub::{Caller, Hub};
 use crate::sending::{AttachmentFile, OrgMessage};
 
-/// How long a command may take to arrive (RFC 5321 4.5.3.2.7 asks at least 5 minutes).
-const COMMAND_WAIT: Duration = Duration::from_secs(300);
-/// How long the message may pause while it arrives (RFC 5321 4.5.3.2.5: 3 minutes).
-const DATA_WAIT: Duration = Duration::from_secs(180);
 /// Errors after which the session is closed.
 const MAX_ERRORS: u32 = 10;
-/// How long a session may go on without proving it is the gateway's.
-const PROVE_WITHIN: Duration = Duration::from_secs(120);
 /// `Received:` lines past which a message is taken to be going round in a loop (RFC
 /// 5321 6.3 suggests about 100; mail between an organisation's gateway and its hub passes
 /// few hops).
@@ -243,7 +237,7 @@ impl Session {
 
     /// The next command, or the reply to a malformed one; `None` at the connection's end.
     async fn next_request(&mut self) -> io::Result<Option<Result<Request<String>, String>>> {
-        if self.may_send().is_err() && self.started.elapsed() > PROVE_WITHIN {
+        if self.may_send().is_err() && self.started.elapsed() > self.setup.waits.prove {
             self.reply("421 4.7.0 The gateway did not identify itself in time; closing")
                 .await?;
             return Ok(None);
@@ -258,7 +252,7 @@ impl Session {
             match parsed {
                 Ok(request) => return Ok(Some(Ok(request))),
                 Err(smtp_proto::Error::NeedsMoreData { .. }) => {
-                    if !self.fill(COMMAND_WAIT).await? {
+                    if !self.fill(self.setup.waits.command).await? {
                         return Ok(None);
                     }
                 }
@@ -274,7 +268,7 @@ impl Session {
                 let line: Vec<u8> = self.input.drain(..=end).collect();
                 return Ok(Some(String::from_utf8_lossy(&line).trim().to_owned()));
             }
-            if self.input.len() > 4096 || !self.fill(COMMAND_WAIT).await? {
+            if self.input.len() > 4096 || !self.fill(self.setup.waits.command).await? {
                 return Ok(None);
             }
         }
@@ -561,7 +555,7 @@ impl Session {
             if done {
                 break;
             }
-            if !self.fill(DATA_WAIT).await? {
+            if !self.fill(self.setup.waits.data).await? {
                 return Ok(());
             }
         }

@@ -38,6 +38,19 @@ async fn gateway_on(
     t: TestHub,
     configure: impl FnOnce(&mut SmtpInConfig, &std::path::Path),
 ) -> Gateway {
+    gateway_full(t, configure, smtp_in::Waits::default()).await
+}
+
+/// [`gateway`], its sessions waiting for their peer as `waits` says.
+async fn gateway_waiting(waits: smtp_in::Waits) -> Gateway {
+    gateway_full(TestHub::start().await, |_, _| {}, waits).await
+}
+
+async fn gateway_full(
+    t: TestHub,
+    configure: impl FnOnce(&mut SmtpInConfig, &std::path::Path),
+    waits: smtp_in::Waits,
+) -> Gateway {
     let certs = tempfile::tempdir().unwrap();
     let files =
         sealpost_hub::testing::certificates::authority_and_server(certs.path(), &["localhost"]);
@@ -60,7 +73,11 @@ async fn gateway_on(
         receipts: true,
     };
     configure(&mut config, certs.path());
-    let setup = Arc::new(smtp_in::Listener::new(&config, "http://hub.example").unwrap());
+    let setup = Arc::new(
+        smtp_in::Listener::new(&config, "http://hub.example")
+            .unwrap()
+            .with_waits(waits),
+    );
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = tcp.local_addr().unwrap().port();
     let (closing, closed) = tokio::sync::watch::channel(false);
@@ -1271,5 +1288,56 @@ async fn envelope_addresses_in_other_unicode_forms_are_one_person_and_invisible_
             .count(),
         1,
         "one person, one message: the second send is the first one's retry: {inbox:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_gateway_that_stalls_mid_message_is_closed_after_the_wait_and_nothing_is_kept() {
+    // RFC 5321's three minutes, shortened: the rule, not its length, is under test.
+    let waits = smtp_in::Waits {
+        data: std::time::Duration::from_secs(2),
+        ..smtp_in::Waits::default()
+    };
+    let g = gateway_waiting(waits).await;
+    let (mut c, _) = Client::signed_in(g.port, &g.ca, SECRET).await;
+    assert!(c
+        .send(&format!("MAIL FROM:<{}>", staff()))
+        .await
+        .starts_with("250"));
+    assert!(c
+        .send(&format!("RCPT TO:<{}>", alice()))
+        .await
+        .starts_with("250"));
+    assert!(c.send("DATA").await.starts_with("354"));
+    let whole = note(
+        "stall-1@example.gov.uk",
+        alice(),
+        None,
+        "Half of this arrives.",
+    );
+    let before = std::time::Instant::now();
+    c.write_raw(&whole.as_bytes()[..whole.len() / 2]).await;
+    let said = c.reply().await;
+    let waited = before.elapsed();
+    assert!(said.starts_with("421 4.4.2"), "{said}");
+    assert!(
+        waited >= std::time::Duration::from_millis(1900),
+        "closed before the wait: {waited:?}"
+    );
+
+    // The half message is not kept, and not sent.
+    let spool = g.t.data().join("spool");
+    let start = std::time::Instant::now();
+    while std::fs::read_dir(&spool).is_ok_and(|mut d| d.next().is_some()) {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(5),
+            "a half message is left in the spool"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let inbox = g.t.user(alice()).await.folder("inbox").await;
+    assert!(
+        inbox.iter().all(|m| m["subject"] != "Visit on Thursday"),
+        "{inbox:?}"
     );
 }
