@@ -857,6 +857,103 @@ pub mod gateway {
     }
 }
 
+/// A DNS server on loopback for tests and benchmarks: it answers TXT queries from a fixed
+/// table (DKIM keys, DMARC policies), NXDOMAIN for any other name, over UDP, with
+/// hickory's own message encoding. Stopped when dropped.
+pub mod dns {
+    use std::{
+        collections::HashMap,
+        net::{SocketAddr, UdpSocket},
+        sync::{
+            atomic::{AtomicBool, Ordering},
+            Arc,
+        },
+        time::Duration,
+    };
+
+    use mail_auth::hickory_resolver::proto::{
+        op::{Message, ResponseCode},
+        rr::{rdata::TXT, RData, Record, RecordType},
+    };
+
+    /// The running server.
+    pub struct Server {
+        /// Where it listens (`127.0.0.1:PORT`), as `smtp_in.dns_servers` takes it.
+        pub address: SocketAddr,
+        stop: Arc<AtomicBool>,
+    }
+
+    impl Server {
+        /// Serves `records`: (name, TXT text) pairs, names without the root's dot.
+        pub fn start(records: &[(&str, &str)]) -> Self {
+            let table: HashMap<String, String> = records
+                .iter()
+                .map(|(name, text)| {
+                    (
+                        format!("{}.", name.to_ascii_lowercase()),
+                        (*text).to_owned(),
+                    )
+                })
+                .collect();
+            let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+            socket
+                .set_read_timeout(Some(Duration::from_millis(100)))
+                .unwrap();
+            let address = socket.local_addr().unwrap();
+            let stop = Arc::new(AtomicBool::new(false));
+            let stopping = stop.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while !stopping.load(Ordering::Relaxed) {
+                    let Ok((n, from)) = socket.recv_from(&mut buf) else {
+                        continue;
+                    };
+                    if let Some(answer) = answer(&table, &buf[..n]) {
+                        let _ = socket.send_to(&answer, from);
+                    }
+                }
+            });
+            Server { address, stop }
+        }
+    }
+
+    fn answer(table: &HashMap<String, String>, query: &[u8]) -> Option<Vec<u8>> {
+        let query = Message::from_vec(query).ok()?;
+        let question = query.queries.first()?.clone();
+        let name = question.name().to_ascii().to_ascii_lowercase();
+        let mut response = Message::response(query.metadata.id, query.metadata.op_code);
+        response.metadata.recursion_desired = query.metadata.recursion_desired;
+        response.metadata.recursion_available = true;
+        response.metadata.authoritative = true;
+        response.add_query(question.clone());
+        match table.get(&name) {
+            None => response.metadata.response_code = ResponseCode::NXDomain,
+            Some(text) if question.query_type() == RecordType::TXT => {
+                // A TXT record is strings of at most 255 bytes (RFC 1035 3.3.14).
+                let strings = text
+                    .as_bytes()
+                    .chunks(255)
+                    .map(|c| String::from_utf8_lossy(c).into_owned())
+                    .collect();
+                response.add_answer(Record::from_rdata(
+                    question.name().clone(),
+                    300,
+                    RData::TXT(TXT::new(strings)),
+                ));
+            }
+            // The name exists, with no record of the type asked for.
+            Some(_) => {}
+        }
+        response.to_vec().ok()
+    }
+
+    impl Drop for Server {
+        fn drop(&mut self) {
+            self.stop.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
 /// A real mail gateway for tests: Debian's Postfix, run from a configuration of the
 /// test's own on loopback (as root: `postfix -c DIR start`), relaying secure mail to the
 /// hub's SMTP listener over TLS with a client certificate. Anything else, which a real

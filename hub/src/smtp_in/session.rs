@@ -512,7 +512,7 @@ impl Session {
         self.reply("354 Start mail input; end with <CRLF>.<CRLF>")
             .await?;
         let max = self.setup.config.max_message_bytes;
-        let spool = Spool::start(&self.hub, self.setup.dkim.is_some());
+        let spool = Spool::start(&self.hub, self.dkim_needed().is_some());
         let mut spool = match spool {
             Ok(spool) => Some(spool),
             Err(e) => {

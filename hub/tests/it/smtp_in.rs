@@ -1341,3 +1341,44 @@ async fn a_gateway_that_stalls_mid_message_is_closed_after_the_wait_and_nothing_
         "{inbox:?}"
     );
 }
+
+#[tokio::test]
+async fn dkim_keys_and_dmarc_policies_are_looked_up_in_the_dns_servers_named() {
+    let keys = tempfile::tempdir().unwrap();
+    let org = dkim_key(keys.path(), "org");
+    // A real DNS server on loopback, with nothing in the listener's cache.
+    let dns = sealpost_hub::testing::dns::Server::start(&[
+        ("sel2026._domainkey.example.gov.uk", &org.record),
+        ("_dmarc.example.gov.uk", "v=DMARC1; p=reject"),
+    ]);
+    let g = gateway_with(|c, _| {
+        c.dkim = smtp_in::config::DkimUse::Accept;
+        c.dns_servers = vec![dns.address.to_string()];
+    })
+    .await;
+    let mut c = tls_only(g.port, &g.ca).await;
+    let all = "From,To,Subject,Date,Message-ID";
+    let body = "Looked up, not preloaded.";
+    let signed = dkim_sign(
+        &note("dns-1@example.gov.uk", alice(), None, body),
+        "sel2026",
+        "example.gov.uk",
+        &org,
+        all,
+    );
+    let said = c.message(staff(), &[alice()], &signed).await;
+    assert!(said.starts_with("250"), "{said}");
+    // A selector the domain does not publish (NXDOMAIN): no key, no proof.
+    let unpublished = dkim_sign(
+        &note("dns-2@example.gov.uk", alice(), None, body),
+        "old",
+        "example.gov.uk",
+        &org,
+        all,
+    );
+    let said = c.message(staff(), &[alice()], &unpublished).await;
+    assert!(
+        said.starts_with("550 5.7.1 DKIM: the signature of example.gov.uk did not verify"),
+        "{said}"
+    );
+}
