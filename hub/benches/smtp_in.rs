@@ -182,7 +182,14 @@ async fn main() {
     let signer = DkimSigner::from_key(dkim_key)
         .domain("example.gov.uk")
         .selector("sel1")
-        .headers(["From", "To", "Subject", "Message-ID"]);
+        .headers([
+            "From",
+            "To",
+            "Subject",
+            "Message-ID",
+            "MIME-Version",
+            "Content-Type",
+        ]);
     let mut dkim_times = Vec::new();
     let mut dkim_growth = 0u64;
     for run in 0..3 {

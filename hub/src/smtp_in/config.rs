@@ -122,6 +122,17 @@ impl SmtpInConfig {
                     .into(),
             );
         }
+        if self.dkim == DkimUse::Require
+            && self.client_ca.is_none()
+            && self.client_cert_sha256.is_empty()
+            && self.auth_secret_sha256.is_empty()
+        {
+            return Err(
+                "smtp_in.dkim = \"require\" checks signatures on top of the gateway's \
+                 certificate or AUTH, and none is set: set one, or use dkim = \"accept\""
+                    .into(),
+            );
+        }
         if !self.dns_servers.is_empty() && self.dkim.is_off() {
             return Err("smtp_in.dns_servers is for DKIM, which is off: set dkim".into());
         }

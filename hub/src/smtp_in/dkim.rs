@@ -303,96 +303,173 @@ impl Dkim {
         &self.cache
     }
 
-    /// Whether the message proves itself the organisation's: a DKIM signature that
-    /// verifies and is aligned with the `From:` domain under that domain's DMARC policy
-    /// (strictly, the same domain, when it publishes none). With `alone` (DKIM is the only
-    /// proof the session gave), the signature must also cover `To:` and `Cc:`, since the
-    /// envelope's recipients are checked against them.
+    /// Whether the message proves itself the organisation's: a DKIM signature by the
+    /// domain of its `From:` (or an organisation domain above it) that verifies, that
+    /// DMARC aligns with `From:` under that domain's policy (RFC 7489; the same domain when
+    /// it publishes none), made in the last two days, with `rsa-sha256` or `ed25519-sha256`
+    /// (RFC 8301 retires `rsa-sha1`), and covering every field that says who the message is
+    /// from and to and what it is: `From`, `Subject`, and `To`, `Cc`, `Content-Type`,
+    /// `MIME-Version`, `Content-Transfer-Encoding` when present. The header must read the
+    /// same to every parser: CRLF line ends only, strict field names, one of each of those
+    /// fields. `is_org` tells an organisation address; `now` is seconds since 1970.
     ///
     /// # Errors
-    /// The SMTP reply: 550 5.7.1 with the reason, or 451 4.7.5 when a lookup failed.
+    /// The SMTP reply: 550 5.7.1 with the reason, or 451 4.7.5 when a lookup failed or
+    /// took too long.
     pub async fn judge(
         &self,
         signed: &Result<Signed, HeaderTooLarge>,
-        mail_from: &str,
-        alone: bool,
-    ) -> Result<(), String> {
+        is_org: impl Fn(&str) -> bool,
+        now: u64,
+    ) -> Result<Proven, String> {
+        let refuse = |why: &str| Err(format!("550 5.7.1 DKIM: {why}"));
         let Ok(signed) = signed else {
-            return Err(
-                "550 5.7.1 The message's header is too large to check its DKIM \
-                        signature"
-                    .into(),
+            return refuse("the message's header is too large to check its signature");
+        };
+        let headers = &signed.headers;
+        let bare = headers.iter().enumerate().any(|(i, &b)| {
+            (b == b'\n' && (i == 0 || headers[i - 1] != b'\r'))
+                || (b == b'\r' && headers.get(i + 1) != Some(&b'\n'))
+        });
+        if bare {
+            return refuse(
+                "the message's header has a line break without its CR or LF (RFC 5322 2.3)",
             );
+        }
+        let Some(mut message) = AuthenticatedMessage::parse(headers) else {
+            return refuse("the message has no header, so no signature");
         };
-        let Some(mut message) = AuthenticatedMessage::parse(&signed.headers) else {
-            return Err("550 5.7.1 The message has no header, so no DKIM signature".into());
+        if message.body_offset() != headers.len() {
+            return refuse("the message's header has a line that is not a header field");
+        }
+        let strict = |name: &[u8]| {
+            !name.is_empty() && name.iter().all(|&b| (33..=126).contains(&b) && b != b':')
         };
-        if message.body_hashes.len() != signed.body_hashes.len() {
+        if let Some((name, _)) = message.headers.iter().find(|(name, _)| !strict(name)) {
+            return refuse(&format!(
+                "the header field name {:?} is not valid (RFC 5322 3.6.8)",
+                shown(&String::from_utf8_lossy(name))
+            ));
+        }
+        let count = |field: &str| {
+            message
+                .headers
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(field.as_bytes()))
+                .count()
+        };
+        if let Some(twice) = ONCE.iter().find(|f| count(f) > 1) {
+            return refuse(&format!("the message has more than one {twice}: field"));
+        }
+        let from = match message.from.as_slice() {
+            [from] => from.clone(),
+            [] => return refuse("the message has no From: address"),
+            _ => return refuse("the message's From: names more than one address"),
+        };
+        if !is_org(&from) {
+            return Err(format!(
+                "550 5.7.1 From: <{}> is not an address of the organisation: secure mail is \
+                 sent from staff addresses",
+                shown(&from)
+            ));
+        }
+        let from_domain = from.rsplit_once('@').map_or("", |(_, d)| d).to_owned();
+        // Only the organisation's own signatures are worth a lookup: this bounds what an
+        // unproven sender can make the hub look up to the organisation's names.
+        let ours = |d: &str| {
+            let d = d.to_ascii_lowercase();
+            d == from_domain
+                || (from_domain.ends_with(&format!(".{d}")) && is_org(&format!("postmaster@{d}")))
+        };
+        let signers: Vec<String> = message
+            .dkim_headers
+            .iter()
+            .map(|h| h.header.d.clone())
+            .collect();
+        message.dkim_headers.retain(|h| {
+            ours(&h.header.d) && HashAlgorithm::from(h.header.a) == HashAlgorithm::Sha256
+        });
+        message.dkim_headers.truncate(MAX_SIGNATURES);
+        for h in &mut message.dkim_headers {
+            // No report addresses or third-party lookups for a message being judged.
+            h.header.r = false;
+            h.header.atps = None;
+        }
+        message.errors.clear();
+        if message.dkim_headers.is_empty() {
+            return match signers.first() {
+                None => Err(
+                    "550 5.7.1 The message carries no DKIM signature, and this session did \
+                     not prove it is the organisation's gateway by certificate or AUTH"
+                        .into(),
+                ),
+                Some(_) if signers.iter().any(|d| ours(d)) => refuse(
+                    "the organisation's signature uses rsa-sha1, which is no longer \
+                     accepted (RFC 8301): sign with rsa-sha256",
+                ),
+                Some(other) => Err(format!(
+                    "550 5.7.1 DKIM: the message is signed by {}, which is not aligned with \
+                     its From: domain {}",
+                    shown(other),
+                    shown(&from_domain)
+                )),
+            };
+        }
+        if message.body_hashes.len() != signed.body_hashes.len()
+            || message
+                .body_hashes
+                .iter()
+                .zip(&signed.body_hashes)
+                .any(|(a, b)| (a.0, a.1, a.2) != (b.0, b.1, b.2))
+        {
             return Err("451 4.3.0 The hub could not check the DKIM signature; try again".into());
         }
         message.body_hashes.clone_from(&signed.body_hashes);
-        if message.dkim_headers.is_empty() && !message.has_dkim_errors {
-            return Err(
-                "550 5.7.1 The message carries no DKIM signature, and this session did not \
-                 prove it is the organisation's gateway by certificate or AUTH"
-                    .into(),
-            );
-        }
-        let outputs = self
-            .authenticator
-            .verify_dkim(Parameters::new(&message).with_txt_cache(&self.cache))
-            .await;
-        let from_domain = match message.from.as_slice() {
-            [from, ..] => from
-                .rsplit_once('@')
-                .map(|(_, d)| d.to_owned())
-                .unwrap_or_default(),
-            [] => return Err("550 5.7.1 The message has no From: address".into()),
-        };
-        let mail_from_domain = mail_from.rsplit_once('@').map_or("", |(_, d)| d);
-        let spf = SpfOutput::new(mail_from_domain.to_owned());
-        let dmarc = self
-            .authenticator
-            .verify_dmarc(
-                Parameters::new(DmarcParameters::new(
-                    &message,
-                    &outputs,
-                    mail_from_domain,
-                    &spf,
-                ))
-                .with_txt_cache(&self.cache),
+        let lookup_failed = || {
+            format!(
+                "451 4.7.5 The DKIM key or DMARC policy of {} could not be looked up just \
+                 now; try again later",
+                shown(&from_domain)
             )
-            .await;
+        };
+        let checked = tokio::time::timeout(LOOKUPS_WITHIN, async {
+            let outputs = self
+                .authenticator
+                .verify_dkim(Parameters::new(&message).with_txt_cache(&self.cache))
+                .await;
+            let spf = SpfOutput::new(from_domain.clone());
+            let dmarc = self
+                .authenticator
+                .verify_dmarc(
+                    Parameters::new(DmarcParameters::new(&message, &outputs, &from_domain, &spf))
+                        .with_txt_cache(&self.cache),
+                )
+                .await;
+            (outputs, dmarc)
+        })
+        .await;
+        let Ok((outputs, dmarc)) = checked else {
+            return Err(lookup_failed());
+        };
         let passed: Vec<&mail_auth::dkim::Signature> = outputs
             .iter()
             .filter(|o| *o.result() == DkimResult::Pass)
             .filter_map(|o| o.signature())
             .collect();
-        let aligned = |d: &str| {
-            let (d, from) = (d.to_ascii_lowercase(), from_domain.to_ascii_lowercase());
-            d == from || from.ends_with(&format!(".{d}")) || d.ends_with(&format!(".{from}"))
-        };
-        let lookup_failed = || {
-            format!(
-                "451 4.7.5 The DKIM key or DMARC policy of {} could not be looked \
-                 up just now; try again later",
-                shown(&from_domain)
-            )
-        };
         match dmarc.dkim_result() {
             DmarcResult::Pass => {}
-            // No DMARC policy: the signature must be the From: domain's own.
+            // The domain publishes no DMARC policy: its own signature, strictly.
             DmarcResult::None
-                if passed
-                    .iter()
-                    .any(|s| s.d.eq_ignore_ascii_case(&from_domain)) => {}
+                if !dmarc.domain().is_empty()
+                    && passed
+                        .iter()
+                        .any(|s| s.d.eq_ignore_ascii_case(&from_domain)) => {}
             DmarcResult::TempError(_) => return Err(lookup_failed()),
             _ => {
-                if let Some(other) = passed.first() {
-                    return Err(format!(
-                        "550 5.7.1 DKIM: the message is signed by {}, which is not aligned \
-                         with its From: domain {}",
-                        shown(&other.d),
+                if !passed.is_empty() {
+                    return refuse(&format!(
+                        "the signature is not aligned with the From: domain {} under its \
+                         DMARC policy",
                         shown(&from_domain)
                     ));
                 }
@@ -414,34 +491,77 @@ impl Dkim {
                         _ => None,
                     })
                     .unwrap_or_else(|| "no signature verified".into());
-                return Err(format!("550 5.7.1 DKIM: {why}"));
+                return refuse(&why);
             }
         }
-        if alone {
-            let present = |name: &str| {
-                message
-                    .headers
-                    .iter()
-                    .any(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
-            };
-            let covers = |s: &mail_auth::dkim::Signature, name: &str| {
-                !present(name) || s.h.iter().any(|h| h.eq_ignore_ascii_case(name))
-            };
-            if !passed
-                .iter()
-                .any(|s| aligned(&s.d) && covers(s, "To") && covers(s, "Cc"))
-            {
-                return Err(
-                    "550 5.7.1 DKIM: the signature does not cover To: and Cc:, so the \
-                     recipients cannot be proven; sign them, or relay with the gateway's \
-                     certificate or AUTH"
-                        .into(),
+        let present = |field: &str| count(field) > 0;
+        let covers = |s: &mail_auth::dkim::Signature| {
+            COVERED.iter().all(|(field, always)| {
+                !(*always || present(field)) || s.h.iter().any(|h| h.eq_ignore_ascii_case(field))
+            })
+        };
+        let fresh = |s: &mail_auth::dkim::Signature| s.t == 0 || s.t + MAX_AGE_SECONDS >= now;
+        let Some(chosen) = passed.iter().find(|s| covers(s) && fresh(s)) else {
+            if passed.iter().all(|s| !fresh(s)) {
+                return refuse(
+                    "the signature was made more than two days ago: a message is relayed \
+                     when it is sent",
                 );
             }
-        }
-        Ok(())
+            return refuse(
+                "the signature does not cover From:, To:, Cc:, Subject: and the MIME \
+                 fields, so the message cannot be proven as it is; sign them",
+            );
+        };
+        Ok(Proven {
+            from: sealpost_proto::address::normalise(&from).unwrap_or(from),
+            signature: chosen.b.clone(),
+        })
     }
 }
+
+/// What a DKIM check proved.
+#[derive(Debug, Clone)]
+pub struct Proven {
+    /// The `From:` address it is aligned with (normalised).
+    pub from: String,
+    /// The signature (`b=`) that passed: a message relayed again carries the same one.
+    pub signature: Vec<u8>,
+}
+
+/// Fields a message may carry once (RFC 5322 3.6) that the checks rely on.
+const ONCE: [&str; 11] = [
+    "From",
+    "Sender",
+    "Reply-To",
+    "To",
+    "Cc",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "Content-Type",
+    "MIME-Version",
+    "Content-Transfer-Encoding",
+];
+
+/// Fields the passing signature must cover: always, or when the message has them.
+const COVERED: [(&str, bool); 7] = [
+    ("From", true),
+    ("Subject", true),
+    ("To", false),
+    ("Cc", false),
+    ("Content-Type", false),
+    ("MIME-Version", false),
+    ("Content-Transfer-Encoding", false),
+];
+
+/// The most signatures of the organisation's checked on one message.
+const MAX_SIGNATURES: usize = 5;
+/// How old a signature may be: a gateway relays a message when it is sent, and retries for
+/// a day or two at most.
+const MAX_AGE_SECONDS: u64 = 2 * 86_400;
+/// How long the lookups of one message may take together.
+const LOOKUPS_WITHIN: Duration = Duration::from_secs(30);
 
 impl std::fmt::Debug for Dkim {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -55,6 +55,8 @@ pub struct Envelope {
     /// Whether the message is signed as a whole, in the clear (`multipart/signed`: S/MIME,
     /// RFC 8551 3.5, or OpenPGP): the signature covers its exact bytes.
     pub signed: bool,
+    /// Whether it has a `Bcc:` field (most programs take it out before sending).
+    pub bcc: bool,
 }
 
 /// The header a hub puts on the emails it sends, to know them if they come back.
@@ -98,6 +100,7 @@ pub fn read(mut input: impl BufRead, sink: &mut impl Sink) -> Result<Envelope, M
             envelope.traced = message.header_raw(TRACE_HEADER).is_some();
             let part = Part::of(message);
             envelope.signed = part.content_type == "multipart/signed";
+            envelope.bcc = message.header_raw("Bcc").is_some();
             part
         }
         None => Part {

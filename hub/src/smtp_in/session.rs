@@ -48,6 +48,19 @@ impl Stream {
         }
     }
 
+    /// Ends the connection (with TLS's close_notify under TLS); reads then find its end.
+    async fn close(&mut self) {
+        match std::mem::replace(self, Stream::Gone) {
+            Stream::Plain(mut s) => {
+                let _ = s.shutdown().await;
+            }
+            Stream::Tls(mut s) => {
+                let _ = s.shutdown().await;
+            }
+            Stream::Gone => {}
+        }
+    }
+
     async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
         match self {
             Stream::Plain(s) => write_flushed(s, bytes).await,
@@ -209,7 +222,7 @@ impl Session {
         self.errors += 1;
         if self.errors >= MAX_ERRORS {
             self.reply("421 4.7.0 Too many errors; closing").await?;
-            self.stream = Stream::Gone;
+            self.stream.close().await;
             return Err(io::Error::other("too many errors"));
         }
         self.reply(line).await
@@ -228,6 +241,7 @@ impl Session {
             Ok(read) => read?,
             Err(_) => {
                 let _ = self.reply("421 4.4.2 Timeout; closing").await;
+                self.stream.close().await;
                 return Ok(false);
             }
         };
@@ -420,13 +434,13 @@ impl Session {
         }
     }
 
-    /// Whether the message must pass DKIM, and whether that is its only proof.
-    fn dkim_needed(&self) -> Option<bool> {
-        let alone = self.authorised().is_err();
+    /// Whether the message must prove itself by DKIM: always under `require`, and under
+    /// `accept` when the session proved nothing else.
+    fn dkim_needed(&self) -> bool {
         match self.setup.config.dkim {
-            DkimUse::Require => Some(alone),
-            DkimUse::Accept if alone => Some(true),
-            _ => None,
+            DkimUse::Require => true,
+            DkimUse::Accept => self.authorised().is_err(),
+            DkimUse::Off => false,
         }
     }
 
@@ -512,7 +526,7 @@ impl Session {
         self.reply("354 Start mail input; end with <CRLF>.<CRLF>")
             .await?;
         let max = self.setup.config.max_message_bytes;
-        let spool = Spool::start(&self.hub, self.dkim_needed().is_some());
+        let spool = Spool::start(&self.hub, self.dkim_needed());
         let mut spool = match spool {
             Ok(spool) => Some(spool),
             Err(e) => {
@@ -585,24 +599,26 @@ impl Session {
                     .await;
             }
         };
-        let dkim_alone = match self.dkim_needed() {
-            None => false,
-            Some(alone) => {
-                let judged = match (&self.setup.dkim, &signed) {
-                    (Some(dkim), Some(signed)) => dkim.judge(signed, &mail_from, alone).await,
-                    _ => Err(
-                        "451 4.3.0 The hub could not check the DKIM signature; try again \
-                              later"
-                            .into(),
-                    ),
-                };
-                if let Err(reply) = judged {
+        let proven = if self.dkim_needed() {
+            let config = self.hub.config();
+            let is_org = |a: &str| address::normalise(a).is_ok_and(|a| config.is_org_address(&a));
+            let now = u64::try_from(self.hub.now().timestamp()).unwrap_or(0);
+            let judged = match (&self.setup.dkim, &signed) {
+                (Some(dkim), Some(signed)) => dkim.judge(signed, is_org, now).await,
+                _ => Err(
+                    "451 4.3.0 The hub could not check the DKIM signature; try again later".into(),
+                ),
+            };
+            match judged {
+                Ok(proven) => Some(proven),
+                Err(reply) => {
                     let _ = std::fs::remove_file(&path);
                     tracing::warn!(peer = %self.peer, reply, "a message failed DKIM");
                     return self.refuse(&reply).await;
                 }
-                alone
             }
+        } else {
+            None
         };
         let caller = Caller {
             ip: format!("{} (smtp)", canonical(self.peer.ip())),
@@ -617,7 +633,7 @@ impl Session {
                 mail_from,
                 recipients,
                 routed,
-                dkim_alone,
+                proven,
             },
             &caller,
         )
@@ -753,9 +769,9 @@ struct Arrived {
     recipients: Vec<String>,
     /// Whether one came under the routing domain.
     routed: bool,
-    /// Whether a DKIM signature is all that proves it: every recipient must then be
-    /// named in the signed To: or Cc:.
-    dkim_alone: bool,
+    /// What its DKIM signature proved, when that is what proves it: every recipient must
+    /// then be named in the signed To: or Cc:, and the receipt goes to its signed From:.
+    proven: Option<dkim::Proven>,
 }
 
 /// What the walk of the spool found.
@@ -873,7 +889,7 @@ async fn receive(hub: &Arc<Hub>, setup: &Listener, arrived: Arrived, caller: &Ca
         mail_from,
         recipients,
         routed,
-        dkim_alone,
+        proven,
     } = arrived;
     let digest = &digest;
     let (reader_hub, path) = (hub.clone(), path.to_owned());
@@ -893,8 +909,12 @@ async fn receive(hub: &Arc<Hub>, setup: &Listener, arrived: Arrived, caller: &Ca
         );
         let mut found = collector.found;
         let mut replaced = None;
-        if envelope.as_ref().is_ok_and(|e| e.signed) {
-            replaced = keep_signed(&reader_hub, &path, size, &mut found)?;
+        // A Bcc: left in the header by the sender's program would show in the copy.
+        if envelope.as_ref().is_ok_and(|e| e.signed && !e.bcc) {
+            replaced = keep_signed(&reader_hub, &path, size, &mut found).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "a signed message could not be kept whole");
+                None
+            });
         }
         Ok::<_, io::Error>((envelope, found, replaced))
     })
@@ -990,7 +1010,14 @@ async fn receive(hub: &Arc<Hub>, setup: &Listener, arrived: Arrived, caller: &Ca
             })
             .collect()
     };
-    if dkim_alone {
+    if let Some(proven) = &proven {
+        // What was signed is what is sent: the From: the reader sees is the one signed.
+        if envelope.from.len() != 1 || !address::same(&envelope.from[0], &proven.from) {
+            return refuse(
+                "550 5.7.1 DKIM: the message's From: is not the one its signature covers".into(),
+            )
+            .await;
+        }
         // A signature covers the headers, not the envelope: someone holding a signed
         // message could otherwise send it on to recipients of their choosing.
         let named: Vec<String> = strip_route(&envelope.to)
@@ -1001,8 +1028,7 @@ async fn receive(hub: &Arc<Hub>, setup: &Listener, arrived: Arrived, caller: &Ca
         if let Some(unnamed) = recipients.iter().find(|r| !named.contains(r)) {
             return refuse(format!(
                 "550 5.7.1 <{}> is not in the message's signed To: or Cc:; a message \
-                 proven by DKIM alone cannot have Bcc recipients: relay it with the \
-                 gateway's certificate or AUTH",
+                 proven by DKIM cannot have Bcc recipients",
                 address::shown(unnamed)
             ))
             .await;
@@ -1018,7 +1044,13 @@ async fn receive(hub: &Arc<Hub>, setup: &Listener, arrived: Arrived, caller: &Ca
     let client_ref = {
         let mut sorted = recipients.clone();
         sorted.sort();
-        let key = Sha256::digest(format!("{id}\n{mail_from}\n{}", sorted.join(",")));
+        // A message proven by DKIM is known by its signature, whoever relays it again.
+        let key = match &proven {
+            Some(p) => {
+                Sha256::digest([&p.signature[..], b"\n", sorted.join(",").as_bytes()].concat())
+            }
+            None => Sha256::digest(format!("{id}\n{mail_from}\n{}", sorted.join(","))),
+        };
         Some(format!("smtp:{}", hex::encode(key)))
     };
     let body_text = match (found.text, &found.html) {
@@ -1031,8 +1063,10 @@ async fn receive(hub: &Arc<Hub>, setup: &Listener, arrived: Arrived, caller: &Ca
         .filter(|r| config.is_org_address(r))
         .cloned()
         .collect();
-    // To the envelope's sender, as a bounce would go: the address the gateway vouched for.
-    let (receipt_to, message_id) = (mail_from.clone(), envelope.message_id.clone());
+    // To the envelope's sender, as a bounce would go: the address the gateway vouched for;
+    // under DKIM, the signed From: (an unproven sender chooses the envelope).
+    let receipt_to = proven.map_or_else(|| mail_from.clone(), |p| p.from);
+    let message_id = envelope.message_id.clone();
     let message = OrgMessage {
         from,
         to: strip_route(&envelope.to),

@@ -718,8 +718,21 @@ fn dkim_key(dir: &std::path::Path, name: &str) -> DkimKey {
     }
 }
 
-/// `message` signed by `domain`'s `key` over `headers` (dkimpy, relaxed/relaxed).
+/// `message` signed by `domain`'s `key` over `headers` (dkimpy, relaxed/relaxed,
+/// rsa-sha256).
 fn dkim_sign(message: &str, selector: &str, domain: &str, key: &DkimKey, headers: &str) -> String {
+    dkim_sign_with(message, selector, domain, key, headers, "rsa-sha256")
+}
+
+/// [`dkim_sign`] with another algorithm.
+fn dkim_sign_with(
+    message: &str,
+    selector: &str,
+    domain: &str,
+    key: &DkimKey,
+    headers: &str,
+    algorithm: &str,
+) -> String {
     use std::io::Write;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/data/dkim_sign.py");
     // Debian's Python, which python3-dkim is installed for.
@@ -727,6 +740,7 @@ fn dkim_sign(message: &str, selector: &str, domain: &str, key: &DkimKey, headers
         .args([script, selector, domain])
         .arg(&key.pem)
         .arg(headers)
+        .arg(algorithm)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -811,6 +825,9 @@ async fn dkim_gateway(mode: smtp_in::config::DkimUse, org: &DkimKey, other: &Dki
     g
 }
 
+/// The fields a mail service signs, as Exchange Online and OpenDKIM do.
+const ALL_SIGNED: &str = "From,To,Cc,Subject,Date,Message-ID,MIME-Version,Content-Type";
+
 /// A plain tagged note from staff to `to`, with `cc` if any.
 fn note(message_id: &str, to: &str, cc: Option<&str>, body: &str) -> String {
     format!(
@@ -834,7 +851,7 @@ async fn a_message_signed_with_the_organisations_dkim_key_proves_itself() {
     let (org, other) = (dkim_key(keys.path(), "org"), dkim_key(keys.path(), "other"));
     let g = dkim_gateway(smtp_in::config::DkimUse::Accept, &org, &other).await;
     let sign = |m: &str, headers: &str| dkim_sign(m, "sel2026", "example.gov.uk", &org, headers);
-    let all = "From,To,Cc,Subject,Date,Message-ID";
+    let all = ALL_SIGNED;
 
     // Without TLS, nothing.
     let (mut plain, _) = Client::connect(g.port).await;
@@ -901,7 +918,10 @@ async fn a_message_signed_with_the_organisations_dkim_key_proves_itself() {
         "From,Subject",
     );
     let said = c.message(staff(), &[alice()], &loose).await;
-    assert!(said.contains("does not cover To: and Cc:"), "{said}");
+    assert!(
+        said.starts_with("550 5.7.1 DKIM: the signature does not cover"),
+        "{said}"
+    );
     // A key that cannot be looked up: a temporary failure, for the gateway to retry.
     let unknown = dkim_sign(
         &note("dk-7@example.gov.uk", alice(), None, body),
@@ -968,26 +988,33 @@ async fn with_dkim_required_an_authenticated_gateway_must_still_send_signed_mail
         said.starts_with("550 5.7.1 The message carries no DKIM signature"),
         "{said}"
     );
-    // Signed, and the session proven: a Bcc is the gateway's to vouch for.
+    // Signed, and the session proven: taken. A Bcc is not: the signature is what proves
+    // the message, and it does not cover the envelope.
     let signed = dkim_sign(
         &note("rq-2@example.gov.uk", alice(), None, body),
         "sel2026",
         "example.gov.uk",
         &org,
-        "From,To,Subject",
+        ALL_SIGNED,
     );
     let said = c.message(staff(), &[alice(), bob()], &signed).await;
+    assert!(
+        said.starts_with(&format!(
+            "550 5.7.1 <{}> is not in the message's signed To:",
+            bob()
+        )),
+        "{said}"
+    );
+    let said = c.message(staff(), &[alice()], &signed).await;
     assert!(said.starts_with("250"), "{said}");
-    let inbox = g.t.user(bob()).await.folder("inbox").await;
-    let found: Vec<_> = inbox
-        .iter()
-        .filter(|m| m["subject"] == "Visit on Thursday")
-        .collect();
-    assert_eq!(found.len(), 1, "{inbox:?}");
+    let inbox = g.t.user(alice()).await.folder("inbox").await;
     assert_eq!(
-        found[0]["to"],
-        serde_json::json!([alice()]),
-        "a Bcc is not shown"
+        inbox
+            .iter()
+            .filter(|m| m["subject"] == "Visit on Thursday")
+            .count(),
+        1,
+        "{inbox:?}"
     );
 }
 
@@ -1324,6 +1351,11 @@ async fn a_gateway_that_stalls_mid_message_is_closed_after_the_wait_and_nothing_
         waited >= std::time::Duration::from_millis(1900),
         "closed before the wait: {waited:?}"
     );
+    assert_eq!(
+        c.reply().await,
+        "",
+        "the connection is closed after the 421"
+    );
 
     // The half message is not kept, and not sent.
     let spool = g.t.data().join("spool");
@@ -1357,7 +1389,7 @@ async fn dkim_keys_and_dmarc_policies_are_looked_up_in_the_dns_servers_named() {
     })
     .await;
     let mut c = tls_only(g.port, &g.ca).await;
-    let all = "From,To,Subject,Date,Message-ID";
+    let all = ALL_SIGNED;
     let body = "Looked up, not preloaded.";
     let signed = dkim_sign(
         &note("dns-1@example.gov.uk", alice(), None, body),
@@ -1380,5 +1412,97 @@ async fn dkim_keys_and_dmarc_policies_are_looked_up_in_the_dns_servers_named() {
     assert!(
         said.starts_with("550 5.7.1 DKIM: the signature of example.gov.uk did not verify"),
         "{said}"
+    );
+}
+
+#[tokio::test]
+async fn a_signed_message_cannot_be_reshaped_or_replayed_to_pass_as_the_organisations() {
+    let keys = tempfile::tempdir().unwrap();
+    let (org, other) = (dkim_key(keys.path(), "org"), dkim_key(keys.path(), "other"));
+    let g = dkim_gateway(smtp_in::config::DkimUse::Accept, &org, &other).await;
+    let sign = |m: &str| dkim_sign(m, "sel2026", "example.gov.uk", &org, ALL_SIGNED);
+    let body = "The panel meets at 10:00.";
+    let mut c = tls_only(g.port, &g.ca).await;
+    let refused = |said: &str, why: &str| {
+        assert!(
+            said.starts_with(&format!("550 5.7.1 DKIM: {why}")),
+            "{why}: {said}"
+        )
+    };
+
+    // An outsider's own valid signature, with a second From: naming staff.
+    let two_froms = dkim_sign(
+        &note("rs-1@example.gov.uk", alice(), None, body).replacen(
+            "From: ",
+            "From: <clerk@partner.example>\r\nFrom: ",
+            1,
+        ),
+        "s1",
+        "partner.example",
+        &other,
+        ALL_SIGNED,
+    );
+    refused(
+        &c.message(staff(), &[alice()], &two_froms).await,
+        "the message has more than one From: field",
+    );
+    // A genuine signed message with lines added to its header, that one parser would take
+    // as header and another as body, or not at all.
+    let good = sign(&note("rs-2@example.gov.uk", alice(), None, body));
+    let (head, rest) = good.split_once("\r\n\r\n").unwrap();
+    for (added, why) in [
+        (
+            "Not a header\r\nSubject: [secure] Forged\r\n",
+            "the message's header has a line that is not a header field",
+        ),
+        (
+            "X-Note: a\nb\r\n",
+            "the message's header has a line break without its CR or LF",
+        ),
+        ("Cc : bob@care.example\r\n", "the header field name"),
+        (
+            "Subject: [secure] Forged\r\n",
+            "the message has more than one Subject: field",
+        ),
+    ] {
+        let reshaped = format!("{head}\r\n{added}\r\n{rest}");
+        refused(&c.message(staff(), &[alice()], &reshaped).await, why);
+    }
+    // rsa-sha1, which RFC 8301 retired.
+    let sha1 = dkim_sign_with(
+        &note("rs-3@example.gov.uk", alice(), None, body),
+        "sel2026",
+        "example.gov.uk",
+        &org,
+        ALL_SIGNED,
+        "rsa-sha1",
+    );
+    refused(
+        &c.message(staff(), &[alice()], &sha1).await,
+        "the organisation's signature uses rsa-sha1",
+    );
+
+    // The genuine message, relayed with another staff sender in the envelope: taken once;
+    // a second relay of it, by anyone, is the same message, not a new one. The receipt
+    // goes to the signed From:, not to the envelope's sender.
+    let first = c.message("team@example.gov.uk", &[alice()], &good).await;
+    assert!(first.starts_with("250"), "{first}");
+    let again = c.message("other@example.gov.uk", &[alice()], &good).await;
+    assert_eq!(again, first, "the same message");
+    assert!(g.t.emails_to("team@example.gov.uk").await.is_empty());
+    assert!(g.t.emails_to("other@example.gov.uk").await.is_empty());
+    assert_eq!(
+        g.t.emails_to(staff()).await.len(),
+        1,
+        "one receipt, to the signed From:"
+    );
+
+    // Days later, the same signature is too old to prove anything.
+    g.t.catch_up_to_wall_clock();
+    g.t.advance(chrono::Duration::days(3));
+    let old = sign(&note("rs-4@example.gov.uk", alice(), None, body));
+    refused(
+        &c.message(staff(), &[alice()], &old).await,
+        "the signature was made more than two days ago",
     );
 }

@@ -1,10 +1,11 @@
 """Signs a message with DKIM as a mail service would, using dkimpy (Debian's python3-dkim),
 an implementation independent of the hub's.
 
-    dkim_sign.py SELECTOR DOMAIN KEY.pem HEADERS < message > signed
+    dkim_sign.py SELECTOR DOMAIN KEY.pem HEADERS [ALGORITHM] < message > signed
 
 HEADERS is a comma-separated list of the header fields to sign (From,To,Subject,...).
-The signature uses relaxed/relaxed canonicalisation and rsa-sha256 (RFC 6376 3.4, 3.3).
+The signature uses relaxed/relaxed canonicalisation (RFC 6376 3.4) and ALGORITHM,
+rsa-sha256 unless named (RFC 6376 3.3).
 """
 
 import sys
@@ -14,6 +15,7 @@ import dkim
 
 def main():
     selector, domain, key_path, headers = sys.argv[1:5]
+    algorithm = sys.argv[5] if len(sys.argv) > 5 else "rsa-sha256"
     message = sys.stdin.buffer.read()
     with open(key_path, "rb") as key:
         private = key.read()
@@ -23,6 +25,7 @@ def main():
         domain.encode(),
         private,
         canonicalize=(b"relaxed", b"relaxed"),
+        signature_algorithm=algorithm.encode(),
         include_headers=[h.encode() for h in headers.split(",")],
     )
     sys.stdout.buffer.write(signature + message)
