@@ -61,6 +61,35 @@ fn default_max_connections() -> usize {
     16
 }
 
+/// Where byte `at` of a TOML text is, for an error: ` at line N (section.key)`. Only the
+/// names are said, never a value (values can be secrets).
+fn place_in(text: &str, at: usize) -> String {
+    let before = &text[..at.min(text.len())];
+    let line_no = before.matches('\n').count() + 1;
+    let line = text.lines().nth(line_no - 1).unwrap_or_default().trim();
+    let section = before
+        .lines()
+        .chain(std::iter::once(line))
+        .filter_map(|l| {
+            let l = l.trim();
+            l.strip_prefix('[')
+                .and_then(|l| l.split(']').next())
+                .map(str::trim)
+        })
+        .next_back();
+    let key = line
+        .split_once('=')
+        .map(|(k, _)| k.trim())
+        .filter(|k| !k.starts_with('['));
+    let name = match (section, key) {
+        (Some(section), Some(key)) => format!("{section}.{key}"),
+        (Some(section), None) => format!("[{section}]"),
+        (None, Some(key)) => key.to_owned(),
+        (None, None) => return format!(" at line {line_no}"),
+    };
+    format!(" at line {line_no} ({name})")
+}
+
 /// The environment variable that names the store, over `hub.toml`'s `[store] url`.
 pub const STORE_URL_ENV: &str = "SEALPOST_STORE_URL";
 
@@ -69,8 +98,15 @@ impl HubConfig {
     pub fn read(data: &DataDir) -> crate::error::Result<Self> {
         use crate::error::Error;
         let text = std::fs::read_to_string(data.config())?;
-        let config: HubConfig = toml::from_str(&text)
-            .map_err(|e| Error::Other(format!("hub.toml is not valid: {}", e.message())))?;
+        let config: HubConfig = toml::from_str(&text).map_err(|e| {
+            Error::Other(format!(
+                "hub.toml is not valid{}: {}",
+                e.span()
+                    .map(|s| place_in(&text, s.start))
+                    .unwrap_or_default(),
+                e.message()
+            ))
+        })?;
         config
             .validate()
             .map_err(|e| Error::Other(format!("hub.toml is not valid: {e}")))?;
@@ -435,7 +471,21 @@ impl DataDir {
 
 #[cfg(test)]
 mod tests {
-    use super::HubConfig;
+    use super::{place_in, HubConfig};
+
+    #[test]
+    fn a_toml_error_names_its_line_and_key_but_no_value() {
+        let text =
+            "org_name = \"x\"\n\n[smtp_in]\nlisten = \"127.0.0.1:25\"\nmax_recipients = -1\n";
+        let e = toml::from_str::<HubConfig>(text).unwrap_err();
+        let place = place_in(text, e.span().unwrap().start);
+        assert_eq!(place, " at line 5 (smtp_in.max_recipients)");
+        assert_eq!(
+            place_in("[store]\nurl = \"postgres://u:secret@h/db\"\n", 8),
+            " at line 2 (store.url)"
+        );
+        assert_eq!(place_in("[smtp_in]\n", 0), " at line 1 ([smtp_in])");
+    }
 
     fn config(extra: &str) -> HubConfig {
         toml::from_str(&format!(

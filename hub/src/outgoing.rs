@@ -3,6 +3,7 @@
 
 use chrono::Duration;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
+use sealpost_proto::text::counted;
 use sealpost_proto::{Folder, MessageSummary, Outgoing, SendMode};
 
 use crate::accounts::Authenticated;
@@ -164,7 +165,11 @@ impl Hub {
                     "message_sent",
                     &email,
                     &ip,
-                    &format!("{} recipients, {} attachments", count.0, count.1),
+                    &format!(
+                        "{}, {}",
+                        counted(count.0 as usize, "recipient", "recipients"),
+                        counted(count.1 as usize, "attachment", "attachments")
+                    ),
                 )?;
                 Ok(None)
             })

@@ -1,5 +1,6 @@
 //! Organisation staff sending secure messages to external people.
 
+use sealpost_proto::text::counted;
 use std::{collections::BTreeSet, fs, io::Read, path::PathBuf};
 
 use chrono::Duration;
@@ -407,7 +408,11 @@ impl Hub {
                     "org_message_sent",
                     &sender,
                     &ip,
-                    &format!("{count} recipients, {attachments} attachments"),
+                    &format!(
+                        "{}, {}",
+                        counted(count, "recipient", "recipients"),
+                        counted(attachments, "attachment", "attachments")
+                    ),
                 )
             })
             .await;

@@ -81,40 +81,10 @@ pub fn normalise(raw: &str) -> Result<String, AddressError> {
     Ok(format!("{local}@{}", normalise_domain(domain)?))
 }
 
-/// Whether `c` shows nothing where it stands: controls, white space, and the characters
-/// Unicode marks Default_Ignorable_Code_Point or general category Cf (format), per
-/// DerivedCoreProperties.txt and DerivedGeneralCategory.txt of Unicode 15.1.
+/// Whether `c` shows nothing where it stands: controls, white space, and what
+/// [`crate::text::hides_text`] names (Unicode's default-ignorable characters).
 fn invisible(c: char) -> bool {
-    c.is_control()
-        || c.is_whitespace()
-        || matches!(
-            c,
-            '\u{00AD}'
-                | '\u{034F}'
-                | '\u{0600}'..='\u{0605}'
-                | '\u{061C}'
-                | '\u{06DD}'
-                | '\u{070F}'
-                | '\u{0890}'..='\u{0891}'
-                | '\u{08E2}'
-                | '\u{115F}'..='\u{1160}'
-                | '\u{17B4}'..='\u{17B5}'
-                | '\u{180B}'..='\u{180F}'
-                | '\u{200B}'..='\u{200F}'
-                | '\u{202A}'..='\u{202E}'
-                | '\u{2060}'..='\u{206F}'
-                | '\u{2800}'
-                | '\u{3164}'
-                | '\u{FE00}'..='\u{FE0F}'
-                | '\u{FEFF}'
-                | '\u{FFA0}'
-                | '\u{FFF0}'..='\u{FFFB}'
-                | '\u{110BD}'
-                | '\u{110CD}'
-                | '\u{1BCA0}'..='\u{1BCA3}'
-                | '\u{1D173}'..='\u{1D17A}'
-                | '\u{E0000}'..='\u{E0FFF}'
-        )
+    c.is_control() || c.is_whitespace() || crate::text::hides_text(c)
 }
 
 /// A full-width ASCII character (U+FF01..U+FF5E) as its ASCII form; others as they are.

@@ -13,7 +13,9 @@ pub fn reorders_text(c: char) -> bool {
 /// Whether `c` shows nothing where it stands: the reordering characters above, the
 /// direction marks (U+200E, U+200F, U+061C), zero-width and joining characters, word
 /// joiners and invisible operators, the byte-order mark, soft hyphen, fillers that render
-/// blank, deprecated format characters, variation selectors and tag characters.
+/// blank (Hangul fillers, the blank Braille pattern), deprecated and shorthand format
+/// characters, variation selectors and tag characters: with the reordering ones, Unicode's
+/// Default_Ignorable_Code_Point set (DerivedCoreProperties.txt).
 pub fn hides_text(c: char) -> bool {
     reorders_text(c)
         || matches!(
@@ -33,10 +35,17 @@ pub fn hides_text(c: char) -> bool {
                 | '\u{FE00}'..='\u{FE0F}'
                 | '\u{FEFF}'
                 | '\u{FFA0}'
-                | '\u{FFF9}'..='\u{FFFB}'
-                | '\u{E0000}'..='\u{E007F}'
-                | '\u{E0100}'..='\u{E01EF}'
+                | '\u{2800}'
+                | '\u{FFF0}'..='\u{FFFB}'
+                | '\u{1BCA0}'..='\u{1BCA3}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0000}'..='\u{E0FFF}'
         )
+}
+
+/// `n` and the noun, singular for one: `1 recipient`, `3 recipients`.
+pub fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// A file name fit to show and to offer as a download name: no folders, no control

@@ -84,6 +84,9 @@ impl DkimUse {
     }
 }
 
+/// The smallest `max_message_bytes`: room for a header and a short text.
+const MIN_MESSAGE_BYTES: u64 = 10_000;
+
 fn default_tag() -> String {
     "[secure]".into()
 }
@@ -109,6 +112,13 @@ impl SmtpInConfig {
                 "smtp_in.listen {:?} is not an address and port (0.0.0.0:2525)",
                 self.listen
             ));
+        }
+        if !self.client_cert_names.is_empty() && self.client_ca.is_none() {
+            return Err(
+                "smtp_in.client_cert_names needs client_ca: the names are trusted only in a \
+                 certificate that authority signed"
+                    .into(),
+            );
         }
         if self.client_ca.is_none()
             && self.client_cert_sha256.is_empty()
@@ -136,21 +146,22 @@ impl SmtpInConfig {
         if !self.dns_servers.is_empty() && self.dkim.is_off() {
             return Err("smtp_in.dns_servers is for DKIM, which is off: set dkim".into());
         }
-        for pin in self
-            .client_cert_sha256
-            .iter()
-            .chain(&self.auth_secret_sha256)
-        {
+        for pin in &self.client_cert_sha256 {
             if parse_sha256(pin).is_none() {
                 return Err(format!(
-                    "smtp_in: {pin:?} is not a SHA-256 in hex (64 hex digits)"
+                    "smtp_in.client_cert_sha256: {pin:?} is not a SHA-256 in hex (64 hex digits)"
                 ));
             }
         }
-        if !self.client_cert_names.is_empty() && self.client_ca.is_none() {
+        // Never said back: an entry that is not a digest may be the secret itself.
+        if self
+            .auth_secret_sha256
+            .iter()
+            .any(|d| parse_sha256(d).is_none())
+        {
             return Err(
-                "smtp_in.client_cert_names needs client_ca: the names are trusted only in a \
-                 certificate that authority signed"
+                "smtp_in.auth_secret_sha256: an entry is not a SHA-256 in hex (64 hex digits): \
+                 put the digest `sealpost-hub admin smtp-in-secret` printed, not the secret"
                     .into(),
             );
         }
@@ -171,8 +182,13 @@ impl SmtpInConfig {
                 "smtp_in needs a subject_tag or a routing_domain to tell secure mail".into(),
             );
         }
-        if self.max_recipients == 0 || self.max_message_bytes < 10_000 {
-            return Err("smtp_in.max_recipients or max_message_bytes is too small".into());
+        if self.max_recipients == 0 {
+            return Err("smtp_in.max_recipients must be at least 1".into());
+        }
+        if self.max_message_bytes < MIN_MESSAGE_BYTES {
+            return Err(format!(
+                "smtp_in.max_message_bytes must be at least {MIN_MESSAGE_BYTES}"
+            ));
         }
         Ok(())
     }

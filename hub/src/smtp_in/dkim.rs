@@ -47,6 +47,13 @@ pub struct Signed {
     headers: Vec<u8>,
     /// As [`AuthenticatedMessage::body_hashes`] lists them for `headers`.
     body_hashes: Vec<(Canonicalization, HashAlgorithm, u64, Vec<u8>)>,
+    /// SHA-256 of the body as it came: which of the signatures is checked, the body is
+    /// the same.
+    body_digest: Vec<u8>,
+    /// Whether the body has a CR or LF not in a CRLF pair: DKIM's body hash cannot see
+    /// those (RFC 6376 3.4.4 reads line ends loosely), while they change how the MIME
+    /// reader cuts the parts.
+    bare_line_break: bool,
 }
 
 /// A header section longer than [`MAX_HEADER_BYTES`]: no signature in it is checked.
@@ -56,6 +63,10 @@ pub struct HeaderTooLarge;
 /// Hashes a message's body for its DKIM signatures as its bytes go by.
 pub struct BodyHashing {
     state: State,
+    body_digest: Context,
+    /// The last body byte was a CR.
+    after_cr: bool,
+    bare_line_break: bool,
 }
 
 enum State {
@@ -76,6 +87,9 @@ impl Default for BodyHashing {
                 bytes: Vec::new(),
                 searched: 0,
             },
+            body_digest: Sha256::hasher(),
+            after_cr: false,
+            bare_line_break: false,
         }
     }
 }
@@ -130,6 +144,16 @@ impl BodyHashing {
             for (_, _, _, hasher) in hashers {
                 hasher.write(chunk);
             }
+            self.body_digest.update(chunk);
+            if !self.bare_line_break {
+                for &b in chunk {
+                    if (b == b'\n') != self.after_cr {
+                        self.bare_line_break = true;
+                        break;
+                    }
+                    self.after_cr = b == b'\r';
+                }
+            }
         }
     }
 
@@ -151,6 +175,8 @@ impl BodyHashing {
         Ok(Signed {
             headers,
             body_hashes,
+            body_digest: self.body_digest.finish().as_ref().to_vec(),
+            bare_line_break: self.bare_line_break || self.after_cr,
         })
     }
 }
@@ -306,10 +332,10 @@ impl Dkim {
     /// Whether the message proves itself the organisation's: a DKIM signature by the
     /// domain of its `From:` (or an organisation domain above it) that verifies, that
     /// DMARC aligns with `From:` under that domain's policy (RFC 7489; the same domain when
-    /// it publishes none), made in the last two days, with `rsa-sha256` or `ed25519-sha256`
+    /// it publishes none), made within two days of `now` (its `t=`, or the `Date:` it covers), with `rsa-sha256` or `ed25519-sha256`
     /// (RFC 8301 retires `rsa-sha1`), and covering every field that says who the message is
     /// from and to and what it is: `From`, `Subject`, and `To`, `Cc`, `Content-Type`,
-    /// `MIME-Version`, `Content-Transfer-Encoding` when present. The header must read the
+    /// `MIME-Version`, `Content-Transfer-Encoding`, `Reply-To`, `Sender` when present. The header must read the
     /// same to every parser: CRLF line ends only, strict field names, one of each of those
     /// fields. `is_org` tells an organisation address; `now` is seconds since 1970.
     ///
@@ -334,6 +360,16 @@ impl Dkim {
         if bare {
             return refuse(
                 "the message's header has a line break without its CR or LF (RFC 5322 2.3)",
+            );
+        }
+        if signed.bare_line_break {
+            return refuse(
+                "the message's body has a line break without its CR or LF (RFC 5322 2.3)",
+            );
+        }
+        if headers.split(|&b| b == b'\n').any(|line| line.len() > 1000) {
+            return refuse(
+                "a line of the message's header is over 998 characters (RFC 5322 2.1.1)",
             );
         }
         let Some(mut message) = AuthenticatedMessage::parse(headers) else {
@@ -395,9 +431,17 @@ impl Dkim {
             h.header.r = false;
             h.header.atps = None;
         }
+        let unusable = message
+            .has_dkim_errors
+            .then(|| message.errors.first().map(|e| e.header.to_string()))
+            .flatten();
         message.errors.clear();
         if message.dkim_headers.is_empty() {
             return match signers.first() {
+                None if unusable.is_some() => refuse(&format!(
+                    "the message's signature cannot be used: {}",
+                    unusable.unwrap_or_default()
+                )),
                 None => Err(
                     "550 5.7.1 The message carries no DKIM signature, and this session did \
                      not prove it is the organisation's gateway by certificate or AUTH"
@@ -500,22 +544,55 @@ impl Dkim {
                 !(*always || present(field)) || s.h.iter().any(|h| h.eq_ignore_ascii_case(field))
             })
         };
-        let fresh = |s: &mail_auth::dkim::Signature| s.t == 0 || s.t + MAX_AGE_SECONDS >= now;
-        let Some(chosen) = passed.iter().find(|s| covers(s) && fresh(s)) else {
-            if passed.iter().all(|s| !fresh(s)) {
-                return refuse(
-                    "the signature was made more than two days ago: a message is relayed \
-                     when it is sent",
-                );
-            }
-            return refuse(
-                "the signature does not cover From:, To:, Cc:, Subject: and the MIME \
-                 fields, so the message cannot be proven as it is; sign them",
-            );
+        // When it was signed: its t=, or else the Date: it covers.
+        let value = |field: &str| {
+            message
+                .headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(field.as_bytes()))
+                .map(|(_, v)| *v)
         };
+        let dated = value("Date").and_then(|v| {
+            match mail_parser::parsers::MessageStream::new(v).parse_date() {
+                mail_parser::HeaderValue::DateTime(d) => u64::try_from(d.to_timestamp()).ok(),
+                _ => None,
+            }
+        });
+        let signed_at = |s: &mail_auth::dkim::Signature| match s.t {
+            0 if s.h.iter().any(|h| h.eq_ignore_ascii_case("Date")) => dated,
+            0 => None,
+            t => Some(t),
+        };
+        let fresh = |s: &mail_auth::dkim::Signature| {
+            signed_at(s).is_some_and(|t| t + MAX_AGE_SECONDS >= now && t <= now + MAX_AGE_SECONDS)
+        };
+        if !passed.iter().any(|s| covers(s)) {
+            return refuse(
+                "the signature does not cover From:, To:, Cc:, Subject:, Reply-To:, Sender: \
+                 and the MIME fields the message has, so it cannot be proven as it is; sign \
+                 them",
+            );
+        }
+        if !passed.iter().any(|s| covers(s) && fresh(s)) {
+            return refuse(
+                "the signature's time (its t=, or the Date: it covers) is missing or more \
+                 than two days from now: a message is relayed when it is sent",
+            );
+        }
+        // A message is known by its body and the fields every passing signature had to
+        // cover: the same whichever signature is checked, and whoever relays it again.
+        let mut key = Sha256::hasher();
+        key.update(&signed.body_digest);
+        for (field, _) in COVERED {
+            if let Some(v) = value(field) {
+                key.update(field.as_bytes());
+                key.update(b":");
+                key.update(v);
+            }
+        }
         Ok(Proven {
             from: sealpost_proto::address::normalise(&from).unwrap_or(from),
-            signature: chosen.b.clone(),
+            key: key.finish().as_ref().to_vec(),
         })
     }
 }
@@ -525,8 +602,8 @@ impl Dkim {
 pub struct Proven {
     /// The `From:` address it is aligned with (normalised).
     pub from: String,
-    /// The signature (`b=`) that passed: a message relayed again carries the same one.
-    pub signature: Vec<u8>,
+    /// SHA-256 of its body and signed fields: a message relayed again has the same.
+    pub key: Vec<u8>,
 }
 
 /// Fields a message may carry once (RFC 5322 3.6) that the checks rely on.
@@ -545,11 +622,13 @@ const ONCE: [&str; 11] = [
 ];
 
 /// Fields the passing signature must cover: always, or when the message has them.
-const COVERED: [(&str, bool); 7] = [
+const COVERED: [(&str, bool); 9] = [
     ("From", true),
     ("Subject", true),
     ("To", false),
     ("Cc", false),
+    ("Reply-To", false),
+    ("Sender", false),
     ("Content-Type", false),
     ("MIME-Version", false),
     ("Content-Transfer-Encoding", false),
@@ -557,8 +636,8 @@ const COVERED: [(&str, bool); 7] = [
 
 /// The most signatures of the organisation's checked on one message.
 const MAX_SIGNATURES: usize = 5;
-/// How old a signature may be: a gateway relays a message when it is sent, and retries for
-/// a day or two at most.
+/// How far from now a signature's time may be: a gateway relays a message when it is sent,
+/// and retries for a day or two at most.
 const MAX_AGE_SECONDS: u64 = 2 * 86_400;
 /// How long the lookups of one message may take together.
 const LOOKUPS_WITHIN: Duration = Duration::from_secs(30);
@@ -622,6 +701,26 @@ mod tests {
             // Pieces of one byte split every CRLF and the header's end.
             for piece in [1, 2, 3, 7, 64, 4096, bytes.len()] {
                 assert_eq!(streamed(&bytes, piece), expected, "{piece}-byte pieces");
+            }
+        }
+    }
+
+    #[test]
+    fn a_lone_cr_or_lf_in_the_body_is_seen_in_any_pieces() {
+        for (body, bare) in [
+            ("one\r\ntwo\r\n", false),
+            ("one\ntwo\r\n", true),
+            ("one\rtwo\r\n", true),
+            ("one\r\ntwo\r", true),
+            ("one\r\r\ntwo", true),
+        ] {
+            let bytes = message(body);
+            for piece in [1, 2, 5, bytes.len()] {
+                let mut hashing = BodyHashing::default();
+                for chunk in bytes.chunks(piece) {
+                    hashing.write(chunk);
+                }
+                assert_eq!(hashing.finish().unwrap().bare_line_break, bare, "{body:?}");
             }
         }
     }

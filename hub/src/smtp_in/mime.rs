@@ -136,6 +136,8 @@ fn header_block(input: &mut impl BufRead) -> Result<Vec<u8>, MimeError> {
     let mut block = Vec::new();
     loop {
         let start = block.len();
+        // A line longer than a piece arrives in pieces: only a whole line can be blank.
+        let starts_line = start == 0 || block.ends_with(b"\n");
         let n = input
             .by_ref()
             .take(LINE_PIECE)
@@ -149,7 +151,7 @@ fn header_block(input: &mut impl BufRead) -> Result<Vec<u8>, MimeError> {
             ));
         }
         let line = &block[start..];
-        if line == b"\r\n" || line == b"\n" {
+        if starts_line && (line == b"\r\n" || line == b"\n") {
             break;
         }
     }
@@ -374,6 +376,7 @@ impl<R: BufRead> Walker<R> {
         let mut line = Vec::new();
         loop {
             line.clear();
+            let starts_line = self.at_line_start;
             match self.line(&mut line)? {
                 None => return Ok((block, Some(Stop::End))),
                 Some(Some(stop)) => return Ok((block, Some(stop))),
@@ -384,7 +387,7 @@ impl<R: BufRead> Walker<R> {
                             "a header of the message is over 1 MB".into(),
                         ));
                     }
-                    if line == b"\r\n" || line == b"\n" {
+                    if starts_line && (line == b"\r\n" || line == b"\n") {
                         return Ok((block, None));
                     }
                 }
@@ -692,6 +695,22 @@ mod tests {
         let mut kept = Kept::default();
         let envelope = read(io::Cursor::new(message.as_bytes().to_vec()), &mut kept).unwrap();
         (envelope, kept)
+    }
+
+    #[test]
+    fn a_header_line_longer_than_a_read_does_not_end_the_header() {
+        let pad = "a".repeat(LINE_PIECE as usize - "X-Pad: ".len());
+        let (envelope, kept) = read_all(&format!(
+            "Subject: s\r\nX-Pad: {pad}\r\nFrom: <a@example.gov.uk>\r\n\r\nThe text.\r\n"
+        ));
+        assert_eq!(envelope.from, ["a@example.gov.uk"]);
+        assert_eq!(kept.text.as_deref().map(str::trim), Some("The text."));
+        // The same in a part.
+        let (_, kept) = read_all(&format!(
+            "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nX-Pad: {pad}\r\n\
+             Content-Type: text/html\r\n\r\n<p>Hi</p>\r\n--b--\r\n"
+        ));
+        assert_eq!(kept.html.as_deref().map(str::trim), Some("<p>Hi</p>"));
     }
 
     #[test]

@@ -136,6 +136,18 @@ pub async fn bind(hub: &Hub) -> Result<Option<(tokio::net::TcpListener, Arc<List
     let Some(config) = &hub.config().smtp_in else {
         return Ok(None);
     };
+    // Relative certificate paths are read from the data directory, where hub.toml is.
+    let mut config = config.clone();
+    let root = hub.dir.root();
+    for path in [&mut config.tls_cert, &mut config.tls_key]
+        .into_iter()
+        .chain(config.client_ca.as_mut())
+    {
+        if std::path::Path::new(path.as_str()).is_relative() {
+            *path = root.join(path.as_str()).display().to_string();
+        }
+    }
+    let config = &config;
     let setup = Listener::new(config, &hub.config().public_url)?;
     let tcp = tokio::net::TcpListener::bind(&config.listen)
         .await

@@ -304,6 +304,13 @@ impl Session {
         ehlo.size = self.setup.config.max_message_bytes as usize;
         let mut out = Vec::new();
         ehlo.write(&mut out)?;
+        // smtp-proto's first line carries a greeting of its own: ours is the host name.
+        if let Some(end) = out.windows(2).position(|w| w == b"\r\n") {
+            let code = out[..4].to_vec();
+            let mut first = code;
+            first.extend_from_slice(self.setup.hostname.as_bytes());
+            out.splice(..end, first);
+        }
         self.stream.write_all(&out).await
     }
 
@@ -490,8 +497,11 @@ impl Session {
         let max = self.setup.config.max_recipients;
         if self.recipients.len() >= max {
             return self
+                // 452: the gateway sends the rest in another transaction (RFC 5321
+                // 4.5.3.1.10), as another secure message.
                 .refuse(&format!(
-                    "550 5.5.3 Too many recipients: at most {max} in one secure message"
+                    "452 4.5.3 Too many recipients: at most {max} in one secure message; send \
+                     the rest in another"
                 ))
                 .await;
         }
@@ -1046,18 +1056,19 @@ async fn receive(hub: &Arc<Hub>, setup: &Listener, arrived: Arrived, caller: &Ca
         sorted.sort();
         // A message proven by DKIM is known by its signature, whoever relays it again.
         let key = match &proven {
-            Some(p) => {
-                Sha256::digest([&p.signature[..], b"\n", sorted.join(",").as_bytes()].concat())
-            }
+            Some(p) => Sha256::digest([&p.key[..], b"\n", sorted.join(",").as_bytes()].concat()),
             None => Sha256::digest(format!("{id}\n{mail_from}\n{}", sorted.join(","))),
         };
         Some(format!("smtp:{}", hex::encode(key)))
     };
+    // Line ends as the API keeps them (LF), whatever the wire carried.
     let body_text = match (found.text, &found.html) {
         (Some(text), _) => text,
         (None, Some(html)) => mail_parser::decoders::html::html_to_text(html),
         (None, None) => String::new(),
-    };
+    }
+    .replace("\r\n", "\n");
+    let body_html = found.html.map(|h| h.replace("\r\n", "\n"));
     let internal: Vec<String> = recipients
         .iter()
         .filter(|r| config.is_org_address(r))
@@ -1073,7 +1084,7 @@ async fn receive(hub: &Arc<Hub>, setup: &Listener, arrived: Arrived, caller: &Ca
         cc: strip_route(&envelope.cc),
         subject,
         body_text,
-        body_html: found.html,
+        body_html,
         attachments: uploads.clone(),
         keep_days: None,
         client_ref,

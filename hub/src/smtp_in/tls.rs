@@ -55,7 +55,13 @@ pub fn acceptor(config: &SmtpInConfig) -> Result<tokio_rustls::TlsAcceptor, Stri
         .map_err(|e| format!("TLS for smtp_in: {e}"))?
         .with_client_cert_verifier(verifier)
         .with_single_cert(certs, key)
-        .map_err(|e| format!("smtp_in.tls_cert and tls_key: {e}"))?;
+        .map_err(|e| match e {
+            rustls::Error::InconsistentKeys(_) => format!(
+                "smtp_in.tls_key {} is not the key of the certificate in tls_cert {}",
+                config.tls_key, config.tls_cert
+            ),
+            e => format!("smtp_in.tls_cert and tls_key: {e}"),
+        })?;
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(server)))
 }
 

@@ -82,7 +82,7 @@ async fn sending_a_saved_draft_carries_its_attachment_and_removes_the_draft() {
     );
     assert_eq!(
         audit_details(&hub, "message_sent").await,
-        ["1 recipients, 1 attachments"],
+        ["1 recipient, 1 attachment"],
         "the hub's audit counts the attachment"
     );
     assert!(
