@@ -27,6 +27,7 @@ pub mod migrate_store;
 pub mod notifications;
 pub mod outgoing;
 pub mod policy;
+pub mod recall;
 pub mod retention;
 pub mod rotation;
 mod runtime;

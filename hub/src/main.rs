@@ -179,6 +179,26 @@ async fn run(command: Command) -> anyhow::Result<()> {
             }
             say!("{}", receipt.id);
         }
+        Command::Recall { data, id } => {
+            let hub = open(&data)?;
+            let recall = match hub.recall_org_message(&id, &Caller::cli()).await {
+                Err(sealpost_hub::error::Error::NotFound(_)) => bail!(
+                    "no message sent by staff has the id {id:?} (or it has expired): use the id \
+                     `send` printed (snd_…)"
+                ),
+                recalled => recalled?,
+            };
+            let at = recall.recalled_at.format("%-d %b %Y %H:%M UTC");
+            if recall.repeated {
+                say!("{} was recalled on {at} already", recall.id);
+            } else {
+                say!(
+                    "recalled {}: {} deleted",
+                    recall.id,
+                    sealpost_proto::text::counted(recall.copies as usize, "copy", "copies")
+                );
+            }
+        }
         Command::Admin {
             command: Admin::SmtpInSecret,
             ..

@@ -286,6 +286,19 @@ pub struct OrgSent {
     pub delivered_to: Vec<String>,
 }
 
+/// Answer to `POST /api/v1/org/messages/{id}/recall`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct OrgRecalled {
+    /// The recalled message's id.
+    pub id: String,
+    /// When it was recalled (RFC 3339, UTC); asked again, the first recall's time.
+    pub recalled_at: String,
+    /// How many recipients' copies were deleted (by the first recall).
+    pub copies_deleted: u64,
+}
+
 /// Answer to an upload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -113,6 +113,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(mailbox::changes))
         .routes(routes!(mailbox::events))
         .routes(routes!(org::send))
+        .routes(routes!(org::recall))
         .routes(routes!(mailbox::org_upload).layer(uploads_unlimited()))
         .split_for_parts();
     let mut full = doc;

@@ -1,11 +1,11 @@
 //! Organisation-side sending, with an org API token.
 
 use axum::{
-    extract::State,
+    extract::{Path, State},
     http::{HeaderMap, StatusCode},
     response::IntoResponse,
 };
-use sealpost_proto::{OrgOutgoing, OrgSent};
+use sealpost_proto::{OrgOutgoing, OrgRecalled, OrgSent};
 
 use super::extract::{ClientIp, Json, OrgClient};
 use super::{ApiError, AppState};
@@ -68,4 +68,23 @@ pub async fn send(
             delivered_to: receipt.delivered_to,
         }),
     ))
+}
+
+#[utoipa::path(post, path = "/org/messages/{id}/recall", tag = "organisation", security(("org_token" = [])),
+    params(("id" = String, Path, description = "The message's id, as `POST /org/messages` answered it")),
+    responses((status = 200, description = "Recalled (or recalled before: the same answer)", body = OrgRecalled),
+        (status = 401, body = ErrorBody), (status = 404, description = "No staff message has this id (`not_found`)", body = ErrorBody)))]
+pub async fn recall(
+    State(hub): State<AppState>,
+    ClientIp(mut caller): ClientIp,
+    OrgClient(token_id): OrgClient,
+    Path(id): Path<String>,
+) -> Result<axum::Json<OrgRecalled>, ApiError> {
+    caller.ip = format!("{} ({token_id})", caller.ip);
+    let recall = hub.recall_org_message(&id, &caller).await?;
+    Ok(axum::Json(OrgRecalled {
+        id: recall.id,
+        recalled_at: crate::clock::rfc3339(recall.recalled_at),
+        copies_deleted: recall.copies,
+    }))
 }

@@ -99,6 +99,15 @@ pub enum Command {
         #[arg(long)]
         client_ref: Option<String>,
     },
+    /// Recall a message staff sent: every recipient's copy is deleted from the hub, and
+    /// from their computers at their next sync.
+    Recall {
+        /// The hub's data directory.
+        #[arg(long, env = "SEALPOST_DATA")]
+        data: PathBuf,
+        /// The message's id, as `send` printed it (snd_…).
+        id: String,
+    },
     /// Administer users, tokens, the audit log; check, purge, upgrade, rotate the master key.
     Admin {
         /// The hub's data directory.

@@ -24,6 +24,7 @@ pub const TABLES: &[&str] = &[
     "audit",
     "mail_queue",
     "org_sends",
+    "recalls",
     "notifications",
     "hub_keys",
     "hub_state",

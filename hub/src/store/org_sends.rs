@@ -4,7 +4,7 @@ use super::sql::{params, OptionalExtension};
 use chrono::{DateTime, Utc};
 
 use super::Tx;
-use crate::clock::to_millis;
+use crate::clock::{from_millis, to_millis};
 use crate::error::Result;
 
 /// A send recorded under its reference.
@@ -52,6 +52,42 @@ impl Tx<'_> {
                 send.origin_id,
                 serde_json::to_string(&send.delivered_to).expect("BUG: addresses serialise"),
                 to_millis(now)
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// When the send `origin_id` was recalled, and how many copies went then.
+    pub fn recall(&self, origin_id: &str) -> Result<Option<(DateTime<Utc>, u64)>> {
+        let row = self
+            .0
+            .query_row(
+                "SELECT recalled_at, copies FROM recalls WHERE origin_id = ?1",
+                [origin_id],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+            )
+            .optional()?;
+        Ok(row.map(|(at, copies)| (from_millis(at), u64::try_from(copies).unwrap_or(0))))
+    }
+
+    /// The recipients' copies of the send `origin_id`: (mailbox, message id, sender).
+    pub fn send_copies(&self, origin_id: &str) -> Result<Vec<(String, String, String)>> {
+        let mut stmt = self.0.prepare(
+            "SELECT account_id, id, sender FROM messages WHERE origin_id = ?1 AND folder = 'inbox' \
+             ORDER BY id",
+        )?;
+        let rows = stmt.query_map([origin_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect()
+    }
+
+    /// Records that the send `origin_id` was recalled at `now`, `copies` copies deleted.
+    pub fn insert_recall(&self, origin_id: &str, now: DateTime<Utc>, copies: u64) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO recalls (origin_id, recalled_at, copies) VALUES (?1, ?2, ?3)",
+            params![
+                origin_id,
+                to_millis(now),
+                i64::try_from(copies).unwrap_or(i64::MAX)
             ],
         )?;
         Ok(())

@@ -296,4 +296,15 @@ pub const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX throttles_age ON throttles(window_start);
     "#,
+    // 8: staff sends recalled by their sender: every recipient's copy was deleted (sync
+    //    reports each as destroyed); the recall is kept so that asking again answers alike.
+    r#"
+    CREATE TABLE recalls (
+        origin_id TEXT PRIMARY KEY NOT NULL,
+        recalled_at INTEGER NOT NULL,
+        copies INTEGER NOT NULL
+    ) STRICT;
+    -- A send's copies are found by its id (PostgreSQL's schema has had this from its start).
+    CREATE INDEX messages_origin ON messages(origin_id);
+    "#,
 ];

@@ -250,4 +250,12 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX throttles_age ON throttles(window_start);
     "#,
+    // 3: staff sends recalled by their sender (SQLite's step 8).
+    r#"
+    CREATE TABLE recalls (
+        origin_id TEXT PRIMARY KEY NOT NULL,
+        recalled_at BIGINT NOT NULL,
+        copies BIGINT NOT NULL
+    );
+    "#,
 ];

@@ -1064,3 +1064,43 @@ fn two_serve_processes_on_one_database_and_bucket_carry_on_when_one_is_killed() 
         );
     });
 }
+
+#[test]
+fn recall_takes_back_a_sent_message_and_says_so_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("hub");
+    init(&dir);
+    let data = data_arg(&dir);
+    let (ok, out, err) = run(&[
+        "send",
+        "--data",
+        &data,
+        "--from",
+        "case.worker@example.gov.uk",
+        "--to",
+        "referrals@partner.example",
+        "--to",
+        "team@care.example",
+        "--subject",
+        "Wrong person",
+        "--body",
+        "Not for you",
+    ]);
+    assert!(ok, "{err}");
+    let id = out.trim().to_owned();
+    let (ok, out, err) = run(&["recall", "--data", &data, &id]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), format!("recalled {id}: 2 copies deleted"));
+    let (ok, out, err) = run(&["recall", "--data", &data, &id]);
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with(&format!("{id} was recalled on ")) && out.trim().ends_with("already"),
+        "{out}"
+    );
+    let (ok, _, err) = run(&["recall", "--data", &data, "snd_unknown"]);
+    assert!(!ok);
+    assert!(
+        err.contains("no message sent by staff has the id \"snd_unknown\""),
+        "{err}"
+    );
+}

@@ -36,6 +36,8 @@ const CONTRACT: &[(&str, &str)] = &[
     ("get", "/api/v1/changes"),
     ("get", "/api/v1/events"),
     ("post", "/api/v1/org/messages"),
+    // Recall (issue 16).
+    ("post", "/api/v1/org/messages/{id}/recall"),
     ("post", "/api/v1/org/uploads"),
     ("get", "/healthz"),
     ("get", "/readyz"),

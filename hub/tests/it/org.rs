@@ -523,3 +523,114 @@ async fn readyz_says_which_part_cannot_serve_and_recovers_with_it() {
         "the probe leaves no file behind"
     );
 }
+
+async fn recall(t: &TestHub, token: Option<&str>, id: &str) -> (StatusCode, Value) {
+    let mut req = t
+        .http
+        .post(format!("{}/api/v1/org/messages/{id}/recall", t.url));
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    let r = req.send().await.unwrap();
+    (r.status(), r.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn staff_recall_a_message_from_every_mailbox_with_its_files() {
+    let t = TestHub::start().await;
+    let token = org_token(&t, "case system").await;
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("care-plan.pdf");
+    std::fs::write(&plan, b"%PDF-1.7 the plan").unwrap();
+    let blobs_before = t.blob_names().len();
+    let kept = t.org_send(&[alice()], "Kept", "This one stays").await;
+    let sent = t
+        .org_send_files(alice(), "Wrong person", "Not for you", &[plan])
+        .await;
+    let also = t
+        .org_send(&[alice(), bob()], "Also wrong", "Two copies")
+        .await;
+    let user = t.user(alice()).await;
+    let (_, first) = user.get("/changes").await;
+    let state = first["state"].as_str().unwrap().to_owned();
+    let ids: Vec<String> = user
+        .folder("inbox")
+        .await
+        .iter()
+        .filter(|m| m["subject"] == "Wrong person")
+        .map(|m| m["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 1);
+    assert!(
+        t.blob_names().len() > blobs_before,
+        "the attachment is stored"
+    );
+
+    // Without a token, nothing; with one, the message leaves Alice's mailbox with its file.
+    let (status, body) = recall(&t, None, &sent).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let (status, body) = recall(&t, Some(&token), &sent).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["id"], sent.as_str());
+    assert_eq!(body["copies_deleted"], 1);
+    let recalled_at = body["recalled_at"].as_str().unwrap().to_owned();
+    let (status, _) = user.get(&format!("/messages/{}", ids[0])).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(t.blob_names().len(), blobs_before, "its file is gone");
+    // Her other computers hear of it at their next sync.
+    let (_, changes) = user.get(&format!("/changes?since={state}")).await;
+    assert_eq!(
+        changes["destroyed"],
+        json!([{"kind": "message", "id": ids[0]}]),
+        "{changes}"
+    );
+
+    // Asked again: the same answer, nothing more done.
+    t.advance(chrono::Duration::minutes(5));
+    let (status, again) = recall(&t, Some(&token), &sent).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["recalled_at"], recalled_at.as_str());
+    // A send to two: both copies go, from the CLI's side too.
+    let r = t
+        .hub
+        .recall_org_message(&also, &Caller::cli())
+        .await
+        .unwrap();
+    assert_eq!((r.copies, r.repeated), (2, false));
+    assert!(t
+        .user(bob())
+        .await
+        .folder("inbox")
+        .await
+        .iter()
+        .all(|m| m["subject"] != "Also wrong"));
+
+    // Unknown ids, and a recipient's own message, are not staff's to recall.
+    let (status, body) = recall(&t, Some(&token), "snd_unknown").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(code(&body), "not_found");
+    let (status, reply) = user
+        .post(
+            "/messages",
+            json!({"mode": "reply", "in_reply_to": user.folder("inbox").await[0]["id"],
+                   "to": [staff()], "subject": "Re: Kept", "body_text": "Thanks"}),
+        )
+        .await;
+    assert!(status.is_success(), "{reply}");
+    let (status, _) = recall(&t, Some(&token), reply["id"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let inbox = user.folder("inbox").await;
+    assert!(inbox.iter().any(|m| m["subject"] == "Kept"), "{inbox:?}");
+    let _ = kept;
+
+    // Counted, never described, in the audit log.
+    let events = t.audit_events().await;
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.starts_with("org_message_recalled"))
+            .count(),
+        2,
+        "{events:?}"
+    );
+}
