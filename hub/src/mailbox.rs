@@ -187,6 +187,9 @@ impl Hub {
                 }
                 if let Some(read) = patch.read {
                     row = tx.set_read(&account, &id, read)?;
+                    if read {
+                        tx.note_send_event(crate::store::SendEvent::Opened, &account, &id, now)?;
+                    }
                     if row.is_none() {
                         return Ok(None);
                     }

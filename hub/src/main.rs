@@ -199,6 +199,24 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 );
             }
         }
+        Command::Status { data, id, json } => {
+            let hub = open(&data)?;
+            let status = match hub.send_status(&id).await {
+                Err(sealpost_hub::error::Error::NotFound(_)) => bail!(
+                    "no message sent by staff has the id {id:?} (or it was sent before this \
+                     version of the hub, or expired over a month ago)"
+                ),
+                status => status?,
+            };
+            if json {
+                say!(
+                    "{}",
+                    serde_json::to_string_pretty(&sealpost_hub::api::org_status(status))?
+                );
+            } else {
+                sealpost_hub::cli::render::send_status(&status);
+            }
+        }
         Command::Admin {
             command: Admin::SmtpInSecret,
             ..

@@ -66,6 +66,7 @@ impl Hub {
                 if let Some(sealed) = &sealed {
                     tx.enqueue_mail(&email, "notification", sealed, now)?;
                 }
+                tx.note_notified(&account_id, now)?;
                 tx.notification_sent(&account_id, waiting, now, interval)
             })
             .await?;

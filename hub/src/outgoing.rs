@@ -155,6 +155,14 @@ impl Hub {
                 tx.insert_message(&message)?;
                 if !message.in_reply_to.is_empty() {
                     tx.mark_answered(&account, &message.in_reply_to, message.mode)?;
+                    if matches!(message.mode, SendMode::Reply | SendMode::ReplyAll) {
+                        tx.note_send_event(
+                            crate::store::SendEvent::Replied,
+                            &account,
+                            &message.in_reply_to,
+                            now,
+                        )?;
+                    }
                 }
                 for id in &uploads {
                     tx.delete_upload(id)?;

@@ -83,6 +83,11 @@ impl Hub {
         self.store
             .write(move |tx| tx.prune_org_sends(retention))
             .await?;
+        // What became of each recipient's copy stays answerable a month past its expiry.
+        let forgotten = now - Duration::days(SYNC_HISTORY_DAYS);
+        self.store
+            .write(move |tx| tx.prune_send_recipients(forgotten))
+            .await?;
         let left = &report.leftovers;
         if report.messages + report.uploads + left.files + left.mailboxes > 0 {
             let detail = format!(

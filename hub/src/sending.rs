@@ -396,6 +396,13 @@ impl Hub {
                 }
                 for (copy, _, _) in &copies {
                     tx.insert_message(copy)?;
+                    tx.insert_send_recipient(
+                        &copy.origin_id,
+                        &copy.account_id,
+                        &copy.id,
+                        copy.sent_at,
+                        copy.expires_at,
+                    )?;
                 }
                 for id in &used_uploads {
                     tx.delete_upload(id)?;

@@ -299,6 +299,44 @@ pub struct OrgRecalled {
     pub copies_deleted: u64,
 }
 
+/// `GET /api/v1/org/messages/{id}`: what became of each recipient's copy. Times are RFC
+/// 3339 (UTC); `null` means not (yet).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct OrgMessageStatus {
+    /// The message's id.
+    pub id: String,
+    /// When it was sent.
+    pub sent_at: String,
+    /// Each external recipient, by address.
+    pub recipients: Vec<OrgRecipientStatus>,
+}
+
+/// One recipient in [`OrgMessageStatus`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct OrgRecipientStatus {
+    /// Their address.
+    pub address: String,
+    /// When the hub emailed them the notice of it.
+    pub notified_at: Option<String>,
+    /// When they registered (before or after the message).
+    pub registered_at: Option<String>,
+    /// When they first opened it.
+    pub first_opened_at: Option<String>,
+    /// When they first replied to it.
+    pub replied_at: Option<String>,
+    /// When it was recalled.
+    pub recalled_at: Option<String>,
+    /// When it expired, once it has.
+    pub expired_at: Option<String>,
+    /// Not registered 7 days after the notice: the address may be wrong (no failure
+    /// message comes back for a mistyped address).
+    pub not_registered_after_7_days: bool,
+}
+
 /// Answer to an upload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

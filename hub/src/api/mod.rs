@@ -31,6 +31,7 @@ use utoipa_axum::{
 
 use crate::hub::Hub;
 pub use error::ApiError;
+pub use org::status_answer as org_status;
 
 /// What every handler gets.
 pub type AppState = Arc<Hub>;
@@ -114,6 +115,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(mailbox::events))
         .routes(routes!(org::send))
         .routes(routes!(org::recall))
+        .routes(routes!(org::status))
         .routes(routes!(mailbox::org_upload).layer(uploads_unlimited()))
         .split_for_parts();
     let mut full = doc;

@@ -5,7 +5,7 @@ use axum::{
     http::{HeaderMap, StatusCode},
     response::IntoResponse,
 };
-use sealpost_proto::{OrgOutgoing, OrgRecalled, OrgSent};
+use sealpost_proto::{OrgMessageStatus, OrgOutgoing, OrgRecalled, OrgRecipientStatus, OrgSent};
 
 use super::extract::{ClientIp, Json, OrgClient};
 use super::{ApiError, AppState};
@@ -87,4 +87,39 @@ pub async fn recall(
         recalled_at: crate::clock::rfc3339(recall.recalled_at),
         copies_deleted: recall.copies,
     }))
+}
+
+#[utoipa::path(get, path = "/org/messages/{id}", tag = "organisation", security(("org_token" = [])),
+    params(("id" = String, Path, description = "The message's id, as `POST /org/messages` answered it")),
+    responses((status = 200, description = "What became of each recipient's copy", body = OrgMessageStatus),
+        (status = 401, body = ErrorBody), (status = 404, description = "No staff message has this id (`not_found`)", body = ErrorBody)))]
+pub async fn status(
+    State(hub): State<AppState>,
+    OrgClient(_): OrgClient,
+    Path(id): Path<String>,
+) -> Result<axum::Json<OrgMessageStatus>, ApiError> {
+    Ok(axum::Json(status_answer(hub.send_status(&id).await?)))
+}
+
+/// The API's form of a send's status (the CLI's `status --json` too).
+pub fn status_answer(status: crate::recall::SendStatus) -> OrgMessageStatus {
+    let time = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(crate::clock::rfc3339);
+    OrgMessageStatus {
+        id: status.id,
+        sent_at: crate::clock::rfc3339(status.sent_at),
+        recipients: status
+            .recipients
+            .into_iter()
+            .map(|r| OrgRecipientStatus {
+                address: r.address,
+                notified_at: time(r.notified_at),
+                registered_at: time(r.registered_at),
+                first_opened_at: time(r.first_opened_at),
+                replied_at: time(r.replied_at),
+                recalled_at: time(r.recalled_at),
+                expired_at: time(r.expired_at),
+                not_registered_after_7_days: r.not_registered,
+            })
+            .collect(),
+    }
 }

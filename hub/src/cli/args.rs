@@ -108,6 +108,18 @@ pub enum Command {
         /// The message's id, as `send` printed it (snd_…).
         id: String,
     },
+    /// What became of a message staff sent: for each recipient, when they were notified,
+    /// registered, first opened it, replied, and whether it was recalled or expired.
+    Status {
+        /// The hub's data directory.
+        #[arg(long, env = "SEALPOST_DATA")]
+        data: PathBuf,
+        /// The message's id, as `send` printed it (snd_…).
+        id: String,
+        /// Print JSON (as `GET /api/v1/org/messages/{id}` answers) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Administer users, tokens, the audit log; check, purge, upgrade, rotate the master key.
     Admin {
         /// The hub's data directory.

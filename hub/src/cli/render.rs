@@ -350,3 +350,42 @@ pub fn check(r: &CheckReport) {
         say!("note {note}");
     }
 }
+
+/// `status`: one row per recipient, and a line under for each to look into.
+pub fn send_status(s: &crate::recall::SendStatus) {
+    say!("{} sent {}", s.id, when(Some(s.sent_at)));
+    let rows: Vec<Vec<String>> = s
+        .recipients
+        .iter()
+        .map(|r| {
+            vec![
+                r.address.clone(),
+                when(r.notified_at),
+                when(r.registered_at),
+                when(r.first_opened_at),
+                when(r.replied_at),
+                when(r.recalled_at),
+                when(r.expired_at),
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "RECIPIENT",
+            "NOTIFIED",
+            "REGISTERED",
+            "FIRST OPENED",
+            "REPLIED",
+            "RECALLED",
+            "EXPIRED",
+        ],
+        &rows,
+    );
+    for r in s.recipients.iter().filter(|r| r.not_registered) {
+        say!(
+            "{} has not registered {} days after the notice: check the address",
+            r.address,
+            crate::recall::REGISTER_WITHIN_DAYS
+        );
+    }
+}

@@ -25,6 +25,7 @@ pub const TABLES: &[&str] = &[
     "mail_queue",
     "org_sends",
     "recalls",
+    "send_recipients",
     "notifications",
     "hub_keys",
     "hub_state",

@@ -49,7 +49,7 @@ pub use mail_queue::QueuedMail;
 pub use messages::{
     AttachmentRow, MessageRow, NewAttachment, NewMessage, SealedFields, Stats, StoredContent,
 };
-pub use org_sends::OrgSend;
+pub use org_sends::{OrgSend, RecipientRow, SendEvent};
 pub use org_tokens::OrgToken;
 pub use sessions::{AccessCheck, RefreshOutcome, REFRESH_RETRY_GRACE};
 pub use uploads::UploadRow;

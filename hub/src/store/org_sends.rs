@@ -18,6 +18,34 @@ pub struct OrgSend {
     pub delivered_to: Vec<String>,
 }
 
+/// What a recipient did with a staff send's copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendEvent {
+    /// First opened (marked read).
+    Opened,
+    /// First replied to.
+    Replied,
+}
+
+/// One recipient of a staff send, as its sender may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecipientRow {
+    /// The recipient's address.
+    pub address: String,
+    /// When the send was made.
+    pub sent_at: DateTime<Utc>,
+    /// When the copy expires (or expired).
+    pub expires_at: DateTime<Utc>,
+    /// When the mailbox was first notified after it arrived.
+    pub notified_at: Option<DateTime<Utc>>,
+    /// When the recipient registered.
+    pub registered_at: Option<DateTime<Utc>>,
+    /// When the copy was first opened.
+    pub opened_at: Option<DateTime<Utc>>,
+    /// When it was first replied to.
+    pub replied_at: Option<DateTime<Utc>>,
+}
+
 impl Tx<'_> {
     /// The send recorded under `client_ref`, if any.
     pub fn org_send(&self, client_ref: &str) -> Result<Option<OrgSend>> {
@@ -91,6 +119,94 @@ impl Tx<'_> {
             ],
         )?;
         Ok(())
+    }
+
+    /// Records that the send `origin_id` left its copy `message_id` in `account_id`.
+    pub fn insert_send_recipient(
+        &self,
+        origin_id: &str,
+        account_id: &str,
+        message_id: &str,
+        sent_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO send_recipients (origin_id, account_id, message_id, sent_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (origin_id, account_id) DO NOTHING",
+            params![
+                origin_id,
+                account_id,
+                message_id,
+                to_millis(sent_at),
+                to_millis(expires_at)
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Notes that `account_id` was first opened (`opened_at`) or replied to (`replied_at`)
+    /// its copy `message_id` of a staff send at `now`; nothing if it had been, or if the
+    /// message is not a staff send's.
+    pub fn note_send_event(
+        &self,
+        column: SendEvent,
+        account_id: &str,
+        message_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let column = match column {
+            SendEvent::Opened => "opened_at",
+            SendEvent::Replied => "replied_at",
+        };
+        self.0.execute(
+            &format!(
+                "UPDATE send_recipients SET {column} = ?3 \
+                 WHERE account_id = ?1 AND message_id = ?2 AND {column} = 0"
+            ),
+            params![account_id, message_id, to_millis(now)],
+        )?;
+        Ok(())
+    }
+
+    /// Notes that `account_id` was sent a notification at `now`: every copy that had not
+    /// been told of yet now has.
+    pub fn note_notified(&self, account_id: &str, now: DateTime<Utc>) -> Result<()> {
+        self.0.execute(
+            "UPDATE send_recipients SET notified_at = ?2 \
+             WHERE account_id = ?1 AND notified_at = 0 AND sent_at <= ?2",
+            params![account_id, to_millis(now)],
+        )?;
+        Ok(())
+    }
+
+    /// Each recipient of the send `origin_id`: address and times (0 for never), by address.
+    pub fn send_status(&self, origin_id: &str) -> Result<Vec<RecipientRow>> {
+        let mut stmt = self.0.prepare(
+            "SELECT a.email, r.sent_at, r.expires_at, r.notified_at, a.registered_at, \
+             r.opened_at, r.replied_at FROM send_recipients r JOIN accounts a ON a.id = r.account_id \
+             WHERE r.origin_id = ?1 ORDER BY a.email",
+        )?;
+        let rows = stmt.query_map([origin_id], |r| {
+            let at = |v: i64| (v != 0).then(|| from_millis(v));
+            Ok(RecipientRow {
+                address: r.get(0)?,
+                sent_at: from_millis(r.get(1)?),
+                expires_at: from_millis(r.get(2)?),
+                notified_at: at(r.get(3)?),
+                registered_at: at(r.get(4)?),
+                opened_at: at(r.get(5)?),
+                replied_at: at(r.get(6)?),
+            })
+        })?;
+        rows.collect()
+    }
+
+    /// Forgets the recipients of sends that expired before `cutoff`.
+    pub fn prune_send_recipients(&self, cutoff: DateTime<Utc>) -> Result<usize> {
+        self.0.execute(
+            "DELETE FROM send_recipients WHERE expires_at < ?1",
+            [to_millis(cutoff)],
+        )
     }
 
     /// Forgets references older than `cutoff` (the messages they sent have expired).

@@ -307,4 +307,23 @@ pub const MIGRATIONS: &[&str] = &[
     -- A send's copies are found by its id (PostgreSQL's schema has had this from its start).
     CREATE INDEX messages_origin ON messages(origin_id);
     "#,
+    // 9: what became of each recipient's copy of a staff send, for its sender: when the
+    //    mailbox was notified, when the copy was first opened and first replied to. Kept
+    //    after the copy goes (recalled, expired) for 30 days past its expiry.
+    r#"
+    CREATE TABLE send_recipients (
+        origin_id TEXT NOT NULL,
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        message_id TEXT NOT NULL,
+        sent_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        notified_at INTEGER NOT NULL DEFAULT 0,
+        opened_at INTEGER NOT NULL DEFAULT 0,
+        replied_at INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (origin_id, account_id)
+    ) STRICT;
+    CREATE INDEX send_recipients_message ON send_recipients(message_id);
+    CREATE INDEX send_recipients_waiting ON send_recipients(account_id) WHERE notified_at = 0;
+    CREATE INDEX send_recipients_age ON send_recipients(expires_at);
+    "#,
 ];

@@ -258,4 +258,21 @@ pub const MIGRATIONS: &[&str] = &[
         copies BIGINT NOT NULL
     );
     "#,
+    // 4: what became of each recipient's copy of a staff send (SQLite's step 9).
+    r#"
+    CREATE TABLE send_recipients (
+        origin_id TEXT NOT NULL,
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        message_id TEXT NOT NULL,
+        sent_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        notified_at BIGINT NOT NULL DEFAULT 0,
+        opened_at BIGINT NOT NULL DEFAULT 0,
+        replied_at BIGINT NOT NULL DEFAULT 0,
+        PRIMARY KEY (origin_id, account_id)
+    );
+    CREATE INDEX send_recipients_message ON send_recipients(message_id);
+    CREATE INDEX send_recipients_waiting ON send_recipients(account_id) WHERE notified_at = 0;
+    CREATE INDEX send_recipients_age ON send_recipients(expires_at);
+    "#,
 ];

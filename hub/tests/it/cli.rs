@@ -1104,3 +1104,48 @@ fn recall_takes_back_a_sent_message_and_says_so_again() {
         "{err}"
     );
 }
+
+#[test]
+fn status_tells_who_was_notified_and_who_has_not_registered() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("hub");
+    init(&dir);
+    let data = data_arg(&dir);
+    let (ok, out, err) = run(&[
+        "send",
+        "--data",
+        &data,
+        "--from",
+        "case.worker@example.gov.uk",
+        "--to",
+        "referrals@partner.example",
+        "--subject",
+        "Referral",
+        "--body",
+        "Hello",
+    ]);
+    assert!(ok, "{err}");
+    let id = out.trim().to_owned();
+    let (ok, out, err) = run(&["status", "--data", &data, &id]);
+    assert!(ok, "{err}");
+    let mut lines = out.lines();
+    assert!(
+        lines.next().unwrap().starts_with(&format!("{id} sent ")),
+        "{out}"
+    );
+    assert!(lines.next().unwrap().starts_with("RECIPIENT"), "{out}");
+    let row = lines.next().unwrap();
+    assert!(row.starts_with("referrals@partner.example"), "{out}");
+    let (ok, out, err) = run(&["status", "--data", &data, &id, "--json"]);
+    assert!(ok, "{err}");
+    let json: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        json["recipients"][0]["address"],
+        "referrals@partner.example"
+    );
+    assert!(
+        json["recipients"][0]["notified_at"].is_string(),
+        "send emails the notice at once: {json}"
+    );
+    assert!(json["recipients"][0]["registered_at"].is_null());
+}

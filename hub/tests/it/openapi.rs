@@ -38,6 +38,7 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/api/v1/org/messages"),
     // Recall (issue 16).
     ("post", "/api/v1/org/messages/{id}/recall"),
+    ("get", "/api/v1/org/messages/{id}"),
     ("post", "/api/v1/org/uploads"),
     ("get", "/healthz"),
     ("get", "/readyz"),

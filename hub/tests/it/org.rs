@@ -634,3 +634,111 @@ async fn staff_recall_a_message_from_every_mailbox_with_its_files() {
         "{events:?}"
     );
 }
+
+async fn status_of(t: &TestHub, token: Option<&str>, id: &str) -> (StatusCode, Value) {
+    let mut req = t.http.get(format!("{}/api/v1/org/messages/{id}", t.url));
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    let r = req.send().await.unwrap();
+    (r.status(), r.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn staff_see_what_became_of_each_recipients_copy() {
+    let t = TestHub::start().await;
+    let token = org_token(&t, "case system").await;
+    let id = t
+        .org_send(&[alice(), bob()], "Case review", "See you Tuesday")
+        .await;
+    // Alice registers, opens the message and replies; Bob does nothing.
+    let user = t.user(alice()).await;
+    let message = user
+        .folder("inbox")
+        .await
+        .into_iter()
+        .find(|m| m["subject"] == "Case review")
+        .unwrap();
+    let message_id = message["id"].as_str().unwrap().to_owned();
+    t.advance(chrono::Duration::minutes(1));
+    let (status, _) = user
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/messages/{message_id}"),
+            Some(json!({"read": true})),
+        )
+        .await;
+    assert!(status.is_success());
+    t.advance(chrono::Duration::minutes(1));
+    let (status, reply) = user
+        .post(
+            "/messages",
+            json!({"mode": "reply", "in_reply_to": message_id, "to": [staff()],
+                   "subject": "Re: Case review", "body_text": "Tuesday is fine"}),
+        )
+        .await;
+    assert!(status.is_success(), "{reply}");
+    assert!(!t.emails_to(bob()).await.is_empty(), "Bob was notified");
+
+    let (status, body) = status_of(&t, None, &id).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let (status, body) = status_of(&t, Some(&token), &id).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["id"], id.as_str());
+    let (a, b) = (&body["recipients"][0], &body["recipients"][1]);
+    assert_eq!(
+        (a["address"].as_str(), b["address"].as_str()),
+        (Some(alice()), Some(bob()))
+    );
+    for field in [
+        "notified_at",
+        "registered_at",
+        "first_opened_at",
+        "replied_at",
+    ] {
+        assert!(a[field].is_string(), "Alice's {field}: {body}");
+    }
+    assert!(
+        a["first_opened_at"].as_str() < a["replied_at"].as_str(),
+        "opened, then replied: {body}"
+    );
+    assert!(b["notified_at"].is_string(), "{body}");
+    for field in [
+        "registered_at",
+        "first_opened_at",
+        "replied_at",
+        "recalled_at",
+        "expired_at",
+    ] {
+        assert!(b[field].is_null(), "Bob's {field}: {body}");
+    }
+    assert_eq!(b["not_registered_after_7_days"], false, "not yet");
+
+    // A week on, Bob has still not registered: flagged, for staff to check his address.
+    t.advance(chrono::Duration::days(7));
+    let (_, body) = status_of(&t, Some(&token), &id).await;
+    assert_eq!(
+        body["recipients"][1]["not_registered_after_7_days"], true,
+        "{body}"
+    );
+    assert_eq!(body["recipients"][0]["not_registered_after_7_days"], false);
+
+    // Recalled: said for each; it stays answerable after the copies are gone.
+    let (status, recalled) = recall(&t, Some(&token), &id).await;
+    assert_eq!(status, StatusCode::OK, "{recalled}");
+    let (_, body) = status_of(&t, Some(&token), &id).await;
+    for r in body["recipients"].as_array().unwrap() {
+        assert_eq!(r["recalled_at"], recalled["recalled_at"], "{body}");
+        assert!(r["expired_at"].is_null());
+    }
+
+    // Another message, left to expire: said when it did.
+    let kept = t.org_send(&[alice()], "Short-lived", "Read soon").await;
+    t.advance(chrono::Duration::days(91));
+    let (_, body) = status_of(&t, Some(&token), &kept).await;
+    assert!(body["recipients"][0]["expired_at"].is_string(), "{body}");
+
+    let (status, body) = status_of(&t, Some(&token), "snd_unknown").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(code(&body), "not_found");
+}
