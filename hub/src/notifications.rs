@@ -66,7 +66,9 @@ impl Hub {
                 if let Some(sealed) = &sealed {
                     tx.enqueue_mail(&email, "notification", sealed, now)?;
                 }
-                tx.note_notified(&account_id, now)?;
+                if sealed.is_some() {
+                    tx.note_notified(&account_id, now)?;
+                }
                 tx.notification_sent(&account_id, waiting, now, interval)
             })
             .await?;

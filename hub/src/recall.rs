@@ -11,7 +11,7 @@ pub const REGISTER_WITHIN_DAYS: i64 = 7;
 pub struct RecipientStatus {
     /// The recipient's address.
     pub address: String,
-    /// When the hub emailed them the notice of it.
+    /// When the hub queued the notice email of it.
     pub notified_at: Option<DateTime<Utc>>,
     /// When they registered (before or after the send).
     pub registered_at: Option<DateTime<Utc>>,
@@ -76,7 +76,8 @@ impl Hub {
         let recipients = rows
             .into_iter()
             .map(|r| RecipientStatus {
-                not_registered: r.registered_at.is_none()
+                not_registered: recalled_at.is_none()
+                    && r.registered_at.is_none()
                     && r.notified_at
                         .is_some_and(|n| now - n >= chrono::Duration::days(REGISTER_WITHIN_DAYS)),
                 address: r.address,
@@ -128,6 +129,10 @@ impl Hub {
                 }
                 let mut blobs = Vec::new();
                 for (account, message, _) in &copies {
+                    // Not told of yet: its notice is taken back (none goes if it was all).
+                    if !tx.copy_notified(account, message)? {
+                        tx.unnote_arrival(account)?;
+                    }
                     blobs.extend(
                         tx.delete_message(account, message, now)?
                             .unwrap_or_default(),

@@ -394,11 +394,12 @@ impl Hub {
                     }
                     tx.insert_org_send(reference, send, now)?;
                 }
-                for (copy, _, _) in &copies {
+                for (copy, email, _) in &copies {
                     tx.insert_message(copy)?;
                     tx.insert_send_recipient(
                         &copy.origin_id,
                         &copy.account_id,
+                        email,
                         &copy.id,
                         copy.sent_at,
                         copy.expires_at,

@@ -320,7 +320,7 @@ pub struct OrgMessageStatus {
 pub struct OrgRecipientStatus {
     /// Their address.
     pub address: String,
-    /// When the hub emailed them the notice of it.
+    /// When the hub queued the notice email of it.
     pub notified_at: Option<String>,
     /// When they registered (before or after the message).
     pub registered_at: Option<String>,

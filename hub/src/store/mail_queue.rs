@@ -109,6 +109,20 @@ impl Tx<'_> {
         Ok(due)
     }
 
+    /// Takes back one message counted for `account_id`'s next notification (it was
+    /// recalled before the notice went): with none left waiting, no notice goes.
+    pub fn unnote_arrival(&self, account_id: &str) -> Result<()> {
+        // (The CASEs read `waiting` as it was before this UPDATE.)
+        self.0.execute(
+            "UPDATE notifications SET \
+             waiting = CASE WHEN waiting > 1 THEN waiting - 1 ELSE 0 END, \
+             due_at = CASE WHEN waiting > 1 THEN due_at ELSE 0 END \
+             WHERE account_id = ?1",
+            [account_id],
+        )?;
+        Ok(())
+    }
+
     /// Records a notification sent for `told` messages: those arrived since wait for the
     /// next one, an interval later.
     pub fn notification_sent(

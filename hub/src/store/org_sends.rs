@@ -121,21 +121,25 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Records that the send `origin_id` left its copy `message_id` in `account_id`.
+    /// Records that the send `origin_id` left its copy `message_id` in `account_id`, the
+    /// mailbox of `address`.
     pub fn insert_send_recipient(
         &self,
         origin_id: &str,
         account_id: &str,
+        address: &str,
         message_id: &str,
         sent_at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<()> {
         self.0.execute(
-            "INSERT INTO send_recipients (origin_id, account_id, message_id, sent_at, expires_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (origin_id, account_id) DO NOTHING",
+            "INSERT INTO send_recipients \
+             (origin_id, account_id, address, message_id, sent_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (origin_id, account_id) DO NOTHING",
             params![
                 origin_id,
                 account_id,
+                address,
                 message_id,
                 to_millis(sent_at),
                 to_millis(expires_at)
@@ -145,8 +149,8 @@ impl Tx<'_> {
     }
 
     /// Notes that `account_id` was first opened (`opened_at`) or replied to (`replied_at`)
-    /// its copy `message_id` of a staff send at `now`; nothing if it had been, or if the
-    /// message is not a staff send's.
+    /// its copy `message_id` of a staff send at `now`; nothing if it had been, if the
+    /// message is not a staff send's, or if the copy is gone (a reply racing a recall).
     pub fn note_send_event(
         &self,
         column: SendEvent,
@@ -161,7 +165,8 @@ impl Tx<'_> {
         self.0.execute(
             &format!(
                 "UPDATE send_recipients SET {column} = ?3 \
-                 WHERE account_id = ?1 AND message_id = ?2 AND {column} = 0"
+                 WHERE account_id = ?1 AND message_id = ?2 AND {column} = 0 \
+                 AND EXISTS (SELECT 1 FROM messages WHERE id = ?2)"
             ),
             params![account_id, message_id, to_millis(now)],
         )?;
@@ -182,9 +187,10 @@ impl Tx<'_> {
     /// Each recipient of the send `origin_id`: address and times (0 for never), by address.
     pub fn send_status(&self, origin_id: &str) -> Result<Vec<RecipientRow>> {
         let mut stmt = self.0.prepare(
-            "SELECT a.email, r.sent_at, r.expires_at, r.notified_at, a.registered_at, \
-             r.opened_at, r.replied_at FROM send_recipients r JOIN accounts a ON a.id = r.account_id \
-             WHERE r.origin_id = ?1 ORDER BY a.email",
+            "SELECT r.address, r.sent_at, r.expires_at, r.notified_at, \
+             coalesce(a.registered_at, 0), r.opened_at, r.replied_at \
+             FROM send_recipients r LEFT JOIN accounts a ON a.id = r.account_id \
+             WHERE r.origin_id = ?1 ORDER BY r.address",
         )?;
         let rows = stmt.query_map([origin_id], |r| {
             let at = |v: i64| (v != 0).then(|| from_millis(v));
@@ -201,12 +207,30 @@ impl Tx<'_> {
         rows.collect()
     }
 
-    /// Forgets the recipients of sends that expired before `cutoff`.
+    /// Forgets the recipients of sends that expired before `cutoff`, and recalls made
+    /// before it.
     pub fn prune_send_recipients(&self, cutoff: DateTime<Utc>) -> Result<usize> {
+        self.0.execute(
+            "DELETE FROM recalls WHERE recalled_at < ?1",
+            [to_millis(cutoff)],
+        )?;
         self.0.execute(
             "DELETE FROM send_recipients WHERE expires_at < ?1",
             [to_millis(cutoff)],
         )
+    }
+
+    /// Whether the copy `message_id` in `account_id` had its mailbox's notice queued.
+    pub fn copy_notified(&self, account_id: &str, message_id: &str) -> Result<bool> {
+        let at: Option<i64> = self
+            .0
+            .query_row(
+                "SELECT notified_at FROM send_recipients WHERE account_id = ?1 AND message_id = ?2",
+                [account_id, message_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(at.is_some_and(|at| at != 0))
     }
 
     /// Forgets references older than `cutoff` (the messages they sent have expired).

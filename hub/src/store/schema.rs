@@ -308,12 +308,15 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX messages_origin ON messages(origin_id);
     "#,
     // 9: what became of each recipient's copy of a staff send, for its sender: when the
-    //    mailbox was notified, when the copy was first opened and first replied to. Kept
-    //    after the copy goes (recalled, expired) for 30 days past its expiry.
+    //    mailbox's notice was queued, when the copy was first opened and first replied to.
+    //    Kept after the copy and a pending mailbox go (recalled, expired), for 30 days past
+    //    the copy's expiry.
     r#"
     CREATE TABLE send_recipients (
         origin_id TEXT NOT NULL,
-        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        -- No reference: the row outlives a pending mailbox swept once empty.
+        account_id TEXT NOT NULL,
+        address TEXT NOT NULL,
         message_id TEXT NOT NULL,
         sent_at INTEGER NOT NULL,
         expires_at INTEGER NOT NULL,

@@ -262,7 +262,9 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     CREATE TABLE send_recipients (
         origin_id TEXT NOT NULL,
-        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        -- No reference: the row outlives a pending mailbox swept once empty.
+        account_id TEXT NOT NULL,
+        address TEXT NOT NULL,
         message_id TEXT NOT NULL,
         sent_at BIGINT NOT NULL,
         expires_at BIGINT NOT NULL,

@@ -742,3 +742,46 @@ async fn staff_see_what_became_of_each_recipients_copy() {
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     assert_eq!(code(&body), "not_found");
 }
+
+#[tokio::test]
+async fn a_recall_before_the_notice_goes_takes_the_notice_back() {
+    let t = TestHub::start().await;
+    let first = t.org_send(&[bob()], "Welcome pack", "Hello").await;
+    assert_eq!(
+        t.emails_to(bob()).await.len(),
+        1,
+        "the first notice goes at once"
+    );
+    // A second message waits for the next notice (one per interval): recalled before it
+    // goes, nothing is left to tell, and no notice goes.
+    let wrong = t.org_send(&[bob()], "Wrong person", "Not for you").await;
+    t.hub
+        .recall_org_message(&wrong, &Caller::cli())
+        .await
+        .unwrap();
+    t.advance(chrono::Duration::hours(2));
+    t.hub.queue_notifications().await.unwrap();
+    assert_eq!(
+        t.emails_to(bob()).await.len(),
+        1,
+        "no notice for the recalled one"
+    );
+    // The first message is still his, and its status survives the hourly sweep of the
+    // mailbox the recall emptied of the second.
+    t.hub
+        .recall_org_message(&first, &Caller::cli())
+        .await
+        .unwrap();
+    t.hub.purge(false, &Caller::cli()).await.unwrap();
+    let users = t.hub.users().await.unwrap();
+    assert!(users.iter().all(|u| u.email != bob()), "the empty pending mailbox went");
+    let status = t.hub.send_status(&first).await.unwrap();
+    assert_eq!(status.recipients.len(), 1);
+    assert_eq!(status.recipients[0].address, bob());
+    assert!(status.recipients[0].recalled_at.is_some());
+    assert!(status.recipients[0].notified_at.is_some());
+    assert!(
+        !status.recipients[0].not_registered,
+        "recalled: nothing to check"
+    );
+}
