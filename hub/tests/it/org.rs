@@ -774,7 +774,10 @@ async fn a_recall_before_the_notice_goes_takes_the_notice_back() {
         .unwrap();
     t.hub.purge(false, &Caller::cli()).await.unwrap();
     let users = t.hub.users().await.unwrap();
-    assert!(users.iter().all(|u| u.email != bob()), "the empty pending mailbox went");
+    assert!(
+        users.iter().all(|u| u.email != bob()),
+        "the empty pending mailbox went"
+    );
     let status = t.hub.send_status(&first).await.unwrap();
     assert_eq!(status.recipients.len(), 1);
     assert_eq!(status.recipients[0].address, bob());
