@@ -33,34 +33,9 @@ const STAFF: &str = "case.worker@example.gov.uk";
 
 /// A 2048-bit RSA DKIM key (made by openssl) and the TXT record publishing it.
 fn dkim_key(dir: &std::path::Path) -> (RsaKey<Sha256Hash>, String) {
-    let pem = dir.join("dkim.pem");
-    let run = |args: &[&str]| {
-        let out = std::process::Command::new("openssl")
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-        out.stdout
-    };
-    let path = pem.to_str().unwrap();
-    run(&[
-        "genpkey",
-        "-algorithm",
-        "RSA",
-        "-pkeyopt",
-        "rsa_keygen_bits:2048",
-        "-out",
-        path,
-    ]);
-    let der = run(&[
-        "pkcs8", "-topk8", "-nocrypt", "-outform", "DER", "-in", path,
-    ]);
-    let public = run(&["pkey", "-pubout", "-outform", "DER", "-in", path]);
-    let record = format!(
-        "v=DKIM1; k=rsa; p={}",
-        base64::engine::general_purpose::STANDARD.encode(public)
-    );
-    let key = rustls_pki_types::PrivateKeyDer::Pkcs8(der.into());
+    use rustls_pki_types::pem::PemObject;
+    let (pem, record) = certificates::dkim_key(dir, "dkim");
+    let key = rustls_pki_types::PrivateKeyDer::from_pem_file(pem).unwrap();
     (RsaKey::<Sha256Hash>::from_key_der(key).unwrap(), record)
 }
 

@@ -574,7 +574,10 @@ pub mod postgres {
 /// Certificates for TLS tests, made with the `openssl` command: a certificate authority
 /// of the test's own and a server certificate it signed.
 pub mod certificates {
-    use std::{path::Path, process::Command};
+    use std::{
+        path::{Path, PathBuf},
+        process::Command,
+    };
 
     /// The PEM files [`authority_and_server`] writes.
     pub struct Files {
@@ -598,6 +601,39 @@ pub mod certificates {
             "openssl {args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+
+    /// A DKIM key of a mail service, written by `openssl` into `dir` as `NAME.pem`
+    /// (2048-bit RSA, PKCS #8), and the TXT record that publishes its public half
+    /// (`v=DKIM1; k=rsa; p=…`, RFC 6376 3.6.1).
+    pub fn dkim_key(dir: &Path, name: &str) -> (PathBuf, String) {
+        use base64::Engine;
+        let pem = format!("{name}.pem");
+        openssl(
+            dir,
+            &[
+                "genpkey",
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                "rsa_keygen_bits:2048",
+                "-out",
+                &pem,
+            ],
+        );
+        let der = format!("{name}.pub.der");
+        openssl(
+            dir,
+            &[
+                "pkey", "-pubout", "-outform", "DER", "-in", &pem, "-out", &der,
+            ],
+        );
+        let public = std::fs::read(dir.join(&der)).expect("openssl wrote the public key");
+        let record = format!(
+            "v=DKIM1; k=rsa; p={}",
+            base64::engine::general_purpose::STANDARD.encode(public)
+        );
+        (dir.join(pem), record)
     }
 
     /// Writes into `dir` an authority and a server certificate for `names` (DNS names,

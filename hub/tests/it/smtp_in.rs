@@ -691,31 +691,8 @@ struct DkimKey {
 }
 
 fn dkim_key(dir: &std::path::Path, name: &str) -> DkimKey {
-    let pem = dir.join(format!("{name}.pem"));
-    let made = std::process::Command::new("openssl")
-        .args([
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-            "-out",
-        ])
-        .arg(&pem)
-        .output()
-        .unwrap();
-    assert!(made.status.success(), "{made:?}");
-    let public = std::process::Command::new("openssl")
-        .args(["pkey", "-pubout", "-outform", "DER", "-in"])
-        .arg(&pem)
-        .output()
-        .unwrap();
-    assert!(public.status.success(), "{public:?}");
-    let p = base64::engine::general_purpose::STANDARD.encode(public.stdout);
-    DkimKey {
-        pem,
-        record: format!("v=DKIM1; k=rsa; p={p}"),
-    }
+    let (pem, record) = sealpost_hub::testing::certificates::dkim_key(dir, name);
+    DkimKey { pem, record }
 }
 
 /// `message` signed by `domain`'s `key` over `headers` (dkimpy, relaxed/relaxed,
