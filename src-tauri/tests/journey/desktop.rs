@@ -51,6 +51,7 @@ pub fn free_port() -> u16 {
 /// Everything the app needs around it, in one place.
 pub struct Desktop {
     pub display: String,
+    work: PathBuf,
     pub monitor_log: PathBuf,
     pub driver_url: String,
     // Field order is drop order: the driver (and the app) go before the display.
@@ -129,12 +130,36 @@ impl Desktop {
         for (k, v) in env {
             driver.env(k, v);
         }
+        // GTK's settings (the file dialog's among them) come from a file of the test's own,
+        // not from the session's dconf, which every test would share and change: the file
+        // dialog opens on its folder view, not on recent files, whose list loads late and
+        // takes the focus from a path being typed on a busy machine.
+        let config = env
+            .iter()
+            .find(|(k, _)| *k == "XDG_CONFIG_HOME")
+            .map(|(_, v)| PathBuf::from(v))
+            .or_else(|| {
+                env.iter()
+                    .find(|(k, _)| *k == "HOME")
+                    .map(|(_, v)| Path::new(v).join(".config"))
+            })
+            .unwrap_or_else(|| work.join("config"));
+        let settings = config.join("glib-2.0/settings");
+        std::fs::create_dir_all(&settings)?;
+        std::fs::write(
+            settings.join("keyfile"),
+            "[org/gtk/settings/file-chooser]\nstartup-mode='cwd'\n",
+        )?;
+        driver
+            .env("GSETTINGS_BACKEND", "keyfile")
+            .env("XDG_CONFIG_HOME", &config);
         let driver = spawn(&mut driver, "tauri-driver")?;
         wait_for(Duration::from_secs(20), "tauri-driver", || {
             std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
         })?;
         Ok(Self {
             display,
+            work: work.to_owned(),
             monitor_log,
             driver_url: format!("http://127.0.0.1:{port}"),
             _driver: driver,
@@ -179,7 +204,35 @@ impl Desktop {
         self.xdotool(&["type", "--delay", "15", &path.display().to_string()])?;
         std::thread::sleep(Duration::from_millis(300));
         self.xdotool(&["key", "Return"])?;
+        // The dialog closes once it took the path; a path lost to a busy machine is told
+        // here, with a picture of the screen, rather than as a later wait in the app.
+        let closed = wait_for(Duration::from_secs(15), "the file dialog to close", || {
+            self.xdotool(&["search", "--onlyvisible", "--name", title])
+                .is_err()
+        });
+        if closed.is_err() {
+            let shot = self.screenshot("file-dialog");
+            bail!(
+                "the file dialog {title:?} did not take the typed path {path:?} (screen: {shot})"
+            );
+        }
         Ok(())
+    }
+
+    /// A picture of the whole screen in the test's folder, for a failure; says where it
+    /// is, or why there is none.
+    pub fn screenshot(&self, name: &str) -> String {
+        let file = self.work.join("screens").join(format!("{name}-screen.png"));
+        let _ = std::fs::create_dir_all(self.work.join("screens"));
+        match Command::new("import")
+            .args(["-window", "root"])
+            .arg(&file)
+            .env("DISPLAY", &self.display)
+            .status()
+        {
+            Ok(s) if s.success() => file.display().to_string(),
+            other => format!("none ({other:?})"),
+        }
     }
 
     /// Drags `files` (folders too) from a small file-offering window, as a file manager would,

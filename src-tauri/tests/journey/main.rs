@@ -88,9 +88,29 @@ fn in_desktop_session() -> bool {
 
 /// Keeps a picture of a failure, closes the app, and passes the outcome on.
 async fn finish(ui: &mut Ui, result: Result<()>) -> Result<()> {
-    if result.is_err() {
-        let _ = ui.shot("failure").await;
-    }
+    let result = match result {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let _ = ui.shot("failure").await;
+            // What the window showed, for a failure seen only in a CI log.
+            let shown = ui
+                .js("return document.body.innerText.slice(0, 800)")
+                .await
+                .map(|v| v.as_str().unwrap_or_default().replace('\n', " | "))
+                .unwrap_or_else(|e| format!("(unreadable: {e})"));
+            // The app's own last words (its log sits beside the screenshots' folder).
+            let log = ui
+                .shots
+                .parent()
+                .map(|work| std::fs::read_to_string(work.join("app.log")).unwrap_or_default())
+                .unwrap_or_default();
+            let lines: Vec<&str> = log.lines().collect();
+            let tail = lines[lines.len().saturating_sub(12)..].join(" | ");
+            Err(e.context(format!(
+                "the window showed: {shown}\nthe app's log ended: {tail}"
+            )))
+        }
+    };
     let _ = ui.client.clone().close().await;
     result
 }

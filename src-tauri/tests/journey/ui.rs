@@ -11,7 +11,7 @@ use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
 pub struct Ui {
     pub client: Client,
     display: String,
-    shots: PathBuf,
+    pub shots: PathBuf,
     taken: usize,
 }
 
