@@ -88,6 +88,7 @@ pub(crate) fn view_message(key: &MailboxKeys, row: &MessageRow) -> Result<Messag
         });
         Ok(Message {
             summary: MessageSummary {
+                recalled_at: None,
                 id: row.id.clone(),
                 folder: if row.deleted {
                     Folder::Deleted
@@ -292,8 +293,18 @@ impl Hub {
             for ((change, _), view) in page.into_iter().zip(views) {
                 match view {
                     None => {
-                        if let Change::Destroyed { kind, id, .. } = change {
-                            out.destroyed.push(Destroyed { kind, id });
+                        if let Change::Destroyed {
+                            kind,
+                            id,
+                            recalled_at,
+                            ..
+                        } = change
+                        {
+                            out.destroyed.push(Destroyed {
+                                kind,
+                                id,
+                                recalled_at: recalled_at.map(rfc3339),
+                            });
                         }
                     }
                     Some((created_modseq, changed)) if created_modseq > since => {

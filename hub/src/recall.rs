@@ -134,7 +134,7 @@ impl Hub {
                         tx.unnote_arrival(account)?;
                     }
                     blobs.extend(
-                        tx.delete_message(account, message, now)?
+                        tx.recall_message(account, message, now)?
                             .unwrap_or_default(),
                     );
                 }

@@ -496,6 +496,10 @@ pub struct MessageSummary {
     /// It was forwarded from this mailbox (IMAP's `$Forwarded`).
     #[serde(default)]
     pub forwarded: bool,
+    /// Set by the app, never by the hub: its sender recalled it at this time (RFC 3339),
+    /// and the vault keeps only a line in its place, with none of its content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recalled_at: Option<String>,
 }
 
 /// A whole message.
@@ -698,6 +702,10 @@ pub struct Destroyed {
     pub kind: String,
     /// Its id.
     pub id: String,
+    /// For a message its sender recalled: when (RFC 3339). The app shows a line in its
+    /// place ("Withdrawn by the sender on …"), with none of its content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recalled_at: Option<String>,
 }
 
 /// `GET /api/v1/changes`: one page of what changed since a state.

@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 
 use super::address_book::EntryKind;
 use super::Tx;
-use crate::clock::to_millis;
+use crate::clock::{from_millis, to_millis};
 use crate::error::Result;
 
 /// One change in a mailbox's history, in state order.
@@ -22,6 +22,8 @@ pub enum Change {
         kind: String,
         id: String,
         modseq: i64,
+        /// When its sender recalled it, if that is why it went.
+        recalled_at: Option<DateTime<Utc>>,
     },
 }
 
@@ -43,13 +45,17 @@ impl Tx<'_> {
         // Each table's first `limit` through its (account_id, modseq) index, then merged:
         // a LIMIT over the whole UNION would make PostgreSQL read every later row.
         let mut stmt = self.0.prepare_cached(
-            "SELECT kind, id, modseq FROM (SELECT 'message' AS kind, id, modseq FROM messages \
+            "SELECT kind, id, modseq, recalled_at FROM (SELECT 'message' AS kind, id, modseq, \
+                 0 AS recalled_at FROM messages \
                  WHERE account_id = ?1 AND modseq > ?2 ORDER BY modseq LIMIT ?3) m \
-             UNION ALL SELECT kind, id, modseq FROM (SELECT 'contact' AS kind, id, modseq \
+             UNION ALL SELECT kind, id, modseq, recalled_at FROM (SELECT 'contact' AS kind, id, \
+                 modseq, 0 AS recalled_at \
                  FROM contacts WHERE account_id = ?1 AND modseq > ?2 ORDER BY modseq LIMIT ?3) c \
-             UNION ALL SELECT kind, id, modseq FROM (SELECT 'group' AS kind, id, modseq \
+             UNION ALL SELECT kind, id, modseq, recalled_at FROM (SELECT 'group' AS kind, id, \
+                 modseq, 0 AS recalled_at \
                  FROM groups WHERE account_id = ?1 AND modseq > ?2 ORDER BY modseq LIMIT ?3) g \
-             UNION ALL SELECT kind, id, modseq FROM (SELECT 'gone:' || kind AS kind, id, modseq \
+             UNION ALL SELECT kind, id, modseq, recalled_at FROM (SELECT 'gone:' || kind AS kind, \
+                 id, modseq, CASE WHEN reason = 'recalled' THEN at ELSE 0 END AS recalled_at \
                  FROM tombstones WHERE account_id = ?1 AND modseq > ?2 ORDER BY modseq LIMIT ?3) t \
              ORDER BY 3 LIMIT ?3",
         )?;
@@ -57,6 +63,7 @@ impl Tx<'_> {
             let kind: String = r.get(0)?;
             let id: String = r.get(1)?;
             let modseq: i64 = r.get(2)?;
+            let recalled_at: i64 = r.get(3)?;
             Ok(match kind.as_str() {
                 "message" => Change::Message { id, modseq },
                 "contact" => Change::Entry {
@@ -73,6 +80,7 @@ impl Tx<'_> {
                     kind: gone.trim_start_matches("gone:").to_owned(),
                     id,
                     modseq,
+                    recalled_at: (recalled_at > 0).then(|| from_millis(recalled_at)),
                 },
             })
         })?;

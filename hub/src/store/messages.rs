@@ -255,12 +255,26 @@ impl Tx<'_> {
         id: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        self.tombstone_for(account_id, kind, id, now, "")
+    }
+
+    /// As [`Self::tombstone`], with why it left: `recalled` (its sender took it back) or
+    /// `""`.
+    fn tombstone_for(
+        &self,
+        account_id: &str,
+        kind: &str,
+        id: &str,
+        now: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<()> {
         let modseq = self.bump_mailbox_state(account_id)?;
         self.0.execute(
-            "INSERT INTO tombstones (account_id, id, kind, modseq, at) \
-             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (account_id, id) DO UPDATE \
-             SET kind = excluded.kind, modseq = excluded.modseq, at = excluded.at",
-            params![account_id, id, kind, modseq, to_millis(now)],
+            "INSERT INTO tombstones (account_id, id, kind, modseq, at, reason) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (account_id, id) DO UPDATE \
+             SET kind = excluded.kind, modseq = excluded.modseq, at = excluded.at, \
+                 reason = excluded.reason",
+            params![account_id, id, kind, modseq, to_millis(now), reason],
         )?;
         Ok(())
     }
@@ -573,6 +587,22 @@ impl Tx<'_> {
         };
         self.0.execute("DELETE FROM messages WHERE id = ?1", [id])?;
         self.tombstone(account_id, "message", id, now)?;
+        Ok(Some(m.attachments.into_iter().map(|a| a.blob).collect()))
+    }
+
+    /// As [`Self::delete_message`], for a copy its sender recalled at `now`: sync tells
+    /// the recipient's app so, and the app shows a line in its place.
+    pub fn recall_message(
+        &self,
+        account_id: &str,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<String>>> {
+        let Some(m) = self.message(account_id, id)? else {
+            return Ok(None);
+        };
+        self.0.execute("DELETE FROM messages WHERE id = ?1", [id])?;
+        self.tombstone_for(account_id, "message", id, now, "recalled")?;
         Ok(Some(m.attachments.into_iter().map(|a| a.blob).collect()))
     }
 

@@ -329,4 +329,9 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX send_recipients_waiting ON send_recipients(account_id) WHERE notified_at = 0;
     CREATE INDEX send_recipients_age ON send_recipients(expires_at);
     "#,
+    // 10: why something left a mailbox, for sync to tell: 'recalled' when its sender took
+    //     it back (the recipient's app shows a line in its place), '' otherwise.
+    r#"
+    ALTER TABLE tombstones ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+    "#,
 ];

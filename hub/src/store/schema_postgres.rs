@@ -277,4 +277,8 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX send_recipients_waiting ON send_recipients(account_id) WHERE notified_at = 0;
     CREATE INDEX send_recipients_age ON send_recipients(expires_at);
     "#,
+    // 5: why something left a mailbox (SQLite's step 10).
+    r#"
+    ALTER TABLE tombstones ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+    "#,
 ];

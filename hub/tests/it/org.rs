@@ -577,11 +577,12 @@ async fn staff_recall_a_message_from_every_mailbox_with_its_files() {
     let (status, _) = user.get(&format!("/messages/{}", ids[0])).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(t.blob_names().len(), blobs_before, "its file is gone");
-    // Her other computers hear of it at their next sync.
+    // Her computers hear of it at their next sync, with when it was recalled (the app
+    // shows a line in its place).
     let (_, changes) = user.get(&format!("/changes?since={state}")).await;
     assert_eq!(
         changes["destroyed"],
-        json!([{"kind": "message", "id": ids[0]}]),
+        json!([{"kind": "message", "id": ids[0], "recalled_at": recalled_at}]),
         "{changes}"
     );
 

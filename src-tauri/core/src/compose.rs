@@ -125,6 +125,19 @@ pub fn prefixed(prefix: &str, subject: &str) -> String {
     }
 }
 
+/// The line a recalled message leaves in its place, in local time: "Withdrawn by the
+/// sender on 2 Dec 2026".
+pub fn withdrawn_line(recalled_at: &str) -> String {
+    let day = chrono::DateTime::parse_from_rfc3339(recalled_at)
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%-d %b %Y")
+                .to_string()
+        })
+        .unwrap_or_else(|_| recalled_at.to_owned());
+    format!("Withdrawn by the sender on {day}")
+}
+
 /// An RFC 3339 time in this computer's time zone, the zone said: `2026-12-01 14:32 +01:00`
 /// (the text as it came when it is not RFC 3339).
 pub fn local_time(rfc3339: &str) -> String {
@@ -180,6 +193,14 @@ impl Mailbox {
             });
         }
         let original = self.vault.message(id)?;
+        if original.summary.recalled_at.is_some() {
+            return Err(ClientError::Refused {
+                code: Code::Invalid,
+                message: "its sender withdrew this message; there is nothing to answer or forward"
+                    .into(),
+                refused: Vec::new(),
+            });
+        }
         let prefix = if mode == SendMode::Forward {
             "Fwd"
         } else {

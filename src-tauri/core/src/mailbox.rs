@@ -144,7 +144,8 @@ impl Mailbox {
     /// Deletes a message. From the inbox or Sent it moves to Deleted (where the 90-day rule
     /// still runs, and [`Mailbox::restore`] undoes it); from Deleted, and a draft, it goes
     /// for good. In the vault at once, at the hub now or, offline, when it answers again
-    /// (other devices hear of it by sync). Returns whether it went for good.
+    /// (other devices hear of it by sync). The line a recall left goes for good, from this
+    /// device only. Returns whether it went for good.
     ///
     /// # Errors
     /// `NotFound` when the vault has no such message; vault errors.
@@ -163,13 +164,17 @@ impl Mailbox {
         let mut for_good = 0;
         let mut found = 0;
         for id in message_ids {
-            let folder = match self.vault.message(id) {
-                Ok(m) => m.summary.folder,
+            let summary = match self.vault.message(id) {
+                Ok(m) => m.summary,
                 Err(crate::ClientError::NotFound(_)) => continue,
                 Err(e) => return Err(e),
             };
             found += 1;
-            if matches!(folder, Folder::Deleted | Folder::Drafts) {
+            if summary.recalled_at.is_some() {
+                // The line left by a recall is this device's alone: the hub has nothing.
+                self.vault.remove_message(id)?;
+                for_good += 1;
+            } else if matches!(summary.folder, Folder::Deleted | Folder::Drafts) {
                 self.vault.remove_message(id)?;
                 let payload = serde_json::json!({"id": id}).to_string();
                 self.vault.queue("delete", &payload, &[], now_ms())?;

@@ -14,7 +14,7 @@ use std::{
 
 use clap::{Parser, Subcommand};
 use sealpost_client::{
-    compose::local_time,
+    compose::{local_time, withdrawn_line},
     keyring::OsKeyring,
     links::{self, LinkKind},
     outbox::SendOutcome,
@@ -414,12 +414,15 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
                     } else {
                         " [attachments]"
                     };
+                    let subject = match &m.recalled_at {
+                        Some(at) => withdrawn_line(at),
+                        None => for_terminal(&m.subject, false),
+                    };
                     say!(
-                        "{mark} {}  {}  {}  {}{clip}",
+                        "{mark} {}  {}  {}  {subject}{clip}",
                         m.id,
                         local_time(&m.sent_at),
                         m.from,
-                        for_terminal(&m.subject, false)
                     );
                 }
             }
@@ -433,6 +436,11 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
             }
             if cli.json {
                 print_json(&m);
+            } else if let Some(at) = &m.summary.recalled_at {
+                say!("From:    {}", m.summary.from);
+                say!("Date:    {}", local_time(&m.summary.sent_at));
+                say!();
+                say!("{}", withdrawn_line(at));
             } else {
                 say!("From:    {}", m.summary.from);
                 say!("To:      {}", m.summary.to.join(", "));

@@ -11,6 +11,7 @@ mod compose;
 mod desktop;
 mod list;
 mod reading;
+mod recall;
 mod record;
 mod signin;
 mod ui;

@@ -239,3 +239,79 @@ async fn push_brings_new_mail_into_the_vault_without_asking() {
     let _ = stop.send(());
     running.await.unwrap();
 }
+
+#[tokio::test]
+async fn a_recalled_message_leaves_only_a_line_that_this_device_can_remove() {
+    let hub = TestServer::start().await;
+    let client = TestClient::new();
+    let files = tempfile::tempdir().unwrap();
+    let file = files.path().join("wrong-person.txt");
+    std::fs::write(&file, "case notes for somebody else").unwrap();
+    let sent = hub
+        .org_send_files(alice(), "Case notes", "Meant for another family.", &[file])
+        .await;
+    hub.org_send(&[alice()], "Kept", "This one stays.").await;
+    let mailbox = client.registered(&hub, alice(), false).await;
+    mailbox.syncer.sync().await.unwrap();
+    let inbox = mailbox.vault.list(Folder::Inbox, 50, None).unwrap();
+    let recalled = inbox.iter().find(|m| m.subject == "Case notes").unwrap();
+    let (id, attachment) = (recalled.id.clone(), recalled.attachments[0].id.clone());
+    mailbox.fetch_attachments(&id).await.unwrap();
+    assert_eq!(mailbox.vault.search("family", 10).unwrap().len(), 1);
+
+    hub.advance(Duration::minutes(5));
+    let recall = hub
+        .hub
+        .recall_org_message(&sent, &sealpost_hub::Caller::cli())
+        .await
+        .unwrap();
+    mailbox.syncer.sync().await.unwrap();
+
+    // A line in its place, with when, and nothing of the message.
+    let inbox = mailbox.vault.list(Folder::Inbox, 50, None).unwrap();
+    assert_eq!(inbox.len(), 2, "the other message stays");
+    let line = inbox
+        .iter()
+        .find(|m| m.id == id)
+        .expect("the line is listed");
+    let at: chrono::DateTime<chrono::Utc> = line.recalled_at.as_deref().unwrap().parse().unwrap();
+    assert_eq!(at.timestamp(), recall.recalled_at.timestamp());
+    assert_eq!(
+        (line.subject.as_str(), line.attachments.len(), line.read),
+        ("", 0, true),
+        "no subject, no files, nothing unread"
+    );
+    let whole = mailbox.vault.message(&id).unwrap();
+    assert!(whole.body_text.is_empty() && whole.summary.to.is_empty());
+    assert_eq!(mailbox.vault.unread_count().unwrap(), 1);
+    assert!(
+        mailbox.vault.search("family", 10).unwrap().is_empty(),
+        "search no longer finds its words"
+    );
+    assert!(
+        mailbox.attachment(&id, &attachment).await.is_err(),
+        "its file's bytes are gone from the vault"
+    );
+    let err = mailbox
+        .answer(&id, sealpost_proto::SendMode::Reply)
+        .unwrap_err();
+    assert!(err.to_string().contains("withdrew"), "{err}");
+
+    // Removing the line is this device's alone: nothing waits for the hub.
+    assert!(mailbox.delete(&id).await.unwrap(), "gone for good");
+    assert!(mailbox.vault.outbox().unwrap().is_empty());
+    let left: Vec<String> = mailbox
+        .vault
+        .list(Folder::Inbox, 50, None)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.subject)
+        .collect();
+    assert_eq!(left, ["Kept"]);
+    // A later sync does not bring it back.
+    mailbox.syncer.sync().await.unwrap();
+    assert_eq!(
+        mailbox.vault.list(Folder::Inbox, 50, None).unwrap().len(),
+        1
+    );
+}

@@ -569,6 +569,11 @@ export type MessageSummary_Deserialize = {
 	replied?: boolean,
 	/**  It was forwarded from this mailbox (IMAP's `$Forwarded`). */
 	forwarded?: boolean,
+	/**
+	 *  Set by the app, never by the hub: its sender recalled it at this time (RFC 3339),
+	 *  and the vault keeps only a line in its place, with none of its content.
+	 */
+	recalled_at?: string | null,
 };
 
 /**  A message as listed. */
@@ -606,6 +611,11 @@ export type MessageSummary_Serialize = {
 	replied: boolean,
 	/**  It was forwarded from this mailbox (IMAP's `$Forwarded`). */
 	forwarded: boolean,
+	/**
+	 *  Set by the app, never by the hub: its sender recalled it at this time (RFC 3339),
+	 *  and the vault keeps only a line in its place, with none of its content.
+	 */
+	recalled_at?: string,
 };
 
 /**  A whole message. */

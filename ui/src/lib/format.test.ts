@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deletionDate, expiresIn, expiresSoon, expiryWarning, fromNow, lockedUntil } from './format';
+import { deletionDate, expiresIn, expiresSoon, expiryWarning, fromNow, lockedUntil, withdrawnLine } from './format';
 import { runs } from './text';
 
 const now = Date.parse('2026-11-28T12:00:00Z');
@@ -22,6 +22,13 @@ describe('expiry', () => {
     expect(said).toContain('2026');
     expect(said).toContain('4');
     expect(said).toMatch(/14[:.]32|2:32/);
+  });
+  it('says a recalled message was withdrawn, on its local day, with nothing of it', () => {
+    const said = withdrawnLine(new Date(2026, 11, 2, 23, 50).toISOString());
+    expect(said).toMatch(/^Withdrawn by the sender on /);
+    expect(said).toMatch(/\b2\b/);
+    expect(said).toMatch(/Dec/);
+    expect(said).toContain('2026');
   });
   it('says when a lock ends in local time and in minutes', () => {
     const until = new Date(noon + 30 * 60_000).toISOString();

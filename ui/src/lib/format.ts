@@ -29,6 +29,12 @@ export function deletionDate(expiresAt: string): string {
   return `${day} at ${time}`;
 }
 
+/** The line a recalled message leaves in its place: "Withdrawn by the sender on 2 Dec 2026". */
+export function withdrawnLine(recalledAt: string): string {
+  const day = new Date(recalledAt).toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
+  return `Withdrawn by the sender on ${day}`;
+}
+
 /** How long until `t`, in words: "in 30 minutes", "in 2 hours". */
 export function fromNow(t: string, now: number = Date.now()): string {
   const minutes = Math.max(1, Math.ceil((Date.parse(t) - now) / 60_000));

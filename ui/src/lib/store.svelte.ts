@@ -95,6 +95,9 @@ export const app = $state({
   progress: null as { name: string; done: number; total: number } | null,
   /** Bumped whenever the vault changed, so lists reload. */
   revision: 0,
+  /** The open message, once a sync found that its sender recalled it: the view drops its
+   *  content for the line that says so. */
+  recalledOpen: null as string | null,
   /** The messages just deleted: lists drop them at once, before they reload. */
   deleted: [] as string[],
   /** The messages chosen in the list (Ctrl/Shift-click, Ctrl+A) when more than one. */

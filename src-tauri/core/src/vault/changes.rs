@@ -4,7 +4,7 @@
 use rusqlite::params;
 use sealpost_proto::{ChangedItem, Changes, Folder};
 
-use super::messages::{delete_message, pending_deletes, upsert_message};
+use super::messages::{delete_message, pending_deletes, upsert_message, withdraw_message};
 use super::Vault;
 use crate::error::Result;
 
@@ -66,9 +66,14 @@ impl Vault {
             }
             for gone in &page.destroyed {
                 match gone.kind.as_str() {
-                    "message" => {
-                        delete_message(tx, &gone.id)?;
-                    }
+                    "message" => match &gone.recalled_at {
+                        Some(at) => {
+                            withdraw_message(tx, &gone.id, at)?;
+                        }
+                        None => {
+                            delete_message(tx, &gone.id)?;
+                        }
+                    },
                     "contact" => {
                         tx.execute("DELETE FROM contacts WHERE id = ?1", [&gone.id])?;
                     }

@@ -32,7 +32,8 @@ fn rfc3339(ms: i64) -> String {
 
 pub(super) const COLUMNS: &str =
     "id, folder, mode, sender, recipients, subject, body_text, body_html, sent_at, \
-     expires_at, read, in_reply_to, delivery, client_ref, deleted, replied, forwarded";
+     expires_at, read, in_reply_to, delivery, client_ref, deleted, replied, forwarded, \
+     recalled_at";
 
 pub(super) fn message_from_row(r: &Row) -> rusqlite::Result<Message> {
     let recipients: Recipients = serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default();
@@ -48,6 +49,7 @@ pub(super) fn message_from_row(r: &Row) -> rusqlite::Result<Message> {
             deleted_from: deleted.then_some(folder),
             replied: r.get(15)?,
             forwarded: r.get(16)?,
+            recalled_at: Some(r.get::<_, i64>(17)?).filter(|at| *at > 0).map(rfc3339),
             from: r.get(3)?,
             to: recipients.to,
             cc: recipients.cc,
@@ -227,6 +229,38 @@ pub(super) fn upsert_message(tx: &Transaction, m: &Message) -> Result<bool> {
     tx.prepare_cached("INSERT OR IGNORE INTO search_pending (message_rowid) VALUES (?1)")?
         .execute([rowid])?;
     Ok(existing.is_some())
+}
+
+/// Empties a message its sender recalled at `at` (RFC 3339), keeping only its row (sender,
+/// date, folder) for the line that says so; its attachments, cached bytes and search entry
+/// go. One already in Deleted goes whole. Returns whether the vault held it.
+pub(super) fn withdraw_message(tx: &Transaction, id: &str, at: &str) -> Result<bool> {
+    let found: Option<(i64, bool)> = tx
+        .query_row(
+            "SELECT rowid, deleted FROM messages WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((rowid, deleted)) = found else {
+        return Ok(false);
+    };
+    if deleted {
+        return delete_message(tx, id);
+    }
+    tx.execute("DELETE FROM search WHERE rowid = ?1", [rowid])?;
+    tx.execute(
+        "DELETE FROM search_pending WHERE message_rowid = ?1",
+        [rowid],
+    )?;
+    // Cached bytes follow by cascade.
+    tx.execute("DELETE FROM attachments WHERE message_id = ?1", [id])?;
+    tx.execute(
+        "UPDATE messages SET recipients = '{}', subject = '', body_text = '', body_html = '', \
+         in_reply_to = '', delivery = '', read = 1, recalled_at = ?2 WHERE id = ?1",
+        params![id, millis(at).max(1)],
+    )?;
+    Ok(true)
 }
 
 pub(super) fn delete_message(tx: &Transaction, id: &str) -> Result<bool> {

@@ -145,4 +145,10 @@ pub const MIGRATIONS: &[&str] = &[
     ) STRICT;
     INSERT INTO search (search, rank) VALUES ('hashsize', 8388608);
     "#,
+    // 7: a message its sender recalled keeps a line in the list ("Withdrawn by the sender
+    //    on …"): its row stays with its content emptied and the time of the recall here
+    //    (milliseconds; 0 for every other message).
+    r#"
+    ALTER TABLE messages ADD COLUMN recalled_at INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
