@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use sealpost_proto::{AccountInfo, RegistrationInfo, Session};
+use sealpost_proto::{AccountInfo, RegistrationInfo, Session, SignInRequest};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::clock::rfc3339;
@@ -187,15 +187,13 @@ impl Hub {
     /// its own, untouched by failures from anywhere else (OWASP, device cookies). Other
     /// devices share the address's count (three failures lock it for 30 minutes) — except in
     /// the owner's window after a reset or an admin's unlock, when each client IP has its own.
-    pub async fn sign_in(
-        &self,
-        email: &str,
-        password: &str,
-        remember_me: bool,
-        device_name: Option<&str>,
-        device_token: Option<&str>,
-        caller: &Caller,
-    ) -> Result<Session> {
+    pub async fn sign_in(&self, request: &SignInRequest, caller: &Caller) -> Result<Session> {
+        let (email, password) = (request.email.as_str(), request.password.as_str());
+        let (remember_me, device_name, device_token) = (
+            request.remember_me,
+            request.device_name.as_deref(),
+            request.device_token.as_deref(),
+        );
         let now = self.now();
         // Throttles answer before any hashing, so a flood costs almost nothing.
         self.sign_in_by_ip
@@ -331,6 +329,51 @@ impl Hub {
                 .write(move |tx| tx.audit(now, "sign_in_refused_disabled", &email, &ip, ""))
                 .await?;
             return Err(Error::AccountDisabled);
+        }
+        if self.mfa_enabled(&account.id).await? {
+            // The password alone proves nothing yet: the second step is asked for, and a
+            // wrong one counts toward the lock as a wrong password does.
+            let Some(code) = request
+                .mfa_code
+                .as_deref()
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+            else {
+                return Err(Error::MfaRequired);
+            };
+            match self.second_step(&account.id, code).await? {
+                None => {
+                    let failed = self
+                        .failed_sign_in(
+                            &email,
+                            Some(account),
+                            trusted,
+                            guard_key,
+                            owner_window,
+                            caller,
+                        )
+                        .await;
+                    return match failed {
+                        Err(Error::InvalidCredentials(left)) => Err(Error::MfaCodeWrong(left)),
+                        other => other,
+                    };
+                }
+                Some(crate::mfa::Proof::Recovery(left)) => {
+                    let (who, ip) = (email.clone(), caller.ip.clone());
+                    self.store
+                        .write(move |tx| {
+                            tx.audit(
+                                now,
+                                "mfa_recovery_code_used",
+                                &who,
+                                &ip,
+                                &format!("{left} left"),
+                            )
+                        })
+                        .await?;
+                }
+                Some(crate::mfa::Proof::Code) => {}
+            }
         }
         if account.password_form == PasswordForm::Raw {
             // From now on the hash is of the normalised password; unless the password was

@@ -29,6 +29,13 @@ pub enum Error {
     /// before the lock when they are counted (for known and unknown addresses alike).
     #[error("the email address or password is not right")]
     InvalidCredentials(Option<TriesLeft>),
+    /// The password was right and the account has two-step sign-in: the code is asked for.
+    #[error("two-step sign-in: the code from the authenticator app is needed")]
+    MfaRequired,
+    /// The password was right, the authenticator code (or recovery code) was not, with the
+    /// failures left before the lock.
+    #[error("the two-step sign-in code is not right")]
+    MfaCodeWrong(Option<TriesLeft>),
     /// Too many failed sign-ins; sign-in opens again at the given time.
     #[error("this account is locked after too many failed sign-ins")]
     AccountLocked(DateTime<Utc>),

@@ -23,6 +23,7 @@ mod jobs;
 pub mod mail;
 pub mod mailbox;
 pub mod metrics;
+pub mod mfa;
 pub mod migrate_store;
 pub mod notifications;
 pub mod outgoing;

@@ -332,6 +332,13 @@ async fn admin(hub: Hub, command: Admin) -> anyhow::Result<()> {
                 hub.unlock_user(&email, &caller).await?;
                 say!("unlocked {email}");
             }
+            UserCommand::ResetMfa { email } => {
+                hub.reset_mfa(&email, &caller).await?;
+                say!(
+                    "turned off two-step sign-in for {email}, signed them out everywhere and \
+                     emailed them"
+                );
+            }
             UserCommand::Disable { email } => {
                 hub.disable_user(&email, &caller).await?;
                 say!("disabled {email} and signed them out everywhere");

@@ -53,6 +53,11 @@ error_codes! {
     SessionExpired = "session_expired",
     /// 401: the address or password is wrong.
     InvalidCredentials = "invalid_credentials",
+    /// 401: the password was right; the account has two-step sign-in, so send it again
+    /// with `mfa_code`.
+    MfaRequired = "mfa_required",
+    /// 401: the two-step code (or recovery code) is wrong or used (`tries_left`).
+    MfaCodeWrong = "mfa_code_wrong",
     /// 403: the admin disabled the account.
     AccountDisabled = "account_disabled",
     /// 404 (401 for a refresh token): a link or token that is unknown, used or expired.

@@ -131,6 +131,54 @@ pub struct SignInRequest {
     /// failed sign-ins are then counted apart, and failures elsewhere never lock it out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_token: Option<String>,
+    /// For an account with two-step sign-in: the 6-digit code the authenticator app shows
+    /// now (RFC 6238), or an unused recovery code. Without it such an account answers
+    /// 401 `mfa_required`; a wrong one answers 401 `mfa_code_wrong` and counts toward the
+    /// lock like a wrong password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa_code: Option<String>,
+}
+
+/// `POST /api/v1/account/mfa`: a new authenticator secret, for the app to show as a QR code
+/// and as text. Two-step sign-in is on only once [`MfaCode`] confirms it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct MfaSetup {
+    /// The secret in base32 (RFC 4648, no padding), for typing into an authenticator app.
+    pub secret: String,
+    /// The same as an `otpauth://totp/…` URI (SHA-1, 6 digits, 30 s), for a QR code.
+    pub otpauth_uri: String,
+}
+
+/// `POST /api/v1/account/mfa/confirm` and `/disable`: a code proving the authenticator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct MfaCode {
+    /// The 6 digits the app shows now (to disable, an unused recovery code also does).
+    pub code: String,
+}
+
+/// Two-step sign-in turned on: the recovery codes, shown this once (the hub keeps only
+/// their digests). Each signs in once in place of a code, for a lost phone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct MfaEnabled {
+    /// Ten codes like `abcde-fghjk`.
+    pub recovery_codes: Vec<String>,
+}
+
+/// `GET /api/v1/account/mfa`: whether two-step sign-in is on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct MfaState {
+    /// On (confirmed by a first code).
+    pub enabled: bool,
+    /// Recovery codes not used yet (0 when off).
+    pub recovery_codes_left: u32,
 }
 
 /// `POST /api/v1/sessions/refresh`.

@@ -1,4 +1,5 @@
-//! Registration, sessions and password resets (no token needed, except sign-out).
+//! Registration, sessions and password resets (no token needed, except sign-out), and
+//! two-step sign-in (signed in).
 
 use axum::{
     extract::{Path, State},
@@ -6,8 +7,8 @@ use axum::{
     response::IntoResponse,
 };
 use sealpost_proto::{
-    RefreshRequest, Registered, RegistrationInfo, RegistrationRequest, ResetConfirm, ResetRequest,
-    ResetRequested, Session, SignInRequest,
+    MfaCode, MfaEnabled, MfaSetup, MfaState, RefreshRequest, Registered, RegistrationInfo,
+    RegistrationRequest, ResetConfirm, ResetRequest, ResetRequested, Session, SignInRequest,
 };
 
 use super::extract::{ClientIp, Json, SignedIn};
@@ -47,16 +48,7 @@ pub async fn sign_in(
     ClientIp(caller): ClientIp,
     Json(body): Json<SignInRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let session = hub
-        .sign_in(
-            &body.email,
-            &body.password,
-            body.remember_me,
-            body.device_name.as_deref(),
-            body.device_token.as_deref(),
-            &caller,
-        )
-        .await?;
+    let session = hub.sign_in(&body, &caller).await?;
     Ok((StatusCode::CREATED, axum::Json(session)))
 }
 
@@ -126,5 +118,63 @@ pub async fn confirm_reset(
 ) -> Result<StatusCode, ApiError> {
     hub.confirm_reset(&body.token, &body.new_password, &caller)
         .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/account/mfa", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, body = MfaState), (status = 401, body = ErrorBody)))]
+pub async fn mfa_state(
+    State(hub): State<AppState>,
+    SignedIn(who): SignedIn,
+) -> Result<axum::Json<MfaState>, ApiError> {
+    Ok(axum::Json(hub.mfa_state(&who).await?))
+}
+
+/// Starts two-step sign-in: a new secret for the authenticator app (on only once a first
+/// code confirms it).
+#[utoipa::path(post, path = "/account/mfa", tag = "accounts", security(("bearer" = [])),
+    responses((status = 201, body = MfaSetup), (status = 401, body = ErrorBody),
+        (status = 409, description = "conflict: it is on already", body = ErrorBody)))]
+pub async fn begin_mfa(
+    State(hub): State<AppState>,
+    SignedIn(who): SignedIn,
+) -> Result<impl IntoResponse, ApiError> {
+    let setup = hub.begin_mfa(&who).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(MfaSetup {
+            secret: setup.secret,
+            otpauth_uri: setup.otpauth_uri,
+        }),
+    ))
+}
+
+/// Turns two-step sign-in on with the app's first code; answers the recovery codes, once.
+#[utoipa::path(post, path = "/account/mfa/confirm", tag = "accounts", security(("bearer" = [])),
+    request_body = MfaCode,
+    responses((status = 200, body = MfaEnabled), (status = 400, description = "bad_request: a wrong code, or nothing being set up", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 409, description = "conflict: it is on already", body = ErrorBody)))]
+pub async fn confirm_mfa(
+    State(hub): State<AppState>,
+    ClientIp(caller): ClientIp,
+    SignedIn(who): SignedIn,
+    Json(body): Json<MfaCode>,
+) -> Result<axum::Json<MfaEnabled>, ApiError> {
+    let recovery_codes = hub.confirm_mfa(&who, &body.code, &caller).await?;
+    Ok(axum::Json(MfaEnabled { recovery_codes }))
+}
+
+/// Turns two-step sign-in off, proved by a current code or an unused recovery code.
+#[utoipa::path(post, path = "/account/mfa/disable", tag = "accounts", security(("bearer" = [])),
+    request_body = MfaCode,
+    responses((status = 204, description = "Off"), (status = 400, description = "bad_request: a wrong or used code", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, description = "not_found: it is not on", body = ErrorBody)))]
+pub async fn disable_mfa(
+    State(hub): State<AppState>,
+    ClientIp(caller): ClientIp,
+    SignedIn(who): SignedIn,
+    Json(body): Json<MfaCode>,
+) -> Result<StatusCode, ApiError> {
+    hub.disable_mfa(&who, &body.code, &caller).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -134,6 +134,34 @@ impl From<Error> for ApiError {
                 err.body.tries_left = Some(left.tries);
                 err
             }
+            Error::MfaRequired => Self::new(
+                S::UNAUTHORIZED,
+                ErrorCode::MfaRequired,
+                "This account has two-step sign-in: type the code your authenticator app shows \
+                 now (or one of your recovery codes).",
+            ),
+            Error::MfaCodeWrong(left) => {
+                let mut err = Self::new(
+                    S::UNAUTHORIZED,
+                    ErrorCode::MfaCodeWrong,
+                    match left.map(|l| (l.tries, l.lock_minutes)) {
+                        Some((1, minutes)) => format!(
+                            "That code is not right, or was used already. One more failure \
+                             locks sign-in for {minutes} minutes."
+                        ),
+                        Some((n, minutes)) => format!(
+                            "That code is not right, or was used already. Type the code the \
+                             authenticator app shows now: {n} more failures lock sign-in for \
+                             {minutes} minutes."
+                        ),
+                        None => "That code is not right, or was used already. Type the code \
+                                 the authenticator app shows now."
+                            .to_owned(),
+                    },
+                );
+                err.body.tries_left = left.map(|l| l.tries);
+                err
+            }
             Error::AccountLocked(until) => {
                 let mut err = Self::new(
                     S::LOCKED,

@@ -261,6 +261,12 @@ pub enum UserCommand {
         /// The user's address.
         email: String,
     },
+    /// Turn off a user's two-step sign-in (a lost phone, say): signs them out everywhere
+    /// and emails them; they sign in with their password and can turn it on again.
+    ResetMfa {
+        /// The user's address.
+        email: String,
+    },
     /// Stop a user signing in, and sign them out everywhere.
     Disable {
         /// The user's address.

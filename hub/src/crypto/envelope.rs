@@ -49,6 +49,8 @@ pub enum Field {
     Contact,
     /// An address-book group.
     Group,
+    /// The account's authenticator secret (two-step sign-in); its row is the account.
+    MfaSecret,
 }
 
 impl Field {
@@ -62,6 +64,7 @@ impl Field {
             Field::Attachments => "message.attachments",
             Field::Contact => "contact",
             Field::Group => "group",
+            Field::MfaSecret => "mfa.secret",
         }
     }
 }

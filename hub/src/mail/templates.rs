@@ -109,6 +109,20 @@ pub fn locked(org: &str, until: DateTime<Utc>, reset_link: &str) -> Email {
     }
 }
 
+/// The admin turned two-step sign-in off for the account.
+pub fn mfa_reset(org: &str) -> Email {
+    Email {
+        subject: format!("Two-step sign-in was turned off for your {org} secure messages"),
+        text: format!(
+            "The administrator of {org} secure messages turned off two-step sign-in for your\n\
+             account, as asked (a lost phone, say), and signed you out on every device.\n\
+             \n\
+             Sign in with your password, then turn two-step sign-in on again in Settings. If\n\
+             you did not ask for this, tell {org} at once.\n"
+        ),
+    }
+}
+
 /// A password-reset link.
 pub fn reset(org: &str, link: &str, minutes: i64) -> Email {
     Email {

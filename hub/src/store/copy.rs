@@ -21,6 +21,8 @@ pub const TABLES: &[&str] = &[
     "contacts",
     "groups",
     "tombstones",
+    "mfa",
+    "mfa_recovery",
     "audit",
     "mail_queue",
     "org_sends",

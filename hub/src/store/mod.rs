@@ -15,6 +15,7 @@ mod devices;
 mod hub_keys;
 mod mail_queue;
 mod messages;
+mod mfa;
 mod org_sends;
 mod org_tokens;
 pub mod postgres;

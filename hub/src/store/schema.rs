@@ -334,4 +334,23 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE tombstones ADD COLUMN reason TEXT NOT NULL DEFAULT '';
     "#,
+    // 11: two-step sign-in (RFC 6238 TOTP). The secret is sealed to the hub's key;
+    //     `enabled_at` is 0 until a first code confirms it; `last_step` is the last 30 s
+    //     step whose code was taken, so that a code works once. Recovery codes are kept by
+    //     their SHA-256 digests.
+    r#"
+    CREATE TABLE mfa (
+        account_id TEXT PRIMARY KEY NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        sealed_secret BLOB NOT NULL,
+        enabled_at INTEGER NOT NULL DEFAULT 0,
+        last_step INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE mfa_recovery (
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        code_digest TEXT NOT NULL,
+        used_at INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (account_id, code_digest)
+    ) STRICT;
+    "#,
 ];

@@ -281,4 +281,20 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE tombstones ADD COLUMN reason TEXT NOT NULL DEFAULT '';
     "#,
+    // 6: two-step sign-in (SQLite's step 11).
+    r#"
+    CREATE TABLE mfa (
+        account_id TEXT PRIMARY KEY NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        sealed_secret BYTEA NOT NULL,
+        enabled_at BIGINT NOT NULL DEFAULT 0,
+        last_step BIGINT NOT NULL DEFAULT 0,
+        created_at BIGINT NOT NULL
+    );
+    CREATE TABLE mfa_recovery (
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        code_digest TEXT NOT NULL,
+        used_at BIGINT NOT NULL DEFAULT 0,
+        PRIMARY KEY (account_id, code_digest)
+    );
+    "#,
 ];

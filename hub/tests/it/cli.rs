@@ -198,6 +198,21 @@ fn send_then_admin_user_commands() {
         "{err}"
     );
 
+    // Two-step sign-in is reset only where it is on; the refusal says so.
+    let (ok, _, err) = run(&[
+        "admin",
+        "--data",
+        &data_arg(&dir),
+        "user",
+        "reset-mfa",
+        "referrals@partner.example",
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("referrals@partner.example has no two-step sign-in to reset"),
+        "{err}"
+    );
+
     let (ok, out, _) = run(&["admin", "--data", &data_arg(&dir), "audit", "--since", "1h"]);
     assert!(ok);
     for event in ["org_message_sent", "disabled", "enabled", "unlocked"] {

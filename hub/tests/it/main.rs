@@ -10,6 +10,7 @@ mod check;
 mod cli;
 mod limits;
 mod mailbox;
+mod mfa;
 mod migrate;
 mod notifications;
 mod openapi;

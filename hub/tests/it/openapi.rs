@@ -15,6 +15,11 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/api/v1/password-resets"),
     ("post", "/api/v1/password-resets/confirm"),
     ("get", "/api/v1/password-resets/{token}"),
+    // Two-step sign-in (issue 16).
+    ("get", "/api/v1/account/mfa"),
+    ("post", "/api/v1/account/mfa"),
+    ("post", "/api/v1/account/mfa/confirm"),
+    ("post", "/api/v1/account/mfa/disable"),
     ("get", "/api/v1/messages"),
     ("get", "/api/v1/messages/{id}"),
     ("patch", "/api/v1/messages/{id}"),

@@ -367,6 +367,7 @@ impl HubClient {
             remember_me,
             device_name: Some(device.to_owned()),
             device_token: device_token.map(|t| t.expose().clone()),
+            mfa_code: None,
         };
         let response = self
             .send_raw(Method::POST, "/sessions", Some(&body), false)
