@@ -597,7 +597,9 @@ impl Hub {
             })
             .await?;
         let idle_end = now + Duration::minutes(security.idle_timeout_minutes);
+        let mfa_enrolment_required = security.require_mfa && !self.mfa_enabled(&account.id).await?;
         Ok(Session {
+            mfa_enrolment_required,
             access_token: access.expose().clone(),
             expires_at: rfc3339(idle_end.min(max_expires)),
             refresh_token: refresh.map(|r| r.expose().clone()),

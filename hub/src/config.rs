@@ -181,6 +181,10 @@ pub struct SecurityConfig {
     /// IP addresses of reverse proxies whose `X-Forwarded-For` names the real client.
     /// Empty: the connecting address is the client (the header is ignored).
     pub trusted_proxies: Vec<String>,
+    /// Every user must use two-step sign-in (an authenticator app, RFC 6238): one who has
+    /// not turned it on is asked to at their next sign-in, and can do nothing else until
+    /// they have.
+    pub require_mfa: bool,
 }
 
 impl Default for SecurityConfig {
@@ -202,6 +206,7 @@ impl Default for SecurityConfig {
             hash_concurrency: 0,
             hash_queue: 32,
             trusted_proxies: Vec::new(),
+            require_mfa: false,
         }
     }
 }

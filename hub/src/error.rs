@@ -36,6 +36,9 @@ pub enum Error {
     /// failures left before the lock.
     #[error("the two-step sign-in code is not right")]
     MfaCodeWrong(Option<TriesLeft>),
+    /// The organisation requires two-step sign-in, and the account has not turned it on.
+    #[error("two-step sign-in must be turned on first")]
+    MfaEnrolmentRequired,
     /// Too many failed sign-ins; sign-in opens again at the given time.
     #[error("this account is locked after too many failed sign-ins")]
     AccountLocked(DateTime<Utc>),

@@ -58,6 +58,9 @@ error_codes! {
     MfaRequired = "mfa_required",
     /// 401: the two-step code (or recovery code) is wrong or used (`tries_left`).
     MfaCodeWrong = "mfa_code_wrong",
+    /// 403: the organisation requires two-step sign-in and this account has not turned it
+    /// on: turn it on (`/account/mfa`) to go on.
+    MfaEnrolmentRequired = "mfa_enrolment_required",
     /// 403: the admin disabled the account.
     AccountDisabled = "account_disabled",
     /// 404 (401 for a refresh token): a link or token that is unknown, used or expired.

@@ -251,6 +251,11 @@ pub struct Session {
     pub device_token: Option<String>,
     /// Who is signed in.
     pub account: AccountInfo,
+    /// The organisation requires two-step sign-in (`require_mfa`) and this account has not
+    /// turned it on: until it does, every call but `/account/mfa…` and sign-out answers
+    /// 403 `mfa_enrolment_required`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mfa_enrolment_required: bool,
 }
 
 /// `POST /api/v1/password-resets`.

@@ -134,6 +134,12 @@ impl From<Error> for ApiError {
                 err.body.tries_left = Some(left.tries);
                 err
             }
+            Error::MfaEnrolmentRequired => Self::new(
+                S::FORBIDDEN,
+                ErrorCode::MfaEnrolmentRequired,
+                "Your organisation requires two-step sign-in: turn it on with an authenticator \
+                 app (in Sealpost: Settings, Two-step sign-in) to go on.",
+            ),
             Error::MfaRequired => Self::new(
                 S::UNAUTHORIZED,
                 ErrorCode::MfaRequired,

@@ -126,7 +126,20 @@ impl FromRequestParts<AppState> for SignedIn {
         hub: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts).ok_or(Error::Unauthenticated)?;
-        Ok(SignedIn(hub.authenticate(token).await?))
+        let who = hub.authenticate(token).await?;
+        // Under `require_mfa`, an account without two-step sign-in may only turn it on (or
+        // sign out).
+        let path = parts.uri.path();
+        let enrolling = ["/account/mfa", "/account/mfa/confirm", "/sessions/current"]
+            .iter()
+            .any(|p| path.ends_with(p));
+        if hub.config().security.require_mfa
+            && !enrolling
+            && !hub.mfa_enabled(&who.account_id).await?
+        {
+            return Err(Error::MfaEnrolmentRequired.into());
+        }
+        Ok(SignedIn(who))
     }
 }
 

@@ -295,3 +295,37 @@ impl TestHub {
         }
     }
 }
+
+#[tokio::test]
+async fn under_require_mfa_a_user_must_turn_it_on_before_anything_else() {
+    let t = TestHub::start_with(|c| c.security.require_mfa = true).await;
+    t.registered(alice()).await;
+    let (status, session) = sign_in_with(&t, None, false).await;
+    assert_eq!(status, StatusCode::CREATED, "{session}");
+    assert_eq!(session["mfa_enrolment_required"], true, "{session}");
+    let user = User {
+        t: &t,
+        email: alice().to_owned(),
+        token: session["access_token"].as_str().unwrap().to_owned(),
+    };
+    let (status, body) = user.get("/messages?folder=inbox").await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "mfa_enrolment_required"),
+        "{body}"
+    );
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("requires two-step sign-in"));
+    let (status, _) = user.get("/changes").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "sync waits too");
+    let (secret, _) = enrol(&user).await;
+    // The same session goes on once it is on; the next sign-in asks for a code.
+    let (status, body) = user.get("/messages?folder=inbox").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    t.advance(Duration::seconds(30));
+    let (status, session) = sign_in_with(&t, Some(&code_now(&t, &secret)), false).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(session.get("mfa_enrolment_required").is_none(), "{session}");
+}
