@@ -199,6 +199,27 @@ impl TestServer {
         self.dir.path().join("hub")
     }
 
+    /// The code an authenticator app holding `secret` (base32; spaces, as apps show it,
+    /// allowed) shows at the hub's time: RFC 6238 with SHA-1, 6 digits, 30 s.
+    pub fn authenticator_code(&self, secret: &str) -> String {
+        use crate::clock::Clock;
+        let secret: String = secret.chars().filter(|c| !c.is_whitespace()).collect();
+        let bytes = totp_rs::Secret::Encoded(secret)
+            .to_bytes()
+            .expect("a base32 secret");
+        let totp = totp_rs::TOTP::new(
+            totp_rs::Algorithm::SHA1,
+            6,
+            0,
+            30,
+            bytes,
+            None,
+            "test".into(),
+        )
+        .expect("a usable secret");
+        totp.generate(self.clock.now().timestamp() as u64)
+    }
+
     /// Moves the hub's clock forward.
     pub fn advance(&self, by: Duration) {
         self.clock.advance(by);

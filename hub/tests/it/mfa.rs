@@ -6,15 +6,13 @@
 use chrono::Duration;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use totp_rs::{Algorithm, Secret, TOTP};
+use totp_rs::Secret;
 
 use crate::support::*;
 
 /// The code an authenticator app holding `secret` shows at the hub's time.
 fn code_now(t: &TestHub, secret: &str) -> String {
-    let bytes = Secret::Encoded(secret.to_owned()).to_bytes().unwrap();
-    let totp = TOTP::new(Algorithm::SHA1, 6, 0, 30, bytes, None, "x".into()).unwrap();
-    totp.generate(t.hub.now().timestamp() as u64)
+    t.authenticator_code(secret)
 }
 
 async fn sign_in_with(t: &TestHub, code: Option<&str>, remember: bool) -> (StatusCode, Value) {

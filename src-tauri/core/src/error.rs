@@ -14,6 +14,12 @@ pub enum Code {
     InvalidCredentials,
     /// Too many failed sign-ins.
     AccountLocked,
+    /// The password was right; the account has two-step sign-in: ask for the code.
+    MfaRequired,
+    /// The two-step code (or recovery code) is wrong or was used.
+    MfaCodeWrong,
+    /// The organisation requires two-step sign-in and it is not on yet: turn it on.
+    MfaEnrolmentRequired,
     /// Disabled by the hub's admin.
     AccountDisabled,
     /// Signed out, idle too long, or Remember me revoked: sign in again.

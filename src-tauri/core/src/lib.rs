@@ -14,6 +14,7 @@ pub mod links;
 mod lock;
 pub mod mailbox;
 pub mod mailboxes;
+pub mod mfa;
 pub mod outbox;
 pub mod policy;
 mod record;

@@ -57,12 +57,34 @@ impl std::fmt::Debug for Mailbox {
 impl Mailbox {
     /// Signs in to the hub. With `remember_me` the refresh token is kept in the keyring.
     pub async fn sign_in(&self, password: &str, remember_me: bool) -> Result<()> {
+        self.sign_in_with_code(password, None, remember_me).await
+    }
+
+    /// As [`Mailbox::sign_in`], with the second step of an account that has two-step
+    /// sign-in (the authenticator's code, or a recovery code).
+    ///
+    /// # Errors
+    /// `MfaRequired` when the account has two-step sign-in and no code was given (the
+    /// password was right: ask for the code and call again); `MfaCodeWrong`; the other
+    /// sign-in refusals.
+    pub async fn sign_in_with_code(
+        &self,
+        password: &str,
+        mfa_code: Option<&str>,
+        remember_me: bool,
+    ) -> Result<()> {
         if !remember_me {
             self.keyring.delete(&remember_name(&self.account.id))?;
         }
         let session = self
             .hub
-            .sign_in(&self.account.email, password, remember_me, &device_name())
+            .sign_in_with_code(
+                &self.account.email,
+                password,
+                mfa_code,
+                remember_me,
+                &device_name(),
+            )
             .await?;
         // The password was right: whatever the idle lock held back may go on.
         self.lift_lock();

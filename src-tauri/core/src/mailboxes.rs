@@ -146,12 +146,28 @@ impl Mailboxes {
         password: &str,
         remember: bool,
     ) -> Result<Arc<Mailbox>> {
+        self.sign_in_with_code(hub_url, email, password, None, remember)
+            .await
+    }
+
+    /// As [`Mailboxes::sign_in`], with the second step of an account that has two-step
+    /// sign-in (`MfaRequired` without one).
+    pub async fn sign_in_with_code(
+        &self,
+        hub_url: &str,
+        email: &str,
+        password: &str,
+        mfa_code: Option<&str>,
+        remember: bool,
+    ) -> Result<Arc<Mailbox>> {
         let known = self.accounts.list()?;
         let record = self.accounts.add(hub_url, email)?;
         let is_new = !known.iter().any(|a| a.id == record.id);
         let signed_in = async {
             let mailbox = self.get(&record.id)?;
-            mailbox.sign_in(password, remember).await?;
+            mailbox
+                .sign_in_with_code(password, mfa_code, remember)
+                .await?;
             Ok::<_, ClientError>(mailbox)
         }
         .await;
@@ -368,6 +384,10 @@ impl Mailboxes {
 /// Syncs once; an unreachable hub is no failure (the vault reads offline). What a
 /// Remember-me refresh on the way said about the account is kept.
 async fn catch_up(mailbox: &Mailbox) -> Result<()> {
+    if mailbox.hub.mfa_enrolment_required() {
+        // Nothing syncs until two-step sign-in is on; the caller asks for it.
+        return Ok(());
+    }
     match mailbox.syncer.sync().await {
         Ok(_) => mailbox.keep_refreshed_account_info(),
         Err(e) if e.code() == Code::Offline => Ok(()),

@@ -51,11 +51,21 @@ enum Command {
         /// The registration link (https://…/register?token=…).
         link: String,
     },
-    /// Sign in (the password is asked for, or read from standard input).
+    /// Sign in (the password is asked for, or read from standard input; with two-step
+    /// sign-in, then the code, or the next line of standard input).
     SignIn {
         /// Stay signed in on this computer (kept in the system keyring).
         #[arg(long)]
         remember: bool,
+        /// The code the authenticator app shows now, or a recovery code (else it is asked
+        /// for when the account needs one).
+        #[arg(long)]
+        code: Option<String>,
+    },
+    /// Two-step sign-in with an authenticator app (RFC 6238 codes).
+    Mfa {
+        #[command(subcommand)]
+        command: MfaCommand,
     },
     /// Sign out and forget Remember me.
     SignOut,
@@ -124,6 +134,21 @@ enum Command {
     Search {
         /// Words to look for.
         text: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum MfaCommand {
+    /// Say whether it is on, and how many recovery codes are left.
+    Status,
+    /// Turn it on: shows a QR code and the secret for the app, asks for its first code,
+    /// then shows ten recovery codes once.
+    On,
+    /// Turn it off, with a current code or a recovery code.
+    Off {
+        /// The code (else it is asked for).
+        #[arg(long)]
+        code: Option<String>,
     },
 }
 
@@ -273,7 +298,53 @@ async fn ensure_session(mailbox: &Mailbox) -> Result<(), ClientError> {
         return Ok(());
     }
     let password = read_password(&format!("Password for {}: ", mailbox.account.email))?;
-    mailbox.sign_in(&password, false).await
+    sign_in_asking(mailbox, &password, None, false).await
+}
+
+/// A line read from the terminal (shown as typed) or standard input.
+fn read_line(prompt: &str) -> Result<String, ClientError> {
+    if std::io::stdin().is_terminal() {
+        eprint!("{prompt}");
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let line = line.trim().to_owned();
+    if line.is_empty() {
+        return Err(ClientError::Refused {
+            code: Code::Invalid,
+            message: "no code was given (standard input is closed or empty); nothing more \
+                      was sent to the hub"
+                .into(),
+            refused: Vec::new(),
+        });
+    }
+    Ok(line)
+}
+
+/// Signs in, asking for the two-step code when the account has one and none was given;
+/// tells when the organisation wants two-step sign-in turned on.
+async fn sign_in_asking(
+    mailbox: &Mailbox,
+    password: &str,
+    code: Option<&str>,
+    remember: bool,
+) -> Result<(), ClientError> {
+    match mailbox.sign_in_with_code(password, code, remember).await {
+        Err(e) if e.code() == Code::MfaRequired && code.is_none() => {
+            let code = read_line("Code from your authenticator app (or a recovery code): ")?;
+            mailbox
+                .sign_in_with_code(password, Some(&code), remember)
+                .await?;
+        }
+        other => other?,
+    }
+    if mailbox.hub.mfa_enrolment_required() {
+        eprintln!(
+            "Your organisation requires two-step sign-in: turn it on with `sealpost mfa on` \
+             before anything else."
+        );
+    }
+    Ok(())
 }
 
 /// Shows transfers on a terminal's stderr: "name: 45% of 75.0 MB".
@@ -357,11 +428,59 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
                 registered.email
             );
         }
-        Command::SignIn { remember } => {
+        Command::SignIn { remember, code } => {
             let mailbox = mailboxes.by_address(wanted)?;
             let password = read_password(&format!("Password for {}: ", mailbox.account.email))?;
-            mailbox.sign_in(&password, remember).await?;
+            sign_in_asking(&mailbox, &password, code.as_deref(), remember).await?;
             say!("signed in as {}", mailbox.account.email);
+        }
+        Command::Mfa { command } => {
+            let mailbox = mailboxes.by_address(wanted)?;
+            ensure_session(&mailbox).await?;
+            match command {
+                MfaCommand::Status => {
+                    let state = mailbox.mfa_state().await?;
+                    if cli.json {
+                        print_json(&state);
+                    } else if state.enabled {
+                        say!(
+                            "two-step sign-in is on; {} recovery codes left",
+                            state.recovery_codes_left
+                        );
+                    } else {
+                        say!("two-step sign-in is off; turn it on with `sealpost mfa on`");
+                    }
+                }
+                MfaCommand::On => {
+                    let enrolment = mailbox.begin_mfa().await?;
+                    if std::io::stdout().is_terminal() {
+                        say!(
+                            "{}",
+                            sealpost_client::mfa::qr_for_terminal(&enrolment.otpauth_uri)?
+                        );
+                    }
+                    say!("Scan the code with your authenticator app, or type this key into it:");
+                    say!("  {}", enrolment.secret);
+                    say!("({})", enrolment.otpauth_uri);
+                    let code = read_line("Code the app shows now: ")?;
+                    let recovery = mailbox.confirm_mfa(&code).await?;
+                    say!("Two-step sign-in is on. Keep these recovery codes somewhere safe, away from");
+                    say!("your phone: each signs in once if the phone is lost. They are not shown again.");
+                    for code in recovery {
+                        say!("  {code}");
+                    }
+                }
+                MfaCommand::Off { code } => {
+                    let code = match code {
+                        Some(c) => c,
+                        None => {
+                            read_line("Code from your authenticator app (or a recovery code): ")?
+                        }
+                    };
+                    mailbox.disable_mfa(&code).await?;
+                    say!("two-step sign-in is off");
+                }
+            }
         }
         Command::SignOut => {
             let id = mailboxes.by_address(wanted)?.account.id.clone();

@@ -404,3 +404,97 @@ async fn attachments_are_named_by_id_times_are_local_and_nothing_reaches_the_ter
     );
     let _ = run(d, &["account", "remove", alice()], "").await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_step_sign_in_is_turned_on_used_and_turned_off_on_the_terminal() {
+    let hub = TestServer::start().await;
+    hub.org_send(&[alice()], "Welcome", "First message").await;
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    let token = hub.link_token(alice(), "/register").await;
+    let link = format!("{}/register?token={token}", hub.url);
+    assert_eq!(
+        run(d, &["register", &link], &format!("{GOOD_PASSWORD}\n"))
+            .await
+            .code,
+        0
+    );
+    let r = run(d, &["sign-in", "--remember"], &format!("{GOOD_PASSWORD}\n")).await;
+    assert_eq!(r.code, 0, "{}", r.err);
+
+    // `mfa on` shows the key, then takes the code the app shows: answered as a person
+    // would, after reading the key.
+    let mut child = Command::new(binary())
+        .args(["mfa", "on"])
+        .env("SEALPOST_DATA_DIR", d)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    let mut shown = Vec::new();
+    let secret = loop {
+        let line = lines.next().expect("the key is shown").unwrap();
+        shown.push(line.clone());
+        if line.starts_with("Scan the code") {
+            break lines.next().unwrap().unwrap().trim().to_owned();
+        }
+    };
+    assert_eq!(secret.replace(' ', "").len(), 32, "{secret}");
+    let code = hub.authenticator_code(&secret);
+    writeln!(child.stdin.take().unwrap(), "{code}").unwrap();
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(status.success(), "{err}");
+    let recovery: Vec<&str> = rest
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| l.len() == 11 && l.as_bytes()[5] == b'-')
+        .collect();
+    assert_eq!(
+        recovery.len(),
+        10,
+        "ten recovery codes shown once: {rest:?}"
+    );
+
+    let r = run(d, &["mfa", "status"], "").await;
+    assert!(r.out.contains("on; 10 recovery codes left"), "{}", r.out);
+    // A sign-in now asks for the code after the password.
+    assert_eq!(run(d, &["sign-out"], "").await.code, 0);
+    let r = run(d, &["sign-in"], &format!("{GOOD_PASSWORD}\n")).await;
+    assert_ne!(r.code, 0);
+    assert!(r.err.contains("no code was given"), "{}", r.err);
+    hub.advance(chrono::Duration::seconds(30));
+    let code = hub.authenticator_code(&secret);
+    let r = run(d, &["sign-in"], &format!("{GOOD_PASSWORD}\n{code}\n")).await;
+    assert_eq!(r.code, 0, "{}", r.err);
+    // The same code again is refused, and says so; a recovery code works in its place.
+    let r = run(
+        d,
+        &["sign-in", "--code", &code],
+        &format!("{GOOD_PASSWORD}\n"),
+    )
+    .await;
+    assert_ne!(r.code, 0);
+    assert!(
+        r.err.contains("not right, or was used already"),
+        "{}",
+        r.err
+    );
+    let r = run(
+        d,
+        &["sign-in", "--remember", "--code", recovery[0]],
+        &format!("{GOOD_PASSWORD}\n"),
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.err);
+    let r = run(d, &["mfa", "off", "--code", recovery[1]], "").await;
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(r.out.contains("two-step sign-in is off"));
+    let r = run(d, &["mfa", "status"], "").await;
+    assert!(r.out.contains("off"), "{}", r.out);
+}

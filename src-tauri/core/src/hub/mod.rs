@@ -8,9 +8,9 @@ use futures_util::{Stream, StreamExt};
 pub use reqwest::Method;
 use reqwest::StatusCode;
 use sealpost_proto::{
-    Changes, ErrorBody, ErrorCode, RefreshRequest, Registered, RegistrationInfo,
-    RegistrationRequest, ResetConfirm, ResetRequest, ResetRequested, Session, SignInRequest,
-    Upload,
+    Changes, ErrorBody, ErrorCode, MfaCode, MfaEnabled, MfaSetup, MfaState, RefreshRequest,
+    Registered, RegistrationInfo, RegistrationRequest, ResetConfirm, ResetRequest, ResetRequested,
+    Session, SignInRequest, Upload,
 };
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -44,6 +44,9 @@ pub struct HubClient {
     account: Mutex<Option<sealpost_proto::AccountInfo>>,
     /// While locked (idle timeout), nothing is sent with the person's credentials.
     locked: std::sync::atomic::AtomicBool,
+    /// The organisation requires two-step sign-in and it is not on yet (said by the last
+    /// session, or by a refusal since).
+    mfa_enrolment: std::sync::atomic::AtomicBool,
 }
 
 fn is_loopback(host: &str) -> bool {
@@ -89,6 +92,9 @@ fn code_of(code: &ErrorCode) -> Code {
     match code {
         ErrorCode::InvalidCredentials => Code::InvalidCredentials,
         ErrorCode::AccountLocked => Code::AccountLocked,
+        ErrorCode::MfaRequired => Code::MfaRequired,
+        ErrorCode::MfaCodeWrong => Code::MfaCodeWrong,
+        ErrorCode::MfaEnrolmentRequired => Code::MfaEnrolmentRequired,
         ErrorCode::AccountDisabled => Code::AccountDisabled,
         ErrorCode::SessionExpired | ErrorCode::NotSignedIn => Code::SignInRequired,
         ErrorCode::WeakPassword => Code::WeakPassword,
@@ -151,7 +157,14 @@ impl HubClient {
             account: Mutex::new(None),
             remember: Mutex::new(None),
             locked: std::sync::atomic::AtomicBool::new(false),
+            mfa_enrolment: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// Whether the organisation requires two-step sign-in of this account before anything
+    /// else, and it is not on yet.
+    pub fn mfa_enrolment_required(&self) -> bool {
+        self.mfa_enrolment.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// What the hub said about the account at the last sign-in or Remember-me refresh
@@ -318,8 +331,12 @@ impl HubClient {
             return Ok(response);
         }
         let err = Self::refusal(response).await;
-        if err.code() == Code::SignInRequired {
-            self.forget_session();
+        match err.code() {
+            Code::SignInRequired => self.forget_session(),
+            Code::MfaEnrolmentRequired => self
+                .mfa_enrolment
+                .store(true, std::sync::atomic::Ordering::SeqCst),
+            _ => {}
         }
         Err(err)
     }
@@ -333,6 +350,10 @@ impl HubClient {
         *self.access.lock().expect("BUG: poisoned") =
             Some(Sensitive::new(session.access_token.clone()));
         *self.account.lock().expect("BUG: poisoned") = Some(session.account.clone());
+        self.mfa_enrolment.store(
+            session.mfa_enrolment_required,
+            std::sync::atomic::Ordering::SeqCst,
+        );
         let slot = self.remember.lock().expect("BUG: poisoned").clone();
         if let (Some(slot), Some(refresh)) = (slot, &session.refresh_token) {
             slot.store.store(&slot.name, refresh)?;
@@ -346,6 +367,20 @@ impl HubClient {
         &self,
         email: &str,
         password: &str,
+        remember_me: bool,
+        device: &str,
+    ) -> Result<Session> {
+        self.sign_in_with_code(email, password, None, remember_me, device)
+            .await
+    }
+
+    /// As [`HubClient::sign_in`], with the second step of an account that has two-step
+    /// sign-in: the authenticator's 6-digit code or a recovery code.
+    pub async fn sign_in_with_code(
+        &self,
+        email: &str,
+        password: &str,
+        mfa_code: Option<&str>,
         remember_me: bool,
         device: &str,
     ) -> Result<Session> {
@@ -367,7 +402,7 @@ impl HubClient {
             remember_me,
             device_name: Some(device.to_owned()),
             device_token: device_token.map(|t| t.expose().clone()),
-            mfa_code: None,
+            mfa_code: mfa_code.map(str::to_owned),
         };
         let response = self
             .send_raw(Method::POST, "/sessions", Some(&body), false)
@@ -680,6 +715,41 @@ impl HubClient {
             .json()
             .await
             .map_err(not_understood)
+    }
+
+    /// Whether two-step sign-in is on for this account.
+    pub async fn mfa_state(&self) -> Result<MfaState> {
+        self.call(Method::GET, "/account/mfa", None::<&()>).await
+    }
+
+    /// Starts turning two-step sign-in on: the secret for the authenticator app.
+    pub async fn begin_mfa(&self) -> Result<MfaSetup> {
+        self.call(Method::POST, "/account/mfa", Some(&serde_json::json!({})))
+            .await
+    }
+
+    /// Turns two-step sign-in on with the app's first code; the recovery codes, once.
+    pub async fn confirm_mfa(&self, code: &str) -> Result<Vec<String>> {
+        let on: MfaEnabled = self
+            .call(
+                Method::POST,
+                "/account/mfa/confirm",
+                Some(&MfaCode { code: code.into() }),
+            )
+            .await?;
+        self.mfa_enrolment
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        Ok(on.recovery_codes)
+    }
+
+    /// Turns two-step sign-in off with a current code or an unused recovery code.
+    pub async fn disable_mfa(&self, code: &str) -> Result<()> {
+        self.call_empty(
+            Method::POST,
+            "/account/mfa/disable",
+            Some(&MfaCode { code: code.into() }),
+        )
+        .await
     }
 
     /// One page of changes since `since`.
