@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use sealpost_client::mfa::Enrolment;
 use sealpost_client::{
     links::{self, LinkInfo},
     outbox::{Pending, SendOutcome},
@@ -10,7 +11,7 @@ use sealpost_client::{
     Code, Compose,
 };
 use sealpost_proto::{
-    Contact, ContactInput, Folder, Group, GroupInput, Message, MessageSummary, SendMode,
+    Contact, ContactInput, Folder, Group, GroupInput, Message, MessageSummary, MfaState, SendMode,
 };
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, State};
@@ -85,10 +86,11 @@ pub async fn sign_in(
     email: String,
     password: String,
     remember: bool,
+    mfa_code: Option<String>,
 ) -> UiResult<AccountView> {
     let mailbox = desk
         .mailboxes
-        .sign_in(&hub_url, &email, &password, remember)
+        .sign_in_with_code(&hub_url, &email, &password, mfa_code.as_deref(), remember)
         .await?;
     desk.start_sync(&app, mailbox.clone());
     Ok(desk.view(&mailbox))
@@ -870,6 +872,43 @@ pub async fn sign_out(
 #[specta::specta]
 pub async fn remove_account(desk: State<'_, Desk>, account: String) -> UiResult<()> {
     Ok(desk.mailboxes.remove(&account).await?)
+}
+
+/// Whether two-step sign-in is on for the mailbox.
+#[tauri::command]
+#[specta::specta]
+pub async fn mfa_state(desk: State<'_, Desk>, account: String) -> UiResult<MfaState> {
+    Ok(desk.mailboxes.get(&account)?.mfa_state().await?)
+}
+
+/// Starts turning two-step sign-in on: the QR code and secret for the authenticator app.
+#[tauri::command]
+#[specta::specta]
+pub async fn begin_mfa(desk: State<'_, Desk>, account: String) -> UiResult<Enrolment> {
+    Ok(desk.mailboxes.get(&account)?.begin_mfa().await?)
+}
+
+/// Turns two-step sign-in on with the app's first code; the recovery codes, shown once.
+/// Sync starts if it waited for this (the organisation's `require_mfa`).
+#[tauri::command]
+#[specta::specta]
+pub async fn confirm_mfa(
+    app: AppHandle,
+    desk: State<'_, Desk>,
+    account: String,
+    code: String,
+) -> UiResult<Vec<String>> {
+    let mailbox = desk.mailboxes.get(&account)?;
+    let codes = mailbox.confirm_mfa(&code).await?;
+    desk.start_sync(&app, mailbox);
+    Ok(codes)
+}
+
+/// Turns two-step sign-in off with a current code or an unused recovery code.
+#[tauri::command]
+#[specta::specta]
+pub async fn disable_mfa(desk: State<'_, Desk>, account: String, code: String) -> UiResult<()> {
+    Ok(desk.mailboxes.get(&account)?.disable_mfa(&code).await?)
 }
 
 /// Opens a link from a message in the system browser (the UI has asked first).

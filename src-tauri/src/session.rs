@@ -43,6 +43,9 @@ pub struct AccountView {
     pub org_domains: Vec<String>,
     /// What the hub allows this mailbox (attachments, idle timeout), as of the last sign-in.
     pub limits: sealpost_proto::MailboxLimits,
+    /// The organisation requires two-step sign-in and this mailbox has not turned it on:
+    /// nothing else works until it does.
+    pub mfa_enrolment_required: bool,
 }
 
 impl Desk {
@@ -94,12 +97,18 @@ impl Desk {
             locked: mailbox.is_locked(),
             org_domains: mailbox.org_domains().unwrap_or_default(),
             limits: mailbox.limits().unwrap_or_default(),
+            mfa_enrolment_required: mailbox.hub.mfa_enrolment_required(),
         }
     }
 
     /// Starts (or restarts) the mailbox's sync; its events reach the window, and new mail
     /// shows a notification.
     pub fn start_sync(&self, app: &AppHandle, mailbox: Arc<Mailbox>) {
+        if mailbox.hub.mfa_enrolment_required() {
+            // Nothing would sync: the window asks for two-step sign-in first, and turning
+            // it on starts the sync.
+            return;
+        }
         let app = app.clone();
         self.mailboxes.start_sync(
             mailbox,

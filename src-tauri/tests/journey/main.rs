@@ -10,6 +10,7 @@ mod accessibility;
 mod compose;
 mod desktop;
 mod list;
+mod mfa;
 mod reading;
 mod recall;
 mod record;

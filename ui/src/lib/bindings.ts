@@ -12,9 +12,20 @@ export const commands = {
 	/**  A link from an email, read and checked with its hub. */
 	linkInfo: (link: string) => __TAURI_INVOKE<LinkInfo>("link_info", { link }),
 	register: (link: string, password: string, remember: boolean) => __TAURI_INVOKE<AccountView>("register", { link, password, remember }),
-	signIn: (hubUrl: string, email: string, password: string, remember: boolean) => __TAURI_INVOKE<AccountView>("sign_in", { hubUrl, email, password, remember }),
+	signIn: (hubUrl: string, email: string, password: string, remember: boolean, mfaCode: string | null) => __TAURI_INVOKE<AccountView>("sign_in", { hubUrl, email, password, remember, mfaCode }),
 	/**  Continues a remembered session (Remember me), or says sign-in is needed. */
 	resume: (account: string) => __TAURI_INVOKE<AccountView>("resume", { account }),
+	/**  Whether two-step sign-in is on for the mailbox. */
+	mfaState: (account: string) => __TAURI_INVOKE<MfaState>("mfa_state", { account }),
+	/**  Starts turning two-step sign-in on: the QR code and secret for the authenticator app. */
+	beginMfa: (account: string) => __TAURI_INVOKE<Enrolment>("begin_mfa", { account }),
+	/**
+	 *  Turns two-step sign-in on with the app's first code; the recovery codes, shown once.
+	 *  Sync starts if it waited for this (the organisation's `require_mfa`).
+	 */
+	confirmMfa: (account: string, code: string) => __TAURI_INVOKE<string[]>("confirm_mfa", { account, code }),
+	/**  Turns two-step sign-in off with a current code or an unused recovery code. */
+	disableMfa: (account: string, code: string) => __TAURI_INVOKE<null>("disable_mfa", { account, code }),
 	/**  Asks for a reset email; returns how many minutes its link works. */
 	requestReset: (hubUrl: string, email: string) => __TAURI_INVOKE<number>("request_reset", { hubUrl, email }),
 	confirmReset: (link: string, password: string) => __TAURI_INVOKE<null>("confirm_reset", { link, password }),
@@ -159,6 +170,11 @@ export type AccountView = {
 	org_domains: string[],
 	/**  What the hub allows this mailbox (attachments, idle timeout), as of the last sign-in. */
 	limits: MailboxLimits,
+	/**
+	 *  The organisation requires two-step sign-in and this mailbox has not turned it on:
+	 *  nothing else works until it does.
+	 */
+	mfa_enrolment_required: boolean,
 };
 
 /**  Contacts and groups. */
@@ -233,6 +249,12 @@ export type Code =
 "invalid_credentials" | 
 /**  Too many failed sign-ins. */
 "account_locked" | 
+/**  The password was right; the account has two-step sign-in: ask for the code. */
+"mfa_required" | 
+/**  The two-step code (or recovery code) is wrong or was used. */
+"mfa_code_wrong" | 
+/**  The organisation requires two-step sign-in and it is not on yet: turn it on. */
+"mfa_enrolment_required" | 
 /**  Disabled by the hub's admin. */
 "account_disabled" | 
 /**  Signed out, idle too long, or Remember me revoked: sign in again. */
@@ -375,6 +397,19 @@ export type Delivery_Serialize = {
 	status: string,
 	/**  What went wrong or is being retried, in words. */
 	detail?: string,
+};
+
+/**
+ *  An enrolment under way: scan `qr_svg` (or type `secret`) into the authenticator app,
+ *  then confirm with the code it shows.
+ */
+export type Enrolment = {
+	/**  The secret in base32, in groups of four for typing. */
+	secret: string,
+	/**  The `otpauth://totp/…` URI the QR code holds. */
+	otpauth_uri: string,
+	/**  The QR code as an SVG document (black on white, its own quiet zone). */
+	qr_svg: string,
 };
 
 /**  The person clicked a notification: show this mailbox, and the message if one is named. */
@@ -641,6 +676,14 @@ export type Message_Serialize = {
 	/**  For drafts: how it will be sent. */
 	mode?: SendMode,
 } & MessageSummary_Serialize;
+
+/**  `GET /api/v1/account/mfa`: whether two-step sign-in is on. */
+export type MfaState = {
+	/**  On (confirmed by a first code). */
+	enabled: boolean,
+	/**  Recovery codes not used yet (0 when off). */
+	recovery_codes_left: number,
+};
 
 /**  A `sealpost://` link opened while the app runs (from the mail program). */
 export type OpenLink = string;

@@ -5,7 +5,7 @@ import { splitAddresses } from './recipients';
 import type { Screen } from './screens';
 import { api, asError, type AccountView, type AppInfo, type AttachmentInfo, type Compose, type ComposeInput, type Folder, type Picked, type SendMode } from './api';
 
-export type View = Folder | 'compose' | 'address' | 'help';
+export type View = Folder | 'compose' | 'address' | 'help' | 'settings';
 export type { Screen };
 
 /** A message being written, as the window edits it (recipients as typed). */
