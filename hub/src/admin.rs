@@ -31,6 +31,8 @@ pub struct UserView {
     pub unread: u64,
     /// Devices signed in.
     pub sessions: u32,
+    /// Two-step sign-in is on (`user reset-mfa` turns it off).
+    pub mfa: bool,
 }
 
 /// An org token as listed (the secret is shown only at creation).
@@ -95,6 +97,7 @@ impl Hub {
                             inbox,
                             unread,
                             sessions: tx.live_session_count(&a.id, now, idle)?,
+                            mfa: tx.mfa(&a.id)?.is_some_and(|m| m.enabled_at.is_some()),
                             email: a.email,
                         })
                     })

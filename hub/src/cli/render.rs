@@ -49,6 +49,7 @@ pub fn user(u: &UserView) {
     say!("last sign-in:     {}", when(u.last_sign_in_at));
     say!("inbox:            {} ({} unread)", u.inbox, u.unread);
     say!("signed-in devices: {}", u.sessions);
+    say!("two-step sign-in: {}", if u.mfa { "on" } else { "off" });
 }
 
 /// `admin token list`.

@@ -241,10 +241,18 @@ async fn turning_it_off_takes_a_code_and_the_admins_reset_signs_out_everywhere()
     assert_eq!(status, StatusCode::CREATED);
     let refresh = remembered["refresh_token"].as_str().unwrap().to_owned();
     let access = remembered["access_token"].as_str().unwrap().to_owned();
+    let shown = |users: Vec<sealpost_hub::admin::UserView>| {
+        users.into_iter().find(|u| u.email == alice()).unwrap().mfa
+    };
+    assert!(
+        shown(t.hub.users().await.unwrap()),
+        "`user show` says it is on"
+    );
     t.hub
         .reset_mfa(alice(), &sealpost_hub::Caller::cli())
         .await
         .unwrap();
+    assert!(!shown(t.hub.users().await.unwrap()));
     assert!(t.token_works(&access).await.is_err(), "signed out at once");
     let r = t
         .post(
