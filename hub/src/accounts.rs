@@ -262,58 +262,7 @@ impl Hub {
             .as_ref()
             .filter(|a| a.status != AccountStatus::Pending && !a.password_hash.is_empty())
             .map(|a| (a.password_hash.clone(), a.password_form));
-        let hasher = self.hasher.clone();
-        // The forms the text takes: its NFKC form first (how hashes are made now), then as
-        // typed and decomposed (NFD), for hashes made before passwords were normalised. Only
-        // non-ASCII text has more than one. Every account, known or not, gets one hash
-        // computed per form, so the time taken tells nothing about the account.
-        let mut forms: Vec<Sensitive<String>> = Vec::new();
-        for form in [
-            nfkc(password),
-            password.to_owned(),
-            password.nfd().collect(),
-        ] {
-            if !forms.iter().any(|f| *f.expose() == form) {
-                forms.push(Sensitive::new(form));
-            }
-        }
-        // Argon2 is CPU- and memory-bound: it runs on the bounded hashing threads, and a
-        // full queue answers 429 at once.
-        let verdict = self
-            .hash_pool
-            .run(move || {
-                let normal = forms[0].expose();
-                match stored {
-                    Some((hash, PasswordForm::Nfkc)) => {
-                        let right = hasher.verify(&hash, normal);
-                        forms[1..].iter().for_each(|f| {
-                            hasher.verify_decoy(f.expose());
-                        });
-                        Verdict::from(right, false)
-                    }
-                    // Hashed as typed: whichever form matches; a match renews the hash.
-                    Some((hash, PasswordForm::Raw)) => {
-                        let matched: Vec<bool> = forms
-                            .iter()
-                            .map(|f| hasher.verify(&hash, f.expose()))
-                            .collect();
-                        match matched.iter().position(|m| *m) {
-                            Some(i) => Verdict::from(true, i != 0),
-                            None => Verdict::Wrong,
-                        }
-                    }
-                    // Unknown or unregistered: the same work, the same answer as a wrong
-                    // password.
-                    None => {
-                        forms.iter().for_each(|f| {
-                            hasher.verify_decoy(f.expose());
-                        });
-                        Verdict::Wrong
-                    }
-                }
-            })
-            .await
-            .ok_or(Error::RateLimited(2))?;
+        let verdict = self.check_password(stored, password).await?;
 
         let now = self.now();
         let ip = caller.ip.clone();
@@ -416,6 +365,121 @@ impl Hub {
             caller,
         )
         .await
+    }
+
+    /// Checks `password` against a stored hash (`None`: no such account, or not
+    /// registered), on the bounded hashing threads; an unknown account costs the same work
+    /// and answers `Wrong`.
+    ///
+    /// # Errors
+    /// `RateLimited` when the hashing queue is full.
+    async fn check_password(
+        &self,
+        stored: Option<(String, PasswordForm)>,
+        password: &str,
+    ) -> Result<Verdict> {
+        let hasher = self.hasher.clone();
+        // The forms the text takes: its NFKC form first (how hashes are made now), then as
+        // typed and decomposed (NFD), for hashes made before passwords were normalised. Only
+        // non-ASCII text has more than one. Every account, known or not, gets one hash
+        // computed per form, so the time taken tells nothing about the account.
+        let mut forms: Vec<Sensitive<String>> = Vec::new();
+        for form in [
+            nfkc(password),
+            password.to_owned(),
+            password.nfd().collect(),
+        ] {
+            if !forms.iter().any(|f| *f.expose() == form) {
+                forms.push(Sensitive::new(form));
+            }
+        }
+        // Argon2 is CPU- and memory-bound: it runs on the bounded hashing threads, and a
+        // full queue answers 429 at once.
+        self.hash_pool
+            .run(move || {
+                let normal = forms[0].expose();
+                match stored {
+                    Some((hash, PasswordForm::Nfkc)) => {
+                        let right = hasher.verify(&hash, normal);
+                        forms[1..].iter().for_each(|f| {
+                            hasher.verify_decoy(f.expose());
+                        });
+                        Verdict::from(right, false)
+                    }
+                    // Hashed as typed: whichever form matches; a match renews the hash.
+                    Some((hash, PasswordForm::Raw)) => {
+                        let matched: Vec<bool> = forms
+                            .iter()
+                            .map(|f| hasher.verify(&hash, f.expose()))
+                            .collect();
+                        match matched.iter().position(|m| *m) {
+                            Some(i) => Verdict::from(true, i != 0),
+                            None => Verdict::Wrong,
+                        }
+                    }
+                    // Unknown or unregistered: the same work, the same answer as a wrong
+                    // password.
+                    None => {
+                        forms.iter().for_each(|f| {
+                            hasher.verify_decoy(f.expose());
+                        });
+                        Verdict::Wrong
+                    }
+                }
+            })
+            .await
+            .ok_or(Error::RateLimited(2))
+    }
+
+    /// Asks a signed-in account for its password again, before a change to how it signs in
+    /// (turning two-step sign-in on or off): a stolen session alone cannot make one. A
+    /// wrong password counts toward the lock as at sign-in.
+    ///
+    /// # Errors
+    /// `InvalidCredentials` (with `tries_left`), `AccountLocked`, `RateLimited`.
+    pub(crate) async fn reauthenticate(
+        &self,
+        who: &Authenticated,
+        password: &str,
+        caller: &Caller,
+    ) -> Result<()> {
+        let id = who.account_id.clone();
+        let account = self
+            .store
+            .read(move |tx| tx.account_by_id(&id))
+            .await?
+            .ok_or(Error::Unauthenticated)?;
+        let now = self.now();
+        let owner_window = account.owner_window_until.is_some_and(|until| until > now);
+        let guard_key = guard_key(&account.email, &caller.network(), owner_window);
+        let key = guard_key.clone();
+        let guard = self.store.read(move |tx| tx.guard(&key)).await?;
+        if let Some(until) = guard.locked_until.filter(|u| *u > now) {
+            return Err(Error::AccountLocked(until));
+        }
+        let stored = Some((account.password_hash.clone(), account.password_form))
+            .filter(|(hash, _)| !hash.is_empty());
+        match self.check_password(stored, password).await? {
+            Verdict::Right { .. } => Ok(()),
+            Verdict::Wrong => Err(self.count_failure(account, caller).await),
+        }
+    }
+
+    /// Counts a failure of a signed-in account's re-check (a wrong password or two-step
+    /// code) toward its lock, as a failed sign-in from this caller; returns the error to
+    /// answer (`InvalidCredentials` with `tries_left`, or `AccountLocked`).
+    pub(crate) async fn count_failure(&self, account: Account, caller: &Caller) -> Error {
+        let now = self.now();
+        let owner_window = account.owner_window_until.is_some_and(|until| until > now);
+        let guard_key = guard_key(&account.email, &caller.network(), owner_window);
+        let email = account.email.clone();
+        match self
+            .failed_sign_in(&email, Some(account), None, guard_key, owner_window, caller)
+            .await
+        {
+            Err(e) => e,
+            Ok(_) => Error::Other("BUG: a failed sign-in made a session".into()),
+        }
     }
 
     /// Counts a failed sign-in against the trusted device, or else the guard key; locks

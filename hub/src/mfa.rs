@@ -8,7 +8,8 @@
 //! OTP). One step of clock drift either way is allowed (§6).
 
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 use totp_rs::{Algorithm, TOTP};
 
 use crate::accounts::Authenticated;
@@ -67,16 +68,19 @@ pub fn step_of(t: DateTime<Utc>) -> i64 {
     t.timestamp().div_euclid(STEP_SECONDS)
 }
 
-/// A recovery code as stored: the SHA-256 of its letters, lower case, without spaces or
-/// dashes. Codes carry 50 random bits and are refused after the lockout's few tries, so a
-/// fast hash is enough.
-fn recovery_digest(code: &str) -> String {
+/// A recovery code as stored: HMAC-SHA-256 of its letters (lower case, without spaces or
+/// dashes) keyed with the account's TOTP secret, which is itself sealed. A copy of the
+/// database alone therefore cannot be searched for the codes (about 50 bits each), and
+/// online guesses meet the lockout.
+fn recovery_digest(secret: &[u8], code: &str) -> String {
     let letters: String = code
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_lowercase())
         .collect();
-    hex::encode(Sha256::digest(letters.as_bytes()))
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("BUG: HMAC takes any key");
+    mac.update(letters.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
 }
 
 /// Whether `text` has the shape of an authenticator code (six digits, spaces allowed).
@@ -90,8 +94,20 @@ impl Hub {
         format!("{} secure messages", self.config.org_name)
     }
 
-    /// The account's address and its authenticator's secret (opened), if one exists.
+    /// The account's address, its authenticator's secret (opened) and whether it is on, if
+    /// one exists.
     async fn mfa_secret(&self, account_id: &str) -> Result<Option<(String, Vec<u8>, bool)>> {
+        Ok(self
+            .mfa_secret_sealed(account_id)
+            .await?
+            .map(|(email, secret, on, _)| (email, secret, on)))
+    }
+
+    /// As [`Hub::mfa_secret`], with the sealed secret as stored.
+    async fn mfa_secret_sealed(
+        &self,
+        account_id: &str,
+    ) -> Result<Option<(String, Vec<u8>, bool, Vec<u8>)>> {
         let id = account_id.to_owned();
         let found = self
             .store
@@ -116,6 +132,7 @@ impl Hub {
             email,
             secret.expose().clone(),
             mfa.enabled_at.is_some(),
+            mfa.sealed_secret,
         )))
     }
 
@@ -149,11 +166,19 @@ impl Hub {
 
     /// Starts turning on two-step sign-in: a new secret for the authenticator app, which
     /// [`Hub::confirm_mfa`] turns on with a first code. Starting again replaces a secret
-    /// not yet confirmed.
+    /// not yet confirmed. The account's password is asked again, so that a stolen session
+    /// cannot enrol someone else's phone and lock the owner out.
     ///
     /// # Errors
-    /// `Conflict` when it is on already (turn it off first, with a code).
-    pub async fn begin_mfa(&self, who: &Authenticated) -> Result<MfaSetup> {
+    /// `Conflict` when it is on already (turn it off first, with a code); a wrong password
+    /// as at sign-in (counted toward the lock).
+    pub async fn begin_mfa(
+        &self,
+        who: &Authenticated,
+        password: &str,
+        caller: &Caller,
+    ) -> Result<MfaSetup> {
+        self.reauthenticate(who, password, caller).await?;
         if self.mfa_enabled(&who.account_id).await? {
             return Err(Error::Conflict(
                 "two-step sign-in is on already; to move it to another phone, turn it off \
@@ -177,7 +202,9 @@ impl Hub {
             .store
             .write(move |tx| {
                 let account = tx.account_by_id(&id)?.ok_or(Error::Unauthenticated)?;
-                tx.begin_mfa(&id, &sealed, now)?;
+                if !tx.begin_mfa(&id, &sealed, now)? {
+                    return Err(Error::Conflict("two-step sign-in is on already".into()));
+                }
                 Ok(account.email)
             })
             .await?;
@@ -188,19 +215,22 @@ impl Hub {
         })
     }
 
-    /// Turns two-step sign-in on with the first code the app shows. Returns the recovery
-    /// codes, shown once (only their digests are kept).
+    /// Turns two-step sign-in on with the first code the app shows, and signs out every
+    /// other session of the account (they signed in with the password alone). Returns the
+    /// recovery codes, shown once (only their keyed digests are kept).
     ///
     /// # Errors
     /// `BadRequest` for a wrong code or when no enrolment was started; `Conflict` when it
-    /// is on already.
+    /// is on already, or was set up again meanwhile.
     pub async fn confirm_mfa(
         &self,
         who: &Authenticated,
         code: &str,
         caller: &Caller,
     ) -> Result<Vec<String>> {
-        let Some((email, secret, enabled)) = self.mfa_secret(&who.account_id).await? else {
+        let Some((email, secret, enabled, sealed)) =
+            self.mfa_secret_sealed(&who.account_id).await?
+        else {
             return Err(Error::BadRequest(
                 "no authenticator is being set up; start again from the beginning".into(),
             ));
@@ -209,8 +239,9 @@ impl Hub {
             return Err(Error::Conflict("two-step sign-in is on already".into()));
         }
         let now = self.now();
+        let totp = totp(secret.clone(), &self.issuer(), &email)?;
         let step = looks_like_code(code)
-            .and_then(|c| matching_step(&totp(secret, &self.issuer(), &email).ok()?, &c, now))
+            .and_then(|c| matching_step(&totp, &c, now))
             .ok_or_else(|| {
                 Error::BadRequest(
                     "that is not the code the authenticator app shows now; type the six \
@@ -219,55 +250,84 @@ impl Hub {
                 )
             })?;
         let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| self.recovery_code()).collect();
-        let digests: Vec<String> = codes.iter().map(|c| recovery_digest(c)).collect();
-        let (id, ip, device) = (
+        let digests: Vec<String> = codes.iter().map(|c| recovery_digest(&secret, c)).collect();
+        let (id, ip, family) = (
             who.account_id.clone(),
             caller.ip.clone(),
             who.family_id.clone(),
         );
         self.store
             .write(move |tx| {
-                tx.enable_mfa(&id, step, &digests, now)?;
+                if !tx.enable_mfa(&id, &sealed, step, &digests, now)? {
+                    return Err(Error::Conflict(
+                        "two-step sign-in was turned on or set up again meanwhile; look at \
+                         its state and start again if it is off"
+                            .into(),
+                    ));
+                }
+                // Whoever signed in with the password alone before now needs the code too.
+                let others = tx.revoke_other_sessions(&id, &family, now)?;
                 tx.audit(
                     now,
                     "mfa_enabled",
                     &email,
                     &ip,
-                    &format!("session {device}"),
+                    &format!("{others} other sessions signed out"),
                 )
             })
             .await?;
         Ok(codes)
     }
 
-    /// Turns two-step sign-in off, proved by a current code or a recovery code.
+    /// Turns two-step sign-in off, proved by the password and a current code or a recovery
+    /// code; the owner is emailed.
     ///
     /// # Errors
-    /// `BadRequest` for a wrong or used code; `NotFound` when it is not on.
+    /// `NotFound` when it is not on; `Conflict` when the organisation requires it (the
+    /// admin's `reset-mfa` is the way then); a wrong password or code as at sign-in
+    /// (counted toward the lock; `MfaCodeWrong` for the code).
     pub async fn disable_mfa(
         &self,
         who: &Authenticated,
+        password: &str,
         code: &str,
         caller: &Caller,
     ) -> Result<()> {
         if !self.mfa_enabled(&who.account_id).await? {
             return Err(Error::NotFound("two-step sign-in"));
         }
-        if self.second_step(&who.account_id, code).await?.is_none() {
-            return Err(Error::BadRequest(
-                "that code is not right, or was used already; type the code the \
-                 authenticator app shows now, or an unused recovery code"
+        if self.config.security.require_mfa {
+            return Err(Error::Conflict(
+                "your organisation requires two-step sign-in, so it cannot be turned off; \
+                 for a new phone, ask the organisation to reset it"
                     .into(),
             ));
         }
+        self.reauthenticate(who, password, caller).await?;
+        if self.second_step(&who.account_id, code).await?.is_none() {
+            let id = who.account_id.clone();
+            let account = self
+                .store
+                .read(move |tx| tx.account_by_id(&id))
+                .await?
+                .ok_or(Error::Unauthenticated)?;
+            return Err(match self.count_failure(account, caller).await {
+                Error::InvalidCredentials(left) => Error::MfaCodeWrong(left),
+                other => other,
+            });
+        }
         let (id, ip, now) = (who.account_id.clone(), caller.ip.clone(), self.now());
-        self.store
+        let email = self
+            .store
             .write(move |tx| {
                 let account = tx.account_by_id(&id)?.ok_or(Error::Unauthenticated)?;
                 tx.remove_mfa(&id)?;
-                tx.audit(now, "mfa_disabled", &account.email, &ip, "")
+                tx.audit(now, "mfa_disabled", &account.email, &ip, "")?;
+                Ok(account.email)
             })
-            .await
+            .await?;
+        let mail = crate::mail::templates::mfa_turned_off(&self.config.org_name);
+        self.queue_email(&email, "mfa_disabled", mail).await
     }
 
     /// Checks a second step for the account: an authenticator code not used before, or an
@@ -279,7 +339,8 @@ impl Hub {
         let now = self.now();
         let id = account_id.to_owned();
         if let Some(code) = looks_like_code(given) {
-            let Some(step) = matching_step(&totp(secret, &self.issuer(), &email)?, &code, now)
+            let Some(step) =
+                matching_step(&totp(secret.clone(), &self.issuer(), &email)?, &code, now)
             else {
                 return Ok(None);
             };
@@ -289,7 +350,7 @@ impl Hub {
                 .await?;
             return Ok(fresh.then_some(Proof::Code));
         }
-        let digest = recovery_digest(given);
+        let digest = recovery_digest(&secret, given);
         self.store
             .write(move |tx| {
                 if !tx.take_recovery_code(&id, &digest, now)? {
@@ -403,13 +464,19 @@ mod tests {
 
     #[test]
     fn recovery_codes_read_alike_however_typed() {
+        let key = b"12345678901234567890";
         assert_eq!(
-            recovery_digest("abcde-fghjk"),
-            recovery_digest(" ABCDE FGHJK ")
+            recovery_digest(key, "abcde-fghjk"),
+            recovery_digest(key, " ABCDE FGHJK ")
         );
         assert_ne!(
-            recovery_digest("abcde-fghjk"),
-            recovery_digest("abcde-fghjm")
+            recovery_digest(key, "abcde-fghjk"),
+            recovery_digest(key, "abcde-fghjm")
+        );
+        assert_ne!(
+            recovery_digest(key, "abcde-fghjk"),
+            recovery_digest(b"another secret of twenty", "abcde-fghjk"),
+            "keyed: the same code differs from account to account"
         );
         assert_eq!(looks_like_code("123 456").as_deref(), Some("123456"));
         assert_eq!(looks_like_code("12345a"), None);

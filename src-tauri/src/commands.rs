@@ -884,8 +884,12 @@ pub async fn mfa_state(desk: State<'_, Desk>, account: String) -> UiResult<MfaSt
 /// Starts turning two-step sign-in on: the QR code and secret for the authenticator app.
 #[tauri::command]
 #[specta::specta]
-pub async fn begin_mfa(desk: State<'_, Desk>, account: String) -> UiResult<Enrolment> {
-    Ok(desk.mailboxes.get(&account)?.begin_mfa().await?)
+pub async fn begin_mfa(
+    desk: State<'_, Desk>,
+    account: String,
+    password: String,
+) -> UiResult<Enrolment> {
+    Ok(desk.mailboxes.get(&account)?.begin_mfa(&password).await?)
 }
 
 /// Turns two-step sign-in on with the app's first code; the recovery codes, shown once.
@@ -904,11 +908,21 @@ pub async fn confirm_mfa(
     Ok(codes)
 }
 
-/// Turns two-step sign-in off with a current code or an unused recovery code.
+/// Turns two-step sign-in off with the password and a current code or an unused recovery
+/// code.
 #[tauri::command]
 #[specta::specta]
-pub async fn disable_mfa(desk: State<'_, Desk>, account: String, code: String) -> UiResult<()> {
-    Ok(desk.mailboxes.get(&account)?.disable_mfa(&code).await?)
+pub async fn disable_mfa(
+    desk: State<'_, Desk>,
+    account: String,
+    password: String,
+    code: String,
+) -> UiResult<()> {
+    Ok(desk
+        .mailboxes
+        .get(&account)?
+        .disable_mfa(&password, &code)
+        .await?)
 }
 
 /// Opens a link from a message in the system browser (the UI has asked first).

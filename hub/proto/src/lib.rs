@@ -151,12 +151,34 @@ pub struct MfaSetup {
     pub otpauth_uri: String,
 }
 
-/// `POST /api/v1/account/mfa/confirm` and `/disable`: a code proving the authenticator.
+/// `POST /api/v1/account/mfa`: the account's password again, before its sign-in changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct MfaBegin {
+    /// The account's password (a wrong one counts toward the lock, as at sign-in).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
+    pub password: String,
+}
+
+/// `POST /api/v1/account/mfa/disable`: the password and a current or recovery code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct MfaDisable {
+    /// The account's password.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
+    pub password: String,
+    /// The 6 digits the app shows now, or an unused recovery code.
+    pub code: String,
+}
+
+/// `POST /api/v1/account/mfa/confirm`: the first code, proving the authenticator.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct MfaCode {
-    /// The 6 digits the app shows now (to disable, an unused recovery code also does).
+    /// The 6 digits the app shows now.
     pub code: String,
 }
 

@@ -7,8 +7,9 @@ use axum::{
     response::IntoResponse,
 };
 use sealpost_proto::{
-    MfaCode, MfaEnabled, MfaSetup, MfaState, RefreshRequest, Registered, RegistrationInfo,
-    RegistrationRequest, ResetConfirm, ResetRequest, ResetRequested, Session, SignInRequest,
+    MfaBegin, MfaCode, MfaDisable, MfaEnabled, MfaSetup, MfaState, RefreshRequest, Registered,
+    RegistrationInfo, RegistrationRequest, ResetConfirm, ResetRequest, ResetRequested, Session,
+    SignInRequest,
 };
 
 use super::extract::{ClientIp, Json, SignedIn};
@@ -131,15 +132,19 @@ pub async fn mfa_state(
 }
 
 /// Starts two-step sign-in: a new secret for the authenticator app (on only once a first
-/// code confirms it).
+/// code confirms it). The password is asked again.
 #[utoipa::path(post, path = "/account/mfa", tag = "accounts", security(("bearer" = [])),
-    responses((status = 201, body = MfaSetup), (status = 401, body = ErrorBody),
-        (status = 409, description = "conflict: it is on already", body = ErrorBody)))]
+    request_body = MfaBegin,
+    responses((status = 201, body = MfaSetup), (status = 401, description = "invalid_credentials: the password is wrong (counted toward the lock)", body = ErrorBody),
+        (status = 409, description = "conflict: it is on already", body = ErrorBody),
+        (status = 423, description = "account_locked", body = ErrorBody)))]
 pub async fn begin_mfa(
     State(hub): State<AppState>,
+    ClientIp(caller): ClientIp,
     SignedIn(who): SignedIn,
+    Json(body): Json<MfaBegin>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let setup = hub.begin_mfa(&who).await?;
+    let setup = hub.begin_mfa(&who, &body.password, &caller).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(MfaSetup {
@@ -164,17 +169,22 @@ pub async fn confirm_mfa(
     Ok(axum::Json(MfaEnabled { recovery_codes }))
 }
 
-/// Turns two-step sign-in off, proved by a current code or an unused recovery code.
+/// Turns two-step sign-in off, proved by the password and a current code or an unused
+/// recovery code; the owner is emailed.
 #[utoipa::path(post, path = "/account/mfa/disable", tag = "accounts", security(("bearer" = [])),
-    request_body = MfaCode,
-    responses((status = 204, description = "Off"), (status = 400, description = "bad_request: a wrong or used code", body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 404, description = "not_found: it is not on", body = ErrorBody)))]
+    request_body = MfaDisable,
+    responses((status = 204, description = "Off"),
+        (status = 401, description = "invalid_credentials or mfa_code_wrong (counted toward the lock)", body = ErrorBody),
+        (status = 404, description = "not_found: it is not on", body = ErrorBody),
+        (status = 409, description = "conflict: the organisation requires it", body = ErrorBody),
+        (status = 423, description = "account_locked", body = ErrorBody)))]
 pub async fn disable_mfa(
     State(hub): State<AppState>,
     ClientIp(caller): ClientIp,
     SignedIn(who): SignedIn,
-    Json(body): Json<MfaCode>,
+    Json(body): Json<MfaDisable>,
 ) -> Result<StatusCode, ApiError> {
-    hub.disable_mfa(&who, &body.code, &caller).await?;
+    hub.disable_mfa(&who, &body.password, &body.code, &caller)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -123,6 +123,20 @@ pub fn mfa_reset(org: &str) -> Email {
     }
 }
 
+/// The account turned two-step sign-in off itself.
+pub fn mfa_turned_off(org: &str) -> Email {
+    Email {
+        subject: format!("Two-step sign-in is off for your {org} secure messages"),
+        text: format!(
+            "Two-step sign-in was turned off for your {org} secure messages account, with\n\
+             its password and a code. Signing in now needs the password only.\n\
+             \n\
+             If this was not you, someone has your password and your phone's codes: choose a\n\
+             new password now (Forgot password in Sealpost) and tell {org}.\n"
+        ),
+    }
+}
+
 /// A password-reset link.
 pub fn reset(org: &str, link: &str, minutes: i64) -> Email {
     Email {

@@ -40,30 +40,41 @@ impl Tx<'_> {
     }
 
     /// Starts an enrolment with a new sealed secret, replacing one not yet confirmed.
-    pub fn begin_mfa(&self, account_id: &str, sealed: &[u8], now: DateTime<Utc>) -> Result<()> {
-        self.0.execute(
+    /// Returns false (and changes nothing) when two-step sign-in is on: the check and the
+    /// write are one statement, so an enrolment racing a confirmation cannot undo it.
+    pub fn begin_mfa(&self, account_id: &str, sealed: &[u8], now: DateTime<Utc>) -> Result<bool> {
+        let n = self.0.execute(
             "INSERT INTO mfa (account_id, sealed_secret, enabled_at, last_step, created_at) \
              VALUES (?1, ?2, 0, 0, ?3) ON CONFLICT (account_id) DO UPDATE \
              SET sealed_secret = excluded.sealed_secret, enabled_at = 0, last_step = 0, \
-                 created_at = excluded.created_at",
+                 created_at = excluded.created_at WHERE mfa.enabled_at = 0",
             params![account_id, sealed, to_millis(now)],
         )?;
-        Ok(())
+        Ok(n == 1)
     }
 
     /// Turns the authenticator on, with the step of the code that confirmed it and the
     /// digests of new recovery codes (any earlier ones go).
+    ///
+    /// Returns false (and changes nothing) unless it is still off with the secret
+    /// `sealed`: of two confirmations at once, one wins, and a secret replaced meanwhile is
+    /// not turned on.
     pub fn enable_mfa(
         &self,
         account_id: &str,
+        sealed: &[u8],
         step: i64,
         recovery_digests: &[String],
         now: DateTime<Utc>,
-    ) -> Result<()> {
-        self.0.execute(
-            "UPDATE mfa SET enabled_at = ?2, last_step = ?3 WHERE account_id = ?1",
-            params![account_id, to_millis(now), step],
+    ) -> Result<bool> {
+        let n = self.0.execute(
+            "UPDATE mfa SET enabled_at = ?2, last_step = ?3 \
+             WHERE account_id = ?1 AND enabled_at = 0 AND sealed_secret = ?4",
+            params![account_id, to_millis(now), step, sealed],
         )?;
+        if n == 0 {
+            return Ok(false);
+        }
         self.0.execute(
             "DELETE FROM mfa_recovery WHERE account_id = ?1",
             [account_id],
@@ -74,7 +85,7 @@ impl Tx<'_> {
                 params![account_id, digest],
             )?;
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Takes the code of `step`: true if no code of this step or a later one was taken

@@ -271,6 +271,26 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Ends every session of an account but the family `keep` (the caller's own).
+    pub fn revoke_other_sessions(
+        &self,
+        account_id: &str,
+        keep: &str,
+        now: DateTime<Utc>,
+    ) -> Result<usize> {
+        let n = self.0.execute(
+            "UPDATE session_families SET revoked_at = ?3 \
+             WHERE account_id = ?1 AND id <> ?2 AND revoked_at = 0",
+            params![account_id, keep, to_millis(now)],
+        )?;
+        self.0.execute(
+            "UPDATE access_tokens SET revoked_at = ?3 \
+             WHERE account_id = ?1 AND family_id <> ?2 AND revoked_at = 0",
+            params![account_id, keep, to_millis(now)],
+        )?;
+        Ok(n)
+    }
+
     /// Ends every session of an account. Returns how many families were live.
     pub fn revoke_account_sessions(&self, account_id: &str, now: DateTime<Utc>) -> Result<usize> {
         let n = self.0.execute(

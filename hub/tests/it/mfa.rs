@@ -27,7 +27,9 @@ async fn sign_in_with(t: &TestHub, code: Option<&str>, remember: bool) -> (Statu
 
 /// Turns two-step sign-in on for the signed-in user: its secret and recovery codes.
 async fn enrol(user: &User<'_>) -> (String, Vec<String>) {
-    let (status, setup) = user.post("/account/mfa", json!({})).await;
+    let (status, setup) = user
+        .post("/account/mfa", json!({"password": GOOD_PASSWORD}))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{setup}");
     let secret = setup["secret"].as_str().unwrap().to_owned();
     let code = code_now(user.t, &secret);
@@ -50,8 +52,25 @@ async fn an_authenticator_is_enrolled_by_a_code_and_then_asked_for_at_every_sign
     let user = t.user(alice()).await;
     let (_, state) = user.get("/account/mfa").await;
     assert_eq!(state, json!({"enabled": false, "recovery_codes_left": 0}));
+    // The password is asked again: a stolen session alone cannot enrol another phone.
+    let (status, body) = user
+        .post(
+            "/account/mfa",
+            json!({"password": "not the password at all"}),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "invalid_credentials"),
+        "{body}"
+    );
+    assert_eq!(body["error"]["tries_left"], 2, "counted as at sign-in");
+    // A session from before: signed out once it is on.
+    let earlier = t.access_token(alice()).await;
 
-    let (status, setup) = user.post("/account/mfa", json!({})).await;
+    let (status, setup) = user
+        .post("/account/mfa", json!({"password": GOOD_PASSWORD}))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{setup}");
     let secret = setup["secret"].as_str().unwrap().to_owned();
     assert_eq!(secret.len(), 32, "160 bits in base32: {secret}");
@@ -96,7 +115,13 @@ async fn an_authenticator_is_enrolled_by_a_code_and_then_asked_for_at_every_sign
     assert_eq!(distinct.len(), 10, "every recovery code differs");
     let (_, state) = user.get("/account/mfa").await;
     assert_eq!(state, json!({"enabled": true, "recovery_codes_left": 10}));
-    let (status, body) = user.post("/account/mfa", json!({})).await;
+    assert!(
+        t.token_works(&earlier).await.is_err(),
+        "a session that signed in with the password alone ends"
+    );
+    let (status, body) = user
+        .post("/account/mfa", json!({"password": GOOD_PASSWORD}))
+        .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
 
     // The password alone is not enough, and asking is no failure.
@@ -215,17 +240,49 @@ async fn turning_it_off_takes_a_code_and_the_admins_reset_signs_out_everywhere()
     let user = t.user(alice()).await;
     let (secret, codes) = enrol(&user).await;
     let (status, body) = user
-        .post("/account/mfa/disable", json!({"code": "123456"}))
+        .post(
+            "/account/mfa/disable",
+            json!({"password": GOOD_PASSWORD, "code": "123456"}),
+        )
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "mfa_code_wrong"),
+        "a wrong code counts toward the lock: {body}"
+    );
+    assert_eq!(body["error"]["tries_left"], 2);
+    // Without the password, nothing: a stolen session cannot turn it off.
     let (status, body) = user
-        .post("/account/mfa/disable", json!({"code": codes[0]}))
+        .post(
+            "/account/mfa/disable",
+            json!({"password": "not the password at all", "code": codes[0]}),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "invalid_credentials"),
+        "{body}"
+    );
+    t.hub
+        .unlock_user(alice(), &sealpost_hub::Caller::cli())
+        .await
+        .unwrap();
+    let (status, body) = user
+        .post(
+            "/account/mfa/disable",
+            json!({"password": GOOD_PASSWORD, "code": codes[0]}),
+        )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     let (_, state) = user.get("/account/mfa").await;
     assert_eq!(state["enabled"], false);
+    let told = t.emails_to(alice()).await.pop().unwrap();
+    assert!(told.contains("Two-step sign-in was turned off"), "{told}");
     let (status, _) = user
-        .post("/account/mfa/disable", json!({"code": codes[1]}))
+        .post(
+            "/account/mfa/disable",
+            json!({"password": GOOD_PASSWORD, "code": codes[1]}),
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = sign_in_with(&t, None, false).await;
@@ -330,6 +387,17 @@ async fn under_require_mfa_a_user_must_turn_it_on_before_anything_else() {
     // The same session goes on once it is on; the next sign-in asks for a code.
     let (status, body) = user.get("/messages?folder=inbox").await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = user
+        .post(
+            "/account/mfa/disable",
+            json!({"password": GOOD_PASSWORD, "code": code_now(&t, &secret)}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "required, so not turned off: {body}"
+    );
     t.advance(Duration::seconds(30));
     let (status, session) = sign_in_with(&t, Some(&code_now(&t, &secret)), false).await;
     assert_eq!(status, StatusCode::CREATED);

@@ -177,6 +177,7 @@ impl Mailbox {
                             .into(),
                         refused: Vec::new(),
                     }),
+                    Err(e) if e.code() == Code::MfaRequired => Err(needs_code()),
                     other => other,
                 };
             }
@@ -220,6 +221,9 @@ impl Mailbox {
             Err(e) => {
                 self.locked.store(true, Ordering::SeqCst);
                 self.hub.set_locked(true);
+                if e.code() == Code::MfaRequired {
+                    return Err(needs_code());
+                }
                 if e.code() == Code::InvalidCredentials {
                     // The verifier here is older than the password: it was changed
                     // elsewhere (a reset, say). The hub's word wins.
@@ -234,5 +238,17 @@ impl Mailbox {
                 Err(e)
             }
         }
+    }
+}
+
+/// The password was right but the hub wants the two-step code, which the lock screen does
+/// not ask for: the way on is a sign-in, which does.
+fn needs_code() -> ClientError {
+    ClientError::Refused {
+        code: Code::SignInRequired,
+        message: "The password is right. This mailbox also needs the code from your \
+                  authenticator app: sign in again to type it."
+            .into(),
+        refused: Vec::new(),
     }
 }

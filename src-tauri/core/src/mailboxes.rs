@@ -391,6 +391,9 @@ async fn catch_up(mailbox: &Mailbox) -> Result<()> {
     match mailbox.syncer.sync().await {
         Ok(_) => mailbox.keep_refreshed_account_info(),
         Err(e) if e.code() == Code::Offline => Ok(()),
+        // Found only now (a remembered session, say): the window asks for two-step
+        // sign-in, and sync starts once it is on.
+        Err(e) if e.code() == Code::MfaEnrolmentRequired => Ok(()),
         Err(e) => Err(e),
     }
 }

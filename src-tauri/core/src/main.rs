@@ -452,7 +452,11 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
                     }
                 }
                 MfaCommand::On => {
-                    let enrolment = mailbox.begin_mfa().await?;
+                    let password = read_password(&format!(
+                        "Password for {} (asked again before its sign-in changes): ",
+                        mailbox.account.email
+                    ))?;
+                    let enrolment = mailbox.begin_mfa(&password).await?;
                     if std::io::stdout().is_terminal() {
                         say!(
                             "{}",
@@ -471,13 +475,17 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
                     }
                 }
                 MfaCommand::Off { code } => {
+                    let password = read_password(&format!(
+                        "Password for {} (asked again before its sign-in changes): ",
+                        mailbox.account.email
+                    ))?;
                     let code = match code {
                         Some(c) => c,
                         None => {
                             read_line("Code from your authenticator app (or a recovery code): ")?
                         }
                     };
-                    mailbox.disable_mfa(&code).await?;
+                    mailbox.disable_mfa(&password, &code).await?;
                     say!("two-step sign-in is off");
                 }
             }

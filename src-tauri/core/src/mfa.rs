@@ -50,12 +50,13 @@ fn grouped(secret: &str) -> String {
 }
 
 impl Mailbox {
-    /// Starts turning two-step sign-in on.
+    /// Starts turning two-step sign-in on; the password is asked again.
     ///
     /// # Errors
-    /// The hub's refusal (on already: `Invalid`), `Offline`, `SignInRequired`.
-    pub async fn begin_mfa(&self) -> Result<Enrolment> {
-        let setup = self.hub.begin_mfa().await?;
+    /// The hub's refusal (a wrong password: `InvalidCredentials`; on already: `Invalid`),
+    /// `Offline`, `SignInRequired`.
+    pub async fn begin_mfa(&self, password: &str) -> Result<Enrolment> {
+        let setup = self.hub.begin_mfa(password).await?;
         let qr_svg = qr(&setup.otpauth_uri)?
             .render::<svg::Color>()
             .min_dimensions(200, 200)
@@ -73,9 +74,10 @@ impl Mailbox {
         self.hub.confirm_mfa(code.trim()).await
     }
 
-    /// Turns two-step sign-in off with a current code or an unused recovery code.
-    pub async fn disable_mfa(&self, code: &str) -> Result<()> {
-        self.hub.disable_mfa(code.trim()).await
+    /// Turns two-step sign-in off with the password and a current code or an unused
+    /// recovery code.
+    pub async fn disable_mfa(&self, password: &str, code: &str) -> Result<()> {
+        self.hub.disable_mfa(password, code.trim()).await
     }
 
     /// Whether two-step sign-in is on, and how many recovery codes are left.

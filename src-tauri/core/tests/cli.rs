@@ -432,6 +432,8 @@ async fn two_step_sign_in_is_turned_on_used_and_turned_off_on_the_terminal() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{GOOD_PASSWORD}").unwrap();
     let stdout = child.stdout.take().unwrap();
     let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
     let mut shown = Vec::new();
@@ -444,7 +446,8 @@ async fn two_step_sign_in_is_turned_on_used_and_turned_off_on_the_terminal() {
     };
     assert_eq!(secret.replace(' ', "").len(), 32, "{secret}");
     let code = hub.authenticator_code(&secret);
-    writeln!(child.stdin.take().unwrap(), "{code}").unwrap();
+    writeln!(stdin, "{code}").unwrap();
+    drop(stdin);
     let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
     let status = child.wait().unwrap();
     let mut err = String::new();
@@ -492,7 +495,12 @@ async fn two_step_sign_in_is_turned_on_used_and_turned_off_on_the_terminal() {
     )
     .await;
     assert_eq!(r.code, 0, "{}", r.err);
-    let r = run(d, &["mfa", "off", "--code", recovery[1]], "").await;
+    let r = run(
+        d,
+        &["mfa", "off", "--code", recovery[1]],
+        &format!("{GOOD_PASSWORD}\n"),
+    )
+    .await;
     assert_eq!(r.code, 0, "{}", r.err);
     assert!(r.out.contains("two-step sign-in is off"));
     let r = run(d, &["mfa", "status"], "").await;

@@ -30,6 +30,12 @@ async fn two_step_sign_in_is_turned_on_and_then_asked_for() -> Result<()> {
 
         ui.click("#tab-settings").await?;
         ui.wait_text("#mfa-status", "Off").await?;
+        // The password is asked again first; a wrong one is said.
+        ui.type_into("#mfa-password", "not the password at all")
+            .await?;
+        ui.click("#mfa-start").await?;
+        ui.wait_text("#mfa-error", "not right").await?;
+        ui.type_into("#mfa-password", PASSWORD).await?;
         ui.click("#mfa-start").await?;
         let secret = ui.wait_text("#mfa-secret", " ").await?;
         ensure!(ui.present("#mfa-qr").await, "the QR code is shown");

@@ -18,14 +18,17 @@ export const commands = {
 	/**  Whether two-step sign-in is on for the mailbox. */
 	mfaState: (account: string) => __TAURI_INVOKE<MfaState>("mfa_state", { account }),
 	/**  Starts turning two-step sign-in on: the QR code and secret for the authenticator app. */
-	beginMfa: (account: string) => __TAURI_INVOKE<Enrolment>("begin_mfa", { account }),
+	beginMfa: (account: string, password: string) => __TAURI_INVOKE<Enrolment>("begin_mfa", { account, password }),
 	/**
 	 *  Turns two-step sign-in on with the app's first code; the recovery codes, shown once.
 	 *  Sync starts if it waited for this (the organisation's `require_mfa`).
 	 */
 	confirmMfa: (account: string, code: string) => __TAURI_INVOKE<string[]>("confirm_mfa", { account, code }),
-	/**  Turns two-step sign-in off with a current code or an unused recovery code. */
-	disableMfa: (account: string, code: string) => __TAURI_INVOKE<null>("disable_mfa", { account, code }),
+	/**
+	 *  Turns two-step sign-in off with the password and a current code or an unused recovery
+	 *  code.
+	 */
+	disableMfa: (account: string, password: string, code: string) => __TAURI_INVOKE<null>("disable_mfa", { account, password, code }),
 	/**  Asks for a reset email; returns how many minutes its link works. */
 	requestReset: (hubUrl: string, email: string) => __TAURI_INVOKE<number>("request_reset", { hubUrl, email }),
 	confirmReset: (link: string, password: string) => __TAURI_INVOKE<null>("confirm_reset", { link, password }),

@@ -8,9 +8,9 @@ use futures_util::{Stream, StreamExt};
 pub use reqwest::Method;
 use reqwest::StatusCode;
 use sealpost_proto::{
-    Changes, ErrorBody, ErrorCode, MfaCode, MfaEnabled, MfaSetup, MfaState, RefreshRequest,
-    Registered, RegistrationInfo, RegistrationRequest, ResetConfirm, ResetRequest, ResetRequested,
-    Session, SignInRequest, Upload,
+    Changes, ErrorBody, ErrorCode, MfaBegin, MfaCode, MfaDisable, MfaEnabled, MfaSetup, MfaState,
+    RefreshRequest, Registered, RegistrationInfo, RegistrationRequest, ResetConfirm, ResetRequest,
+    ResetRequested, Session, SignInRequest, Upload,
 };
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -722,10 +722,17 @@ impl HubClient {
         self.call(Method::GET, "/account/mfa", None::<&()>).await
     }
 
-    /// Starts turning two-step sign-in on: the secret for the authenticator app.
-    pub async fn begin_mfa(&self) -> Result<MfaSetup> {
-        self.call(Method::POST, "/account/mfa", Some(&serde_json::json!({})))
-            .await
+    /// Starts turning two-step sign-in on (the password asked again): the secret for the
+    /// authenticator app.
+    pub async fn begin_mfa(&self, password: &str) -> Result<MfaSetup> {
+        self.call(
+            Method::POST,
+            "/account/mfa",
+            Some(&MfaBegin {
+                password: password.into(),
+            }),
+        )
+        .await
     }
 
     /// Turns two-step sign-in on with the app's first code; the recovery codes, once.
@@ -742,12 +749,16 @@ impl HubClient {
         Ok(on.recovery_codes)
     }
 
-    /// Turns two-step sign-in off with a current code or an unused recovery code.
-    pub async fn disable_mfa(&self, code: &str) -> Result<()> {
+    /// Turns two-step sign-in off with the password and a current code or an unused
+    /// recovery code.
+    pub async fn disable_mfa(&self, password: &str, code: &str) -> Result<()> {
         self.call_empty(
             Method::POST,
             "/account/mfa/disable",
-            Some(&MfaCode { code: code.into() }),
+            Some(&MfaDisable {
+                password: password.into(),
+                code: code.into(),
+            }),
         )
         .await
     }
