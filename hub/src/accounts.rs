@@ -32,6 +32,15 @@ pub(crate) struct PreparedLink {
 /// How long after answering a reset request its work starts (see [`Hub::request_reset`]).
 const RESET_WORK_DELAY: std::time::Duration = std::time::Duration::from_millis(50);
 
+/// What a failed sign-in got wrong: the audit log and the lock notice say which.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wrong {
+    /// The password.
+    Password,
+    /// The two-step code (the password was right).
+    Code,
+}
+
 /// What the password check found.
 enum Verdict {
     /// Not the password (or no such account).
@@ -268,7 +277,14 @@ impl Hub {
         let ip = caller.ip.clone();
         let Verdict::Right { rehash } = verdict else {
             return self
-                .failed_sign_in(&email, account, trusted, guard_key, owner_window, caller)
+                .failed_sign_in(
+                    &email,
+                    account,
+                    trusted,
+                    (guard_key, owner_window),
+                    Wrong::Password,
+                    caller,
+                )
                 .await;
         };
 
@@ -297,8 +313,8 @@ impl Hub {
                             &email,
                             Some(account),
                             trusted,
-                            guard_key,
-                            owner_window,
+                            (guard_key, owner_window),
+                            Wrong::Code,
                             caller,
                         )
                         .await;
@@ -443,6 +459,12 @@ impl Hub {
         password: &str,
         caller: &Caller,
     ) -> Result<()> {
+        if password.is_empty() {
+            // Never anyone's password: nothing to check or count.
+            return Err(Error::BadRequest(
+                "The password is empty; nothing was checked. Type the password.".into(),
+            ));
+        }
         let id = who.account_id.clone();
         let account = self
             .store
@@ -461,20 +483,32 @@ impl Hub {
             .filter(|(hash, _)| !hash.is_empty());
         match self.check_password(stored, password).await? {
             Verdict::Right { .. } => Ok(()),
-            Verdict::Wrong => Err(self.count_failure(account, caller).await),
+            Verdict::Wrong => Err(self.count_failure(account, Wrong::Password, caller).await),
         }
     }
 
     /// Counts a failure of a signed-in account's re-check (a wrong password or two-step
     /// code) toward its lock, as a failed sign-in from this caller; returns the error to
     /// answer (`InvalidCredentials` with `tries_left`, or `AccountLocked`).
-    pub(crate) async fn count_failure(&self, account: Account, caller: &Caller) -> Error {
+    pub(crate) async fn count_failure(
+        &self,
+        account: Account,
+        wrong: Wrong,
+        caller: &Caller,
+    ) -> Error {
         let now = self.now();
         let owner_window = account.owner_window_until.is_some_and(|until| until > now);
         let guard_key = guard_key(&account.email, &caller.network(), owner_window);
         let email = account.email.clone();
         match self
-            .failed_sign_in(&email, Some(account), None, guard_key, owner_window, caller)
+            .failed_sign_in(
+                &email,
+                Some(account),
+                None,
+                (guard_key, owner_window),
+                wrong,
+                caller,
+            )
             .await
         {
             Err(e) => e,
@@ -489,10 +523,14 @@ impl Hub {
         email: &str,
         account: Option<Account>,
         trusted: Option<String>,
-        guard_key: String,
-        owner_window: bool,
+        (guard_key, owner_window): (String, bool),
+        wrong: Wrong,
         caller: &Caller,
     ) -> Result<Session> {
+        let what = match wrong {
+            Wrong::Password => "",
+            Wrong::Code => "two-step code",
+        };
         let now = self.now();
         let ip = caller.ip.clone();
         let threshold = self.config.security.lockout_threshold;
@@ -509,7 +547,13 @@ impl Hub {
                 if let Some(hash) = &trusted {
                     let mut device = tx.device(hash, &account_id)?.unwrap_or_default();
                     device.failures += 1;
-                    tx.audit(now, "sign_in_failed", &failing, &ip, "trusted device")?;
+                    let detail = ["trusted device", what]
+                        .iter()
+                        .filter(|d| !d.is_empty())
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    tx.audit(now, "sign_in_failed", &failing, &ip, &detail)?;
                     let mut locked = None;
                     if device.failures >= threshold {
                         let until = now + lock_for;
@@ -530,7 +574,7 @@ impl Hub {
                 // counted afresh after a lock.
                 let mut own = tx.guard(&own_key)?;
                 own.failures += 1;
-                tx.audit(now, "sign_in_failed", &failing, &ip, "")?;
+                tx.audit(now, "sign_in_failed", &failing, &ip, what)?;
                 let mut locked = None;
                 if guard.failures >= threshold {
                     let until = now + lock_for;
@@ -568,15 +612,23 @@ impl Hub {
         // each client IP locked out in the owner's window (someone else's failures).
         if by_device || !owner_window {
             if let Some(account) = account.filter(|a| a.status == AccountStatus::Active) {
-                self.send_lock_notice(&account, until).await?;
+                self.send_lock_notice(&account, until, wrong).await?;
             }
         }
         Err(Error::AccountLocked(until))
     }
 
-    async fn send_lock_notice(&self, account: &Account, until: DateTime<Utc>) -> Result<()> {
+    async fn send_lock_notice(
+        &self,
+        account: &Account,
+        until: DateTime<Utc>,
+        wrong: Wrong,
+    ) -> Result<()> {
         let link = self.prepare_link(LinkPurpose::Reset);
-        let email = templates::locked(&self.config.org_name, until, &link.url);
+        let email = match wrong {
+            Wrong::Password => templates::locked(&self.config.org_name, until, &link.url),
+            Wrong::Code => templates::locked_after_codes(&self.config.org_name, until, &link.url),
+        };
         let sealed = self.seal_email(&account.email, email)?;
         let (id, to, now) = (account.id.clone(), account.email.clone(), self.now());
         self.store

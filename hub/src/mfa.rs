@@ -220,8 +220,8 @@ impl Hub {
     /// recovery codes, shown once (only their keyed digests are kept).
     ///
     /// # Errors
-    /// `BadRequest` for a wrong code or when no enrolment was started; `Conflict` when it
-    /// is on already, or was set up again meanwhile.
+    /// `MfaCodeWrong` for a wrong code; `Conflict` when no enrolment was started, when it
+    /// is on already, or when it was set up again meanwhile.
     pub async fn confirm_mfa(
         &self,
         who: &Authenticated,
@@ -231,7 +231,7 @@ impl Hub {
         let Some((email, secret, enabled, sealed)) =
             self.mfa_secret_sealed(&who.account_id).await?
         else {
-            return Err(Error::BadRequest(
+            return Err(Error::Conflict(
                 "no authenticator is being set up; start again from the beginning".into(),
             ));
         };
@@ -242,13 +242,8 @@ impl Hub {
         let totp = totp(secret.clone(), &self.issuer(), &email)?;
         let step = looks_like_code(code)
             .and_then(|c| matching_step(&totp, &c, now))
-            .ok_or_else(|| {
-                Error::BadRequest(
-                    "that is not the code the authenticator app shows now; type the six \
-                     digits it shows for this account (check the phone's clock is right)"
-                        .into(),
-                )
-            })?;
+            // Not counted: the password was just checked, and nothing is on yet.
+            .ok_or(Error::MfaCodeWrong(None))?;
         let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| self.recovery_code()).collect();
         let digests: Vec<String> = codes.iter().map(|c| recovery_digest(&secret, c)).collect();
         let (id, ip, family) = (
@@ -311,7 +306,8 @@ impl Hub {
                 .read(move |tx| tx.account_by_id(&id))
                 .await?
                 .ok_or(Error::Unauthenticated)?;
-            return Err(match self.count_failure(account, caller).await {
+            let wrong = crate::accounts::Wrong::Code;
+            return Err(match self.count_failure(account, wrong, caller).await {
                 Error::InvalidCredentials(left) => Error::MfaCodeWrong(left),
                 other => other,
             });

@@ -157,8 +157,9 @@ pub async fn begin_mfa(
 /// Turns two-step sign-in on with the app's first code; answers the recovery codes, once.
 #[utoipa::path(post, path = "/account/mfa/confirm", tag = "accounts", security(("bearer" = [])),
     request_body = MfaCode,
-    responses((status = 200, body = MfaEnabled), (status = 400, description = "bad_request: a wrong code, or nothing being set up", body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 409, description = "conflict: it is on already", body = ErrorBody)))]
+    responses((status = 200, body = MfaEnabled),
+        (status = 401, description = "mfa_code_wrong: not the code the app shows now", body = ErrorBody),
+        (status = 409, description = "conflict: it is on already, or nothing is being set up", body = ErrorBody)))]
 pub async fn confirm_mfa(
     State(hub): State<AppState>,
     ClientIp(caller): ClientIp,

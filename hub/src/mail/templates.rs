@@ -137,6 +137,26 @@ pub fn mfa_turned_off(org: &str) -> Email {
     }
 }
 
+/// Sign-in locked after wrong two-step codes: the password was right, so someone else
+/// knows it.
+pub fn locked_after_codes(org: &str, until: DateTime<Utc>, reset_link: &str) -> Email {
+    Email {
+        subject: format!("Your {org} secure messages account is locked"),
+        text: format!(
+            "Someone signed in to your {org} secure messages account with the right password\n\
+             but wrong two-step codes several times, so sign-in is locked until {}.\n\
+             \n\
+             If it was not you, someone knows your password: choose a new one now (this also\n\
+             unlocks the account). Your messages are safe: the codes were not accepted.\n\
+             \n\
+             {reset_link}\n\
+             \n\
+             The link works once, for a limited time.\n",
+            human(until)
+        ),
+    }
+}
+
 /// A password-reset link.
 pub fn reset(org: &str, link: &str, minutes: i64) -> Email {
     Email {

@@ -52,6 +52,20 @@ async fn an_authenticator_is_enrolled_by_a_code_and_then_asked_for_at_every_sign
     let user = t.user(alice()).await;
     let (_, state) = user.get("/account/mfa").await;
     assert_eq!(state, json!({"enabled": false, "recovery_codes_left": 0}));
+    let (status, body) = user
+        .post("/account/mfa/confirm", json!({"code": "123456"}))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "nothing is being set up: {body}"
+    );
+    let (status, body) = user.post("/account/mfa", json!({"password": ""})).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "an empty password checks nothing: {body}"
+    );
     // The password is asked again: a stolen session alone cannot enrol another phone.
     let (status, body) = user
         .post(
@@ -90,8 +104,11 @@ async fn an_authenticator_is_enrolled_by_a_code_and_then_asked_for_at_every_sign
     let (status, body) = user
         .post("/account/mfa/confirm", json!({"code": "000000"}))
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert!(code(&body) == "bad_request");
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "mfa_code_wrong"),
+        "{body}"
+    );
     assert!(body["error"]["message"]
         .as_str()
         .unwrap()
@@ -231,6 +248,20 @@ async fn recovery_codes_sign_in_once_each_and_remember_me_keeps_the_second_step(
         r.status(),
         StatusCode::CREATED,
         "no second step to stay signed in"
+    );
+
+    // Wrong codes lock sign-in like wrong passwords, and the notice says the password is
+    // known to whoever tried.
+    for _ in 0..2 {
+        let (status, body) = sign_in_with(&t, Some("000000"), false).await;
+        assert_eq!(code(&body), "mfa_code_wrong", "{status}: {body}");
+    }
+    let (status, _) = sign_in_with(&t, Some("000000"), false).await;
+    assert_eq!(status, StatusCode::LOCKED);
+    let notice = t.emails_to(alice()).await.pop().unwrap();
+    assert!(
+        notice.contains("with the right password") && notice.contains("wrong two-step codes"),
+        "{notice}"
     );
 }
 

@@ -319,6 +319,12 @@ impl HubClient {
         }
         let response = self.send_raw(method.clone(), path, body, true).await?;
         if response.status() == StatusCode::UNAUTHORIZED && self.has_remember() {
+            // Only an ended session is worth a refresh and a second try: a wrong password
+            // or code (asked again before a change of sign-in) would be counted twice.
+            let err = Self::refusal(response).await;
+            if err.code() != Code::SignInRequired {
+                return Err(err);
+            }
             self.refresh().await?;
             let retry = self.send_raw(method, path, body, true).await?;
             return self.checked(retry).await;
