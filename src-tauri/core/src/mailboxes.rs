@@ -215,7 +215,10 @@ impl Mailboxes {
         let record = self.register(link, password).await?;
         let mailbox = self.get(&record.id)?;
         mailbox.sign_in(password, remember).await?;
-        mailbox.syncer.sync().await?;
+        if !mailbox.hub.mfa_enrolment_required() {
+            // Under `require_mfa`, sync waits until two-step sign-in is on.
+            mailbox.syncer.sync().await?;
+        }
         Ok(mailbox)
     }
 

@@ -75,3 +75,44 @@ async fn two_step_sign_in_is_turned_on_and_then_asked_for() -> Result<()> {
     .await;
     finish(&mut ui, result).await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organisation_that_requires_it_has_it_turned_on_before_the_mail_shows() -> Result<()> {
+    if !in_desktop_session() {
+        return Ok(());
+    }
+    let (work, data_dir, home) = work_dirs("mfa-required")?;
+    let server = TestServer::start_with(|c| c.security.require_mfa = true).await;
+    server.catch_up_to_wall_clock();
+    server
+        .org_send(&[ADDRESS], "Referral", "Please reply.")
+        .await;
+    let link = registration_link(&server, ADDRESS).await?;
+    let (_desktop, mut ui) = start_app(&work, &data_dir, &home).await?;
+    let result = async {
+        ui.wait("#sign-in").await?;
+        register(&ui, &link, ADDRESS).await?;
+        // Settings first, saying why; nothing synced yet.
+        ui.wait_text("#mfa-required", "requires two-step sign-in")
+            .await?;
+        ensure!(
+            !ui.present("#message-list .row-item").await,
+            "no message before two-step sign-in is on"
+        );
+        ui.shot("mfa-required").await?;
+        ui.type_into("#mfa-password", PASSWORD).await?;
+        ui.click("#mfa-start").await?;
+        let secret = ui.wait_text("#mfa-secret", " ").await?;
+        ui.type_into("#mfa-code", &server.authenticator_code(&secret))
+            .await?;
+        ui.click("#mfa-confirm").await?;
+        ui.wait("#recovery-codes").await?;
+        ui.click("#recovery-kept").await?;
+        // On: sync starts and the mail comes.
+        ui.click("#tab-inbox").await?;
+        ui.wait_text("#message-list", "Referral").await?;
+        Ok::<(), anyhow::Error>(())
+    }
+    .await;
+    finish(&mut ui, result).await
+}
