@@ -14,7 +14,7 @@ use crate::mail::templates;
 use crate::policy::nfkc;
 use crate::store::{
     guard_key, AccessCheck, Account, AccountStatus, DeviceGuard, GuardState, LinkPurpose,
-    PasswordForm, RefreshOutcome,
+    PasswordForm, RefreshOutcome, Signer,
 };
 
 /// A one-time link made but not yet stored.
@@ -73,15 +73,26 @@ struct NewSession<'a> {
     trusted_device: Option<String>,
     /// The refresh token this refresh consumed (it names its replacement).
     replaces: Option<String>,
+    /// The named delegate opening a shared mailbox (`None`: the mailbox's own sign-in).
+    person: Option<Account>,
 }
 
 /// A signed-in caller of the mailbox API.
 #[derive(Debug, Clone)]
 pub struct Authenticated {
-    /// The account.
+    /// The mailbox (its account id).
     pub account_id: String,
     /// The session family, ended by sign-out.
     pub family_id: String,
+    /// The person and device: the mailbox's owner, or a named delegate.
+    pub signer: Signer,
+}
+
+impl Authenticated {
+    /// Whether a named delegate (not the mailbox's own sign-in) holds the session.
+    pub fn is_delegate(&self) -> bool {
+        self.signer.person_id != self.account_id
+    }
 }
 
 impl Hub {
@@ -353,18 +364,26 @@ impl Hub {
                 .write(move |tx| tx.replace_legacy_password_hash(&id, &checked, &hash))
                 .await?;
         }
-        // The client names itself; the name goes into the audit log, so nothing in it may
-        // break a line there.
-        let device: String = device_name
-            .unwrap_or("")
-            .chars()
-            .filter(|c| !c.is_control())
-            .take(100)
-            .collect();
+        let device = clean_device_name(device_name);
+        // A named delegate signs in to the shared mailbox with their own password (and
+        // code, and lock): the session is the mailbox's, held by them.
+        let (account, person) = match request
+            .mailbox
+            .as_deref()
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+        {
+            None => (account, None),
+            Some(wanted) => match self.delegated_mailbox(&account, wanted, caller).await? {
+                None => (account, None),
+                Some(mailbox) => (mailbox, Some(account)),
+            },
+        };
         self.metrics.sign_in();
         self.issue_session(
             &account,
             NewSession {
+                person,
                 remember_me,
                 device: &device,
                 family: None,
@@ -381,6 +400,131 @@ impl Hub {
             caller,
         )
         .await
+    }
+
+    /// The shared mailbox `wanted` that `person` (signed in with their own password) is a
+    /// delegate of; `None` when `wanted` is their own address.
+    ///
+    /// # Errors
+    /// `AccessRemoved` when they are not (any more) its delegate; `AccountDisabled` when
+    /// the mailbox is switched off.
+    async fn delegated_mailbox(
+        &self,
+        person: &Account,
+        wanted: &str,
+        caller: &Caller,
+    ) -> Result<Option<Account>> {
+        let Ok(wanted) = sealpost_proto::address::normalise(wanted) else {
+            return Err(Error::BadRequest(format!(
+                "{wanted:?} is not a mailbox's address."
+            )));
+        };
+        if wanted == person.email {
+            return Ok(None);
+        }
+        let (person_id, now, ip) = (person.id.clone(), self.now(), caller.ip.clone());
+        let person_email = person.email.clone();
+        let mailbox = self
+            .store
+            .write(move |tx| {
+                let mailbox = tx.account_by_email(&wanted)?;
+                let allowed = match &mailbox {
+                    Some(m) => tx.delegation(&m.id, &person_id)?.is_some(),
+                    None => false,
+                };
+                if !allowed {
+                    tx.audit(
+                        now,
+                        "delegate_sign_in_refused",
+                        &wanted,
+                        &ip,
+                        &format!("person: {person_email}; no access"),
+                    )?;
+                    return Err(Error::AccessRemoved);
+                }
+                Ok(mailbox)
+            })
+            .await?
+            .ok_or(Error::AccessRemoved)?;
+        if mailbox.status == AccountStatus::Disabled {
+            return Err(Error::AccountDisabled);
+        }
+        Ok(Some(mailbox))
+    }
+
+    /// Opens a session on a shared mailbox the caller's person is a named delegate of, from
+    /// their session on another (their own): no password or code again, since the session
+    /// proved both.
+    ///
+    /// # Errors
+    /// `AccessRemoved` when they are not its delegate; `AccountDisabled`.
+    pub async fn delegate_session(
+        &self,
+        who: &Authenticated,
+        request: &sealpost_proto::DelegateSessionRequest,
+        caller: &Caller,
+    ) -> Result<Session> {
+        let id = who.signer.person_id.clone();
+        let person = self
+            .store
+            .read(move |tx| tx.account_by_id(&id))
+            .await?
+            .ok_or(Error::Unauthenticated)?;
+        let Some(mailbox) = self
+            .delegated_mailbox(&person, &request.mailbox, caller)
+            .await?
+        else {
+            return Err(Error::BadRequest(
+                "That is your own mailbox: sign in to it with your password.".into(),
+            ));
+        };
+        let device = clean_device_name(request.device_name.as_deref());
+        self.issue_session(
+            &mailbox,
+            NewSession {
+                person: Some(person),
+                remember_me: request.remember_me,
+                device: &device,
+                family: None,
+                clear_guard: Vec::new(),
+                trusted_device: None,
+                replaces: None,
+            },
+            caller,
+        )
+        .await
+    }
+
+    /// The account block of a session: the mailbox, and on a delegate's session the
+    /// person; the shared mailboxes the person may also work.
+    async fn session_account(&self, mailbox: &Account, person: &Account) -> Result<AccountInfo> {
+        let (person_id, mailbox_id) = (person.id.clone(), mailbox.id.clone());
+        let (delegations, own) = self
+            .store
+            .read(move |tx| {
+                let own = if person_id == mailbox_id {
+                    None
+                } else {
+                    tx.delegation(&mailbox_id, &person_id)?
+                };
+                Ok((tx.delegations_of(&person_id)?, own))
+            })
+            .await?;
+        let mut info = self.account_info(&mailbox.email);
+        info.shared_mailboxes = delegations
+            .iter()
+            .map(|d| sealpost_proto::SharedMailbox {
+                email: d.mailbox_email.clone(),
+                role: d.role.as_str().to_owned(),
+            })
+            .collect();
+        if let Some(d) = own {
+            info.signed_in_as = Some(sealpost_proto::Person {
+                email: person.email.clone(),
+                name: self.delegate_name(&d).await?,
+            });
+        }
+        Ok(info)
     }
 
     /// Checks `password` against a stored hash (`None`: no such account, or not
@@ -465,7 +609,7 @@ impl Hub {
                 "The password is empty; nothing was checked. Type the password.".into(),
             ));
         }
-        let id = who.account_id.clone();
+        let id = who.signer.person_id.clone();
         let account = self
             .store
             .read(move |tx| tx.account_by_id(&id))
@@ -667,7 +811,18 @@ impl Hub {
             .family
             .unwrap_or_else(|| new_id(self.entropy.as_ref(), "fam_"));
         let account_id = account.id.clone();
-        let email = account.email.clone();
+        let person = new.person.clone().unwrap_or_else(|| account.clone());
+        let person_id = new
+            .person
+            .as_ref()
+            .map(|p| p.id.clone())
+            .unwrap_or_default();
+        let signer = Signer {
+            person_id: person.id.clone(),
+            person_email: person.email.clone(),
+            mailbox_email: account.email.clone(),
+            device: new.device.to_owned(),
+        };
         let device = new.device.to_owned();
         let remember_me = new.remember_me;
         let (clear_guard, trusted_device, replaces) =
@@ -676,7 +831,14 @@ impl Hub {
         self.store
             .write(move |tx| {
                 if is_new_family {
-                    tx.insert_family(&family_id, &account_id, &device, remember_me, now)?;
+                    tx.insert_family(
+                        &family_id,
+                        &account_id,
+                        &person_id,
+                        &device,
+                        remember_me,
+                        now,
+                    )?;
                     for key in &clear_guard {
                         tx.clear_guard(key)?;
                     }
@@ -684,9 +846,9 @@ impl Hub {
                         tx.set_device(hash, &DeviceGuard::default(), now)?;
                     }
                     if let Some(hash) = &device_hash {
-                        tx.insert_device(hash, &account_id, now)?;
+                        tx.insert_device(hash, &signer.person_id, now)?;
                     }
-                    tx.touch_sign_in(&account_id, now)?;
+                    tx.touch_sign_in(&signer.person_id, now)?;
                     // Which device signed in tells apart the people sharing a mailbox.
                     let mut detail = Vec::new();
                     if !device.trim().is_empty() {
@@ -698,9 +860,9 @@ impl Hub {
                     if trusted_device.is_some() {
                         detail.push("trusted device".to_owned());
                     }
-                    tx.audit(now, "sign_in", &email, &ip, &detail.join("; "))?;
+                    tx.audit_by(now, "sign_in", &signer, &ip, &detail.join("; "))?;
                 } else {
-                    tx.audit(now, "session_refreshed", &email, &ip, "")?;
+                    tx.audit_by(now, "session_refreshed", &signer, &ip, "")?;
                 }
                 tx.insert_access_token(&access_hash, &family_id, &account_id, now, max_expires)?;
                 if let Some(hash) = &refresh_hash {
@@ -713,14 +875,14 @@ impl Hub {
             })
             .await?;
         let idle_end = now + Duration::minutes(security.idle_timeout_minutes);
-        let mfa_enrolment_required = security.require_mfa && !self.mfa_enabled(&account.id).await?;
+        let mfa_enrolment_required = security.require_mfa && !self.mfa_enabled(&person.id).await?;
         Ok(Session {
             mfa_enrolment_required,
             access_token: access.expose().clone(),
             expires_at: rfc3339(idle_end.min(max_expires)),
             refresh_token: refresh.map(|r| r.expose().clone()),
             device_token: device_token.map(|t| t.expose().clone()),
-            account: self.account_info(&account.email),
+            account: self.session_account(account, &person).await?,
         })
     }
 
@@ -730,6 +892,8 @@ impl Hub {
             email: email.to_owned(),
             org_name: self.config.org_name.clone(),
             org_domains: self.config.org_domains.clone(),
+            signed_in_as: None,
+            shared_mailboxes: Vec::new(),
             limits: sealpost_proto::MailboxLimits {
                 max_files: self.config.limits.max_attachments,
                 max_total_bytes: self.config.limits.max_attachment_bytes,
@@ -770,15 +934,24 @@ impl Hub {
             RefreshOutcome::Rotated {
                 account_id,
                 family_id,
+                person_id,
             } => {
-                let account = self
+                let (account, person) = self
                     .store
-                    .read(move |tx| tx.account_by_id(&account_id))
-                    .await?
-                    .ok_or(Error::InvalidToken)?;
+                    .read(move |tx| {
+                        let person = if person_id.is_empty() {
+                            None
+                        } else {
+                            tx.account_by_id(&person_id)?
+                        };
+                        Ok((tx.account_by_id(&account_id)?, person))
+                    })
+                    .await?;
+                let account = account.ok_or(Error::InvalidToken)?;
                 self.issue_session(
                     &account,
                     NewSession {
+                        person,
                         remember_me: true,
                         device: "",
                         family: Some(family_id),
@@ -790,6 +963,7 @@ impl Hub {
                 )
                 .await
             }
+            RefreshOutcome::Removed => Err(Error::AccessRemoved),
             RefreshOutcome::Reused { .. } | RefreshOutcome::Invalid => Err(Error::InvalidToken),
         }
     }
@@ -815,11 +989,14 @@ impl Hub {
             AccessCheck::Valid {
                 account_id,
                 family_id,
+                signer,
                 ..
             } => Ok(Authenticated {
                 account_id,
                 family_id,
+                signer,
             }),
+            AccessCheck::Removed => Err(Error::AccessRemoved),
             AccessCheck::Expired => Err(Error::SessionExpired),
             AccessCheck::Unknown => Err(Error::Unauthenticated),
         }
@@ -833,11 +1010,7 @@ impl Hub {
         self.store
             .write(move |tx| {
                 tx.revoke_family(&who.family_id, now)?;
-                let email = tx
-                    .account_by_id(&who.account_id)?
-                    .map(|a| a.email)
-                    .unwrap_or_default();
-                tx.audit(now, "sign_out", &email, &ip, "")
+                tx.audit_by(now, "sign_out", &who.signer, &ip, "")
             })
             .await
     }
@@ -884,6 +1057,10 @@ impl Hub {
         else {
             return Ok(());
         };
+        if account.shared_only {
+            // No password of its own to reset: its delegates sign in as themselves.
+            return Ok(());
+        }
         let purpose = match account.status {
             AccountStatus::Active => LinkPurpose::Reset,
             AccountStatus::Pending => LinkPurpose::Register,
@@ -967,4 +1144,14 @@ impl Hub {
 /// lock itself counts on the address's own guard.
 fn tries_key(email: &str, network: &str) -> String {
     format!("tries|{email}|{network}")
+}
+
+/// The device's name as a client gave it, fit for the audit log: no control characters
+/// (nothing may break a line there), at most 100 characters.
+fn clean_device_name(name: Option<&str>) -> String {
+    name.unwrap_or("")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(100)
+        .collect()
 }

@@ -33,6 +33,12 @@ pub struct UserView {
     pub sessions: u32,
     /// Two-step sign-in is on (`user reset-mfa` turns it off).
     pub mfa: bool,
+    /// A shared mailbox without a password of its own (`mailbox shared-only`).
+    pub shared_only: bool,
+    /// The addresses of the people who work this mailbox as its delegates.
+    pub delegates: Vec<String>,
+    /// The shared mailboxes this person works as a delegate.
+    pub delegate_of: Vec<String>,
 }
 
 /// An org token as listed (the secret is shown only at creation).
@@ -98,6 +104,17 @@ impl Hub {
                             unread,
                             sessions: tx.live_session_count(&a.id, now, idle)?,
                             mfa: tx.mfa(&a.id)?.is_some_and(|m| m.enabled_at.is_some()),
+                            shared_only: a.shared_only,
+                            delegates: tx
+                                .delegates_of(&a.id)?
+                                .into_iter()
+                                .map(|d| d.person_email)
+                                .collect(),
+                            delegate_of: tx
+                                .delegations_of(&a.id)?
+                                .into_iter()
+                                .map(|d| d.mailbox_email)
+                                .collect(),
                             email: a.email,
                         })
                     })

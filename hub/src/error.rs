@@ -42,6 +42,12 @@ pub enum Error {
     /// Too many failed sign-ins; sign-in opens again at the given time.
     #[error("this account is locked after too many failed sign-ins")]
     AccountLocked(DateTime<Utc>),
+    /// A named delegate's access to the shared mailbox was taken away, or never given.
+    #[error("you no longer have access to this shared mailbox")]
+    AccessRemoved,
+    /// Only the mailbox's owner or a manager may do this.
+    #[error("{0}")]
+    NotPermitted(String),
     /// An admin disabled the account.
     #[error("this account has been disabled by the hub's administrator")]
     AccountDisabled,

@@ -15,6 +15,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod delegates;
 mod delivery;
 pub mod error;
 pub mod events;

@@ -179,17 +179,21 @@ impl Hub {
     ) -> Result<MessageSummary> {
         let key = self.mailbox_key(&who.account_id).await?;
         let (account, id, now) = (who.account_id.clone(), id.to_owned(), self.now());
+        let signer = who.signer.clone();
         let row = self
             .store
             .write(move |tx| {
                 let mut row = tx.message(&account, &id)?;
-                if row.is_none() {
+                let Some(was) = row.as_ref().map(|r| r.read) else {
                     return Ok(None);
-                }
+                };
                 if let Some(read) = patch.read {
                     row = tx.set_read(&account, &id, read)?;
                     if read {
                         tx.note_send_event(crate::store::SendEvent::Opened, &account, &id, now)?;
+                    }
+                    if read && !was {
+                        tx.audit_by(now, "message_read", &signer, "", &id)?;
                     }
                     if row.is_none() {
                         return Ok(None);
@@ -197,6 +201,12 @@ impl Hub {
                 }
                 if let Some(deleted) = patch.deleted {
                     row = tx.set_deleted(&account, &id, deleted, now)?;
+                    let event = if deleted {
+                        "message_deleted"
+                    } else {
+                        "message_restored"
+                    };
+                    tx.audit_by(now, event, &signer, "", &id)?;
                 }
                 Ok(row)
             })
@@ -208,10 +218,16 @@ impl Hub {
     /// Deletes a message from the user's mailbox, files included.
     pub async fn delete_message(&self, who: &Authenticated, id: &str) -> Result<()> {
         let (account, id) = (who.account_id.clone(), id.to_owned());
-        let now = self.now();
+        let (now, signer) = (self.now(), who.signer.clone());
         let blobs = self
             .store
-            .write(move |tx| tx.delete_message(&account, &id, now))
+            .write(move |tx| {
+                let blobs = tx.delete_message(&account, &id, now)?;
+                if blobs.is_some() {
+                    tx.audit_by(now, "message_removed", &signer, "", &id)?;
+                }
+                Ok(blobs)
+            })
             .await?
             .ok_or(Error::NotFound("message"))?;
         self.remove_blobs(&blobs);

@@ -6,7 +6,7 @@ use anyhow::{bail, Context};
 use clap::Parser;
 use sealpost_hub::{
     cli::{
-        args::{Admin, Cli, Command, TokenCommand, UserCommand},
+        args::{Admin, Cli, Command, MailboxCommand, TokenCommand, UserCommand},
         count, parse_span, render,
     },
     sending::{AttachmentFile, OrgMessage},
@@ -297,6 +297,68 @@ async fn run(command: Command) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn mailbox_admin(hub: &Hub, command: MailboxCommand, caller: &Caller) -> anyhow::Result<()> {
+    use sealpost_hub::delegates::ActingFor;
+    match command {
+        MailboxCommand::AddDelegate {
+            mailbox,
+            email,
+            name,
+            manager,
+        } => {
+            let shared = hub.mailbox_by_email(&mailbox).await?;
+            let new = sealpost_proto::NewDelegate {
+                email,
+                name,
+                role: Some(if manager { "manager" } else { "member" }.to_owned()),
+            };
+            let d = hub
+                .add_delegate(&shared, &new, ActingFor::Admin, caller)
+                .await?;
+            let how = if d.registered {
+                "they sign in with their own password"
+            } else {
+                "their invitation has a link to choose a password"
+            };
+            say!(
+                "added {} ({}) to {} as a {}, and emailed them: {how}",
+                d.name,
+                d.email,
+                shared.email,
+                d.role
+            );
+        }
+        MailboxCommand::RemoveDelegate { mailbox, email } => {
+            let shared = hub.mailbox_by_email(&mailbox).await?;
+            let person = hub.mailbox_by_email(&email).await?;
+            hub.remove_delegate(&shared.id, &person.id, ActingFor::Admin, caller)
+                .await?;
+            say!(
+                "removed {} from {}: their sessions on it have ended, and their devices \
+                 delete its copy at their next sync",
+                person.email,
+                shared.email
+            );
+        }
+        MailboxCommand::Delegates { mailbox, json } => {
+            let list = hub.delegates_of(&mailbox).await?;
+            if json {
+                say!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                render::delegates(&list);
+            }
+        }
+        MailboxCommand::SharedOnly { mailbox } => {
+            hub.make_shared_only(&mailbox, caller).await?;
+            say!(
+                "{mailbox} is shared-only: it has no password of its own; its delegates sign \
+                 in to it as themselves"
+            );
+        }
+    }
+    Ok(())
+}
+
 async fn admin(hub: Hub, command: Admin) -> anyhow::Result<()> {
     let caller = Caller::cli();
     match command {
@@ -352,6 +414,7 @@ async fn admin(hub: Hub, command: Admin) -> anyhow::Result<()> {
                 say!("deleted {email} and their mailbox");
             }
         },
+        Admin::Mailbox { command } => mailbox_admin(&hub, command, &caller).await?,
         Admin::Token { command } => match command {
             TokenCommand::Create { name } => {
                 let created = hub.create_org_token(&name, &caller).await?;

@@ -148,7 +148,7 @@ impl Hub {
 
     /// Whether two-step sign-in is on, and how many recovery codes are left.
     pub async fn mfa_state(&self, who: &Authenticated) -> Result<sealpost_proto::MfaState> {
-        let id = who.account_id.clone();
+        let id = who.signer.person_id.clone();
         self.store
             .read(move |tx| {
                 let enabled = tx.mfa(&id)?.is_some_and(|m| m.enabled_at.is_some());
@@ -179,7 +179,7 @@ impl Hub {
         caller: &Caller,
     ) -> Result<MfaSetup> {
         self.reauthenticate(who, password, caller).await?;
-        if self.mfa_enabled(&who.account_id).await? {
+        if self.mfa_enabled(&who.signer.person_id).await? {
             return Err(Error::Conflict(
                 "two-step sign-in is on already; to move it to another phone, turn it off \
                  with a code and turn it on again"
@@ -188,16 +188,16 @@ impl Hub {
         }
         let mut secret = vec![0u8; SECRET_BYTES];
         self.entropy.fill(&mut secret);
-        let keys = self.mailbox_key(&who.account_id).await?;
+        let keys = self.mailbox_key(&who.signer.person_id).await?;
         let sealed = keys.data.seal(
             Place {
-                mailbox: &who.account_id,
-                row: &who.account_id,
+                mailbox: &who.signer.person_id,
+                row: &who.signer.person_id,
                 field: Field::MfaSecret,
             },
             &secret,
         );
-        let (id, now) = (who.account_id.clone(), self.now());
+        let (id, now) = (who.signer.person_id.clone(), self.now());
         let email = self
             .store
             .write(move |tx| {
@@ -229,7 +229,7 @@ impl Hub {
         caller: &Caller,
     ) -> Result<Vec<String>> {
         let Some((email, secret, enabled, sealed)) =
-            self.mfa_secret_sealed(&who.account_id).await?
+            self.mfa_secret_sealed(&who.signer.person_id).await?
         else {
             return Err(Error::Conflict(
                 "no authenticator is being set up; start again from the beginning".into(),
@@ -247,7 +247,7 @@ impl Hub {
         let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| self.recovery_code()).collect();
         let digests: Vec<String> = codes.iter().map(|c| recovery_digest(&secret, c)).collect();
         let (id, ip, family) = (
-            who.account_id.clone(),
+            who.signer.person_id.clone(),
             caller.ip.clone(),
             who.family_id.clone(),
         );
@@ -288,7 +288,7 @@ impl Hub {
         code: &str,
         caller: &Caller,
     ) -> Result<()> {
-        if !self.mfa_enabled(&who.account_id).await? {
+        if !self.mfa_enabled(&who.signer.person_id).await? {
             return Err(Error::NotFound("two-step sign-in"));
         }
         if self.config.security.require_mfa {
@@ -299,8 +299,8 @@ impl Hub {
             ));
         }
         self.reauthenticate(who, password, caller).await?;
-        if self.second_step(&who.account_id, code).await?.is_none() {
-            let id = who.account_id.clone();
+        if self.second_step(&who.signer.person_id, code).await?.is_none() {
+            let id = who.signer.person_id.clone();
             let account = self
                 .store
                 .read(move |tx| tx.account_by_id(&id))
@@ -312,7 +312,7 @@ impl Hub {
                 other => other,
             });
         }
-        let (id, ip, now) = (who.account_id.clone(), caller.ip.clone(), self.now());
+        let (id, ip, now) = (who.signer.person_id.clone(), caller.ip.clone(), self.now());
         let email = self
             .store
             .write(move |tx| {

@@ -90,7 +90,8 @@ impl Hub {
 
         // The email to staff is built now and sealed to the master key in a file, so that a
         // later deletion of the Sent copy cannot lose it and a crash cannot half-send it.
-        let mail_blob = self.seal_staff_email(&p, &out, &sent_id).await;
+        let by = self.delegate_person(who).await?;
+        let mail_blob = self.seal_staff_email(&p, &out, &sent_id, by.as_ref()).await;
         let mail_blob = match mail_blob {
             Ok(b) => b,
             Err(e) => {
@@ -129,9 +130,9 @@ impl Hub {
             .filter_map(|a| a.upload_id.clone())
             .collect();
         let draft = p.draft.as_ref().map(|d| d.id.clone());
-        let (account, email, ip) = (
+        let (account, signer, ip) = (
             p.account.id.clone(),
-            p.account.email.clone(),
+            who.signer.clone(),
             caller.ip.clone(),
         );
         let count = (recipients.len(), p.attachments.len());
@@ -168,10 +169,10 @@ impl Hub {
                     tx.delete_upload(id)?;
                 }
                 tx.enqueue_delivery(&recipients, &message.id, &blob, now)?;
-                tx.audit(
+                tx.audit_by(
                     now,
                     "message_sent",
-                    &email,
+                    &signer,
                     &ip,
                     &format!(
                         "{}, {}",
@@ -266,6 +267,7 @@ impl Hub {
             content: sealed,
             attachments: added.clone(),
         };
+        let signer = who.signer.clone();
         let stored = self
             .store
             .write(move |tx| {
@@ -289,6 +291,7 @@ impl Hub {
                 for upload in &uploads {
                     tx.delete_upload(upload)?;
                 }
+                tx.audit_by(now, "draft_saved", &signer, "", &message.id)?;
                 Ok(dropped)
             })
             .await;
@@ -585,19 +588,27 @@ impl Hub {
 
     /// Builds the email that carries a user's message to staff and seals it to the master
     /// key in a blob file; returns the file's relative path.
+    ///
+    /// A named delegate's send says who wrote it: "Alice Smith for
+    /// care.referrals@partner.org" in From, and their name and address in the signature.
     async fn seal_staff_email(
         &self,
         p: &Prepared,
         out: &Outgoing,
         sent_id: &str,
+        by: Option<&sealpost_proto::Person>,
     ) -> Result<String> {
         let from_address: lettre::Address = self
             .config
             .mail_from()
             .parse()
             .map_err(|_| Error::Other("mail_from is not an address".into()))?;
+        let shown = match by {
+            Some(person) => format!("{} for {}", person.name, p.account.email),
+            None => p.account.email.clone(),
+        };
         let from = Mailbox::new(
-            Some(format!("{} via {}", p.account.email, self.config.org_name)),
+            Some(format!("{shown} via {}", self.config.org_name)),
             from_address,
         );
         let reply_to: Mailbox = self
@@ -621,10 +632,16 @@ impl Hub {
                 .parse()
                 .map_err(|_| Error::BadRequest(format!("{a} is not an address")))?);
         }
+        let sender = match by {
+            Some(person) => format!(
+                "{} ({}) for {}",
+                person.name, person.email, p.account.email
+            ),
+            None => p.account.email.clone(),
+        };
         let text = format!(
-            "{}\n\n-- \nSent by {} (outside the organisation) through {} secure messages.\n",
+            "{}\n\n-- \nSent by {sender} (outside the organisation) through {} secure messages.\n",
             out.body_text.trim_end(),
-            p.account.email,
             self.config.org_name
         );
         // lettre formats the headers and the text part; the attachments stream into the
@@ -663,5 +680,29 @@ impl Hub {
         .await
         .map_err(|e| Error::Other(format!("sealing the email failed: {e}")))??;
         Ok(relative)
+    }
+
+    /// The named delegate holding `who`'s session, with their name; `None` for the
+    /// mailbox's own sign-in.
+    pub(crate) async fn delegate_person(
+        &self,
+        who: &Authenticated,
+    ) -> Result<Option<sealpost_proto::Person>> {
+        if !who.is_delegate() {
+            return Ok(None);
+        }
+        let (mailbox, person) = (who.account_id.clone(), who.signer.person_id.clone());
+        let Some(d) = self
+            .store
+            .read(move |tx| tx.delegation(&mailbox, &person))
+            .await?
+        else {
+            // Removed between the check of the session and now.
+            return Err(Error::AccessRemoved);
+        };
+        Ok(Some(sealpost_proto::Person {
+            email: d.person_email.clone(),
+            name: self.delegate_name(&d).await?,
+        }))
     }
 }

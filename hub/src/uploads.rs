@@ -280,6 +280,14 @@ impl Hub {
                 std::io::ErrorKind::NotFound => Error::NotFound("attachment file"),
                 _ => e.into(),
             })?;
+        let (now, signer, audited) = (
+            self.now(),
+            who.signer.clone(),
+            format!("{message_id}/{attachment_id}"),
+        );
+        self.store
+            .write(move |tx| tx.audit_by(now, "attachment_downloaded", &signer, "", &audited))
+            .await?;
         let mut reader = key.files.open_stream(file)?;
         let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
         tokio::task::spawn_blocking(move || {

@@ -61,6 +61,11 @@ error_codes! {
     /// 403: the organisation requires two-step sign-in and this account has not turned it
     /// on: turn it on (`/account/mfa`) to go on.
     MfaEnrolmentRequired = "mfa_enrolment_required",
+    /// 401: a named delegate's access to this shared mailbox was taken away (or never
+    /// given): the client deletes its copy of the mailbox.
+    AccessRemoved = "access_removed",
+    /// 403: only the mailbox's owner or a manager may do this.
+    NotPermitted = "not_permitted",
     /// 403: the admin disabled the account.
     AccountDisabled = "account_disabled",
     /// 404 (401 for a refresh token): a link or token that is unknown, used or expired.

@@ -137,6 +137,102 @@ pub struct SignInRequest {
     /// lock like a wrong password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mfa_code: Option<String>,
+    /// Sign in to this shared mailbox as one of its named delegates: `email` and
+    /// `password` are then the person's own. A person without access to it (never given,
+    /// or taken away) answers 401 `access_removed` once the password is right.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mailbox: Option<String>,
+}
+
+/// `POST /api/v1/sessions/delegate`: a session on a shared mailbox the signed-in person is
+/// a delegate of, from their session on another (their own, say), without the password or
+/// code again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct DelegateSessionRequest {
+    /// The shared mailbox's address.
+    pub mailbox: String,
+    /// Also issue a refresh token, so the device stays signed in to it.
+    #[serde(default)]
+    pub remember_me: bool,
+    /// A name for the device, shown to admins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_name: Option<String>,
+}
+
+/// A person who works a mailbox under their own name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Person {
+    /// Their own address.
+    pub email: String,
+    /// Their name as the mailbox's owner gave it, e.g. `Alice Smith`.
+    pub name: String,
+}
+
+/// A shared mailbox a person may also work (`AccountInfo::shared_mailboxes`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SharedMailbox {
+    /// The mailbox's address.
+    pub email: String,
+    /// `member`, or `manager` (may add and remove delegates).
+    pub role: String,
+}
+
+/// One named delegate of a shared mailbox (`GET /api/v1/mailbox/delegates`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Delegate {
+    /// Opaque id, for removing them.
+    pub id: String,
+    /// Their own address: they sign in with it and their own password.
+    pub email: String,
+    /// Their name, e.g. `Alice Smith`; staff see it on what they send.
+    pub name: String,
+    /// `member`, or `manager` (may add and remove delegates).
+    pub role: String,
+    /// Whether they have chosen their password (until then the invitation is open).
+    pub registered: bool,
+    /// When they were added, RFC 3339.
+    pub added_at: String,
+    /// Who added them: an address, or `admin`.
+    pub added_by: String,
+}
+
+/// `GET /api/v1/mailbox/delegates`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct DelegateList {
+    /// The mailbox's address.
+    pub mailbox: String,
+    /// Whether the caller may add and remove delegates (the owner or a manager).
+    pub can_manage: bool,
+    /// In the order they were added.
+    pub items: Vec<Delegate>,
+}
+
+/// `POST /api/v1/mailbox/delegates`: invite a person to work this mailbox under their own
+/// name. They are emailed an invitation (no content); a person who has no password with
+/// this hub yet chooses one through its link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct NewDelegate {
+    /// Their own address (not the organisation's, nor this mailbox's).
+    #[cfg_attr(feature = "openapi", schema(min_length = 3))]
+    pub email: String,
+    /// Their name, 1 to 100 characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
+    pub name: String,
+    /// `member` (the default) or `manager`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
 }
 
 /// `POST /api/v1/account/mfa`: a new authenticator secret, for the app to show as a QR code
@@ -227,6 +323,13 @@ pub struct AccountInfo {
     /// hubs older than this field; clients then assume [`MailboxLimits::default`].
     #[serde(default)]
     pub limits: MailboxLimits,
+    /// On a delegate's session: the person signed in (the mailbox is `email`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_in_as: Option<Person>,
+    /// The shared mailboxes the person signed in may also work, for the client to offer
+    /// (`POST /api/v1/sessions/delegate` opens each).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared_mailboxes: Vec<SharedMailbox>,
 }
 
 /// What a hub allows each message and session, as configured by its admin (`[limits]` and

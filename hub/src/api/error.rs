@@ -140,6 +140,14 @@ impl From<Error> for ApiError {
                 "Your organisation requires two-step sign-in: turn it on with an authenticator \
                  app (in Sealpost: Settings, Two-step sign-in) to go on.",
             ),
+            Error::AccessRemoved => Self::new(
+                S::UNAUTHORIZED,
+                ErrorCode::AccessRemoved,
+                "You no longer have access to this shared mailbox: its owner or the hub's \
+                 administrator took it away. Its copy on this device is deleted; ask them if \
+                 you still need it.",
+            ),
+            Error::NotPermitted(why) => Self::new(S::FORBIDDEN, ErrorCode::NotPermitted, why),
             Error::MfaRequired => Self::new(
                 S::UNAUTHORIZED,
                 ErrorCode::MfaRequired,

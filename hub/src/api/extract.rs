@@ -135,7 +135,7 @@ impl FromRequestParts<AppState> for SignedIn {
             .any(|p| path.ends_with(p));
         if hub.config().security.require_mfa
             && !enrolling
-            && !hub.mfa_enabled(&who.account_id).await?
+            && !hub.mfa_enabled(&who.signer.person_id).await?
         {
             return Err(Error::MfaEnrolmentRequired.into());
         }

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod address_book;
+mod delegates;
 mod document;
 pub mod error;
 mod extract;
@@ -46,7 +47,7 @@ pub const REQUEST_BODY_BYTES: u64 = 2 * sealpost_proto::text::MEGABYTE;
     info(title = "Sealpost hub API", version = "1", description = "The HTTP API of a Sealpost hub. \
         Errors are `{\"error\": {\"code\", \"message\"}}`; see the project's API document for the rules."),
     modifiers(&Security),
-    tags((name = "accounts"), (name = "mailbox"), (name = "address book"), (name = "sync"), (name = "organisation"),
+    tags((name = "accounts"), (name = "mailbox"), (name = "delegates"), (name = "address book"), (name = "sync"), (name = "organisation"),
         (name = "operations"))
 )]
 struct ApiDoc;
@@ -92,6 +93,9 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::mfa_state, accounts::begin_mfa))
         .routes(routes!(accounts::confirm_mfa))
         .routes(routes!(accounts::disable_mfa))
+        .routes(routes!(delegates::delegate_session))
+        .routes(routes!(delegates::list, delegates::invite))
+        .routes(routes!(delegates::remove))
         .routes(routes!(mailbox::list, mailbox::send))
         .routes(routes!(mailbox::open, mailbox::patch, mailbox::delete))
         .routes(routes!(mailbox::download))

@@ -137,6 +137,11 @@ pub enum Admin {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Shared mailboxes: the named people (delegates) who work them.
+    Mailbox {
+        #[command(subcommand)]
+        command: MailboxCommand,
+    },
     /// Organisation API tokens.
     Token {
         #[command(subcommand)]
@@ -281,6 +286,46 @@ pub enum UserCommand {
     Delete {
         /// The user's address.
         email: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum MailboxCommand {
+    /// Give a person access to a shared mailbox under their own name; they are emailed an
+    /// invitation (with a link to choose their password if they have none here).
+    AddDelegate {
+        /// The shared mailbox's address, e.g. care.referrals@partner.org.
+        mailbox: String,
+        /// The person's own address.
+        email: String,
+        /// Their name, as staff will see it on what they send (e.g. "Alice Smith").
+        #[arg(long)]
+        name: String,
+        /// Also let them add and remove delegates, as the mailbox's owner does.
+        #[arg(long)]
+        manager: bool,
+    },
+    /// Take a person's access to a shared mailbox away: their sessions on it end at once
+    /// and their devices delete their copies; they are emailed.
+    RemoveDelegate {
+        /// The shared mailbox's address.
+        mailbox: String,
+        /// The person's own address.
+        email: String,
+    },
+    /// List the delegates of a mailbox.
+    Delegates {
+        /// The mailbox's address.
+        mailbox: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a mailbox shared-only: it loses its own password (its own sessions end), so
+    /// only its delegates sign in to it. It needs a delegate first.
+    SharedOnly {
+        /// The mailbox's address.
+        mailbox: String,
     },
 }
 

@@ -50,6 +50,40 @@ pub fn user(u: &UserView) {
     say!("inbox:            {} ({} unread)", u.inbox, u.unread);
     say!("signed-in devices: {}", u.sessions);
     say!("two-step sign-in: {}", if u.mfa { "on" } else { "off" });
+    if u.shared_only {
+        say!("shared-only:      yes (no password of its own)");
+    }
+    if !u.delegates.is_empty() {
+        say!("delegates:        {}", u.delegates.join(", "));
+    }
+    if !u.delegate_of.is_empty() {
+        say!("delegate of:      {}", u.delegate_of.join(", "));
+    }
+}
+
+/// `admin mailbox delegates`.
+pub fn delegates(list: &[sealpost_proto::Delegate]) {
+    if list.is_empty() {
+        say!("no delegates: only the mailbox's own sign-in works it");
+        return;
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|d| {
+            vec![
+                d.email.clone(),
+                d.name.clone(),
+                d.role.clone(),
+                if d.registered { "yes" } else { "invited" }.to_owned(),
+                d.added_by.clone(),
+                d.added_at.clone(),
+            ]
+        })
+        .collect();
+    print_table(
+        &["EMAIL", "NAME", "ROLE", "REGISTERED", "ADDED BY", "ADDED"],
+        &rows,
+    );
 }
 
 /// `admin token list`.
@@ -90,12 +124,33 @@ pub fn audit(entries: &[AuditEntry], since: &str) {
                 e.at.format("%Y-%m-%d %H:%M:%S").to_string(),
                 e.event.clone(),
                 e.email.clone(),
+                if e.person.is_empty() {
+                    "-".to_owned()
+                } else {
+                    e.person.clone()
+                },
+                if e.device.is_empty() {
+                    "-".to_owned()
+                } else {
+                    e.device.clone()
+                },
                 e.ip.clone(),
                 e.detail.clone(),
             ]
         })
         .collect();
-    print_table(&["TIME (UTC)", "EVENT", "EMAIL", "FROM", "DETAIL"], &rows);
+    print_table(
+        &[
+            "TIME (UTC)",
+            "EVENT",
+            "MAILBOX",
+            "PERSON",
+            "DEVICE",
+            "FROM",
+            "DETAIL",
+        ],
+        &rows,
+    );
 }
 
 /// `admin purge [--dry-run]`.

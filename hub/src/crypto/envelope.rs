@@ -51,6 +51,8 @@ pub enum Field {
     Group,
     /// The account's authenticator secret (two-step sign-in); its row is the account.
     MfaSecret,
+    /// A named delegate's name; its row is the delegate's account id.
+    DelegateName,
 }
 
 impl Field {
@@ -65,6 +67,7 @@ impl Field {
             Field::Contact => "contact",
             Field::Group => "group",
             Field::MfaSecret => "mfa.secret",
+            Field::DelegateName => "delegate.name",
         }
     }
 }

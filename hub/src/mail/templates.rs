@@ -109,6 +109,63 @@ pub fn locked(org: &str, until: DateTime<Utc>, reset_link: &str) -> Email {
     }
 }
 
+/// A person without an account here is invited to work the shared mailbox `mailbox`:
+/// they choose their own password through `link`.
+pub fn delegate_invitation(
+    org: &str,
+    mailbox: &str,
+    link: &str,
+    expires: DateTime<Utc>,
+) -> Email {
+    Email {
+        subject: format!("You are invited to work {mailbox} in {org} secure messages"),
+        text: format!(
+            "You have been given access to the shared mailbox {mailbox} in {org} secure\n\
+             messages, under your own name.\n\
+             \n\
+             To accept, choose your own password at this address:\n\
+             \n\
+             {link}\n\
+             \n\
+             The link works once and until {}. Then open the Sealpost app and sign in with\n\
+             this email address (yours, not the shared one) and your password: the shared\n\
+             mailbox appears beside your own.\n\
+             \n\
+             This email does not contain any message. If you were not expecting it, you can\n\
+             ignore it.\n",
+            human(expires)
+        ),
+    }
+}
+
+/// A person who has an account here was given access to the shared mailbox `mailbox`.
+pub fn delegate_added(org: &str, mailbox: &str) -> Email {
+    Email {
+        subject: format!("You can now work {mailbox} in {org} secure messages"),
+        text: format!(
+            "You have been given access to the shared mailbox {mailbox} in {org} secure\n\
+             messages, under your own name.\n\
+             \n\
+             Sign in to Sealpost with your own address and password as usual: the shared\n\
+             mailbox appears beside your own. What you do in it is recorded under your name.\n"
+        ),
+    }
+}
+
+/// A person's access to the shared mailbox `mailbox` was taken away.
+pub fn delegate_removed(org: &str, mailbox: &str) -> Email {
+    Email {
+        subject: format!("Your access to {mailbox} has ended"),
+        text: format!(
+            "Your access to the shared mailbox {mailbox} in {org} secure messages has been\n\
+             taken away by its owner or the administrator. Sealpost deletes its copy from\n\
+             your computers the next time they connect. Your own mailbox is not affected.\n\
+             \n\
+             If you think this is a mistake, ask the mailbox's owner.\n"
+        ),
+    }
+}
+
 /// The admin turned two-step sign-in off for the account.
 pub fn mfa_reset(org: &str) -> Email {
     Email {

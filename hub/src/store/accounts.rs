@@ -62,6 +62,8 @@ pub struct Account {
     /// Until then (after a reset or an admin's unlock), failed sign-ins of devices not yet
     /// trusted lock only the address and client IP they came from.
     pub owner_window_until: Option<DateTime<Utc>>,
+    /// A shared mailbox with no password of its own: only its delegates sign in to it.
+    pub shared_only: bool,
 }
 
 /// A mailbox's keys as stored: wrapped by the master key.
@@ -112,7 +114,7 @@ impl LinkPurpose {
 }
 
 const ACCOUNT_COLUMNS: &str = "id, email, status, password_hash, mailbox_public, mailbox_key, \
-     created_at, registered_at, last_sign_in_at, password_form, owner_window_until, data_key";
+     created_at, registered_at, last_sign_in_at, password_form, owner_window_until, data_key, shared_only";
 
 fn optional_time(ms: i64) -> Option<DateTime<Utc>> {
     (ms != 0).then(|| from_millis(ms))
@@ -135,6 +137,7 @@ fn account_from_row(r: &Row) -> Result<Account> {
         },
         owner_window_until: optional_time(r.get(10)?),
         data_key: r.get(11)?,
+        shared_only: r.get::<_, i64>(12)? != 0,
     })
 }
 

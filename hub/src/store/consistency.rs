@@ -88,11 +88,13 @@ impl Tx<'_> {
     }
 
     /// Pending mailboxes created before `cutoff` that hold no message: made for a send that
-    /// never completed (a crash), or whose mail has all expired. `(id, email)`.
+    /// never completed (a crash), or whose mail has all expired. A person invited to a
+    /// shared mailbox stays until removed from it. `(id, email)`.
     pub fn empty_pending_mailboxes(&self, cutoff: DateTime<Utc>) -> Result<Vec<(String, String)>> {
         let mut stmt = self.0.prepare(
             "SELECT id, email FROM accounts a WHERE status = 'pending' AND created_at < ?1 \
-             AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.account_id = a.id) ORDER BY email",
+             AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.account_id = a.id) \
+             AND NOT EXISTS (SELECT 1 FROM delegates d WHERE d.person_id = a.id) ORDER BY email",
         )?;
         let rows = stmt.query_map(params![to_millis(cutoff)], |r| Ok((r.get(0)?, r.get(1)?)))?;
         rows.collect::<Result<_>>()

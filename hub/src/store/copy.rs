@@ -23,6 +23,7 @@ pub const TABLES: &[&str] = &[
     "tombstones",
     "mfa",
     "mfa_recovery",
+    "delegates",
     "audit",
     "mail_queue",
     "org_sends",

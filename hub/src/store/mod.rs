@@ -11,6 +11,7 @@ mod audit;
 mod changes;
 mod consistency;
 mod copy;
+mod delegates;
 mod devices;
 mod hub_keys;
 mod mail_queue;
@@ -44,6 +45,7 @@ pub use audit::AuditEntry;
 pub use changes::Change;
 pub use consistency::FileRef;
 pub use copy::TABLES;
+pub use delegates::{DelegateRole, Delegation};
 pub use devices::DeviceGuard;
 pub use hub_keys::{MasterSealed, MASTER as MASTER_KEY_ROW};
 pub use mail_queue::QueuedMail;
@@ -52,7 +54,7 @@ pub use messages::{
 };
 pub use org_sends::{OrgSend, RecipientRow, SendEvent};
 pub use org_tokens::OrgToken;
-pub use sessions::{AccessCheck, RefreshOutcome, REFRESH_RETRY_GRACE};
+pub use sessions::{AccessCheck, RefreshOutcome, Signer, REFRESH_RETRY_GRACE};
 pub use uploads::UploadRow;
 
 use crate::error::{Error, Result};

@@ -353,4 +353,30 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (account_id, code_digest)
     ) STRICT;
     "#,
+    // 12: named delegates of a shared mailbox. A delegate is a person with an account of
+    //     their own (their own address and password) who may also work `mailbox_id`; their
+    //     name is sealed with the mailbox's data key. `role` 'manager' may add and remove
+    //     delegates as the mailbox's owner does. A session family opened by a delegate names
+    //     them in `person_id` ('' for the mailbox's own sign-in); `revoked_reason` says why
+    //     it ended when the client must act on it ('removed': the person lost access).
+    //     `shared_only` mailboxes have no password of their own. Audit lines name the
+    //     person and the device.
+    r#"
+    CREATE TABLE delegates (
+        mailbox_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        person_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        sealed_name BLOB NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('member', 'manager')),
+        added_by TEXT NOT NULL DEFAULT '',
+        added_at INTEGER NOT NULL,
+        PRIMARY KEY (mailbox_id, person_id)
+    ) STRICT;
+    CREATE INDEX delegates_person ON delegates(person_id);
+    ALTER TABLE session_families ADD COLUMN person_id TEXT NOT NULL DEFAULT '';
+    ALTER TABLE session_families ADD COLUMN revoked_reason TEXT NOT NULL DEFAULT '';
+    CREATE INDEX session_families_person ON session_families(person_id) WHERE person_id != '';
+    ALTER TABLE accounts ADD COLUMN shared_only INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE audit ADD COLUMN person TEXT NOT NULL DEFAULT '';
+    ALTER TABLE audit ADD COLUMN device TEXT NOT NULL DEFAULT '';
+    "#,
 ];

@@ -297,4 +297,23 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (account_id, code_digest)
     );
     "#,
+    // 7: named delegates of a shared mailbox (SQLite's step 12).
+    r#"
+    CREATE TABLE delegates (
+        mailbox_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        person_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        sealed_name BYTEA NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('member', 'manager')),
+        added_by TEXT NOT NULL DEFAULT '',
+        added_at BIGINT NOT NULL,
+        PRIMARY KEY (mailbox_id, person_id)
+    );
+    CREATE INDEX delegates_person ON delegates(person_id);
+    ALTER TABLE session_families ADD COLUMN person_id TEXT NOT NULL DEFAULT '';
+    ALTER TABLE session_families ADD COLUMN revoked_reason TEXT NOT NULL DEFAULT '';
+    CREATE INDEX session_families_person ON session_families(person_id) WHERE person_id <> '';
+    ALTER TABLE accounts ADD COLUMN shared_only BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE audit ADD COLUMN person TEXT NOT NULL DEFAULT '';
+    ALTER TABLE audit ADD COLUMN device TEXT NOT NULL DEFAULT '';
+    "#,
 ];

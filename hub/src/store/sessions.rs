@@ -10,10 +10,12 @@ use crate::error::Result;
 pub enum AccessCheck {
     /// Usable; the session now ends at `expires_at` unless used again.
     Valid {
-        /// The signed-in account.
+        /// The mailbox signed in to.
         account_id: String,
         /// The session family (device).
         family_id: String,
+        /// Who signed in, see [`Signer`].
+        signer: Signer,
         /// When it ends if left idle.
         expires_at: DateTime<Utc>,
         /// Checked without touching, and its idle window needs sliding.
@@ -21,6 +23,8 @@ pub enum AccessCheck {
     },
     /// It was a real token, but idle too long, too old or revoked.
     Expired,
+    /// A delegate's token whose access to the mailbox was taken away.
+    Removed,
     /// Not a token this hub issued.
     Unknown,
 }
@@ -34,7 +38,11 @@ pub enum RefreshOutcome {
         account_id: String,
         /// The family the new tokens join.
         family_id: String,
+        /// The delegate who opened the family, or empty for the mailbox's own sign-in.
+        person_id: String,
     },
+    /// A delegate's token whose access to the mailbox was taken away.
+    Removed,
     /// It had been used before: the family has been revoked.
     Reused {
         /// The account whose device chain was cut.
@@ -42,6 +50,19 @@ pub enum RefreshOutcome {
     },
     /// Unknown, expired or revoked.
     Invalid,
+}
+
+/// Who holds a session, besides the mailbox it opens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signer {
+    /// The person's own account: the mailbox's own for its owner, else a delegate's.
+    pub person_id: String,
+    /// The person's address.
+    pub person_email: String,
+    /// The mailbox's address.
+    pub mailbox_email: String,
+    /// The device's name as given at sign-in (may be empty).
+    pub device: String,
 }
 
 /// Touch `last_used_at` at most this often, so that busy clients do not write on every call.
@@ -53,20 +74,30 @@ const TOUCH_EVERY: Duration = Duration::seconds(30);
 /// a copy in someone else's hands, and the chain is cut.
 pub const REFRESH_RETRY_GRACE: Duration = Duration::seconds(30);
 
+/// `revoked_reason` of the families of a delegate whose access was taken away.
+const REMOVED: &str = "removed";
+
+/// The session families a person (`?1`) opened: on their own mailbox, or as a delegate.
+const PERSONS_FAMILIES: &str = "((account_id = ?1 AND person_id = '') OR person_id = ?1)";
+
 impl Tx<'_> {
     /// Starts a session family (one per sign-in).
+    ///
+    /// `person_id` is the delegate who opened it, or empty for the mailbox's own sign-in.
     pub fn insert_family(
         &self,
         id: &str,
         account_id: &str,
+        person_id: &str,
         device_name: &str,
         remember: bool,
         now: DateTime<Utc>,
     ) -> Result<()> {
         self.0.execute(
-            "INSERT INTO session_families (id, account_id, device_name, remember, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![id, account_id, device_name, remember, to_millis(now)],
+            "INSERT INTO session_families \
+             (id, account_id, person_id, device_name, remember, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![id, account_id, person_id, device_name, remember, to_millis(now)],
         )?;
         Ok(())
     }
@@ -125,33 +156,55 @@ impl Tx<'_> {
             .0
             .prepare_cached(
                 "SELECT t.account_id, t.family_id, t.last_used_at, t.max_expires_at, \
-                        t.revoked_at, f.revoked_at, a.status \
+                        t.revoked_at, f.revoked_at, a.status, f.revoked_reason, f.person_id, \
+                        f.device_name, a.email, COALESCE(p.email, ''), COALESCE(p.status, '') \
                  FROM access_tokens t \
                  JOIN session_families f ON f.id = t.family_id \
                  JOIN accounts a ON a.id = t.account_id \
+                 LEFT JOIN accounts p ON p.id = f.person_id \
                  WHERE t.token_hash = ?1",
             )?
             .query_row([token_hash], |r| {
                 Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    from_millis(r.get(2)?),
-                    from_millis(r.get(3)?),
-                    r.get::<_, i64>(4)?,
-                    r.get::<_, i64>(5)?,
-                    r.get::<_, String>(6)?,
+                    (
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        from_millis(r.get(2)?),
+                        from_millis(r.get(3)?),
+                    ),
+                    (
+                        r.get::<_, i64>(4)?,
+                        r.get::<_, i64>(5)?,
+                        r.get::<_, String>(6)?,
+                        r.get::<_, String>(7)?,
+                    ),
+                    (
+                        r.get::<_, String>(8)?,
+                        r.get::<_, String>(9)?,
+                        r.get::<_, String>(10)?,
+                        r.get::<_, String>(11)?,
+                        r.get::<_, String>(12)?,
+                    ),
                 ))
             })
             .optional()?;
-        let Some((account_id, family_id, last_used, max_expires, revoked, family_revoked, status)) =
-            row
+        let Some((
+            (account_id, family_id, last_used, max_expires),
+            (revoked, family_revoked, status, reason),
+            (person_id, device, mailbox_email, person_email, person_status),
+        )) = row
         else {
             return Ok(AccessCheck::Unknown);
         };
+        if family_revoked != 0 && reason == REMOVED {
+            return Ok(AccessCheck::Removed);
+        }
+        let delegate = !person_id.is_empty();
         let idle_end = last_used + idle;
         if revoked != 0
             || family_revoked != 0
             || status != "active"
+            || (delegate && person_status != "active")
             || now >= idle_end
             || now >= max_expires
         {
@@ -165,9 +218,25 @@ impl Tx<'_> {
             )?;
         }
         let last_used = if stale && touch { now } else { last_used };
+        let signer = if delegate {
+            Signer {
+                person_id,
+                person_email,
+                mailbox_email,
+                device,
+            }
+        } else {
+            Signer {
+                person_id: account_id.clone(),
+                person_email: mailbox_email.clone(),
+                mailbox_email,
+                device,
+            }
+        };
         Ok(AccessCheck::Valid {
             account_id,
             family_id,
+            signer,
             expires_at: (last_used + idle).min(max_expires),
             stale: stale && !touch,
         })
@@ -185,11 +254,15 @@ impl Tx<'_> {
         let row = self
             .0
             .query_row(
-                "SELECT r.family_id, r.expires_at, r.used_at, f.revoked_at, f.account_id, a.status, \
-                        r.replaced_by \
+                "SELECT r.family_id, r.expires_at, r.used_at, f.revoked_at, f.account_id, \
+                        CASE WHEN f.person_id = '' THEN a.status \
+                             WHEN a.status <> 'active' THEN a.status \
+                             ELSE COALESCE(p.status, '') END, \
+                        r.replaced_by, f.revoked_reason, f.person_id \
                  FROM refresh_tokens r \
                  JOIN session_families f ON f.id = r.family_id \
                  JOIN accounts a ON a.id = f.account_id \
+                 LEFT JOIN accounts p ON p.id = f.person_id \
                  WHERE r.token_hash = ?1",
                 [token_hash],
                 |r| {
@@ -201,15 +274,29 @@ impl Tx<'_> {
                         r.get::<_, String>(4)?,
                         r.get::<_, String>(5)?,
                         r.get::<_, String>(6)?,
+                        r.get::<_, String>(7)?,
+                        r.get::<_, String>(8)?,
                     ))
                 },
             )
             .optional()?;
-        let Some((family_id, expires_at, used_at, family_revoked, account_id, status, replaced_by)) =
-            row
+        let Some((
+            family_id,
+            expires_at,
+            used_at,
+            family_revoked,
+            account_id,
+            status,
+            replaced_by,
+            reason,
+            person_id,
+        )) = row
         else {
             return Ok(RefreshOutcome::Invalid);
         };
+        if family_revoked != 0 && reason == REMOVED {
+            return Ok(RefreshOutcome::Removed);
+        }
         if family_revoked != 0 || status != "active" || now >= expires_at {
             return Ok(RefreshOutcome::Invalid);
         }
@@ -233,6 +320,7 @@ impl Tx<'_> {
                 return Ok(RefreshOutcome::Rotated {
                     account_id,
                     family_id,
+                    person_id,
                 });
             }
             // Someone holds a copy of an old token: cut the chain for both holders.
@@ -246,6 +334,7 @@ impl Tx<'_> {
         Ok(RefreshOutcome::Rotated {
             account_id,
             family_id,
+            person_id,
         })
     }
 
@@ -271,35 +360,48 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Ends every session of an account but the family `keep` (the caller's own).
+    /// Ends every session a person opened (on their own mailbox, or as a delegate of
+    /// another) but the family `keep` (the caller's own).
     pub fn revoke_other_sessions(
         &self,
-        account_id: &str,
+        person_id: &str,
         keep: &str,
         now: DateTime<Utc>,
     ) -> Result<usize> {
         let n = self.0.execute(
-            "UPDATE session_families SET revoked_at = ?3 \
-             WHERE account_id = ?1 AND id <> ?2 AND revoked_at = 0",
-            params![account_id, keep, to_millis(now)],
+            &format!(
+                "UPDATE session_families SET revoked_at = ?3 \
+                 WHERE {PERSONS_FAMILIES} AND id <> ?2 AND revoked_at = 0"
+            ),
+            params![person_id, keep, to_millis(now)],
         )?;
         self.0.execute(
-            "UPDATE access_tokens SET revoked_at = ?3 \
-             WHERE account_id = ?1 AND family_id <> ?2 AND revoked_at = 0",
-            params![account_id, keep, to_millis(now)],
+            &format!(
+                "UPDATE access_tokens SET revoked_at = ?3 WHERE revoked_at = 0 AND family_id <> ?2 \
+                 AND family_id IN (SELECT id FROM session_families WHERE {PERSONS_FAMILIES})"
+            ),
+            params![person_id, keep, to_millis(now)],
         )?;
         Ok(n)
     }
 
-    /// Ends every session of an account. Returns how many families were live.
-    pub fn revoke_account_sessions(&self, account_id: &str, now: DateTime<Utc>) -> Result<usize> {
+    /// Ends every session a person opened, on their own mailbox or as a delegate of
+    /// another (a delegate's sessions on this mailbox are theirs, and stay). Returns how
+    /// many families were live.
+    pub fn revoke_account_sessions(&self, person_id: &str, now: DateTime<Utc>) -> Result<usize> {
         let n = self.0.execute(
-            "UPDATE session_families SET revoked_at = ?2 WHERE account_id = ?1 AND revoked_at = 0",
-            params![account_id, to_millis(now)],
+            &format!(
+                "UPDATE session_families SET revoked_at = ?2 \
+                 WHERE {PERSONS_FAMILIES} AND revoked_at = 0"
+            ),
+            params![person_id, to_millis(now)],
         )?;
         self.0.execute(
-            "UPDATE access_tokens SET revoked_at = ?2 WHERE account_id = ?1 AND revoked_at = 0",
-            params![account_id, to_millis(now)],
+            &format!(
+                "UPDATE access_tokens SET revoked_at = ?2 WHERE revoked_at = 0 \
+                 AND family_id IN (SELECT id FROM session_families WHERE {PERSONS_FAMILIES})"
+            ),
+            params![person_id, to_millis(now)],
         )?;
         Ok(n)
     }
@@ -317,7 +419,8 @@ impl Tx<'_> {
                  AND t.last_used_at > ?2 AND t.max_expires_at > ?3 \
              LEFT JOIN refresh_tokens r ON r.family_id = f.id AND r.used_at = 0 \
                  AND r.expires_at > ?3 \
-             WHERE f.account_id = ?1 AND f.revoked_at = 0 \
+             WHERE ((f.account_id = ?1 AND f.person_id = '') OR f.person_id = ?1) \
+               AND f.revoked_at = 0 \
                AND (t.token_hash IS NOT NULL OR r.token_hash IS NOT NULL)",
             params![account_id, to_millis(now - idle), to_millis(now)],
             |r| r.get(0),
@@ -327,14 +430,17 @@ impl Tx<'_> {
     /// Deletes tokens that can never work again.
     pub fn prune_sessions(&self, now: DateTime<Utc>, idle: Duration) -> Result<usize> {
         let now_ms = to_millis(now);
+        // A removed delegate's tokens stay until they would have ended by themselves, so
+        // that their devices hear `access_removed` and delete their copies.
         let mut n = self.0.execute(
-            "DELETE FROM access_tokens WHERE revoked_at != 0 OR max_expires_at <= ?1 \
-             OR last_used_at <= ?2",
+            "DELETE FROM access_tokens WHERE max_expires_at <= ?1 \
+             OR ((revoked_at != 0 OR last_used_at <= ?2) AND family_id NOT IN \
+                 (SELECT id FROM session_families WHERE revoked_reason = 'removed'))",
             params![now_ms, to_millis(now - idle)],
         )?;
         n += self.0.execute(
-            "DELETE FROM refresh_tokens WHERE expires_at <= ?1 \
-             OR family_id IN (SELECT id FROM session_families WHERE revoked_at != 0)",
+            "DELETE FROM refresh_tokens WHERE expires_at <= ?1 OR family_id IN \
+             (SELECT id FROM session_families WHERE revoked_at != 0 AND revoked_reason <> 'removed')",
             [now_ms],
         )?;
         n += self.0.execute(

@@ -39,6 +39,14 @@ async fn every_route_answers_404_for_someone_elses_ids() {
     let group = group["id"].as_str().unwrap().to_owned();
     let (_, upload) = alice.upload("u.txt", b"u".to_vec()).await;
     let upload = upload["upload_id"].as_str().unwrap().to_owned();
+    let (status, delegate) = alice
+        .post(
+            "/mailbox/delegates",
+            json!({"email": "carol@elsewhere.example", "name": "Carol"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{delegate}");
+    let delegate = delegate["id"].as_str().unwrap().to_owned();
 
     let matrix: Vec<(Method, String, Option<serde_json::Value>)> = vec![
         (Method::GET, format!("/messages/{message}"), None),
@@ -109,6 +117,7 @@ async fn every_route_answers_404_for_someone_elses_ids() {
             "/drafts".into(),
             Some(json!({"upload_ids": [upload]})),
         ),
+        (Method::DELETE, format!("/mailbox/delegates/{delegate}"), None),
     ];
     for (method, path, body) in matrix {
         let (status, answer) = bob.call(method.clone(), &path, body).await;

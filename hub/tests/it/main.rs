@@ -8,6 +8,7 @@ mod backup;
 mod bucket;
 mod check;
 mod cli;
+mod delegates;
 mod limits;
 mod mailbox;
 mod mfa;

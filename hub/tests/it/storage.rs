@@ -647,15 +647,22 @@ async fn after_the_upgrade_a_value_of_the_old_format_is_refused() {
     let data = t.data();
     let email = expected["email"].as_str().unwrap();
     store_v1_messages(&data, email, 1);
+    let account_id: String = store_of(&data)
+        .write_blocking(|tx| {
+            tx.sql()
+                .query_row("SELECT id FROM accounts WHERE email = ?1", [email], |r| {
+                    r.get(0)
+                })
+        })
+        .unwrap();
     let who = sealpost_hub::accounts::Authenticated {
-        account_id: store_of(&data)
-            .write_blocking(|tx| {
-                tx.sql()
-                    .query_row("SELECT id FROM accounts WHERE email = ?1", [email], |r| {
-                        r.get(0)
-                    })
-            })
-            .unwrap(),
+        signer: sealpost_hub::store::Signer {
+            person_id: account_id.clone(),
+            person_email: email.to_owned(),
+            mailbox_email: email.to_owned(),
+            device: String::new(),
+        },
+        account_id,
         family_id: String::new(),
     };
     let err = t.hub.open_message(&who, "msg_old00000").await.unwrap_err();

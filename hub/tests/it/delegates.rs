@@ -1,0 +1,415 @@
+//! Named delegates of a shared mailbox: invited by its owner, each works it with their own
+//! address, password and lock; what they do is audited and shown to staff under their
+//! name; removing them ends their sessions at once.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+const SHARED: &str = "care.referrals@partner.example";
+const CAROL: &str = "carol@partner.example";
+
+/// Registers `email` through the newest registration link emailed to it.
+async fn register_from_email(t: &TestHub, email: &str) {
+    let token = t.link_token(email, "/register").await;
+    let r = t
+        .post(
+            "/api/v1/registrations",
+            json!({"token": token, "password": GOOD_PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED, "{email} registers");
+}
+
+/// Signs `person` in to the shared mailbox with their own password.
+async fn sign_in_to_shared(
+    t: &TestHub,
+    person: &str,
+    password: &str,
+    remember: bool,
+) -> (StatusCode, Value) {
+    let r = t
+        .post(
+            "/api/v1/sessions",
+            json!({"email": person, "password": password, "remember_me": remember,
+                   "device_name": "front desk PC", "mailbox": SHARED}),
+        )
+        .await;
+    let status = r.status();
+    (status, r.json().await.unwrap())
+}
+
+fn as_user<'a>(t: &'a TestHub, session: &Value) -> User<'a> {
+    User {
+        t,
+        email: SHARED.to_owned(),
+        token: session["access_token"].as_str().unwrap().to_owned(),
+    }
+}
+
+#[tokio::test]
+async fn an_owner_invites_a_named_delegate_who_works_the_mailbox_as_themselves() {
+    let t = TestHub::start().await;
+    let owner = t.user(SHARED).await;
+    let (status, invited) = owner
+        .post(
+            "/mailbox/delegates",
+            json!({"email": alice(), "name": "  Alice Smith "}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{invited}");
+    assert_eq!(invited["name"], "Alice Smith");
+    assert_eq!(invited["registered"], false);
+    assert_eq!(invited["role"], "member");
+    assert_eq!(invited["added_by"], SHARED);
+
+    // The invitation names the mailbox and carries a link, never content.
+    let emails = t.emails_to(alice()).await;
+    let invitation = emails.last().expect("an invitation is emailed");
+    assert!(invitation.contains(SHARED), "{invitation}");
+    assert!(!invitation.contains("First message"));
+    register_from_email(&t, alice()).await;
+
+    // Alice signs in to the shared mailbox with her own password and sees its mail.
+    let (status, session) = sign_in_to_shared(&t, alice(), GOOD_PASSWORD, true).await;
+    assert_eq!(status, StatusCode::CREATED, "{session}");
+    assert_eq!(session["account"]["email"], SHARED);
+    assert_eq!(
+        session["account"]["signed_in_as"],
+        json!({"email": alice(), "name": "Alice Smith"})
+    );
+    let refresh = session["refresh_token"].as_str().unwrap().to_owned();
+    let delegate = as_user(&t, &session);
+    let inbox = delegate.folder("inbox").await;
+    assert_eq!(inbox.len(), 1, "the shared mailbox's mail");
+    let message = inbox[0]["id"].as_str().unwrap().to_owned();
+
+    // Read flags are the mailbox's: what Alice opens is read for the owner too.
+    let (status, _) = delegate
+        .call(
+            Method::PATCH,
+            &format!("/messages/{message}"),
+            Some(json!({"read": true})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(owner.folder("inbox").await[0]["read"], true);
+
+    // Her reply reaches staff under her name, for the mailbox.
+    let (status, sent) = delegate
+        .post(
+            "/messages",
+            json!({"mode": "reply", "in_reply_to": message, "body_text": "On it."}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{sent}");
+    let to_staff = t.emails_to(staff()).await;
+    let reply = to_staff.last().expect("the reply is emailed to staff");
+    let parsed = mail_parser::MessageParser::default()
+        .parse(reply.as_bytes())
+        .expect("the staff email parses");
+    let from = parsed
+        .from()
+        .and_then(|f| f.first())
+        .and_then(|a| a.name())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        from.starts_with(&format!("Alice Smith for {SHARED}")),
+        "the staff email names her: {from}"
+    );
+    let text = parsed.body_text(0).unwrap_or_default().into_owned();
+    assert!(text.contains(&format!("Alice Smith ({})", alice())), "{text}");
+
+    // The audit log names the person and the device beside the mailbox.
+    let log = t
+        .hub
+        .audit_log(chrono::DateTime::<chrono::Utc>::MIN_UTC)
+        .await
+        .unwrap();
+    for event in ["sign_in", "message_read", "message_sent"] {
+        let line = log
+            .iter()
+            .find(|e| e.event == event && e.person == alice())
+            .unwrap_or_else(|| panic!("{event} by Alice is audited: {log:?}"));
+        assert_eq!(line.email, SHARED, "{event}");
+        assert_eq!(line.device, "front desk PC", "{event}");
+    }
+
+    // Her own sign-in lists the shared mailbox, and opens it without the password again.
+    let (status, own) = t.sign_in(alice(), GOOD_PASSWORD, false).await;
+    assert_eq!(status, StatusCode::CREATED, "{own}");
+    assert_eq!(own["account"]["email"], alice());
+    assert_eq!(
+        own["account"]["shared_mailboxes"],
+        json!([{"email": SHARED, "role": "member"}])
+    );
+    let own = User {
+        t: &t,
+        email: alice().to_owned(),
+        token: own["access_token"].as_str().unwrap().to_owned(),
+    };
+    let (status, opened) = own
+        .post(
+            "/sessions/delegate",
+            json!({"mailbox": SHARED, "device_name": "laptop"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{opened}");
+    assert_eq!(opened["account"]["email"], SHARED);
+    assert_eq!(opened["account"]["signed_in_as"]["name"], "Alice Smith");
+    let (status, body) = own
+        .post("/sessions/delegate", json!({"mailbox": alice()}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "her own mailbox: {body}");
+
+    // A member sees who shares the mailbox, but cannot invite or remove.
+    let (status, list) = delegate.get("/mailbox/delegates").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list["can_manage"], false);
+    assert_eq!(list["items"][0]["email"], alice());
+    assert_eq!(list["items"][0]["registered"], true);
+    let (status, body) = delegate
+        .post(
+            "/mailbox/delegates",
+            json!({"email": CAROL, "name": "Carol"}),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "not_permitted")
+    );
+    let id = list["items"][0]["id"].as_str().unwrap().to_owned();
+    let (status, _) = delegate
+        .call(Method::DELETE, &format!("/mailbox/delegates/{id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // The owner removes her: every session she opened on it ends at once, and says why.
+    let (status, _) = owner
+        .call(Method::DELETE, &format!("/mailbox/delegates/{id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = delegate.get("/messages?folder=inbox").await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "access_removed"),
+        "{body}"
+    );
+    let opened = as_user(&t, &opened);
+    let (status, body) = opened.get("/changes").await;
+    assert_eq!(code(&body), "access_removed", "{status} {body}");
+    let r = t
+        .post("/api/v1/sessions/refresh", json!({"refresh_token": refresh}))
+        .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(code(&body), "access_removed", "Remember me ends too");
+    let (status, body) = sign_in_to_shared(&t, alice(), GOOD_PASSWORD, false).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "access_removed")
+    );
+    let removal = t.emails_to(alice()).await;
+    assert!(
+        removal.last().unwrap().contains("has ended"),
+        "she is told: {removal:?}"
+    );
+    // Her own mailbox is hers still; the owner's is untouched.
+    assert_eq!(own.get("/messages?folder=inbox").await.0, StatusCode::OK);
+    assert_eq!(owner.get("/messages?folder=inbox").await.0, StatusCode::OK);
+    assert_eq!(t.audit_count("delegate_removed").await, 1);
+}
+
+#[tokio::test]
+async fn each_delegate_is_locked_out_on_their_own() {
+    let t = TestHub::start().await;
+    let owner = t.user(SHARED).await;
+    for (email, name) in [(alice(), "Alice Smith"), (bob(), "Bob Jones")] {
+        let (status, body) = owner
+            .post("/mailbox/delegates", json!({"email": email, "name": name}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        register_from_email(&t, email).await;
+    }
+    for _ in 0..3 {
+        let (status, _) = sign_in_to_shared(&t, alice(), "not her password", false).await;
+        assert_ne!(status, StatusCode::CREATED);
+    }
+    let (status, body) = sign_in_to_shared(&t, alice(), GOOD_PASSWORD, false).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::LOCKED, "account_locked"),
+        "Alice is locked after three failures"
+    );
+    let (status, body) = sign_in_to_shared(&t, bob(), GOOD_PASSWORD, false).await;
+    assert_eq!(status, StatusCode::CREATED, "Bob is not: {body}");
+    let (status, body) = t.sign_in(SHARED, GOOD_PASSWORD, false).await;
+    assert_eq!(status, StatusCode::CREATED, "nor the owner: {body}");
+}
+
+#[tokio::test]
+async fn invitations_that_cannot_be_are_refused_and_change_nothing() {
+    let t = TestHub::start().await;
+    let owner = t.user(SHARED).await;
+    t.registered(bob()).await;
+    let refused = [
+        (json!({"email": "not an address", "name": "X"}), 400, "bad_request"),
+        (json!({"email": SHARED, "name": "Itself"}), 400, "bad_request"),
+        (json!({"email": CAROL, "name": "   "}), 400, "bad_request"),
+        (
+            json!({"email": CAROL, "name": "Carol\r\nBcc: all@example.gov.uk"}),
+            400,
+            "bad_request",
+        ),
+        (
+            json!({"email": CAROL, "name": "C".repeat(101)}),
+            400,
+            "bad_request",
+        ),
+        (
+            json!({"email": CAROL, "name": "Carol", "role": "owner"}),
+            400,
+            "bad_request",
+        ),
+        (
+            json!({"email": staff(), "name": "Staff"}),
+            422,
+            "recipient_not_allowed",
+        ),
+    ];
+    for (body, status, wanted) in refused {
+        let (got, answer) = owner.post("/mailbox/delegates", body.clone()).await;
+        assert_eq!(
+            (got.as_u16(), code(&answer)),
+            (status, wanted),
+            "{body}: {answer}"
+        );
+    }
+    let (_, list) = owner.get("/mailbox/delegates").await;
+    assert_eq!(list["items"], json!([]), "nothing was added");
+    assert!(t.emails_to(CAROL).await.is_empty(), "nobody was emailed");
+
+    // A registered person is told by email, with no link; twice is a conflict.
+    let (status, added) = owner
+        .post(
+            "/mailbox/delegates",
+            json!({"email": bob(), "name": "Bob Jones", "role": "manager"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{added}");
+    assert_eq!(added["registered"], true);
+    let told = t.emails_to(bob()).await;
+    assert!(!told.last().unwrap().contains("/register?token="));
+    let (status, body) = owner
+        .post(
+            "/mailbox/delegates",
+            json!({"email": bob(), "name": "Bob Jones"}),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "conflict"),
+        "{body}"
+    );
+    // Someone not invited cannot sign in to it, nor open it from their own session.
+    let (status, body) = sign_in_to_shared(&t, CAROL, GOOD_PASSWORD, false).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(code(&body), "invalid_credentials", "Carol has no account");
+    t.registered(CAROL).await;
+    let (status, body) = sign_in_to_shared(&t, CAROL, "wrong password", false).await;
+    assert_eq!(
+        code(&body),
+        "invalid_credentials",
+        "the password is checked before access is told: {status} {body}"
+    );
+    let (status, body) = sign_in_to_shared(&t, CAROL, GOOD_PASSWORD, false).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "access_removed")
+    );
+    let carol = t.signed_in(CAROL).await;
+    let (status, body) = carol
+        .post("/sessions/delegate", json!({"mailbox": SHARED}))
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "access_removed")
+    );
+    // A manager may invite.
+    let (status, manager) = sign_in_to_shared(&t, bob(), GOOD_PASSWORD, false).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let manager = as_user(&t, &manager);
+    let (status, body) = manager
+        .post(
+            "/mailbox/delegates",
+            json!({"email": CAROL, "name": "Carol King"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["added_by"], bob());
+    let (status, body) = manager
+        .call(
+            Method::DELETE,
+            "/mailbox/delegates/acc_not_a_delegate",
+            None,
+        )
+        .await;
+    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"));
+}
+
+#[tokio::test]
+async fn a_shared_only_mailbox_has_no_password_of_its_own() {
+    let t = TestHub::start().await;
+    let owner = t.user(SHARED).await;
+    let caller = sealpost_hub::Caller::cli();
+    let err = t.hub.make_shared_only(SHARED, &caller).await.unwrap_err();
+    assert!(
+        err.to_string().contains("no delegates"),
+        "nobody could work it: {err}"
+    );
+    assert_eq!(owner.get("/messages").await.0, StatusCode::OK, "unchanged");
+
+    let mailbox = t.hub.mailbox_by_email(SHARED).await.unwrap();
+    let added = t
+        .hub
+        .add_delegate(
+            &mailbox,
+            &sealpost_proto::NewDelegate {
+                email: alice().into(),
+                name: "Alice Smith".into(),
+                role: None,
+            },
+            sealpost_hub::delegates::ActingFor::Admin,
+            &caller,
+        )
+        .await
+        .unwrap();
+    assert_eq!(added.added_by, "admin");
+    t.hub.make_shared_only(SHARED, &caller).await.unwrap();
+    assert_eq!(
+        owner.get("/messages").await.0,
+        StatusCode::UNAUTHORIZED,
+        "its own sessions end"
+    );
+    let (status, body) = t.sign_in(SHARED, GOOD_PASSWORD, false).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "invalid_credentials")
+    );
+    // No reset can give it a password again.
+    let before = t.emails_to(SHARED).await.len();
+    let r = t
+        .post("/api/v1/password-resets", json!({"email": SHARED}))
+        .await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    assert_eq!(t.emails_to(SHARED).await.len(), before, "no link is sent");
+    // Its delegate works it.
+    register_from_email(&t, alice()).await;
+    let (status, body) = sign_in_to_shared(&t, alice(), GOOD_PASSWORD, false).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let user = t.hub.user(SHARED).await.unwrap();
+    assert!(user.shared_only);
+    assert_eq!(user.delegates, vec![alice().to_owned()]);
+}
