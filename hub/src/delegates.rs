@@ -80,10 +80,7 @@ impl Hub {
     /// The delegates of the caller's mailbox (every delegate may see who shares it).
     pub async fn list_delegates(&self, who: &Authenticated) -> Result<DelegateList> {
         let mailbox = who.account_id.clone();
-        let found = self
-            .store
-            .read(move |tx| tx.delegates_of(&mailbox))
-            .await?;
+        let found = self.store.read(move |tx| tx.delegates_of(&mailbox)).await?;
         let mut items = Vec::with_capacity(found.len());
         for d in &found {
             items.push(self.delegate_view(d).await?);
@@ -142,8 +139,7 @@ impl Hub {
         })?;
         if email == mailbox.email {
             return Err(Error::BadRequest(
-                "That is this mailbox's own address: invite a person by their own address."
-                    .into(),
+                "That is this mailbox's own address: invite a person by their own address.".into(),
             ));
         }
         if self.config.is_org_address(&email) {
@@ -166,11 +162,15 @@ impl Hub {
             },
             name.as_bytes(),
         );
-        let link = (status == AccountStatus::Pending).then(|| self.prepare_link(LinkPurpose::Register));
+        let link =
+            (status == AccountStatus::Pending).then(|| self.prepare_link(LinkPurpose::Register));
         let now = self.now();
         let (mailbox_id, mailbox_email) = (mailbox.id.clone(), mailbox.email.clone());
         let (added_by, ip) = (by.name(), caller.ip.clone());
-        let (person, stored_link) = (person_id.clone(), link.as_ref().map(|l| (l.hash.clone(), l.expires_at)));
+        let (person, stored_link) = (
+            person_id.clone(),
+            link.as_ref().map(|l| (l.hash.clone(), l.expires_at)),
+        );
         self.store
             .write(move |tx| {
                 let added =
@@ -206,7 +206,8 @@ impl Hub {
             ),
             None => crate::mail::templates::delegate_added(org, &mailbox.email),
         };
-        self.queue_email(&email, "delegate_invitation", mail).await?;
+        self.queue_email(&email, "delegate_invitation", mail)
+            .await?;
         let (mailbox_id, person) = (mailbox.id.clone(), person_id);
         let d = self
             .store
@@ -347,8 +348,7 @@ fn delegate_name(given: &str) -> Result<String> {
     }
     if name.chars().any(char::is_control) {
         return Err(Error::BadRequest(
-            "The name holds a line break or another control character; type it on one line."
-                .into(),
+            "The name holds a line break or another control character; type it on one line.".into(),
         ));
     }
     Ok(name.to_owned())
@@ -365,7 +365,10 @@ mod tests {
         assert!(delegate_name("Alice\r\nBcc: x@example.org").is_err());
         assert!(delegate_name(&"a".repeat(MAX_NAME_CHARS + 1)).is_err());
         assert_eq!(
-            delegate_name(&"é".repeat(MAX_NAME_CHARS)).unwrap().chars().count(),
+            delegate_name(&"é".repeat(MAX_NAME_CHARS))
+                .unwrap()
+                .chars()
+                .count(),
             MAX_NAME_CHARS
         );
     }

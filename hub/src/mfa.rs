@@ -299,7 +299,11 @@ impl Hub {
             ));
         }
         self.reauthenticate(who, password, caller).await?;
-        if self.second_step(&who.signer.person_id, code).await?.is_none() {
+        if self
+            .second_step(&who.signer.person_id, code)
+            .await?
+            .is_none()
+        {
             let id = who.signer.person_id.clone();
             let account = self
                 .store

@@ -130,11 +130,7 @@ impl Hub {
             .filter_map(|a| a.upload_id.clone())
             .collect();
         let draft = p.draft.as_ref().map(|d| d.id.clone());
-        let (account, signer, ip) = (
-            p.account.id.clone(),
-            who.signer.clone(),
-            caller.ip.clone(),
-        );
+        let (account, signer, ip) = (p.account.id.clone(), who.signer.clone(), caller.ip.clone());
         let count = (recipients.len(), p.attachments.len());
         let blob = mail_blob.clone();
         let stored = self
@@ -633,10 +629,7 @@ impl Hub {
                 .map_err(|_| Error::BadRequest(format!("{a} is not an address")))?);
         }
         let sender = match by {
-            Some(person) => format!(
-                "{} ({}) for {}",
-                person.name, person.email, p.account.email
-            ),
+            Some(person) => format!("{} ({}) for {}", person.name, person.email, p.account.email),
             None => p.account.email.clone(),
         };
         let text = format!(

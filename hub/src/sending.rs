@@ -484,7 +484,10 @@ impl Hub {
 
     /// The mailbox of `email`, created pending (with a new key) if there is none.
     /// Returns id, address, public key and status.
-    pub(crate) async fn ensure_mailbox(&self, email: &str) -> Result<(String, String, String, AccountStatus)> {
+    pub(crate) async fn ensure_mailbox(
+        &self,
+        email: &str,
+    ) -> Result<(String, String, String, AccountStatus)> {
         let lookup = email.to_owned();
         let found = self
             .store

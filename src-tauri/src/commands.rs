@@ -74,6 +74,7 @@ pub async fn register(
         .register_and_sign_in(&link, &password, remember)
         .await?;
     desk.start_sync(&app, mailbox.clone());
+    desk.start_shared_syncs(&app, &mailbox);
     Ok(desk.view(&mailbox))
 }
 
@@ -93,6 +94,7 @@ pub async fn sign_in(
         .sign_in_with_code(&hub_url, &email, &password, mfa_code.as_deref(), remember)
         .await?;
     desk.start_sync(&app, mailbox.clone());
+    desk.start_shared_syncs(&app, &mailbox);
     Ok(desk.view(&mailbox))
 }
 
@@ -872,6 +874,42 @@ pub async fn sign_out(
 #[specta::specta]
 pub async fn remove_account(desk: State<'_, Desk>, account: String) -> UiResult<()> {
     Ok(desk.mailboxes.remove(&account).await?)
+}
+
+/// The people who work the mailbox under their own names, and whether this person may
+/// invite and remove them.
+#[tauri::command]
+#[specta::specta]
+pub async fn delegates(
+    desk: State<'_, Desk>,
+    account: String,
+) -> UiResult<sealpost_proto::DelegateList> {
+    Ok(desk.mailboxes.get(&account)?.delegates().await?)
+}
+
+/// Invites a person to work the mailbox as themselves; they are emailed an invitation.
+#[tauri::command]
+#[specta::specta]
+pub async fn invite_delegate(
+    desk: State<'_, Desk>,
+    account: String,
+    email: String,
+    name: String,
+    manager: bool,
+) -> UiResult<sealpost_proto::Delegate> {
+    Ok(desk
+        .mailboxes
+        .get(&account)?
+        .invite_delegate(&email, &name, manager)
+        .await?)
+}
+
+/// Takes a delegate's access away: their sessions end and their computers delete their
+/// copies.
+#[tauri::command]
+#[specta::specta]
+pub async fn remove_delegate(desk: State<'_, Desk>, account: String, id: String) -> UiResult<()> {
+    Ok(desk.mailboxes.get(&account)?.remove_delegate(&id).await?)
 }
 
 /// Whether two-step sign-in is on for the mailbox.

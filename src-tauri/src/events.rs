@@ -30,6 +30,9 @@ pub enum MailKind {
     Online,
     /// The session ended at the hub; the person must sign in again.
     SignInRequired,
+    /// This person's access to the shared mailbox was taken away: its copy on this
+    /// computer has been deleted, and the window drops it.
+    AccessRemoved,
     /// The hub refused messages that waited in the outbox; they are back among the
     /// composes, with the reason.
     Refused,

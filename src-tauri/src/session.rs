@@ -46,6 +46,11 @@ pub struct AccountView {
     /// The organisation requires two-step sign-in and this mailbox has not turned it on:
     /// nothing else works until it does.
     pub mfa_enrolment_required: bool,
+    /// How the mailbox is shown: its address, and on a shared mailbox worked as a named
+    /// delegate who this person is there ("… — you are Alice Smith").
+    pub label: String,
+    /// On a shared mailbox worked as a named delegate: the person signed in.
+    pub signed_in_as: Option<sealpost_proto::Person>,
 }
 
 impl Desk {
@@ -98,6 +103,28 @@ impl Desk {
             org_domains: mailbox.org_domains().unwrap_or_default(),
             limits: mailbox.limits().unwrap_or_default(),
             mfa_enrolment_required: mailbox.hub.mfa_enrolment_required(),
+            label: mailbox.label(),
+            signed_in_as: mailbox.signed_in_as(),
+        }
+    }
+
+    /// Starts the sync of the shared mailboxes that `own`'s person works and that are
+    /// signed in (those its sign-in just opened).
+    pub fn start_shared_syncs(&self, app: &AppHandle, own: &Mailbox) {
+        let Ok(list) = self.mailboxes.accounts.list() else {
+            return;
+        };
+        for record in list.iter().filter(|r| {
+            r.hub_url == own.account.hub_url
+                && r.person
+                    .as_deref()
+                    .is_some_and(|p| sealpost_proto::address::same(p, &own.account.email))
+        }) {
+            if let Ok(mailbox) = self.mailboxes.get(&record.id) {
+                if mailbox.hub.signed_in() {
+                    self.start_sync(app, mailbox);
+                }
+            }
         }
     }
 
@@ -127,6 +154,7 @@ impl Desk {
                     SyncEvent::Offline => (MailKind::Offline, 0),
                     SyncEvent::Online => (MailKind::Online, 0),
                     SyncEvent::SignInRequired => (MailKind::SignInRequired, 0),
+                    SyncEvent::AccessRemoved => (MailKind::AccessRemoved, 0),
                     SyncEvent::Refused { count } => (MailKind::Refused, *count),
                 };
                 let _ = Mail {

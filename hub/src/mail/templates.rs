@@ -111,12 +111,7 @@ pub fn locked(org: &str, until: DateTime<Utc>, reset_link: &str) -> Email {
 
 /// A person without an account here is invited to work the shared mailbox `mailbox`:
 /// they choose their own password through `link`.
-pub fn delegate_invitation(
-    org: &str,
-    mailbox: &str,
-    link: &str,
-    expires: DateTime<Utc>,
-) -> Email {
+pub fn delegate_invitation(org: &str, mailbox: &str, link: &str, expires: DateTime<Utc>) -> Email {
     Email {
         subject: format!("You are invited to work {mailbox} in {org} secure messages"),
         text: format!(

@@ -167,6 +167,9 @@ impl Tx<'_> {
              (SELECT id FROM session_families WHERE account_id = ?1 AND person_id = ?3)",
             params![mailbox_id, to_millis(now), person_id],
         )?;
+        // Wakes the mailbox's event streams, the removed person's among them: their next
+        // call hears `access_removed` at once rather than at the mailbox's next change.
+        self.bump_mailbox_state(mailbox_id)?;
         Ok(true)
     }
 

@@ -97,7 +97,14 @@ impl Tx<'_> {
             "INSERT INTO session_families \
              (id, account_id, person_id, device_name, remember, created_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![id, account_id, person_id, device_name, remember, to_millis(now)],
+            params![
+                id,
+                account_id,
+                person_id,
+                device_name,
+                remember,
+                to_millis(now)
+            ],
         )?;
         Ok(())
     }

@@ -117,7 +117,11 @@ async fn every_route_answers_404_for_someone_elses_ids() {
             "/drafts".into(),
             Some(json!({"upload_ids": [upload]})),
         ),
-        (Method::DELETE, format!("/mailbox/delegates/{delegate}"), None),
+        (
+            Method::DELETE,
+            format!("/mailbox/delegates/{delegate}"),
+            None,
+        ),
     ];
     for (method, path, body) in matrix {
         let (status, answer) = bob.call(method.clone(), &path, body).await;

@@ -120,7 +120,10 @@ async fn an_owner_invites_a_named_delegate_who_works_the_mailbox_as_themselves()
         "the staff email names her: {from}"
     );
     let text = parsed.body_text(0).unwrap_or_default().into_owned();
-    assert!(text.contains(&format!("Alice Smith ({})", alice())), "{text}");
+    assert!(
+        text.contains(&format!("Alice Smith ({})", alice())),
+        "{text}"
+    );
 
     // The audit log names the person and the device beside the mailbox.
     let log = t
@@ -201,7 +204,10 @@ async fn an_owner_invites_a_named_delegate_who_works_the_mailbox_as_themselves()
     let (status, body) = opened.get("/changes").await;
     assert_eq!(code(&body), "access_removed", "{status} {body}");
     let r = t
-        .post("/api/v1/sessions/refresh", json!({"refresh_token": refresh}))
+        .post(
+            "/api/v1/sessions/refresh",
+            json!({"refresh_token": refresh}),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let body: Value = r.json().await.unwrap();
@@ -255,8 +261,16 @@ async fn invitations_that_cannot_be_are_refused_and_change_nothing() {
     let owner = t.user(SHARED).await;
     t.registered(bob()).await;
     let refused = [
-        (json!({"email": "not an address", "name": "X"}), 400, "bad_request"),
-        (json!({"email": SHARED, "name": "Itself"}), 400, "bad_request"),
+        (
+            json!({"email": "not an address", "name": "X"}),
+            400,
+            "bad_request",
+        ),
+        (
+            json!({"email": SHARED, "name": "Itself"}),
+            400,
+            "bad_request",
+        ),
         (json!({"email": CAROL, "name": "   "}), 400, "bad_request"),
         (
             json!({"email": CAROL, "name": "Carol\r\nBcc: all@example.gov.uk"}),

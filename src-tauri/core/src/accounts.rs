@@ -28,9 +28,14 @@ pub struct AccountRecord {
     pub hub_url: String,
     /// The mailbox's address.
     pub email: String,
+    /// On a shared mailbox worked as a named delegate: the person's own address, which
+    /// signs in (with their own password) for it. `None`: the mailbox's own sign-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<String>,
 }
 
 /// The accounts of this OS user.
+#[derive(Clone)]
 pub struct Accounts {
     dir: PathBuf,
     keyring: Arc<dyn SecretStore>,
@@ -111,6 +116,17 @@ impl Accounts {
     /// Adds an account (or returns the existing one for the same hub and address) and
     /// creates its vault with a new key kept in the keyring.
     pub fn add(&self, hub_url: &str, email: &str) -> Result<AccountRecord> {
+        self.add_as(hub_url, email, None)
+    }
+
+    /// As [`Accounts::add`], for the shared mailbox `email` worked by the named delegate
+    /// `person` (their own address, and name): one account per mailbox and person.
+    pub fn add_as(
+        &self,
+        hub_url: &str,
+        email: &str,
+        person: Option<&str>,
+    ) -> Result<AccountRecord> {
         let hub_url = check_hub_url(hub_url)?;
         let email =
             sealpost_proto::address::normalise(email).map_err(|why| ClientError::Refused {
@@ -119,10 +135,16 @@ impl Accounts {
                 refused: Vec::new(),
             })?;
         let mut list = self.list()?;
-        if let Some(existing) = list
-            .iter()
-            .find(|a| a.hub_url == hub_url && sealpost_proto::address::same(&a.email, &email))
-        {
+        let same_person = |a: &AccountRecord| match (&a.person, person) {
+            (None, None) => true,
+            (Some(mine), Some(theirs)) => sealpost_proto::address::same(mine, theirs),
+            _ => false,
+        };
+        if let Some(existing) = list.iter().find(|a| {
+            a.hub_url == hub_url
+                && sealpost_proto::address::same(&a.email, &email)
+                && same_person(a)
+        }) {
             return Ok(existing.clone());
         }
         let id = {
@@ -131,7 +153,12 @@ impl Accounts {
             rand::rngs::OsRng.fill_bytes(&mut b);
             hex::encode(b)
         };
-        let record = AccountRecord { id, hub_url, email };
+        let record = AccountRecord {
+            id,
+            hub_url,
+            email,
+            person: person.map(str::to_owned),
+        };
         self.make_dir()?;
         let key = new_key();
         self.keyring

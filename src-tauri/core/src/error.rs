@@ -22,6 +22,8 @@ pub enum Code {
     MfaEnrolmentRequired,
     /// Disabled by the hub's admin.
     AccountDisabled,
+    /// A named delegate's access to a shared mailbox was taken away: its copy here goes.
+    AccessRemoved,
     /// Signed out, idle too long, or Remember me revoked: sign in again.
     SignInRequired,
     /// A password that breaks the rules.

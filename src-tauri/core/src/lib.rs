@@ -7,6 +7,7 @@ pub mod accounts;
 mod address_book;
 pub mod attachments;
 pub mod compose;
+mod delegates;
 pub mod error;
 pub mod hub;
 pub mod keyring;

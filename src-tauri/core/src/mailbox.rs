@@ -76,14 +76,20 @@ impl Mailbox {
         if !remember_me {
             self.keyring.delete(&remember_name(&self.account.id))?;
         }
+        // A named delegate signs in with their own address; the session is the mailbox's.
+        let (email, mailbox) = match &self.account.person {
+            Some(person) => (person.as_str(), Some(self.account.email.as_str())),
+            None => (self.account.email.as_str(), None),
+        };
         let session = self
             .hub
             .sign_in_with_code(
-                &self.account.email,
+                email,
                 password,
                 mfa_code,
                 remember_me,
                 &device_name(),
+                mailbox,
             )
             .await?;
         // The password was right: whatever the idle lock held back may go on.
@@ -100,9 +106,40 @@ impl Mailbox {
             &serde_json::to_string(&info.org_domains).expect("BUG: domains serialise"),
         )?;
         self.vault.set_setting(
+            "signed_in_as",
+            &serde_json::to_string(&info.signed_in_as).expect("BUG: a person serialises"),
+        )?;
+        self.vault.set_setting(
             "limits",
             &serde_json::to_string(&info.limits).expect("BUG: limits serialise"),
         )
+    }
+
+    /// On a shared mailbox worked as a named delegate: who this computer's person is there
+    /// (their address and name, as the hub said at the last sign-in).
+    pub fn signed_in_as(&self) -> Option<sealpost_proto::Person> {
+        let person = self.account.person.as_ref()?;
+        self.vault
+            .setting("signed_in_as")
+            .ok()
+            .flatten()
+            .and_then(|kept| serde_json::from_str::<Option<sealpost_proto::Person>>(&kept).ok())
+            .flatten()
+            .or_else(|| {
+                Some(sealpost_proto::Person {
+                    email: person.clone(),
+                    name: person.clone(),
+                })
+            })
+    }
+
+    /// How the mailbox is shown: its address, and on a shared mailbox who this person is
+    /// there: "care.referrals@partner.org — you are Alice Smith".
+    pub fn label(&self) -> String {
+        match self.signed_in_as() {
+            Some(me) => format!("{} — you are {}", self.account.email, me.name),
+            None => self.account.email.clone(),
+        }
     }
 
     /// Keeps the domains and limits a Remember-me refresh brought, if one happened: a

@@ -30,7 +30,7 @@ pub struct Mailboxes {
     pub accounts: Accounts,
     /// Attachments copied out to be opened in another application (see [`OpenedFiles`]).
     pub opened: OpenedFiles,
-    open: Mutex<HashMap<String, Arc<Mailbox>>>,
+    open: Arc<Mutex<HashMap<String, Arc<Mailbox>>>>,
     syncing: Mutex<HashMap<String, watch::Sender<bool>>>,
     on_open: Option<OnOpen>,
 }
@@ -41,7 +41,7 @@ impl Mailboxes {
         Self {
             opened: OpenedFiles::new(accounts.dir().join("opened")),
             accounts,
-            open: Mutex::new(HashMap::new()),
+            open: Arc::new(Mutex::new(HashMap::new())),
             syncing: Mutex::new(HashMap::new()),
             on_open: None,
         }
@@ -180,11 +180,99 @@ impl Mailboxes {
                     // only hide it, and the next sign-in reuses the same account.
                     let _ = self.accounts.remove(&record.id);
                 }
+                if e.code() == Code::AccessRemoved && !is_new {
+                    self.forget_removed(&record.id);
+                }
                 return Err(e);
             }
         };
-        catch_up(&mailbox).await?;
+        self.catch_up_or_forget(&mailbox).await?;
+        if record.person.is_none() {
+            self.open_shared(&mailbox, password, remember).await;
+        }
         Ok(mailbox)
+    }
+
+    /// Opens, beside `own`, each shared mailbox its person works as a named delegate and
+    /// this computer does not have yet (the hub lists them at sign-in), from `own`'s
+    /// session: no password or code is asked again. One that fails is left out, and
+    /// logged; the person's own sign-in stands.
+    pub async fn open_shared(&self, own: &Mailbox, password: &str, remember: bool) {
+        let shared = own
+            .hub
+            .account()
+            .map(|a| a.shared_mailboxes)
+            .unwrap_or_default();
+        for s in shared {
+            let known = self
+                .accounts
+                .list()
+                .unwrap_or_default()
+                .into_iter()
+                .any(|a| {
+                    a.hub_url == own.account.hub_url
+                        && sealpost_proto::address::same(&a.email, &s.email)
+                        && a.person
+                            .as_deref()
+                            .is_some_and(|p| sealpost_proto::address::same(p, &own.account.email))
+                });
+            if known {
+                continue;
+            }
+            if let Err(e) = self.add_shared(own, &s.email, password, remember).await {
+                tracing::warn!(mailbox = %s.email, error = %e, "a shared mailbox was not opened");
+            }
+        }
+    }
+
+    /// Adds the shared mailbox `email` for `own`'s person and opens its session.
+    async fn add_shared(
+        &self,
+        own: &Mailbox,
+        email: &str,
+        password: &str,
+        remember: bool,
+    ) -> Result<Arc<Mailbox>> {
+        let person = own.account.email.clone();
+        let record = self
+            .accounts
+            .add_as(&own.account.hub_url, email, Some(&person))?;
+        let opened = async {
+            let mailbox = self.get(&record.id)?;
+            let session = mailbox
+                .hub
+                .open_delegate_session(&own.hub, email, remember, &crate::accounts::device_name())
+                .await?;
+            mailbox.keep_account_info(&session.account)?;
+            mailbox.keep_verifier(password).await?;
+            catch_up(&mailbox).await?;
+            Ok::<_, ClientError>(mailbox)
+        }
+        .await;
+        if opened.is_err() {
+            self.close(&record.id);
+            let _ = self.accounts.remove(&record.id);
+        }
+        opened
+    }
+
+    /// Deletes this computer's copy of a shared mailbox whose named delegate lost access:
+    /// its sync stops, its vault files, keyring entries and opened attachments go. The
+    /// hub is not told (it refused already).
+    pub fn forget_removed(&self, id: &str) {
+        forget_removed(&self.open, &self.accounts, &self.opened, id);
+        self.stop_sync(id);
+    }
+
+    /// [`catch_up`], deleting the copy of a mailbox whose access was taken away.
+    async fn catch_up_or_forget(&self, mailbox: &Mailbox) -> Result<()> {
+        let caught = catch_up(mailbox).await;
+        if let Err(e) = &caught {
+            if e.code() == Code::AccessRemoved {
+                self.forget_removed(&mailbox.account.id);
+            }
+        }
+        caught
     }
 
     /// Registers the address of a registration `link` with `password`, and adds the
@@ -218,6 +306,8 @@ impl Mailboxes {
         if !mailbox.hub.mfa_enrolment_required() {
             // Under `require_mfa`, sync waits until two-step sign-in is on.
             mailbox.syncer.sync().await?;
+            // A person invited to a shared mailbox finds it beside their own at once.
+            self.open_shared(&mailbox, password, remember).await;
         }
         Ok(mailbox)
     }
@@ -261,7 +351,7 @@ impl Mailboxes {
         if mailbox.is_locked() || (!mailbox.remembered()? && !mailbox.hub.signed_in()) {
             return Err(ClientError::SignInRequired);
         }
-        catch_up(&mailbox).await?;
+        self.catch_up_or_forget(&mailbox).await?;
         Ok(mailbox)
     }
 
@@ -344,6 +434,11 @@ impl Mailboxes {
         self.syncing.lock().expect("BUG: poisoned").insert(id, stop);
         let mut events = mailbox.syncer.subscribe();
         let runner = mailbox.clone();
+        let (open, accounts, opened) = (
+            self.open.clone(),
+            self.accounts.clone(),
+            self.opened.clone(),
+        );
         tokio::spawn(async move {
             runner
                 .syncer
@@ -368,8 +463,11 @@ impl Mailboxes {
                 if event == SyncEvent::Online {
                     flush(&mailbox, &listener).await;
                 }
+                if event == SyncEvent::AccessRemoved {
+                    forget_removed(&open, &accounts, &opened, &mailbox.account.id);
+                }
                 listener(&mailbox, &event);
-                if event == SyncEvent::SignInRequired {
+                if matches!(event, SyncEvent::SignInRequired | SyncEvent::AccessRemoved) {
                     break;
                 }
             }
@@ -381,6 +479,24 @@ impl Mailboxes {
         if let Some(stop) = self.syncing.lock().expect("BUG: poisoned").remove(id) {
             let _ = stop.send(true);
         }
+    }
+}
+
+/// Deletes this computer's copy of mailbox `id` (see [`Mailboxes::forget_removed`]).
+fn forget_removed(
+    open: &Mutex<HashMap<String, Arc<Mailbox>>>,
+    accounts: &Accounts,
+    opened: &OpenedFiles,
+    id: &str,
+) {
+    if let Some(mailbox) = open.lock().expect("BUG: poisoned").remove(id) {
+        mailbox.vault.close();
+    }
+    if let Err(e) = opened.forget(id) {
+        tracing::warn!(error = %e, "opened attachments could not all be removed");
+    }
+    if let Err(e) = accounts.remove(id) {
+        tracing::error!(error = %e, "the copy of a mailbox whose access ended was not deleted");
     }
 }
 

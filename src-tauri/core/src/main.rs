@@ -67,6 +67,11 @@ enum Command {
         #[command(subcommand)]
         command: MfaCommand,
     },
+    /// The people who work a shared mailbox under their own names (named delegates).
+    Mailbox {
+        #[command(subcommand)]
+        command: MailboxCommand,
+    },
     /// Sign out and forget Remember me.
     SignOut,
     /// Bring the local copy up to date, and send what waits in the outbox.
@@ -153,6 +158,30 @@ enum MfaCommand {
 }
 
 #[derive(Subcommand)]
+enum MailboxCommand {
+    /// List the mailbox's delegates.
+    People,
+    /// Invite a person to work the mailbox with their own address and password; they are
+    /// emailed an invitation (the mailbox's owner or a manager).
+    Invite {
+        /// The person's own email address.
+        email: String,
+        /// Their name, as staff will see it on what they send (e.g. "Alice Smith").
+        #[arg(long)]
+        name: String,
+        /// Also let them invite and remove people.
+        #[arg(long)]
+        manager: bool,
+    },
+    /// Take a person's access away: their sessions end at once and their computers
+    /// delete their copies.
+    Remove {
+        /// The person's own email address.
+        email: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum AccountCommand {
     /// Add a mailbox.
     Add {
@@ -178,7 +207,8 @@ fn exit_code(e: &ClientError) -> u8 {
         Code::SignInRequired
         | Code::InvalidCredentials
         | Code::AccountLocked
-        | Code::AccountDisabled => 4,
+        | Code::AccountDisabled
+        | Code::AccessRemoved => 4,
         Code::RecipientNotAllowed | Code::AttachmentLimit | Code::WeakPassword => 5,
         _ => 1,
     }
@@ -376,6 +406,22 @@ fn print_json(value: &impl serde::Serialize) {
 
 async fn run(cli: Cli) -> Result<(), ClientError> {
     let mailboxes = mailboxes()?;
+    let wanted = cli.account.clone();
+    let result = run_with(cli, &mailboxes).await;
+    if let Err(e) = &result {
+        if e.code() == Code::AccessRemoved {
+            // A shared mailbox whose access was taken away: its copy here goes too.
+            if let Ok(m) = mailboxes.by_address(wanted.as_deref()) {
+                if m.account.person.is_some() {
+                    mailboxes.forget_removed(&m.account.id);
+                }
+            }
+        }
+    }
+    result
+}
+
+async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
     let accounts = &mailboxes.accounts;
     let wanted = cli.account.as_deref();
     match cli.command {
@@ -396,7 +442,10 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
                     say!("no mailboxes yet");
                 } else {
                     for a in list {
-                        say!("{}  {}", a.email, a.hub_url);
+                        match &a.person {
+                            Some(person) => say!("{}  (as {person})  {}", a.email, a.hub_url),
+                            None => say!("{}  {}", a.email, a.hub_url),
+                        }
                     }
                 }
             }
@@ -432,7 +481,70 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
             let mailbox = mailboxes.by_address(wanted)?;
             let password = read_password(&format!("Password for {}: ", mailbox.account.email))?;
             sign_in_asking(&mailbox, &password, code.as_deref(), remember).await?;
-            say!("signed in as {}", mailbox.account.email);
+            say!("signed in to {}", mailbox.label());
+            if mailbox.account.person.is_none() && !mailbox.hub.mfa_enrolment_required() {
+                let before = accounts.list()?.len();
+                mailboxes.open_shared(&mailbox, &password, remember).await;
+                for a in accounts.list()?.iter().skip(before) {
+                    say!(
+                        "added the shared mailbox {} (choose it with --account)",
+                        a.email
+                    );
+                }
+            }
+        }
+        Command::Mailbox { command } => {
+            let mailbox = mailboxes.by_address(wanted)?;
+            ensure_session(&mailbox).await?;
+            let list = mailbox.delegates().await?;
+            match command {
+                MailboxCommand::People => {
+                    if cli.json {
+                        print_json(&list);
+                    } else if list.items.is_empty() {
+                        say!("nobody else works {} yet", list.mailbox);
+                    } else {
+                        for d in &list.items {
+                            let state = if d.registered { "active" } else { "invited" };
+                            say!("{}  {}  {}  {state}", d.email, d.name, d.role);
+                        }
+                    }
+                }
+                MailboxCommand::Invite {
+                    email,
+                    name,
+                    manager,
+                } => {
+                    let d = mailbox.invite_delegate(&email, &name, manager).await?;
+                    say!(
+                        "invited {} ({}) to {}; they were emailed",
+                        d.name,
+                        d.email,
+                        list.mailbox
+                    );
+                }
+                MailboxCommand::Remove { email } => {
+                    let d = list
+                        .items
+                        .iter()
+                        .find(|d| sealpost_proto::address::same(&d.email, &email))
+                        .ok_or_else(|| ClientError::Refused {
+                            code: Code::NotFound,
+                            message: format!(
+                                "{email} does not work {}; see `sealpost mailbox people`",
+                                list.mailbox
+                            ),
+                            refused: Vec::new(),
+                        })?;
+                    mailbox.remove_delegate(&d.id).await?;
+                    say!(
+                        "removed {} from {}: their sessions have ended, and their computers \
+                         delete its copy when they next connect",
+                        d.email,
+                        list.mailbox
+                    );
+                }
+            }
         }
         Command::Mfa { command } => {
             let mailbox = mailboxes.by_address(wanted)?;

@@ -506,3 +506,99 @@ async fn two_step_sign_in_is_turned_on_used_and_turned_off_on_the_terminal() {
     let r = run(d, &["mfa", "status"], "").await;
     assert!(r.out.contains("off"), "{}", r.out);
 }
+
+#[tokio::test]
+async fn a_shared_mailbox_is_worked_by_named_people_on_the_terminal() {
+    const SHARED: &str = "care.referrals@partner.example";
+    let hub = TestServer::start().await;
+    hub.org_send(&[SHARED], "Referral 7", "Confidential").await;
+    let owner_dir = tempfile::tempdir().unwrap();
+    let owner = owner_dir.path();
+    let token = hub.link_token(SHARED, "/register").await;
+    let link = format!("{}/register?token={token}", hub.url);
+    assert_eq!(
+        run(owner, &["register", &link], &format!("{GOOD_PASSWORD}\n"))
+            .await
+            .code,
+        0
+    );
+    let r = run(
+        owner,
+        &["sign-in", "--remember"],
+        &format!("{GOOD_PASSWORD}\n"),
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.err);
+    let r = run(
+        owner,
+        &["mailbox", "invite", alice(), "--name", "Alice Smith"],
+        "",
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(r.out.contains("invited Alice Smith"), "{}", r.out);
+    let r = run(owner, &["mailbox", "people"], "").await;
+    assert!(
+        r.out.contains("Alice Smith") && r.out.contains("invited"),
+        "{}",
+        r.out
+    );
+
+    // Alice registers from her invitation and signs in as herself: the shared mailbox
+    // comes beside her own.
+    let alice_dir = tempfile::tempdir().unwrap();
+    let mine = alice_dir.path();
+    let token = hub.link_token(alice(), "/register").await;
+    let link = format!("{}/register?token={token}", hub.url);
+    let r = run(mine, &["register", &link], &format!("{GOOD_PASSWORD}\n")).await;
+    assert_eq!(r.code, 0, "{}", r.err);
+    let r = run(
+        mine,
+        &["sign-in", "--remember"],
+        &format!("{GOOD_PASSWORD}\n"),
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(
+        r.out
+            .contains(&format!("added the shared mailbox {SHARED}")),
+        "{}",
+        r.out
+    );
+    let r = run(mine, &["account", "list"], "").await;
+    assert!(
+        r.out.contains(&format!("{SHARED}  (as {})", alice())),
+        "{}",
+        r.out
+    );
+    let r = run(mine, &["--account", SHARED, "list"], "").await;
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(r.out.contains("Referral 7"), "{}", r.out);
+    // A member cannot invite.
+    let r = run(
+        mine,
+        &[
+            "--account",
+            SHARED,
+            "mailbox",
+            "invite",
+            "bob@care.example",
+            "--name",
+            "Bob",
+        ],
+        "",
+    )
+    .await;
+    assert_ne!(r.code, 0);
+    assert!(r.err.contains("owner or a manager"), "{}", r.err);
+
+    // The owner removes her; her next sync deletes the copy and says why.
+    let r = run(owner, &["mailbox", "remove", alice()], "").await;
+    assert_eq!(r.code, 0, "{}", r.err);
+    let r = run(mine, &["--account", SHARED, "sync"], "").await;
+    assert_eq!(r.code, 4, "{} {}", r.out, r.err);
+    assert!(r.err.contains("no longer have access"), "{}", r.err);
+    let r = run(mine, &["account", "list"], "").await;
+    assert!(!r.out.contains(SHARED), "the copy is gone: {}", r.out);
+    assert!(r.out.contains(alice()), "{}", r.out);
+}

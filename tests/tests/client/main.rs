@@ -1,6 +1,7 @@
 //! The client core against a real hub on loopback: sync into a real SQLCipher vault.
 
 mod compose;
+mod delegates;
 mod errors;
 mod journey;
 mod lock;

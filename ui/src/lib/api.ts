@@ -18,6 +18,8 @@ export type Compose = B.Compose_Serialize;
 /** A compose as the window hands it back to the core (a kept `Compose` is one too). */
 export type ComposeInput = B.Compose_Deserialize;
 export type Contact = B.Contact;
+export type Delegate = B.Delegate;
+export type DelegateList = B.DelegateList;
 export type Enrolment = B.Enrolment;
 export type MfaState = B.MfaState;
 export type Folder = B.Folder;

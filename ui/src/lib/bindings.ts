@@ -8,13 +8,13 @@ import * as __TAURI_EVENT from "@tauri-apps/api/event";
 /** Commands */
 export const commands = {
 	appInfo: () => __TAURI_INVOKE<AppInfo_Serialize>("app_info"),
-	accounts: () => __TAURI_INVOKE<AccountView[]>("accounts"),
+	accounts: () => __TAURI_INVOKE<AccountView_Serialize[]>("accounts"),
 	/**  A link from an email, read and checked with its hub. */
 	linkInfo: (link: string) => __TAURI_INVOKE<LinkInfo>("link_info", { link }),
-	register: (link: string, password: string, remember: boolean) => __TAURI_INVOKE<AccountView>("register", { link, password, remember }),
-	signIn: (hubUrl: string, email: string, password: string, remember: boolean, mfaCode: string | null) => __TAURI_INVOKE<AccountView>("sign_in", { hubUrl, email, password, remember, mfaCode }),
+	register: (link: string, password: string, remember: boolean) => __TAURI_INVOKE<AccountView_Serialize>("register", { link, password, remember }),
+	signIn: (hubUrl: string, email: string, password: string, remember: boolean, mfaCode: string | null) => __TAURI_INVOKE<AccountView_Serialize>("sign_in", { hubUrl, email, password, remember, mfaCode }),
 	/**  Continues a remembered session (Remember me), or says sign-in is needed. */
-	resume: (account: string) => __TAURI_INVOKE<AccountView>("resume", { account }),
+	resume: (account: string) => __TAURI_INVOKE<AccountView_Serialize>("resume", { account }),
 	/**  Whether two-step sign-in is on for the mailbox. */
 	mfaState: (account: string) => __TAURI_INVOKE<MfaState>("mfa_state", { account }),
 	/**  Starts turning two-step sign-in on: the QR code and secret for the authenticator app. */
@@ -29,6 +29,18 @@ export const commands = {
 	 *  code.
 	 */
 	disableMfa: (account: string, password: string, code: string) => __TAURI_INVOKE<null>("disable_mfa", { account, password, code }),
+	/**
+	 *  The people who work the mailbox under their own names, and whether this person may
+	 *  invite and remove them.
+	 */
+	delegates: (account: string) => __TAURI_INVOKE<DelegateList>("delegates", { account }),
+	/**  Invites a person to work the mailbox as themselves; they are emailed an invitation. */
+	inviteDelegate: (account: string, email: string, name: string, manager: boolean) => __TAURI_INVOKE<Delegate>("invite_delegate", { account, email, name, manager }),
+	/**
+	 *  Takes a delegate's access away: their sessions end and their computers delete their
+	 *  copies.
+	 */
+	removeDelegate: (account: string, id: string) => __TAURI_INVOKE<null>("remove_delegate", { account, id }),
 	/**  Asks for a reset email; returns how many minutes its link works. */
 	requestReset: (hubUrl: string, email: string) => __TAURI_INVOKE<number>("request_reset", { hubUrl, email }),
 	confirmReset: (link: string, password: string) => __TAURI_INVOKE<null>("confirm_reset", { link, password }),
@@ -139,7 +151,7 @@ export const commands = {
 	 *  after the unlock. Returns whether a draft was saved (at the hub, or queued for it).
 	 */
 	lock: (compose: InProgress_Deserialize | null) => __TAURI_INVOKE<boolean>("lock", { compose }),
-	unlock: (account: string, password: string) => __TAURI_INVOKE<AccountView>("unlock", { account, password }),
+	unlock: (account: string, password: string) => __TAURI_INVOKE<AccountView_Serialize>("unlock", { account, password }),
 	/**
 	 *  Signs out of one mailbox: the compose in progress is saved as a draft (and kept for the
 	 *  next sign-in), the hub ends the session and Remember me is deleted.
@@ -161,7 +173,10 @@ export const events = {
 
 /* Types */
 /**  A mailbox as the account switcher shows it. */
-export type AccountView = {
+export type AccountView = AccountView_Serialize | AccountView_Deserialize;
+
+/**  A mailbox as the account switcher shows it. */
+export type AccountView_Deserialize = {
 	id: string,
 	email: string,
 	hub_url: string,
@@ -178,6 +193,40 @@ export type AccountView = {
 	 *  nothing else works until it does.
 	 */
 	mfa_enrolment_required: boolean,
+	/**
+	 *  How the mailbox is shown: its address, and on a shared mailbox worked as a named
+	 *  delegate who this person is there ("… — you are Alice Smith").
+	 */
+	label: string,
+	/**  On a shared mailbox worked as a named delegate: the person signed in. */
+	signed_in_as?: Person | null,
+};
+
+/**  A mailbox as the account switcher shows it. */
+export type AccountView_Serialize = {
+	id: string,
+	email: string,
+	hub_url: string,
+	unread: number,
+	remembered: boolean,
+	signed_in: boolean,
+	locked: boolean,
+	/**  The organisation's domains, as the hub gave them at the last sign-in. */
+	org_domains: string[],
+	/**  What the hub allows this mailbox (attachments, idle timeout), as of the last sign-in. */
+	limits: MailboxLimits,
+	/**
+	 *  The organisation requires two-step sign-in and this mailbox has not turned it on:
+	 *  nothing else works until it does.
+	 */
+	mfa_enrolment_required: boolean,
+	/**
+	 *  How the mailbox is shown: its address, and on a shared mailbox worked as a named
+	 *  delegate who this person is there ("… — you are Alice Smith").
+	 */
+	label: string,
+	/**  On a shared mailbox worked as a named delegate: the person signed in. */
+	signed_in_as: Person | null,
 };
 
 /**  Contacts and groups. */
@@ -260,6 +309,8 @@ export type Code =
 "mfa_enrolment_required" | 
 /**  Disabled by the hub's admin. */
 "account_disabled" | 
+/**  A named delegate's access to a shared mailbox was taken away: its copy here goes. */
+"access_removed" | 
 /**  Signed out, idle too long, or Remember me revoked: sign in again. */
 "sign_in_required" | 
 /**  A password that breaks the rules. */
@@ -381,6 +432,34 @@ export type ContactInput_Serialize = {
 	name: string,
 	/**  Address (see the address rule in the API guide). */
 	email: string,
+};
+
+/**  One named delegate of a shared mailbox (`GET /api/v1/mailbox/delegates`). */
+export type Delegate = {
+	/**  Opaque id, for removing them. */
+	id: string,
+	/**  Their own address: they sign in with it and their own password. */
+	email: string,
+	/**  Their name, e.g. `Alice Smith`; staff see it on what they send. */
+	name: string,
+	/**  `member`, or `manager` (may add and remove delegates). */
+	role: string,
+	/**  Whether they have chosen their password (until then the invitation is open). */
+	registered: boolean,
+	/**  When they were added, RFC 3339. */
+	added_at: string,
+	/**  Who added them: an address, or `admin`. */
+	added_by: string,
+};
+
+/**  `GET /api/v1/mailbox/delegates`. */
+export type DelegateList = {
+	/**  The mailbox's address. */
+	mailbox: string,
+	/**  Whether the caller may add and remove delegates (the owner or a manager). */
+	can_manage: boolean,
+	/**  In the order they were added. */
+	items: Delegate[],
 };
 
 /**  Delivery of a Sent item to the organisation's staff by email. */
@@ -544,6 +623,11 @@ export type MailKind =
 "online" | 
 /**  The session ended at the hub; the person must sign in again. */
 "sign_in_required" | 
+/**
+ *  This person's access to the shared mailbox was taken away: its copy on this
+ *  computer has been deleted, and the window drops it.
+ */
+"access_removed" | 
 /**
  *  The hub refused messages that waited in the outbox; they are back among the
  *  composes, with the reason.
@@ -726,6 +810,14 @@ export type Pending = {
 	subject: string,
 	/**  Its recipients. */
 	to: string[],
+};
+
+/**  A person who works a mailbox under their own name. */
+export type Person = {
+	/**  Their own address. */
+	email: string,
+	/**  Their name as the mailbox's owner gave it, e.g. `Alice Smith`. */
+	name: string,
 };
 
 /**  A file chosen to attach. */

@@ -96,6 +96,7 @@ fn code_of(code: &ErrorCode) -> Code {
         ErrorCode::MfaCodeWrong => Code::MfaCodeWrong,
         ErrorCode::MfaEnrolmentRequired => Code::MfaEnrolmentRequired,
         ErrorCode::AccountDisabled => Code::AccountDisabled,
+        ErrorCode::AccessRemoved => Code::AccessRemoved,
         ErrorCode::SessionExpired | ErrorCode::NotSignedIn => Code::SignInRequired,
         ErrorCode::WeakPassword => Code::WeakPassword,
         ErrorCode::InvalidToken => Code::InvalidLink,
@@ -376,12 +377,13 @@ impl HubClient {
         remember_me: bool,
         device: &str,
     ) -> Result<Session> {
-        self.sign_in_with_code(email, password, None, remember_me, device)
+        self.sign_in_with_code(email, password, None, remember_me, device, None)
             .await
     }
 
     /// As [`HubClient::sign_in`], with the second step of an account that has two-step
-    /// sign-in: the authenticator's 6-digit code or a recovery code.
+    /// sign-in: the authenticator's 6-digit code or a recovery code. With `mailbox`, a
+    /// named delegate (`email` and `password` their own) signs in to that shared mailbox.
     pub async fn sign_in_with_code(
         &self,
         email: &str,
@@ -389,6 +391,7 @@ impl HubClient {
         mfa_code: Option<&str>,
         remember_me: bool,
         device: &str,
+        mailbox: Option<&str>,
     ) -> Result<Session> {
         if password.is_empty() {
             return Err(ClientError::Refused {
@@ -409,6 +412,7 @@ impl HubClient {
             device_name: Some(device.to_owned()),
             device_token: device_token.map(|t| t.expose().clone()),
             mfa_code: mfa_code.map(str::to_owned),
+            mailbox: mailbox.map(str::to_owned),
         };
         let response = self
             .send_raw(Method::POST, "/sessions", Some(&body), false)
@@ -421,6 +425,33 @@ impl HubClient {
         if let (Some(slot), Some(token)) = (slot, &session.device_token) {
             slot.store.store(&slot.device, token)?;
         }
+        Ok(session)
+    }
+
+    /// Opens a session on the shared mailbox `mailbox` for the person signed in on `from`
+    /// (their own mailbox's client), without the password again, and keeps it here; with
+    /// `remember_me` its refresh token goes to this client's keyring slot.
+    ///
+    /// # Errors
+    /// `AccessRemoved` when the person is not (any more) its delegate; `SignInRequired`
+    /// when `from` is not signed in.
+    pub async fn open_delegate_session(
+        &self,
+        from: &HubClient,
+        mailbox: &str,
+        remember_me: bool,
+        device: &str,
+    ) -> Result<Session> {
+        let body = sealpost_proto::DelegateSessionRequest {
+            mailbox: mailbox.to_owned(),
+            remember_me,
+            device_name: Some(device.to_owned()),
+        };
+        let response = from
+            .call_raw(Method::POST, "/sessions/delegate", Some(&body))
+            .await?;
+        let session: Session = response.json().await.map_err(not_understood)?;
+        self.keep_session(&session)?;
         Ok(session)
     }
 

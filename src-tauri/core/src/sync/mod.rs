@@ -31,6 +31,9 @@ pub enum SyncEvent {
     Online,
     /// The session ended and cannot be renewed: the password is needed.
     SignInRequired,
+    /// A named delegate's access to this shared mailbox was taken away: its copy on this
+    /// computer has been deleted (by [`crate::Mailboxes::start_sync`]).
+    AccessRemoved,
     /// The hub refused items that waited in the outbox; they are back among the composes,
     /// with the reason (told by [`crate::Mailboxes::start_sync`]).
     Refused {
@@ -187,6 +190,10 @@ impl Syncer {
             match result {
                 Err(e) if e.code() == Code::SignInRequired => {
                     let _ = self.events.send(SyncEvent::SignInRequired);
+                    return;
+                }
+                Err(e) if e.code() == Code::AccessRemoved => {
+                    let _ = self.events.send(SyncEvent::AccessRemoved);
                     return;
                 }
                 Err(e) => {
