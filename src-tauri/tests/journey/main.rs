@@ -8,6 +8,7 @@
 
 mod accessibility;
 mod compose;
+mod delegates;
 mod desktop;
 mod list;
 mod mfa;
