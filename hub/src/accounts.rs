@@ -474,8 +474,8 @@ impl Hub {
             .delegated_mailbox(&person, &request.mailbox, caller)
             .await?
         else {
-            return Err(Error::BadRequest(
-                "That is your own mailbox: sign in to it with your password.".into(),
+            return Err(Error::Conflict(
+                "That is your own mailbox: you are signed in to it already.".into(),
             ));
         };
         let device = clean_device_name(request.device_name.as_deref());

@@ -138,7 +138,7 @@ impl Hub {
             Error::BadRequest(format!("{:?} is not an email address: {why}", new.email))
         })?;
         if email == mailbox.email {
-            return Err(Error::BadRequest(
+            return Err(Error::Conflict(
                 "That is this mailbox's own address: invite a person by their own address.".into(),
             ));
         }

@@ -141,6 +141,7 @@ pub struct SignInRequest {
     /// `password` are then the person's own. A person without access to it (never given,
     /// or taken away) answers 401 `access_removed` once the password is right.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(format = Email))]
     pub mailbox: Option<String>,
 }
 
@@ -152,6 +153,7 @@ pub struct SignInRequest {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct DelegateSessionRequest {
     /// The shared mailbox's address.
+    #[cfg_attr(feature = "openapi", schema(format = Email))]
     pub mailbox: String,
     /// Also issue a refresh token, so the device stays signed in to it.
     #[serde(default)]
@@ -225,10 +227,18 @@ pub struct DelegateList {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct NewDelegate {
     /// Their own address (not the organisation's, nor this mailbox's).
-    #[cfg_attr(feature = "openapi", schema(min_length = 3))]
+    #[cfg_attr(feature = "openapi", schema(format = Email))]
     pub email: String,
-    /// Their name, 1 to 100 characters.
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
+    /// Their name: 1 to 100 characters on one line (no control characters), not all
+    /// spaces.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 100,
+            pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+        )
+    )]
     pub name: String,
     /// `member` (the default) or `manager`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -17,9 +17,10 @@ use sealpost_proto::ErrorBody;
 #[utoipa::path(post, path = "/sessions/delegate", tag = "accounts", security(("bearer" = [])),
     request_body = DelegateSessionRequest,
     responses((status = 201, body = Session),
-        (status = 400, description = "bad_request: not an address, or the person's own mailbox", body = ErrorBody),
+        (status = 400, description = "bad_request: not an address", body = ErrorBody),
         (status = 401, description = "access_removed: not (any more) a delegate of it", body = ErrorBody),
-        (status = 403, description = "account_disabled: the mailbox is switched off", body = ErrorBody)))]
+        (status = 403, description = "account_disabled: the mailbox is switched off", body = ErrorBody),
+        (status = 409, description = "conflict: the person's own mailbox", body = ErrorBody)))]
 pub async fn delegate_session(
     State(hub): State<AppState>,
     ClientIp(caller): ClientIp,
@@ -44,9 +45,9 @@ pub async fn list(
 #[utoipa::path(post, path = "/mailbox/delegates", tag = "delegates", security(("bearer" = [])),
     request_body = NewDelegate,
     responses((status = 201, body = Delegate),
-        (status = 400, description = "bad_request: not an address, the mailbox's own, a bad name or role", body = ErrorBody),
+        (status = 400, description = "bad_request: not an address, a bad name or role", body = ErrorBody),
         (status = 403, description = "not_permitted: a delegate who is not a manager", body = ErrorBody),
-        (status = 409, description = "conflict: they have access already", body = ErrorBody),
+        (status = 409, description = "conflict: they have access already, or it is the mailbox's own address", body = ErrorBody),
         (status = 422, description = "recipient_not_allowed: an address of the organisation", body = ErrorBody)))]
 pub async fn invite(
     State(hub): State<AppState>,

@@ -165,7 +165,7 @@ async fn an_owner_invites_a_named_delegate_who_works_the_mailbox_as_themselves()
     let (status, body) = own
         .post("/sessions/delegate", json!({"mailbox": alice()}))
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "her own mailbox: {body}");
+    assert_eq!(status, StatusCode::CONFLICT, "her own mailbox: {body}");
 
     // A member sees who shares the mailbox, but cannot invite or remove.
     let (status, list) = delegate.get("/mailbox/delegates").await;
@@ -266,11 +266,7 @@ async fn invitations_that_cannot_be_are_refused_and_change_nothing() {
             400,
             "bad_request",
         ),
-        (
-            json!({"email": SHARED, "name": "Itself"}),
-            400,
-            "bad_request",
-        ),
+        (json!({"email": SHARED, "name": "Itself"}), 409, "conflict"),
         (json!({"email": CAROL, "name": "   "}), 400, "bad_request"),
         (
             json!({"email": CAROL, "name": "Carol\r\nBcc: all@example.gov.uk"}),

@@ -30,7 +30,8 @@ async fn the_owner_invites_alice_who_replies_as_herself_until_removed() -> Resul
     let result = async {
         ui.wait("#sign-in").await?;
         register(&ui, &shared_link, SHARED).await?;
-        ui.wait_text("#message-list", "Referral for the team").await?;
+        ui.wait_text("#message-list", "Referral for the team")
+            .await?;
 
         // The owner invites Alice by her own address.
         ui.click("#tab-settings").await?;
@@ -51,7 +52,8 @@ async fn the_owner_invites_alice_who_replies_as_herself_until_removed() -> Resul
             .await
             .context("the shared mailbox shows beside hers, labelled")?;
         ui.click(&as_alice).await?;
-        ui.wait_text("#message-list", "Referral for the team").await?;
+        ui.wait_text("#message-list", "Referral for the team")
+            .await?;
         ui.shot("delegate-mailbox").await?;
         ui.click_row("Referral for the team").await?;
         ui.click("#reply").await?;
@@ -89,7 +91,10 @@ async fn the_owner_invites_alice_who_replies_as_herself_until_removed() -> Resul
             .filter_map(|e| e.ok())
             .filter(|e| e.file_name().to_string_lossy().ends_with(".vault"))
             .count();
-        ensure!(vaults == 2, "the owner's and Alice's own vaults only: {vaults}");
+        ensure!(
+            vaults == 2,
+            "the owner's and Alice's own vaults only: {vaults}"
+        );
         ui.wait("#people-none").await?;
         Ok::<(), anyhow::Error>(())
     }
