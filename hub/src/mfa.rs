@@ -68,12 +68,16 @@ pub fn step_of(t: DateTime<Utc>) -> i64 {
     t.timestamp().div_euclid(STEP_SECONDS)
 }
 
+/// The longest second step looked at, in characters; anything longer is wrong at once.
+const MAX_CODE_CHARS: usize = 64;
+
 /// A recovery code as stored: HMAC-SHA-256 of its letters (lower case, without spaces or
 /// dashes) keyed with the account's TOTP secret, which is itself sealed. A copy of the
 /// database alone therefore cannot be searched for the codes (about 50 bits each), and
 /// online guesses meet the lockout.
 fn recovery_digest(secret: &[u8], code: &str) -> String {
-    let letters: String = code
+    // Full-width letters (an East Asian keyboard's) read as the ASCII ones (NFKC).
+    let letters: String = crate::policy::nfkc(code)
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_lowercase())
@@ -83,9 +87,13 @@ fn recovery_digest(secret: &[u8], code: &str) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-/// Whether `text` has the shape of an authenticator code (six digits, spaces allowed).
+/// Whether `text` has the shape of an authenticator code (six digits, spaces allowed;
+/// full-width digits read as ASCII ones, by NFKC).
 fn looks_like_code(text: &str) -> Option<String> {
-    let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let digits: String = crate::policy::nfkc(text)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
     (digits.len() == DIGITS && digits.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
 }
 
@@ -333,6 +341,10 @@ impl Hub {
     /// Checks a second step for the account: an authenticator code not used before, or an
     /// unused recovery code (used up by this). `None` when it is neither.
     pub(crate) async fn second_step(&self, account_id: &str, given: &str) -> Result<Option<Proof>> {
+        if given.chars().count() > MAX_CODE_CHARS {
+            // Neither a code nor a recovery code: wrong, without more work.
+            return Ok(None);
+        }
         let Some((email, secret, true)) = self.mfa_secret(account_id).await? else {
             return Ok(None);
         };
@@ -480,6 +492,16 @@ mod tests {
         );
         assert_eq!(looks_like_code("123 456").as_deref(), Some("123456"));
         assert_eq!(looks_like_code("12345a"), None);
+        assert_eq!(
+            looks_like_code("１２３ ４５６").as_deref(),
+            Some("123456"),
+            "full-width digits"
+        );
+        assert_eq!(
+            recovery_digest(key, "abcde-fghjk"),
+            recovery_digest(key, "ＡＢＣＤＥ－ＦＧＨＪＫ"),
+            "full-width letters"
+        );
         assert_eq!(looks_like_code("abcde-fghjk"), None);
     }
 }

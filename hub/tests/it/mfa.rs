@@ -434,3 +434,27 @@ async fn under_require_mfa_a_user_must_turn_it_on_before_anything_else() {
     assert_eq!(status, StatusCode::CREATED);
     assert!(session.get("mfa_enrolment_required").is_none(), "{session}");
 }
+
+#[tokio::test]
+async fn a_code_in_full_width_digits_works_and_a_huge_one_is_only_wrong() {
+    let t = TestHub::start().await;
+    let user = t.user(alice()).await;
+    let (secret, _) = enrol(&user).await;
+    t.advance(Duration::seconds(30));
+    // An East Asian keyboard types full-width digits: they read as the same code.
+    let wide: String = code_now(&t, &secret)
+        .chars()
+        .map(|c| char::from_u32(c as u32 - '0' as u32 + '０' as u32).unwrap())
+        .collect();
+    let (status, body) = sign_in_with(&t, Some(&wide), false).await;
+    assert_eq!(status, StatusCode::CREATED, "{wide}: {body}");
+    // A huge "code" is a wrong one, counted, and costs no more than a short one.
+    let huge = "9".repeat(10_000);
+    let (status, body) = sign_in_with(&t, Some(&huge), false).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "mfa_code_wrong"),
+        "{body}"
+    );
+    assert_eq!(body["error"]["tries_left"], 2, "{body}");
+}
