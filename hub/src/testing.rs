@@ -140,6 +140,28 @@ impl TestServer {
     }
 
     /// Answers again, at the same address.
+    /// Stops serving, changes the hub's configuration as an admin editing `hub.toml`
+    /// would, and starts again on the same address, store and clock (a restart).
+    pub async fn restart_with(&mut self, configure: impl FnOnce(&mut HubConfig)) {
+        self.go_offline().await;
+        self.hub.background_done().await;
+        self.feed.stop().await;
+        let data = self.data();
+        let path = data.join("hub.toml");
+        let mut config: HubConfig =
+            toml::from_str(&std::fs::read_to_string(&path).expect("hub.toml")).expect("parses");
+        configure(&mut config);
+        std::fs::write(&path, toml::to_string(&config).unwrap()).unwrap();
+        self.hub = Arc::new(
+            Hub::open_with(&data, Arc::new(self.clock.clone()), Arc::new(OsEntropy)).expect("open"),
+        );
+        self.feed = self
+            .hub
+            .hear_other_processes()
+            .expect("the events socket binds");
+        self.come_back().await;
+    }
+
     pub async fn come_back(&mut self) {
         let address = self.url.trim_start_matches("http://").to_owned();
         let listener = tokio::net::TcpListener::bind(&address)

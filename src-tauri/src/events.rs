@@ -33,6 +33,9 @@ pub enum MailKind {
     /// This person's access to the shared mailbox was taken away: its copy on this
     /// computer has been deleted, and the window drops it.
     AccessRemoved,
+    /// The organisation now requires two-step sign-in and it is not on: sync stopped
+    /// until it is turned on in Settings.
+    MfaEnrolmentRequired,
     /// The hub refused messages that waited in the outbox; they are back among the
     /// composes, with the reason.
     Refused,

@@ -155,6 +155,7 @@ impl Desk {
                     SyncEvent::Online => (MailKind::Online, 0),
                     SyncEvent::SignInRequired => (MailKind::SignInRequired, 0),
                     SyncEvent::AccessRemoved => (MailKind::AccessRemoved, 0),
+                    SyncEvent::MfaEnrolmentRequired => (MailKind::MfaEnrolmentRequired, 0),
                     SyncEvent::Refused { count } => (MailKind::Refused, *count),
                 };
                 let _ = Mail {

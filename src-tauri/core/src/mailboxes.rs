@@ -303,9 +303,8 @@ impl Mailboxes {
         let record = self.register(link, password).await?;
         let mailbox = self.get(&record.id)?;
         mailbox.sign_in(password, remember).await?;
+        catch_up(&mailbox).await?;
         if !mailbox.hub.mfa_enrolment_required() {
-            // Under `require_mfa`, sync waits until two-step sign-in is on.
-            mailbox.syncer.sync().await?;
             // A person invited to a shared mailbox finds it beside their own at once.
             self.open_shared(&mailbox, password, remember).await;
         }
@@ -467,7 +466,12 @@ impl Mailboxes {
                     forget_removed(&open, &accounts, &opened, &mailbox.account.id);
                 }
                 listener(&mailbox, &event);
-                if matches!(event, SyncEvent::SignInRequired | SyncEvent::AccessRemoved) {
+                if matches!(
+                    event,
+                    SyncEvent::SignInRequired
+                        | SyncEvent::AccessRemoved
+                        | SyncEvent::MfaEnrolmentRequired
+                ) {
                     break;
                 }
             }
@@ -503,10 +507,6 @@ fn forget_removed(
 /// Syncs once; an unreachable hub is no failure (the vault reads offline). What a
 /// Remember-me refresh on the way said about the account is kept.
 async fn catch_up(mailbox: &Mailbox) -> Result<()> {
-    if mailbox.hub.mfa_enrolment_required() {
-        // Nothing syncs until two-step sign-in is on; the caller asks for it.
-        return Ok(());
-    }
     match mailbox.syncer.sync().await {
         Ok(_) => mailbox.keep_refreshed_account_info(),
         Err(e) if e.code() == Code::Offline => Ok(()),

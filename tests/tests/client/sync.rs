@@ -315,3 +315,47 @@ async fn a_recalled_message_leaves_only_a_line_that_this_device_can_remove() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_running_sync_stops_when_two_step_sign_in_becomes_required_and_goes_on_once_it_is_on() {
+    let mut hub = TestServer::start().await;
+    let client = TestClient::new();
+    let mailbox = std::sync::Arc::new(client.registered(&hub, alice(), true).await);
+    mailbox.syncer.sync().await.unwrap();
+
+    let mailboxes = sealpost_client::Mailboxes::new(client.accounts());
+    let (told, mut heard) = tokio::sync::mpsc::unbounded_channel();
+    mailboxes.start_sync(
+        mailbox.clone(),
+        std::sync::Arc::new(move |_, event| {
+            let _ = told.send(event.clone());
+        }),
+    );
+    // The organisation starts requiring it while the app runs (hub.toml, a restart).
+    hub.restart_with(|c| c.security.require_mfa = true).await;
+    hub.org_send(&[alice()], "After the change", "b").await;
+    let stopped = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        while let Some(event) = heard.recv().await {
+            if event == SyncEvent::MfaEnrolmentRequired {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .unwrap_or(false);
+    assert!(stopped, "the running sync says why it stopped, and stops");
+    mailboxes.stop_sync(&mailbox.account.id);
+    let err = mailbox.syncer.sync().await.unwrap_err();
+    assert_eq!(err.code(), Code::MfaEnrolmentRequired, "{err}");
+
+    // Turned on, the mail comes.
+    let enrolment = mailbox.begin_mfa(GOOD_PASSWORD).await.unwrap();
+    mailbox
+        .confirm_mfa(&hub.authenticator_code(&enrolment.secret))
+        .await
+        .unwrap();
+    mailbox.syncer.sync().await.unwrap();
+    let inbox = mailbox.vault.list(Folder::Inbox, 50, None).unwrap();
+    assert!(inbox.iter().any(|m| m.subject == "After the change"));
+}

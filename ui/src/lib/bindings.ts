@@ -629,6 +629,11 @@ export type MailKind =
  */
 "access_removed" | 
 /**
+ *  The organisation now requires two-step sign-in and it is not on: sync stopped
+ *  until it is turned on in Settings.
+ */
+"mfa_enrolment_required" | 
+/**
  *  The hub refused messages that waited in the outbox; they are back among the
  *  composes, with the reason.
  */

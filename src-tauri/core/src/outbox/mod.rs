@@ -38,11 +38,12 @@ pub struct FlushReport {
     pub(crate) refusals: Vec<(i64, Refusal)>,
 }
 
-/// Whether a failure to hand an item to the hub is for now only: it is kept in the queue.
+/// Whether a failure to hand an item to the hub is for now only: it is kept in the queue
+/// (the hub is away, the session ended, or two-step sign-in must be turned on first).
 fn waits(e: &ClientError) -> bool {
     matches!(
         e.code(),
-        Code::Offline | Code::SignInRequired | Code::RateLimited
+        Code::Offline | Code::SignInRequired | Code::RateLimited | Code::MfaEnrolmentRequired
     ) || matches!(
         e,
         ClientError::Hub {

@@ -34,6 +34,9 @@ pub enum SyncEvent {
     /// A named delegate's access to this shared mailbox was taken away: its copy on this
     /// computer has been deleted (by [`crate::Mailboxes::start_sync`]).
     AccessRemoved,
+    /// The organisation requires two-step sign-in and it is not on: sync stopped until it
+    /// is turned on.
+    MfaEnrolmentRequired,
     /// The hub refused items that waited in the outbox; they are back among the composes,
     /// with the reason (told by [`crate::Mailboxes::start_sync`]).
     Refused {
@@ -93,6 +96,17 @@ impl Syncer {
     /// while the current one is written, but pages are applied strictly in order, each
     /// with its state in one transaction.
     pub async fn sync_pages(&self, max_pages: Option<usize>) -> Result<SyncReport> {
+        if self.hub.mfa_enrolment_required() {
+            // The organisation requires two-step sign-in and it is not on: the hub would
+            // refuse every call, so none is made until it is.
+            return Err(ClientError::Refused {
+                code: Code::MfaEnrolmentRequired,
+                message: "Your organisation requires two-step sign-in: turn it on (in \
+                          Settings, or `sealpost mfa on`) before the mailbox syncs."
+                    .into(),
+                refused: Vec::new(),
+            });
+        }
         let mut report = SyncReport::default();
         let mut senders: Vec<String> = Vec::new();
         let mut latest: Option<String> = None;
@@ -194,6 +208,12 @@ impl Syncer {
                 }
                 Err(e) if e.code() == Code::AccessRemoved => {
                     let _ = self.events.send(SyncEvent::AccessRemoved);
+                    return;
+                }
+                Err(e) if e.code() == Code::MfaEnrolmentRequired => {
+                    // Switched on at the hub while this ran: nothing works until two-step
+                    // sign-in is on, and turning it on starts the sync again.
+                    let _ = self.events.send(SyncEvent::MfaEnrolmentRequired);
                     return;
                 }
                 Err(e) => {
