@@ -86,6 +86,8 @@ pub struct Authenticated {
     pub family_id: String,
     /// The person and device: the mailbox's owner, or a named delegate.
     pub signer: Signer,
+    /// Whether the person has two-step sign-in on (as the session was checked).
+    pub mfa_on: bool,
 }
 
 impl Authenticated {
@@ -990,11 +992,13 @@ impl Hub {
                 account_id,
                 family_id,
                 signer,
+                mfa_on,
                 ..
             } => Ok(Authenticated {
                 account_id,
                 family_id,
                 signer,
+                mfa_on,
             }),
             AccessCheck::Removed => Err(Error::AccessRemoved),
             AccessCheck::Expired => Err(Error::SessionExpired),

@@ -133,10 +133,7 @@ impl FromRequestParts<AppState> for SignedIn {
         let enrolling = ["/account/mfa", "/account/mfa/confirm", "/sessions/current"]
             .iter()
             .any(|p| path.ends_with(p));
-        if hub.config().security.require_mfa
-            && !enrolling
-            && !hub.mfa_enabled(&who.signer.person_id).await?
-        {
+        if hub.config().security.require_mfa && !enrolling && !who.mfa_on {
             return Err(Error::MfaEnrolmentRequired.into());
         }
         Ok(SignedIn(who))

@@ -16,6 +16,8 @@ pub enum AccessCheck {
         family_id: String,
         /// Who signed in, see [`Signer`].
         signer: Signer,
+        /// Whether that person has two-step sign-in on.
+        mfa_on: bool,
         /// When it ends if left idle.
         expires_at: DateTime<Utc>,
         /// Checked without touching, and its idle window needs sliding.
@@ -164,7 +166,9 @@ impl Tx<'_> {
             .prepare_cached(
                 "SELECT t.account_id, t.family_id, t.last_used_at, t.max_expires_at, \
                         t.revoked_at, f.revoked_at, a.status, f.revoked_reason, f.person_id, \
-                        f.device_name, a.email, COALESCE(p.email, ''), COALESCE(p.status, '') \
+                        f.device_name, a.email, COALESCE(p.email, ''), COALESCE(p.status, ''), \
+                        EXISTS (SELECT 1 FROM mfa m WHERE m.enabled_at <> 0 AND m.account_id = \
+                            CASE WHEN f.person_id = '' THEN t.account_id ELSE f.person_id END) \
                  FROM access_tokens t \
                  JOIN session_families f ON f.id = t.family_id \
                  JOIN accounts a ON a.id = t.account_id \
@@ -191,6 +195,7 @@ impl Tx<'_> {
                         r.get::<_, String>(10)?,
                         r.get::<_, String>(11)?,
                         r.get::<_, String>(12)?,
+                        r.get::<_, bool>(13)?,
                     ),
                 ))
             })
@@ -198,7 +203,7 @@ impl Tx<'_> {
         let Some((
             (account_id, family_id, last_used, max_expires),
             (revoked, family_revoked, status, reason),
-            (person_id, device, mailbox_email, person_email, person_status),
+            (person_id, device, mailbox_email, person_email, person_status, mfa_on),
         )) = row
         else {
             return Ok(AccessCheck::Unknown);
@@ -244,6 +249,7 @@ impl Tx<'_> {
             account_id,
             family_id,
             signer,
+            mfa_on,
             expires_at: (last_used + idle).min(max_expires),
             stale: stale && !touch,
         })
