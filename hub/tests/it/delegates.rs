@@ -423,3 +423,48 @@ async fn a_shared_only_mailbox_has_no_password_of_its_own() {
     assert!(user.shared_only);
     assert_eq!(user.delegates, vec![alice().to_owned()]);
 }
+
+#[tokio::test]
+async fn a_disabled_shared_mailbox_refuses_its_delegates_too() {
+    let t = TestHub::start().await;
+    let owner = t.user(SHARED).await;
+    let (status, _) = owner
+        .post(
+            "/mailbox/delegates",
+            json!({"email": alice(), "name": "Alice Smith"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    register_from_email(&t, alice()).await;
+    let (_, session) = sign_in_to_shared(&t, alice(), GOOD_PASSWORD, false).await;
+    let delegate = as_user(&t, &session);
+    let own = t.signed_in(alice()).await;
+    let (status, body) = own
+        .post("/sessions/delegate", json!({"mailbox": "not an address"}))
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "bad_request")
+    );
+
+    t.hub
+        .disable_user(SHARED, &sealpost_hub::Caller::cli())
+        .await
+        .unwrap();
+    let (status, _) = delegate.get("/messages").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "her session on it ends");
+    let (status, body) = sign_in_to_shared(&t, alice(), GOOD_PASSWORD, false).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "account_disabled")
+    );
+    let (status, body) = own
+        .post("/sessions/delegate", json!({"mailbox": SHARED}))
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "account_disabled")
+    );
+    // Her own mailbox is hers still.
+    assert_eq!(own.get("/messages").await.0, StatusCode::OK);
+}

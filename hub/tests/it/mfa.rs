@@ -458,3 +458,68 @@ async fn a_code_in_full_width_digits_works_and_a_huge_one_is_only_wrong() {
     );
     assert_eq!(body["error"]["tries_left"], 2, "{body}");
 }
+
+#[tokio::test]
+async fn one_code_signs_in_once_even_when_two_sign_ins_race_with_it() {
+    let t = TestHub::start().await;
+    let user = t.user(alice()).await;
+    let (secret, _) = enrol(&user).await;
+    t.advance(Duration::seconds(30));
+    let shown = code_now(&t, &secret);
+    let (a, b) = tokio::join!(
+        sign_in_with(&t, Some(&shown), false),
+        sign_in_with(&t, Some(&shown), false)
+    );
+    let mut statuses = [a.0, b.0];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [StatusCode::CREATED, StatusCode::UNAUTHORIZED],
+        "one wins, the other is told the code was used: {a:?} {b:?}"
+    );
+    let loser = if a.0 == StatusCode::UNAUTHORIZED {
+        &a.1
+    } else {
+        &b.1
+    };
+    assert_eq!(code(loser), "mfa_code_wrong");
+}
+
+#[tokio::test]
+async fn a_second_enrolment_replaces_the_first_before_it_is_confirmed() {
+    let t = TestHub::start().await;
+    let user = t.user(alice()).await;
+    let first = user
+        .post("/account/mfa", json!({"password": GOOD_PASSWORD}))
+        .await
+        .1["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let second = user
+        .post("/account/mfa", json!({"password": GOOD_PASSWORD}))
+        .await
+        .1["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(first, second);
+    let (status, body) = user
+        .post(
+            "/account/mfa/confirm",
+            json!({"code": code_now(&t, &first)}),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "mfa_code_wrong"),
+        "the replaced secret's codes do not confirm: {body}"
+    );
+    let (status, body) = user
+        .post(
+            "/account/mfa/confirm",
+            json!({"code": code_now(&t, &second)}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
