@@ -1164,3 +1164,85 @@ fn status_tells_who_was_notified_and_who_has_not_registered() {
     );
     assert!(json["recipients"][0]["registered_at"].is_null());
 }
+
+#[test]
+fn admin_mailbox_commands_manage_delegates_and_shared_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("hub");
+    init(&dir);
+    let data = data_arg(&dir);
+    let shared = "care.referrals@partner.example";
+    let (ok, _, err) = run(&[
+        "send",
+        "--data",
+        &data,
+        "--from",
+        "case.worker@example.gov.uk",
+        "--to",
+        shared,
+        "--subject",
+        "Referral",
+        "--body",
+        "Hello",
+    ]);
+    assert!(ok, "{err}");
+    let admin = |args: &[&str]| {
+        let mut all = vec!["admin", "--data", data.as_str(), "mailbox"];
+        all.extend_from_slice(args);
+        run(&all)
+    };
+    let (ok, _, err) = admin(&["shared-only", shared]);
+    assert!(!ok);
+    assert!(err.contains("has no delegates yet"), "{err}");
+    let (ok, out, err) = admin(&[
+        "add-delegate",
+        shared,
+        "alice@partner.example",
+        "--name",
+        "Alice Smith",
+        "--manager",
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("added Alice Smith (alice@partner.example)") && out.contains("manager"),
+        "{out}"
+    );
+    let (ok, _, err) = admin(&[
+        "add-delegate",
+        shared,
+        "bob@care.example",
+        "--name",
+        "Bob\nBcc: x@example.org",
+    ]);
+    assert!(!ok, "a name on two lines is refused");
+    assert!(err.contains("one line"), "{err}");
+    let (ok, out, _) = admin(&["delegates", shared]);
+    assert!(ok);
+    assert!(out.starts_with("EMAIL"), "{out}");
+    assert!(out.contains("Alice Smith") && out.contains("invited") && out.contains("admin"));
+    let (ok, out, _) = admin(&["delegates", shared, "--json"]);
+    assert!(ok);
+    let list: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(list[0]["email"], "alice@partner.example");
+    let (ok, out, err) = admin(&["shared-only", shared]);
+    assert!(ok, "{err}");
+    assert!(out.contains("shared-only"), "{out}");
+    let (ok, out, _) = run(&["admin", "--data", &data, "user", "show", shared]);
+    assert!(ok);
+    assert!(
+        out.contains("shared-only:") && out.contains("alice@partner.example"),
+        "{out}"
+    );
+    let (ok, out, err) = admin(&["remove-delegate", shared, "alice@partner.example"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("removed alice@partner.example"), "{out}");
+    let (ok, _, err) = admin(&["remove-delegate", shared, "alice@partner.example"]);
+    assert!(!ok, "twice: nothing to remove");
+    assert!(err.contains("not found"), "{err}");
+    let (ok, out, _) = run(&["admin", "--data", &data, "audit"]);
+    assert!(ok);
+    assert!(out.contains("PERSON") && out.contains("DEVICE"), "{out}");
+    for event in ["delegate_added", "mailbox_shared_only", "delegate_removed"] {
+        assert!(out.contains(event), "audit shows {event}: {out}");
+    }
+}
