@@ -770,6 +770,11 @@ impl Hub {
         until: DateTime<Utc>,
         wrong: Wrong,
     ) -> Result<()> {
+        if account.shared_only {
+            // No password of its own: a reset link would give it one. Its delegates sign
+            // in as themselves, so nobody is locked out by this lock.
+            return Ok(());
+        }
         let link = self.prepare_link(LinkPurpose::Reset);
         let email = match wrong {
             Wrong::Password => templates::locked(&self.config.org_name, until, &link.url),
@@ -851,6 +856,9 @@ impl Hub {
                         tx.insert_device(hash, &signer.person_id, now)?;
                     }
                     tx.touch_sign_in(&signer.person_id, now)?;
+                    if !person_id.is_empty() {
+                        tx.mark_joined(&account_id, &person_id, now)?;
+                    }
                     // Which device signed in tells apart the people sharing a mailbox.
                     let mut detail = Vec::new();
                     if !device.trim().is_empty() {
@@ -1106,6 +1114,10 @@ impl Hub {
         caller: &Caller,
     ) -> Result<String> {
         let account = self.link_account(token, LinkPurpose::Reset).await?;
+        if account.shared_only {
+            // A link made before the mailbox became shared-only: it has no password now.
+            return Err(Error::InvalidToken);
+        }
         let failed = self.passwords.broken_rules(new_password, &account.email);
         if !failed.is_empty() {
             return Err(Error::WeakPassword(failed));

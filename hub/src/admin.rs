@@ -151,6 +151,9 @@ impl Hub {
         self.admin_change(email, caller, "disabled", |tx, account, now| {
             tx.set_account_status(&account.id, AccountStatus::Disabled)?;
             tx.revoke_account_sessions(&account.id, now)?;
+            // A shared mailbox switched off ends its delegates' sessions on it as well, so
+            // that enabling it again does not bring them back to life.
+            tx.revoke_mailbox_sessions(&account.id, now)?;
             Ok(())
         })
         .await
@@ -159,7 +162,8 @@ impl Hub {
     /// Re-enables a disabled user (pending again if they never registered).
     pub async fn enable_user(&self, email: &str, caller: &Caller) -> Result<()> {
         self.admin_change(email, caller, "enabled", |tx, account, _| {
-            let status = if account.password_hash.is_empty() {
+            // A shared-only mailbox has no password by design, and is not waiting for one.
+            let status = if account.password_hash.is_empty() && !account.shared_only {
                 AccountStatus::Pending
             } else {
                 AccountStatus::Active

@@ -18,6 +18,14 @@ use crate::store::{Account, AccountStatus, DelegateRole, Delegation, LinkPurpose
 /// The longest name a delegate may be given, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
 
+/// The most delegates one mailbox may have.
+pub const MAX_DELEGATES: usize = 100;
+
+/// How many invitations one mailbox's owner and managers may send in an hour (an
+/// invitation is an email to any address: this keeps the feature from being a way to
+/// send mail in the organisation's name). One address gets at most one every 10 minutes.
+pub const INVITES_PER_MAILBOX_PER_HOUR: u32 = 20;
+
 /// Who adds or removes a delegate.
 #[derive(Debug, Clone)]
 pub enum ActingFor {
@@ -57,7 +65,7 @@ impl Hub {
             email: d.person_email.clone(),
             name: self.delegate_name(d).await?,
             role: d.role.as_str().to_owned(),
-            registered: d.person_registered,
+            joined: d.joined_at.is_some(),
             added_at: rfc3339(d.added_at),
             added_by: d.added_by.clone(),
         })
@@ -152,6 +160,35 @@ impl Hub {
                 Error::BadRequest(format!("{r:?} is not a role: use member or manager."))
             })?,
         };
+        let (lookup, mailbox_id) = (email.clone(), mailbox.id.clone());
+        let has_access = self
+            .store
+            .read(move |tx| {
+                Ok(match tx.account_by_email(&lookup)? {
+                    Some(p) if p.status != AccountStatus::Pending => {
+                        tx.delegation(&mailbox_id, &p.id)?.is_some()
+                    }
+                    _ => false,
+                })
+            })
+            .await?;
+        if has_access {
+            return Err(Error::Conflict(format!(
+                "{email} has access to {} already; nothing was changed",
+                mailbox.email
+            )));
+        }
+        if let ActingFor::Person(_) = &by {
+            let now = self.now();
+            self.invites_by_address
+                .hit(&email, now)
+                .await
+                .map_err(Error::RateLimited)?;
+            self.invites_by_mailbox
+                .hit(&mailbox.id, now)
+                .await
+                .map_err(Error::RateLimited)?;
+        }
         let (person_id, person_email, _, status) = self.ensure_mailbox(&email).await?;
         let keys = self.mailbox_key(&mailbox.id).await?;
         let sealed = keys.data.seal(
@@ -173,6 +210,14 @@ impl Hub {
         );
         self.store
             .write(move |tx| {
+                if tx.delegation(&mailbox_id, &person)?.is_none()
+                    && tx.delegates_of(&mailbox_id)?.len() >= MAX_DELEGATES
+                {
+                    return Err(Error::Conflict(format!(
+                        "{mailbox_email} has {MAX_DELEGATES} delegates already, the most a \
+                         mailbox may have; remove someone first"
+                    )));
+                }
                 let added =
                     tx.insert_delegate(&mailbox_id, &person, &sealed, role, &added_by, now)?;
                 if !added && stored_link.is_none() {

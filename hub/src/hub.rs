@@ -71,6 +71,10 @@ pub struct Hub {
     /// The spacing of reset emails per address.
     pub(crate) resets_by_address: Throttle,
     pub(crate) resets_by_ip: Throttle,
+    /// Invitations to work a shared mailbox, per mailbox (see `delegates`).
+    pub(crate) invites_by_mailbox: Throttle,
+    /// Invitation emails per invited address.
+    pub(crate) invites_by_address: Throttle,
     /// Work that goes on after its request was answered (reset emails); tests wait for it.
     pub(crate) background: tokio_util::task::TaskTracker,
     pub(crate) mail_wakeup: Notify,
@@ -307,6 +311,13 @@ impl Hub {
                 Duration::seconds(3600 / i64::from(security.resets_per_address_per_hour.max(1))),
             )
             .shared(&store, "resets_by_address"),
+            invites_by_mailbox: Throttle::new(
+                crate::delegates::INVITES_PER_MAILBOX_PER_HOUR,
+                Duration::hours(1),
+            )
+            .shared(&store, "invites_by_mailbox"),
+            invites_by_address: Throttle::new(1, Duration::minutes(10))
+                .shared(&store, "invites_by_address"),
             resets_by_ip: Throttle::new(
                 security.resets_per_address_per_hour * 10,
                 Duration::hours(1),

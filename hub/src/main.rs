@@ -315,13 +315,8 @@ async fn mailbox_admin(hub: &Hub, command: MailboxCommand, caller: &Caller) -> a
             let d = hub
                 .add_delegate(&shared, &new, ActingFor::Admin, caller)
                 .await?;
-            let how = if d.registered {
-                "they sign in with their own password"
-            } else {
-                "their invitation has a link to choose a password"
-            };
             say!(
-                "added {} ({}) to {} as a {}, and emailed them: {how}",
+                "added {} ({}) to {} as a {}, and emailed them an invitation",
                 d.name,
                 d.email,
                 shared.email,

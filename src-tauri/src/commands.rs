@@ -78,20 +78,37 @@ pub async fn register(
     Ok(desk.view(&mailbox))
 }
 
+/// What the sign-in screen sends.
+#[derive(Deserialize, specta::Type)]
+pub struct SignInForm {
+    hub_url: String,
+    /// The mailbox's address, or a named delegate's own.
+    email: String,
+    password: String,
+    remember: bool,
+    /// The two-step code, once the hub asked for it.
+    mfa_code: Option<String>,
+    /// The shared mailbox being signed in to again, when its named person signs in.
+    account: Option<String>,
+}
+
 #[tauri::command]
 #[specta::specta]
 pub async fn sign_in(
     app: AppHandle,
     desk: State<'_, Desk>,
-    hub_url: String,
-    email: String,
-    password: String,
-    remember: bool,
-    mfa_code: Option<String>,
+    form: SignInForm,
 ) -> UiResult<AccountView> {
     let mailbox = desk
         .mailboxes
-        .sign_in_with_code(&hub_url, &email, &password, mfa_code.as_deref(), remember)
+        .sign_in_to(
+            form.account.as_deref(),
+            &form.hub_url,
+            &form.email,
+            &form.password,
+            form.mfa_code.as_deref(),
+            form.remember,
+        )
         .await?;
     desk.start_sync(&app, mailbox.clone());
     desk.start_shared_syncs(&app, &mailbox);

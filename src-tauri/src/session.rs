@@ -62,6 +62,10 @@ impl Desk {
     ) -> Self {
         let app: Arc<OnceLock<AppHandle>> = Arc::new(OnceLock::new());
         let window = app.clone();
+        // Vault files a removal could not delete at the time (their keys are gone already).
+        if let Err(e) = accounts.sweep() {
+            tracing::warn!(error = %e, "left-over vault files could not be removed");
+        }
         let mailboxes = Mailboxes::new(accounts).with_on_open(Arc::new(move |mailbox| {
             let (window, id) = (window.clone(), mailbox.account.id.clone());
             mailbox.set_progress(Some(Arc::new(move |name: &str, done: u64, total: u64| {

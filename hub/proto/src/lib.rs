@@ -198,8 +198,9 @@ pub struct Delegate {
     pub name: String,
     /// `member`, or `manager` (may add and remove delegates).
     pub role: String,
-    /// Whether they have chosen their password (until then the invitation is open).
-    pub registered: bool,
+    /// Whether they have signed in to this mailbox yet (until then the invitation is
+    /// open). Whether they have an account with the hub otherwise is not told.
+    pub joined: bool,
     /// When they were added, RFC 3339.
     pub added_at: String,
     /// Who added them: an address, or `admin`.

@@ -106,8 +106,12 @@ impl FromRequestParts<AppState> for ClientIp {
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
+    bearer_of(&parts.headers)
+}
+
+/// The bearer token of a request's `Authorization` header.
+pub(crate) fn bearer_of(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)?
         .to_str()
         .ok()?

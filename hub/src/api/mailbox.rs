@@ -284,8 +284,19 @@ impl Drop for Listening {
 pub async fn events(
     State(hub): State<AppState>,
     SignedIn(who): SignedIn,
+    headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let listener = hub.watch(&who.account_id).await?;
+    // The session is checked again before each event and every minute: a stream outlives
+    // no sign-out, removal or lock (the client's next call then hears why).
+    let token = super::extract::bearer_of(&headers)
+        .unwrap_or_default()
+        .to_owned();
+    let checker = hub.clone();
+    let still_signed_in = move || {
+        let (hub, token) = (checker.clone(), token.clone());
+        async move { hub.authenticate(&token).await.is_ok() }
+    };
     hub.metrics.sse_opened();
     let listening = Listening(hub.clone());
     let event = |state: i64| {
@@ -296,33 +307,58 @@ pub async fn events(
             })
             .expect("BUG: a state event serialises")
     };
+    let mut recheck = tokio::time::interval(std::time::Duration::from_secs(60));
+    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let stream = futures_util::stream::unfold(
         (
             Some(listener.current),
             listener.current,
             listener,
             listening,
+            recheck,
         ),
-        move |(first, last, mut listener, listening)| async move {
-            if let Some(state) = first {
-                return Some((Ok(event(state)), (None, state, listener, listening)));
-            }
-            loop {
-                let next = tokio::select! {
-                    next = listener.states.recv() => next,
-                    // The server is stopping: end the stream so that it can.
-                    _ = listener.closing.wait_for(|closing| *closing) => return None,
-                };
-                match next {
-                    // Heard twice (from this process's commit and from the shared
-                    // database's channel), or older than what was said: nothing new.
-                    Ok(state) if state <= last => continue,
-                    Ok(state) => {
-                        return Some((Ok(event(state)), (None, state, listener, listening)))
+        move |(first, last, mut listener, listening, mut recheck)| {
+            let still_signed_in = still_signed_in.clone();
+            async move {
+                if let Some(state) = first {
+                    // The interval's first tick is at once: it is spent here.
+                    recheck.tick().await;
+                    return Some((
+                        Ok(event(state)),
+                        (None, state, listener, listening, recheck),
+                    ));
+                }
+                loop {
+                    let next = tokio::select! {
+                        next = listener.states.recv() => Some(next),
+                        // The server is stopping: end the stream so that it can.
+                        _ = listener.closing.wait_for(|closing| *closing) => return None,
+                        _ = recheck.tick() => None,
+                    };
+                    let Some(next) = next else {
+                        if still_signed_in().await {
+                            continue;
+                        }
+                        return None;
+                    };
+                    match next {
+                        // Heard twice (from this process's commit and from the shared
+                        // database's channel), or older than what was said: nothing new.
+                        Ok(state) if state <= last => continue,
+                        // Signed out, removed or switched off meanwhile: the stream ends,
+                        // and the client's next call hears why.
+                        Ok(_) if !still_signed_in().await => return None,
+                        Ok(state) => {
+                            return Some((
+                                Ok(event(state)),
+                                (None, state, listener, listening, recheck),
+                            ))
+                        }
+                        // Missed some: the latest state is what matters, and the next one
+                        // will come.
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
                     }
-                    // Missed some: the latest state is what matters, and the next one will come.
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
                 }
             }
         },

@@ -74,14 +74,14 @@ pub fn delegates(list: &[sealpost_proto::Delegate]) {
                 d.email.clone(),
                 d.name.clone(),
                 d.role.clone(),
-                if d.registered { "yes" } else { "invited" }.to_owned(),
+                if d.joined { "joined" } else { "invited" }.to_owned(),
                 d.added_by.clone(),
                 d.added_at.clone(),
             ]
         })
         .collect();
     print_table(
-        &["EMAIL", "NAME", "ROLE", "REGISTERED", "ADDED BY", "ADDED"],
+        &["EMAIL", "NAME", "ROLE", "STATE", "ADDED BY", "ADDED"],
         &rows,
     );
 }

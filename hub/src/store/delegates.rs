@@ -50,6 +50,9 @@ pub struct Delegation {
     pub person_email: String,
     /// Whether the person has chosen a password yet (`active`), and may sign in.
     pub person_registered: bool,
+    /// When they first opened a session on the mailbox; `None` while the invitation is
+    /// open.
+    pub joined_at: Option<DateTime<Utc>>,
     /// The person's name, sealed with the mailbox's data key.
     pub sealed_name: Vec<u8>,
     /// What they may do.
@@ -61,7 +64,7 @@ pub struct Delegation {
 }
 
 const COLUMNS: &str = "d.mailbox_id, m.email, d.person_id, p.email, p.status, d.sealed_name, \
-     d.role, d.added_by, d.added_at";
+     d.role, d.added_by, d.added_at, d.joined_at";
 
 fn delegation_from_row(r: &Row) -> Result<Delegation> {
     Ok(Delegation {
@@ -74,6 +77,10 @@ fn delegation_from_row(r: &Row) -> Result<Delegation> {
         role: DelegateRole::parse(&r.get::<_, String>(6)?).unwrap_or(DelegateRole::Member),
         added_by: r.get(7)?,
         added_at: from_millis(r.get(8)?),
+        joined_at: match r.get::<_, i64>(9)? {
+            0 => None,
+            ms => Some(from_millis(ms)),
+        },
     })
 }
 
@@ -139,6 +146,16 @@ impl Tx<'_> {
             ],
         )?;
         Ok(n == 1)
+    }
+
+    /// Records a delegate's first session on the mailbox (later ones change nothing).
+    pub fn mark_joined(&self, mailbox_id: &str, person_id: &str, now: DateTime<Utc>) -> Result<()> {
+        self.0.execute(
+            "UPDATE delegates SET joined_at = ?3 \
+             WHERE mailbox_id = ?1 AND person_id = ?2 AND joined_at = 0",
+            params![mailbox_id, person_id, to_millis(now)],
+        )?;
+        Ok(())
     }
 
     /// Takes a person's access to a mailbox away, and ends every session they opened on

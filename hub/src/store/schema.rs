@@ -369,6 +369,8 @@ pub const MIGRATIONS: &[&str] = &[
         role TEXT NOT NULL CHECK (role IN ('member', 'manager')),
         added_by TEXT NOT NULL DEFAULT '',
         added_at INTEGER NOT NULL,
+        -- When they first opened a session on it (0: the invitation is still open).
+        joined_at INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (mailbox_id, person_id)
     ) STRICT;
     CREATE INDEX delegates_person ON delegates(person_id);

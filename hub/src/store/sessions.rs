@@ -76,9 +76,6 @@ const TOUCH_EVERY: Duration = Duration::seconds(30);
 /// a copy in someone else's hands, and the chain is cut.
 pub const REFRESH_RETRY_GRACE: Duration = Duration::seconds(30);
 
-/// `revoked_reason` of the families of a delegate whose access was taken away.
-const REMOVED: &str = "removed";
-
 /// The session families a person (`?1`) opened: on their own mailbox, or as a delegate.
 const PERSONS_FAMILIES: &str = "((account_id = ?1 AND person_id = '') OR person_id = ?1)";
 
@@ -165,10 +162,12 @@ impl Tx<'_> {
             .0
             .prepare_cached(
                 "SELECT t.account_id, t.family_id, t.last_used_at, t.max_expires_at, \
-                        t.revoked_at, f.revoked_at, a.status, f.revoked_reason, f.person_id, \
+                        t.revoked_at, f.revoked_at, a.status, f.person_id, \
                         f.device_name, a.email, COALESCE(p.email, ''), COALESCE(p.status, ''), \
                         EXISTS (SELECT 1 FROM mfa m WHERE m.enabled_at <> 0 AND m.account_id = \
-                            CASE WHEN f.person_id = '' THEN t.account_id ELSE f.person_id END) \
+                            CASE WHEN f.person_id = '' THEN t.account_id ELSE f.person_id END), \
+                        EXISTS (SELECT 1 FROM delegates d \
+                            WHERE d.mailbox_id = t.account_id AND d.person_id = f.person_id) \
                  FROM access_tokens t \
                  JOIN session_families f ON f.id = t.family_id \
                  JOIN accounts a ON a.id = t.account_id \
@@ -187,14 +186,14 @@ impl Tx<'_> {
                         r.get::<_, i64>(4)?,
                         r.get::<_, i64>(5)?,
                         r.get::<_, String>(6)?,
-                        r.get::<_, String>(7)?,
                     ),
                     (
+                        r.get::<_, String>(7)?,
                         r.get::<_, String>(8)?,
                         r.get::<_, String>(9)?,
                         r.get::<_, String>(10)?,
                         r.get::<_, String>(11)?,
-                        r.get::<_, String>(12)?,
+                        r.get::<_, bool>(12)?,
                         r.get::<_, bool>(13)?,
                     ),
                 ))
@@ -202,20 +201,26 @@ impl Tx<'_> {
             .optional()?;
         let Some((
             (account_id, family_id, last_used, max_expires),
-            (revoked, family_revoked, status, reason),
-            (person_id, device, mailbox_email, person_email, person_status, mfa_on),
+            (revoked, family_revoked, status),
+            (person_id, device, mailbox_email, person_email, person_status, mfa_on, delegation),
         )) = row
         else {
             return Ok(AccessCheck::Unknown);
         };
-        if family_revoked != 0 && reason == REMOVED {
+        let delegate = !person_id.is_empty();
+        // Access ended, however: removed, the person deleted, or a
+        // removal that came between the check at sign-in and the session's making. One
+        // removed and added again has a new sign-in to make; this old one has ended.
+        if delegate && !delegation {
             return Ok(AccessCheck::Removed);
         }
-        let delegate = !person_id.is_empty();
         let idle_end = last_used + idle;
+        // A delegate may work a mailbox whose owner never registered (pending); nobody may
+        // work one that is switched off.
+        let mailbox_open = status == "active" || (delegate && status == "pending");
         if revoked != 0
             || family_revoked != 0
-            || status != "active"
+            || !mailbox_open
             || (delegate && person_status != "active")
             || now >= idle_end
             || now >= max_expires
@@ -269,9 +274,11 @@ impl Tx<'_> {
             .query_row(
                 "SELECT r.family_id, r.expires_at, r.used_at, f.revoked_at, f.account_id, \
                         CASE WHEN f.person_id = '' THEN a.status \
-                             WHEN a.status <> 'active' THEN a.status \
+                             WHEN a.status = 'disabled' THEN a.status \
                              ELSE COALESCE(p.status, '') END, \
-                        r.replaced_by, f.revoked_reason, f.person_id \
+                        r.replaced_by, f.person_id, \
+                        f.person_id = '' OR EXISTS (SELECT 1 FROM delegates d \
+                            WHERE d.mailbox_id = f.account_id AND d.person_id = f.person_id) \
                  FROM refresh_tokens r \
                  JOIN session_families f ON f.id = r.family_id \
                  JOIN accounts a ON a.id = f.account_id \
@@ -288,7 +295,7 @@ impl Tx<'_> {
                         r.get::<_, String>(5)?,
                         r.get::<_, String>(6)?,
                         r.get::<_, String>(7)?,
-                        r.get::<_, String>(8)?,
+                        r.get::<_, bool>(8)?,
                     ))
                 },
             )
@@ -301,13 +308,13 @@ impl Tx<'_> {
             account_id,
             status,
             replaced_by,
-            reason,
             person_id,
+            delegation,
         )) = row
         else {
             return Ok(RefreshOutcome::Invalid);
         };
-        if family_revoked != 0 && reason == REMOVED {
+        if !delegation {
             return Ok(RefreshOutcome::Removed);
         }
         if family_revoked != 0 || status != "active" || now >= expires_at {
@@ -394,6 +401,19 @@ impl Tx<'_> {
                  AND family_id IN (SELECT id FROM session_families WHERE {PERSONS_FAMILIES})"
             ),
             params![person_id, keep, to_millis(now)],
+        )?;
+        Ok(n)
+    }
+
+    /// Ends every session on a mailbox, its delegates' too (the mailbox is switched off).
+    pub fn revoke_mailbox_sessions(&self, mailbox_id: &str, now: DateTime<Utc>) -> Result<usize> {
+        let n = self.0.execute(
+            "UPDATE session_families SET revoked_at = ?2 WHERE account_id = ?1 AND revoked_at = 0",
+            params![mailbox_id, to_millis(now)],
+        )?;
+        self.0.execute(
+            "UPDATE access_tokens SET revoked_at = ?2 WHERE account_id = ?1 AND revoked_at = 0",
+            params![mailbox_id, to_millis(now)],
         )?;
         Ok(n)
     }

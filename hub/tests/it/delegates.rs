@@ -60,7 +60,7 @@ async fn an_owner_invites_a_named_delegate_who_works_the_mailbox_as_themselves()
         .await;
     assert_eq!(status, StatusCode::CREATED, "{invited}");
     assert_eq!(invited["name"], "Alice Smith");
-    assert_eq!(invited["registered"], false);
+    assert_eq!(invited["joined"], false);
     assert_eq!(invited["role"], "member");
     assert_eq!(invited["added_by"], SHARED);
 
@@ -172,7 +172,7 @@ async fn an_owner_invites_a_named_delegate_who_works_the_mailbox_as_themselves()
     assert_eq!(status, StatusCode::OK);
     assert_eq!(list["can_manage"], false);
     assert_eq!(list["items"][0]["email"], alice());
-    assert_eq!(list["items"][0]["registered"], true);
+    assert_eq!(list["items"][0]["joined"], true);
     let (status, body) = delegate
         .post(
             "/mailbox/delegates",
@@ -301,7 +301,8 @@ async fn invitations_that_cannot_be_are_refused_and_change_nothing() {
     assert_eq!(list["items"], json!([]), "nothing was added");
     assert!(t.emails_to(CAROL).await.is_empty(), "nobody was emailed");
 
-    // A registered person is told by email, with no link; twice is a conflict.
+    // A registered person is told by email, with no link (the answer does not say whether
+    // they have an account here); twice is a conflict.
     let (status, added) = owner
         .post(
             "/mailbox/delegates",
@@ -309,7 +310,7 @@ async fn invitations_that_cannot_be_are_refused_and_change_nothing() {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{added}");
-    assert_eq!(added["registered"], true);
+    assert_eq!(added["joined"], false);
     let told = t.emails_to(bob()).await;
     assert!(!told.last().unwrap().contains("/register?token="));
     let (status, body) = owner
@@ -467,4 +468,187 @@ async fn a_disabled_shared_mailbox_refuses_its_delegates_too() {
     );
     // Her own mailbox is hers still.
     assert_eq!(own.get("/messages").await.0, StatusCode::OK);
+}
+
+/// Invites `person` as `name` through the owner's session and registers them.
+async fn delegate_of(owner: &User<'_>, person: &str, name: &str) {
+    let (status, body) = owner
+        .post("/mailbox/delegates", json!({"email": person, "name": name}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    register_from_email(owner.t, person).await;
+}
+
+#[tokio::test]
+async fn an_open_event_stream_ends_when_access_does() {
+    let t = TestHub::start().await;
+    let owner = t.user(SHARED).await;
+    delegate_of(&owner, alice(), "Alice Smith").await;
+    let (_, session) = sign_in_to_shared(&t, alice(), GOOD_PASSWORD, false).await;
+    let token = session["access_token"].as_str().unwrap().to_owned();
+    let mut stream = t
+        .http
+        .get(format!("{}/api/v1/events", t.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    let first = stream.chunk().await.unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&first).contains("state"));
+    let (_, list) = owner.get("/mailbox/delegates").await;
+    let id = list["items"][0]["id"].as_str().unwrap().to_owned();
+    owner
+        .call(Method::DELETE, &format!("/mailbox/delegates/{id}"), None)
+        .await;
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while let Ok(Some(chunk)) = stream.chunk().await {
+            assert!(
+                !String::from_utf8_lossy(&chunk).contains("event: state"),
+                "nothing more is told to a removed person: {chunk:?}"
+            );
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream ends at once");
+}
+
+#[tokio::test]
+async fn access_ends_however_the_delegation_goes_and_a_new_one_starts_afresh() {
+    let t = TestHub::start().await;
+    let owner = t.user(SHARED).await;
+    delegate_of(&owner, alice(), "Alice Smith").await;
+    delegate_of(&owner, bob(), "Bob Jones").await;
+    let (_, session) = sign_in_to_shared(&t, bob(), GOOD_PASSWORD, true).await;
+    let bobs = as_user(&t, &session);
+    // Bob's own account is deleted by the admin: his delegation goes with it.
+    t.hub
+        .delete_user(bob(), &sealpost_hub::Caller::cli())
+        .await
+        .unwrap();
+    let (status, body) = bobs.get("/messages").await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "access_removed")
+    );
+
+    // Alice is removed, then added again: her old session stays ended (without telling
+    // her device to delete a copy she may keep), and a new sign-in works.
+    let (_, session) = sign_in_to_shared(&t, alice(), GOOD_PASSWORD, false).await;
+    let old = as_user(&t, &session);
+    let (_, list) = owner.get("/mailbox/delegates").await;
+    let id = list["items"][0]["id"].as_str().unwrap().to_owned();
+    owner
+        .call(Method::DELETE, &format!("/mailbox/delegates/{id}"), None)
+        .await;
+    // (One invitation email per address every 10 minutes.)
+    t.advance(chrono::Duration::minutes(11));
+    let (status, body) = owner
+        .post(
+            "/mailbox/delegates",
+            json!({"email": alice(), "name": "Alice Smith"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = old.get("/messages").await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "session_expired"),
+        "{body}"
+    );
+    let (status, body) = sign_in_to_shared(&t, alice(), GOOD_PASSWORD, false).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+#[tokio::test]
+async fn a_shared_only_mailbox_cannot_get_a_password_back() {
+    let t = TestHub::start().await;
+    let owner = t.user(SHARED).await;
+    // A reset link asked for while it still had a password.
+    let r = t
+        .post("/api/v1/password-resets", json!({"email": SHARED}))
+        .await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let old_link = t.link_token(SHARED, "/reset").await;
+    delegate_of(&owner, alice(), "Alice Smith").await;
+    let caller = sealpost_hub::Caller::cli();
+    t.hub.make_shared_only(SHARED, &caller).await.unwrap();
+    let r = t
+        .post(
+            "/api/v1/password-resets/confirm",
+            json!({"token": old_link, "new_password": "a brand new pass phrase"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND, "the old link is void");
+    // Failing at its sign-in locks it, but emails no reset link.
+    let before = t.emails_to(SHARED).await.len();
+    for _ in 0..3 {
+        t.sign_in(SHARED, "guessing at it", false).await;
+    }
+    let after = t.emails_to(SHARED).await;
+    assert!(
+        after[before..].iter().all(|e| !e.contains("/reset?token=")),
+        "no reset link: {:?}",
+        &after[before..]
+    );
+    // Switched off and on again, it is still shared-only, and its delegate works it.
+    t.hub.disable_user(SHARED, &caller).await.unwrap();
+    t.hub.enable_user(SHARED, &caller).await.unwrap();
+    let user = t.hub.user(SHARED).await.unwrap();
+    assert_eq!(user.status, "active");
+    let (status, body) = sign_in_to_shared(&t, alice(), GOOD_PASSWORD, false).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+#[tokio::test]
+async fn invitations_are_limited_so_they_cannot_be_used_to_send_mail() {
+    let t = TestHub::start().await;
+    let owner = t.user(SHARED).await;
+    let (status, _) = owner
+        .post(
+            "/mailbox/delegates",
+            json!({"email": CAROL, "name": "Carol"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, body) = owner
+        .post(
+            "/mailbox/delegates",
+            json!({"email": CAROL, "name": "Carol"}),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+        "one invitation email per address every 10 minutes: {body}"
+    );
+    for n in 1..sealpost_hub::delegates::INVITES_PER_MAILBOX_PER_HOUR {
+        let (status, body) = owner
+            .post(
+                "/mailbox/delegates",
+                json!({"email": format!("person{n}@partner.example"), "name": "P"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{n}: {body}");
+    }
+    let (status, body) = owner
+        .post(
+            "/mailbox/delegates",
+            json!({"email": "one.more@partner.example", "name": "P"}),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+        "{body}"
+    );
+    t.advance(chrono::Duration::hours(1));
+    let owner = t.signed_in(SHARED).await;
+    let (status, _) = owner
+        .post(
+            "/mailbox/delegates",
+            json!({"email": "one.more@partner.example", "name": "P"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "an hour later");
 }

@@ -234,7 +234,10 @@ impl Accounts {
         self.add(&link.hub_url, &registered.email)
     }
 
-    /// Removes an account: its vault files and keyring entries.
+    /// Removes an account: its keyring entries, its place in the list, and its vault
+    /// files. The vault key goes first: once it is gone the vault cannot be read, even if
+    /// its file cannot be removed now (another program holding it open, on Windows); such
+    /// a file is removed at the next start (see [`Accounts::sweep`]).
     pub fn remove(&self, id: &str) -> Result<()> {
         let mut list = self.list()?;
         let before = list.len();
@@ -242,17 +245,51 @@ impl Accounts {
         if list.len() == before {
             return Err(ClientError::NotFound("account"));
         }
-        for suffix in ["", "-wal", "-shm"] {
-            let p = PathBuf::from(format!("{}{suffix}", self.vault_path(id).display()));
-            if p.exists() {
-                fs::remove_file(p)?;
-            }
-        }
-        let _ = fs::remove_file(self.dir.join(format!("{id}.refresh.lock")));
         self.keyring.delete(&vault_key_name(id))?;
         self.keyring.delete(&remember_name(id))?;
         self.keyring.delete(&device_token_name(id))?;
-        self.save(&list)
+        self.save(&list)?;
+        self.remove_files(id)
+    }
+
+    fn remove_files(&self, id: &str) -> Result<()> {
+        let mut first_error = None;
+        for suffix in ["", "-wal", "-shm"] {
+            let p = PathBuf::from(format!("{}{suffix}", self.vault_path(id).display()));
+            if let Err(e) = fs::remove_file(&p) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        let _ = fs::remove_file(self.dir.join(format!("{id}.refresh.lock")));
+        match first_error {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
+    }
+
+    /// Removes vault files no listed account owns (left by a removal whose file could
+    /// not go at the time). Returns how many were removed.
+    pub fn sweep(&self) -> Result<usize> {
+        let listed: std::collections::HashSet<String> =
+            self.list()?.into_iter().map(|a| a.id).collect();
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e.into()),
+        };
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(id) = name.strip_suffix(".vault") else {
+                continue;
+            };
+            if !listed.contains(id) && self.remove_files(id).is_ok() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 }
 

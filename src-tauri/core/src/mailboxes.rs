@@ -76,7 +76,53 @@ impl Mailboxes {
     /// # Errors
     /// `Refused` (`NotFound` or `Invalid`) saying which to choose, when that is not clear.
     pub fn by_address(&self, wanted: Option<&str>) -> Result<Arc<Mailbox>> {
-        let list = self.accounts.list()?;
+        self.by_address_as(wanted, None)
+    }
+
+    /// As [`Mailboxes::by_address`]; with `person`, the shared mailbox worked as that
+    /// named person (their own address). A shared mailbox this computer has both as its
+    /// owner and as a delegate needs `person` to be told apart (`Invalid` otherwise).
+    pub fn by_address_as(
+        &self,
+        wanted: Option<&str>,
+        person: Option<&str>,
+    ) -> Result<Arc<Mailbox>> {
+        let list: Vec<AccountRecord> = self
+            .accounts
+            .list()?
+            .into_iter()
+            .filter(|a| match person {
+                // The mailbox's own sign-in is "as" its own address.
+                Some(p) => {
+                    sealpost_proto::address::same(a.person.as_deref().unwrap_or(&a.email), p)
+                }
+                None => true,
+            })
+            .collect();
+        if let Some(email) = wanted {
+            let same: Vec<&AccountRecord> = list
+                .iter()
+                .filter(|a| sealpost_proto::address::same(&a.email, email))
+                .collect();
+            if same.len() > 1 {
+                let choices: Vec<String> = same
+                    .iter()
+                    .map(|a| match &a.person {
+                        Some(p) => format!("--as {p}"),
+                        None => "--as with the mailbox's own address".to_owned(),
+                    })
+                    .collect();
+                return Err(ClientError::Refused {
+                    code: Code::Invalid,
+                    message: format!(
+                        "{email} is here more than once (its own sign-in and as a named \
+                         person); choose with {}",
+                        choices.join(" or ")
+                    ),
+                    refused: Vec::new(),
+                });
+            }
+        }
         let refused = |code, message: String| ClientError::Refused {
             code,
             message,
@@ -209,20 +255,55 @@ impl Mailboxes {
                 .list()
                 .unwrap_or_default()
                 .into_iter()
-                .any(|a| {
+                .find(|a| {
                     a.hub_url == own.account.hub_url
                         && sealpost_proto::address::same(&a.email, &s.email)
                         && a.person
                             .as_deref()
                             .is_some_and(|p| sealpost_proto::address::same(p, &own.account.email))
                 });
-            if known {
-                continue;
-            }
-            if let Err(e) = self.add_shared(own, &s.email, password, remember).await {
+            let opened = match known {
+                // Known here and signed out: its session is opened again from this one.
+                Some(record) => {
+                    self.reopen_shared(own, &record.id, password, remember)
+                        .await
+                }
+                None => self
+                    .add_shared(own, &s.email, password, remember)
+                    .await
+                    .map(|_| ()),
+            };
+            if let Err(e) = opened {
                 tracing::warn!(mailbox = %s.email, error = %e, "a shared mailbox was not opened");
             }
         }
+    }
+
+    /// Opens a new session on the known shared mailbox `id` from `own`'s, unless it has
+    /// one (signed in, or Remember me).
+    async fn reopen_shared(
+        &self,
+        own: &Mailbox,
+        id: &str,
+        password: &str,
+        remember: bool,
+    ) -> Result<()> {
+        let mailbox = self.get(id)?;
+        if mailbox.hub.signed_in() || mailbox.remembered()? {
+            return Ok(());
+        }
+        mailbox
+            .hub
+            .open_delegate_session(
+                &own.hub,
+                &mailbox.account.email,
+                remember,
+                &crate::accounts::device_name(),
+            )
+            .await?;
+        mailbox.lift_lock();
+        mailbox.keep_verifier(password).await?;
+        self.catch_up_or_forget(&mailbox).await
     }
 
     /// Adds the shared mailbox `email` for `own`'s person and opens its session.
@@ -273,6 +354,49 @@ impl Mailboxes {
             }
         }
         caught
+    }
+
+    /// Signs in again to account `id` when it is a shared mailbox worked as the named
+    /// person `email` (their own password, lock and code; the session is the mailbox's);
+    /// otherwise, or for no `id`, as [`Mailboxes::sign_in_with_code`] to `email`.
+    ///
+    /// # Errors
+    /// As [`Mailboxes::sign_in_with_code`]; `AccessRemoved` (the copy here is deleted).
+    pub async fn sign_in_to(
+        &self,
+        id: Option<&str>,
+        hub_url: &str,
+        email: &str,
+        password: &str,
+        mfa_code: Option<&str>,
+        remember: bool,
+    ) -> Result<Arc<Mailbox>> {
+        let record = match id {
+            Some(id) => self.accounts.list()?.into_iter().find(|a| a.id == id),
+            None => None,
+        };
+        let Some(record) = record.filter(|r| {
+            r.person
+                .as_deref()
+                .is_some_and(|p| sealpost_proto::address::same(p, email))
+                && crate::hub::check_hub_url(hub_url).is_ok_and(|u| u == r.hub_url)
+        }) else {
+            return self
+                .sign_in_with_code(hub_url, email, password, mfa_code, remember)
+                .await;
+        };
+        let mailbox = self.get(&record.id)?;
+        if let Err(e) = mailbox
+            .sign_in_with_code(password, mfa_code, remember)
+            .await
+        {
+            if e.code() == Code::AccessRemoved {
+                self.forget_removed(&record.id);
+            }
+            return Err(e);
+        }
+        self.catch_up_or_forget(&mailbox).await?;
+        Ok(mailbox)
     }
 
     /// Registers the address of a registration `link` with `password`, and adds the
@@ -357,7 +481,12 @@ impl Mailboxes {
     /// Unlocks account `id` with its password (checked on this computer first).
     pub async fn unlock(&self, id: &str, password: &str) -> Result<Arc<Mailbox>> {
         let mailbox = self.get(id)?;
-        mailbox.unlock(password).await?;
+        if let Err(e) = mailbox.unlock(password).await {
+            if e.code() == Code::AccessRemoved {
+                self.forget_removed(id);
+            }
+            return Err(e);
+        }
         Ok(mailbox)
     }
 

@@ -32,6 +32,10 @@ struct Cli {
     /// Which mailbox (its email address); needed when there are several.
     #[arg(long, global = true, env = "SEALPOST_ACCOUNT")]
     account: Option<String>,
+    /// A shared mailbox worked as a named person: that person's own address (needed only
+    /// when this computer has the mailbox both as its owner and as a delegate).
+    #[arg(long = "as", global = true, env = "SEALPOST_AS")]
+    as_person: Option<String>,
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
@@ -277,10 +281,12 @@ fn mailboxes() -> Result<Mailboxes, ClientError> {
         Some(d) => PathBuf::from(d),
         None => Accounts::default_dir()?,
     };
-    Ok(Mailboxes::new(Accounts::new(
-        dir,
-        Arc::new(OsKeyring::open()?),
-    )))
+    let accounts = Accounts::new(dir, Arc::new(OsKeyring::open()?));
+    // Vault files a removal could not delete at the time (their keys are gone already).
+    if let Err(e) = accounts.sweep() {
+        tracing::warn!(error = %e, "left-over vault files could not be removed");
+    }
+    Ok(Mailboxes::new(accounts))
 }
 
 /// The password, from the terminal or a line of standard input. Nothing there (standard
@@ -406,12 +412,12 @@ fn print_json(value: &impl serde::Serialize) {
 
 async fn run(cli: Cli) -> Result<(), ClientError> {
     let mailboxes = mailboxes()?;
-    let wanted = cli.account.clone();
+    let (wanted, as_person) = (cli.account.clone(), cli.as_person.clone());
     let result = run_with(cli, &mailboxes).await;
     if let Err(e) = &result {
         if e.code() == Code::AccessRemoved {
             // A shared mailbox whose access was taken away: its copy here goes too.
-            if let Ok(m) = mailboxes.by_address(wanted.as_deref()) {
+            if let Ok(m) = mailboxes.by_address_as(wanted.as_deref(), as_person.as_deref()) {
                 if m.account.person.is_some() {
                     mailboxes.forget_removed(&m.account.id);
                 }
@@ -424,6 +430,7 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
 async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
     let accounts = &mailboxes.accounts;
     let wanted = cli.account.as_deref();
+    let as_person = cli.as_person.as_deref();
     match cli.command {
         Command::Account { command } => match command {
             AccountCommand::Add { hub, email } => {
@@ -450,7 +457,11 @@ async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
                 }
             }
             AccountCommand::Remove { email } => {
-                let id = mailboxes.by_address(Some(&email))?.account.id.clone();
+                let id = mailboxes
+                    .by_address_as(Some(&email), as_person)?
+                    .account
+                    .id
+                    .clone();
                 mailboxes.remove(&id).await?;
                 say!("removed {email} and its local copy");
             }
@@ -478,7 +489,7 @@ async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
             );
         }
         Command::SignIn { remember, code } => {
-            let mailbox = mailboxes.by_address(wanted)?;
+            let mailbox = mailboxes.by_address_as(wanted, as_person)?;
             let password = read_password(&format!("Password for {}: ", mailbox.account.email))?;
             sign_in_asking(&mailbox, &password, code.as_deref(), remember).await?;
             say!("signed in to {}", mailbox.label());
@@ -494,7 +505,7 @@ async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
             }
         }
         Command::Mailbox { command } => {
-            let mailbox = mailboxes.by_address(wanted)?;
+            let mailbox = mailboxes.by_address_as(wanted, as_person)?;
             ensure_session(&mailbox).await?;
             let list = mailbox.delegates().await?;
             match command {
@@ -505,7 +516,7 @@ async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
                         say!("nobody else works {} yet", list.mailbox);
                     } else {
                         for d in &list.items {
-                            let state = if d.registered { "active" } else { "invited" };
+                            let state = if d.joined { "joined" } else { "invited" };
                             say!("{}  {}  {}  {state}", d.email, d.name, d.role);
                         }
                     }
@@ -547,7 +558,7 @@ async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
             }
         }
         Command::Mfa { command } => {
-            let mailbox = mailboxes.by_address(wanted)?;
+            let mailbox = mailboxes.by_address_as(wanted, as_person)?;
             ensure_session(&mailbox).await?;
             match command {
                 MfaCommand::Status => {
@@ -603,12 +614,16 @@ async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
             }
         }
         Command::SignOut => {
-            let id = mailboxes.by_address(wanted)?.account.id.clone();
+            let id = mailboxes
+                .by_address_as(wanted, as_person)?
+                .account
+                .id
+                .clone();
             mailboxes.sign_out(&id, None).await?;
             say!("signed out");
         }
         Command::Sync => {
-            let mailbox = mailboxes.by_address(wanted)?;
+            let mailbox = mailboxes.by_address_as(wanted, as_person)?;
             ensure_session(&mailbox).await?;
             show_progress(&mailbox);
             let flushed = mailbox.flush_outbox().await?;
@@ -641,7 +656,7 @@ async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
                     })
                 }
             };
-            let mailbox = mailboxes.by_address(wanted)?;
+            let mailbox = mailboxes.by_address_as(wanted, as_person)?;
             let items = mailbox.vault.list(folder, limit, None)?;
             if cli.json {
                 print_json(&items);
@@ -667,7 +682,7 @@ async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
             }
         }
         Command::Read { id } => {
-            let mailbox = mailboxes.by_address(wanted)?;
+            let mailbox = mailboxes.by_address_as(wanted, as_person)?;
             let (m, flagged) = mailbox.open_message(&id)?;
             // As the app does: the hub hears now when it can, or with the next sync.
             if flagged && ensure_session(&mailbox).await.is_ok() {
@@ -718,7 +733,7 @@ async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
                     refused: Vec::new(),
                 });
             }
-            let mailbox = mailboxes.by_address(wanted)?;
+            let mailbox = mailboxes.by_address_as(wanted, as_person)?;
             let m = mailbox.vault.message(&id)?;
             let att = match m.summary.attachments.iter().find(|a| a.id == name) {
                 Some(by_id) => by_id,
@@ -772,7 +787,7 @@ async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
             reply_all,
             forward,
         } => {
-            let mailbox = mailboxes.by_address(wanted)?;
+            let mailbox = mailboxes.by_address_as(wanted, as_person)?;
             let body_text = match (body, body_file) {
                 (Some(b), _) => b,
                 (None, Some(f)) => std::fs::read_to_string(&f)?,
@@ -827,7 +842,7 @@ async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
             }
         }
         Command::Search { text } => {
-            let mailbox = mailboxes.by_address(wanted)?;
+            let mailbox = mailboxes.by_address_as(wanted, as_person)?;
             let hits = mailbox.vault.search(&text, 50)?;
             if cli.json {
                 print_json(&hits);

@@ -73,7 +73,7 @@ async fn the_owner_invites_alice_who_replies_as_herself_until_removed() -> Resul
         let owner = format!("button[data-account='{SHARED}'][data-person='']");
         ui.click(&owner).await?;
         ui.click("#tab-settings").await?;
-        ui.wait_text("#people", "Active").await?;
+        ui.wait_text("#people", "Joined").await?;
         ui.click("#people .remove").await?;
         ui.click("#people .remove-confirm").await?;
         wait_js(

@@ -19,7 +19,7 @@ async fn a_delegate_works_the_shared_mailbox_until_removed_and_then_its_copy_is_
         .invite_delegate(alice(), "Alice Smith", false)
         .await
         .unwrap();
-    assert!(!invited.registered);
+    assert!(!invited.joined);
     let token = hub.link_token(alice(), "/register").await;
     sealpost_client::hub::HubClient::new(&hub.url)
         .unwrap()
@@ -141,4 +141,110 @@ async fn a_running_sync_deletes_the_copy_when_access_ends() {
     assert!(removed, "the open sync hears of it");
     assert!(!mailboxes.accounts.vault_path(&record.id).exists());
     assert_eq!(mailboxes.accounts.list().unwrap().len(), 1);
+}
+
+/// The hub, the shared mailbox's owner, and Alice invited and registered.
+async fn alice_invited(hub: &TestServer) -> sealpost_client::Mailbox {
+    hub.org_send(&[SHARED], "Referral", "b").await;
+    let owner = TestClient::new().registered(hub, SHARED, false).await;
+    owner
+        .invite_delegate(alice(), "Alice Smith", false)
+        .await
+        .unwrap();
+    let token = hub.link_token(alice(), "/register").await;
+    sealpost_client::hub::HubClient::new(&hub.url)
+        .unwrap()
+        .register(&token, GOOD_PASSWORD)
+        .await
+        .unwrap();
+    owner
+}
+
+fn shared_record(mailboxes: &Mailboxes) -> sealpost_client::AccountRecord {
+    mailboxes
+        .accounts
+        .list()
+        .unwrap()
+        .into_iter()
+        .find(|a| a.email == SHARED)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_delegate_signs_in_again_as_herself_and_her_mistakes_lock_only_her() {
+    let hub = TestServer::start().await;
+    let _owner = alice_invited(&hub).await;
+    let computer = TestClient::new();
+    let mailboxes = Mailboxes::new(computer.accounts());
+    mailboxes
+        .sign_in(&hub.url, alice(), GOOD_PASSWORD, false)
+        .await
+        .unwrap();
+    let shared = shared_record(&mailboxes);
+    mailboxes.sign_out(&shared.id, None).await.unwrap();
+    assert!(!mailboxes.get(&shared.id).unwrap().hub.signed_in());
+
+    // Signing in to her own mailbox opens the signed-out shared one again.
+    mailboxes
+        .sign_in(&hub.url, alice(), GOOD_PASSWORD, false)
+        .await
+        .unwrap();
+    assert!(mailboxes.get(&shared.id).unwrap().hub.signed_in());
+    mailboxes.sign_out(&shared.id, None).await.unwrap();
+
+    // The sign-in screen of the shared mailbox takes her own address and password.
+    for _ in 0..3 {
+        let err = mailboxes
+            .sign_in_to(Some(&shared.id), &hub.url, alice(), "not hers", None, false)
+            .await
+            .unwrap_err();
+        assert_ne!(err.code(), Code::AccessRemoved);
+    }
+    let err = mailboxes
+        .sign_in_to(
+            Some(&shared.id),
+            &hub.url,
+            alice(),
+            GOOD_PASSWORD,
+            None,
+            false,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::AccountLocked, "she is locked: {err}");
+    // The mailbox's own sign-in is not.
+    let owner_again = TestClient::new().signed_in(&hub, SHARED).await;
+    assert!(owner_again.hub.signed_in());
+    assert_eq!(
+        mailboxes.accounts.list().unwrap().len(),
+        2,
+        "no record of the shared address was made for her own password"
+    );
+}
+
+#[tokio::test]
+async fn unlocking_a_removed_delegates_mailbox_deletes_its_copy() {
+    let hub = TestServer::start().await;
+    let owner = alice_invited(&hub).await;
+    let computer = TestClient::new();
+    let mailboxes = Mailboxes::new(computer.accounts());
+    mailboxes
+        .sign_in(&hub.url, alice(), GOOD_PASSWORD, true)
+        .await
+        .unwrap();
+    let shared = shared_record(&mailboxes);
+    mailboxes.lock_all(None).await.unwrap();
+    let people = owner.delegates().await.unwrap();
+    owner.remove_delegate(&people.items[0].id).await.unwrap();
+    let err = mailboxes
+        .unlock(&shared.id, GOOD_PASSWORD)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::AccessRemoved, "{err}");
+    assert!(!mailboxes.accounts.vault_path(&shared.id).exists());
+    assert!(computer
+        .keyring
+        .names()
+        .iter()
+        .all(|n| !n.contains(&shared.id)));
 }

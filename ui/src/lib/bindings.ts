@@ -12,7 +12,7 @@ export const commands = {
 	/**  A link from an email, read and checked with its hub. */
 	linkInfo: (link: string) => __TAURI_INVOKE<LinkInfo>("link_info", { link }),
 	register: (link: string, password: string, remember: boolean) => __TAURI_INVOKE<AccountView_Serialize>("register", { link, password, remember }),
-	signIn: (hubUrl: string, email: string, password: string, remember: boolean, mfaCode: string | null) => __TAURI_INVOKE<AccountView_Serialize>("sign_in", { hubUrl, email, password, remember, mfaCode }),
+	signIn: (form: SignInForm_Deserialize) => __TAURI_INVOKE<AccountView_Serialize>("sign_in", { form }),
 	/**  Continues a remembered session (Remember me), or says sign-in is needed. */
 	resume: (account: string) => __TAURI_INVOKE<AccountView_Serialize>("resume", { account }),
 	/**  Whether two-step sign-in is on for the mailbox. */
@@ -444,8 +444,11 @@ export type Delegate = {
 	name: string,
 	/**  `member`, or `manager` (may add and remove delegates). */
 	role: string,
-	/**  Whether they have chosen their password (until then the invitation is open). */
-	registered: boolean,
+	/**
+	 *  Whether they have signed in to this mailbox yet (until then the invitation is
+	 *  open). Whether they have an account with the hub otherwise is not told.
+	 */
+	joined: boolean,
 	/**  When they were added, RFC 3339. */
 	added_at: string,
 	/**  Who added them: an address, or `admin`. */
@@ -921,6 +924,35 @@ message: MessageSummary_Serialize } |
 { outcome: "queued"; 
 /**  The outbox id. */
 outbox_id: number };
+
+/**  What the sign-in screen sends. */
+export type SignInForm = SignInForm_Serialize | SignInForm_Deserialize;
+
+/**  What the sign-in screen sends. */
+export type SignInForm_Deserialize = {
+	hub_url: string,
+	/**  The mailbox's address, or a named delegate's own. */
+	email: string,
+	password: string,
+	remember: boolean,
+	/**  The two-step code, once the hub asked for it. */
+	mfa_code?: string | null,
+	/**  The shared mailbox being signed in to again, when its named person signs in. */
+	account?: string | null,
+};
+
+/**  What the sign-in screen sends. */
+export type SignInForm_Serialize = {
+	hub_url: string,
+	/**  The mailbox's address, or a named delegate's own. */
+	email: string,
+	password: string,
+	remember: boolean,
+	/**  The two-step code, once the hub asked for it. */
+	mfa_code: string | null,
+	/**  The shared mailbox being signed in to again, when its named person signs in. */
+	account: string | null,
+};
 
 /**  An error as the UI sees it. */
 export type UiError = UiError_Serialize | UiError_Deserialize;
