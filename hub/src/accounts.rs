@@ -88,6 +88,8 @@ pub struct Authenticated {
     pub signer: Signer,
     /// Whether the person has two-step sign-in on (as the session was checked).
     pub mfa_on: bool,
+    /// The client's IP address, for the audit log (empty outside HTTP).
+    pub ip: String,
 }
 
 impl Authenticated {
@@ -945,6 +947,7 @@ impl Hub {
                 account_id,
                 family_id,
                 person_id,
+                device,
             } => {
                 let (account, person) = self
                     .store
@@ -963,7 +966,7 @@ impl Hub {
                     NewSession {
                         person,
                         remember_me: true,
-                        device: "",
+                        device: &device,
                         family: Some(family_id),
                         clear_guard: Vec::new(),
                         trusted_device: None,
@@ -1007,6 +1010,7 @@ impl Hub {
                 family_id,
                 signer,
                 mfa_on,
+                ip: String::new(),
             }),
             AccessCheck::Removed => Err(Error::AccessRemoved),
             AccessCheck::Expired => Err(Error::SessionExpired),

@@ -151,10 +151,23 @@ impl Hub {
     }
 
     /// One whole message of the user's.
+    ///
+    /// Audited as `message_opened` (the app reads from its vault and reports reading by the
+    /// read flag instead; this is for other API clients).
     pub async fn open_message(&self, who: &Authenticated, id: &str) -> Result<Message> {
         let key = self.mailbox_key(&who.account_id).await?;
         let row = self.message_row(who, id).await?;
-        self.message_view(&key, &row)
+        let message = self.message_view(&key, &row)?;
+        let (now, signer, ip, id) = (
+            self.now(),
+            who.signer.clone(),
+            who.ip.clone(),
+            id.to_owned(),
+        );
+        self.store
+            .write(move |tx| tx.audit_by(now, "message_opened", &signer, &ip, &id))
+            .await?;
+        Ok(message)
     }
 
     pub(crate) async fn message_row(&self, who: &Authenticated, id: &str) -> Result<MessageRow> {
@@ -179,7 +192,7 @@ impl Hub {
     ) -> Result<MessageSummary> {
         let key = self.mailbox_key(&who.account_id).await?;
         let (account, id, now) = (who.account_id.clone(), id.to_owned(), self.now());
-        let signer = who.signer.clone();
+        let (signer, ip) = (who.signer.clone(), who.ip.clone());
         let row = self
             .store
             .write(move |tx| {
@@ -193,7 +206,7 @@ impl Hub {
                         tx.note_send_event(crate::store::SendEvent::Opened, &account, &id, now)?;
                     }
                     if read && !was {
-                        tx.audit_by(now, "message_read", &signer, "", &id)?;
+                        tx.audit_by(now, "message_read", &signer, &ip, &id)?;
                     }
                     if row.is_none() {
                         return Ok(None);
@@ -206,7 +219,7 @@ impl Hub {
                     } else {
                         "message_restored"
                     };
-                    tx.audit_by(now, event, &signer, "", &id)?;
+                    tx.audit_by(now, event, &signer, &ip, &id)?;
                 }
                 Ok(row)
             })
@@ -218,13 +231,13 @@ impl Hub {
     /// Deletes a message from the user's mailbox, files included.
     pub async fn delete_message(&self, who: &Authenticated, id: &str) -> Result<()> {
         let (account, id) = (who.account_id.clone(), id.to_owned());
-        let (now, signer) = (self.now(), who.signer.clone());
+        let (now, signer, ip) = (self.now(), who.signer.clone(), who.ip.clone());
         let blobs = self
             .store
             .write(move |tx| {
                 let blobs = tx.delete_message(&account, &id, now)?;
                 if blobs.is_some() {
-                    tx.audit_by(now, "message_removed", &signer, "", &id)?;
+                    tx.audit_by(now, "message_removed", &signer, &ip, &id)?;
                 }
                 Ok(blobs)
             })

@@ -263,7 +263,7 @@ impl Hub {
             content: sealed,
             attachments: added.clone(),
         };
-        let signer = who.signer.clone();
+        let (signer, ip) = (who.signer.clone(), who.ip.clone());
         let stored = self
             .store
             .write(move |tx| {
@@ -287,7 +287,7 @@ impl Hub {
                 for upload in &uploads {
                     tx.delete_upload(upload)?;
                 }
-                tx.audit_by(now, "draft_saved", &signer, "", &message.id)?;
+                tx.audit_by(now, "draft_saved", &signer, &ip, &message.id)?;
                 Ok(dropped)
             })
             .await;

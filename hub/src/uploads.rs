@@ -280,13 +280,14 @@ impl Hub {
                 std::io::ErrorKind::NotFound => Error::NotFound("attachment file"),
                 _ => e.into(),
             })?;
-        let (now, signer, audited) = (
+        let (now, signer, ip, audited) = (
             self.now(),
             who.signer.clone(),
+            who.ip.clone(),
             format!("{message_id}/{attachment_id}"),
         );
         self.store
-            .write(move |tx| tx.audit_by(now, "attachment_downloaded", &signer, "", &audited))
+            .write(move |tx| tx.audit_by(now, "attachment_downloaded", &signer, &ip, &audited))
             .await?;
         let mut reader = key.files.open_stream(file)?;
         let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);

@@ -130,7 +130,8 @@ impl FromRequestParts<AppState> for SignedIn {
         hub: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts).ok_or(Error::Unauthenticated)?;
-        let who = hub.authenticate(token).await?;
+        let mut who = hub.authenticate(token).await?;
+        who.ip = ClientIp::from_request_parts(parts, hub).await?.0.ip;
         // Under `require_mfa`, an account without two-step sign-in may only turn it on (or
         // sign out).
         let path = parts.uri.path();

@@ -42,6 +42,8 @@ pub enum RefreshOutcome {
         family_id: String,
         /// The delegate who opened the family, or empty for the mailbox's own sign-in.
         person_id: String,
+        /// The device's name, as given at sign-in.
+        device: String,
     },
     /// A delegate's token whose access to the mailbox was taken away.
     Removed,
@@ -276,7 +278,7 @@ impl Tx<'_> {
                         CASE WHEN f.person_id = '' THEN a.status \
                              WHEN a.status = 'disabled' THEN a.status \
                              ELSE COALESCE(p.status, '') END, \
-                        r.replaced_by, f.person_id, \
+                        r.replaced_by, f.person_id, f.device_name, \
                         f.person_id = '' OR EXISTS (SELECT 1 FROM delegates d \
                             WHERE d.mailbox_id = f.account_id AND d.person_id = f.person_id) \
                  FROM refresh_tokens r \
@@ -295,7 +297,8 @@ impl Tx<'_> {
                         r.get::<_, String>(5)?,
                         r.get::<_, String>(6)?,
                         r.get::<_, String>(7)?,
-                        r.get::<_, bool>(8)?,
+                        r.get::<_, String>(8)?,
+                        r.get::<_, bool>(9)?,
                     ))
                 },
             )
@@ -309,6 +312,7 @@ impl Tx<'_> {
             status,
             replaced_by,
             person_id,
+            device,
             delegation,
         )) = row
         else {
@@ -341,6 +345,7 @@ impl Tx<'_> {
                     account_id,
                     family_id,
                     person_id,
+                    device,
                 });
             }
             // Someone holds a copy of an old token: cut the chain for both holders.
@@ -355,6 +360,7 @@ impl Tx<'_> {
             account_id,
             family_id,
             person_id,
+            device,
         })
     }
 

@@ -138,6 +138,7 @@ async fn an_owner_invites_a_named_delegate_who_works_the_mailbox_as_themselves()
             .unwrap_or_else(|| panic!("{event} by Alice is audited: {log:?}"));
         assert_eq!(line.email, SHARED, "{event}");
         assert_eq!(line.device, "front desk PC", "{event}");
+        assert_eq!(line.ip, "127.0.0.1", "{event}");
     }
 
     // Her own sign-in lists the shared mailbox, and opens it without the password again.

@@ -665,6 +665,7 @@ async fn after_the_upgrade_a_value_of_the_old_format_is_refused() {
         account_id,
         family_id: String::new(),
         mfa_on: false,
+        ip: String::new(),
     };
     let err = t.hub.open_message(&who, "msg_old00000").await.unwrap_err();
     assert!(
