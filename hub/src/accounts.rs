@@ -212,6 +212,16 @@ impl Hub {
     /// devices share the address's count (three failures lock it for 30 minutes) — except in
     /// the owner's window after a reset or an admin's unlock, when each client IP has its own.
     pub async fn sign_in(&self, request: &SignInRequest, caller: &Caller) -> Result<Session> {
+        // What the client said of itself goes with a failure into the audit log.
+        let caller = &Caller {
+            device: clean_device_name(request.device_name.as_deref()),
+            mailbox: request
+                .mailbox
+                .as_deref()
+                .and_then(|m| sealpost_proto::address::normalise(m).ok())
+                .unwrap_or_default(),
+            ..caller.clone()
+        };
         let (email, password) = (request.email.as_str(), request.password.as_str());
         let (remember_me, device_name, device_token) = (
             request.remember_me,
@@ -321,6 +331,10 @@ impl Hub {
             else {
                 return Err(Error::MfaRequired);
             };
+            if !crate::mfa::plausible_second_step(code) {
+                // Five digits, say: told, not counted toward the lock.
+                return Err(Error::MfaCodeWrong(None));
+            }
             match self.second_step(&account.id, code).await? {
                 None => {
                     let failed = self
@@ -689,6 +703,17 @@ impl Hub {
         );
         let by_device = trusted.is_some();
         let own_key = tries_key(email, &caller.network());
+        // The person who failed, the device they named and the mailbox they wanted.
+        let attempt = crate::store::Signer {
+            person_id: String::new(),
+            person_email: email.to_owned(),
+            mailbox_email: if caller.mailbox.is_empty() {
+                email.to_owned()
+            } else {
+                caller.mailbox.clone()
+            },
+            device: caller.device.clone(),
+        };
         let (locked, failures) = self
             .store
             .write(move |tx| {
@@ -701,7 +726,7 @@ impl Hub {
                         .copied()
                         .collect::<Vec<_>>()
                         .join("; ");
-                    tx.audit(now, "sign_in_failed", &failing, &ip, &detail)?;
+                    tx.audit_by(now, "sign_in_failed", &attempt, &ip, &detail)?;
                     let mut locked = None;
                     if device.failures >= threshold {
                         let until = now + lock_for;
@@ -722,7 +747,7 @@ impl Hub {
                 // counted afresh after a lock.
                 let mut own = tx.guard(&own_key)?;
                 own.failures += 1;
-                tx.audit(now, "sign_in_failed", &failing, &ip, what)?;
+                tx.audit_by(now, "sign_in_failed", &attempt, &ip, what)?;
                 let mut locked = None;
                 if guard.failures >= threshold {
                     let until = now + lock_for;

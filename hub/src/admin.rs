@@ -95,7 +95,11 @@ impl Hub {
                         let (inbox, unread) = tx.inbox_counts(&a.id)?;
                         Ok(UserView {
                             status: a.status.as_str(),
-                            locked_until: guard.locked_until.filter(|u| *u > now),
+                            // The address's lock, or a trusted device's (whichever ends last).
+                            locked_until: guard
+                                .locked_until
+                                .filter(|u| *u > now)
+                                .max(tx.device_lock(&a.id, now)?),
                             failed_sign_ins: guard.failures,
                             created_at: a.created_at,
                             registered_at: a.registered_at,

@@ -151,9 +151,9 @@ impl Hub {
             ));
         }
         if self.config.is_org_address(&email) {
-            return Err(Error::RecipientNotAllowed(vec![email]));
+            return Err(Error::OrgAddressNotDelegate(email));
         }
-        let name = delegate_name(&new.name)?;
+        let name = delegate_name(&new.name, &email)?;
         let role = match new.role.as_deref().map(str::trim) {
             None | Some("") => DelegateRole::Member,
             Some(r) => DelegateRole::parse(r).ok_or_else(|| {
@@ -183,7 +183,7 @@ impl Hub {
             self.invites_by_address
                 .hit(&email, now)
                 .await
-                .map_err(Error::RateLimited)?;
+                .map_err(Error::InvitedRecently)?;
             self.invites_by_mailbox
                 .hit(&mailbox.id, now)
                 .await
@@ -308,6 +308,14 @@ impl Hub {
                 let d = tx
                     .delegation(&mailbox, &person)?
                     .ok_or(Error::NotFound("delegate"))?;
+                let shared_only = tx.account_by_id(&mailbox)?.is_some_and(|m| m.shared_only);
+                if shared_only && tx.delegates_of(&mailbox)?.len() == 1 {
+                    return Err(Error::Conflict(format!(
+                        "{} is shared-only and {} is its last delegate: nobody could work it \
+                         any more. Add someone else first",
+                        d.mailbox_email, d.person_email
+                    )));
+                }
                 tx.remove_delegate(&mailbox, &person, now)?;
                 tx.audit(
                     now,
@@ -377,10 +385,21 @@ impl Hub {
     }
 }
 
-/// A delegate's name as given, checked: trimmed, 1 to [`MAX_NAME_CHARS`] characters, no
-/// control characters (it goes into email headers and the audit log).
-fn delegate_name(given: &str) -> Result<String> {
-    let name = given.trim();
+/// A delegate's name as given, checked: no control characters (it goes into email headers
+/// and the audit log), then made one plain line as other names are
+/// ([`sealpost_proto::text::clean_line`]: characters that reorder or hide text go, so a
+/// name cannot pass for another sender in a mail program), 1 to [`MAX_NAME_CHARS`]
+/// characters. A name of nothing but such characters is the person's address instead.
+fn delegate_name(given: &str, email: &str) -> Result<String> {
+    if given.chars().any(char::is_control) {
+        return Err(Error::BadRequest(
+            "The name holds a line break or another control character; type it on one line.".into(),
+        ));
+    }
+    let name = sealpost_proto::text::clean_line(given);
+    if name.is_empty() && !given.trim().is_empty() {
+        return Ok(email.to_owned());
+    }
     if name.is_empty() {
         return Err(Error::BadRequest(
             "Give the person's name, as staff should see it (e.g. Alice Smith).".into(),
@@ -391,12 +410,7 @@ fn delegate_name(given: &str) -> Result<String> {
             "The name is longer than {MAX_NAME_CHARS} characters; shorten it."
         )));
     }
-    if name.chars().any(char::is_control) {
-        return Err(Error::BadRequest(
-            "The name holds a line break or another control character; type it on one line.".into(),
-        ));
-    }
-    Ok(name.to_owned())
+    Ok(name)
 }
 
 #[cfg(test)]
@@ -405,12 +419,29 @@ mod tests {
 
     #[test]
     fn a_name_is_trimmed_and_checked() {
-        assert_eq!(delegate_name("  Alice Smith ").unwrap(), "Alice Smith");
-        assert!(delegate_name("   ").is_err());
-        assert!(delegate_name("Alice\r\nBcc: x@example.org").is_err());
-        assert!(delegate_name(&"a".repeat(MAX_NAME_CHARS + 1)).is_err());
         assert_eq!(
-            delegate_name(&"é".repeat(MAX_NAME_CHARS))
+            delegate_name("  Alice Smith ", "a@b.example").unwrap(),
+            "Alice Smith"
+        );
+        assert!(delegate_name("   ", "a@b.example").is_err());
+        assert!(delegate_name("Alice\r\nBcc: x@example.org", "a@b.example").is_err());
+        assert!(delegate_name(&"a".repeat(MAX_NAME_CHARS + 1), "a@b.example").is_err());
+        // A right-to-left override would make a name read as another sender's.
+        assert_eq!(
+            delegate_name("Dave \u{202e}elpmaxe.rentrap@slarrefer", "a@b.example").unwrap(),
+            "Dave elpmaxe.rentrap@slarrefer"
+        );
+        assert_eq!(
+            delegate_name("Ann\u{2028}Lee", "a@b.example").unwrap(),
+            "Ann Lee"
+        );
+        assert_eq!(
+            delegate_name("\u{202e}\u{200b}", "a@b.example").unwrap(),
+            "a@b.example",
+            "nothing left to show: the address stands in"
+        );
+        assert_eq!(
+            delegate_name(&"é".repeat(MAX_NAME_CHARS), "a@b.example")
                 .unwrap()
                 .chars()
                 .count(),

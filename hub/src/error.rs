@@ -57,12 +57,22 @@ pub enum Error {
     /// The session ended (idle or too old).
     #[error("the session has ended")]
     SessionExpired,
+    /// An invitation went to this address a moment ago; another may go after this many
+    /// seconds.
+    #[error(
+        "an invitation went to this address less than 10 minutes ago; try again in {0} seconds"
+    )]
+    InvitedRecently(u64),
     /// Too many requests; try again after this many seconds.
     #[error("too many requests")]
     RateLimited(u64),
     /// The sender is not an organisation address.
     #[error("the sender {0} is not an address of the organisation")]
     SenderNotAllowed(String),
+    /// An address of the organisation offered as a shared mailbox's delegate: staff use
+    /// their own mail.
+    #[error("{0} is an address of the organisation; staff use their own mail, so they cannot be a shared mailbox's delegate")]
+    OrgAddressNotDelegate(String),
     /// Recipients refused by policy.
     #[error("these recipients are not allowed: {}", .0.join(", "))]
     RecipientNotAllowed(Vec<String>),

@@ -91,12 +91,20 @@ pub struct Hub {
 pub struct Caller {
     /// Client IP address (empty for the CLI).
     pub ip: String,
+    /// At a sign-in: the device's name as the client gives it, and the shared mailbox it
+    /// is for (empty otherwise), for the audit log of a failure.
+    pub device: String,
+    /// See `device`.
+    pub mailbox: String,
 }
 
 impl Caller {
     /// The local admin CLI.
     pub fn cli() -> Self {
-        Self { ip: "cli".into() }
+        Self {
+            ip: "cli".into(),
+            ..Self::default()
+        }
     }
 
     /// The network the caller is counted by in rate limits and sign-in locks: an IPv4
@@ -515,7 +523,11 @@ mod tests {
     use super::Caller;
 
     fn network(ip: &str) -> String {
-        Caller { ip: ip.into() }.network()
+        Caller {
+            ip: ip.into(),
+            ..Caller::default()
+        }
+        .network()
     }
 
     #[test]

@@ -50,7 +50,14 @@ impl Hub {
     /// Removes expired links, dead sessions, stale sign-in guards, and (retention)
     /// expired messages and uploads.
     pub async fn sweep(&self) -> Result<()> {
-        self.purge(false, &Caller { ip: "sweep".into() }).await?;
+        self.purge(
+            false,
+            &Caller {
+                ip: "sweep".into(),
+                ..Caller::default()
+            },
+        )
+        .await?;
         let now = self.now();
         let idle = Duration::minutes(self.config.security.idle_timeout_minutes);
         self.store

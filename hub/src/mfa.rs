@@ -87,6 +87,20 @@ fn recovery_digest(secret: &[u8], code: &str) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
+/// Whether `text` could be a second step at all: an authenticator code's shape, or a
+/// recovery code's (ten letters or digits, separators aside). Anything else is a slip of
+/// the keyboard, never a guess worth counting.
+pub(crate) fn plausible_second_step(text: &str) -> bool {
+    if text.chars().count() > MAX_CODE_CHARS {
+        return false;
+    }
+    let letters = crate::policy::nfkc(text)
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .count();
+    looks_like_code(text).is_some() || letters == 10
+}
+
 /// Whether `text` has the shape of an authenticator code (six digits, spaces allowed;
 /// full-width digits read as ASCII ones, by NFKC).
 fn looks_like_code(text: &str) -> Option<String> {

@@ -125,6 +125,7 @@ pub async fn resume(
 ) -> UiResult<AccountView> {
     let mailbox = desk.mailboxes.resume(&account).await?;
     desk.start_sync(&app, mailbox.clone());
+    desk.start_shared_syncs(&app, &mailbox);
     Ok(desk.view(&mailbox))
 }
 
@@ -959,7 +960,13 @@ pub async fn confirm_mfa(
 ) -> UiResult<Vec<String>> {
     let mailbox = desk.mailboxes.get(&account)?;
     let codes = mailbox.confirm_mfa(&code).await?;
-    desk.start_sync(&app, mailbox);
+    desk.start_sync(&app, mailbox.clone());
+    if mailbox.account.person.is_none() {
+        // Under `require_mfa` the shared mailboxes wait for this; they open now.
+        let remember = mailbox.remembered()?;
+        desk.mailboxes.open_shared(&mailbox, None, remember).await;
+        desk.start_shared_syncs(&app, &mailbox);
+    }
     Ok(codes)
 }
 

@@ -77,7 +77,8 @@ pub fn clean_line(raw: &str) -> String {
     let one_line: String = raw
         .chars()
         .map(|c| {
-            if c == '\n' || c == '\r' || c == '\t' {
+            // Line and paragraph separators (U+2028, U+2029) break a line as a newline does.
+            if matches!(c, '\n' | '\r' | '\t' | '\u{2028}' | '\u{2029}') {
                 ' '
             } else {
                 c

@@ -138,7 +138,8 @@ impl From<Error> for ApiError {
                 S::FORBIDDEN,
                 ErrorCode::MfaEnrolmentRequired,
                 "Your organisation requires two-step sign-in: turn it on with an authenticator \
-                 app (in Sealpost: Settings, Two-step sign-in) to go on.",
+                 app (in the Sealpost app: Settings, Two-step sign-in; on a terminal: \
+                 `sealpost mfa on`) to go on.",
             ),
             Error::AccessRemoved => Self::new(
                 S::UNAUTHORIZED,
@@ -203,6 +204,19 @@ impl From<Error> for ApiError {
                 ErrorCode::SessionExpired,
                 "The session has ended (it was idle too long or signed out). Sign in again.",
             ),
+            Error::InvitedRecently(seconds) => {
+                let mut err = Self::new(
+                    S::TOO_MANY_REQUESTS,
+                    ErrorCode::RateLimited,
+                    format!(
+                        "An invitation went to this address less than 10 minutes ago; it may \
+                         take a few minutes to arrive. To send another, wait {} minutes.",
+                        seconds.div_ceil(60)
+                    ),
+                );
+                err.retry_after = Some(seconds);
+                err
+            }
             Error::RateLimited(seconds) => {
                 let mut err = Self::new(
                     S::TOO_MANY_REQUESTS,
@@ -217,6 +231,19 @@ impl From<Error> for ApiError {
                 ErrorCode::SenderNotAllowed,
                 format!("{from} is not an address of the organisation; send from a staff address."),
             ),
+            Error::OrgAddressNotDelegate(address) => {
+                let mut err = Self::new(
+                    S::UNPROCESSABLE_ENTITY,
+                    ErrorCode::RecipientNotAllowed,
+                    format!(
+                        "{address} is an address of the organisation: staff use their own mail, \
+                         not Sealpost, so they cannot work a shared mailbox. Invite people \
+                         outside the organisation."
+                    ),
+                );
+                err.body.refused = Some(vec![address]);
+                err
+            }
             Error::RecipientNotAllowed(refused) => {
                 let mut err = Self::new(
                     S::UNPROCESSABLE_ENTITY,

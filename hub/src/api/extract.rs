@@ -101,6 +101,7 @@ impl FromRequestParts<AppState> for ClientIp {
         }
         Ok(ClientIp(Caller {
             ip: client.map(|ip| ip.to_string()).unwrap_or_default(),
+            ..Caller::default()
         }))
     }
 }

@@ -64,7 +64,7 @@ pub fn user(u: &UserView) {
 /// `admin mailbox delegates`.
 pub fn delegates(list: &[sealpost_proto::Delegate]) {
     if list.is_empty() {
-        say!("no delegates: only the mailbox's own sign-in works it");
+        say!("no delegates");
         return;
     }
     let rows: Vec<Vec<String>> = list

@@ -632,6 +632,7 @@ impl Session {
         };
         let caller = Caller {
             ip: format!("{} (smtp)", canonical(self.peer.ip())),
+            ..Caller::default()
         };
         let reply = receive(
             &self.hub,

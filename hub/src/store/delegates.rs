@@ -122,8 +122,8 @@ impl Tx<'_> {
             .optional()
     }
 
-    /// Gives a person access to a mailbox. Returns false (and changes nothing) when they
-    /// have it already.
+    /// Gives a person access to a mailbox, or gives the one they have the name and role
+    /// `sealed_name` and `role` (an invitation sent again). Returns whether it is new.
     pub fn insert_delegate(
         &self,
         mailbox_id: &str,
@@ -133,9 +133,11 @@ impl Tx<'_> {
         added_by: &str,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let n = self.0.execute(
+        let known = self.delegation(mailbox_id, person_id)?.is_some();
+        self.0.execute(
             "INSERT INTO delegates (mailbox_id, person_id, sealed_name, role, added_by, added_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (mailbox_id, person_id) DO NOTHING",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (mailbox_id, person_id) \
+             DO UPDATE SET sealed_name = excluded.sealed_name, role = excluded.role",
             params![
                 mailbox_id,
                 person_id,
@@ -145,7 +147,7 @@ impl Tx<'_> {
                 to_millis(now)
             ],
         )?;
-        Ok(n == 1)
+        Ok(!known)
     }
 
     /// Records a delegate's first session on the mailbox (later ones change nothing).

@@ -73,6 +73,21 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// The latest lock on any of an account's trusted devices, if one is in force at `now`.
+    pub fn device_lock(
+        &self,
+        account_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>> {
+        let until: i64 = self.0.query_row(
+            "SELECT COALESCE(MAX(locked_until), 0) FROM trusted_devices \
+             WHERE account_id = ?1 AND locked_until > ?2",
+            params![account_id, to_millis(now)],
+            |r| r.get(0),
+        )?;
+        Ok((until != 0).then(|| from_millis(until)))
+    }
+
     /// Lifts the locks of every device of an account (an admin's unlock).
     pub fn clear_device_locks(&self, account_id: &str) -> Result<()> {
         self.0.execute(

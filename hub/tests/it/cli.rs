@@ -1233,6 +1233,17 @@ fn admin_mailbox_commands_manage_delegates_and_shared_only() {
         out.contains("shared-only:") && out.contains("alice@partner.example"),
         "{out}"
     );
+    let (ok, _, err) = admin(&["remove-delegate", shared, "alice@partner.example"]);
+    assert!(!ok, "a shared-only mailbox keeps its last delegate");
+    assert!(err.contains("last delegate"), "{err}");
+    let (ok, _, err) = admin(&[
+        "add-delegate",
+        shared,
+        "bob@care.example",
+        "--name",
+        "Bob Jones",
+    ]);
+    assert!(ok, "{err}");
     let (ok, out, err) = admin(&["remove-delegate", shared, "alice@partner.example"]);
     assert!(ok, "{err}");
     assert!(out.contains("removed alice@partner.example"), "{out}");

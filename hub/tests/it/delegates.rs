@@ -250,6 +250,24 @@ async fn each_delegate_is_locked_out_on_their_own() {
         (StatusCode::LOCKED, "account_locked"),
         "Alice is locked after three failures"
     );
+    // Each failure is audited with the person, the device they named and the mailbox.
+    let log = t
+        .hub
+        .audit_log(chrono::DateTime::<chrono::Utc>::MIN_UTC)
+        .await
+        .unwrap();
+    let failed = log
+        .iter()
+        .find(|e| e.event == "sign_in_failed")
+        .expect("audited");
+    assert_eq!(
+        (
+            failed.person.as_str(),
+            failed.device.as_str(),
+            failed.email.as_str()
+        ),
+        (alice(), "front desk PC", SHARED)
+    );
     let (status, body) = sign_in_to_shared(&t, bob(), GOOD_PASSWORD, false).await;
     assert_eq!(status, StatusCode::CREATED, "Bob is not: {body}");
     let (status, body) = t.sign_in(SHARED, GOOD_PASSWORD, false).await;
@@ -289,6 +307,11 @@ async fn invitations_that_cannot_be_are_refused_and_change_nothing() {
             422,
             "recipient_not_allowed",
         ),
+        (
+            json!({"email": CAROL, "name": "\u{202e}\u{200b}"}),
+            201,
+            "<none>",
+        ),
     ];
     for (body, status, wanted) in refused {
         let (got, answer) = owner.post("/mailbox/delegates", body.clone()).await;
@@ -299,8 +322,39 @@ async fn invitations_that_cannot_be_are_refused_and_change_nothing() {
         );
     }
     let (_, list) = owner.get("/mailbox/delegates").await;
-    assert_eq!(list["items"], json!([]), "nothing was added");
-    assert!(t.emails_to(CAROL).await.is_empty(), "nobody was emailed");
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(
+        list["items"][0]["name"], CAROL,
+        "a name of nothing visible is the address"
+    );
+    let (status, body) = owner
+        .post(
+            "/mailbox/delegates",
+            json!({"email": CAROL, "name": "Carol"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("An invitation went to this address less than 10 minutes ago"),
+        "{body}"
+    );
+    let (_, staff_refused) = owner
+        .post("/mailbox/delegates", json!({"email": staff(), "name": "S"}))
+        .await;
+    assert!(
+        staff_refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("staff use their own mail"),
+        "{staff_refused}"
+    );
+    let id = list["items"][0]["id"].as_str().unwrap().to_owned();
+    owner
+        .call(Method::DELETE, &format!("/mailbox/delegates/{id}"), None)
+        .await;
 
     // A registered person is told by email, with no link (the answer does not say whether
     // they have an account here); twice is a conflict.
@@ -349,7 +403,8 @@ async fn invitations_that_cannot_be_are_refused_and_change_nothing() {
         (status, code(&body)),
         (StatusCode::UNAUTHORIZED, "access_removed")
     );
-    // A manager may invite.
+    // A manager may invite (Carol was last invited more than 10 minutes before).
+    t.advance(chrono::Duration::minutes(11));
     let (status, manager) = sign_in_to_shared(&t, bob(), GOOD_PASSWORD, false).await;
     assert_eq!(status, StatusCode::CREATED);
     let manager = as_user(&t, &manager);
@@ -652,4 +707,28 @@ async fn invitations_are_limited_so_they_cannot_be_used_to_send_mail() {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "an hour later");
+}
+
+#[tokio::test]
+async fn a_shared_only_mailbox_keeps_its_last_delegate() {
+    let t = TestHub::start().await;
+    let owner = t.user(SHARED).await;
+    delegate_of(&owner, alice(), "Alice Smith").await;
+    let caller = sealpost_hub::Caller::cli();
+    t.hub.make_shared_only(SHARED, &caller).await.unwrap();
+    let mailbox = t.hub.mailbox_by_email(SHARED).await.unwrap();
+    let person = t.hub.mailbox_by_email(alice()).await.unwrap();
+    let err = t
+        .hub
+        .remove_delegate(
+            &mailbox.id,
+            &person.id,
+            sealpost_hub::delegates::ActingFor::Admin,
+            &caller,
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("last delegate"), "{err}");
+    let (status, body) = sign_in_to_shared(&t, alice(), GOOD_PASSWORD, false).await;
+    assert_eq!(status, StatusCode::CREATED, "she still works it: {body}");
 }

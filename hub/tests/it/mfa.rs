@@ -448,15 +448,22 @@ async fn a_code_in_full_width_digits_works_and_a_huge_one_is_only_wrong() {
         .collect();
     let (status, body) = sign_in_with(&t, Some(&wide), false).await;
     assert_eq!(status, StatusCode::CREATED, "{wide}: {body}");
-    // A huge "code" is a wrong one, counted, and costs no more than a short one.
-    let huge = "9".repeat(10_000);
-    let (status, body) = sign_in_with(&t, Some(&huge), false).await;
+    // What cannot be a code (five digits, a huge string) is wrong, and not counted: a
+    // slip of the keyboard, never a guess.
+    for slip in ["12345".to_owned(), "9".repeat(10_000)] {
+        let (status, body) = sign_in_with(&t, Some(&slip), false).await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::UNAUTHORIZED, "mfa_code_wrong"),
+            "{body}"
+        );
+        assert!(body["error"]["tries_left"].is_null(), "{body}");
+    }
+    let (_, body) = sign_in_with(&t, Some("000000"), false).await;
     assert_eq!(
-        (status, code(&body)),
-        (StatusCode::UNAUTHORIZED, "mfa_code_wrong"),
-        "{body}"
+        body["error"]["tries_left"], 2,
+        "a code's shape counts: {body}"
     );
-    assert_eq!(body["error"]["tries_left"], 2, "{body}");
 }
 
 #[tokio::test]

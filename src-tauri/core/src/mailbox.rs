@@ -73,9 +73,6 @@ impl Mailbox {
         mfa_code: Option<&str>,
         remember_me: bool,
     ) -> Result<()> {
-        if !remember_me {
-            self.keyring.delete(&remember_name(&self.account.id))?;
-        }
         // A named delegate signs in with their own address; the session is the mailbox's.
         let (email, mailbox) = match &self.account.person {
             Some(person) => (person.as_str(), Some(self.account.email.as_str())),
@@ -92,6 +89,11 @@ impl Mailbox {
                 mailbox,
             )
             .await?;
+        if !remember_me {
+            // Only once signed in: a mistyped password must not cost the device its
+            // Remember me (a scheduled sync would stop).
+            self.keyring.delete(&remember_name(&self.account.id))?;
+        }
         // The password was right: whatever the idle lock held back may go on.
         self.lift_lock();
         self.keep_account_info(&session.account)?;

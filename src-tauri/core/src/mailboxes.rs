@@ -234,16 +234,17 @@ impl Mailboxes {
         };
         self.catch_up_or_forget(&mailbox).await?;
         if record.person.is_none() {
-            self.open_shared(&mailbox, password, remember).await;
+            self.open_shared(&mailbox, Some(password), remember).await;
         }
         Ok(mailbox)
     }
 
     /// Opens, beside `own`, each shared mailbox its person works as a named delegate and
     /// this computer does not have yet (the hub lists them at sign-in), from `own`'s
-    /// session: no password or code is asked again. One that fails is left out, and
-    /// logged; the person's own sign-in stands.
-    pub async fn open_shared(&self, own: &Mailbox, password: &str, remember: bool) {
+    /// session: no password or code is asked again (`password`, when at hand, is kept for
+    /// the lock screen). One that fails is left out, and logged; the person's own sign-in
+    /// stands.
+    pub async fn open_shared(&self, own: &Mailbox, password: Option<&str>, remember: bool) {
         let shared = own
             .hub
             .account()
@@ -285,7 +286,7 @@ impl Mailboxes {
         &self,
         own: &Mailbox,
         id: &str,
-        password: &str,
+        password: Option<&str>,
         remember: bool,
     ) -> Result<()> {
         let mailbox = self.get(id)?;
@@ -302,7 +303,11 @@ impl Mailboxes {
             )
             .await?;
         mailbox.lift_lock();
-        mailbox.keep_verifier(password).await?;
+        if let Some(password) = password {
+            // The lock screen checks the person's password here; without it (opened
+            // from a remembered session), the hub checks it at the first unlock.
+            mailbox.keep_verifier(password).await?;
+        }
         self.catch_up_or_forget(&mailbox).await
     }
 
@@ -311,7 +316,7 @@ impl Mailboxes {
         &self,
         own: &Mailbox,
         email: &str,
-        password: &str,
+        password: Option<&str>,
         remember: bool,
     ) -> Result<Arc<Mailbox>> {
         let person = own.account.email.clone();
@@ -325,7 +330,11 @@ impl Mailboxes {
                 .open_delegate_session(&own.hub, email, remember, &crate::accounts::device_name())
                 .await?;
             mailbox.keep_account_info(&session.account)?;
-            mailbox.keep_verifier(password).await?;
+            if let Some(password) = password {
+                // The lock screen checks the person's password here; without it (opened
+                // from a remembered session), the hub checks it at the first unlock.
+                mailbox.keep_verifier(password).await?;
+            }
             catch_up(&mailbox).await?;
             Ok::<_, ClientError>(mailbox)
         }
@@ -430,7 +439,7 @@ impl Mailboxes {
         catch_up(&mailbox).await?;
         if !mailbox.hub.mfa_enrolment_required() {
             // A person invited to a shared mailbox finds it beside their own at once.
-            self.open_shared(&mailbox, password, remember).await;
+            self.open_shared(&mailbox, Some(password), remember).await;
         }
         Ok(mailbox)
     }
@@ -475,6 +484,11 @@ impl Mailboxes {
             return Err(ClientError::SignInRequired);
         }
         self.catch_up_or_forget(&mailbox).await?;
+        if mailbox.account.person.is_none() && !mailbox.hub.mfa_enrolment_required() {
+            // Shared mailboxes the person was given since, beside their own.
+            let remember = mailbox.remembered()?;
+            self.open_shared(&mailbox, None, remember).await;
+        }
         Ok(mailbox)
     }
 

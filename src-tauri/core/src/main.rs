@@ -94,6 +94,13 @@ enum Command {
         /// The message id.
         id: String,
     },
+    /// Delete messages: from the inbox or Sent they move to Deleted; from Deleted, a
+    /// draft, or a "withdrawn by the sender" line, they go for good.
+    Delete {
+        /// The message ids.
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
     /// Save an attachment to a file.
     SaveAttachment {
         /// The message id.
@@ -212,7 +219,9 @@ fn exit_code(e: &ClientError) -> u8 {
         | Code::InvalidCredentials
         | Code::AccountLocked
         | Code::AccountDisabled
-        | Code::AccessRemoved => 4,
+        | Code::AccessRemoved
+        | Code::MfaRequired
+        | Code::MfaCodeWrong => 4,
         Code::RecipientNotAllowed | Code::AttachmentLimit | Code::WeakPassword => 5,
         _ => 1,
     }
@@ -495,10 +504,13 @@ async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
             say!("signed in to {}", mailbox.label());
             if mailbox.account.person.is_none() && !mailbox.hub.mfa_enrolment_required() {
                 let before = accounts.list()?.len();
-                mailboxes.open_shared(&mailbox, &password, remember).await;
+                mailboxes
+                    .open_shared(&mailbox, Some(&password), remember)
+                    .await;
                 for a in accounts.list()?.iter().skip(before) {
                     say!(
-                        "added the shared mailbox {} (choose it with --account)",
+                        "added the shared mailbox {} (choose it with --account {})",
+                        a.email,
                         a.email
                     );
                 }
@@ -596,6 +608,18 @@ async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
                     for code in recovery {
                         say!("  {code}");
                     }
+                    if mailbox.account.person.is_none() {
+                        let before = accounts.list()?.len();
+                        let remember = mailbox.remembered()?;
+                        mailboxes.open_shared(&mailbox, None, remember).await;
+                        for a in accounts.list()?.iter().skip(before) {
+                            say!(
+                                "added the shared mailbox {} (choose it with --account {})",
+                                a.email,
+                                a.email
+                            );
+                        }
+                    }
                 }
                 MfaCommand::Off { code } => {
                     let password = read_password(&format!(
@@ -641,6 +665,18 @@ async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
                     flushed.sent.len()
                 );
             }
+            if mailbox.account.person.is_none() {
+                // Shared mailboxes this person was given since they signed in.
+                let before = accounts.list()?.len();
+                let remember = mailbox.remembered()?;
+                mailboxes.open_shared(&mailbox, None, remember).await;
+                for a in accounts.list()?.iter().skip(before) {
+                    eprintln!(
+                        "added the shared mailbox {} (choose it with --account {})",
+                        a.email, a.email
+                    );
+                }
+            }
         }
         Command::List { folder, limit } => {
             let folder = match folder.as_str() {
@@ -680,6 +716,17 @@ async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
                     );
                 }
             }
+        }
+        Command::Delete { ids } => {
+            let mailbox = mailboxes.by_address_as(wanted, as_person)?;
+            let ids: Vec<String> = ids.iter().map(|i| i.trim().to_owned()).collect();
+            let for_good = mailbox.delete_many(&ids).await?;
+            // As the app does: the hub hears now when it can, or with the next sync.
+            if ensure_session(&mailbox).await.is_ok() {
+                let _ = mailbox.flush_outbox().await;
+            }
+            let moved = ids.len().saturating_sub(for_good);
+            say!("{for_good} deleted for good, {moved} moved to Deleted");
         }
         Command::Read { id } => {
             let mailbox = mailboxes.by_address_as(wanted, as_person)?;

@@ -602,3 +602,30 @@ async fn a_shared_mailbox_is_worked_by_named_people_on_the_terminal() {
     assert!(!r.out.contains(SHARED), "the copy is gone: {}", r.out);
     assert!(r.out.contains(alice()), "{}", r.out);
 }
+
+#[tokio::test]
+async fn a_mistyped_sign_in_keeps_remember_me_and_delete_moves_to_deleted() {
+    let hub = TestServer::start().await;
+    hub.org_send(&[alice()], "Welcome", "First message").await;
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    registered_and_remembered(&hub, d).await;
+    let r = run(d, &["sign-in"], "not the password\n").await;
+    assert_eq!(r.code, 4, "{}", r.err);
+    let r = run(d, &["sync"], "").await;
+    assert_eq!(
+        r.code, 0,
+        "Remember me outlives a typo, so a scheduled sync goes on: {}",
+        r.err
+    );
+    let r = run(d, &["--json", "list"], "").await;
+    let list: serde_json::Value = serde_json::from_str(&r.out).unwrap();
+    let id = list[0]["id"].as_str().unwrap().to_owned();
+    let r = run(d, &["delete", &id], "").await;
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(r.out.contains("1 moved to Deleted"), "{}", r.out);
+    let r = run(d, &["list", "--folder", "deleted"], "").await;
+    assert!(r.out.contains("Welcome"), "{}", r.out);
+    let r = run(d, &["delete", &id], "").await;
+    assert!(r.out.contains("1 deleted for good"), "{}", r.out);
+}
