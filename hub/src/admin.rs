@@ -188,6 +188,20 @@ impl Hub {
                 let account = tx
                     .account_by_email(&email)?
                     .ok_or_else(|| Self::user_not_found(&email))?;
+                // A shared-only mailbox must keep someone who can work it.
+                for d in tx.delegations_of(&account.id)? {
+                    let shared_only = tx
+                        .account_by_id(&d.mailbox_id)?
+                        .is_some_and(|m| m.shared_only);
+                    if shared_only && tx.delegates_of(&d.mailbox_id)?.len() == 1 {
+                        return Err(Error::Conflict(format!(
+                            "{email} is the last delegate of the shared-only mailbox {}: \
+                             nobody could work it any more. Add someone else to it first \
+                             (admin mailbox add-delegate); nothing was deleted",
+                            d.mailbox_email
+                        )));
+                    }
+                }
                 let blobs = tx.delete_account(&account.id)?;
                 tx.clear_guard(&email)?;
                 tx.audit(

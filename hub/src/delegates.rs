@@ -161,17 +161,24 @@ impl Hub {
             })?,
         };
         let (lookup, mailbox_id) = (email.clone(), mailbox.id.clone());
-        let has_access = self
+        let (has_access, is_shared) = self
             .store
             .read(move |tx| {
                 Ok(match tx.account_by_email(&lookup)? {
                     Some(p) if p.status != AccountStatus::Pending => {
-                        tx.delegation(&mailbox_id, &p.id)?.is_some()
+                        (tx.delegation(&mailbox_id, &p.id)?.is_some(), p.shared_only)
                     }
-                    _ => false,
+                    Some(p) => (false, p.shared_only),
+                    None => (false, false),
                 })
             })
             .await?;
+        if is_shared {
+            return Err(Error::Conflict(format!(
+                "{email} is a shared-only mailbox, which never signs in: invite the people \
+                 who work it, by their own addresses"
+            )));
+        }
         if has_access {
             return Err(Error::Conflict(format!(
                 "{email} has access to {} already; nothing was changed",
@@ -180,8 +187,9 @@ impl Hub {
         }
         if let ActingFor::Person(_) = &by {
             let now = self.now();
+            // Per mailbox and address: another mailbox's invitation is not told here.
             self.invites_by_address
-                .hit(&email, now)
+                .hit(&format!("{}|{email}", mailbox.id), now)
                 .await
                 .map_err(Error::InvitedRecently)?;
             self.invites_by_mailbox
@@ -309,7 +317,20 @@ impl Hub {
                     .delegation(&mailbox, &person)?
                     .ok_or(Error::NotFound("delegate"))?;
                 let shared_only = tx.account_by_id(&mailbox)?.is_some_and(|m| m.shared_only);
-                if shared_only && tx.delegates_of(&mailbox)?.len() == 1 {
+                let others = tx.delegates_of(&mailbox)?;
+                let last_manager = d.role == DelegateRole::Manager
+                    && !others
+                        .iter()
+                        .any(|o| o.person_id != person && o.role == DelegateRole::Manager);
+                if shared_only && last_manager && matches!(by, ActingFor::Person(_)) {
+                    return Err(Error::Conflict(format!(
+                        "{} is shared-only and {} is its last manager: nobody but the hub's \
+                         administrator could invite or remove people any more. Ask the \
+                         administrator to make someone else a manager first",
+                        d.mailbox_email, d.person_email
+                    )));
+                }
+                if shared_only && others.len() == 1 {
                     return Err(Error::Conflict(format!(
                         "{} is shared-only and {} is its last delegate: nobody could work it \
                          any more. Add someone else first",

@@ -729,6 +729,70 @@ async fn a_shared_only_mailbox_keeps_its_last_delegate() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("last delegate"), "{err}");
+    let err = t.hub.delete_user(alice(), &caller).await.unwrap_err();
+    assert!(
+        err.to_string().contains("last delegate"),
+        "deleting her account would leave it unworked: {err}"
+    );
     let (status, body) = sign_in_to_shared(&t, alice(), GOOD_PASSWORD, false).await;
     assert_eq!(status, StatusCode::CREATED, "she still works it: {body}");
+
+    // A shared-only mailbox is nobody's delegate: it never signs in.
+    t.registered(bob()).await;
+    let bobs = t.signed_in(bob()).await;
+    let (status, body) = bobs
+        .post(
+            "/mailbox/delegates",
+            json!({"email": SHARED, "name": "Team"}),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "conflict"),
+        "{body}"
+    );
+
+    // Its last manager cannot leave it without one (the admin still can manage).
+    let new = |email: &str, role: &str| sealpost_proto::NewDelegate {
+        email: email.into(),
+        name: "Carol King".into(),
+        role: Some(role.into()),
+    };
+    t.hub
+        .add_delegate(
+            &mailbox,
+            &new(CAROL, "manager"),
+            sealpost_hub::delegates::ActingFor::Admin,
+            &caller,
+        )
+        .await
+        .unwrap();
+    register_from_email(&t, CAROL).await;
+    let (_, session) = sign_in_to_shared(&t, CAROL, GOOD_PASSWORD, false).await;
+    let carol = as_user(&t, &session);
+    let (_, list) = carol.get("/mailbox/delegates").await;
+    let me = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["email"] == CAROL)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, body) = carol
+        .call(Method::DELETE, &format!("/mailbox/delegates/{me}"), None)
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "conflict"),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("last manager"),
+        "{body}"
+    );
 }

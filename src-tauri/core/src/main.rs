@@ -509,9 +509,10 @@ async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
                     .await;
                 for a in accounts.list()?.iter().skip(before) {
                     say!(
-                        "added the shared mailbox {} (choose it with --account {})",
+                        "added the shared mailbox {} (choose it with --account {} --as {})",
                         a.email,
-                        a.email
+                        a.email,
+                        a.person.as_deref().unwrap_or_default()
                     );
                 }
             }
@@ -614,9 +615,10 @@ async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
                         mailboxes.open_shared(&mailbox, None, remember).await;
                         for a in accounts.list()?.iter().skip(before) {
                             say!(
-                                "added the shared mailbox {} (choose it with --account {})",
+                                "added the shared mailbox {} (choose it with --account {} --as {})",
                                 a.email,
-                                a.email
+                                a.email,
+                                a.person.as_deref().unwrap_or_default()
                             );
                         }
                     }
@@ -672,8 +674,10 @@ async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
                 mailboxes.open_shared(&mailbox, None, remember).await;
                 for a in accounts.list()?.iter().skip(before) {
                     eprintln!(
-                        "added the shared mailbox {} (choose it with --account {})",
-                        a.email, a.email
+                        "added the shared mailbox {} (choose it with --account {} --as {})",
+                        a.email,
+                        a.email,
+                        a.person.as_deref().unwrap_or_default()
                     );
                 }
             }
