@@ -48,7 +48,8 @@ pub async fn list(
         (status = 400, description = "bad_request: not an address, a bad name or role", body = ErrorBody),
         (status = 403, description = "not_permitted: a delegate who is not a manager", body = ErrorBody),
         (status = 409, description = "conflict: they have access already, or it is the mailbox's own address", body = ErrorBody),
-        (status = 422, description = "recipient_not_allowed: an address of the organisation", body = ErrorBody)))]
+        (status = 422, description = "recipient_not_allowed: an address of the organisation", body = ErrorBody),
+        (status = 429, description = "rate_limited: 20 invitations an hour per mailbox, one every 10 minutes per mailbox and address", body = ErrorBody)))]
 pub async fn invite(
     State(hub): State<AppState>,
     ClientIp(caller): ClientIp,
@@ -65,7 +66,8 @@ pub async fn invite(
     params(("id" = String, Path, description = "The delegate's id")),
     responses((status = 204, description = "Removed"),
         (status = 403, description = "not_permitted: a delegate who is not a manager", body = ErrorBody),
-        (status = 404, description = "not_found: not a delegate of this mailbox", body = ErrorBody)))]
+        (status = 404, description = "not_found: not a delegate of this mailbox", body = ErrorBody),
+        (status = 409, description = "conflict: a shared-only mailbox's last delegate, or its last manager", body = ErrorBody)))]
 pub async fn remove(
     State(hub): State<AppState>,
     ClientIp(caller): ClientIp,
