@@ -89,15 +89,24 @@ impl Hub {
     pub async fn list_delegates(&self, who: &Authenticated) -> Result<DelegateList> {
         let mailbox = who.account_id.clone();
         let found = self.store.read(move |tx| tx.delegates_of(&mailbox)).await?;
-        let mut items = Vec::with_capacity(found.len());
-        for d in &found {
-            items.push(self.delegate_view(d).await?);
-        }
+        // The caller's own line, if a delegate, says whether they manage it.
+        let can_manage = !who.is_delegate()
+            || found
+                .iter()
+                .any(|d| d.person_id == who.signer.person_id && d.role == DelegateRole::Manager);
         Ok(DelegateList {
             mailbox: who.signer.mailbox_email.clone(),
-            can_manage: self.can_manage(who).await?,
-            items,
+            can_manage,
+            items: self.delegate_views(&found).await?,
         })
+    }
+
+    async fn delegate_views(&self, found: &[Delegation]) -> Result<Vec<Delegate>> {
+        let mut items = Vec::with_capacity(found.len());
+        for d in found {
+            items.push(self.delegate_view(d).await?);
+        }
+        Ok(items)
     }
 
     /// Invites a person to work the caller's mailbox (see [`Hub::add_delegate`]).
@@ -374,11 +383,7 @@ impl Hub {
             .store
             .read(move |tx| tx.delegates_of(&mailbox.id))
             .await?;
-        let mut items = Vec::with_capacity(found.len());
-        for d in &found {
-            items.push(self.delegate_view(d).await?);
-        }
-        Ok(items)
+        self.delegate_views(&found).await
     }
 
     /// Makes the mailbox `email` shared-only: it has no password of its own any more (its

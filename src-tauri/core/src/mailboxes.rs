@@ -243,26 +243,35 @@ impl Mailboxes {
     /// this computer does not have yet (the hub lists them at sign-in), from `own`'s
     /// session: no password or code is asked again (`password`, when at hand, is kept for
     /// the lock screen). One that fails is left out, and logged; the person's own sign-in
-    /// stands.
-    pub async fn open_shared(&self, own: &Mailbox, password: Option<&str>, remember: bool) {
+    /// stands. Returns the mailboxes added to this computer.
+    pub async fn open_shared(
+        &self,
+        own: &Mailbox,
+        password: Option<&str>,
+        remember: bool,
+    ) -> Vec<AccountRecord> {
         let shared = own
             .hub
             .account()
             .map(|a| a.shared_mailboxes)
             .unwrap_or_default();
+        let mine: Vec<AccountRecord> = self
+            .accounts
+            .list()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|a| {
+                a.hub_url == own.account.hub_url
+                    && a.person
+                        .as_deref()
+                        .is_some_and(|p| sealpost_proto::address::same(p, &own.account.email))
+            })
+            .collect();
+        let mut added = Vec::new();
         for s in shared {
-            let known = self
-                .accounts
-                .list()
-                .unwrap_or_default()
-                .into_iter()
-                .find(|a| {
-                    a.hub_url == own.account.hub_url
-                        && sealpost_proto::address::same(&a.email, &s.email)
-                        && a.person
-                            .as_deref()
-                            .is_some_and(|p| sealpost_proto::address::same(p, &own.account.email))
-                });
+            let known = mine
+                .iter()
+                .find(|a| sealpost_proto::address::same(&a.email, &s.email));
             let opened = match known {
                 // Known here and signed out: its session is opened again from this one.
                 Some(record) => {
@@ -272,12 +281,13 @@ impl Mailboxes {
                 None => self
                     .add_shared(own, &s.email, password, remember)
                     .await
-                    .map(|_| ()),
+                    .map(|m| added.push(m.account.clone())),
             };
             if let Err(e) = opened {
                 tracing::warn!(mailbox = %s.email, error = %e, "a shared mailbox was not opened");
             }
         }
+        added
     }
 
     /// Opens a new session on the known shared mailbox `id` from `own`'s, unless it has
@@ -354,15 +364,20 @@ impl Mailboxes {
         self.stop_sync(id);
     }
 
-    /// [`catch_up`], deleting the copy of a mailbox whose access was taken away.
-    async fn catch_up_or_forget(&self, mailbox: &Mailbox) -> Result<()> {
-        let caught = catch_up(mailbox).await;
-        if let Err(e) = &caught {
+    /// `result` of work on mailbox `id`, its copy deleted first when the work found that
+    /// access to it was taken away (`AccessRemoved`).
+    fn forgetting_removed<T>(&self, id: &str, result: Result<T>) -> Result<T> {
+        if let Err(e) = &result {
             if e.code() == Code::AccessRemoved {
-                self.forget_removed(&mailbox.account.id);
+                self.forget_removed(id);
             }
         }
-        caught
+        result
+    }
+
+    /// [`catch_up`], deleting the copy of a mailbox whose access was taken away.
+    async fn catch_up_or_forget(&self, mailbox: &Mailbox) -> Result<()> {
+        self.forgetting_removed(&mailbox.account.id, catch_up(mailbox).await)
     }
 
     /// Signs in again to account `id` when it is a shared mailbox worked as the named
@@ -395,15 +410,10 @@ impl Mailboxes {
                 .await;
         };
         let mailbox = self.get(&record.id)?;
-        if let Err(e) = mailbox
+        let signed_in = mailbox
             .sign_in_with_code(password, mfa_code, remember)
-            .await
-        {
-            if e.code() == Code::AccessRemoved {
-                self.forget_removed(&record.id);
-            }
-            return Err(e);
-        }
+            .await;
+        self.forgetting_removed(&record.id, signed_in)?;
         self.catch_up_or_forget(&mailbox).await?;
         Ok(mailbox)
     }
@@ -495,12 +505,7 @@ impl Mailboxes {
     /// Unlocks account `id` with its password (checked on this computer first).
     pub async fn unlock(&self, id: &str, password: &str) -> Result<Arc<Mailbox>> {
         let mailbox = self.get(id)?;
-        if let Err(e) = mailbox.unlock(password).await {
-            if e.code() == Code::AccessRemoved {
-                self.forget_removed(id);
-            }
-            return Err(e);
-        }
+        self.forgetting_removed(id, mailbox.unlock(password).await)?;
         Ok(mailbox)
     }
 

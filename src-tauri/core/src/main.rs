@@ -366,6 +366,34 @@ fn read_line(prompt: &str) -> Result<String, ClientError> {
     Ok(line)
 }
 
+/// Opens beside `own` the shared mailboxes its person works that this computer lacks (see
+/// [`Mailboxes::open_shared`]), and says which were added, on stderr with `on_stderr`.
+async fn open_shared_telling(
+    mailboxes: &Mailboxes,
+    own: &Mailbox,
+    password: Option<&str>,
+    on_stderr: bool,
+) -> Result<(), ClientError> {
+    if own.account.person.is_some() || own.hub.mfa_enrolment_required() {
+        return Ok(());
+    }
+    let remember = own.remembered()?;
+    for a in mailboxes.open_shared(own, password, remember).await {
+        let line = format!(
+            "added the shared mailbox {} (choose it with --account {} --as {})",
+            a.email,
+            a.email,
+            a.person.as_deref().unwrap_or_default()
+        );
+        if on_stderr {
+            eprintln!("{line}");
+        } else {
+            say!("{line}");
+        }
+    }
+    Ok(())
+}
+
 /// Signs in, asking for the two-step code when the account has one and none was given;
 /// tells when the organisation wants two-step sign-in turned on.
 async fn sign_in_asking(
@@ -502,20 +530,7 @@ async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
             let password = read_password(&format!("Password for {}: ", mailbox.account.email))?;
             sign_in_asking(&mailbox, &password, code.as_deref(), remember).await?;
             say!("signed in to {}", mailbox.label());
-            if mailbox.account.person.is_none() && !mailbox.hub.mfa_enrolment_required() {
-                let before = accounts.list()?.len();
-                mailboxes
-                    .open_shared(&mailbox, Some(&password), remember)
-                    .await;
-                for a in accounts.list()?.iter().skip(before) {
-                    say!(
-                        "added the shared mailbox {} (choose it with --account {} --as {})",
-                        a.email,
-                        a.email,
-                        a.person.as_deref().unwrap_or_default()
-                    );
-                }
-            }
+            open_shared_telling(mailboxes, &mailbox, Some(&password), false).await?;
         }
         Command::Mailbox { command } => {
             let mailbox = mailboxes.by_address_as(wanted, as_person)?;
@@ -609,19 +624,7 @@ async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
                     for code in recovery {
                         say!("  {code}");
                     }
-                    if mailbox.account.person.is_none() {
-                        let before = accounts.list()?.len();
-                        let remember = mailbox.remembered()?;
-                        mailboxes.open_shared(&mailbox, None, remember).await;
-                        for a in accounts.list()?.iter().skip(before) {
-                            say!(
-                                "added the shared mailbox {} (choose it with --account {} --as {})",
-                                a.email,
-                                a.email,
-                                a.person.as_deref().unwrap_or_default()
-                            );
-                        }
-                    }
+                    open_shared_telling(mailboxes, &mailbox, None, false).await?;
                 }
                 MfaCommand::Off { code } => {
                     let password = read_password(&format!(
@@ -667,20 +670,9 @@ async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
                     flushed.sent.len()
                 );
             }
-            if mailbox.account.person.is_none() {
-                // Shared mailboxes this person was given since they signed in.
-                let before = accounts.list()?.len();
-                let remember = mailbox.remembered()?;
-                mailboxes.open_shared(&mailbox, None, remember).await;
-                for a in accounts.list()?.iter().skip(before) {
-                    eprintln!(
-                        "added the shared mailbox {} (choose it with --account {} --as {})",
-                        a.email,
-                        a.email,
-                        a.person.as_deref().unwrap_or_default()
-                    );
-                }
-            }
+            // Shared mailboxes this person was given since they signed in (told on
+            // stderr: stdout is the sync's report).
+            open_shared_telling(mailboxes, &mailbox, None, true).await?;
         }
         Command::List { folder, limit } => {
             let folder = match folder.as_str() {
