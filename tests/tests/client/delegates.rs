@@ -248,3 +248,26 @@ async fn unlocking_a_removed_delegates_mailbox_deletes_its_copy() {
         .iter()
         .all(|n| !n.contains(&shared.id)));
 }
+
+#[tokio::test]
+async fn a_vault_file_left_by_an_interrupted_removal_is_swept_at_the_next_start() {
+    let computer = TestClient::new();
+    let accounts = computer.accounts();
+    let kept = accounts
+        .add("http://127.0.0.1:9", "kept@partner.example")
+        .unwrap();
+    // A removal stopped after the keyring and the list (a crash, a file held open): its
+    // vault files are left with no key and no record.
+    let dir = accounts.dir().to_owned();
+    for name in ["0123456789abcdef.vault", "0123456789abcdef.vault-wal"] {
+        std::fs::write(dir.join(name), b"sealed bytes").unwrap();
+    }
+    assert_eq!(accounts.sweep().unwrap(), 1);
+    assert!(!dir.join("0123456789abcdef.vault").exists());
+    assert!(!dir.join("0123456789abcdef.vault-wal").exists());
+    assert!(
+        accounts.vault_path(&kept.id).exists(),
+        "a listed vault stays"
+    );
+    assert_eq!(accounts.sweep().unwrap(), 0);
+}
