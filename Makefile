@@ -1,5 +1,5 @@
-# The only entry points: `make run`, `make test`, `make bench`.
-.PHONY: run test bench deps lint ui bindings
+# The entry points: `make run`, `make test`, `make bench`, and `make package` (Linux packages).
+.PHONY: run test bench deps lint ui bindings package
 
 CARGO ?= cargo
 
@@ -25,6 +25,9 @@ test: lint
 	# (Garage), as replicas run.
 	./scripts/with-postgres.sh ./scripts/with-garage.sh ./scripts/with-keyring.sh $(CARGO) nextest run -p sealpost-hub --all-features --locked --no-fail-fast
 	./scripts/api-conformance.sh
+	# The release app's .deb and .rpm, checked, installed, tried in a window and removed.
+	./scripts/package.sh
+	./scripts/package-check.sh
 
 bench: ui
 	./scripts/bench.sh
@@ -33,3 +36,7 @@ bench: ui
 # `make test` fails while the committed file is stale.
 bindings:
 	SEALPOST_WRITE_BINDINGS=1 $(CARGO) test -p sealpost-desktop --lib --locked the_windows_bindings
+
+# The release app's .deb and .rpm (target/release/bundle/), with the terminal client.
+package: ui
+	./scripts/package.sh

@@ -19,10 +19,13 @@ set -euo pipefail
 # the hub's sealed fields independently of the hub's own code. postgresql-15 is the real
 # server the hub's suite runs on a second time (scripts/with-postgres.sh). python3-dkim
 # (dkimpy) signs the DKIM test messages, as a gateway other than the hub's own code would.
+# Packages (scripts/package-check.sh): lintian checks the .deb, rpm reads the .rpm,
+# xdg-utils asks the desktop which app opens sealpost:// links, man-db shows the manual pages.
 packages=(build-essential pkg-config libssl-dev openssl curl python3-venv libdbus-1-dev age dbus dbus-x11 gnome-keyring
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   desktop-file-utils poppler-utils xvfb xauth webkit2gtk-driver dunst xdotool imagemagick python3-gi
-  gir1.2-gtk-3.0 at-spi2-core gir1.2-atspi-2.0 python3-nacl postgresql-15 postfix python3-dkim)
+  gir1.2-gtk-3.0 at-spi2-core gir1.2-atspi-2.0 python3-nacl postgresql-15 postfix python3-dkim
+  lintian rpm xdg-utils man-db)
 
 missing=()
 for p in "${packages[@]}"; do

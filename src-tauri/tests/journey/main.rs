@@ -10,6 +10,7 @@ mod accessibility;
 mod compose;
 mod delegates;
 mod desktop;
+mod installed;
 mod list;
 mod mfa;
 mod reading;
@@ -155,6 +156,24 @@ async fn start_app_with(
     home: &std::path::Path,
     more: &[(&str, String)],
 ) -> Result<(Desktop, Ui)> {
+    start_app_at(
+        env!("CARGO_BIN_EXE_sealpost-desktop"),
+        work,
+        data_dir,
+        home,
+        more,
+    )
+    .await
+}
+
+/// As [`start_app_with`], for the app at `app` (an installed one, say).
+async fn start_app_at(
+    app: &str,
+    work: &std::path::Path,
+    data_dir: &std::path::Path,
+    home: &std::path::Path,
+    more: &[(&str, String)],
+) -> Result<(Desktop, Ui)> {
     // The window's own storage (its list width and sort order, say) lives under the XDG
     // folders: each test has its own, as it has its own home.
     let mut env = vec![
@@ -178,7 +197,7 @@ async fn start_app_with(
     let ui = Ui::launch(
         &desktop.driver_url,
         &desktop.display,
-        env!("CARGO_BIN_EXE_sealpost-desktop"),
+        app,
         work.join("screens"),
     )
     .await?;

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Checks the Linux packages `make package` built, as a person installing them would meet
+# them, on this Debian machine:
+#   1. lintian finds no error and no warning in the .deb;
+#   2. the .rpm's header and file list are what they should be (rpm -qpi, -qpl);
+#   3. `apt-get install ./….deb` installs it: both programs run, their manual pages, the
+#      menu entry and its icons are in place, and the desktop knows the app opens
+#      sealpost:// links (xdg-mime);
+#   4. the installed app starts under Xvfb, shows its first screen, registers with a hub
+#      on loopback and shows the inbox (a WebDriver test of /usr/bin/sealpost-desktop);
+#   5. `apt-get remove` leaves none of its files behind, and the link handler is gone.
+# It installs and removes the package `sealpost` system-wide, so it needs root (or sudo),
+# and refuses to run where a sealpost package is already installed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+deb="target/release/bundle/deb/Sealpost_${version}_amd64.deb"
+rpm="target/release/bundle/rpm/Sealpost-${version}-1.x86_64.rpm"
+[ -f "$deb" ] && [ -f "$rpm" ] || {
+  echo "package-check: no packages of $version (run make package first)" >&2
+  exit 1
+}
+sudo_cmd=""
+[ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+fail() {
+  echo "package-check: $*" >&2
+  exit 1
+}
+
+# The Debian changelog names the version being packaged (the workspace's, in Cargo.toml).
+head -1 packaging/linux/changelog | grep -q "^sealpost ($version) " ||
+  fail "packaging/linux/changelog does not start with an entry for $version"
+
+echo "== lintian"
+# Warnings fail too: one that is right for this package gets an override, with its reason,
+# in the package's lintian overrides.
+lintian --fail-on error,warning --tag-display-limit 0 "$deb"
+
+echo "== rpm header and files"
+info=$(rpm -qpi "$rpm" 2>/dev/null)
+for field in "Name *: sealpost" "Version *: $version" "License *: AGPL-3.0-or-later" \
+  "Summary *: Secure messages from your organisation"; do
+  grep -Eq "^$field\$" <<<"$info" || fail "the .rpm's header lacks '$field'"
+done
+files=$(rpm -qpl "$rpm" 2>/dev/null)
+expected=(/usr/bin/sealpost /usr/bin/sealpost-desktop /usr/share/applications/Sealpost.desktop
+  /usr/share/icons/hicolor/128x128/apps/sealpost-desktop.png
+  /usr/share/man/man1/sealpost.1.gz /usr/share/man/man1/sealpost-desktop.1.gz
+  /usr/share/man/man1/sealpost-sync.1.gz /usr/share/doc/sealpost/copyright)
+for f in "${expected[@]}"; do
+  grep -qx "$f" <<<"$files" || fail "the .rpm does not hold $f"
+done
+
+echo "== install"
+if dpkg-query -W -f='${Status}' sealpost 2>/dev/null | grep -q "ok installed"; then
+  fail "a sealpost package is installed on this machine already; this check installs and removes its own (remove it first: apt-get remove sealpost)"
+fi
+remove() { DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get purge -y -qq sealpost >/dev/null 2>&1 || true; }
+trap remove EXIT
+DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "./$deb" >/dev/null
+installed=$(dpkg-query -L sealpost)
+[ "$(sealpost --version)" = "sealpost $version" ] || fail "sealpost --version says $(sealpost --version)"
+sealpost --help | grep -q "Usage: sealpost" || fail "sealpost --help shows no usage"
+for page in sealpost sealpost-desktop sealpost-sync sealpost-mailbox-invite; do
+  man -w "$page" >/dev/null || fail "no manual page $page(1)"
+  # The page renders with no complaint from groff.
+  warnings=$(MANWIDTH=80 man --warnings "$page" 2>&1 >/dev/null)
+  [ -z "$warnings" ] || fail "man $page warns: $warnings"
+done
+desktop_file=/usr/share/applications/Sealpost.desktop
+desktop-file-validate "$desktop_file"
+grep -qx "Exec=sealpost-desktop %u" "$desktop_file" || fail "the menu entry does not pass links to the app"
+for size in 32x32 128x128; do
+  [ -s "/usr/share/icons/hicolor/$size/apps/sealpost-desktop.png" ] || fail "no $size icon"
+done
+# A person with no settings of their own: the desktop's default for sealpost:// links
+# comes from the package alone.
+fresh_home=$(mktemp -d)
+handler=$(env -i PATH=/usr/bin:/bin HOME="$fresh_home" xdg-mime query default x-scheme-handler/sealpost)
+[ "$handler" = "Sealpost.desktop" ] || fail "sealpost:// links open with '$handler', not the app"
+echo "installed: $(dpkg-query -W -f='${Installed-Size}' sealpost) KiB (the .deb: $(($(stat -c %s "$deb") / 1024)) KiB)"
+
+echo "== the installed app, in a window"
+SEALPOST_INSTALLED_APP=/usr/bin/sealpost-desktop ./scripts/with-keyring.sh \
+  cargo nextest run -p sealpost-desktop --all-features --locked --test journey \
+  --run-ignored only installed::
+
+echo "== remove"
+DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get remove -y -qq sealpost >/dev/null
+left=()
+while read -r path; do
+  # Folders shared with other packages (/usr/bin, /usr/share/man/man1…) stay.
+  [ -e "$path" ] && [ ! -d "$path" ] && left+=("$path")
+done <<<"$installed"
+((${#left[@]} == 0)) || fail "apt-get remove left: ${left[*]}"
+for dir in /usr/share/doc/sealpost; do
+  [ ! -e "$dir" ] || fail "apt-get remove left $dir"
+done
+handler=$(env -i PATH=/usr/bin:/bin HOME="$fresh_home" xdg-mime query default x-scheme-handler/sealpost)
+[ -z "$handler" ] || fail "sealpost:// links still open with '$handler' after removal"
+rm -rf "$fresh_home"
+echo "package-check: the .deb and the .rpm are as they should be"
