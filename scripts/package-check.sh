@@ -82,9 +82,10 @@ handler=$(env -i PATH=/usr/bin:/bin HOME="$fresh_home" xdg-mime query default x-
 echo "installed: $(dpkg-query -W -f='${Installed-Size}' sealpost) KiB (the .deb: $(($(stat -c %s "$deb") / 1024)) KiB)"
 
 echo "== the installed app, in a window"
+# The workspace's features, as `make test` built the test binaries: nothing rebuilds.
 SEALPOST_INSTALLED_APP=/usr/bin/sealpost-desktop ./scripts/with-keyring.sh \
-  cargo nextest run -p sealpost-desktop --all-features --locked --test journey \
-  --run-ignored only installed::
+  cargo nextest run --workspace --all-features --locked --run-ignored only \
+  -E 'binary(journey) & test(/^installed::/)'
 
 echo "== remove"
 DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get remove -y -qq sealpost >/dev/null
