@@ -25,8 +25,8 @@ test: lint
 	# (Garage), as replicas run.
 	./scripts/with-postgres.sh ./scripts/with-garage.sh ./scripts/with-keyring.sh $(CARGO) nextest run -p sealpost-hub --all-features --locked --no-fail-fast
 	./scripts/api-conformance.sh
-	# The release app's .deb and .rpm, checked, installed, tried in a window and removed.
-	./scripts/package.sh
+	# The release app's .deb and .rpm, built, checked, installed, tried in a window,
+	# updated and removed.
 	./scripts/package-check.sh
 
 bench: ui

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Checks the Linux packages `make package` built, as a person installing them would meet
-# them, on this Debian machine:
+# Builds the Linux packages (scripts/package.sh) with an update key made for this run, and
+# checks them as a person installing them would meet them, on this Debian machine:
 #   1. lintian finds no error and no warning in the .deb;
 #   2. the .rpm's header and file list are what they should be (rpm -qpi, -qpl);
 #   3. `apt-get install ./….deb` installs it: both programs run, their manual pages, the
@@ -8,7 +8,11 @@
 #      sealpost:// links (xdg-mime);
 #   4. the installed app starts under Xvfb, shows its first screen, registers with a hub
 #      on loopback and shows the inbox (a WebDriver test of /usr/bin/sealpost-desktop);
-#   5. `apt-get remove` leaves none of its files behind, and the link handler is gone.
+#   5. the installed app takes an update only from its own hub, refuses a package changed
+#      on the way and a manifest that misnames the version, and installs the genuine one
+#      (a copy of the package relabelled one version later, signed with this run's key,
+#      whose signature the independent minisign tool checks first);
+#   6. `apt-get remove` leaves none of its files behind, and the link handler is gone.
 # It installs and removes the package `sealpost` system-wide, so it needs root (or sudo),
 # and refuses to run where a sealpost package is already installed.
 set -euo pipefail
@@ -17,16 +21,20 @@ cd "$(dirname "$0")/.."
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 deb="target/release/bundle/deb/Sealpost_${version}_amd64.deb"
 rpm="target/release/bundle/rpm/Sealpost-${version}-1.x86_64.rpm"
-[ -f "$deb" ] && [ -f "$rpm" ] || {
-  echo "package-check: no packages of $version (run make package first)" >&2
-  exit 1
-}
 sudo_cmd=""
 [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
 fail() {
   echo "package-check: $*" >&2
   exit 1
 }
+
+# This run's update key (minisign, made by the Tauri CLI; no password). Its private half
+# lives in target/ and signs only this run's test update.
+keys=target/packaging-test
+rm -rf "$keys"
+mkdir -p "$keys"
+ui/node_modules/.bin/tauri signer generate --ci -p "" -w "$keys/update.key" >/dev/null
+SEALPOST_UPDATER_PUBKEY=$(cat "$keys/update.key.pub") ./scripts/package.sh
 
 # The Debian changelog names the version being packaged (the workspace's, in Cargo.toml).
 head -1 packaging/linux/changelog | grep -q "^sealpost ($version) " ||
@@ -81,11 +89,28 @@ handler=$(env -i PATH=/usr/bin:/bin HOME="$fresh_home" xdg-mime query default x-
 [ "$handler" = "Sealpost.desktop" ] || fail "sealpost:// links open with '$handler', not the app"
 echo "installed: $(dpkg-query -W -f='${Installed-Size}' sealpost) KiB (the .deb: $(($(stat -c %s "$deb") / 1024)) KiB)"
 
+echo "== a newer version to update to"
+# The same package relabelled as the next patch version, and signed for it.
+next=$(awk -F. '{printf "%d.%d.%d", $1, $2, $3 + 1}' <<<"$version")
+newer="$keys/Sealpost_${next}_amd64.deb"
+dpkg-deb -R "$deb" "$keys/newer"
+sed -i "s/^Version: .*/Version: $next/" "$keys/newer/DEBIAN/control"
+dpkg-deb --root-owner-group -b "$keys/newer" "$newer" >/dev/null
+ui/node_modules/.bin/tauri signer sign -f "$keys/update.key" -p "" --app-version "$next" "$newer" >/dev/null
+# An independent check of the signature the app will check: minisign itself.
+base64 -d "$keys/update.key.pub" >"$keys/update.pub"
+base64 -d "$newer.sig" >"$keys/newer.minisig"
+minisign -V -q -p "$keys/update.pub" -m "$newer" -x "$keys/newer.minisig" ||
+  fail "minisign does not accept the update's signature"
+
 echo "== the installed app, in a window"
 # The workspace's features, as `make test` built the test binaries: nothing rebuilds.
-SEALPOST_INSTALLED_APP=/usr/bin/sealpost-desktop ./scripts/with-keyring.sh \
-  cargo nextest run --workspace --all-features --locked --run-ignored only \
+SEALPOST_INSTALLED_APP=/usr/bin/sealpost-desktop SEALPOST_UPDATE_PACKAGE="$PWD/$newer" \
+  SEALPOST_UPDATE_VERSION="$next" ./scripts/with-keyring.sh \
+  cargo nextest run --workspace --all-features --locked --run-ignored only --test-threads 1 \
   -E 'binary(journey) & test(/^installed::/)'
+[ "$(dpkg-query -W -f='${Version}' sealpost)" = "$next" ] ||
+  fail "the update to $next is not what dpkg has installed"
 
 echo "== remove"
 DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get remove -y -qq sealpost >/dev/null

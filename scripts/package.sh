@@ -21,7 +21,13 @@ gzip -9n "$stage"/man/*.1
 gzip -9nc packaging/linux/changelog >"$stage/changelog.gz"
 
 # The desktop app, built and bundled by the Tauri CLI (the UI is built first by the
-# config's beforeBuildCommand).
+# config's beforeBuildCommand). SEALPOST_UPDATER_PUBKEY, when set, is the public key the
+# app checks its updates against, instead of the one in tauri.conf.json (the package test
+# makes a key of its own; a release takes the release key).
+config=()
+if [ -n "${SEALPOST_UPDATER_PUBKEY:-}" ]; then
+  config=(--config "{\"plugins\": {\"updater\": {\"pubkey\": \"$SEALPOST_UPDATER_PUBKEY\"}}}")
+fi
 TAURI_APP_PATH="$PWD/src-tauri" TAURI_FRONTEND_PATH="$PWD/ui" \
-  ui/node_modules/.bin/tauri build --bundles deb,rpm
+  ui/node_modules/.bin/tauri build --bundles deb,rpm "${config[@]}"
 ls -l target/release/bundle/deb/*.deb target/release/bundle/rpm/*.rpm

@@ -42,6 +42,19 @@ pub struct HubConfig {
     /// The SMTP listener for the organisation's mail gateway. Off without it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smtp_in: Option<crate::smtp_in::SmtpInConfig>,
+    /// App updates this hub hands out to the desktop apps of its people. Off without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updates: Option<UpdatesConfig>,
+}
+
+/// `[updates]`: the organisation serves the desktop app's signed updates itself, so it
+/// chooses which version its people run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct UpdatesConfig {
+    /// The folder holding `latest.json` (the update manifest of the Tauri updater) and the
+    /// packages it names; a relative path is taken from the data directory.
+    pub dir: PathBuf,
 }
 
 /// The database, when it is not the data directory's SQLite file.

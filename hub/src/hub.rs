@@ -177,6 +177,7 @@ impl Hub {
             store: options.store.clone(),
             blobs: options.blobs.clone(),
             smtp_in: None,
+            updates: None,
         };
         config.validate().map_err(Error::BadRequest)?;
         let location = config.store_location(&data);

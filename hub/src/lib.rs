@@ -38,6 +38,7 @@ pub mod smtp_in;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod updates;
 pub mod upgrade;
 pub mod uploads;
 

@@ -8,6 +8,7 @@ mod events;
 mod notify;
 mod print;
 mod session;
+mod updates;
 
 use std::{path::PathBuf, sync::Arc};
 
@@ -80,6 +81,9 @@ pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
             commands::sign_out,
             commands::remove_account,
             commands::open_link,
+            updates::check_for_update,
+            updates::install_update,
+            updates::restart_app,
         ])
         .events(tauri_specta::collect_events![
             events::Mail,
@@ -163,7 +167,9 @@ pub fn run() {
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_updater::Builder::new().build())
         .manage(desk)
+        .manage(updates::Found::default())
         .setup(move |app| {
             use tauri_plugin_deep_link::DeepLinkExt;
             use tauri_specta::Event as _;

@@ -9,6 +9,7 @@ mod extract;
 mod mailbox;
 mod org;
 mod pages;
+mod updates;
 
 use std::sync::Arc;
 
@@ -48,7 +49,7 @@ pub const REQUEST_BODY_BYTES: u64 = 2 * sealpost_proto::text::MEGABYTE;
         Errors are `{\"error\": {\"code\", \"message\"}}`; see the project's API document for the rules."),
     modifiers(&Security),
     tags((name = "accounts"), (name = "mailbox"), (name = "delegates"), (name = "address book"), (name = "sync"), (name = "organisation"),
-        (name = "operations"))
+        (name = "updates"), (name = "operations"))
 )]
 struct ApiDoc;
 
@@ -124,6 +125,8 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(org::recall))
         .routes(routes!(org::status))
         .routes(routes!(mailbox::org_upload).layer(uploads_unlimited()))
+        .routes(routes!(updates::manifest))
+        .routes(routes!(updates::file))
         .split_for_parts();
     let mut full = doc;
     let (_, ops) = OpenApiRouter::<AppState>::new()

@@ -27,3 +27,4 @@ mod smtp_in;
 mod storage;
 mod support;
 mod sync;
+mod updates;

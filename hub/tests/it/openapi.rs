@@ -52,6 +52,8 @@ const CONTRACT: &[(&str, &str)] = &[
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),
+    ("get", "/api/v1/updates/latest.json"),
+    ("get", "/api/v1/updates/files/{name}"),
 ];
 
 #[tokio::test]
@@ -85,7 +87,8 @@ async fn the_document_lists_exactly_the_routes_the_hub_serves() {
         let concrete = path
             .replace("{token}", "x")
             .replace("{id}", "x")
-            .replace("{attachment_id}", "x");
+            .replace("{attachment_id}", "x")
+            .replace("{name}", "x");
         let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let r = t
             .http

@@ -9,4 +9,5 @@ mod mailboxes;
 mod outbox;
 mod remember;
 mod sync;
+mod updates;
 mod vault;

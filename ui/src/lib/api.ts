@@ -13,6 +13,7 @@ export type Code = B.Code;
 export type UiError = B.UiError_Serialize;
 export type AccountView = B.AccountView;
 export type AppInfo = B.AppInfo_Serialize;
+export type UpdateOffer = B.UpdateOffer_Serialize;
 export type AttachmentInfo = B.AttachmentInfo;
 export type Compose = B.Compose_Serialize;
 /** A compose as the window hands it back to the core (a kept `Compose` is one too). */

@@ -161,6 +161,19 @@ export const commands = {
 	removeAccount: (account: string) => __TAURI_INVOKE<null>("remove_account", { account }),
 	/**  Opens a link from a message in the system browser (the UI has asked first). */
 	openLink: (url: string) => __TAURI_INVOKE<null>("open_link", { url }),
+	/**
+	 *  Asks the hubs of this computer's mailboxes for a newer version; `None` when none is
+	 *  offered (a hub without updates offers none).
+	 */
+	checkForUpdate: () => __TAURI_INVOKE<UpdateOffer_Serialize | null>("check_for_update"),
+	/**
+	 *  Downloads the update found by the last check, checks its signature and installs it (the
+	 *  system's package tool asks for an administrator's password when it needs one). Answers
+	 *  the version installed; the app runs it once restarted.
+	 */
+	installUpdate: () => __TAURI_INVOKE<string>("install_update"),
+	/**  Starts the app again (after an update is installed). */
+	restartApp: () => __TAURI_INVOKE<void>("restart_app"),
 };
 
 /** Events */
@@ -973,6 +986,33 @@ export type UiError_Serialize = {
 	refused?: string[],
 	locked_until?: string,
 	rules_failed?: string[],
+};
+
+/**  An update the window can offer. */
+export type UpdateOffer = UpdateOffer_Serialize | UpdateOffer_Deserialize;
+
+/**  An update the window can offer. */
+export type UpdateOffer_Deserialize = {
+	/**  The version offered, e.g. "0.2.0". */
+	version: string,
+	/**  The version running now. */
+	current_version: string,
+	/**  The release notes, as the organisation published them. */
+	notes?: string | null,
+	/**  The hub that offers it. */
+	hub: string,
+};
+
+/**  An update the window can offer. */
+export type UpdateOffer_Serialize = {
+	/**  The version offered, e.g. "0.2.0". */
+	version: string,
+	/**  The version running now. */
+	current_version: string,
+	/**  The release notes, as the organisation published them. */
+	notes: string | null,
+	/**  The hub that offers it. */
+	hub: string,
 };
 
 /* Tauri Specta runtime */

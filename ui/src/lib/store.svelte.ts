@@ -3,7 +3,7 @@
 
 import { splitAddresses } from './recipients';
 import type { Screen } from './screens';
-import { api, asError, type AccountView, type AppInfo, type AttachmentInfo, type Compose, type ComposeInput, type Folder, type Picked, type SendMode } from './api';
+import { api, asError, type AccountView, type AppInfo, type AttachmentInfo, type Compose, type ComposeInput, type Folder, type Picked, type SendMode, type UpdateOffer } from './api';
 
 export type View = Folder | 'compose' | 'address' | 'help' | 'settings';
 export type { Screen };
@@ -91,6 +91,8 @@ export const app = $state({
   /** A send is under way: the compose is on its way and must not be saved as a draft. */
   sending: false,
   offline: false,
+  /** A newer version of the app offered by a mailbox's hub, once a check found one. */
+  update: null as UpdateOffer | null,
   notice: '' as string,
   progress: null as { name: string; done: number; total: number } | null,
   /** Bumped whenever the vault changed, so lists reload. */

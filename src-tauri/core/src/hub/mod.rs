@@ -615,6 +615,22 @@ impl HubClient {
         response.json().await.map(Some).map_err(not_understood)
     }
 
+    /// The app update manifest this hub serves (`GET /updates/latest.json`), as published, or
+    /// `None` when the hub serves no updates (404).
+    pub async fn update_manifest(&self) -> Result<Option<serde_json::Value>> {
+        match self
+            .public(Method::GET, "/updates/latest.json", None::<&()>)
+            .await
+        {
+            Ok(manifest) => Ok(manifest),
+            Err(ClientError::Hub {
+                code: Code::NotFound,
+                ..
+            }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// What a registration link is for: the address and the password rules.
     pub async fn registration_info(&self, token: &str) -> Result<RegistrationInfo> {
         self.public(Method::GET, &format!("/registrations/{token}"), None::<&()>)

@@ -1,0 +1,139 @@
+//! App updates served from `[updates] dir`: the manifest as the organisation wrote it, its
+//! packages streamed, nothing else of the hub's files reachable, and a clear 404 from a hub
+//! that serves no updates.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+/// The data directory's `updates/` folder, as `[updates] dir = "updates"` names it.
+fn updates_dir(t: &TestHub) -> std::path::PathBuf {
+    t.dir.path().join("hub/updates")
+}
+
+async fn status_and_json(t: &TestHub, path: &str) -> (StatusCode, Value) {
+    let r = t.get(path).await;
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_hub_without_updates_says_so() {
+    let t = TestHub::start().await;
+    for path in [
+        "/api/v1/updates/latest.json",
+        "/api/v1/updates/files/Sealpost_0.2.0_amd64.deb",
+    ] {
+        let (status, body) = status_and_json(&t, path).await;
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "{path}: no [updates], nothing served"
+        );
+        assert_eq!(body["error"]["code"], "not_found");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("does not offer app updates"),
+            "{path}: the app can tell its person why: {message}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_manifest_and_its_packages_are_served_as_published() {
+    let t = TestHub::start_with(|c| {
+        c.updates = Some(sealpost_hub::config::UpdatesConfig {
+            dir: "updates".into(),
+        })
+    })
+    .await;
+    let dir = updates_dir(&t);
+    std::fs::create_dir_all(&dir).unwrap();
+
+    // Configured, but nothing published yet.
+    let (status, _) = status_and_json(&t, "/api/v1/updates/latest.json").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "no manifest yet: no update");
+
+    let manifest = json!({
+        "version": "0.2.0",
+        "notes": "Faster search.",
+        "pub_date": "2026-12-07T12:00:00Z",
+        "platforms": {"linux-x86_64-deb": {"url": "Sealpost_0.2.0_amd64.deb", "signature": "c2ln"}}
+    });
+    std::fs::write(dir.join("latest.json"), manifest.to_string()).unwrap();
+    let package: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(dir.join("Sealpost_0.2.0_amd64.deb"), &package).unwrap();
+
+    let r = t.get("/api/v1/updates/latest.json").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.headers()["cache-control"],
+        "no-store",
+        "a new release is seen at the next check"
+    );
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        manifest,
+        "served as written"
+    );
+
+    let r = t
+        .get("/api/v1/updates/files/Sealpost_0.2.0_amd64.deb")
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.headers()["content-length"],
+        package.len().to_string().as_str()
+    );
+    assert_eq!(
+        r.bytes().await.unwrap().as_ref(),
+        package.as_slice(),
+        "every byte"
+    );
+
+    // Only plain files of the folder: not the hub's own files, not hidden ones, not the
+    // manifest under another name, not a folder.
+    std::fs::write(dir.join(".secret"), "hidden").unwrap();
+    std::fs::create_dir_all(dir.join("old")).unwrap();
+    for name in [
+        "..%2Fhub.toml",
+        "..%2Fmaster.key",
+        "%2Fetc%2Fpasswd",
+        ".secret",
+        "latest.json",
+        "old",
+        "missing.deb",
+        "a%00b",
+    ] {
+        let (status, body) = status_and_json(&t, &format!("/api/v1/updates/files/{name}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{name} is not served");
+        assert_eq!(body["error"]["code"], "not_found", "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_manifest_that_is_not_json_is_a_fault_that_shows_no_path() {
+    let t = TestHub::start_with(|c| {
+        c.updates = Some(sealpost_hub::config::UpdatesConfig {
+            dir: "updates".into(),
+        })
+    })
+    .await;
+    let dir = updates_dir(&t);
+    std::fs::create_dir_all(&dir).unwrap();
+    for bad in ["{\"version\": ", "[1, 2]", "\"0.2.0\""] {
+        std::fs::write(dir.join("latest.json"), bad).unwrap();
+        let (status, body) = status_and_json(&t, "/api/v1/updates/latest.json").await;
+        assert_eq!(
+            status,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "{bad}: the hub's fault"
+        );
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            !message.contains("latest.json") && !message.contains('/'),
+            "the answer keeps the hub's paths to itself: {message}"
+        );
+    }
+}

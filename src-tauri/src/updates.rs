@@ -1,0 +1,189 @@
+//! In-app updates: asked of the hubs of this computer's mailboxes only (the client core
+//! decides what to ask, [`sealpost_client::updates`]); each package's minisign signature is
+//! checked by the Tauri updater against the release key compiled into the app, with the
+//! version bound into the signature (the updater's `requireSignedVersion`), before anything
+//! is installed.
+//!
+//! `tauri.conf.json` sets the updater's `dangerousInsecureTransportProtocol`: the only
+//! endpoint ever given is a mailbox's hub, whose address the client core accepts only as
+//! `https://`, or `http://` to this computer (a hub on loopback, as in `make run` and the
+//! tests). The packages must be on that same hub ([`sealpost_client::updates::on_the_hub`]).
+
+use std::sync::Mutex;
+
+use sealpost_client::Code;
+use serde::Serialize;
+use tauri::{AppHandle, State};
+use tauri_plugin_updater::{Update, UpdaterExt};
+
+use crate::error::{UiError, UiResult};
+use crate::session::Desk;
+
+/// The update found by the last check, until it is installed.
+#[derive(Default)]
+pub struct Found(Mutex<Option<Update>>);
+
+/// An update the window can offer.
+#[derive(Debug, Serialize, specta::Type)]
+pub struct UpdateOffer {
+    /// The version offered, e.g. "0.2.0".
+    pub version: String,
+    /// The version running now.
+    pub current_version: String,
+    /// The release notes, as the organisation published them.
+    pub notes: Option<String>,
+    /// The hub that offers it.
+    pub hub: String,
+}
+
+/// Asks the hubs of this computer's mailboxes for a newer version; `None` when none is
+/// offered (a hub without updates offers none).
+#[tauri::command]
+#[specta::specta]
+pub async fn check_for_update(
+    app: AppHandle,
+    desk: State<'_, Desk>,
+    found: State<'_, Found>,
+) -> UiResult<Option<UpdateOffer>> {
+    let hubs: Vec<String> = desk
+        .mailboxes
+        .accounts
+        .list()?
+        .into_iter()
+        .map(|a| a.hub_url)
+        .collect();
+    let mut best: Option<(Update, String)> = None;
+    for offer in sealpost_client::updates::offers(&hubs).await? {
+        let endpoint = offer
+            .manifest_url
+            .parse()
+            .map_err(|_| UiError::new(Code::Invalid, "The hub's address is not valid."))?;
+        let update = app
+            .updater_builder()
+            .endpoints(vec![endpoint])
+            .and_then(|b| b.build())
+            .and_then(|u| u.restore_update(offer.manifest))
+            .map_err(|e| refused(&offer.hub, &e))?;
+        if let Some(update) = update {
+            if best
+                .as_ref()
+                .is_none_or(|(b, _)| newer(&update.version, &b.version))
+            {
+                best = Some((update, offer.hub));
+            }
+        }
+    }
+    let view = best.as_ref().map(|(u, hub)| UpdateOffer {
+        version: u.version.clone(),
+        current_version: u.current_version.clone(),
+        notes: u.body.clone(),
+        hub: hub.clone(),
+    });
+    *found.0.lock().expect("BUG: poisoned") = best.map(|(u, _)| u);
+    Ok(view)
+}
+
+/// Downloads the update found by the last check, checks its signature and installs it (the
+/// system's package tool asks for an administrator's password when it needs one). Answers
+/// the version installed; the app runs it once restarted.
+#[tauri::command]
+#[specta::specta]
+pub async fn install_update(found: State<'_, Found>) -> UiResult<String> {
+    let update = found
+        .0
+        .lock()
+        .expect("BUG: poisoned")
+        .clone()
+        .ok_or_else(|| UiError::new(Code::NotFound, "No update is waiting: check again."))?;
+    let host = update
+        .download_url
+        .host_str()
+        .unwrap_or("the hub")
+        .to_owned();
+    let bytes = update
+        .download(|_, _| {}, || {})
+        .await
+        .map_err(|e| refused(&host, &e))?;
+    update.install(bytes).map_err(|e| refused(&host, &e))?;
+    found.0.lock().expect("BUG: poisoned").take();
+    Ok(update.version)
+}
+
+/// Starts the app again (after an update is installed).
+#[tauri::command]
+#[specta::specta]
+pub fn restart_app(app: AppHandle) {
+    app.restart()
+}
+
+/// Whether version `a` is newer than `b` (semantic versions; an unreadable one never is).
+fn newer(a: &str, b: &str) -> bool {
+    match (semver::Version::parse(a), semver::Version::parse(b)) {
+        (Ok(a), Ok(b)) => a > b,
+        _ => false,
+    }
+}
+
+/// What went wrong with an update from `from`, for a person: nothing was installed, and why.
+fn refused(from: &str, e: &tauri_plugin_updater::Error) -> UiError {
+    use tauri_plugin_updater::Error as E;
+    tracing::warn!(error = %e, from, "an update was refused");
+    let (code, message) = match e {
+        E::Minisign(_) | E::SignatureUtf8(_) | E::Base64(_) => (
+            Code::Invalid,
+            format!(
+                "The update from {from} failed its signature check: it was not made by \
+                 Sealpost's publisher, or it was changed on the way. Nothing was installed; \
+                 tell your IT department."
+            ),
+        ),
+        E::MissingSignedVersion | E::SignedVersionMismatch { .. } => (
+            Code::Invalid,
+            format!(
+                "The update from {from} is described as another version than the package \
+                 it names. Nothing was installed; tell your IT department."
+            ),
+        ),
+        E::Reqwest(_) | E::Network(_) => (
+            Code::Offline,
+            format!(
+                "The update could not be downloaded from {from}. Nothing was installed; try \
+                 again later."
+            ),
+        ),
+        E::PackageInstallFailed
+        | E::DebInstallFailed
+        | E::AuthenticationFailed
+        | E::InvalidUpdaterFormat => (
+            Code::Internal,
+            "The system did not install the update (its package tool refused, or no \
+             administrator's password was given). Nothing changed; your IT department can \
+             install it for you."
+                .to_owned(),
+        ),
+        E::Serialization(_) | E::TargetNotFound(_) | E::TargetsNotFound(_) => (
+            Code::Invalid,
+            format!(
+                "The update offered by {from} is not one this computer can install (no \
+                 package for it, or a manifest that cannot be read). Nothing was installed."
+            ),
+        ),
+        other => (
+            Code::Internal,
+            format!("The update could not be installed: {other}. Nothing changed."),
+        ),
+    };
+    UiError::new(code, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::newer;
+
+    #[test]
+    fn versions_compare_as_semantic_versions() {
+        assert!(newer("0.10.0", "0.9.1"), "not as text");
+        assert!(!newer("0.2.0", "0.2.0"));
+        assert!(!newer("x", "0.1.0"), "an unreadable version is never newer");
+    }
+}

@@ -1,0 +1,57 @@
+//! Which update the app is offered: only its own hubs are asked, a hub without `[updates]`
+//! offers none, and a package address is made whole on that hub.
+
+use sealpost_client::updates::offers;
+use sealpost_hub::{config::UpdatesConfig, testing::TestServer};
+use serde_json::json;
+
+#[tokio::test]
+async fn only_the_mailboxes_hubs_are_asked_and_a_file_name_is_on_that_hub() {
+    let without = TestServer::start().await;
+    let with = TestServer::start_with(|c| {
+        c.updates = Some(UpdatesConfig {
+            dir: "updates".into(),
+        })
+    })
+    .await;
+    let dir = with.dir.path().join("hub/updates");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("latest.json"),
+        json!({"version": "0.2.0", "notes": "Faster search.",
+               "platforms": {"linux-x86_64-deb": {"url": "Sealpost_0.2.0_amd64.deb", "signature": "s"}}})
+        .to_string(),
+    )
+    .unwrap();
+
+    let none = offers(std::slice::from_ref(&without.url)).await.unwrap();
+    assert!(none.is_empty(), "a hub without [updates] offers nothing");
+
+    // The same hub twice (two mailboxes on it) is asked once.
+    let found = offers(&[without.url.clone(), with.url.clone(), with.url.clone()])
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1, "one hub serves updates: {found:?}");
+    assert_eq!(found[0].hub, with.url);
+    assert_eq!(
+        found[0].manifest["platforms"]["linux-x86_64-deb"]["url"],
+        format!("{}/api/v1/updates/files/Sealpost_0.2.0_amd64.deb", with.url),
+        "the package is taken from the hub that offered it"
+    );
+    assert_eq!(found[0].manifest["notes"], "Faster search.");
+
+    // A manifest pointing elsewhere is refused with the reason.
+    std::fs::write(
+        dir.join("latest.json"),
+        json!({"version": "0.2.0",
+               "platforms": {"linux-x86_64-deb": {"url": "https://downloads.example.com/Sealpost.deb", "signature": "s"}}})
+        .to_string(),
+    )
+    .unwrap();
+    let e = offers(std::slice::from_ref(&with.url)).await.unwrap_err();
+    assert!(
+        e.to_string().contains("downloads.example.com")
+            && e.to_string().contains("only from your organisation's hub"),
+        "{e}"
+    );
+}
