@@ -12,7 +12,10 @@
 #      on the way and a manifest that misnames the version, and installs the genuine one
 #      (a copy of the package relabelled one version later, signed with this run's key,
 #      whose signature the independent minisign tool checks first);
-#   6. `apt-get remove` leaves none of its files behind, and the link handler is gone.
+#   6. `apt-get remove` leaves none of its files behind, and the link handler is gone;
+#   7. from a signed apt repository made here (apt-ftparchive, a gpg key of this run),
+#      `apt-get install sealpost` installs it, and the same repository signed by a key apt
+#      was not given is refused.
 # It installs and removes the package `sealpost` system-wide, so it needs root (or sudo),
 # and refuses to run where a sealpost package is already installed.
 set -euo pipefail
@@ -126,4 +129,46 @@ done
 handler=$(env -i PATH=/usr/bin:/bin HOME="$fresh_home" xdg-mime query default x-scheme-handler/sealpost)
 [ -z "$handler" ] || fail "sealpost:// links still open with '$handler' after removal"
 rm -rf "$fresh_home"
+
+echo "== a signed apt repository"
+# A flat repository as an organisation would publish on its own server (docs/admin-guide.md,
+# "Your own apt repository"), read by apt with its own source list and state, so the
+# machine's sources are left alone.
+repo="$PWD/$keys/apt"
+mkdir -p "$repo"
+cp "$deb" "$repo/"
+(cd "$repo" && apt-ftparchive packages . >Packages && gzip -9nk Packages &&
+  apt-ftparchive -o APT::FTPArchive::Release::Origin=Sealpost-test \
+    -o APT::FTPArchive::Release::Suite=stable release . >Release)
+export GNUPGHOME="$PWD/$keys/gnupg"
+mkdir -m 700 -p "$GNUPGHOME"
+gpg --batch --quiet --passphrase '' --quick-gen-key "Sealpost test repository <repository@sealpost.example>" ed25519 sign never
+gpg --batch --quiet --export >"$PWD/$keys/repository.gpg"
+sign_repo() { # the Release file signed by the key $1
+  rm -f "$repo/InRelease" "$repo/Release.gpg"
+  gpg --batch --quiet --yes --local-user "$1" --clearsign -o "$repo/InRelease" "$repo/Release"
+  gpg --batch --quiet --yes --local-user "$1" --armor --detach-sign -o "$repo/Release.gpg" "$repo/Release"
+}
+echo "deb [signed-by=$PWD/$keys/repository.gpg] file:$repo ./" >"$keys/sources.list"
+mkdir -p "$keys/lists/partial"
+apt_repo=(-o "Dir::Etc::SourceList=$PWD/$keys/sources.list" -o "Dir::Etc::SourceParts=/dev/null"
+  -o "Dir::State::Lists=$PWD/$keys/lists" -o "APT::Sandbox::User=root")
+sign_repo repository@sealpost.example
+$sudo_cmd apt-get "${apt_repo[@]}" update -qq
+DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get "${apt_repo[@]}" install -y -qq sealpost >/dev/null
+[ "$(dpkg-query -W -f='${Version}' sealpost)" = "$version" ] || fail "apt did not install sealpost $version from the repository"
+DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get purge -y -qq sealpost >/dev/null
+# Signed by someone else: apt refuses the repository and offers nothing from it.
+gpg --batch --quiet --passphrase '' --quick-gen-key "Someone else <someone@elsewhere.example>" ed25519 sign never
+sign_repo someone@elsewhere.example
+rm -rf "$keys/lists"
+mkdir -p "$keys/lists/partial"
+if $sudo_cmd apt-get "${apt_repo[@]}" update -qq 2>"$keys/apt-refused.log"; then
+  fail "apt took a repository signed by a key it was not given"
+fi
+grep -q "NO_PUBKEY\|not signed" "$keys/apt-refused.log" || fail "apt refused the repository for another reason: $(cat "$keys/apt-refused.log")"
+if $sudo_cmd apt-get "${apt_repo[@]}" install -y -qq sealpost >/dev/null 2>&1; then
+  fail "apt installed sealpost from a repository it does not trust"
+fi
+
 echo "package-check: the .deb and the .rpm are as they should be"
