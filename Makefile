@@ -19,6 +19,8 @@ lint: deps ui
 	$(CARGO) clippy --workspace --all-targets --all-features --locked -- -D warnings
 
 test: lint
+	# The release workflow (it runs on GitHub, not here) and each platform's dependencies.
+	./scripts/release-check.sh
 	npm --prefix ui test
 	./scripts/with-keyring.sh $(CARGO) nextest run --workspace --all-features --locked --no-fail-fast
 	# The hub's suite again, every test hub on PostgreSQL with its files in an S3 bucket

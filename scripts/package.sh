@@ -4,6 +4,10 @@
 # (sealpost-desktop), the terminal client (sealpost), their manual pages, the menu entry
 # and icons, and the sealpost:// link handler. AppImage is not built: its bundler
 # downloads its tools while it runs.
+#
+# `package.sh stage` only prepares what the bundler takes from target/packaging (the
+# terminal client, the manual pages, the changelog), for a release build that runs the
+# bundler itself (.github/workflows/release.yml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stage=target/packaging
@@ -19,6 +23,7 @@ sed "s/@VERSION@/$version/" packaging/linux/sealpost-desktop.1 >"$stage/man/seal
 # Compressed without names or times, so the same source gives the same package.
 gzip -9n "$stage"/man/*.1
 gzip -9nc packaging/linux/changelog >"$stage/changelog.gz"
+[ "${1:-}" = stage ] && exit 0
 
 # The desktop app, built and bundled by the Tauri CLI (the UI is built first by the
 # config's beforeBuildCommand). SEALPOST_UPDATER_PUBKEY, when set, is the public key the
