@@ -30,6 +30,13 @@ pub struct AppInfo {
     launch_link: Option<String>,
     fatal: Option<String>,
     version: &'static str,
+    /// The organisation's hub, as the IT department set it for this computer: the sign-in
+    /// screens use it and do not ask.
+    hub_url: Option<String>,
+    /// Whether the app may ask its hubs for updates (the IT department can turn it off).
+    updates: bool,
+    /// Why the IT department's settings for this computer are not used.
+    settings_problem: Option<String>,
 }
 
 #[tauri::command]
@@ -40,6 +47,9 @@ pub fn app_info(desk: State<'_, Desk>) -> AppInfo {
         launch_link: desk.launch_link.lock().expect("BUG: poisoned").take(),
         fatal: desk.fatal.clone(),
         version: env!("CARGO_PKG_VERSION"),
+        hub_url: desk.system.hub_url.clone(),
+        updates: desk.system.updates,
+        settings_problem: desk.system_problem.clone(),
     }
 }
 

@@ -31,7 +31,7 @@ impl UiError {
 
 impl From<ClientError> for UiError {
     fn from(e: ClientError) -> Self {
-        let mut ui = UiError::new(e.code(), capitalise(&e.to_string()));
+        let mut ui = UiError::new(e.code(), capitalised(&e.to_string()));
         match e {
             ClientError::Hub { detail, .. } => {
                 ui.refused = detail.refused.unwrap_or_default();
@@ -47,7 +47,7 @@ impl From<ClientError> for UiError {
 
 /// Core messages start lower-case (they read well after "error:" in the CLI); the app
 /// shows them as sentences.
-fn capitalise(s: &str) -> String {
+pub fn capitalised(s: &str) -> String {
     let mut chars = s.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),

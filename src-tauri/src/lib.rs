@@ -149,12 +149,20 @@ pub fn run() {
         .and_then(|s| s.parse().ok())
         .filter(|s| *s > 0);
     let launch_link = std::env::args().find(|a| a.starts_with("sealpost://"));
-    let desk = Desk::new(
+    let mut desk = Desk::new(
         Accounts::new(dir, keyring),
         idle_seconds,
         launch_link,
         fatal,
     );
+    // The IT department's settings for this computer: wrong ones are said, and not used.
+    match sealpost_client::system::load(&sealpost_client::system::settings_path()) {
+        Ok(settings) => desk.system = settings,
+        Err(e) => {
+            tracing::warn!(error = %e, "the system-wide settings are not used");
+            desk.system_problem = Some(error::capitalised(&e.to_string()));
+        }
+    }
 
     let bindings = bindings();
     let invoke = bindings.invoke_handler();

@@ -27,6 +27,10 @@ pub struct Desk {
     /// Per mailbox, the folder of the last attachment saved, where its next save dialog
     /// opens (forgotten at sign-out).
     pub last_save_folder: Mutex<std::collections::HashMap<String, std::path::PathBuf>>,
+    /// What the IT department set for everyone on this computer.
+    pub system: sealpost_client::system::SystemSettings,
+    /// Why the system-wide settings are not used, when they are wrong.
+    pub system_problem: Option<String>,
 }
 
 /// A mailbox as the account switcher shows it.
@@ -87,6 +91,8 @@ impl Desk {
             fatal,
             app,
             last_save_folder: Mutex::new(std::collections::HashMap::new()),
+            system: Default::default(),
+            system_problem: None,
         }
     }
 

@@ -184,9 +184,10 @@ pub(crate) enum MailboxCommand {
 pub(crate) enum AccountCommand {
     /// Add a mailbox.
     Add {
-        /// The hub's address, e.g. https://secure.example.gov.uk
+        /// The hub's address, e.g. https://secure.example.gov.uk (default: the hub your IT
+        /// department set for this computer, in /etc/sealpost/desktop.toml).
         #[arg(long)]
-        hub: String,
+        hub: Option<String>,
         /// The mailbox's email address.
         #[arg(long)]
         email: String,

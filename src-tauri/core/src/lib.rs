@@ -21,6 +21,7 @@ pub mod policy;
 mod record;
 
 pub mod sync;
+pub mod system;
 pub mod updates;
 pub mod vault;
 

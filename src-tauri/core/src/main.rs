@@ -284,6 +284,20 @@ async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
     match cli.command {
         Command::Account { command } => match command {
             AccountCommand::Add { hub, email } => {
+                let hub = match hub {
+                    Some(hub) => hub,
+                    None => {
+                        sealpost_client::system::load(&sealpost_client::system::settings_path())?
+                            .hub_url
+                            .ok_or_else(|| ClientError::Refused {
+                                code: Code::Invalid,
+                                message:
+                                    "say which hub with --hub (no hub is set for this computer)"
+                                        .into(),
+                                refused: Vec::new(),
+                            })?
+                    }
+                };
                 let record = accounts.add(&hub, &email)?;
                 if cli.json {
                     print_json(&record);

@@ -44,6 +44,11 @@ fn sealpost_in(data: &Path, args: &[&str], stdin: &str, tz: &str) -> Run {
     let mut child = Command::new(binary())
         .args(args)
         .env("SEALPOST_DATA_DIR", data)
+        // This machine's own system-wide settings, if it has any, play no part.
+        .env(
+            "SEALPOST_SYSTEM_CONFIG",
+            data.join("no-system-settings.toml"),
+        )
         .env("TZ", tz)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -628,4 +633,35 @@ async fn a_mistyped_sign_in_keeps_remember_me_and_delete_moves_to_deleted() {
     assert!(r.out.contains("Welcome"), "{}", r.out);
     let r = run(d, &["delete", &id], "").await;
     assert!(r.out.contains("1 deleted for good"), "{}", r.out);
+}
+
+#[test]
+fn account_add_takes_the_hub_it_department_set_and_asks_without_one() {
+    let d = tempfile::tempdir().unwrap();
+    let settings = d.path().join("desktop.toml");
+    std::fs::write(&settings, "hub_url = \"https://secure.example.gov.uk/\"\n").unwrap();
+    let add = |settings: &Path| {
+        Command::new(binary())
+            .args(["account", "add", "--email", alice()])
+            .env("SEALPOST_DATA_DIR", d.path().join("data"))
+            .env("SEALPOST_SYSTEM_CONFIG", settings)
+            .output()
+            .unwrap()
+    };
+    let missing = add(&d.path().join("none.toml"));
+    assert_eq!(missing.status.code(), Some(1), "refused, and nothing added");
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("--hub"),
+        "says what to add"
+    );
+    let set = add(&settings);
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&set.stdout).trim(),
+        format!("added {} at https://secure.example.gov.uk", alice())
+    );
 }

@@ -17,6 +17,7 @@ mod reading;
 mod recall;
 mod record;
 mod signin;
+mod system;
 mod ui;
 
 use std::{path::PathBuf, time::Duration};
@@ -189,6 +190,11 @@ async fn start_app_at(
             home.join(".config").display().to_string(),
         ),
         ("XDG_CACHE_HOME", home.join(".cache").display().to_string()),
+        // This machine's own system-wide settings, if it has any, play no part.
+        (
+            "SEALPOST_SYSTEM_CONFIG",
+            work.join("no-system-settings.toml").display().to_string(),
+        ),
     ];
     // Later entries win (the test's own XDG folders, say).
     env.retain(|(k, _)| !more.iter().any(|(m, _)| m == k));

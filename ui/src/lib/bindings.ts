@@ -280,6 +280,15 @@ export type AppInfo_Deserialize = {
 	launch_link?: string | null,
 	fatal?: string | null,
 	version: string,
+	/**
+	 *  The organisation's hub, as the IT department set it for this computer: the sign-in
+	 *  screens use it and do not ask.
+	 */
+	hub_url?: string | null,
+	/**  Whether the app may ask its hubs for updates (the IT department can turn it off). */
+	updates: boolean,
+	/**  Why the IT department's settings for this computer are not used. */
+	settings_problem?: string | null,
 };
 
 /**  What the UI needs to know at start. */
@@ -292,6 +301,15 @@ export type AppInfo_Serialize = {
 	launch_link: string | null,
 	fatal: string | null,
 	version: string,
+	/**
+	 *  The organisation's hub, as the IT department set it for this computer: the sign-in
+	 *  screens use it and do not ask.
+	 */
+	hub_url: string | null,
+	/**  Whether the app may ask its hubs for updates (the IT department can turn it off). */
+	updates: boolean,
+	/**  Why the IT department's settings for this computer are not used. */
+	settings_problem: string | null,
 };
 
 /**  One attachment of a message. */
