@@ -34,3 +34,16 @@ cargo bench --locked -p sealpost-tests --bench client 2>/dev/null
 echo
 # The desktop app (release), under Xvfb with the real keyring, like the end-to-end test.
 ./scripts/with-keyring.sh cargo bench --locked -p sealpost-desktop --bench app 2>/dev/null
+echo
+# The packages: sizes, the installed app's cold start, and an update through the hub
+# (scripts/package-check.sh installs, measures, updates and removes).
+figures=$(mktemp)
+SEALPOST_FIGURES=$figures ./scripts/package-check.sh >/dev/null 2>&1
+echo "## Packages and updates"
+echo
+echo "| figure | measured |"
+echo "|---|---|"
+cat "$figures"
+echo
+cat "$figures.app"
+rm -f "$figures" "$figures.app"

@@ -90,7 +90,19 @@ done
 fresh_home=$(mktemp -d)
 handler=$(env -i PATH=/usr/bin:/bin HOME="$fresh_home" xdg-mime query default x-scheme-handler/sealpost)
 [ "$handler" = "Sealpost.desktop" ] || fail "sealpost:// links open with '$handler', not the app"
-echo "installed: $(dpkg-query -W -f='${Installed-Size}' sealpost) KiB (the .deb: $(($(stat -c %s "$deb") / 1024)) KiB)"
+installed_kib=$(dpkg-query -W -f='${Installed-Size}' sealpost)
+echo "installed: $installed_kib KiB (the .deb: $(($(stat -c %s "$deb") / 1024)) KiB)"
+# Figures for docs/benchmarks.md (scripts/bench.sh sets SEALPOST_FIGURES).
+if [ -n "${SEALPOST_FIGURES:-}" ]; then
+  {
+    echo "| the .deb | $(($(stat -c %s "$deb") / 1024)) KiB |"
+    echo "| the .rpm | $(($(stat -c %s "$rpm") / 1024)) KiB |"
+    echo "| installed (dpkg's Installed-Size) | $installed_kib KiB |"
+  } >>"$SEALPOST_FIGURES"
+  # Cold start of the installed app, measured as the desktop benchmark measures the build.
+  ./scripts/with-keyring.sh env SEALPOST_BENCH_APP=/usr/bin/sealpost-desktop \
+    cargo bench --locked -p sealpost-desktop --bench app 2>/dev/null >>"$SEALPOST_FIGURES.app"
+fi
 
 echo "== a newer version to update to"
 # The same package relabelled as the next patch version, and signed for it.

@@ -599,6 +599,7 @@ pub fn show_unread(app: AppHandle, count: u32) {
         // Not every desktop has badges; the title says it anyway.
         let _ = window.set_badge_count((count > 0).then_some(i64::from(count)));
     }
+    crate::tray::unread(&app, u64::from(count));
 }
 
 /// Marks a message read or unread: in the vault at once, at the hub now or when it answers.

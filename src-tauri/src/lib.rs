@@ -8,6 +8,7 @@ mod events;
 mod notify;
 mod print;
 mod session;
+mod tray;
 mod updates;
 
 use std::{path::PathBuf, sync::Arc};
@@ -81,6 +82,9 @@ pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
             commands::sign_out,
             commands::remove_account,
             commands::open_link,
+            tray::desktop_settings,
+            tray::set_tray,
+            tray::set_start_at_login,
             updates::check_for_update,
             updates::install_update,
             updates::restart_app,
@@ -176,8 +180,24 @@ pub fn run() {
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_updater::Builder::new().build())
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            Some(vec![tray::AUTOSTART_ARG]),
+        ))
         .manage(desk)
         .manage(updates::Found::default())
+        .manage(tray::Tray::default())
+        // With the tray on, closing the window hides it: the app keeps syncing and
+        // notifying until Quit Sealpost.
+        .on_window_event(|window, event| {
+            use tauri::Manager;
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+                if window.app_handle().state::<tray::Tray>().keeps_running() {
+                    api.prevent_close();
+                    let _ = window.hide();
+                }
+            }
+        })
         .setup(move |app| {
             use tauri_plugin_deep_link::DeepLinkExt;
             use tauri_specta::Event as _;
@@ -188,6 +208,19 @@ pub fn run() {
             #[cfg(any(target_os = "linux", windows))]
             if let Err(e) = app.deep_link().register_all() {
                 tracing::warn!(error = %e, "sealpost:// links could not be registered with the system");
+            }
+            // The tray, when the person turned it on; started at login with it, the app
+            // waits there without a window.
+            if app.state::<Desk>().mailboxes.accounts.preferences().is_ok_and(|p| p.tray) {
+                match tray::show(app.handle()) {
+                    Ok(()) if std::env::args().any(|a| a == tray::AUTOSTART_ARG) => {
+                        if let Some(window) = app.get_webview_window("main") {
+                            let _ = window.hide();
+                        }
+                    }
+                    Ok(()) => {}
+                    Err(e) => tracing::warn!(error = %e, "the tray icon could not be shown"),
+                }
             }
             let handle = app.handle().clone();
             app.deep_link().on_open_url(move |event| {

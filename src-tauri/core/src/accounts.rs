@@ -94,7 +94,7 @@ impl Accounts {
 
     /// The folder of the vaults, made readable by this OS user only (the vaults are
     /// encrypted; which mailboxes and hubs there are is nobody else's business either).
-    fn make_dir(&self) -> Result<()> {
+    pub(crate) fn make_dir(&self) -> Result<()> {
         let mut builder = fs::DirBuilder::new();
         builder.recursive(true);
         #[cfg(unix)]

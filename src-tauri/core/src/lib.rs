@@ -18,6 +18,7 @@ pub mod mailboxes;
 pub mod mfa;
 pub mod outbox;
 pub mod policy;
+pub mod preferences;
 mod record;
 
 pub mod sync;

@@ -35,6 +35,13 @@ impl Drop for Proc {
     }
 }
 
+impl Proc {
+    /// Starts `cmd` (`what` names it in an error).
+    pub fn spawn(cmd: &mut Command, what: &str) -> Result<Self> {
+        spawn(cmd, what)
+    }
+}
+
 fn spawn(cmd: &mut Command, what: &str) -> Result<Proc> {
     Ok(Proc(cmd.spawn().with_context(|| {
         format!("starting {what} (run `make deps` to install it)")
@@ -167,6 +174,18 @@ impl Desktop {
             _dunst: dunst,
             _xvfb: xvfb,
         })
+    }
+
+    /// Starts `program` on this display, stopped when the answer is dropped.
+    pub fn start_on_display(&self, program: &str, args: &[&str]) -> Result<Proc> {
+        spawn(
+            Command::new(program)
+                .args(args)
+                .env("DISPLAY", &self.display)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+            program,
+        )
     }
 
     /// Runs xdotool on this display.

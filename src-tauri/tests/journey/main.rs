@@ -18,6 +18,7 @@ mod recall;
 mod record;
 mod signin;
 mod system;
+mod tray;
 mod ui;
 
 use std::{path::PathBuf, time::Duration};

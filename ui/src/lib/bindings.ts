@@ -161,6 +161,12 @@ export const commands = {
 	removeAccount: (account: string) => __TAURI_INVOKE<null>("remove_account", { account }),
 	/**  Opens a link from a message in the system browser (the UI has asked first). */
 	openLink: (url: string) => __TAURI_INVOKE<null>("open_link", { url }),
+	/**  The tray and start-at-login settings. */
+	desktopSettings: () => __TAURI_INVOKE<Desktop>("desktop_settings"),
+	/**  Turns the tray icon on or off, and keeps the choice. */
+	setTray: (on: boolean) => __TAURI_INVOKE<null>("set_tray", { on }),
+	/**  Makes the app start (or not) when the person signs in to this computer. */
+	setStartAtLogin: (on: boolean) => __TAURI_INVOKE<null>("set_start_at_login", { on }),
 	/**
 	 *  Asks the hubs of this computer's mailboxes for a newer version; `None` when none is
 	 *  offered (a hub without updates offers none).
@@ -513,6 +519,14 @@ export type Delivery_Serialize = {
 	status: string,
 	/**  What went wrong or is being retried, in words. */
 	detail?: string,
+};
+
+/**  What Settings shows. */
+export type Desktop = {
+	/**  The tray icon is on. */
+	tray: boolean,
+	/**  The app starts when the person signs in to the computer. */
+	start_at_login: boolean,
 };
 
 /**
