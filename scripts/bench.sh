@@ -38,7 +38,10 @@ echo
 # The packages: sizes, the installed app's cold start, and an update through the hub
 # (scripts/package-check.sh installs, measures, updates and removes).
 figures=$(mktemp)
-SEALPOST_FIGURES=$figures ./scripts/package-check.sh >/dev/null 2>&1
+if ! SEALPOST_FIGURES=$figures ./scripts/package-check.sh >target/package-bench.log 2>&1; then
+  echo "the package figures failed; the log is target/package-bench.log" >&2
+  exit 1
+fi
 echo "## Packages and updates"
 echo
 echo "| figure | measured |"

@@ -123,6 +123,21 @@ impl HubConfig {
         config
             .validate()
             .map_err(|e| Error::Other(format!("hub.toml is not valid: {e}")))?;
+        if let Some(updates) = &config.updates {
+            // Everything in the updates folder can be fetched without signing in: the
+            // data directory (master.key, hub.db) must never be, or be inside, it.
+            let root = data.root();
+            let dir = root.join(&updates.dir);
+            let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_owned());
+            if canonical(root).starts_with(canonical(&dir)) {
+                return Err(Error::Other(format!(
+                    "hub.toml is not valid: [updates] dir ({}) is the data directory or holds \
+                     it, and its files would be served to anyone; give the updates a folder \
+                     of their own, such as \"updates\"",
+                    dir.display()
+                )));
+            }
+        }
         Ok(config)
     }
 

@@ -61,7 +61,8 @@ impl Hub {
     /// # Errors
     /// [`Error::NotFound`]`("app update")` when the hub serves no updates;
     /// [`Error::NotFound`]`("update file")` for a name that is not a plain file name of the
-    /// folder (no `/`, no leading `.`), or no such file.
+    /// folder (no `/`, no leading `.`), is not a package the manifest names (by its bare
+    /// file name), or no such file.
     pub async fn update_file(&self, name: &str) -> Result<(tokio::fs::File, u64)> {
         let dir = self.updates_dir().ok_or(Error::NotFound("app update"))?;
         let plain = !name.is_empty()
@@ -71,6 +72,23 @@ impl Hub {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"._+-".contains(&b));
         if !plain || name == MANIFEST {
+            return Err(Error::NotFound("update file"));
+        }
+        // Only a package the manifest names is served: nothing else that happens to be in
+        // the folder.
+        let manifest = self.update_manifest().await.map_err(|e| match e {
+            Error::NotFound(_) => Error::NotFound("update file"),
+            other => other,
+        })?;
+        let named = manifest
+            .get("platforms")
+            .and_then(serde_json::Value::as_object)
+            .is_some_and(|platforms| {
+                platforms
+                    .values()
+                    .any(|p| p.get("url").and_then(serde_json::Value::as_str) == Some(name))
+            });
+        if !named {
             return Err(Error::NotFound("update file"));
         }
         let file = match tokio::fs::File::open(dir.join(name)).await {

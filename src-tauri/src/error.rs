@@ -55,4 +55,11 @@ pub fn capitalised(s: &str) -> String {
     }
 }
 
+impl UiError {
+    /// The sentence the person reads.
+    pub fn message_text(&self) -> String {
+        self.message.clone()
+    }
+}
+
 pub type UiResult<T> = Result<T, UiError>;

@@ -49,8 +49,8 @@ pub struct Desktop {
 /// Puts the icon in the tray (again), with the unread count.
 pub fn show(app: &AppHandle) -> tauri::Result<()> {
     let tray = app.state::<Tray>();
-    tray.on.store(true, Ordering::SeqCst);
     if app.tray_by_id(TRAY).is_some() {
+        tray.on.store(true, Ordering::SeqCst);
         return Ok(());
     }
     let open = MenuItem::with_id(app, "show", "Show Sealpost", true, None::<&str>)?;
@@ -79,6 +79,8 @@ pub fn show(app: &AppHandle) -> tauri::Result<()> {
         builder = builder.icon(icon.clone());
     }
     builder.build(app)?;
+    // Only now may closing the window hide it: there is an icon to bring it back.
+    tray.on.store(true, Ordering::SeqCst);
     label(app, tray.unread.load(Ordering::SeqCst));
     Ok(())
 }
@@ -111,9 +113,10 @@ fn label(app: &AppHandle, unread: u64) {
 /// The tray and start-at-login settings.
 #[tauri::command]
 #[specta::specta]
-pub fn desktop_settings(app: AppHandle, desk: State<'_, Desk>) -> UiResult<Desktop> {
+pub fn desktop_settings(app: AppHandle) -> UiResult<Desktop> {
     Ok(Desktop {
-        tray: desk.mailboxes.accounts.preferences()?.tray,
+        // What is shown now (a damaged preferences file counts as the defaults).
+        tray: app.state::<Tray>().keeps_running(),
         start_at_login: app.autolaunch().is_enabled().unwrap_or(false),
     })
 }
@@ -122,18 +125,27 @@ pub fn desktop_settings(app: AppHandle, desk: State<'_, Desk>) -> UiResult<Deskt
 #[tauri::command]
 #[specta::specta]
 pub fn set_tray(app: AppHandle, desk: State<'_, Desk>, on: bool) -> UiResult<()> {
-    let mut preferences = desk.mailboxes.accounts.preferences()?;
+    // A damaged preferences file is replaced by this choice rather than blocking it.
+    let mut preferences = desk.mailboxes.accounts.preferences().unwrap_or_default();
     preferences.tray = on;
-    desk.mailboxes.accounts.save_preferences(&preferences)?;
     if on {
         show(&app).map_err(|e| {
             UiError::new(
                 sealpost_client::Code::Internal,
-                format!("The tray icon could not be shown: {e}."),
+                format!("The tray icon could not be shown: {e}. Nothing changed."),
             )
         })?;
     } else {
         hide(&app);
+    }
+    // Kept only once it took effect; if it cannot be kept, it is undone.
+    if let Err(e) = desk.mailboxes.accounts.save_preferences(&preferences) {
+        if on {
+            hide(&app);
+        } else {
+            let _ = show(&app);
+        }
+        return Err(e.into());
     }
     Ok(())
 }

@@ -19,9 +19,16 @@ use tauri_plugin_updater::{Update, UpdaterExt};
 use crate::error::{UiError, UiResult};
 use crate::session::Desk;
 
-/// The update found by the last check, until it is installed.
+/// The update found by the last check, until it is installed; and the version installed
+/// since the app started (it runs after a restart, and is not offered again meanwhile).
 #[derive(Default)]
-pub struct Found(Mutex<Option<Update>>);
+pub struct Found(Mutex<FoundState>);
+
+#[derive(Default)]
+struct FoundState {
+    update: Option<Update>,
+    installed: Option<String>,
+}
 
 /// An update the window can offer.
 #[derive(Debug, Serialize, specta::Type)]
@@ -37,7 +44,8 @@ pub struct UpdateOffer {
 }
 
 /// Asks the hubs of this computer's mailboxes for a newer version; `None` when none is
-/// offered (a hub without updates offers none).
+/// offered (a hub without updates offers none). A hub that fails does not hide another's
+/// update; when no update is found and a hub failed, the failure is the answer.
 #[tauri::command]
 #[specta::specta]
 pub async fn check_for_update(
@@ -56,25 +64,36 @@ pub async fn check_for_update(
         .into_iter()
         .map(|a| a.hub_url)
         .collect();
+    let checked = sealpost_client::updates::offers(&hubs).await;
+    let mut failed = checked.failed;
+    let installed = found.0.lock().expect("BUG: poisoned").installed.clone();
     let mut best: Option<(Update, String)> = None;
-    for offer in sealpost_client::updates::offers(&hubs).await? {
-        let endpoint = offer
-            .manifest_url
-            .parse()
-            .map_err(|_| UiError::new(Code::Invalid, "The hub's address is not valid."))?;
-        let update = app
-            .updater_builder()
-            .endpoints(vec![endpoint])
-            .and_then(|b| b.build())
-            .and_then(|u| u.restore_update(offer.manifest))
-            .map_err(|e| refused(&offer.hub, &e))?;
-        if let Some(update) = update {
-            if best
-                .as_ref()
-                .is_none_or(|(b, _)| newer(&update.version, &b.version))
-            {
-                best = Some((update, offer.hub));
+    for offer in checked.offers {
+        match restored(&app, &offer) {
+            Ok(Some(update)) => {
+                let already = installed
+                    .as_deref()
+                    .is_some_and(|v| !newer(&update.version, v));
+                let better = best
+                    .as_ref()
+                    .is_none_or(|(b, _)| newer(&update.version, &b.version));
+                if !already && better {
+                    best = Some((update, offer.hub));
+                }
             }
+            Ok(None) => {}
+            Err(e) => failed.push(e.message_text()),
+        }
+    }
+    for failure in &failed {
+        tracing::warn!(failure = %failure, "a hub's update could not be checked");
+    }
+    if best.is_none() {
+        if let Some(first) = failed.into_iter().next() {
+            return Err(UiError::new(
+                Code::Offline,
+                crate::error::capitalised(&first),
+            ));
         }
     }
     let view = best.as_ref().map(|(u, hub)| UpdateOffer {
@@ -83,8 +102,26 @@ pub async fn check_for_update(
         notes: u.body.clone(),
         hub: hub.clone(),
     });
-    *found.0.lock().expect("BUG: poisoned") = best.map(|(u, _)| u);
+    found.0.lock().expect("BUG: poisoned").update = best.map(|(u, _)| u);
     Ok(view)
+}
+
+/// The update `offer` describes, as the updater reads it (`None`: not newer than this app).
+fn restored(
+    app: &AppHandle,
+    offer: &sealpost_client::updates::Offer,
+) -> Result<Option<Update>, UiError> {
+    let endpoint = offer
+        .manifest_url
+        .parse()
+        .map_err(|_| UiError::new(Code::Invalid, "The hub's address is not valid."))?;
+    app.updater_builder()
+        // The package comes from the hub itself: a redirect elsewhere is not followed.
+        .configure_client(|client| client.redirect(reqwest::redirect::Policy::none()))
+        .endpoints(vec![endpoint])
+        .and_then(|b| b.build())
+        .and_then(|u| u.restore_update(offer.manifest.clone()))
+        .map_err(|e| refused(&offer.hub, &e))
 }
 
 /// Downloads the update found by the last check, checks its signature and installs it (the
@@ -97,6 +134,7 @@ pub async fn install_update(found: State<'_, Found>) -> UiResult<String> {
         .0
         .lock()
         .expect("BUG: poisoned")
+        .update
         .clone()
         .ok_or_else(|| UiError::new(Code::NotFound, "No update is waiting: check again."))?;
     let host = update
@@ -108,8 +146,23 @@ pub async fn install_update(found: State<'_, Found>) -> UiResult<String> {
         .download(|_, _| {}, || {})
         .await
         .map_err(|e| refused(&host, &e))?;
-    update.install(bytes).map_err(|e| refused(&host, &e))?;
-    found.0.lock().expect("BUG: poisoned").take();
+    // The package tool may wait minutes for an administrator's password: off the async
+    // workers, which carry sync meanwhile.
+    let installing = update.clone();
+    tokio::task::spawn_blocking(move || installing.install(bytes))
+        .await
+        .map_err(|e| UiError::new(Code::Internal, format!("The update stopped: {e}.")))?
+        .map_err(|e| refused(&host, &e))?;
+    let mut state = found.0.lock().expect("BUG: poisoned");
+    // A check meanwhile may have found a newer one: only this one is done.
+    if state
+        .update
+        .as_ref()
+        .is_some_and(|u| u.version == update.version)
+    {
+        state.update = None;
+    }
+    state.installed = Some(update.version.clone());
     Ok(update.version)
 }
 
@@ -129,6 +182,8 @@ fn newer(a: &str, b: &str) -> bool {
 }
 
 /// What went wrong with an update from `from`, for a person: nothing was installed, and why.
+/// (The updater plugin's errors are mapped here, beside the plugin, rather than in
+/// `error.rs`, which maps the client core's.)
 fn refused(from: &str, e: &tauri_plugin_updater::Error) -> UiError {
     use tauri_plugin_updater::Error as E;
     tracing::warn!(error = %e, from, "an update was refused");

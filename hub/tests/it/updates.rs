@@ -96,7 +96,10 @@ async fn the_manifest_and_its_packages_are_served_as_published() {
     // manifest under another name, not a folder.
     std::fs::write(dir.join(".secret"), "hidden").unwrap();
     std::fs::create_dir_all(dir.join("old")).unwrap();
+    // An older release left in the folder is not served: only what the manifest names.
+    std::fs::write(dir.join("Sealpost_0.1.0_amd64.deb"), b"old").unwrap();
     for name in [
+        "Sealpost_0.1.0_amd64.deb",
         "..%2Fhub.toml",
         "..%2Fmaster.key",
         "%2Fetc%2Fpasswd",
@@ -136,4 +139,35 @@ async fn a_manifest_that_is_not_json_is_a_fault_that_shows_no_path() {
             "the answer keeps the hub's paths to itself: {message}"
         );
     }
+}
+
+#[tokio::test]
+async fn an_updates_folder_that_would_serve_the_data_directory_is_refused() {
+    let t = TestHub::start().await;
+    let data = t.dir.path().join("hub");
+    let config = std::fs::read_to_string(data.join("hub.toml")).unwrap();
+    let root = data.display().to_string();
+    for dir in [".", "", "..", "/", root.as_str(), "./"] {
+        std::fs::write(
+            data.join("hub.toml"),
+            format!("{config}\n[updates]\ndir = {dir:?}\n"),
+        )
+        .unwrap();
+        let e = sealpost_hub::config::HubConfig::read(&sealpost_hub::config::DataDir::new(&data))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("[updates] dir") && e.contains("folder of their own"),
+            "dir = {dir:?} is refused, saying why: {e}"
+        );
+    }
+    // A folder of its own inside the data directory is fine.
+    std::fs::write(
+        data.join("hub.toml"),
+        format!("{config}\n[updates]\ndir = \"updates\"\n"),
+    )
+    .unwrap();
+    assert!(
+        sealpost_hub::config::HubConfig::read(&sealpost_hub::config::DataDir::new(&data)).is_ok()
+    );
 }

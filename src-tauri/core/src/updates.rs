@@ -13,7 +13,8 @@ use serde_json::Value;
 use crate::error::{ClientError, Code, Result};
 use crate::hub::HubClient;
 
-/// An update manifest from one hub, with each package's address made whole and checked.
+/// An update manifest from one hub, with each package's address made whole and checked:
+/// on that hub, under `/api/v1/updates/files/`.
 #[derive(Debug, Clone)]
 pub struct Offer {
     /// The hub that serves it (as its mailboxes name it).
@@ -24,32 +25,67 @@ pub struct Offer {
     pub manifest: Value,
 }
 
-/// The manifests of `hubs` (each asked once, in order), for the apps of those that serve
-/// updates.
-///
-/// # Errors
-/// The first hub that cannot be reached or answers with something that is not a manifest,
-/// or a manifest naming a package on another server ([`Code::Invalid`], saying which).
-/// Hubs without updates are skipped.
-pub async fn offers(hubs: &[String]) -> Result<Vec<Offer>> {
-    let mut seen = Vec::new();
-    let mut offers = Vec::new();
+/// How long one hub may take to answer for its manifest.
+const MANIFEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// What the hubs answered: the manifests of those that serve updates, and why others could
+/// not be asked (a hub offline, or a manifest refused), each a sentence naming the hub.
+#[derive(Debug, Default)]
+pub struct Offers {
+    /// One per hub that serves updates, in the order the hubs were given.
+    pub offers: Vec<Offer>,
+    /// The hubs that failed, with the reason, for a person.
+    pub failed: Vec<String>,
+}
+
+/// Asks each of `hubs` once (two mailboxes on one hub ask it once) for its manifest. A hub
+/// that fails does not hide another's update: it is listed in [`Offers::failed`]. Hubs
+/// without updates are simply absent.
+pub async fn offers(hubs: &[String]) -> Offers {
+    let mut seen: Vec<String> = Vec::new();
+    let mut found = Offers::default();
     for hub in hubs {
-        let hub = hub.trim_end_matches('/');
-        if seen.iter().any(|h: &String| h == hub) {
+        let client = match HubClient::new(hub) {
+            Ok(c) => c,
+            Err(e) => {
+                found
+                    .failed
+                    .push(format!("{hub} could not be asked for updates: {e}"));
+                continue;
+            }
+        };
+        let hub = client.base().to_owned();
+        if seen.contains(&hub) {
             continue;
         }
-        seen.push(hub.to_owned());
-        let client = HubClient::new(hub)?;
-        if let Some(manifest) = client.update_manifest().await? {
-            offers.push(Offer {
-                hub: hub.to_owned(),
+        seen.push(hub.clone());
+        let answer = tokio::time::timeout(MANIFEST_TIMEOUT, client.update_manifest()).await;
+        let manifest = match answer {
+            Ok(Ok(Some(m))) => m,
+            Ok(Ok(None)) => continue,
+            Ok(Err(e)) => {
+                found
+                    .failed
+                    .push(format!("{hub} could not be asked for updates: {e}"));
+                continue;
+            }
+            Err(_) => {
+                found.failed.push(format!(
+                    "{hub} did not answer within 20 seconds when asked for updates"
+                ));
+                continue;
+            }
+        };
+        match on_the_hub(&hub, manifest) {
+            Ok(manifest) => found.offers.push(Offer {
                 manifest_url: format!("{hub}/api/v1/updates/latest.json"),
-                manifest: on_the_hub(hub, manifest)?,
-            });
+                hub,
+                manifest,
+            }),
+            Err(e) => found.failed.push(e.to_string()),
         }
     }
-    Ok(offers)
+    found
 }
 
 /// `manifest` with each package address resolved against the hub's files folder and
@@ -82,12 +118,16 @@ pub fn on_the_hub(hub: &str, mut manifest: Value) -> Result<Value> {
                  ({given:?}); nothing was downloaded"
             ))
         })?;
-        if url.origin() != files.origin() {
+        if url.origin() != files.origin() || !url.path().starts_with(files.path()) {
+            let place = if url.origin() == files.origin() {
+                url.path().to_owned()
+            } else {
+                url.host_str().unwrap_or("unknown").to_owned()
+            };
             return Err(refused(format!(
-                "the update offered by {hub} is on another server ({}); Sealpost takes \
-                 updates only from your organisation's hub, so nothing was downloaded. \
-                 Tell your IT department.",
-                url.host_str().unwrap_or("unknown")
+                "the update offered by {hub} is elsewhere ({place}); Sealpost takes updates \
+                 only from your organisation's hub, so nothing was downloaded. Tell your IT \
+                 department."
             )));
         }
         entry["url"] = Value::String(url.into());
@@ -143,6 +183,9 @@ mod tests {
             "https://secure.example.gov.uk.evil.example/Sealpost.deb",
             "//evil.example/Sealpost.deb",
             "file:///tmp/Sealpost.deb",
+            "https://secure.example.gov.uk/api/v1/messages/m1/attachments/a1",
+            "/elsewhere/Sealpost.deb",
+            "../../messages/m1",
         ] {
             let e = on_the_hub("https://secure.example.gov.uk", manifest(url)).unwrap_err();
             assert_eq!(e.code(), Code::Invalid, "{url}");

@@ -170,11 +170,7 @@ async fn the_tray_and_start_at_login_are_off_until_turned_on() -> Result<()> {
 
         // Closing the window hides it; the app syncs on, and the count follows.
         ensure!(window_shown(&desktop), "the window is shown");
-        Command::new("wmctrl")
-            .args(["-c", "Sealpost"])
-            .env("DISPLAY", &desktop.display)
-            .status()
-            .context("wmctrl")?;
+        close_window(&desktop)?;
         wait_for(Duration::from_secs(10), "the window to hide", || {
             !window_shown(&desktop)
         })?;
@@ -211,12 +207,36 @@ async fn the_tray_and_start_at_login_are_off_until_turned_on() -> Result<()> {
         // which panels do not show).
         ui.click("#tray").await?;
         wait_for(Duration::from_secs(10), "the icon to go", || {
-            item_property(&item, "Status").map_or(true, |s| s.contains("Passive"))
+            match item_property(&item, "Status") {
+                Ok(status) => status.contains("Passive"),
+                // UnknownObject, UnknownMethod, ServiceUnknown: the item is gone.
+                Err(e) => e.to_string().contains("org.freedesktop.DBus.Error.Unknown"),
+            }
+        })?;
+
+        // With the tray off, closing the window ends the app: no window is left, hidden
+        // or not.
+        close_window(&desktop)?;
+        wait_for(Duration::from_secs(10), "the app to end", || {
+            desktop
+                .xdotool(&["search", "--name", "^Sealpost"])
+                .map_or(true, |ids| ids.trim().is_empty())
         })?;
         Ok(())
     }
     .await;
     finish(&mut ui, result).await
+}
+
+/// Asks the window to close, as its close button does (through the window manager).
+fn close_window(desktop: &Desktop) -> Result<()> {
+    let status = Command::new("wmctrl")
+        .args(["-c", "Sealpost"])
+        .env("DISPLAY", &desktop.display)
+        .status()
+        .context("running wmctrl (make deps installs it)")?;
+    ensure!(status.success(), "wmctrl found the window to close");
+    Ok(())
 }
 
 /// The autostart entry, once written.

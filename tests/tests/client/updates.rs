@@ -24,14 +24,30 @@ async fn only_the_mailboxes_hubs_are_asked_and_a_file_name_is_on_that_hub() {
     )
     .unwrap();
 
-    let none = offers(std::slice::from_ref(&without.url)).await.unwrap();
-    assert!(none.is_empty(), "a hub without [updates] offers nothing");
+    let none = offers(std::slice::from_ref(&without.url)).await;
+    assert!(
+        none.offers.is_empty() && none.failed.is_empty(),
+        "a hub without [updates] offers nothing, and that is no failure"
+    );
 
     // The same hub twice (two mailboxes on it) is asked once.
-    let found = offers(&[without.url.clone(), with.url.clone(), with.url.clone()])
-        .await
-        .unwrap();
+    // A hub that cannot be reached does not hide the other's update.
+    let offline = "http://127.0.0.1:9".to_owned();
+    let checked = offers(&[
+        offline.clone(),
+        without.url.clone(),
+        with.url.clone(),
+        format!("{}/", with.url),
+    ])
+    .await;
+    let found = checked.offers;
     assert_eq!(found.len(), 1, "one hub serves updates: {found:?}");
+    assert_eq!(checked.failed.len(), 1, "{:?}", checked.failed);
+    assert!(
+        checked.failed[0].starts_with(&offline),
+        "{:?}",
+        checked.failed
+    );
     assert_eq!(found[0].hub, with.url);
     assert_eq!(
         found[0].manifest["platforms"]["linux-x86_64-deb"]["url"],
@@ -48,7 +64,12 @@ async fn only_the_mailboxes_hubs_are_asked_and_a_file_name_is_on_that_hub() {
         .to_string(),
     )
     .unwrap();
-    let e = offers(std::slice::from_ref(&with.url)).await.unwrap_err();
+    let checked = offers(std::slice::from_ref(&with.url)).await;
+    assert!(
+        checked.offers.is_empty(),
+        "nothing is offered from elsewhere"
+    );
+    let e = &checked.failed[0];
     assert!(
         e.to_string().contains("downloads.example.com")
             && e.to_string().contains("only from your organisation's hub"),

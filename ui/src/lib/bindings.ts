@@ -169,7 +169,8 @@ export const commands = {
 	setStartAtLogin: (on: boolean) => __TAURI_INVOKE<null>("set_start_at_login", { on }),
 	/**
 	 *  Asks the hubs of this computer's mailboxes for a newer version; `None` when none is
-	 *  offered (a hub without updates offers none).
+	 *  offered (a hub without updates offers none). A hub that fails does not hide another's
+	 *  update; when no update is found and a hub failed, the failure is the answer.
 	 */
 	checkForUpdate: () => __TAURI_INVOKE<UpdateOffer_Serialize | null>("check_for_update"),
 	/**

@@ -49,11 +49,20 @@ pub struct HubClient {
     mfa_enrolment: std::sync::atomic::AtomicBool,
 }
 
-fn is_loopback(host: &str) -> bool {
-    host == "localhost" || host == "127.0.0.1" || host == "[::1]" || host.starts_with("127.")
+/// Whether `host` is this computer: `localhost`, or a loopback address (127.0.0.0/8, ::1).
+fn is_loopback(host: &reqwest::Url) -> bool {
+    match host.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
-/// Checks a hub address: `https://…`, or `http://` to this machine only.
+/// Checks a hub address: `https://…`, or `http://` to this computer only. The address is
+/// read as the HTTP client reads it (WHATWG URL parsing), so what is checked is what is
+/// reached: no user name or password in it (`http://localhost:1@elsewhere`), and a name
+/// that merely starts like a loopback address (`127.0.0.1.example`) is not one.
 pub fn check_hub_url(url: &str) -> Result<String> {
     let url = url.trim().trim_end_matches('/');
     let invalid = || ClientError::Refused {
@@ -61,23 +70,21 @@ pub fn check_hub_url(url: &str) -> Result<String> {
         message: format!("{url:?} is not a hub address; it looks like https://secure.example.org"),
         refused: Vec::new(),
     };
-    let (scheme, rest) = url.split_once("://").ok_or_else(invalid)?;
-    let host_port = rest.split('/').next().unwrap_or_default();
-    let host = if host_port.starts_with('[') {
-        host_port
-            .split(']')
-            .next()
-            .map(|h| format!("{h}]"))
-            .unwrap_or_default()
-    } else {
-        host_port.split(':').next().unwrap_or_default().to_owned()
-    };
-    if host.is_empty() {
+    let parsed = reqwest::Url::parse(url).map_err(|_| invalid())?;
+    if parsed.host().is_none() || parsed.query().is_some() || parsed.fragment().is_some() {
         return Err(invalid());
     }
-    match scheme {
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(ClientError::Refused {
+            code: Code::Invalid,
+            message: "a hub address holds no user name or password; it looks like https://secure.example.org"
+                .into(),
+            refused: Vec::new(),
+        });
+    }
+    match parsed.scheme() {
         "https" => Ok(url.to_owned()),
-        "http" if is_loopback(&host) => Ok(url.to_owned()),
+        "http" if is_loopback(&parsed) => Ok(url.to_owned()),
         "http" => Err(ClientError::Refused {
             code: Code::Invalid,
             message: "the hub's address must start with https:// (plain http is allowed only to this computer)"
@@ -148,6 +155,9 @@ impl HubClient {
         let base = check_hub_url(base)?;
         let http = reqwest::Client::builder()
             .connect_timeout(std::time::Duration::from_secs(10))
+            // The API never redirects; one would take the session's token, or the app's
+            // questions, to a server nobody named.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("sealpost/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ClientError::Other(format!("the HTTP client could not start: {e}")))?;
@@ -892,5 +902,29 @@ mod tests {
         );
         assert!(check_hub_url("secure.example.org").is_err());
         assert!(check_hub_url("ftp://secure.example.org").is_err());
+        assert!(
+            check_hub_url("http://127.1.2.3:8080").is_ok(),
+            "all of 127/8"
+        );
+    }
+
+    #[test]
+    fn an_address_that_only_looks_local_is_not() {
+        for url in [
+            // The host is evil.example; "localhost:1" is a user name and password.
+            "http://localhost:1@evil.example",
+            "https://secure.example.org@evil.example",
+            // A name that starts like a loopback address.
+            "http://127.0.0.1.evil.example",
+            "http://localhost.evil.example:8080",
+            "http://[::1].evil.example",
+            // Backslashes are slashes to the HTTP client: the host is evil.example.
+            "http://evil.example\\@127.0.0.1",
+            "https://secure.example.org/?next=x",
+            "https://",
+        ] {
+            let e = check_hub_url(url).unwrap_err();
+            assert_eq!(e.code(), Code::Invalid, "{url} is refused");
+        }
     }
 }
