@@ -285,7 +285,12 @@ impl Hub {
             .await?;
         report.empty_mailboxes = empty.iter().map(|(_, email)| email.clone()).collect();
         let root = self.dir.root().to_owned();
-        let loose = not_private(&root)?;
+        // The updates folder is served to anyone by design: its files may be readable.
+        let public = self.updates_dir();
+        let loose: Vec<PathBuf> = not_private(&root)?
+            .into_iter()
+            .filter(|p| public.as_ref().is_none_or(|d| !p.starts_with(d)))
+            .collect();
         report.not_private = loose
             .iter()
             .map(|p| p.strip_prefix(&root).unwrap_or(p).display().to_string())

@@ -18,7 +18,7 @@ const MANIFEST_BYTES: u64 = 256 * 1024;
 
 impl Hub {
     /// The folder of `[updates] dir`, or `None` when the hub serves no updates.
-    fn updates_dir(&self) -> Option<PathBuf> {
+    pub(crate) fn updates_dir(&self) -> Option<PathBuf> {
         let dir = &self.config().updates.as_ref()?.dir;
         Some(self.data_dir().root().join(dir))
     }
@@ -34,23 +34,31 @@ impl Hub {
             .updates_dir()
             .ok_or(Error::NotFound("app update"))?
             .join(MANIFEST);
-        let bytes = match tokio::fs::metadata(&path).await {
-            Ok(m) if m.len() > MANIFEST_BYTES => {
-                return Err(Error::Other(format!(
-                    "{} is over {MANIFEST_BYTES} bytes",
-                    path.display()
-                )))
-            }
-            Ok(_) => tokio::fs::read(&path).await?,
+        let (mut file, size) = match open_plain(&path).await {
+            Ok(opened) => opened,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::NotFound("app update"))
             }
             Err(e) => return Err(e.into()),
         };
-        match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        if size > MANIFEST_BYTES {
+            return Err(Error::Other(format!(
+                "{} is over {MANIFEST_BYTES} bytes",
+                path.display()
+            )));
+        }
+        let mut bytes = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut file, &mut bytes).await?;
+        // A byte order mark (as some Windows editors write) is not JSON's.
+        let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+        match serde_json::from_slice::<serde_json::Value>(text) {
             Ok(v) if v.is_object() => Ok(v),
-            _ => Err(Error::Other(format!(
-                "{} is not an update manifest (a JSON object)",
+            Ok(_) => Err(Error::Other(format!(
+                "{} is not an update manifest: it must be a JSON object ({{\"version\": …, \"platforms\": …}})",
+                path.display()
+            ))),
+            Err(e) => Err(Error::Other(format!(
+                "{} is not an update manifest: {e}",
                 path.display()
             ))),
         }
@@ -91,17 +99,37 @@ impl Hub {
         if !named {
             return Err(Error::NotFound("update file"));
         }
-        let file = match tokio::fs::File::open(dir.join(name)).await {
-            Ok(f) => f,
+        match open_plain(&dir.join(name)).await {
+            Ok(opened) => Ok(opened),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::NotFound("update file"))
+                Err(Error::NotFound("update file"))
             }
-            Err(e) => return Err(e.into()),
-        };
-        let meta = file.metadata().await?;
-        if !meta.is_file() {
-            return Err(Error::NotFound("update file"));
+            Err(e) => Err(e.into()),
         }
-        Ok((file, meta.len()))
     }
+}
+
+/// Opens `path` if it is a regular file of its folder itself: not a symbolic link (which
+/// could lead anywhere, `master.key` included), not a folder. The file opened is checked to
+/// be the one looked at, so a link put in its place meanwhile is not followed either.
+/// Anything else answers `NotFound`.
+async fn open_plain(path: &std::path::Path) -> std::io::Result<(tokio::fs::File, u64)> {
+    let not_found = || std::io::Error::from(std::io::ErrorKind::NotFound);
+    let looked = tokio::fs::symlink_metadata(path).await?;
+    if !looked.file_type().is_file() {
+        return Err(not_found());
+    }
+    let file = tokio::fs::File::open(path).await?;
+    let opened = file.metadata().await?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if (opened.dev(), opened.ino()) != (looked.dev(), looked.ino()) {
+            return Err(not_found());
+        }
+    }
+    if !opened.is_file() {
+        return Err(not_found());
+    }
+    Ok((file, opened.len()))
 }

@@ -171,3 +171,45 @@ async fn an_updates_folder_that_would_serve_the_data_directory_is_refused() {
         sealpost_hub::config::HubConfig::read(&sealpost_hub::config::DataDir::new(&data)).is_ok()
     );
 }
+
+#[tokio::test]
+async fn a_symbolic_link_in_the_updates_folder_is_not_followed() {
+    let t = TestHub::start_with(|c| {
+        c.updates = Some(sealpost_hub::config::UpdatesConfig {
+            dir: "updates".into(),
+        })
+    })
+    .await;
+    let dir = updates_dir(&t);
+    std::fs::create_dir_all(&dir).unwrap();
+    // Someone who may write to the folder links a package name to the hub's master key.
+    std::os::unix::fs::symlink("../master.key", dir.join("Sealpost_0.2.0_amd64.deb")).unwrap();
+    let manifest = json!({"version": "0.2.0",
+        "platforms": {"linux-x86_64-deb": {"url": "Sealpost_0.2.0_amd64.deb", "signature": "c2ln"}}});
+    std::fs::write(dir.join("real.json"), manifest.to_string()).unwrap();
+    std::fs::write(dir.join("latest.json"), manifest.to_string()).unwrap();
+    let r = t
+        .get("/api/v1/updates/files/Sealpost_0.2.0_amd64.deb")
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::NOT_FOUND,
+        "the link is not followed"
+    );
+    let key = std::fs::read(t.dir.path().join("hub/master.key")).unwrap();
+    let body = r.bytes().await.unwrap();
+    assert!(
+        !body.windows(key.len().min(16)).any(|w| key.starts_with(w)),
+        "nothing of the key is in the answer"
+    );
+
+    // Nor is a manifest that is a link.
+    std::fs::remove_file(dir.join("latest.json")).unwrap();
+    std::os::unix::fs::symlink("real.json", dir.join("latest.json")).unwrap();
+    let (status, _) = status_and_json(&t, "/api/v1/updates/latest.json").await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a linked manifest is not served"
+    );
+}

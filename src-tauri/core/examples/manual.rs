@@ -21,6 +21,23 @@ const EXIT_STATUS: &[(&str, &str)] = &[
     ("5", "Refused by a rule: a recipient outside the organisation, an attachment limit, a weak password."),
 ];
 
+/// The environment `sealpost` reads, beside the options' own (`--account`, `--as`).
+const ENVIRONMENT: &[(&str, &str)] = &[
+    ("SEALPOST_ACCOUNT", "The mailbox, as --account."),
+    (
+        "SEALPOST_AS",
+        "The person working a shared mailbox, as --as.",
+    ),
+    (
+        "SEALPOST_DATA_DIR",
+        "Another folder for the mailboxes' encrypted copies.",
+    ),
+    (
+        "SEALPOST_SYSTEM_CONFIG",
+        "Another file in place of /etc/sealpost/desktop.toml.",
+    ),
+];
+
 fn main() -> std::io::Result<()> {
     let out = std::env::args_os()
         .nth(1)
@@ -49,6 +66,10 @@ fn main() -> std::io::Result<()> {
     for (code, meaning) in EXIT_STATUS {
         writeln!(page, ".TP\n{code}\n{meaning}")?;
     }
+    writeln!(page, ".SH ENVIRONMENT")?;
+    for (name, meaning) in ENVIRONMENT {
+        writeln!(page, ".TP\n\\fB{name}\\fR\n{meaning}")?;
+    }
     writeln!(page, ".SH FILES")?;
     writeln!(
         page,
@@ -56,6 +77,12 @@ fn main() -> std::io::Result<()> {
          \\fI$XDG_DATA_HOME/sealpost\\fR (\\fI~/.local/share/sealpost\\fR), \
          shared with the desktop app; their keys are in the system keyring. \
          \\fBSEALPOST_DATA_DIR\\fR names another data folder."
+    )?;
+    writeln!(
+        page,
+        ".PP\n\\fI/etc/sealpost/desktop.toml\\fR holds what the IT department set for \
+         everyone on this computer: \\fBhub_url\\fR, the organisation's hub, which \
+         \\fBsealpost account add\\fR uses when no \\fB\\-\\-hub\\fR is given."
     )?;
     writeln!(page, ".SH \"SEE ALSO\"\n\\fBsealpost-desktop\\fR(1)")?;
     man.render_version_section(&mut page)?;

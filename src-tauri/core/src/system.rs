@@ -75,8 +75,30 @@ pub fn load(path: &Path) -> Result<SystemSettings> {
             return Err(problem(path, &format!("it cannot be read ({e})")));
         }
     };
-    let mut settings: SystemSettings =
-        toml::from_str(&text).map_err(|e| problem(path, e.message()))?;
+    // Written by an administrator for everyone: a file anyone may change is not theirs.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map_err(|e| problem(path, &format!("it cannot be read ({e})")))?
+            .permissions()
+            .mode();
+        if mode & 0o002 != 0 {
+            return Err(problem(
+                path,
+                "anyone on this computer may change it (make it writable by administrators only: chmod 644)",
+            ));
+        }
+    }
+    let mut settings: SystemSettings = toml::from_str(&text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+        match line {
+            Some(line) => problem(path, &format!("line {line}: {}", e.message())),
+            None => problem(path, e.message()),
+        }
+    })?;
     if let Some(url) = &settings.hub_url {
         let checked = crate::hub::check_hub_url(url).map_err(|e| problem(path, &e.to_string()))?;
         settings.hub_url = Some(checked);
@@ -120,6 +142,23 @@ mod tests {
         let s = load(&path).unwrap();
         assert_eq!(s.hub_url.as_deref(), Some("https://secure.example.gov.uk"));
         assert!(!s.updates);
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_file_anyone_may_change_is_not_used() {
+        use std::os::unix::fs::PermissionsExt;
+        let (_d, path) = written("hub_url = \"https://secure.example.gov.uk\"\n");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let e = load(&path).unwrap_err().to_string();
+        assert!(e.contains("anyone on this computer may change it"), "{e}");
+    }
+
+    #[test]
+    fn a_mistake_names_its_line() {
+        let (_d, path) = written("updates = true\nhub_url = 7\n");
+        let e = load(&path).unwrap_err().to_string();
+        assert!(e.contains("line 2"), "{e}");
     }
 
     #[test]

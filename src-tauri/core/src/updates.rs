@@ -88,49 +88,56 @@ pub async fn offers(hubs: &[String]) -> Offers {
     found
 }
 
-/// `manifest` with each package address resolved against the hub's files folder and
-/// checked to be on the hub itself.
+/// `manifest` with each package address resolved against the hub's files folder. An entry
+/// whose package is anywhere else (another server, another path of the hub) or that has no
+/// usable address is left out, so that a release's manifest copied in with an entry not yet
+/// rewritten does not stop the others; the updater then finds no package for a platform
+/// whose entry was left out, and says so.
 ///
 /// # Errors
-/// [`Code::Invalid`] for a manifest without platforms, or with an address that is not
-/// text, does not parse, or leaves the hub.
+/// [`Code::Invalid`] for a manifest without platforms, or none of whose packages is on the
+/// hub (saying where the first one is instead).
 pub fn on_the_hub(hub: &str, mut manifest: Value) -> Result<Value> {
     let files = Url::parse(&format!("{hub}/api/v1/updates/files/"))
         .map_err(|_| refused(format!("{hub} is not a hub address")))?;
     let platforms = manifest
         .get_mut("platforms")
         .and_then(Value::as_object_mut)
+        .filter(|p| !p.is_empty())
         .ok_or_else(|| {
             refused(format!(
                 "the update offered by {hub} names no platforms; nothing was downloaded"
             ))
         })?;
-    for (platform, entry) in platforms.iter_mut() {
-        let given = entry.get("url").and_then(Value::as_str).ok_or_else(|| {
-            refused(format!(
-                "the update offered by {hub} has no package address for {platform}; \
-                     nothing was downloaded"
-            ))
-        })?;
-        let url = files.join(given).map_err(|_| {
-            refused(format!(
-                "the update offered by {hub} has a package address that is not one \
-                 ({given:?}); nothing was downloaded"
-            ))
-        })?;
+    let mut elsewhere: Option<String> = None;
+    platforms.retain(|platform, entry| {
+        let Some(given) = entry.get("url").and_then(Value::as_str) else {
+            tracing::warn!(%platform, "an update entry without a package address is left out");
+            return false;
+        };
+        let Ok(url) = files.join(given) else {
+            elsewhere.get_or_insert_with(|| given.to_owned());
+            return false;
+        };
         if url.origin() != files.origin() || !url.path().starts_with(files.path()) {
             let place = if url.origin() == files.origin() {
                 url.path().to_owned()
             } else {
                 url.host_str().unwrap_or("unknown").to_owned()
             };
-            return Err(refused(format!(
-                "the update offered by {hub} is elsewhere ({place}); Sealpost takes updates \
-                 only from your organisation's hub, so nothing was downloaded. Tell your IT \
-                 department."
-            )));
+            tracing::warn!(%platform, %place, "an update entry whose package is not on the hub is left out");
+            elsewhere.get_or_insert(place);
+            return false;
         }
         entry["url"] = Value::String(url.into());
+        true
+    });
+    if platforms.is_empty() {
+        let place = elsewhere.unwrap_or_else(|| "no address".to_owned());
+        return Err(refused(format!(
+            "the update offered by {hub} is elsewhere ({place}); Sealpost takes updates only \
+             from your organisation's hub, so nothing was downloaded. Tell your IT department."
+        )));
     }
     Ok(manifest)
 }
@@ -194,6 +201,21 @@ mod tests {
                 "{url}: says why: {e}"
             );
         }
+    }
+
+    #[test]
+    fn an_entry_elsewhere_is_left_out_and_the_others_kept() {
+        let m = on_the_hub(
+            "https://secure.example.gov.uk",
+            json!({"version": "0.2.0", "platforms": {
+                "linux-x86_64-deb": {"url": "Sealpost_0.2.0_amd64.deb", "signature": "s"},
+                "windows-x86_64": {"url": "https://github.com/x/Sealpost.msi", "signature": "s"}
+            }}),
+        )
+        .unwrap();
+        let platforms = m["platforms"].as_object().unwrap();
+        assert_eq!(platforms.len(), 1, "only the hub's own package stays: {m}");
+        assert!(platforms.contains_key("linux-x86_64-deb"));
     }
 
     #[test]
