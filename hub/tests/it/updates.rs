@@ -12,6 +12,16 @@ fn updates_dir(t: &TestHub) -> std::path::PathBuf {
     t.dir.path().join("hub/updates")
 }
 
+/// A hub with `[updates] dir = "updates"`.
+async fn hub_with_updates() -> TestHub {
+    TestHub::start_with(|c| {
+        c.updates = Some(sealpost_hub::config::UpdatesConfig {
+            dir: "updates".into(),
+        })
+    })
+    .await
+}
+
 async fn status_and_json(t: &TestHub, path: &str) -> (StatusCode, Value) {
     let r = t.get(path).await;
     let status = r.status();
@@ -42,12 +52,7 @@ async fn a_hub_without_updates_says_so() {
 
 #[tokio::test]
 async fn the_manifest_and_its_packages_are_served_as_published() {
-    let t = TestHub::start_with(|c| {
-        c.updates = Some(sealpost_hub::config::UpdatesConfig {
-            dir: "updates".into(),
-        })
-    })
-    .await;
+    let t = hub_with_updates().await;
     let dir = updates_dir(&t);
     std::fs::create_dir_all(&dir).unwrap();
 
@@ -117,12 +122,7 @@ async fn the_manifest_and_its_packages_are_served_as_published() {
 
 #[tokio::test]
 async fn a_manifest_that_is_not_json_is_a_fault_that_shows_no_path() {
-    let t = TestHub::start_with(|c| {
-        c.updates = Some(sealpost_hub::config::UpdatesConfig {
-            dir: "updates".into(),
-        })
-    })
-    .await;
+    let t = hub_with_updates().await;
     let dir = updates_dir(&t);
     std::fs::create_dir_all(&dir).unwrap();
     for bad in ["{\"version\": ", "[1, 2]", "\"0.2.0\""] {
@@ -174,12 +174,7 @@ async fn an_updates_folder_that_would_serve_the_data_directory_is_refused() {
 
 #[tokio::test]
 async fn a_symbolic_link_in_the_updates_folder_is_not_followed() {
-    let t = TestHub::start_with(|c| {
-        c.updates = Some(sealpost_hub::config::UpdatesConfig {
-            dir: "updates".into(),
-        })
-    })
-    .await;
+    let t = hub_with_updates().await;
     let dir = updates_dir(&t);
     std::fs::create_dir_all(&dir).unwrap();
     // Someone who may write to the folder links a package name to the hub's master key.
