@@ -12,7 +12,7 @@ use std::{
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ClientError, Code, Result};
-use crate::hub::{check_hub_url, HubClient, RememberSlot};
+use crate::hub::{check_hub_url, same_hub, HubClient, RememberSlot};
 use crate::keyring::{device_token_name, remember_name, vault_key_name, SecretStore};
 use crate::links::HubLink;
 use crate::mailbox::Mailbox;
@@ -141,7 +141,7 @@ impl Accounts {
             _ => false,
         };
         if let Some(existing) = list.iter().find(|a| {
-            a.hub_url == hub_url
+            same_hub(&a.hub_url, &hub_url)
                 && sealpost_proto::address::same(&a.email, &email)
                 && same_person(a)
         }) {

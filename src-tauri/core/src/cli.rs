@@ -24,6 +24,12 @@ pub(crate) struct Cli {
     /// when this computer has the mailbox both as its owner and as a delegate).
     #[arg(long = "as", global = true, env = "SEALPOST_AS")]
     pub(crate) as_person: Option<String>,
+    /// Which hub, e.g. https://secure.example.gov.uk: for `account add`, the mailbox's hub
+    /// (default: the hub your IT department set for this computer, in
+    /// /etc/sealpost/desktop.toml); otherwise needed only when this computer has the same
+    /// address on two hubs.
+    #[arg(long, global = true, env = "SEALPOST_HUB")]
+    pub(crate) hub: Option<String>,
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     pub(crate) json: bool,
@@ -182,12 +188,8 @@ pub(crate) enum MailboxCommand {
 
 #[derive(Subcommand)]
 pub(crate) enum AccountCommand {
-    /// Add a mailbox.
+    /// Add a mailbox (at the hub given by --hub).
     Add {
-        /// The hub's address, e.g. https://secure.example.gov.uk (default: the hub your IT
-        /// department set for this computer, in /etc/sealpost/desktop.toml).
-        #[arg(long)]
-        hub: Option<String>,
         /// The mailbox's email address.
         #[arg(long)]
         email: String,

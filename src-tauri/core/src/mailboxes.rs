@@ -13,6 +13,7 @@ use crate::accounts::{AccountRecord, Accounts};
 use crate::attachments::OpenedFiles;
 use crate::compose::Compose;
 use crate::error::{ClientError, Code, Result};
+use crate::hub::{check_hub_url, same_hub};
 use crate::links::{parse_link, LinkKind};
 use crate::mailbox::Mailbox;
 use crate::sync::SyncEvent;
@@ -87,6 +88,24 @@ impl Mailboxes {
         wanted: Option<&str>,
         person: Option<&str>,
     ) -> Result<Arc<Mailbox>> {
+        self.choose(wanted, person, None)
+    }
+
+    /// As [`Mailboxes::by_address_as`]; with `hub`, only the mailboxes of that hub (its
+    /// address, in any spelling [`check_hub_url`] accepts), which tells apart one address
+    /// added on two hubs.
+    ///
+    /// # Errors
+    /// `Refused`: `Invalid` for a hub address that is not one, or when the address is here
+    /// more than once (the message gives the `--hub` and `--as` choices that tell them
+    /// apart); `NotFound` when nothing matches.
+    pub fn choose(
+        &self,
+        wanted: Option<&str>,
+        person: Option<&str>,
+        hub: Option<&str>,
+    ) -> Result<Arc<Mailbox>> {
+        let hub = hub.map(check_hub_url).transpose()?;
         let list: Vec<AccountRecord> = self
             .accounts
             .list()?
@@ -98,29 +117,17 @@ impl Mailboxes {
                 }
                 None => true,
             })
+            .filter(|a| hub.as_ref().is_none_or(|h| same_hub(&a.hub_url, h)))
             .collect();
         if let Some(email) = wanted {
             let same: Vec<&AccountRecord> = list
                 .iter()
                 .filter(|a| sealpost_proto::address::same(&a.email, email))
                 .collect();
-            if same.len() > 1 {
-                let choices: Vec<String> = same
-                    .iter()
-                    .map(|a| match &a.person {
-                        Some(p) => format!("--as {p}"),
-                        None => "--as with the mailbox's own address".to_owned(),
-                    })
-                    .collect();
-                return Err(ClientError::Refused {
-                    code: Code::Invalid,
-                    message: format!(
-                        "{email} is here more than once (its own sign-in and as a named \
-                         person); choose with {}",
-                        choices.join(" or ")
-                    ),
-                    refused: Vec::new(),
-                });
+            if let [first, ..] = same.as_slice() {
+                if same.len() > 1 {
+                    return Err(more_than_once(email, first, &same));
+                }
             }
         }
         let refused = |code, message: String| ClientError::Refused {
@@ -676,5 +683,41 @@ async fn flush(mailbox: &Mailbox, listener: &Listener) {
                 },
             );
         }
+    }
+}
+
+/// The refusal for an address this computer has more than once: the `--hub` and `--as`
+/// choices that tell `same` apart (only those that differ).
+fn more_than_once(email: &str, first: &AccountRecord, same: &[&AccountRecord]) -> ClientError {
+    let as_whom = |a: &AccountRecord| a.person.clone().unwrap_or_else(|| a.email.clone());
+    let hubs_differ = same.iter().any(|a| !same_hub(&a.hub_url, &first.hub_url));
+    let persons_differ = same
+        .iter()
+        .any(|a| !sealpost_proto::address::same(&as_whom(a), &as_whom(first)));
+    let choices: Vec<String> = same
+        .iter()
+        .map(|a| {
+            let mut choice = Vec::new();
+            if hubs_differ {
+                choice.push(format!("--hub {}", a.hub_url));
+            }
+            if persons_differ {
+                choice.push(format!("--as {}", as_whom(a)));
+            }
+            choice.join(" ")
+        })
+        .collect();
+    let why = match (hubs_differ, persons_differ) {
+        (true, true) => "on more than one hub, and as a named person",
+        (true, false) => "on more than one hub",
+        _ => "its own sign-in and as a named person",
+    };
+    ClientError::Refused {
+        code: Code::Invalid,
+        message: format!(
+            "{email} is here more than once ({why}); choose with {}",
+            choices.join(" or ")
+        ),
+        refused: Vec::new(),
     }
 }

@@ -262,12 +262,13 @@ fn print_json(value: &impl serde::Serialize) {
 
 async fn run(cli: Cli) -> Result<(), ClientError> {
     let mailboxes = mailboxes()?;
-    let (wanted, as_person) = (cli.account.clone(), cli.as_person.clone());
+    let (wanted, as_person, hub) = (cli.account.clone(), cli.as_person.clone(), cli.hub.clone());
     let result = run_with(cli, &mailboxes).await;
     if let Err(e) = &result {
         if e.code() == Code::AccessRemoved {
             // A shared mailbox whose access was taken away: its copy here goes too.
-            if let Ok(m) = mailboxes.by_address_as(wanted.as_deref(), as_person.as_deref()) {
+            if let Ok(m) = mailboxes.choose(wanted.as_deref(), as_person.as_deref(), hub.as_deref())
+            {
                 if m.account.person.is_some() {
                     mailboxes.forget_removed(&m.account.id);
                 }
@@ -281,11 +282,12 @@ async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
     let accounts = &mailboxes.accounts;
     let wanted = cli.account.as_deref();
     let as_person = cli.as_person.as_deref();
+    let hub = cli.hub.as_deref();
     match cli.command {
         Command::Account { command } => match command {
-            AccountCommand::Add { hub, email } => {
+            AccountCommand::Add { email } => {
                 let hub = match hub {
-                    Some(hub) => hub,
+                    Some(hub) => hub.to_owned(),
                     None => {
                         sealpost_client::system::load(&sealpost_client::system::settings_path())?
                             .hub_url
@@ -322,7 +324,7 @@ async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
             }
             AccountCommand::Remove { email } => {
                 let id = mailboxes
-                    .by_address_as(Some(&email), as_person)?
+                    .choose(Some(&email), as_person, hub)?
                     .account
                     .id
                     .clone();
@@ -353,14 +355,14 @@ async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
             );
         }
         Command::SignIn { remember, code } => {
-            let mailbox = mailboxes.by_address_as(wanted, as_person)?;
+            let mailbox = mailboxes.choose(wanted, as_person, hub)?;
             let password = read_password(&format!("Password for {}: ", mailbox.account.email))?;
             sign_in_asking(&mailbox, &password, code.as_deref(), remember).await?;
             say!("signed in to {}", mailbox.label());
             open_shared_telling(mailboxes, &mailbox, Some(&password), false).await?;
         }
         Command::Mailbox { command } => {
-            let mailbox = mailboxes.by_address_as(wanted, as_person)?;
+            let mailbox = mailboxes.choose(wanted, as_person, hub)?;
             ensure_session(&mailbox).await?;
             let list = mailbox.delegates().await?;
             match command {
@@ -413,7 +415,7 @@ async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
             }
         }
         Command::Mfa { command } => {
-            let mailbox = mailboxes.by_address_as(wanted, as_person)?;
+            let mailbox = mailboxes.choose(wanted, as_person, hub)?;
             ensure_session(&mailbox).await?;
             match command {
                 MfaCommand::Status => {
@@ -470,16 +472,12 @@ async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
             }
         }
         Command::SignOut => {
-            let id = mailboxes
-                .by_address_as(wanted, as_person)?
-                .account
-                .id
-                .clone();
+            let id = mailboxes.choose(wanted, as_person, hub)?.account.id.clone();
             mailboxes.sign_out(&id, None).await?;
             say!("signed out");
         }
         Command::Sync => {
-            let mailbox = mailboxes.by_address_as(wanted, as_person)?;
+            let mailbox = mailboxes.choose(wanted, as_person, hub)?;
             ensure_session(&mailbox).await?;
             show_progress(&mailbox);
             let flushed = mailbox.flush_outbox().await?;
@@ -515,7 +513,7 @@ async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
                     })
                 }
             };
-            let mailbox = mailboxes.by_address_as(wanted, as_person)?;
+            let mailbox = mailboxes.choose(wanted, as_person, hub)?;
             let items = mailbox.vault.list(folder, limit, None)?;
             if cli.json {
                 print_json(&items);
@@ -541,7 +539,7 @@ async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
             }
         }
         Command::Delete { ids } => {
-            let mailbox = mailboxes.by_address_as(wanted, as_person)?;
+            let mailbox = mailboxes.choose(wanted, as_person, hub)?;
             let ids: Vec<String> = ids.iter().map(|i| i.trim().to_owned()).collect();
             let for_good = mailbox.delete_many(&ids).await?;
             // As the app does: the hub hears now when it can, or with the next sync.
@@ -552,7 +550,7 @@ async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
             say!("{for_good} deleted for good, {moved} moved to Deleted");
         }
         Command::Read { id } => {
-            let mailbox = mailboxes.by_address_as(wanted, as_person)?;
+            let mailbox = mailboxes.choose(wanted, as_person, hub)?;
             let (m, flagged) = mailbox.open_message(&id)?;
             // As the app does: the hub hears now when it can, or with the next sync.
             if flagged && ensure_session(&mailbox).await.is_ok() {
@@ -603,7 +601,7 @@ async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
                     refused: Vec::new(),
                 });
             }
-            let mailbox = mailboxes.by_address_as(wanted, as_person)?;
+            let mailbox = mailboxes.choose(wanted, as_person, hub)?;
             let m = mailbox.vault.message(&id)?;
             let att = match m.summary.attachments.iter().find(|a| a.id == name) {
                 Some(by_id) => by_id,
@@ -657,7 +655,7 @@ async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
             reply_all,
             forward,
         } => {
-            let mailbox = mailboxes.by_address_as(wanted, as_person)?;
+            let mailbox = mailboxes.choose(wanted, as_person, hub)?;
             let body_text = match (body, body_file) {
                 (Some(b), _) => b,
                 (None, Some(f)) => std::fs::read_to_string(&f)?,
@@ -712,7 +710,7 @@ async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
             }
         }
         Command::Search { text } => {
-            let mailbox = mailboxes.by_address_as(wanted, as_person)?;
+            let mailbox = mailboxes.choose(wanted, as_person, hub)?;
             let hits = mailbox.vault.search(&text, 50)?;
             if cli.json {
                 print_json(&hits);

@@ -665,3 +665,67 @@ fn account_add_takes_the_hub_it_department_set_and_asks_without_one() {
         format!("added {} at https://secure.example.gov.uk", alice())
     );
 }
+
+#[test]
+fn one_address_on_two_hubs_is_chosen_with_hub() {
+    let d = tempfile::tempdir().unwrap();
+    let sealpost = |args: &[&str]| {
+        let out = Command::new(binary())
+            .args(args)
+            .env("SEALPOST_DATA_DIR", d.path())
+            .env("SEALPOST_SYSTEM_CONFIG", d.path().join("none.toml"))
+            .output()
+            .unwrap();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).trim().to_owned();
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    // Nothing listens on these ports: a hub that is told nothing.
+    let (first, second) = ("http://127.0.0.1:9", "http://127.0.0.1:10");
+    for hub in [first, second] {
+        let (code, _, err) = sealpost(&["account", "add", "--hub", hub, "--email", alice()]);
+        assert_eq!(code, Some(0), "{err}");
+    }
+    // The first hub again, spelt another way: the same mailbox, not a third.
+    let (code, said, err) = sealpost(&[
+        "account",
+        "add",
+        "--hub",
+        "HTTP://127.0.0.1:9/",
+        "--email",
+        alice(),
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(said, format!("added {} at {first}", alice()));
+    let (code, _, err) = sealpost(&["account", "remove", alice()]);
+    assert_eq!(code, Some(1), "not told which: nothing removed");
+    assert_eq!(
+        err,
+        format!(
+            "error: {} is here more than once (on more than one hub); choose with \
+             --hub {first} or --hub {second}",
+            alice()
+        )
+    );
+    let (_, listed, _) = sealpost(&["account", "list"]);
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+
+    // Another spelling of the second hub's address chooses it.
+    let (code, said, err) = sealpost(&[
+        "--hub",
+        "HTTP://127.0.0.1:10/",
+        "account",
+        "remove",
+        alice(),
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(said, format!("removed {} and its local copy", alice()));
+    let (_, listed, _) = sealpost(&["account", "list"]);
+    assert_eq!(listed, format!("{}  {first}", alice()));
+
+    let (code, _, err) = sealpost(&["--hub", "ftp://127.0.0.1", "account", "remove", alice()]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("ftp://127.0.0.1"), "{err}");
+    let (code, _, err) = sealpost(&["--hub", second, "account", "remove", alice()]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("there is no mailbox"), "{err}");
+}

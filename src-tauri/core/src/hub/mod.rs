@@ -49,6 +49,15 @@ pub struct HubClient {
     mfa_enrolment: std::sync::atomic::AtomicBool,
 }
 
+/// Whether two hub addresses name the same hub (as [`check_hub_url`] spells them; an
+/// address it refuses is only the same as itself).
+pub fn same_hub(a: &str, b: &str) -> bool {
+    match (check_hub_url(a), check_hub_url(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
 /// Whether `host` is this computer: `localhost`, or a loopback address (127.0.0.0/8, ::1).
 fn is_loopback(host: &reqwest::Url) -> bool {
     match host.host() {
@@ -63,6 +72,13 @@ fn is_loopback(host: &reqwest::Url) -> bool {
 /// read as the HTTP client reads it (WHATWG URL parsing), so what is checked is what is
 /// reached: no user name or password in it (`http://localhost:1@elsewhere`), and a name
 /// that merely starts like a loopback address (`127.0.0.1.example`) is not one.
+///
+/// Returns the address in one spelling, as the HTTP client writes it: scheme and host in
+/// lower case, an international name in its ASCII form, no default port, no trailing `/`
+/// (`HTTPS://Secure.Example.org:443/` is `https://secure.example.org`).
+///
+/// # Errors
+/// `Refused` (`Invalid`) saying what a hub address looks like.
 pub fn check_hub_url(url: &str) -> Result<String> {
     let url = url.trim().trim_end_matches('/');
     let invalid = || ClientError::Refused {
@@ -82,9 +98,10 @@ pub fn check_hub_url(url: &str) -> Result<String> {
             refused: Vec::new(),
         });
     }
+    let canonical = parsed.as_str().trim_end_matches('/').to_owned();
     match parsed.scheme() {
-        "https" => Ok(url.to_owned()),
-        "http" if is_loopback(&parsed) => Ok(url.to_owned()),
+        "https" => Ok(canonical),
+        "http" if is_loopback(&parsed) => Ok(canonical),
         "http" => Err(ClientError::Refused {
             code: Code::Invalid,
             message: "the hub's address must start with https:// (plain http is allowed only to this computer)"
@@ -906,6 +923,33 @@ mod tests {
             check_hub_url("http://127.1.2.3:8080").is_ok(),
             "all of 127/8"
         );
+    }
+
+    #[test]
+    fn a_hub_address_has_one_spelling() {
+        for (typed, spelt) in [
+            (
+                "HTTPS://Secure.Example.ORG:443/",
+                "https://secure.example.org",
+            ),
+            (
+                " https://secure.example.org/hub/ ",
+                "https://secure.example.org/hub",
+            ),
+            ("http://LOCALHOST:8080", "http://localhost:8080"),
+            ("https://bücher.example", "https://xn--bcher-kva.example"),
+        ] {
+            assert_eq!(check_hub_url(typed).unwrap(), spelt, "{typed}");
+        }
+        assert!(same_hub(
+            "https://secure.example.org",
+            "HTTPS://SECURE.example.org:443/"
+        ));
+        assert!(!same_hub(
+            "https://secure.example.org",
+            "https://secure.example.org:8443"
+        ));
+        assert!(!same_hub("https://secure.example.org", "not a hub"));
     }
 
     #[test]
