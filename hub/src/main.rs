@@ -471,6 +471,30 @@ async fn admin(hub: Hub, command: Admin) -> anyhow::Result<()> {
         Admin::RotateMasterKey { .. } | Admin::SmtpInSecret => {
             unreachable!("handled without opening the hub")
         }
+        Admin::Updates { release_key, json } => {
+            let key = match release_key {
+                Some(given) => {
+                    let text = match std::fs::read_to_string(&given) {
+                        Ok(text) => text,
+                        Err(_) if !std::path::Path::new(&given).exists() => given,
+                        Err(e) => {
+                            return Err(anyhow::anyhow!(e).context(format!("Reading {given}")))
+                        }
+                    };
+                    Some(sealpost_hub::updates::release_key(&text).map_err(anyhow::Error::msg)?)
+                }
+                None => None,
+            };
+            let r = hub.check_updates(key.as_ref()).await?;
+            if json {
+                say!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                render::updates(&r);
+            }
+            if !r.problems.is_empty() {
+                return Err(CheckFailed(r.problems.len()).into());
+            }
+        }
         Admin::Stats { json } => {
             let s = hub.stats().await?;
             if json {

@@ -6,6 +6,8 @@
 
 use std::path::PathBuf;
 
+use serde::Serialize;
+
 use crate::error::{Error, Result};
 use crate::Hub;
 
@@ -73,13 +75,7 @@ impl Hub {
     /// file name), or no such file.
     pub async fn update_file(&self, name: &str) -> Result<(tokio::fs::File, u64)> {
         let dir = self.updates_dir().ok_or(Error::NotFound("app update"))?;
-        let plain = !name.is_empty()
-            && name.len() <= 255
-            && !name.starts_with('.')
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._+-".contains(&b));
-        if !plain || name == MANIFEST {
+        if !is_plain_name(name) || name == MANIFEST {
             return Err(Error::NotFound("update file"));
         }
         // Only a package the manifest names is served: nothing else that happens to be in
@@ -109,6 +105,17 @@ impl Hub {
     }
 }
 
+/// Whether `name` is a file name the updates folder serves: ASCII letters, digits and
+/// `._+-`, not starting with `.`, at most 255 bytes.
+fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 255
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._+-".contains(&b))
+}
+
 /// Opens `path` if it is a regular file of its folder itself: not a symbolic link (which
 /// could lead anywhere, `master.key` included), not a folder. The file opened is checked to
 /// be the one looked at, so a link put in its place meanwhile is not followed either.
@@ -132,4 +139,266 @@ async fn open_plain(path: &std::path::Path) -> std::io::Result<(tokio::fs::File,
         return Err(not_found());
     }
     Ok((file, opened.len()))
+}
+
+/// What `admin updates` found: the publication as the apps will see it.
+#[derive(Debug, Serialize)]
+pub struct Publication {
+    /// The updates folder; `None` when the hub serves no updates (no `[updates]`).
+    pub dir: Option<PathBuf>,
+    /// The version the manifest announces.
+    pub version: Option<String>,
+    /// A package per platform the manifest names, in the order of the platform keys.
+    pub packages: Vec<PublishedPackage>,
+    /// Files in the folder the manifest does not name: they are not served.
+    pub unnamed: Vec<String>,
+    /// What stops the apps taking the update, or some of them: a sentence each.
+    pub problems: Vec<String>,
+    /// Whether the signatures were checked against a release key.
+    pub signatures_checked: bool,
+}
+
+/// One platform's package in the manifest.
+#[derive(Debug, Serialize)]
+pub struct PublishedPackage {
+    /// The platform key, e.g. `linux-x86_64-deb`, `windows-x86_64`, `darwin-aarch64`.
+    pub platform: String,
+    /// The package, as the manifest's `url` names it.
+    pub file: String,
+    /// Its size in bytes, when it is in the folder.
+    pub bytes: Option<u64>,
+    /// The version its signature was made for (the signature's trusted comment).
+    pub signed_version: Option<String>,
+    /// Whether its signature is good for the release key given (`None`: not checked).
+    pub signature_good: Option<bool>,
+}
+
+/// The public half of the release key, as `tauri signer generate` writes it (the
+/// `.key.pub` file, base64) or as minisign writes it (two lines).
+///
+/// # Errors
+/// A sentence saying it is not a minisign public key.
+pub fn release_key(text: &str) -> std::result::Result<minisign_verify::PublicKey, String> {
+    let text = text.trim();
+    let decoded;
+    let minisign = if text.starts_with("untrusted comment:") {
+        text
+    } else {
+        decoded = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, text)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .unwrap_or_default();
+        &decoded
+    };
+    minisign_verify::PublicKey::decode(minisign).map_err(|_| {
+        "the release key is not a minisign public key: give the release's public key \
+         (its .key.pub file, or the text of SEALPOST_UPDATER_PUBKEY)"
+            .to_owned()
+    })
+}
+
+impl Hub {
+    /// Checks the updates folder as the apps will read it: the manifest (a JSON object with
+    /// a semantic `version`, an RFC 3339 `pub_date` if any, and `platforms` each with a
+    /// `url` and a `signature`), each package in the folder under the bare file name its
+    /// `url` gives, each signature made for the announced version and, with `key`, good for
+    /// it (as tauri-plugin-updater checks: minisign, then the trusted comment's
+    /// `version:`). Reads every package whole when `key` is given.
+    ///
+    /// # Errors
+    /// Only failures to read the folder other than those reported as problems.
+    pub async fn check_updates(
+        &self,
+        key: Option<&minisign_verify::PublicKey>,
+    ) -> Result<Publication> {
+        let mut report = Publication {
+            dir: self.updates_dir(),
+            version: None,
+            packages: Vec::new(),
+            unnamed: Vec::new(),
+            problems: Vec::new(),
+            signatures_checked: key.is_some(),
+        };
+        let Some(dir) = report.dir.clone() else {
+            return Ok(report);
+        };
+        let mut files = Vec::new();
+        match tokio::fs::read_dir(&dir).await {
+            Ok(mut entries) => {
+                while let Some(entry) = entries.next_entry().await? {
+                    files.push(entry.file_name().to_string_lossy().into_owned());
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                report.problems.push(format!(
+                    "the updates folder {} does not exist: the apps are told there is no update",
+                    dir.display()
+                ));
+                return Ok(report);
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let manifest = match self.update_manifest().await {
+            Ok(m) => m,
+            Err(Error::NotFound(_)) => {
+                report.problems.push(format!(
+                    "{} is not in the updates folder (or is a symbolic link, which is not \
+                     followed): the apps are told there is no update",
+                    MANIFEST
+                ));
+                return Ok(report);
+            }
+            Err(Error::Other(why)) => {
+                report.problems.push(why);
+                return Ok(report);
+            }
+            Err(e) => return Err(e),
+        };
+        let announced = check_version(&manifest, &mut report.problems);
+        report.version = manifest
+            .get("version")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned);
+        if let Some(date) = manifest.get("pub_date") {
+            let good = date
+                .as_str()
+                .is_some_and(|d| chrono::DateTime::parse_from_rfc3339(d).is_ok());
+            if !good {
+                report.problems.push(format!(
+                    "{MANIFEST}: \"pub_date\" {date} is not an RFC 3339 time \
+                     (2026-12-08T09:00:00Z): the apps refuse the manifest"
+                ));
+            }
+        }
+        let platforms = match manifest.get("platforms").and_then(|p| p.as_object()) {
+            Some(p) if !p.is_empty() => p,
+            _ => {
+                report.problems.push(format!(
+                    "{MANIFEST} names no \"platforms\": the apps take no update from it"
+                ));
+                return Ok(report);
+            }
+        };
+        for (platform, entry) in platforms {
+            let field = |name: &str| entry.get(name).and_then(serde_json::Value::as_str);
+            let (Some(url), Some(signature)) = (field("url"), field("signature")) else {
+                report.problems.push(format!(
+                    "{platform}: needs a \"url\" and a \"signature\" (text): the apps refuse \
+                     the manifest"
+                ));
+                continue;
+            };
+            let mut package = PublishedPackage {
+                platform: platform.clone(),
+                file: url.to_owned(),
+                bytes: None,
+                signed_version: None,
+                signature_good: None,
+            };
+            if !is_plain_name(url) || url == MANIFEST {
+                report.problems.push(format!(
+                    "{platform}: {url} is not a file of the updates folder: the apps leave \
+                     this platform out (write the package's file name only)"
+                ));
+                report.packages.push(package);
+                continue;
+            }
+            let opened = match open_plain(&dir.join(url)).await {
+                Ok((file, bytes)) => {
+                    package.bytes = Some(bytes);
+                    Some(file)
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    report.problems.push(format!(
+                        "{platform}: {url} is not in the updates folder (or is a symbolic \
+                         link, which is not served)"
+                    ));
+                    None
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let signature = base64::Engine::decode(
+                &base64::engine::general_purpose::STANDARD,
+                signature.trim(),
+            )
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|text| minisign_verify::Signature::decode(&text).ok());
+            let Some(signature) = signature else {
+                report.problems.push(format!(
+                    "{platform}: the signature is not a minisign signature in base64 (the \
+                     text of the package's .sig file): the apps refuse it"
+                ));
+                report.packages.push(package);
+                continue;
+            };
+            package.signed_version = signature
+                .trusted_comment()
+                .split('\t')
+                .find_map(|f| f.strip_prefix("version:"))
+                .map(str::to_owned);
+            match (&package.signed_version, &announced) {
+                (None, _) => report.problems.push(format!(
+                    "{platform}: {url}'s signature names no version: the apps refuse it (sign \
+                     with `tauri signer sign --app-version`, as the release workflow does)"
+                )),
+                (Some(signed), Some(announced))
+                    if semver::Version::parse(signed.trim_start_matches('v'))
+                        .ok()
+                        .as_ref()
+                        != Some(announced) =>
+                {
+                    report.problems.push(format!(
+                        "{platform}: {url} was signed as version {signed}, not the {announced} \
+                         the manifest announces: the apps refuse it"
+                    ))
+                }
+                _ => {}
+            }
+            if let (Some(key), Some(mut file)) = (key, opened) {
+                let mut bytes = Vec::new();
+                tokio::io::AsyncReadExt::read_to_end(&mut file, &mut bytes).await?;
+                let good = key.verify(&bytes, &signature, true).is_ok();
+                package.signature_good = Some(good);
+                if !good {
+                    report.problems.push(format!(
+                        "{platform}: {url} is not signed by the release key given (or was \
+                         changed after signing): the apps refuse it"
+                    ));
+                }
+            }
+            report.packages.push(package);
+        }
+        let named: Vec<&str> = report.packages.iter().map(|p| p.file.as_str()).collect();
+        report.unnamed = files
+            .into_iter()
+            .filter(|f| f != MANIFEST && !named.contains(&f.as_str()))
+            .collect();
+        report.unnamed.sort();
+        Ok(report)
+    }
+}
+
+/// The manifest's `version` as the apps read it (semantic, an optional leading `v`), or a
+/// problem saying why not.
+fn check_version(
+    manifest: &serde_json::Value,
+    problems: &mut Vec<String>,
+) -> Option<semver::Version> {
+    let Some(version) = manifest.get("version").and_then(serde_json::Value::as_str) else {
+        problems.push(format!(
+            "{MANIFEST} has no \"version\" (text, e.g. \"0.2.0\"): the apps refuse it"
+        ));
+        return None;
+    };
+    match semver::Version::parse(version.trim_start_matches('v')) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            problems.push(format!(
+                "{MANIFEST}: \"version\" {version:?} is not a semantic version ({e}): the apps \
+                 refuse it"
+            ));
+            None
+        }
+    }
 }

@@ -176,6 +176,18 @@ pub enum Admin {
         #[arg(long)]
         json: bool,
     },
+    /// Check the app updates this hub offers ([updates] dir): the manifest, each package
+    /// in the folder, each signature made for the announced version and, with
+    /// --release-key, good for the release key. Exits 1 if the apps would refuse any of it.
+    Updates {
+        /// The release key's public half: its .key.pub file, or its text (as in
+        /// SEALPOST_UPDATER_PUBKEY). Every package is then read and its signature checked.
+        #[arg(long)]
+        release_key: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show figures for the hub.
     Stats {
         /// Print JSON instead of text.

@@ -445,3 +445,52 @@ pub fn send_status(s: &crate::recall::SendStatus) {
         );
     }
 }
+
+pub fn updates(r: &crate::updates::Publication) {
+    let Some(dir) = &r.dir else {
+        say!("this hub offers no app updates: hub.toml has no [updates] dir");
+        return;
+    };
+    say!("updates folder: {}", dir.display());
+    if let Some(version) = &r.version {
+        say!("version: {version}");
+    }
+    for p in &r.packages {
+        let size = p
+            .bytes
+            .map(sealpost_proto::text::megabytes)
+            .unwrap_or_else(|| "not in the folder".to_owned());
+        let signature = match p.signature_good {
+            Some(true) => "signature good",
+            Some(false) => "signature BAD",
+            None => "signature not checked",
+        };
+        let signed = p
+            .signed_version
+            .as_deref()
+            .map(|v| format!(", signed as {v}"))
+            .unwrap_or_default();
+        say!("  {}  {}  {size}  {signature}{signed}", p.platform, p.file);
+    }
+    if !r.unnamed.is_empty() {
+        say!(
+            "not served (latest.json does not name them): {}",
+            r.unnamed.join(", ")
+        );
+    }
+    for problem in &r.problems {
+        say!("FIX {problem}");
+    }
+    if r.problems.is_empty() {
+        match &r.version {
+            Some(v) if r.signatures_checked => {
+                say!("ok: apps older than {v} are offered it, and its signatures are good")
+            }
+            Some(v) => say!(
+                "ok: apps older than {v} are offered it (signatures not checked: give \
+                 --release-key)"
+            ),
+            None => {}
+        }
+    }
+}

@@ -1257,3 +1257,67 @@ fn admin_mailbox_commands_manage_delegates_and_shared_only() {
         assert!(out.contains(event), "audit shows {event}: {out}");
     }
 }
+
+#[test]
+fn admin_updates_checks_a_publication_before_the_apps_see_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("hub");
+    init(&dir);
+    let updates = |args: &[&str]| {
+        let mut all = vec!["admin", "--data", dir.to_str().unwrap(), "updates"];
+        all.extend_from_slice(args);
+        run(&all)
+    };
+    let (ok, out, _) = updates(&[]);
+    assert!(ok, "{out}");
+    assert!(out.contains("offers no app updates"), "{out}");
+
+    let config = dir.join("hub.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("\n[updates]\ndir = \"updates\"\n");
+    std::fs::write(&config, text).unwrap();
+    let folder = dir.join("updates");
+    std::fs::create_dir(&folder).unwrap();
+    let (public, secret) = crate::support::minisign_keys(tmp.path(), "release");
+    let package = folder.join("Sealpost_0.2.0_amd64.deb");
+    std::fs::write(&package, vec![1u8; 4096]).unwrap();
+    let signature = crate::support::minisign_sign(&secret, &package, Some("0.2.0"));
+    let manifest = serde_json::json!({
+        "version": "0.2.0",
+        "platforms": {"linux-x86_64-deb": {"url": "Sealpost_0.2.0_amd64.deb", "signature": signature}}
+    });
+    std::fs::write(folder.join("latest.json"), manifest.to_string()).unwrap();
+
+    let key = public.to_str().unwrap();
+    let (ok, out, err) = updates(&["--release-key", key]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("version: 0.2.0"), "{out}");
+    assert!(
+        out.contains("linux-x86_64-deb  Sealpost_0.2.0_amd64.deb"),
+        "{out}"
+    );
+    assert!(out.contains("signature good, signed as 0.2.0"), "{out}");
+    assert!(
+        out.contains("ok: apps older than 0.2.0 are offered it, and its signatures are good"),
+        "{out}"
+    );
+    let (ok, out, _) = updates(&[]);
+    assert!(
+        ok && out.contains("signatures not checked: give --release-key"),
+        "{out}"
+    );
+
+    std::fs::write(&package, vec![2u8; 4096]).unwrap();
+    let (ok, out, err) = updates(&["--release-key", key, "--json"]);
+    assert!(!ok, "a package the apps would refuse fails the check");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["packages"][0]["signature_good"], false);
+    assert!(err.contains("1 problem remains"), "{err}");
+
+    let (ok, _, err) = updates(&["--release-key", "not a key"]);
+    assert!(!ok);
+    assert!(
+        err.contains("the release key is not a minisign public key"),
+        "{err}"
+    );
+}

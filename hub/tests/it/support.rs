@@ -281,3 +281,63 @@ pub fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// A minisign key pair made by the `minisign` tool (Debian's, as an organisation or the
+/// release workflow would use one) in `dir`: the public key file and the secret key file.
+pub fn minisign_keys(
+    dir: &std::path::Path,
+    name: &str,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (public, secret) = (
+        dir.join(format!("{name}.pub")),
+        dir.join(format!("{name}.sec")),
+    );
+    let made = std::process::Command::new("minisign")
+        .args(["-G", "-W", "-p"])
+        .arg(&public)
+        .arg("-s")
+        .arg(&secret)
+        .output()
+        .expect("minisign is installed (scripts/install-deps.sh)");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    (public, secret)
+}
+
+/// `file`'s signature by `secret` as an update manifest holds it (the `.minisig` text in
+/// base64), its trusted comment naming `version` as the Tauri CLI writes it (none: no
+/// version in it).
+pub fn minisign_sign(
+    secret: &std::path::Path,
+    file: &std::path::Path,
+    version: Option<&str>,
+) -> String {
+    let name = file.file_name().unwrap().to_str().unwrap();
+    let comment = match version {
+        Some(v) => format!("timestamp:1765000000\tfile:{name}\tversion:{v}"),
+        None => format!("timestamp:1765000000\tfile:{name}"),
+    };
+    let signature = file.with_extension("minisig-test");
+    let signed = std::process::Command::new("minisign")
+        .arg("-S")
+        .arg("-s")
+        .arg(secret)
+        .arg("-m")
+        .arg(file)
+        .arg("-x")
+        .arg(&signature)
+        .args(["-t", &comment])
+        .output()
+        .unwrap();
+    assert!(
+        signed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&signed.stderr)
+    );
+    let text = std::fs::read(&signature).unwrap();
+    std::fs::remove_file(&signature).unwrap();
+    base64::Engine::encode(&base64::engine::general_purpose::STANDARD, text)
+}

@@ -208,3 +208,175 @@ async fn a_symbolic_link_in_the_updates_folder_is_not_followed() {
         "a linked manifest is not served"
     );
 }
+
+/// `admin updates`: the publication checked as the apps will read it, each kind of mistake
+/// named, and a good one passed.
+#[tokio::test]
+async fn admin_updates_finds_what_the_apps_would_refuse() {
+    let plain = TestHub::start().await;
+    let r = plain.hub.check_updates(None).await.unwrap();
+    assert!(
+        r.dir.is_none() && r.problems.is_empty(),
+        "no [updates]: nothing to check"
+    );
+
+    let t = hub_with_updates().await;
+    let dir = updates_dir(&t);
+    let problems = |r: &sealpost_hub::updates::Publication| r.problems.join("\n");
+    let r = t.hub.check_updates(None).await.unwrap();
+    assert!(problems(&r).contains("does not exist"), "{}", problems(&r));
+    std::fs::create_dir_all(&dir).unwrap();
+    let r = t.hub.check_updates(None).await.unwrap();
+    assert!(
+        problems(&r).contains("latest.json is not in the updates folder"),
+        "{}",
+        problems(&r)
+    );
+
+    // A good publication: a package signed by the release key for the version announced.
+    let keys = tempfile::tempdir().unwrap();
+    let (public, secret) = minisign_keys(keys.path(), "release");
+    let release =
+        sealpost_hub::updates::release_key(&std::fs::read_to_string(&public).unwrap()).unwrap();
+    let package = dir.join("Sealpost_0.2.0_amd64.deb");
+    std::fs::write(&package, vec![7u8; 100_000]).unwrap();
+    std::fs::write(dir.join("notes.txt"), "for the admins").unwrap();
+    let publish = |version: &str, url: &str, signature: &str| {
+        let manifest = json!({
+            "version": version,
+            "pub_date": "2026-12-08T09:00:00Z",
+            "platforms": {"linux-x86_64-deb": {"url": url, "signature": signature}}
+        });
+        std::fs::write(dir.join("latest.json"), manifest.to_string()).unwrap();
+    };
+    let good = minisign_sign(&secret, &package, Some("0.2.0"));
+    publish("0.2.0", "Sealpost_0.2.0_amd64.deb", &good);
+    let r = t.hub.check_updates(Some(&release)).await.unwrap();
+    assert_eq!(problems(&r), "", "a good publication");
+    assert_eq!(r.version.as_deref(), Some("0.2.0"));
+    let p = &r.packages[0];
+    assert_eq!(
+        (
+            p.platform.as_str(),
+            p.bytes,
+            p.signed_version.as_deref(),
+            p.signature_good
+        ),
+        ("linux-x86_64-deb", Some(100_000), Some("0.2.0"), Some(true))
+    );
+    assert_eq!(
+        r.unnamed,
+        ["notes.txt"],
+        "a file the manifest does not name is not served"
+    );
+    // The tauri signer's form of the key (base64 of the .pub file) is the same key.
+    let encoded = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        std::fs::read(&public).unwrap(),
+    );
+    let same = sealpost_hub::updates::release_key(&encoded).unwrap();
+    assert_eq!(
+        t.hub.check_updates(Some(&same)).await.unwrap().packages[0].signature_good,
+        Some(true)
+    );
+    assert!(sealpost_hub::updates::release_key("RWRT not a key").is_err());
+
+    // Each kind of mistake, one at a time, named.
+    let (_, other_secret) = minisign_keys(keys.path(), "other");
+    let unversioned = minisign_sign(&secret, &package, None);
+    let strangers = minisign_sign(&other_secret, &package, Some("0.2.0"));
+    for (version, url, signature, said) in [
+        (
+            "0.3.0",
+            "Sealpost_0.2.0_amd64.deb",
+            good.as_str(),
+            "signed as version 0.2.0, not the 0.3.0",
+        ),
+        (
+            "two",
+            "Sealpost_0.2.0_amd64.deb",
+            good.as_str(),
+            "is not a semantic version",
+        ),
+        (
+            "0.2.0",
+            "https://downloads.example/Sealpost_0.2.0_amd64.deb",
+            good.as_str(),
+            "is not a file of the updates folder",
+        ),
+        (
+            "0.2.0",
+            "Sealpost_0.2.1_amd64.deb",
+            good.as_str(),
+            "is not in the updates folder",
+        ),
+        (
+            "0.2.0",
+            "Sealpost_0.2.0_amd64.deb",
+            "c2ln",
+            "not a minisign signature",
+        ),
+        (
+            "0.2.0",
+            "Sealpost_0.2.0_amd64.deb",
+            unversioned.as_str(),
+            "names no version",
+        ),
+        (
+            "0.2.0",
+            "Sealpost_0.2.0_amd64.deb",
+            strangers.as_str(),
+            "not signed by the release key",
+        ),
+    ] {
+        publish(version, url, signature);
+        let r = t.hub.check_updates(Some(&release)).await.unwrap();
+        assert!(
+            problems(&r).contains(said),
+            "{version} {url}: wanted {said:?}, got {}",
+            problems(&r)
+        );
+        assert_eq!(r.problems.len(), 1, "only that: {}", problems(&r));
+    }
+    // Without the key, a stranger's signature cannot be told; the rest still is.
+    let r = t.hub.check_updates(None).await.unwrap();
+    assert!(
+        r.problems.is_empty() && r.packages[0].signature_good.is_none(),
+        "{}",
+        problems(&r)
+    );
+
+    // A package changed after signing.
+    publish("0.2.0", "Sealpost_0.2.0_amd64.deb", &good);
+    let mut bytes = std::fs::read(&package).unwrap();
+    bytes[50_000] ^= 1;
+    std::fs::write(&package, bytes).unwrap();
+    let r = t.hub.check_updates(Some(&release)).await.unwrap();
+    assert_eq!(r.packages[0].signature_good, Some(false));
+    assert!(
+        problems(&r).contains("changed after signing"),
+        "{}",
+        problems(&r)
+    );
+
+    // A manifest that is not one, and one without platforms or with a wrong date.
+    std::fs::write(dir.join("latest.json"), "{\"version\": ").unwrap();
+    let r = t.hub.check_updates(None).await.unwrap();
+    assert!(
+        problems(&r).contains("is not an update manifest"),
+        "{}",
+        problems(&r)
+    );
+    std::fs::write(
+        dir.join("latest.json"),
+        r#"{"version": "0.2.0", "pub_date": "yesterday", "platforms": {}}"#,
+    )
+    .unwrap();
+    let r = t.hub.check_updates(None).await.unwrap();
+    assert!(problems(&r).contains("RFC 3339"), "{}", problems(&r));
+    assert!(
+        problems(&r).contains("names no \"platforms\""),
+        "{}",
+        problems(&r)
+    );
+}
