@@ -204,10 +204,18 @@ pub fn run() {
             bindings.mount_events(app);
             use tauri::Manager;
             app.state::<Desk>().attach(app.handle().clone());
-            // Linux and Windows learn the scheme at run time; macOS from the bundle.
+            // Linux and Windows learn the scheme at run time (off the window's thread: it
+            // runs xdg-mime); macOS from the bundle. An app installed from the Linux package
+            // is registered by the package's menu entry, and leaves no entry of its own in
+            // the person's home to outlive an uninstall.
             #[cfg(any(target_os = "linux", windows))]
-            if let Err(e) = app.deep_link().register_all() {
-                tracing::warn!(error = %e, "sealpost:// links could not be registered with the system");
+            if !links_registered_by_package() {
+                let handle = app.handle().clone();
+                std::thread::spawn(move || {
+                    if let Err(e) = handle.deep_link().register_all() {
+                        tracing::warn!(error = %e, "sealpost:// links could not be registered with the system");
+                    }
+                });
             }
             // The tray, when the person turned it on; started at login with it, the app
             // waits there without a window.
@@ -249,6 +257,17 @@ pub fn run() {
             forget_opened(app);
         }
     });
+}
+
+/// Whether this is the app the Linux package installed, whose menu entry
+/// (`/usr/share/applications/Sealpost.desktop`) already opens `sealpost://` links.
+fn links_registered_by_package() -> bool {
+    cfg!(target_os = "linux")
+        && std::env::current_exe()
+            .and_then(std::fs::canonicalize)
+            .is_ok_and(|exe| exe == std::path::Path::new("/usr/bin/sealpost-desktop"))
+        && std::fs::read_to_string("/usr/share/applications/Sealpost.desktop")
+            .is_ok_and(|entry| entry.contains("x-scheme-handler/sealpost"))
 }
 
 fn forget_opened(app: &tauri::AppHandle) {

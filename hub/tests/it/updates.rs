@@ -379,4 +379,20 @@ async fn admin_updates_finds_what_the_apps_would_refuse() {
         "{}",
         problems(&r)
     );
+
+    // A manifest over 256 KiB (release notes pasted in whole, say) is not read, nor served.
+    let notes = "n".repeat(300 * 1024);
+    std::fs::write(
+        dir.join("latest.json"),
+        json!({"version": "0.2.0", "notes": notes, "platforms": {}}).to_string(),
+    )
+    .unwrap();
+    let r = t.hub.check_updates(None).await.unwrap();
+    assert!(
+        problems(&r).contains("is over 262144 bytes"),
+        "{}",
+        problems(&r)
+    );
+    let (status, _) = status_and_json(&t, "/api/v1/updates/latest.json").await;
+    assert!(status.is_server_error(), "not served: {status}");
 }

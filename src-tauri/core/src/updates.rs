@@ -26,7 +26,7 @@ pub struct Offer {
 }
 
 /// How long one hub may take to answer for its manifest.
-const MANIFEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+pub const MANIFEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// What the hubs answered: the manifests of those that serve updates, and why others could
 /// not be asked (a hub offline, or a manifest refused), each a sentence naming the hub.
@@ -38,28 +38,39 @@ pub struct Offers {
     pub failed: Vec<String>,
 }
 
-/// Asks each of `hubs` once (two mailboxes on one hub ask it once) for its manifest. A hub
-/// that fails does not hide another's update: it is listed in [`Offers::failed`]. Hubs
+/// Asks each of `hubs` once (two mailboxes on one hub ask it once) for its manifest, all
+/// at the same time, each within [`MANIFEST_TIMEOUT`]. A hub that fails or does not answer
+/// does not hide or hold up another's update: it is listed in [`Offers::failed`]. Hubs
 /// without updates are simply absent.
 pub async fn offers(hubs: &[String]) -> Offers {
+    offers_within(hubs, MANIFEST_TIMEOUT).await
+}
+
+/// As [`offers`], each hub given `limit` to answer.
+pub async fn offers_within(hubs: &[String], limit: std::time::Duration) -> Offers {
     let mut seen: Vec<String> = Vec::new();
     let mut found = Offers::default();
+    let mut asking = Vec::new();
     for hub in hubs {
-        let client = match HubClient::new(hub) {
-            Ok(c) => c,
-            Err(e) => {
-                found
-                    .failed
-                    .push(format!("{hub} could not be asked for updates: {e}"));
-                continue;
+        match HubClient::new(hub) {
+            Ok(client) if !seen.contains(&client.base().to_owned()) => {
+                seen.push(client.base().to_owned());
+                asking.push(client);
             }
-        };
-        let hub = client.base().to_owned();
-        if seen.contains(&hub) {
-            continue;
+            Ok(_) => {}
+            Err(e) => found
+                .failed
+                .push(format!("{hub} could not be asked for updates: {e}")),
         }
-        seen.push(hub.clone());
-        let answer = tokio::time::timeout(MANIFEST_TIMEOUT, client.update_manifest()).await;
+    }
+    let answers = futures_util::future::join_all(
+        asking
+            .iter()
+            .map(|client| tokio::time::timeout(limit, client.update_manifest())),
+    )
+    .await;
+    for (client, answer) in asking.iter().zip(answers) {
+        let hub = client.base().to_owned();
         let manifest = match answer {
             Ok(Ok(Some(m))) => m,
             Ok(Ok(None)) => continue,
@@ -71,7 +82,8 @@ pub async fn offers(hubs: &[String]) -> Offers {
             }
             Err(_) => {
                 found.failed.push(format!(
-                    "{hub} did not answer within 20 seconds when asked for updates"
+                    "{hub} did not answer within {} seconds when asked for updates",
+                    limit.as_secs()
                 ));
                 continue;
             }

@@ -1,7 +1,7 @@
 //! Which update the app is offered: only its own hubs are asked, a hub without `[updates]`
 //! offers none, and a package address is made whole on that hub.
 
-use sealpost_client::updates::offers;
+use sealpost_client::updates::{offers, offers_within};
 use sealpost_hub::{config::UpdatesConfig, testing::TestServer};
 use serde_json::json;
 
@@ -75,4 +75,46 @@ async fn only_the_mailboxes_hubs_are_asked_and_a_file_name_is_on_that_hub() {
             && e.to_string().contains("only from your organisation's hub"),
         "{e}"
     );
+}
+
+/// A hub that takes the connection and never answers is given up on after the limit, and
+/// does not hold up another hub's update: the hubs are asked side by side.
+#[tokio::test]
+async fn a_hub_that_never_answers_does_not_hold_up_another() {
+    let with = TestServer::start_with(|c| {
+        c.updates = Some(UpdatesConfig {
+            dir: "updates".into(),
+        })
+    })
+    .await;
+    let dir = with.dir.path().join("hub/updates");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("latest.json"),
+        json!({"version": "0.2.0",
+               "platforms": {"linux-x86_64-deb": {"url": "Sealpost_0.2.0_amd64.deb", "signature": "s"}}})
+        .to_string(),
+    )
+    .unwrap();
+    // Accepts connections (the kernel's backlog) and reads nothing, ever.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_url = format!("http://{}", silent.local_addr().unwrap());
+
+    let limit = std::time::Duration::from_secs(2);
+    let started = std::time::Instant::now();
+    let checked = offers_within(&[silent_url.clone(), with.url.clone()], limit).await;
+    let took = started.elapsed();
+    assert_eq!(checked.offers.len(), 1, "the other hub's update is offered");
+    assert_eq!(checked.offers[0].hub, with.url);
+    assert_eq!(
+        checked.failed,
+        [format!(
+            "{silent_url} did not answer within 2 seconds when asked for updates"
+        )]
+    );
+    assert!(
+        took >= limit && took < limit * 2,
+        "given up after the limit, once for both hubs: {took:?}"
+    );
+    drop(silent);
 }
