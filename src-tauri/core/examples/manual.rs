@@ -21,13 +21,14 @@ const EXIT_STATUS: &[(&str, &str)] = &[
     ("5", "Refused by a rule: a recipient outside the organisation, an attachment limit, a weak password."),
 ];
 
-/// The environment `sealpost` reads, beside the options' own (`--account`, `--as`).
+/// The environment `sealpost` reads, beside the options' own (`--account`, `--as`, `--hub`).
 const ENVIRONMENT: &[(&str, &str)] = &[
     ("SEALPOST_ACCOUNT", "The mailbox, as --account."),
     (
         "SEALPOST_AS",
         "The person working a shared mailbox, as --as.",
     ),
+    ("SEALPOST_HUB", "The hub, as --hub."),
     (
         "SEALPOST_DATA_DIR",
         "Another folder for the mailboxes' encrypted copies.",

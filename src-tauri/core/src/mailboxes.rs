@@ -105,11 +105,25 @@ impl Mailboxes {
         person: Option<&str>,
         hub: Option<&str>,
     ) -> Result<Arc<Mailbox>> {
+        let record = self.choose_account(wanted, person, hub)?;
+        self.get(&record.id)
+    }
+
+    /// The account [`Mailboxes::choose`] would open, without opening it (removing a
+    /// mailbox whose vault cannot be opened, say).
+    ///
+    /// # Errors
+    /// As [`Mailboxes::choose`], less the vault's.
+    pub fn choose_account(
+        &self,
+        wanted: Option<&str>,
+        person: Option<&str>,
+        hub: Option<&str>,
+    ) -> Result<AccountRecord> {
         let hub = hub.map(check_hub_url).transpose()?;
-        let list: Vec<AccountRecord> = self
-            .accounts
-            .list()?
-            .into_iter()
+        let all = self.accounts.list()?;
+        let list: Vec<&AccountRecord> = all
+            .iter()
             .filter(|a| match person {
                 // The mailbox's own sign-in is "as" its own address.
                 Some(p) => {
@@ -122,6 +136,7 @@ impl Mailboxes {
         if let Some(email) = wanted {
             let same: Vec<&AccountRecord> = list
                 .iter()
+                .copied()
                 .filter(|a| sealpost_proto::address::same(&a.email, email))
                 .collect();
             if let [first, ..] = same.as_slice() {
@@ -135,6 +150,14 @@ impl Mailboxes {
             message,
             refused: Vec::new(),
         };
+        // What narrowed the choice, for a refusal: " on HUB", " as PERSON".
+        let narrowed = format!(
+            "{}{}",
+            hub.as_ref().map(|h| format!(" on {h}")).unwrap_or_default(),
+            person
+                .map(|p| format!(" worked as {p}"))
+                .unwrap_or_default()
+        );
         let record = match wanted {
             Some(email) => list
                 .iter()
@@ -142,26 +165,38 @@ impl Mailboxes {
                 .ok_or_else(|| {
                     refused(
                         Code::NotFound,
-                        format!("there is no mailbox {email} here; see `sealpost account list`"),
+                        format!(
+                            "there is no mailbox {email}{narrowed} here; see `sealpost account \
+                             list`"
+                        ),
                     )
                 })?,
             None => match list.as_slice() {
                 [only] => only,
-                [] => {
+                [] if all.is_empty() => {
                     return Err(refused(
                         Code::NotFound,
                         "no mailbox yet; add one with `sealpost account add`".into(),
                     ))
                 }
+                [] => {
+                    return Err(refused(
+                        Code::NotFound,
+                        format!("there is no mailbox{narrowed} here; see `sealpost account list`"),
+                    ))
+                }
                 _ => {
                     return Err(refused(
                         Code::Invalid,
-                        "there are several mailboxes; choose one with --account EMAIL".into(),
+                        format!(
+                            "there are several mailboxes{narrowed}; choose one with --account \
+                             EMAIL"
+                        ),
                     ))
                 }
             },
         };
-        self.get(&record.id)
+        Ok((*record).clone())
     }
 
     /// Every mailbox opened so far.

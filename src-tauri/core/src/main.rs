@@ -300,9 +300,12 @@ async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
                             })?
                     }
                 };
+                let before = accounts.list()?.len();
                 let record = accounts.add(&hub, &email)?;
                 if cli.json {
                     print_json(&record);
+                } else if accounts.list()?.len() == before {
+                    say!("{} at {} is already here", record.email, record.hub_url);
                 } else {
                     say!("added {} at {}", record.email, record.hub_url);
                 }
@@ -323,11 +326,9 @@ async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
                 }
             }
             AccountCommand::Remove { email } => {
-                let id = mailboxes
-                    .choose(Some(&email), as_person, hub)?
-                    .account
-                    .id
-                    .clone();
+                // Found without opening it: a mailbox whose vault key the keyring lost
+                // can be removed too.
+                let id = mailboxes.choose_account(Some(&email), as_person, hub)?.id;
                 mailboxes.remove(&id).await?;
                 say!("removed {email} and its local copy");
             }

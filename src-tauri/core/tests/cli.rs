@@ -695,7 +695,7 @@ fn one_address_on_two_hubs_is_chosen_with_hub() {
         alice(),
     ]);
     assert_eq!(code, Some(0), "{err}");
-    assert_eq!(said, format!("added {} at {first}", alice()));
+    assert_eq!(said, format!("{} at {first} is already here", alice()));
     let (code, _, err) = sealpost(&["account", "remove", alice()]);
     assert_eq!(code, Some(1), "not told which: nothing removed");
     assert_eq!(
@@ -727,5 +727,42 @@ fn one_address_on_two_hubs_is_chosen_with_hub() {
     assert!(err.contains("ftp://127.0.0.1"), "{err}");
     let (code, _, err) = sealpost(&["--hub", second, "account", "remove", alice()]);
     assert_eq!(code, Some(1));
-    assert!(err.contains("there is no mailbox"), "{err}");
+    assert_eq!(
+        err,
+        format!(
+            "error: there is no mailbox {} on {second} here; see `sealpost account list`",
+            alice()
+        )
+    );
+    // Narrowed to nothing: said as such, not "no mailbox yet".
+    let (code, _, err) = sealpost(&["--hub", second, "list"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        err,
+        format!("error: there is no mailbox on {second} here; see `sealpost account list`")
+    );
+    let (_, _, err) = sealpost(&["--as", "bob@partner.example", "list"]);
+    assert!(
+        err.contains("no mailbox worked as bob@partner.example"),
+        "{err}"
+    );
+
+    // A mailbox whose vault key the keyring lost cannot be opened, but can be removed
+    // (and added again, as the refusal says).
+    let (_, listed, _) = sealpost(&["account", "list", "--json"]);
+    let accounts: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    let id = accounts[0]["id"].as_str().unwrap();
+    use sealpost_client::keyring::{vault_key_name, OsKeyring, SecretStore};
+    OsKeyring::open()
+        .unwrap()
+        .delete(&vault_key_name(id))
+        .unwrap();
+    let (code, _, err) = sealpost(&["list"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("Remove the account and add it again"), "{err}");
+    let (code, said, err) = sealpost(&["account", "remove", alice()]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(said, format!("removed {} and its local copy", alice()));
+    let (_, listed, _) = sealpost(&["account", "list"]);
+    assert_eq!(listed, "no mailboxes yet");
 }
