@@ -11,7 +11,8 @@
 #   5. the installed app takes an update only from its own hub, refuses a package changed
 #      on the way and a manifest that misnames the version, and installs the genuine one
 #      (a copy of the package relabelled one version later, signed with this run's key,
-#      whose signature the independent minisign tool checks first);
+#      whose signature the independent minisign tool checks first, and
+#      `sealpost-hub admin updates` passes as published, and fails once the package changed);
 #   6. `apt-get remove` leaves none of its files behind, and the link handler is gone;
 #   7. from a signed apt repository made here (apt-ftparchive, a gpg key of this run),
 #      `apt-get install sealpost` installs it, and the same repository signed by a key apt
@@ -118,6 +119,23 @@ base64 -d "$keys/update.key.pub" >"$keys/update.pub"
 base64 -d "$newer.sig" >"$keys/newer.minisig"
 minisign -V -q -p "$keys/update.pub" -m "$newer" -x "$keys/newer.minisig" ||
   fail "minisign does not accept the update's signature"
+# The hub's own check of a publication, on the Tauri CLI's real output: a hub whose updates
+# folder holds the package and a manifest as the admin guide writes one.
+hub() { cargo run --locked -q -p sealpost-hub -- "$@"; }
+hub init --data "$keys/hub" --org-name "Package check" --org-domain example.org \
+  --public-url http://127.0.0.1:9 >/dev/null
+printf '\n[updates]\ndir = "updates"\n' >>"$keys/hub/hub.toml"
+mkdir "$keys/hub/updates"
+cp "$newer" "$keys/hub/updates/"
+printf '{"version": "%s", "platforms": {"linux-x86_64-deb": {"url": "%s", "signature": "%s"}}}\n' \
+  "$next" "$(basename "$newer")" "$(cat "$newer.sig")" >"$keys/hub/updates/latest.json"
+published=$(SEALPOST_LOG=warn hub admin --data "$keys/hub" updates --release-key "$keys/update.key.pub") ||
+  fail "admin updates refuses a good publication: $published"
+grep -q "signature good, signed as $next" <<<"$published" || fail "admin updates: $published"
+printf x >>"$keys/hub/updates/$(basename "$newer")"
+if published=$(SEALPOST_LOG=warn hub admin --data "$keys/hub" updates --release-key "$keys/update.key.pub"); then
+  fail "admin updates passes a package changed after signing: $published"
+fi
 
 echo "== the installed app, in a window"
 # The workspace's features, as `make test` built the test binaries: nothing rebuilds.

@@ -137,6 +137,13 @@ impl HubConfig {
                     dir.display()
                 )));
             }
+            if std::fs::metadata(&dir).is_ok_and(|m| !m.is_dir()) {
+                return Err(Error::Other(format!(
+                    "hub.toml is not valid: [updates] dir ({}) is a file, not a folder; give \
+                     the updates a folder of their own, such as \"updates\"",
+                    dir.display()
+                )));
+            }
         }
         Ok(config)
     }

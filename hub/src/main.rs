@@ -105,6 +105,14 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!(e))?;
             say!("listening on http://{local}");
+            if let Some(dir) = hub.updates_dir().filter(|d| !d.is_dir()) {
+                // Likely a mistyped path: the apps would be told there is no update.
+                tracing::warn!(
+                    dir = %dir.display(),
+                    "the [updates] folder does not exist: no app update is offered until it \
+                     does (`sealpost-hub admin updates` checks it)"
+                );
+            }
             if let Some((tcp, _)) = &smtp {
                 say!(
                     "listening for the mail gateway on smtp://{}",
@@ -474,12 +482,15 @@ async fn admin(hub: Hub, command: Admin) -> anyhow::Result<()> {
         Admin::Updates { release_key, json } => {
             let key = match release_key {
                 Some(given) => {
-                    let text = match std::fs::read_to_string(&given) {
+                    let path = std::path::Path::new(&given);
+                    let text = match std::fs::read_to_string(path) {
                         Ok(text) => text,
-                        Err(_) if !std::path::Path::new(&given).exists() => given,
-                        Err(e) => {
-                            return Err(anyhow::anyhow!(e).context(format!("Reading {given}")))
+                        // A file name, not a key (a key's text has no dot, and starts with
+                        // a letter).
+                        Err(_) if given.contains('.') || given.starts_with('/') => {
+                            anyhow::bail!("there is no release key file {given}")
                         }
+                        Err(_) => given,
                     };
                     Some(sealpost_hub::updates::release_key(&text).map_err(anyhow::Error::msg)?)
                 }

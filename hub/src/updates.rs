@@ -20,7 +20,7 @@ const MANIFEST_BYTES: u64 = 256 * 1024;
 
 impl Hub {
     /// The folder of `[updates] dir`, or `None` when the hub serves no updates.
-    pub(crate) fn updates_dir(&self) -> Option<PathBuf> {
+    pub fn updates_dir(&self) -> Option<PathBuf> {
         let dir = &self.config().updates.as_ref()?.dir;
         Some(self.data_dir().root().join(dir))
     }
@@ -38,14 +38,13 @@ impl Hub {
             .join(MANIFEST);
         let (mut file, size) = match open_plain(&path).await {
             Ok(opened) => opened,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::NotFound("app update"))
-            }
+            Err(e) if is_absent(&e) => return Err(Error::NotFound("app update")),
             Err(e) => return Err(e.into()),
         };
         if size > MANIFEST_BYTES {
             return Err(Error::Other(format!(
-                "{} is over {MANIFEST_BYTES} bytes",
+                "{} is over {MANIFEST_BYTES} bytes (shorten its notes); the apps are answered \
+                 with an error until it is mended",
                 path.display()
             )));
         }
@@ -60,7 +59,8 @@ impl Hub {
                 path.display()
             ))),
             Err(e) => Err(Error::Other(format!(
-                "{} is not an update manifest: {e}",
+                "{} is not an update manifest: {e}; the apps are answered with an error until \
+                 it is mended",
                 path.display()
             ))),
         }
@@ -88,21 +88,42 @@ impl Hub {
             .get("platforms")
             .and_then(serde_json::Value::as_object)
             .is_some_and(|platforms| {
-                platforms
-                    .values()
-                    .any(|p| p.get("url").and_then(serde_json::Value::as_str) == Some(name))
+                platforms.values().any(|p| {
+                    p.get("url")
+                        .and_then(serde_json::Value::as_str)
+                        .and_then(|url| self.package_name(url))
+                        == Some(name)
+                })
             });
         if !named {
             return Err(Error::NotFound("update file"));
         }
         match open_plain(&dir.join(name)).await {
             Ok(opened) => Ok(opened),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Err(Error::NotFound("update file"))
-            }
+            Err(e) if is_absent(&e) => Err(Error::NotFound("update file")),
             Err(e) => Err(e.into()),
         }
     }
+
+    /// The file of the updates folder a manifest's `url` names: its bare file name, or this
+    /// hub's own address for it (`{public_url}/api/v1/updates/files/NAME`), as the apps
+    /// accept both. `None` for anything else.
+    fn package_name<'a>(&self, url: &'a str) -> Option<&'a str> {
+        let name = match url.strip_prefix(self.config().public_url.trim_end_matches('/')) {
+            Some(rest) => rest.strip_prefix("/api/v1/updates/files/")?,
+            None => url,
+        };
+        (is_plain_name(name) && name != MANIFEST).then_some(name)
+    }
+}
+
+/// Whether an error opening a file of the updates folder means it is not there (a folder
+/// that is missing, or is a file).
+fn is_absent(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+    )
 }
 
 /// Whether `name` is a file name the updates folder serves: ASCII letters, digits and
@@ -183,6 +204,9 @@ pub fn release_key(text: &str) -> std::result::Result<minisign_verify::PublicKey
     let decoded;
     let minisign = if text.starts_with("untrusted comment:") {
         text
+    } else if let Ok(key) = minisign_verify::PublicKey::from_base64(text) {
+        // The key's own line, as minisign prints it (RW…).
+        return Ok(key);
     } else {
         decoded = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, text)
             .ok()
@@ -190,6 +214,13 @@ pub fn release_key(text: &str) -> std::result::Result<minisign_verify::PublicKey
             .unwrap_or_default();
         &decoded
     };
+    if minisign.contains("secret key") {
+        return Err(
+            "that is the release key's private half: give its public half (the \
+                    .key.pub file), and keep the private half where only releases are made"
+                .to_owned(),
+        );
+    }
     minisign_verify::PublicKey::decode(minisign).map_err(|_| {
         "the release key is not a minisign public key: give the release's public key \
          (its .key.pub file, or the text of SEALPOST_UPDATER_PUBKEY)"
@@ -232,6 +263,13 @@ impl Hub {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 report.problems.push(format!(
                     "the updates folder {} does not exist: the apps are told there is no update",
+                    dir.display()
+                ));
+                return Ok(report);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
+                report.problems.push(format!(
+                    "[updates] dir ({}) is a file, not a folder: the hub does not start with it",
                     dir.display()
                 ));
                 return Ok(report);
@@ -295,23 +333,24 @@ impl Hub {
                 signed_version: None,
                 signature_good: None,
             };
-            if !is_plain_name(url) || url == MANIFEST {
+            let Some(name) = self.package_name(url) else {
                 report.problems.push(format!(
                     "{platform}: {url} is not a file of the updates folder: the apps leave \
-                     this platform out (write the package's file name only)"
+                     this platform out (write the package's file name: ASCII letters, digits \
+                     and . _ + -, not starting with a dot)"
                 ));
                 report.packages.push(package);
                 continue;
-            }
-            let opened = match open_plain(&dir.join(url)).await {
+            };
+            let opened = match open_plain(&dir.join(name)).await {
                 Ok((file, bytes)) => {
                     package.bytes = Some(bytes);
                     Some(file)
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(e) if is_absent(&e) => {
                     report.problems.push(format!(
-                        "{platform}: {url} is not in the updates folder (or is a symbolic \
-                         link, which is not served)"
+                        "{platform}: {name} is not in the updates folder (or is a symbolic \
+                         link, which is not served): the apps cannot download it"
                     ));
                     None
                 }
@@ -339,8 +378,9 @@ impl Hub {
                 .map(str::to_owned);
             match (&package.signed_version, &announced) {
                 (None, _) => report.problems.push(format!(
-                    "{platform}: {url}'s signature names no version: the apps refuse it (sign \
-                     with `tauri signer sign --app-version`, as the release workflow does)"
+                    "{platform}: {url}'s signature names no version: the apps refuse it (the \
+                     release workflow's signatures carry it; by hand, sign with `tauri signer \
+                     sign --app-version VERSION`)"
                 )),
                 (Some(signed), Some(announced))
                     if semver::Version::parse(signed.trim_start_matches('v'))
@@ -358,13 +398,18 @@ impl Hub {
             if let (Some(key), Some(mut file)) = (key, opened) {
                 let mut bytes = Vec::new();
                 tokio::io::AsyncReadExt::read_to_end(&mut file, &mut bytes).await?;
-                let good = key.verify(&bytes, &signature, true).is_ok();
-                package.signature_good = Some(good);
-                if !good {
-                    report.problems.push(format!(
-                        "{platform}: {url} is not signed by the release key given (or was \
-                         changed after signing): the apps refuse it"
-                    ));
+                let checked = key.verify(&bytes, &signature, true);
+                package.signature_good = Some(checked.is_ok());
+                match checked {
+                    Ok(()) => {}
+                    Err(minisign_verify::Error::UnexpectedKeyId) => report.problems.push(format!(
+                        "{platform}: {url} was signed by another key than the release key \
+                             given: the apps refuse it"
+                    )),
+                    Err(_) => report.problems.push(format!(
+                        "{platform}: {url} was changed after it was signed (or its signature \
+                         was): the apps refuse it"
+                    )),
                 }
             }
             report.packages.push(package);

@@ -147,7 +147,8 @@ async fn an_updates_folder_that_would_serve_the_data_directory_is_refused() {
     let data = t.dir.path().join("hub");
     let config = std::fs::read_to_string(data.join("hub.toml")).unwrap();
     let root = data.display().to_string();
-    for dir in [".", "", "..", "/", root.as_str(), "./"] {
+    // The data directory, what holds it, and a file of it.
+    for dir in [".", "", "..", "/", root.as_str(), "./", "hub.toml", "master.key"] {
         std::fs::write(
             data.join("hub.toml"),
             format!("{config}\n[updates]\ndir = {dir:?}\n"),
@@ -280,6 +281,36 @@ async fn admin_updates_finds_what_the_apps_would_refuse() {
         Some(true)
     );
     assert!(sealpost_hub::updates::release_key("RWRT not a key").is_err());
+    // minisign's own key line is the same key too; the private half is named as such.
+    let line = std::fs::read_to_string(&public).unwrap();
+    let line = line.lines().nth(1).unwrap();
+    let from_line = sealpost_hub::updates::release_key(line).unwrap();
+    assert_eq!(
+        t.hub
+            .check_updates(Some(&from_line))
+            .await
+            .unwrap()
+            .packages[0]
+            .signature_good,
+        Some(true)
+    );
+    let private = sealpost_hub::updates::release_key(&std::fs::read_to_string(&secret).unwrap());
+    assert!(private.unwrap_err().contains("private half"));
+
+    // The hub's own address for the package is the same package, checked and served.
+    let own = format!(
+        "{}/api/v1/updates/files/Sealpost_0.2.0_amd64.deb",
+        t.hub.config().public_url.trim_end_matches('/')
+    );
+    publish("0.2.0", &own, &good);
+    let r = t.hub.check_updates(Some(&release)).await.unwrap();
+    assert_eq!(problems(&r), "", "the hub's own address");
+    assert_eq!(r.packages[0].bytes, Some(100_000));
+    let served = t
+        .get("/api/v1/updates/files/Sealpost_0.2.0_amd64.deb")
+        .await;
+    assert_eq!(served.status(), StatusCode::OK);
+    assert_eq!(served.bytes().await.unwrap().len(), 100_000);
 
     // Each kind of mistake, one at a time, named.
     let (_, other_secret) = minisign_keys(keys.path(), "other");
@@ -326,7 +357,7 @@ async fn admin_updates_finds_what_the_apps_would_refuse() {
             "0.2.0",
             "Sealpost_0.2.0_amd64.deb",
             strangers.as_str(),
-            "not signed by the release key",
+            "was signed by another key than the release key given",
         ),
     ] {
         publish(version, url, signature);
@@ -354,7 +385,7 @@ async fn admin_updates_finds_what_the_apps_would_refuse() {
     let r = t.hub.check_updates(Some(&release)).await.unwrap();
     assert_eq!(r.packages[0].signature_good, Some(false));
     assert!(
-        problems(&r).contains("changed after signing"),
+        problems(&r).contains("was changed after it was signed"),
         "{}",
         problems(&r)
     );
