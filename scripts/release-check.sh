@@ -50,7 +50,7 @@ fi
 command -v shellcheck >/dev/null || fail "shellcheck is not installed (scripts/install-deps.sh installs it)"
 "$actionlint" -shellcheck shellcheck "$workflow"
 refuses_broken 's/matrix\.bundles/matrix.bundle/' "a matrix key no entry sets" "$actionlint" -shellcheck shellcheck
-refuses_broken 's/if \[ -z "\$PUBKEY" \]/if [ -z $PUBKEY ]/' "an unquoted variable in a script" "$actionlint" -shellcheck shellcheck
+refuses_broken 's/\[ -n "\${!name}" \]/[ -n ${!name} ]/' "an unquoted variable in a script" "$actionlint" -shellcheck shellcheck
 if ! "$tools/cj-venv/bin/check-jsonschema" --version 2>/dev/null | grep -q '0.39.0'; then
   mkdir -p "$tools"
   python3 -m venv "$tools/cj-venv"
