@@ -204,6 +204,9 @@ pub fn run() {
             bindings.mount_events(app);
             use tauri::Manager;
             app.state::<Desk>().attach(app.handle().clone());
+            // The mailboxes open while the window's web process starts.
+            let handle = app.handle().clone();
+            std::thread::spawn(move || handle.state::<Desk>().prewarm());
             // Linux and Windows learn the scheme at run time (off the window's thread: it
             // runs xdg-mime); macOS from the bundle. An app installed from the Linux package
             // is registered by the package's menu entry, and leaves no entry of its own in

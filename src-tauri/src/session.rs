@@ -11,6 +11,10 @@ use tauri_specta::Event as _;
 use crate::events::{Mail, MailKind, Progress};
 use crate::notify;
 
+/// The rows of a folder the window shows first (ui/src/components/MessageList.svelte,
+/// `FIRST_PAGE`).
+pub const FIRST_PAGE: u32 = 100;
+
 /// What the app holds while it runs.
 pub struct Desk {
     /// The mailboxes of this computer.
@@ -99,6 +103,25 @@ impl Desk {
     /// Hands the running app to the desk (once, at start-up).
     pub fn attach(&self, app: AppHandle) {
         let _ = self.app.set(app);
+    }
+
+    /// Opens every mailbox of this computer and reads what the window asks for first (each
+    /// inbox's first page of [`FIRST_PAGE`] rows, its unread count), while the window's web
+    /// process is still starting: the window then finds the mailboxes open and their pages
+    /// in the vault's cache (docs/benchmarks.md, launch). Runs on a thread of its own;
+    /// failures are left for the window's own calls to meet and report.
+    pub fn prewarm(&self) {
+        let Ok(list) = self.mailboxes.accounts.list() else {
+            return;
+        };
+        for record in list {
+            if let Ok(mailbox) = self.mailboxes.get(&record.id) {
+                let _ = mailbox.vault.unread_count();
+                let _ = mailbox
+                    .vault
+                    .list_after(sealpost_proto::Folder::Inbox, FIRST_PAGE, None);
+            }
+        }
     }
 
     pub fn view(&self, mailbox: &Mailbox) -> AccountView {

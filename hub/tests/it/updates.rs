@@ -148,7 +148,16 @@ async fn an_updates_folder_that_would_serve_the_data_directory_is_refused() {
     let config = std::fs::read_to_string(data.join("hub.toml")).unwrap();
     let root = data.display().to_string();
     // The data directory, what holds it, and a file of it.
-    for dir in [".", "", "..", "/", root.as_str(), "./", "hub.toml", "master.key"] {
+    for dir in [
+        ".",
+        "",
+        "..",
+        "/",
+        root.as_str(),
+        "./",
+        "hub.toml",
+        "master.key",
+    ] {
         std::fs::write(
             data.join("hub.toml"),
             format!("{config}\n[updates]\ndir = {dir:?}\n"),
