@@ -2,7 +2,8 @@
 //! StatusNotifierItem, taken by a stand-in for a panel's watcher on the session bus) shows
 //! the unread count; closing the window (asked by a window manager, openbox) hides it while
 //! the app goes on syncing, so the count grows; the icon's menu brings the window back and
-//! quits. Start at login writes and removes the desktop's autostart entry.
+//! quits; started as the login item starts it, the app waits in the tray without a window.
+//! Start at login writes and removes the desktop's autostart entry.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,6 +13,7 @@ use anyhow::{bail, ensure, Context, Result};
 use sealpost_hub::testing::TestServer;
 
 use super::desktop::{wait_for, Desktop};
+use super::ui::Ui;
 use super::{
     finish, in_desktop_session, register, registration_link, start_app, work_dirs, ADDRESS,
 };
@@ -187,6 +189,43 @@ async fn the_tray_and_start_at_login_are_off_until_turned_on() -> Result<()> {
             window_shown(&desktop)
         })?;
         ui.click("#tab-inbox").await?;
+        ui.wait_text("#message-list", "Second").await?;
+
+        // Quit from the icon's menu ends the app, window and all.
+        click_menu(&item, "Quit Sealpost")?;
+        wait_for(Duration::from_secs(10), "the app to quit", || {
+            desktop
+                .xdotool(&["search", "--name", "^Sealpost"])
+                .map_or(true, |ids| ids.trim().is_empty())
+        })?;
+        let _ = ui.client.clone().close().await;
+
+        // Started at login (with --autostart, as the login item starts it) and the tray
+        // on, the app waits in the tray: its icon, and no window until Show Sealpost.
+        ui = Ui::launch_with_args(
+            &desktop.driver_url,
+            &desktop.display,
+            env!("CARGO_BIN_EXE_sealpost-desktop"),
+            &["--autostart"],
+            work.join("screens-autostart"),
+        )
+        .await?;
+        wait_for(Duration::from_secs(10), "the new start's icon", || {
+            registered(&log).is_some_and(|again| again != item)
+        })?;
+        let item = registered(&log).context("the item")?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        ensure!(
+            !window_shown(&desktop),
+            "started at login, the app shows no window"
+        );
+        click_menu(&item, "Show Sealpost")?;
+        wait_for(Duration::from_secs(10), "the window to show", || {
+            window_shown(&desktop)
+        })?;
+        ui.wait("#sign-in").await?;
+        ui.type_into("#password", super::PASSWORD).await?;
+        ui.click("#sign-in").await?;
         ui.wait_text("#message-list", "Second").await?;
 
         // Start at login: the desktop's autostart entry, starting the app in the tray.

@@ -86,9 +86,15 @@ pub fn check_hub_url(url: &str) -> Result<String> {
         message: format!("{url:?} is not a hub address; it looks like https://secure.example.org"),
         refused: Vec::new(),
     };
-    let parsed = reqwest::Url::parse(url).map_err(|_| invalid())?;
+    let mut parsed = reqwest::Url::parse(url).map_err(|_| invalid())?;
     if parsed.host().is_none() || parsed.query().is_some() || parsed.fragment().is_some() {
         return Err(invalid());
+    }
+    // A name's final dot (the DNS root) names the same host.
+    if let Some(url::Host::Domain(name)) = parsed.host() {
+        if let Some(bare) = name.strip_suffix('.').map(str::to_owned) {
+            parsed.set_host(Some(&bare)).map_err(|_| invalid())?;
+        }
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(ClientError::Refused {
@@ -938,6 +944,8 @@ mod tests {
             ),
             ("http://LOCALHOST:8080", "http://localhost:8080"),
             ("https://bücher.example", "https://xn--bcher-kva.example"),
+            ("https://secure.example.org./", "https://secure.example.org"),
+            ("http://localhost.:8080", "http://localhost:8080"),
         ] {
             assert_eq!(check_hub_url(typed).unwrap(), spelt, "{typed}");
         }
