@@ -48,5 +48,5 @@ echo "| figure | measured |"
 echo "|---|---|"
 cat "$figures"
 echo
-cat "$figures.app"
+sed -n '/^## /,$p' "$figures.app"
 rm -f "$figures" "$figures.app"

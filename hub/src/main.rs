@@ -483,14 +483,15 @@ async fn admin(hub: Hub, command: Admin) -> anyhow::Result<()> {
             let key = match release_key {
                 Some(given) => {
                     let path = std::path::Path::new(&given);
-                    let text = match std::fs::read_to_string(path) {
-                        Ok(text) => text,
+                    let text = if path.exists() {
+                        std::fs::read_to_string(path)
+                            .with_context(|| format!("Reading the release key file {given}"))?
+                    } else if given.contains('.') || given.starts_with('/') {
                         // A file name, not a key (a key's text has no dot, and starts with
                         // a letter).
-                        Err(_) if given.contains('.') || given.starts_with('/') => {
-                            anyhow::bail!("there is no release key file {given}")
-                        }
-                        Err(_) => given,
+                        anyhow::bail!("there is no release key file {given}")
+                    } else {
+                        given
                     };
                     Some(sealpost_hub::updates::release_key(&text).map_err(anyhow::Error::msg)?)
                 }
@@ -530,7 +531,7 @@ async fn upgrade(hub: &Hub) -> anyhow::Result<u64> {
     Ok(n)
 }
 
-/// Problems `admin check` found that remain.
+/// Problems `admin check` or `admin updates` found that remain.
 #[derive(Debug, thiserror::Error)]
 #[error("{} (see above)", count(*.0 as u64, "problem remains", "problems remain"))]
 struct CheckFailed(usize);

@@ -317,12 +317,19 @@ impl Hub {
                 return Ok(report);
             }
         };
+        // The files the manifest names, as the hub serves them.
+        let mut served: Vec<String> = Vec::new();
         for (platform, entry) in platforms {
             let field = |name: &str| entry.get(name).and_then(serde_json::Value::as_str);
-            let (Some(url), Some(signature)) = (field("url"), field("signature")) else {
+            let Some(url) = field("url") else {
                 report.problems.push(format!(
-                    "{platform}: needs a \"url\" and a \"signature\" (text): the apps refuse \
-                     the manifest"
+                    "{platform}: has no \"url\" (text): the apps leave this platform out"
+                ));
+                continue;
+            };
+            let Some(signature) = field("signature") else {
+                report.problems.push(format!(
+                    "{platform}: has no \"signature\" (text): the apps refuse the manifest"
                 ));
                 continue;
             };
@@ -333,7 +340,7 @@ impl Hub {
                 signed_version: None,
                 signature_good: None,
             };
-            let Some(name) = self.package_name(url) else {
+            let Some(name) = self.package_name(url).map(str::to_owned) else {
                 report.problems.push(format!(
                     "{platform}: {url} is not a file of the updates folder: the apps leave \
                      this platform out (write the package's file name: ASCII letters, digits \
@@ -342,7 +349,8 @@ impl Hub {
                 report.packages.push(package);
                 continue;
             };
-            let opened = match open_plain(&dir.join(name)).await {
+            served.push(name.clone());
+            let opened = match open_plain(&dir.join(&name)).await {
                 Ok((file, bytes)) => {
                     package.bytes = Some(bytes);
                     Some(file)
@@ -356,18 +364,25 @@ impl Hub {
                 }
                 Err(e) => return Err(e.into()),
             };
-            let signature = base64::Engine::decode(
-                &base64::engine::general_purpose::STANDARD,
-                signature.trim(),
-            )
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|text| minisign_verify::Signature::decode(&text).ok());
-            let Some(signature) = signature else {
-                report.problems.push(format!(
-                    "{platform}: the signature is not a minisign signature in base64 (the \
-                     text of the package's .sig file): the apps refuse it"
-                ));
+            // As the apps read it: the base64 text alone, nothing around it.
+            let decode = |text: &str| {
+                base64::Engine::decode(&base64::engine::general_purpose::STANDARD, text)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .and_then(|text| minisign_verify::Signature::decode(&text).ok())
+            };
+            let Some(signature) = decode(signature) else {
+                report.problems.push(if decode(signature.trim()).is_some() {
+                    format!(
+                        "{platform}: the signature has spaces or line breaks around it: the \
+                         apps refuse it (write the .sig file's text alone)"
+                    )
+                } else {
+                    format!(
+                        "{platform}: the signature is not a minisign signature in base64 (the \
+                         text of the package's .sig file): the apps refuse it"
+                    )
+                });
                 report.packages.push(package);
                 continue;
             };
@@ -414,10 +429,9 @@ impl Hub {
             }
             report.packages.push(package);
         }
-        let named: Vec<&str> = report.packages.iter().map(|p| p.file.as_str()).collect();
         report.unnamed = files
             .into_iter()
-            .filter(|f| f != MANIFEST && !named.contains(&f.as_str()))
+            .filter(|f| f != MANIFEST && !served.contains(f))
             .collect();
         report.unnamed.sort();
         Ok(report)

@@ -111,6 +111,9 @@ impl Desk {
     /// in the vault's cache (docs/benchmarks.md, launch). Runs on a thread of its own;
     /// failures are left for the window's own calls to meet and report.
     pub fn prewarm(&self) {
+        if self.fatal.is_some() {
+            return;
+        }
         let Ok(list) = self.mailboxes.accounts.list() else {
             return;
         };

@@ -180,8 +180,9 @@ pub enum Admin {
     /// in the folder, each signature made for the announced version and, with
     /// --release-key, good for the release key. Exits 1 if the apps would refuse any of it.
     Updates {
-        /// The release key's public half: its .key.pub file, or its text (as in
-        /// SEALPOST_UPDATER_PUBKEY). Every package is then read and its signature checked.
+        /// The release key's public half: its .key.pub file, its text (as in
+        /// SEALPOST_UPDATER_PUBKEY), or minisign's RW… key line. Every package is then read
+        /// and its signature checked.
         #[arg(long)]
         release_key: Option<String>,
         /// Print JSON instead of text.

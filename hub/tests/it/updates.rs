@@ -315,6 +315,11 @@ async fn admin_updates_finds_what_the_apps_would_refuse() {
     let r = t.hub.check_updates(Some(&release)).await.unwrap();
     assert_eq!(problems(&r), "", "the hub's own address");
     assert_eq!(r.packages[0].bytes, Some(100_000));
+    assert_eq!(
+        r.unnamed,
+        ["notes.txt"],
+        "the package is served, and said to be"
+    );
     let served = t
         .get("/api/v1/updates/files/Sealpost_0.2.0_amd64.deb")
         .await;
@@ -325,6 +330,7 @@ async fn admin_updates_finds_what_the_apps_would_refuse() {
     let (_, other_secret) = minisign_keys(keys.path(), "other");
     let unversioned = minisign_sign(&secret, &package, None);
     let strangers = minisign_sign(&other_secret, &package, Some("0.2.0"));
+    let with_a_line_break = format!("{good}\n");
     for (version, url, signature, said) in [
         (
             "0.3.0",
@@ -355,6 +361,12 @@ async fn admin_updates_finds_what_the_apps_would_refuse() {
             "Sealpost_0.2.0_amd64.deb",
             "c2ln",
             "not a minisign signature",
+        ),
+        (
+            "0.2.0",
+            "Sealpost_0.2.0_amd64.deb",
+            with_a_line_break.as_str(),
+            "spaces or line breaks around it",
         ),
         (
             "0.2.0",

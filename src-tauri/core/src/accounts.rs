@@ -69,13 +69,24 @@ impl Accounts {
     /// Every account, in the order added.
     pub fn list(&self) -> Result<Vec<AccountRecord>> {
         match fs::read_to_string(self.list_path()) {
-            Ok(text) => serde_json::from_str(&text).map_err(|e| ClientError::Damaged {
-                message: format!(
-                    "the list of mailboxes ({}) is damaged: {e}",
-                    self.list_path().display()
-                ),
-                source: e,
-            }),
+            Ok(text) => serde_json::from_str::<Vec<AccountRecord>>(&text)
+                .map(|mut list| {
+                    // An address saved as typed by an older version (upper case, a default
+                    // port) is compared in its one spelling, as new ones are kept.
+                    for a in &mut list {
+                        if let Ok(canonical) = check_hub_url(&a.hub_url) {
+                            a.hub_url = canonical;
+                        }
+                    }
+                    list
+                })
+                .map_err(|e| ClientError::Damaged {
+                    message: format!(
+                        "the list of mailboxes ({}) is damaged: {e}",
+                        self.list_path().display()
+                    ),
+                    source: e,
+                }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
             Err(e) => Err(e.into()),
         }

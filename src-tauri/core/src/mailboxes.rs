@@ -140,7 +140,13 @@ impl Mailboxes {
                 .filter(|a| sealpost_proto::address::same(&a.email, email))
                 .collect();
             if let [first, ..] = same.as_slice() {
-                if same.len() > 1 {
+                // Two alike (the same hub and person, added by an older version that kept
+                // hub addresses as typed) are the same mailbox: the first is taken, and
+                // `account remove` run twice removes both.
+                let alike = same
+                    .iter()
+                    .all(|a| same_hub(&a.hub_url, &first.hub_url) && a.person == first.person);
+                if same.len() > 1 && !alike {
                     return Err(more_than_once(email, first, &same));
                 }
             }
@@ -372,9 +378,11 @@ impl Mailboxes {
         remember: bool,
     ) -> Result<Arc<Mailbox>> {
         let person = own.account.email.clone();
+        let known: Vec<String> = self.accounts.list()?.into_iter().map(|a| a.id).collect();
         let record = self
             .accounts
             .add_as(&own.account.hub_url, email, Some(&person))?;
+        let added = !known.contains(&record.id);
         let opened = async {
             let mailbox = self.get(&record.id)?;
             let session = mailbox
@@ -391,7 +399,8 @@ impl Mailboxes {
             Ok::<_, ClientError>(mailbox)
         }
         .await;
-        if opened.is_err() {
+        // A copy this call added goes again; one that was here stays (offline, say).
+        if opened.is_err() && added {
             self.close(&record.id);
             let _ = self.accounts.remove(&record.id);
         }

@@ -766,3 +766,60 @@ fn one_address_on_two_hubs_is_chosen_with_hub() {
     let (_, listed, _) = sealpost(&["account", "list"]);
     assert_eq!(listed, "no mailboxes yet");
 }
+
+/// A list of mailboxes written by an older version: a hub address as it was typed, and the
+/// same mailbox added twice under two spellings of its hub.
+#[test]
+fn mailboxes_an_older_version_listed_are_found_and_removed() {
+    let d = tempfile::tempdir().unwrap();
+    let sealpost = |args: &[&str]| {
+        let out = Command::new(binary())
+            .args(args)
+            .env("SEALPOST_DATA_DIR", d.path())
+            .env("SEALPOST_SYSTEM_CONFIG", d.path().join("none.toml"))
+            .output()
+            .unwrap();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).trim().to_owned();
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    let (code, _, err) = sealpost(&[
+        "account",
+        "add",
+        "--hub",
+        "http://127.0.0.1:9",
+        "--email",
+        alice(),
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let list = d.path().join("accounts.json");
+    let mut records: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&list).unwrap()).unwrap();
+    records[0]["hub_url"] = "HTTP://127.0.0.1:9/".into();
+    let mut twin = records[0].clone();
+    twin["id"] = "00000000000000aa".into();
+    twin["hub_url"] = "http://127.0.0.1:9".into();
+    records.as_array_mut().unwrap().push(twin);
+    std::fs::write(&list, serde_json::to_vec(&records).unwrap()).unwrap();
+
+    let (_, listed, _) = sealpost(&["account", "list"]);
+    assert_eq!(
+        listed,
+        format!(
+            "{a}  http://127.0.0.1:9\n{a}  http://127.0.0.1:9",
+            a = alice()
+        ),
+        "listed in one spelling"
+    );
+    for _ in 0..2 {
+        let (code, said, err) =
+            sealpost(&["--hub", "http://127.0.0.1:9", "account", "remove", alice()]);
+        assert_eq!(
+            code,
+            Some(0),
+            "the two alike are one mailbox, removed one at a time: {err}"
+        );
+        assert_eq!(said, format!("removed {} and its local copy", alice()));
+    }
+    let (_, listed, _) = sealpost(&["account", "list"]);
+    assert_eq!(listed, "no mailboxes yet");
+}

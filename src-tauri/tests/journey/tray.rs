@@ -191,12 +191,14 @@ async fn the_tray_and_start_at_login_are_off_until_turned_on() -> Result<()> {
         ui.click("#tab-inbox").await?;
         ui.wait_text("#message-list", "Second").await?;
 
-        // Quit from the icon's menu ends the app, window and all.
+        // Quit from the icon's menu ends the app, window and process.
+        let app = env!("CARGO_BIN_EXE_sealpost-desktop");
         click_menu(&item, "Quit Sealpost")?;
         wait_for(Duration::from_secs(10), "the app to quit", || {
-            desktop
-                .xdotool(&["search", "--name", "^Sealpost"])
-                .map_or(true, |ids| ids.trim().is_empty())
+            Command::new("pgrep")
+                .args(["-f", &format!("^{app}")])
+                .status()
+                .is_ok_and(|s| !s.success())
         })?;
         let _ = ui.client.clone().close().await;
 
@@ -205,7 +207,7 @@ async fn the_tray_and_start_at_login_are_off_until_turned_on() -> Result<()> {
         ui = Ui::launch_with_args(
             &desktop.driver_url,
             &desktop.display,
-            env!("CARGO_BIN_EXE_sealpost-desktop"),
+            app,
             &["--autostart"],
             work.join("screens-autostart"),
         )
@@ -214,11 +216,13 @@ async fn the_tray_and_start_at_login_are_off_until_turned_on() -> Result<()> {
             registered(&log).is_some_and(|again| again != item)
         })?;
         let item = registered(&log).context("the item")?;
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        ensure!(
-            !window_shown(&desktop),
-            "started at login, the app shows no window"
-        );
+        for _ in 0..10 {
+            ensure!(
+                !window_shown(&desktop),
+                "started at login, the app shows no window"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         click_menu(&item, "Show Sealpost")?;
         wait_for(Duration::from_secs(10), "the window to show", || {
             window_shown(&desktop)
