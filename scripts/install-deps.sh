@@ -24,13 +24,14 @@ set -euo pipefail
 # minisign checks an update's signature independently of the app, and sudo is how the
 # installed app's updater runs the package tool (as it would for a person); apt-utils
 # (apt-ftparchive) and gnupg make and sign the test's own apt repository; python3-yaml reads
-# the release workflow and shellcheck its scripts, for actionlint (scripts/release-check.sh). openbox (a window manager) asks the app's
+# the release workflow and shellcheck its scripts, for actionlint (scripts/release-check.sh);
+# cpio unpacks the .rpm's payload. openbox (a window manager) asks the app's
 # window to close and wmctrl tells it to, in the tray test.
 packages=(build-essential pkg-config libssl-dev openssl curl python3-venv libdbus-1-dev age dbus dbus-x11 gnome-keyring
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   desktop-file-utils poppler-utils xvfb xauth webkit2gtk-driver dunst xdotool imagemagick python3-gi
   gir1.2-gtk-3.0 at-spi2-core gir1.2-atspi-2.0 python3-nacl postgresql-15 postfix python3-dkim
-  lintian rpm xdg-utils man-db minisign sudo apt-utils gnupg python3-yaml shellcheck openbox wmctrl)
+  lintian rpm xdg-utils man-db minisign sudo apt-utils gnupg python3-yaml shellcheck cpio openbox wmctrl)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -2,7 +2,8 @@
 # Builds the Linux packages (scripts/package.sh) with an update key made for this run, and
 # checks them as a person installing them would meet them, on this Debian machine:
 #   1. lintian finds no error and no warning in the .deb;
-#   2. the .rpm's header and file list are what they should be (rpm -qpi, -qpl);
+#   2. the .rpm's header and file list are what they should be (rpm -qpi, -qpl), and its
+#      payload holds the same programs as the .deb (rpm2cpio);
 #   3. `apt-get install ./….deb` installs it: both programs run, their manual pages, the
 #      menu entry and its icons are in place, and the desktop knows the app opens
 #      sealpost:// links (xdg-mime);
@@ -63,6 +64,21 @@ expected=(/usr/bin/sealpost /usr/bin/sealpost-desktop /usr/share/applications/Se
 for f in "${expected[@]}"; do
   grep -qx "$f" <<<"$files" || fail "the .rpm does not hold $f"
 done
+# Its payload unpacks, and its programs are the very ones the .deb carries (which the rest of
+# this check installs and runs): an rpm cannot be installed on this Debian machine.
+mkdir "$keys/rpm" "$keys/deb"
+# (rpm2cpio 4.18 exits 1 after writing the whole payload; what cpio unpacks is checked below.)
+{ rpm2cpio "$rpm" || true; } | (cd "$keys/rpm" && cpio -idm --quiet)
+dpkg-deb -x "$deb" "$keys/deb"
+cmp -s "$keys/rpm/usr/bin/sealpost" "$keys/deb/usr/bin/sealpost" ||
+  fail "the .rpm's sealpost is not the .deb's"
+# The bundler writes the package type into the app (its updater installs the same kind):
+# the two differ in those three bytes only, RPM for DEB.
+differ=$(for byte in $(cmp -l "$keys/rpm/usr/bin/sealpost-desktop" "$keys/deb/usr/bin/sealpost-desktop" |
+  awk '{print $2}'); do printf "\\$byte"; done)
+[ "$differ" = RPM ] || fail "the .rpm's sealpost-desktop differs from the .deb's in more than its package type"
+[ "$("$keys/rpm/usr/bin/sealpost" --version)" = "sealpost $version" ] ||
+  fail "the .rpm's sealpost does not run as version $version"
 
 echo "== install"
 if dpkg-query -W -f='${Status}' sealpost 2>/dev/null | grep -q "ok installed"; then
