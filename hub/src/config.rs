@@ -127,6 +127,17 @@ impl HubConfig {
             // Everything in the updates folder can be fetched without signing in: the
             // data directory (master.key, hub.db) must never be, or be inside, it.
             let root = data.root();
+            if updates
+                .dir
+                .components()
+                .any(|c| c == std::path::Component::ParentDir)
+            {
+                return Err(Error::Other(format!(
+                    "hub.toml is not valid: [updates] dir ({}) holds \"..\"; give the updates \
+                     a folder of their own, such as \"updates\", or an absolute path",
+                    updates.dir.display()
+                )));
+            }
             let dir = root.join(&updates.dir);
             let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_owned());
             if canonical(root).starts_with(canonical(&dir)) {

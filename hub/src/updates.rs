@@ -92,6 +92,7 @@ impl Hub {
                     p.get("url")
                         .and_then(serde_json::Value::as_str)
                         .and_then(|url| self.package_name(url))
+                        .as_deref()
                         == Some(name)
                 })
             });
@@ -105,15 +106,66 @@ impl Hub {
         }
     }
 
-    /// The file of the updates folder a manifest's `url` names: its bare file name, or this
-    /// hub's own address for it (`{public_url}/api/v1/updates/files/NAME`), as the apps
-    /// accept both. `None` for anything else.
-    fn package_name<'a>(&self, url: &'a str) -> Option<&'a str> {
-        let name = match url.strip_prefix(self.config().public_url.trim_end_matches('/')) {
-            Some(rest) => rest.strip_prefix("/api/v1/updates/files/")?,
-            None => url,
-        };
-        (is_plain_name(name) && name != MANIFEST).then_some(name)
+    /// The file of the updates folder a manifest's `url` names, read as the apps read it:
+    /// resolved against `{public_url}/api/v1/updates/files/` (a bare file name, `./NAME`,
+    /// `/api/v1/updates/files/NAME` or the whole address), it must be a plain file name
+    /// there. `None` for anything else.
+    fn package_name(&self, url: &str) -> Option<String> {
+        let files = reqwest::Url::parse(&format!(
+            "{}/api/v1/updates/files/",
+            self.config().public_url.trim_end_matches('/')
+        ))
+        .ok()?;
+        let resolved = files.join(url).ok()?;
+        let name = resolved.path().strip_prefix(files.path())?;
+        let same_place = resolved.origin() == files.origin()
+            && resolved.query().is_none()
+            && resolved.fragment().is_none();
+        (same_place && is_plain_name(name) && name != MANIFEST).then(|| name.to_owned())
+    }
+}
+
+/// Whether `key` is one the Tauri updater looks up: `{os}-{arch}`, or with the installer
+/// kind after it (`linux-x86_64-deb`).
+fn is_platform_key(key: &str) -> bool {
+    let mut parts = key.splitn(3, '-');
+    let (Some(os), Some(arch)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    ["linux", "windows", "darwin"].contains(&os)
+        && ["x86_64", "aarch64", "i686", "armv7"].contains(&arch)
+        && parts
+            .next()
+            .is_none_or(|kind| ["deb", "rpm", "appimage", "msi", "nsis", "app"].contains(&kind))
+}
+
+/// Checks `file` against `signature` with `key` as tauri-plugin-updater does (minisign),
+/// reading it in pieces when the signature is of its hash (as the Tauri CLI makes them),
+/// whole otherwise.
+async fn verify(
+    key: &minisign_verify::PublicKey,
+    signature: &minisign_verify::Signature,
+    mut file: tokio::fs::File,
+) -> std::io::Result<std::result::Result<(), minisign_verify::Error>> {
+    use tokio::io::AsyncReadExt;
+    match key.verify_stream(signature) {
+        Ok(mut stream) => {
+            let mut buf = vec![0u8; 1 << 20];
+            loop {
+                let n = file.read(&mut buf).await?;
+                if n == 0 {
+                    break;
+                }
+                stream.update(&buf[..n]);
+            }
+            Ok(stream.finalize())
+        }
+        Err(minisign_verify::Error::UnsupportedLegacyMode) => {
+            let mut bytes = Vec::new();
+            file.read_to_end(&mut bytes).await?;
+            Ok(key.verify(&bytes, signature, true))
+        }
+        Err(e) => Ok(Err(e)),
     }
 }
 
@@ -222,8 +274,9 @@ pub fn release_key(text: &str) -> std::result::Result<minisign_verify::PublicKey
         );
     }
     minisign_verify::PublicKey::decode(minisign).map_err(|_| {
-        "the release key is not a minisign public key: give the release's public key \
-         (its .key.pub file, or the text of SEALPOST_UPDATER_PUBKEY)"
+        "the release key is not a minisign public key (nor a file that exists): give the \
+         release's public key (its .key.pub file, the text of SEALPOST_UPDATER_PUBKEY, or \
+         minisign's RW… line)"
             .to_owned()
     })
 }
@@ -297,7 +350,15 @@ impl Hub {
             .get("version")
             .and_then(serde_json::Value::as_str)
             .map(str::to_owned);
-        if let Some(date) = manifest.get("pub_date") {
+        if manifest
+            .get("notes")
+            .is_some_and(|n| !n.is_string() && !n.is_null())
+        {
+            report.problems.push(format!(
+                "{MANIFEST}: \"notes\" is not text: the apps refuse the manifest"
+            ));
+        }
+        if let Some(date) = manifest.get("pub_date").filter(|d| !d.is_null()) {
             let good = date
                 .as_str()
                 .is_some_and(|d| chrono::DateTime::parse_from_rfc3339(d).is_ok());
@@ -321,6 +382,12 @@ impl Hub {
         let mut served: Vec<String> = Vec::new();
         for (platform, entry) in platforms {
             let field = |name: &str| entry.get(name).and_then(serde_json::Value::as_str);
+            if !is_platform_key(platform) {
+                report.problems.push(format!(
+                    "{platform}: no app looks for this platform (the updater's keys are like \
+                     linux-x86_64-deb, windows-x86_64-msi, darwin-aarch64-app)"
+                ));
+            }
             let Some(url) = field("url") else {
                 report.problems.push(format!(
                     "{platform}: has no \"url\" (text): the apps leave this platform out"
@@ -340,7 +407,7 @@ impl Hub {
                 signed_version: None,
                 signature_good: None,
             };
-            let Some(name) = self.package_name(url).map(str::to_owned) else {
+            let Some(name) = self.package_name(url) else {
                 report.problems.push(format!(
                     "{platform}: {url} is not a file of the updates folder: the apps leave \
                      this platform out (write the package's file name: ASCII letters, digits \
@@ -410,10 +477,8 @@ impl Hub {
                 }
                 _ => {}
             }
-            if let (Some(key), Some(mut file)) = (key, opened) {
-                let mut bytes = Vec::new();
-                tokio::io::AsyncReadExt::read_to_end(&mut file, &mut bytes).await?;
-                let checked = key.verify(&bytes, &signature, true);
+            if let (Some(key), Some(file)) = (key, opened) {
+                let checked = verify(key, &signature, file).await?;
                 package.signature_good = Some(checked.is_ok());
                 match checked {
                     Ok(()) => {}
@@ -422,8 +487,9 @@ impl Hub {
                              given: the apps refuse it"
                     )),
                     Err(_) => report.problems.push(format!(
-                        "{platform}: {url} was changed after it was signed (or its signature \
-                         was): the apps refuse it"
+                        "{platform}: {url} does not match its signature: it (or its signature) \
+                         was changed after signing, or the release key given is mistyped; the \
+                         apps refuse it"
                     )),
                 }
             }

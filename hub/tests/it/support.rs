@@ -315,6 +315,17 @@ pub fn minisign_sign(
     file: &std::path::Path,
     version: Option<&str>,
 ) -> String {
+    minisign_sign_with(secret, file, version, &[])
+}
+
+/// As [`minisign_sign`], with more of minisign's options (`-l`: a legacy signature of the
+/// whole file rather than of its hash).
+pub fn minisign_sign_with(
+    secret: &std::path::Path,
+    file: &std::path::Path,
+    version: Option<&str>,
+    more: &[&str],
+) -> String {
     let name = file.file_name().unwrap().to_str().unwrap();
     let comment = match version {
         Some(v) => format!("timestamp:1765000000\tfile:{name}\tversion:{v}"),
@@ -330,6 +341,7 @@ pub fn minisign_sign(
         .arg("-x")
         .arg(&signature)
         .args(["-t", &comment])
+        .args(more)
         .output()
         .unwrap();
     assert!(

@@ -157,6 +157,8 @@ async fn an_updates_folder_that_would_serve_the_data_directory_is_refused() {
         "./",
         "hub.toml",
         "master.key",
+        // Not there yet, but the data directory once it is.
+        "missing/..",
     ] {
         std::fs::write(
             data.join("hub.toml"),
@@ -285,6 +287,18 @@ async fn admin_updates_finds_what_the_apps_would_refuse() {
         std::fs::read(&public).unwrap(),
     );
     let same = sealpost_hub::updates::release_key(&encoded).unwrap();
+    // A legacy signature (of the whole file, not its hash) is checked too.
+    publish(
+        "0.2.0",
+        "Sealpost_0.2.0_amd64.deb",
+        &minisign_sign_with(&secret, &package, Some("0.2.0"), &["-l"]),
+    );
+    let r = t.hub.check_updates(Some(&release)).await.unwrap();
+    assert_eq!(
+        (problems(&r), r.packages[0].signature_good),
+        (String::new(), Some(true))
+    );
+    publish("0.2.0", "Sealpost_0.2.0_amd64.deb", &good);
     assert_eq!(
         t.hub.check_updates(Some(&same)).await.unwrap().packages[0].signature_good,
         Some(true)
@@ -398,6 +412,60 @@ async fn admin_updates_finds_what_the_apps_would_refuse() {
         problems(&r)
     );
 
+    // A platform key no app looks up (a typo), notes that are not text: named. No date
+    // (null) and a package named as ./NAME are as the apps take them: fine.
+    let manifest = |platform: &str, url: &str, notes: Value, date: Value| {
+        json!({"version": "0.2.0", "notes": notes, "pub_date": date,
+               "platforms": {platform: {"url": url, "signature": good}}})
+        .to_string()
+    };
+    for (written, said) in [
+        (
+            manifest(
+                "linux-x86-64-deb",
+                "Sealpost_0.2.0_amd64.deb",
+                json!("n"),
+                Value::Null,
+            ),
+            "no app looks for this platform",
+        ),
+        (
+            manifest(
+                "linux-x86_64-deb",
+                "Sealpost_0.2.0_amd64.deb",
+                json!(5),
+                Value::Null,
+            ),
+            "\"notes\" is not text",
+        ),
+        (
+            manifest(
+                "linux-x86_64-deb",
+                "./Sealpost_0.2.0_amd64.deb",
+                json!("n"),
+                Value::Null,
+            ),
+            "",
+        ),
+    ] {
+        std::fs::write(dir.join("latest.json"), written).unwrap();
+        let r = t.hub.check_updates(Some(&release)).await.unwrap();
+        if said.is_empty() {
+            assert_eq!(problems(&r), "", "as the apps take it");
+        } else {
+            assert!(
+                problems(&r).contains(said),
+                "wanted {said:?}, got {}",
+                problems(&r)
+            );
+            assert_eq!(r.problems.len(), 1, "only that: {}", problems(&r));
+        }
+    }
+    let served = t
+        .get("/api/v1/updates/files/Sealpost_0.2.0_amd64.deb")
+        .await;
+    assert_eq!(served.status(), StatusCode::OK, "named as ./NAME, served");
+
     // A package changed after signing.
     publish("0.2.0", "Sealpost_0.2.0_amd64.deb", &good);
     let mut bytes = std::fs::read(&package).unwrap();
@@ -406,7 +474,7 @@ async fn admin_updates_finds_what_the_apps_would_refuse() {
     let r = t.hub.check_updates(Some(&release)).await.unwrap();
     assert_eq!(r.packages[0].signature_good, Some(false));
     assert!(
-        problems(&r).contains("was changed after it was signed"),
+        problems(&r).contains("does not match its signature"),
         "{}",
         problems(&r)
     );

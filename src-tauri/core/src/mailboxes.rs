@@ -191,6 +191,15 @@ impl Mailboxes {
                         format!("there is no mailbox{narrowed} here; see `sealpost account list`"),
                     ))
                 }
+                [first, ..]
+                    if list
+                        .iter()
+                        .all(|a| sealpost_proto::address::same(&a.email, &first.email)) =>
+                {
+                    // One address, on several hubs or as several people: --account alone
+                    // would not tell them apart.
+                    return Err(more_than_once(&first.email, first, &list));
+                }
                 _ => {
                     return Err(refused(
                         Code::Invalid,

@@ -280,9 +280,13 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
 
 async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
     let accounts = &mailboxes.accounts;
-    let wanted = cli.account.as_deref();
-    let as_person = cli.as_person.as_deref();
-    let hub = cli.hub.as_deref();
+    // An empty SEALPOST_ACCOUNT, SEALPOST_AS or SEALPOST_HUB counts as unset.
+    fn given(v: &Option<String>) -> Option<&str> {
+        v.as_deref().filter(|v| !v.trim().is_empty())
+    }
+    let wanted = given(&cli.account);
+    let as_person = given(&cli.as_person);
+    let hub = given(&cli.hub);
     match cli.command {
         Command::Account { command } => match command {
             AccountCommand::Add { email } => {
@@ -328,9 +332,9 @@ async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
             AccountCommand::Remove { email } => {
                 // Found without opening it: a mailbox whose vault key the keyring lost
                 // can be removed too.
-                let id = mailboxes.choose_account(Some(&email), as_person, hub)?.id;
-                mailboxes.remove(&id).await?;
-                say!("removed {email} and its local copy");
+                let record = mailboxes.choose_account(Some(&email), as_person, hub)?;
+                mailboxes.remove(&record.id).await?;
+                say!("removed {} and its local copy", record.email);
             }
         },
         Command::Register { link } => {

@@ -708,6 +708,20 @@ fn one_address_on_two_hubs_is_chosen_with_hub() {
     );
     let (_, listed, _) = sealpost(&["account", "list"]);
     assert_eq!(listed.lines().count(), 2, "{listed}");
+    // Not told which at all: the same way out, not --account (which would not tell them
+    // apart). An empty SEALPOST_HUB counts as unset.
+    let out = Command::new(binary())
+        .args(["list"])
+        .env("SEALPOST_DATA_DIR", d.path())
+        .env("SEALPOST_SYSTEM_CONFIG", d.path().join("none.toml"))
+        .env("SEALPOST_HUB", "")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains(&format!("choose with --hub {first} or --hub {second}")),
+        "{said}"
+    );
 
     // Another spelling of the second hub's address chooses it.
     let (code, said, err) = sealpost(&[

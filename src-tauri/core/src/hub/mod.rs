@@ -83,7 +83,9 @@ pub fn check_hub_url(url: &str) -> Result<String> {
     let url = url.trim().trim_end_matches('/');
     let invalid = || ClientError::Refused {
         code: Code::Invalid,
-        message: format!("{url:?} is not a hub address; it looks like https://secure.example.org"),
+        message: format!(
+            "{url:?} is not a hub address; a hub address looks like https://secure.example.org"
+        ),
         refused: Vec::new(),
     };
     let mut parsed = reqwest::Url::parse(url).map_err(|_| invalid())?;
@@ -99,7 +101,7 @@ pub fn check_hub_url(url: &str) -> Result<String> {
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(ClientError::Refused {
             code: Code::Invalid,
-            message: "a hub address holds no user name or password; it looks like https://secure.example.org"
+            message: "a hub address holds no user name or password; one looks like https://secure.example.org"
                 .into(),
             refused: Vec::new(),
         });
