@@ -260,8 +260,12 @@ fn print_json(value: &impl serde::Serialize) {
     );
 }
 
-async fn run(cli: Cli) -> Result<(), ClientError> {
+async fn run(mut cli: Cli) -> Result<(), ClientError> {
     let mailboxes = mailboxes()?;
+    // An empty SEALPOST_ACCOUNT, SEALPOST_AS or SEALPOST_HUB counts as unset.
+    for given in [&mut cli.account, &mut cli.as_person, &mut cli.hub] {
+        *given = given.take().filter(|v| !v.trim().is_empty());
+    }
     let (wanted, as_person, hub) = (cli.account.clone(), cli.as_person.clone(), cli.hub.clone());
     let result = run_with(cli, &mailboxes).await;
     if let Err(e) = &result {
@@ -280,13 +284,9 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
 
 async fn run_with(cli: Cli, mailboxes: &Mailboxes) -> Result<(), ClientError> {
     let accounts = &mailboxes.accounts;
-    // An empty SEALPOST_ACCOUNT, SEALPOST_AS or SEALPOST_HUB counts as unset.
-    fn given(v: &Option<String>) -> Option<&str> {
-        v.as_deref().filter(|v| !v.trim().is_empty())
-    }
-    let wanted = given(&cli.account);
-    let as_person = given(&cli.as_person);
-    let hub = given(&cli.hub);
+    let wanted = cli.account.as_deref();
+    let as_person = cli.as_person.as_deref();
+    let hub = cli.hub.as_deref();
     match cli.command {
         Command::Account { command } => match command {
             AccountCommand::Add { email } => {

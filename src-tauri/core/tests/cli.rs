@@ -666,38 +666,40 @@ fn account_add_takes_the_hub_it_department_set_and_asks_without_one() {
     );
 }
 
+/// `sealpost ARGS` with nothing on stdin: its exit code, and what it printed, trimmed.
+fn outcome(data: &Path, args: &[&str]) -> (i32, String, String) {
+    let r = sealpost(data, args, "");
+    (r.code, r.out.trim().to_owned(), r.err.trim().to_owned())
+}
+
 #[test]
 fn one_address_on_two_hubs_is_chosen_with_hub() {
     let d = tempfile::tempdir().unwrap();
-    let sealpost = |args: &[&str]| {
-        let out = Command::new(binary())
-            .args(args)
-            .env("SEALPOST_DATA_DIR", d.path())
-            .env("SEALPOST_SYSTEM_CONFIG", d.path().join("none.toml"))
-            .output()
-            .unwrap();
-        let text = |b: &[u8]| String::from_utf8_lossy(b).trim().to_owned();
-        (out.status.code(), text(&out.stdout), text(&out.stderr))
-    };
     // Nothing listens on these ports: a hub that is told nothing.
     let (first, second) = ("http://127.0.0.1:9", "http://127.0.0.1:10");
     for hub in [first, second] {
-        let (code, _, err) = sealpost(&["account", "add", "--hub", hub, "--email", alice()]);
-        assert_eq!(code, Some(0), "{err}");
+        let (code, _, err) = outcome(
+            d.path(),
+            &["account", "add", "--hub", hub, "--email", alice()],
+        );
+        assert_eq!(code, 0, "{err}");
     }
     // The first hub again, spelt another way: the same mailbox, not a third.
-    let (code, said, err) = sealpost(&[
-        "account",
-        "add",
-        "--hub",
-        "HTTP://127.0.0.1:9/",
-        "--email",
-        alice(),
-    ]);
-    assert_eq!(code, Some(0), "{err}");
+    let (code, said, err) = outcome(
+        d.path(),
+        &[
+            "account",
+            "add",
+            "--hub",
+            "HTTP://127.0.0.1:9/",
+            "--email",
+            alice(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
     assert_eq!(said, format!("{} at {first} is already here", alice()));
-    let (code, _, err) = sealpost(&["account", "remove", alice()]);
-    assert_eq!(code, Some(1), "not told which: nothing removed");
+    let (code, _, err) = outcome(d.path(), &["account", "remove", alice()]);
+    assert_eq!(code, 1, "not told which: nothing removed");
     assert_eq!(
         err,
         format!(
@@ -706,7 +708,7 @@ fn one_address_on_two_hubs_is_chosen_with_hub() {
             alice()
         )
     );
-    let (_, listed, _) = sealpost(&["account", "list"]);
+    let (_, listed, _) = outcome(d.path(), &["account", "list"]);
     assert_eq!(listed.lines().count(), 2, "{listed}");
     // Not told which at all: the same way out, not --account (which would not tell them
     // apart). An empty SEALPOST_HUB counts as unset.
@@ -724,23 +726,29 @@ fn one_address_on_two_hubs_is_chosen_with_hub() {
     );
 
     // Another spelling of the second hub's address chooses it.
-    let (code, said, err) = sealpost(&[
-        "--hub",
-        "HTTP://127.0.0.1:10/",
-        "account",
-        "remove",
-        alice(),
-    ]);
-    assert_eq!(code, Some(0), "{err}");
+    let (code, said, err) = outcome(
+        d.path(),
+        &[
+            "--hub",
+            "HTTP://127.0.0.1:10/",
+            "account",
+            "remove",
+            alice(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
     assert_eq!(said, format!("removed {} and its local copy", alice()));
-    let (_, listed, _) = sealpost(&["account", "list"]);
+    let (_, listed, _) = outcome(d.path(), &["account", "list"]);
     assert_eq!(listed, format!("{}  {first}", alice()));
 
-    let (code, _, err) = sealpost(&["--hub", "ftp://127.0.0.1", "account", "remove", alice()]);
-    assert_eq!(code, Some(1));
+    let (code, _, err) = outcome(
+        d.path(),
+        &["--hub", "ftp://127.0.0.1", "account", "remove", alice()],
+    );
+    assert_eq!(code, 1);
     assert!(err.contains("ftp://127.0.0.1"), "{err}");
-    let (code, _, err) = sealpost(&["--hub", second, "account", "remove", alice()]);
-    assert_eq!(code, Some(1));
+    let (code, _, err) = outcome(d.path(), &["--hub", second, "account", "remove", alice()]);
+    assert_eq!(code, 1);
     assert_eq!(
         err,
         format!(
@@ -749,13 +757,13 @@ fn one_address_on_two_hubs_is_chosen_with_hub() {
         )
     );
     // Narrowed to nothing: said as such, not "no mailbox yet".
-    let (code, _, err) = sealpost(&["--hub", second, "list"]);
-    assert_eq!(code, Some(1));
+    let (code, _, err) = outcome(d.path(), &["--hub", second, "list"]);
+    assert_eq!(code, 1);
     assert_eq!(
         err,
         format!("error: there is no mailbox on {second} here; see `sealpost account list`")
     );
-    let (_, _, err) = sealpost(&["--as", "bob@partner.example", "list"]);
+    let (_, _, err) = outcome(d.path(), &["--as", "bob@partner.example", "list"]);
     assert!(
         err.contains("no mailbox worked as bob@partner.example"),
         "{err}"
@@ -763,7 +771,7 @@ fn one_address_on_two_hubs_is_chosen_with_hub() {
 
     // A mailbox whose vault key the keyring lost cannot be opened, but can be removed
     // (and added again, as the refusal says).
-    let (_, listed, _) = sealpost(&["account", "list", "--json"]);
+    let (_, listed, _) = outcome(d.path(), &["account", "list", "--json"]);
     let accounts: serde_json::Value = serde_json::from_str(&listed).unwrap();
     let id = accounts[0]["id"].as_str().unwrap();
     use sealpost_client::keyring::{vault_key_name, OsKeyring, SecretStore};
@@ -771,13 +779,13 @@ fn one_address_on_two_hubs_is_chosen_with_hub() {
         .unwrap()
         .delete(&vault_key_name(id))
         .unwrap();
-    let (code, _, err) = sealpost(&["list"]);
-    assert_eq!(code, Some(1));
+    let (code, _, err) = outcome(d.path(), &["list"]);
+    assert_eq!(code, 1);
     assert!(err.contains("Remove the account and add it again"), "{err}");
-    let (code, said, err) = sealpost(&["account", "remove", alice()]);
-    assert_eq!(code, Some(0), "{err}");
+    let (code, said, err) = outcome(d.path(), &["account", "remove", alice()]);
+    assert_eq!(code, 0, "{err}");
     assert_eq!(said, format!("removed {} and its local copy", alice()));
-    let (_, listed, _) = sealpost(&["account", "list"]);
+    let (_, listed, _) = outcome(d.path(), &["account", "list"]);
     assert_eq!(listed, "no mailboxes yet");
 }
 
@@ -786,25 +794,18 @@ fn one_address_on_two_hubs_is_chosen_with_hub() {
 #[test]
 fn mailboxes_an_older_version_listed_are_found_and_removed() {
     let d = tempfile::tempdir().unwrap();
-    let sealpost = |args: &[&str]| {
-        let out = Command::new(binary())
-            .args(args)
-            .env("SEALPOST_DATA_DIR", d.path())
-            .env("SEALPOST_SYSTEM_CONFIG", d.path().join("none.toml"))
-            .output()
-            .unwrap();
-        let text = |b: &[u8]| String::from_utf8_lossy(b).trim().to_owned();
-        (out.status.code(), text(&out.stdout), text(&out.stderr))
-    };
-    let (code, _, err) = sealpost(&[
-        "account",
-        "add",
-        "--hub",
-        "http://127.0.0.1:9",
-        "--email",
-        alice(),
-    ]);
-    assert_eq!(code, Some(0), "{err}");
+    let (code, _, err) = outcome(
+        d.path(),
+        &[
+            "account",
+            "add",
+            "--hub",
+            "http://127.0.0.1:9",
+            "--email",
+            alice(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
     let list = d.path().join("accounts.json");
     let mut records: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&list).unwrap()).unwrap();
@@ -815,7 +816,7 @@ fn mailboxes_an_older_version_listed_are_found_and_removed() {
     records.as_array_mut().unwrap().push(twin);
     std::fs::write(&list, serde_json::to_vec(&records).unwrap()).unwrap();
 
-    let (_, listed, _) = sealpost(&["account", "list"]);
+    let (_, listed, _) = outcome(d.path(), &["account", "list"]);
     assert_eq!(
         listed,
         format!(
@@ -825,15 +826,16 @@ fn mailboxes_an_older_version_listed_are_found_and_removed() {
         "listed in one spelling"
     );
     for _ in 0..2 {
-        let (code, said, err) =
-            sealpost(&["--hub", "http://127.0.0.1:9", "account", "remove", alice()]);
+        let (code, said, err) = outcome(
+            d.path(),
+            &["--hub", "http://127.0.0.1:9", "account", "remove", alice()],
+        );
         assert_eq!(
-            code,
-            Some(0),
+            code, 0,
             "the two alike are one mailbox, removed one at a time: {err}"
         );
         assert_eq!(said, format!("removed {} and its local copy", alice()));
     }
-    let (_, listed, _) = sealpost(&["account", "list"]);
+    let (_, listed, _) = outcome(d.path(), &["account", "list"]);
     assert_eq!(listed, "no mailboxes yet");
 }

@@ -5,16 +5,15 @@ use sealpost_client::updates::{offers, offers_within};
 use sealpost_hub::{config::UpdatesConfig, testing::TestServer};
 use serde_json::json;
 
-#[tokio::test]
-async fn only_the_mailboxes_hubs_are_asked_and_a_file_name_is_on_that_hub() {
-    let without = TestServer::start().await;
-    let with = TestServer::start_with(|c| {
+/// A hub with `[updates] dir = "updates"` offering 0.2.0 for Debian, and that folder.
+async fn hub_offering_0_2_0() -> (TestServer, std::path::PathBuf) {
+    let hub = TestServer::start_with(|c| {
         c.updates = Some(UpdatesConfig {
             dir: "updates".into(),
         })
     })
     .await;
-    let dir = with.dir.path().join("hub/updates");
+    let dir = hub.dir.path().join("hub/updates");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
         dir.join("latest.json"),
@@ -23,6 +22,13 @@ async fn only_the_mailboxes_hubs_are_asked_and_a_file_name_is_on_that_hub() {
         .to_string(),
     )
     .unwrap();
+    (hub, dir)
+}
+
+#[tokio::test]
+async fn only_the_mailboxes_hubs_are_asked_and_a_file_name_is_on_that_hub() {
+    let without = TestServer::start().await;
+    let (with, dir) = hub_offering_0_2_0().await;
 
     let none = offers(std::slice::from_ref(&without.url)).await;
     assert!(
@@ -81,21 +87,7 @@ async fn only_the_mailboxes_hubs_are_asked_and_a_file_name_is_on_that_hub() {
 /// does not hold up another hub's update: the hubs are asked side by side.
 #[tokio::test]
 async fn a_hub_that_never_answers_does_not_hold_up_another() {
-    let with = TestServer::start_with(|c| {
-        c.updates = Some(UpdatesConfig {
-            dir: "updates".into(),
-        })
-    })
-    .await;
-    let dir = with.dir.path().join("hub/updates");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("latest.json"),
-        json!({"version": "0.2.0",
-               "platforms": {"linux-x86_64-deb": {"url": "Sealpost_0.2.0_amd64.deb", "signature": "s"}}})
-        .to_string(),
-    )
-    .unwrap();
+    let (with, _) = hub_offering_0_2_0().await;
     // Two hubs that accept connections (the kernel's backlog) and read nothing, ever.
     let silent = [
         std::net::TcpListener::bind("127.0.0.1:0").unwrap(),
